@@ -1,0 +1,41 @@
+package sha256d
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"testing"
+)
+
+// BenchmarkScan reports each kernel's single-goroutine rate on a target no
+// nonce meets, next to the standard library's naive double hash.
+func BenchmarkScan(b *testing.B) {
+	b.Run("stdlib-naive", func(b *testing.B) {
+		b.ReportAllocs()
+		hdr := genesisHeader
+		var n uint32
+		for b.Loop() {
+			binary.LittleEndian.PutUint32(hdr[76:], n)
+			first := sha256.Sum256(hdr[:])
+			_ = sha256.Sum256(first[:])
+			n++
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "H/s")
+	})
+	for _, k := range Kernels() {
+		b.Run(k.Name(), func(b *testing.B) {
+			if !k.Supported() {
+				b.Skipf("CPU lacks %v", k.Requires())
+			}
+			b.ReportAllocs()
+			var tg [Size]byte
+			j := NewJob(&genesisHeader, &tg)
+			s := NewScanner(k)
+			var start uint32
+			for b.Loop() {
+				s.Scan(j, start, batchSize, nil)
+				start += batchSize
+			}
+			b.ReportMetric(float64(b.N)*batchSize/b.Elapsed().Seconds(), "H/s")
+		})
+	}
+}

@@ -1,0 +1,219 @@
+package sha256d
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// batchSize is the most nonces one call of a raw kernel scans. Assembly is
+// not preemptible, so calls stay short (tens of microseconds).
+const batchSize = 4096
+
+// scanFunc is the signature every raw kernel shares: it scans count nonces
+// from start (wrapping at 2^32), count being a multiple of the kernel's
+// stride and at most batchSize, writes every candidate nonce (byte-swapped
+// final H7 <= st.t7) to cand and returns how many it wrote.
+type scanFunc func(st *jobState, start, count uint32, cand *uint32) uint32
+
+// Kernel is one implementation of the nonce search.
+type Kernel struct {
+	name     string
+	rank     int      // preference among equally fast kernels; lower first
+	stride   uint32   // nonces per iteration; raw calls scan multiples of it
+	features []string // CPU features it needs, for messages
+	usable   func() bool
+	scan     scanFunc
+}
+
+// Name returns the kernel's name as used by --kernel.
+func (k *Kernel) Name() string { return k.name }
+
+// Lanes returns how many nonces the kernel hashes per iteration.
+func (k *Kernel) Lanes() int { return int(k.stride) }
+
+// Requires returns the CPU features the kernel needs.
+func (k *Kernel) Requires() []string { return slices.Clone(k.features) }
+
+// Supported reports whether this CPU (and this build) can run the kernel. It
+// is evaluated on every call, so disabling a feature in cpuid is seen.
+func (k *Kernel) Supported() bool { return k.usable() }
+
+var kernels []*Kernel
+
+// register adds a kernel to the registry; called from init functions.
+func register(k *Kernel) {
+	kernels = append(kernels, k)
+	slices.SortFunc(kernels, func(a, b *Kernel) int { return a.rank - b.rank })
+}
+
+// generic is the portable kernel, always compiled and always supported.
+var generic = &Kernel{
+	name:   "generic",
+	rank:   100,
+	stride: 1,
+	usable: func() bool { return true },
+	scan:   scanGeneric,
+}
+
+func init() { register(generic) }
+
+// Generic returns the portable kernel, the reference for all others.
+func Generic() *Kernel { return generic }
+
+// Kernels returns every kernel compiled into this build, supported or not,
+// most preferred first.
+func Kernels() []*Kernel { return slices.Clone(kernels) }
+
+// ErrUnknownKernel is returned by Lookup for a name no kernel has.
+var ErrUnknownKernel = errors.New("sha256d: unknown kernel")
+
+// ErrUnsupportedKernel is returned by Lookup for a kernel this CPU cannot run.
+var ErrUnsupportedKernel = errors.New("sha256d: kernel not supported on this CPU")
+
+// Lookup returns the kernel called name if this CPU supports it.
+func Lookup(name string) (*Kernel, error) {
+	for _, k := range kernels {
+		if k.name != name {
+			continue
+		}
+		if !k.Supported() {
+			return nil, fmt.Errorf("%w: %s needs %s", ErrUnsupportedKernel, name, strings.Join(k.features, ", "))
+		}
+		return k, nil
+	}
+	var names []string
+	for _, k := range kernels {
+		names = append(names, k.name)
+	}
+	return nil, fmt.Errorf("%w %q (have %s)", ErrUnknownKernel, name, strings.Join(names, ", "))
+}
+
+// Scanner runs one kernel over jobs. It owns the candidate buffer, so it
+// makes no allocation per scan; use one Scanner per goroutine.
+type Scanner struct {
+	k    *Kernel
+	cand [batchSize]uint32
+}
+
+// NewScanner returns a scanner that runs k.
+func NewScanner(k *Kernel) *Scanner { return &Scanner{k: k} }
+
+// Kernel returns the kernel the scanner runs.
+func (s *Scanner) Kernel() *Kernel { return s.k }
+
+// MaxScan is the largest count Scan accepts: the whole 32-bit nonce space.
+const MaxScan = 1 << 32
+
+// Scan hashes the nonces start, start+1, ... (count of them, at most
+// MaxScan, wrapping from 0xffffffff to 0) and appends to hits every nonce
+// whose sha256d is at or below the job's target, in increasing scan order.
+// It allocates only if hits must grow.
+func (s *Scanner) Scan(j *Job, start uint32, count uint64, hits []uint32) []uint32 {
+	count = min(count, MaxScan)
+	for count > 0 {
+		n := uint32(min(count, batchSize))
+		scan := s.k.scan
+		if r := n % s.k.stride; r != 0 {
+			if n -= r; n == 0 {
+				n, scan = uint32(count), scanGeneric
+			}
+		}
+		c := scan(&j.st, start, n, &s.cand[0])
+		for _, nonce := range s.cand[:c] {
+			if j.Meets(nonce) {
+				hits = append(hits, nonce)
+			}
+		}
+		start += n
+		count -= uint64(n)
+	}
+	return hits
+}
+
+// candidates runs the raw kernel once; tests use it to check the early H7
+// test itself, before Scan's full comparison hides its mistakes.
+func (s *Scanner) candidates(j *Job, start, count uint32) []uint32 {
+	c := s.k.scan(&j.st, start, count, &s.cand[0])
+	return s.cand[:c]
+}
+
+// genesisHeader is the Bitcoin genesis block header; its nonce is
+// 2083236893 and its hash 000000000019d6...8ce26f.
+var genesisHeader = [HeaderSize]byte{
+	0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x3b, 0xa3, 0xed, 0xfd, 0x7a, 0x7b, 0x12, 0xb2, 0x7a, 0xc7, 0x2c, 0x3e,
+	0x67, 0x76, 0x8f, 0x61, 0x7f, 0xc8, 0x1b, 0xc3, 0x88, 0x8a, 0x51, 0x32, 0x3a, 0x9f, 0xb8, 0xaa,
+	0x4b, 0x1e, 0x5e, 0x4a, 0x29, 0xab, 0x5f, 0x49, 0xff, 0xff, 0x00, 0x1d, 0x1d, 0xac, 0x2b, 0x7c,
+}
+
+const genesisNonce = 2083236893
+
+// SelfTest checks the kernel against known answers and against the
+// portable kernel: the genesis block's nonce must be found at every lane
+// position, and the candidate sets of a job with an easy target must match
+// exactly over ranges that wrap at 2^32.
+func (k *Kernel) SelfTest() error {
+	if !k.Supported() {
+		return fmt.Errorf("%w: %s", ErrUnsupportedKernel, k.name)
+	}
+	s := NewScanner(k)
+	var genesisTarget [Size]byte
+	genesisTarget[26], genesisTarget[27] = 0xff, 0xff // bits 0x1d00ffff
+	g := NewJob(&genesisHeader, &genesisTarget)
+	for lane := uint32(0); lane < 2*k.stride; lane++ {
+		start := uint32(genesisNonce) - lane
+		hits := s.Scan(g, start, uint64(2*k.stride), nil)
+		if len(hits) != 1 || hits[0] != genesisNonce {
+			return fmt.Errorf("sha256d: kernel %s self-test: genesis nonce at lane %d: got %v", k.name, lane, hits)
+		}
+	}
+
+	var easy [Size]byte
+	easy[31], easy[30] = 0x0f, 0xff // about one nonce in 16
+	e := NewJob(&genesisHeader, &easy)
+	ref := NewScanner(generic)
+	for _, start := range []uint32{0, 0xffffffff - 3*k.stride, 0x12345678} {
+		n := 4 * k.stride
+		want := slices.Clone(ref.candidates(e, start, n))
+		got := s.candidates(e, start, n)
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("sha256d: kernel %s self-test: candidates from %#x: got %v, want %v", k.name, start, got, want)
+		}
+	}
+	return nil
+}
+
+// Choose returns the fastest supported kernel that passes its self-test,
+// timing each for a few milliseconds on this CPU. Kernels that fail the
+// self-test are skipped and their errors returned, so the caller can warn.
+func Choose() (*Kernel, []error) {
+	var failures []error
+	best, bestRate := generic, 0.0
+	var zero [Size]byte
+	j := NewJob(&genesisHeader, &zero)
+	for _, k := range kernels {
+		if !k.Supported() {
+			continue
+		}
+		if err := k.SelfTest(); err != nil {
+			failures = append(failures, err)
+			continue
+		}
+		s := NewScanner(k)
+		s.Scan(j, 0, batchSize, nil) // warm up
+		var n uint64
+		t0 := time.Now()
+		for time.Since(t0) < 5*time.Millisecond {
+			s.Scan(j, uint32(n), batchSize, nil)
+			n += batchSize
+		}
+		if rate := float64(n) / time.Since(t0).Seconds(); rate > bestRate*1.03 {
+			best, bestRate = k, rate
+		}
+	}
+	return best, failures
+}
