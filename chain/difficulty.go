@@ -35,19 +35,25 @@ var (
 // A caller must reject negative and overflowing targets before using it, as
 // CheckProofOfWork and CalcWork do.
 func DecodeCompact(bits uint32) (target *big.Int, negative, overflow bool) {
-	size := bits >> 24
+	be, negative, overflow := decodeCompact(bits)
+	return new(big.Int).SetBytes(be[:]), negative, overflow
+}
+
+// decodeCompact is DecodeCompact with the target as a 256-bit big-endian
+// number, so that hot paths need no big.Int.
+func decodeCompact(bits uint32) (target [HashSize]byte, negative, overflow bool) {
+	size := int(bits >> 24)
 	word := bits & compactMantissa
 	if size <= 3 {
 		word >>= 8 * (3 - size)
-		target = new(big.Int).SetUint64(uint64(word))
-	} else {
-		target = new(big.Int).SetUint64(uint64(word))
-		if size-3 >= 32 {
-			// Every bit is shifted out of a 256-bit number.
-			target.SetUint64(0)
-		} else {
-			target.Lsh(target, uint(8*(size-3)))
-			target.And(target, mask256)
+		size = 3
+	}
+	// value = word << 8*(size-3): byte k of word (k=0 least significant)
+	// lands at big-endian index 34-size-k; bytes shifted past the top of
+	// 256 bits are dropped, as in Core.
+	for k := range 3 {
+		if i := 34 - size - k; i >= 0 && i < HashSize {
+			target[i] = byte(word >> (8 * k))
 		}
 	}
 	negative = word != 0 && bits&compactSignBit != 0

@@ -16,32 +16,36 @@ import (
 //
 // It is safe for concurrent use.
 func CheckProofOfWork(hash Hash, bits uint32, powLimit *big.Int) error {
-	target, negative, overflow := DecodeCompact(bits)
+	target, negative, overflow := decodeCompact(bits)
 	switch {
 	case negative:
 		return ruleError(ErrBadTarget, "target of bits %08x is negative", bits)
 	case overflow:
 		return ruleError(ErrBadTarget, "target of bits %08x overflows 256 bits", bits)
-	case target.Sign() == 0:
+	case target == Hash{}:
 		return ruleError(ErrBadTarget, "target of bits %08x is zero", bits)
-	case target.Cmp(powLimit) > 0:
-		return ruleError(ErrTargetAbovePowLimit, "target of bits %08x is above the limit %064x", bits, powLimit)
+	case aboveLimit(&target, powLimit):
+		return ruleError(ErrTargetAbovePowLimit, "target %x of bits %08x is above the limit %064x", target, bits, powLimit)
 	}
-	if hashAbove(&hash, target) {
-		return ruleError(ErrHighHash, "block hash %v is above the target %064x of bits %08x", hash, target, bits)
+	// The hash is compared as a little-endian number: reverse it.
+	var h Hash
+	for i, b := range hash {
+		h[HashSize-1-i] = b
+	}
+	if bytes.Compare(h[:], target[:]) > 0 {
+		return ruleError(ErrHighHash, "block hash %v is above the target %x of bits %08x", hash, target, bits)
 	}
 	return nil
 }
 
-// hashAbove reports whether h, as a little-endian number, exceeds target,
-// which must be non-negative and fit in 256 bits.
-func hashAbove(h *Hash, target *big.Int) bool {
-	var hb, tb [HashSize]byte
-	for i, b := range h {
-		hb[HashSize-1-i] = b
+// aboveLimit reports whether the big-endian 256-bit target exceeds limit.
+func aboveLimit(target *[HashSize]byte, limit *big.Int) bool {
+	if limit.Sign() < 0 || limit.BitLen() > 8*HashSize {
+		return new(big.Int).SetBytes(target[:]).Cmp(limit) > 0
 	}
-	target.FillBytes(tb[:])
-	return bytes.Compare(hb[:], tb[:]) > 0
+	var l [HashSize]byte
+	limit.FillBytes(l[:])
+	return bytes.Compare(target[:], l[:]) > 0
 }
 
 // CheckHeaderSanity runs the checks that need nothing but the header and

@@ -53,6 +53,19 @@ func TestCheckProofOfWork(t *testing.T) {
 	}
 }
 
+func TestCheckProofOfWorkAllocs(t *testing.T) {
+	h := MainNetParams.GenesisHeader
+	hash := h.Hash()
+	n := testing.AllocsPerRun(100, func() {
+		if err := CheckProofOfWork(hash, h.Bits, MainNetParams.PowLimit); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n != 0 {
+		t.Errorf("CheckProofOfWork allocates %v times on success", n)
+	}
+}
+
 func TestMedianTimePast(t *testing.T) {
 	tests := []struct {
 		name  string
