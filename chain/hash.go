@@ -30,37 +30,36 @@ type Hash [HashSize]byte
 // String returns the hash as block explorers show it: the bytes reversed,
 // in lowercase hex.
 func (h Hash) String() string {
-	var rev Hash
-	for i, b := range h {
-		rev[HashSize-1-i] = b
-	}
+	rev := h.reversed()
 	return hex.EncodeToString(rev[:])
+}
+
+// reversed returns h with its bytes in the opposite order: the display
+// form, which is also the big-endian form of the number h holds.
+func (h Hash) reversed() Hash {
+	for i, j := 0, HashSize-1; i < j; i, j = i+1, j-1 {
+		h[i], h[j] = h[j], h[i]
+	}
+	return h
 }
 
 // NewHashFromStr parses a hash in display form (64 hex characters, most
 // significant byte first, as String prints it).
 func NewHashFromStr(s string) (Hash, error) {
-	var h Hash
 	if len(s) != MaxHashStringSize {
-		return h, fmt.Errorf("%w, got %d", ErrHashStrSize, len(s))
+		return Hash{}, fmt.Errorf("%w, got %d", ErrHashStrSize, len(s))
 	}
 	var rev Hash
 	if _, err := hex.Decode(rev[:], []byte(s)); err != nil {
-		return h, fmt.Errorf("chain: invalid hash string %q: %w", s, err)
+		return Hash{}, fmt.Errorf("chain: invalid hash string %q: %w", s, err)
 	}
-	for i, b := range rev {
-		h[HashSize-1-i] = b
-	}
-	return h, nil
+	return rev.reversed(), nil
 }
 
 // HashToBig reads the hash as a little-endian 256-bit unsigned number, the
 // value the proof-of-work check compares with the target.
 func HashToBig(h *Hash) *big.Int {
-	var be Hash
-	for i, b := range h {
-		be[HashSize-1-i] = b
-	}
+	be := h.reversed()
 	return new(big.Int).SetBytes(be[:])
 }
 
@@ -68,13 +67,10 @@ func HashToBig(h *Hash) *big.Int {
 // 256-bit number. The miner uses it to turn a target into digest byte order.
 // It fails for negative numbers and numbers wider than 256 bits.
 func BigToHash(n *big.Int) (Hash, error) {
-	var h Hash
 	if n.Sign() < 0 || n.BitLen() > 8*HashSize {
-		return h, fmt.Errorf("%w: %#x", ErrHashRange, n)
+		return Hash{}, fmt.Errorf("%w: %#x", ErrHashRange, n)
 	}
-	n.FillBytes(h[:])
-	for i, j := 0, HashSize-1; i < j; i, j = i+1, j-1 {
-		h[i], h[j] = h[j], h[i]
-	}
-	return h, nil
+	var be Hash
+	n.FillBytes(be[:])
+	return be.reversed(), nil
 }

@@ -27,12 +27,8 @@ func CheckProofOfWork(hash Hash, bits uint32, powLimit *big.Int) error {
 	case aboveLimit(&target, powLimit):
 		return ruleError(ErrTargetAbovePowLimit, "target %x of bits %08x is above the limit %064x", target, bits, powLimit)
 	}
-	// The hash is compared as a little-endian number: reverse it.
-	var h Hash
-	for i, b := range hash {
-		h[HashSize-1-i] = b
-	}
-	if bytes.Compare(h[:], target[:]) > 0 {
+	// The hash is a little-endian number; compare it big-endian.
+	if be := hash.reversed(); bytes.Compare(be[:], target[:]) > 0 {
 		return ruleError(ErrHighHash, "block hash %v is above the target %x of bits %08x", hash, target, bits)
 	}
 	return nil
