@@ -66,32 +66,43 @@ type boundaryRow struct {
 	chainwork *big.Int
 }
 
+// eachLine calls fn for every line of the named data file, numbering from 1.
+func eachLine(name string, fn func(line int, text string) error) error {
+	path, err := dataPath(name)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for line := 1; sc.Scan(); line++ {
+		if err := fn(line, strings.TrimSpace(sc.Text())); err != nil {
+			return fmt.Errorf("%s:%d: %w", name, line, err)
+		}
+	}
+	return sc.Err()
+}
+
 var (
 	loadRunOnce = sync.OnceValues(func() (*runData, error) {
-		path, err := dataPath(runFile)
-		if err != nil {
-			return nil, err
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
 		d := new(runData)
-		sc := bufio.NewScanner(f)
-		for line := 1; sc.Scan(); line++ {
-			raw, err := hex.DecodeString(strings.TrimSpace(sc.Text()))
+		err := eachLine(runFile, func(_ int, text string) error {
+			raw, err := hex.DecodeString(text)
 			if err != nil {
-				return nil, fmt.Errorf("%s:%d: %w", runFile, line, err)
+				return err
 			}
 			var h Header
 			if err := h.UnmarshalBinary(raw); err != nil {
-				return nil, fmt.Errorf("%s:%d: %w", runFile, line, err)
+				return err
 			}
 			d.raw = append(d.raw, raw)
 			d.headers = append(d.headers, h)
-		}
-		if err := sc.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
 		if len(d.headers) != runLen {
@@ -101,45 +112,34 @@ var (
 	})
 
 	loadBoundariesOnce = sync.OnceValues(func() ([]boundaryRow, error) {
-		path, err := dataPath(boundariesFile)
-		if err != nil {
-			return nil, err
-		}
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
 		var rows []boundaryRow
-		sc := bufio.NewScanner(f)
-		for line := 1; sc.Scan(); line++ {
+		err := eachLine(boundariesFile, func(line int, text string) error {
 			if line == 1 {
-				continue // height,header_hex,chainwork_hex
+				return nil // height,header_hex,chainwork_hex
 			}
-			fields := strings.Split(strings.TrimSpace(sc.Text()), ",")
+			fields := strings.Split(text, ",")
 			if len(fields) != 3 {
-				return nil, fmt.Errorf("%s:%d: %d fields, want 3", boundariesFile, line, len(fields))
+				return fmt.Errorf("%d fields, want 3", len(fields))
 			}
 			var r boundaryRow
+			var err error
 			if r.height, err = strconv.ParseInt(fields[0], 10, 64); err != nil {
-				return nil, fmt.Errorf("%s:%d: %w", boundariesFile, line, err)
+				return err
 			}
 			if r.raw, err = hex.DecodeString(fields[1]); err != nil {
-				return nil, fmt.Errorf("%s:%d: %w", boundariesFile, line, err)
+				return err
 			}
 			if err := r.header.UnmarshalBinary(r.raw); err != nil {
-				return nil, fmt.Errorf("%s:%d: %w", boundariesFile, line, err)
+				return err
 			}
 			var ok bool
 			if r.chainwork, ok = new(big.Int).SetString(fields[2], 16); !ok || len(fields[2]) != 64 {
-				return nil, fmt.Errorf("%s:%d: bad chainwork %q", boundariesFile, line, fields[2])
+				return fmt.Errorf("bad chainwork %q", fields[2])
 			}
 			rows = append(rows, r)
-		}
-		if err := sc.Err(); err != nil {
-			return nil, err
-		}
-		return rows, nil
+			return nil
+		})
+		return rows, err
 	})
 )
 
