@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+func TestBadFlagsAreUsageErrors(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"--bogus"}, "not defined"},
+		{"unknown algorithm", []string{"-a", "scrypt"}, "unsupported algorithm"},
+		{"zero threads", []string{"-t", "0"}, "thread count"},
+		{"negative threads", []string{"--threads=-3"}, "thread count"},
+		{"unknown kernel", []string{"--benchmark", "--kernel", "avx9"}, "unknown kernel"},
+		{"bad affinity", []string{"--cpu-affinity", "zz"}, "cpu-affinity"},
+		{"affinity beyond CPUs", []string{"--cpu-affinity", "0x8000000000000000"}, "names CPU"},
+		{"bad URL scheme", []string{"-o", "ftp://x:1"}, "unsupported URL scheme"},
+		{"negative time limit", []string{"--time-limit", "-1"}, "time limit"},
+		{"stray argument", []string{"--benchmark", "extra"}, "unexpected argument"},
+		{"no work source", nil, "no work source"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), c.args, &out, &errOut)
+			var ue usageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("got %v, want a usage error (exit status 2)", err)
+			}
+			if !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %q: want one line mentioning %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestListKernels(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--list-kernels"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^generic\s+1 lanes .* supported$`).MatchString(out.String()) {
+		t.Fatalf("listing lacks the generic kernel:\n%s", out.String())
+	}
+}
+
+func TestBenchmarkPrintsTotal(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"--benchmark", "--time-limit", "1", "-t", "2", "--kernel", "generic"}, &out, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{"kernel generic", "2 threads", "features:", "CPU #1: "} {
+		if !strings.Contains(s, want) {
+			t.Errorf("output lacks %q:\n%s", want, s)
+		}
+	}
+	if !regexp.MustCompile(`Total: [0-9.]+ [kMG]?H/s\n$`).MatchString(s) {
+		t.Fatalf("output does not end with a Total line:\n%s", s)
+	}
+}
+
+func TestFormatRate(t *testing.T) {
+	for in, want := range map[float64]string{0: "0.00 H/s", 999: "999.00 H/s", 21.3e6: "21.30 MH/s", 1.5e9: "1.50 GH/s"} {
+		if got := formatRate(in); got != want {
+			t.Errorf("formatRate(%g) = %q, want %q", in, got, want)
+		}
+	}
+}
