@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -18,7 +19,12 @@ import (
 // machine known to have a feature sets it so a kernel cannot silently go
 // untested.
 func forEachKernel(t *testing.T, f func(t *testing.T, k *Kernel)) {
-	required := strings.Split(os.Getenv("SHA256D_REQUIRE"), ",")
+	required := strings.FieldsFunc(os.Getenv("SHA256D_REQUIRE"), func(r rune) bool { return r == ',' })
+	for _, name := range required {
+		if _, err := Lookup(name); asmBuild && errors.Is(err, ErrUnknownKernel) {
+			t.Errorf("kernel %s is required (SHA256D_REQUIRE) but not compiled in", name)
+		}
+	}
 	for _, k := range Kernels() {
 		t.Run(k.Name(), func(t *testing.T) {
 			if !k.Supported() {
