@@ -1,0 +1,330 @@
+// Command shani generates scan_shani_amd64.s, the sha256d nonce-search
+// kernel built on the x86 SHA extensions (SHA256RNDS2, SHA256MSG1,
+// SHA256MSG2).
+//
+// One SHA-NI stream is a chain of dependent SHA256RNDS2 (latency 4), so the
+// kernel hashes several nonces per iteration as independent streams whose
+// instructions are interleaved. SHA-NI has only X0..X15, so each stream
+// keeps just its two state registers and its newest four message words in
+// registers; older message words live in a small ring on the stack. The
+// message schedule runs two quad-rounds ahead of the rounds that use it.
+package main
+
+//go:generate go run . -out ../../scan_shani_amd64.s
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+
+	"github.com/powmine/powmine/hash/sha256d/_asm/gen"
+)
+
+var streams = flag.Int("streams", 4, "independent nonces hashed per iteration (1..4)")
+
+// lead is how many quad-rounds the message schedule runs ahead of the rounds.
+const lead = 2
+
+// ringQuads is the size of each stream's message ring in 4-word quads: it
+// holds the 4 quads the schedule reads, the one it writes and the ones the
+// rounds have yet to use.
+const ringQuads = 8
+
+// Frame layout, relative to the 16-byte aligned frame register.
+const (
+	offState4 = 0  // state after round 3 of block 2 (W3 = 0): ABEF, CDGH
+	offMid    = 32 // midstate: ABEF, CDGH
+	offRing   = 64 // per stream: ringQuads quads
+	frameSize = offRing + 4*16*ringQuads
+)
+
+// stream is one nonce in flight. abef and cdgh are its SHA-NI state
+// registers (they swap roles after every SHA256RNDS2); newest holds its most
+// recent schedule quad; older quads are in its ring.
+type stream struct {
+	abef, cdgh VecPhysical
+	newest     Op
+	ring       Mem
+}
+
+// slot is the ring entry of message quad q (words 4q..4q+3).
+func (s *stream) slot(q int) Mem { return s.ring.Offset(16 * (q % ringQuads)) }
+
+// Operands shared by the generator functions.
+var (
+	st    GPVirtual // *jobState
+	frame GPVirtual // 16-byte aligned base of the stack frame
+
+	kTab      Mem // K_t for t = 0..63
+	ivTab     Mem // IV as ABEF, CDGH
+	block2Tab Mem // words W0..W15 of the header's block 2 common to all jobs
+	hash2Tab  Mem // words W0..W15 of the second hash common to all headers
+	kw2Tab    Mem // K_t + W_t for the second hash's constant words, t = 8..15
+
+	// free lists the vector registers not holding a state or a stream's
+	// newest quad.
+	free []VecPhysical
+)
+
+func main() {
+	// https://github.com/mmcloughlin/avo/issues/450
+	os.Setenv("GOOS", "linux")
+	os.Setenv("GOARCH", "amd64")
+	flag.Parse()
+	if *streams < 1 || *streams > 4 {
+		fmt.Fprintln(os.Stderr, "shani: -streams must be 1..4")
+		os.Exit(2)
+	}
+
+	ConstraintExpr("!purego")
+	kTab = gen.Table("kshani", gen.K[:], 1)
+	iv := gen.IV
+	ivTab = gen.Table("ivshani", []uint32{iv[5], iv[4], iv[1], iv[0], iv[7], iv[6], iv[3], iv[2]}, 1)
+	block2Tab = gen.Table("block2shani", gen.Block2[:], 1)
+	hash2Tab = gen.Table("hash2shani", gen.Hash2[:], 1)
+	var kw2 [8]uint32
+	for i := range kw2 {
+		kw2[i] = gen.K[8+i] + gen.Hash2[8+i]
+	}
+	kw2Tab = gen.Table("kw2shani", kw2[:], 1)
+
+	scan()
+	Generate()
+}
+
+func local(off int) Mem { return Mem{Base: frame, Disp: off} }
+
+func job(off int) Mem { return Mem{Base: st, Disp: off} }
+
+func alloc() VecPhysical {
+	r := free[len(free)-1]
+	free = free[:len(free)-1]
+	return r
+}
+
+func release(op Op) {
+	if r, ok := op.(VecPhysical); ok {
+		free = append(free, r)
+	}
+}
+
+// scan emits scanshani: per iteration it hashes nonce, nonce+1, ... as
+// independent streams and records the candidates.
+func scan() {
+	TEXT("scanshani", NOSPLIT, gen.Signature)
+	Doc("scanshani scans nonces with the SHA extensions; see kernel_shani_amd64.go.")
+	gen.Header("shani")
+
+	st = GP64()
+	Load(Param("st"), st)
+	nonce := Load(Param("start"), GP32())
+	count := Load(Param("count"), GP32())
+	cand := Load(Param("cand"), GP64())
+	n := GP32()
+	XORL(n, n)
+
+	frame = GP64()
+	LEAQ(AllocLocal(frameSize+16), frame)
+	ADDQ(Imm(15), frame)
+	ANDQ(I32(-16), frame)
+
+	states := []VecPhysical{X1, X2, X3, X4, X5, X6, X7, X8}
+	free = []VecPhysical{X15, X14, X13, X12, X11, X10, X9}
+	for _, r := range states[2**streams:] {
+		free = append(free, r)
+	}
+	ss := make([]*stream, *streams)
+	for i := range ss {
+		ss[i] = &stream{abef: states[2*i], cdgh: states[2*i+1], ring: local(offRing + i*16*ringQuads)}
+	}
+
+	Comment("Job constants in SHA-NI order: state after round 3, midstate.")
+	toABEF(job(gen.OffState4), local(offState4))
+	toABEF(job(gen.OffMid), local(offMid))
+
+	TESTL(count, count)
+	JZ(LabelRef("done"))
+	Label("loop")
+
+	Comment("Header block 2 from the state after round 3.")
+	w3 := GP32()
+	for i, s := range ss {
+		MOVL(nonce, w3)
+		if i > 0 {
+			ADDL(U32(i), w3)
+		}
+		BSWAPL(w3)
+		block2Init(s, w3)
+	}
+	block2 := func(s *stream, q int) Op {
+		if q == 0 || q >= 4 {
+			return s.slot(q)
+		}
+		return block2Tab.Offset(16 * q)
+	}
+	schedule(ss, 4, 4+lead, block2)
+	Comment("Rounds 4..15: W+K does not depend on the nonce.")
+	for t := 4; t < 16; t += 2 {
+		MOVQ(job(gen.OffKW+4*t), X0)
+		for _, s := range ss {
+			sha256TwoRounds(s)
+		}
+	}
+	rounds(ss, 4, 16, block2, false)
+
+	Comment("Intermediate hash: the second hash's W0..W7 and initial state.")
+	for _, s := range ss {
+		intermediateHash(s)
+	}
+	hash2 := func(s *stream, q int) Op {
+		if q == 2 || q == 3 {
+			return hash2Tab.Offset(16 * q)
+		}
+		return s.slot(q)
+	}
+	schedule(ss, 4, 4+lead, hash2)
+	rounds(ss, 0, 2, hash2, false)
+	Comment("Rounds 8..15: W+K is constant.")
+	for t := 8; t < 16; t += 2 {
+		MOVQ(kw2Tab.Offset(4*(t-8)), X0)
+		for _, s := range ss {
+			sha256TwoRounds(s)
+		}
+	}
+	rounds(ss, 4, 16, hash2, true)
+
+	Comment("H7 = IV7 + e after round 60; candidate when bswap(H7) <= t7.")
+	h := GP32()
+	nc := GP32()
+	for i, s := range ss {
+		MOVD(s.abef, h)
+		ADDL(U32(gen.IV[7]), h)
+		BSWAPL(h)
+		MOVL(nonce, nc)
+		if i > 0 {
+			ADDL(U32(i), nc)
+		}
+		MOVL(nc, Mem{Base: cand, Index: n, Scale: 4})
+		CMPL(job(gen.OffT7), h)
+		SBBL(I32(-1), n) // n += 1 - borrow(t7 - h)
+	}
+
+	ADDL(U32(*streams), nonce)
+	SUBL(U32(*streams), count)
+	JNZ(LabelRef("loop"))
+
+	Label("done")
+	Store(n, ReturnIndex(0))
+	RET()
+}
+
+// toABEF loads a..h from src and stores them at dst in the SHA-NI order:
+// ABEF = {F, E, B, A} and CDGH = {H, G, D, C} (lane 0 first).
+func toABEF(src, dst Mem) {
+	x, y, z := alloc(), alloc(), alloc()
+	MOVOU(src, x)            // a b c d
+	MOVOU(src.Offset(16), y) // e f g h
+	MOVO(y, z)
+	SHUFPS(U8(0x11), x, z) // f e b a
+	SHUFPS(U8(0xbb), x, y) // h g d c
+	MOVO(z, dst)
+	MOVO(y, dst.Offset(16))
+	release(x)
+	release(y)
+	release(z)
+}
+
+// block2Init sets s to the job's state after round 3 with W3 added to a and
+// e (the nonce enters round 3 only as an addend of T1) and stores block 2's
+// first message quad W0..W3 in its ring.
+func block2Init(s *stream, w3 GPVirtual) {
+	MOVD(w3, s.abef)
+	MOVO(s.abef, s.cdgh)
+	PSLLDQ(U8(12), s.cdgh) // {0, 0, 0, W3}
+	x := alloc()
+	MOVOU(job(gen.OffWpart), x)
+	PADDD(x, s.cdgh)
+	release(x)
+	MOVO(s.cdgh, s.slot(0))
+	PSHUFD(U8(0x11), s.abef, s.abef) // {0, W3, 0, W3}: the E and A lanes
+	PADDD(local(offState4), s.abef)
+	MOVO(local(offState4+16), s.cdgh)
+	release(s.newest)
+	s.newest = block2Tab.Offset(48)
+}
+
+// intermediateHash adds the midstate to s (FIPS 180-4 6.2.2 step 4), stores
+// the digest as the second hash's message quads W0..W3 and W4..W7, and sets
+// s to the initial hash value.
+func intermediateHash(s *stream) {
+	PADDD(local(offMid), s.abef)
+	PADDD(local(offMid+16), s.cdgh)
+	x := alloc()
+	MOVO(s.abef, x)
+	SHUFPS(U8(0xbb), s.cdgh, x) // a b c d
+	MOVO(x, s.slot(0))
+	SHUFPS(U8(0x11), s.cdgh, s.abef) // e f g h
+	MOVO(s.abef, s.slot(1))
+	release(x)
+	MOVO(ivTab, s.abef)
+	MOVO(ivTab.Offset(16), s.cdgh)
+	release(s.newest)
+	s.newest = hash2Tab.Offset(48)
+}
+
+// schedule computes message quads from..to-1 of every stream.
+func schedule(ss []*stream, from, to int, w func(s *stream, q int) Op) {
+	for q := from; q < to; q++ {
+		for _, s := range ss {
+			messageSchedule(s, q, w)
+		}
+	}
+}
+
+// rounds runs quad-rounds from..to-1 of every stream, computing the
+// schedule lead quads ahead. With last61 the final quad stops after round
+// 61, whose output holds e of round 60 in its F lane.
+func rounds(ss []*stream, from, to int, w func(s *stream, q int) Op, last61 bool) {
+	for q := from; q < to; q++ {
+		for _, s := range ss {
+			MOVO(w(s, q), X0)
+			PADDD(kTab.Offset(16*q), X0)
+			sha256TwoRounds(s)
+			if !last61 || q < to-1 {
+				PSHUFD(U8(0x0e), X0, X0)
+				sha256TwoRounds(s)
+			}
+			if q+lead < 16 && q >= 4 {
+				messageSchedule(s, q+lead, w)
+			}
+		}
+	}
+}
+
+// messageSchedule computes message quad q (W4q..W4q+3, FIPS 180-4 6.2.2
+// step 1) of s from quads q-4..q-1, keeps it in a register and stores it
+// in the ring.
+func messageSchedule(s *stream, q int, w func(s *stream, q int) Op) {
+	x, y := alloc(), alloc()
+	MOVO(w(s, q-4), x)
+	SHA256MSG1(w(s, q-3), x) // W[t-16+i] + σ0(W[t-15+i])
+	MOVO(s.newest, y)
+	PALIGNR(U8(4), w(s, q-2), y) // W[t-7..t-4]
+	PADDD(y, x)
+	SHA256MSG2(s.newest, x) // W[t..t+3]
+	MOVO(x, s.slot(q))
+	release(y)
+	release(s.newest)
+	s.newest = x
+}
+
+// sha256TwoRounds runs rounds t and t+1 (FIPS 180-4 6.2.2 step 3) on s with
+// W_t+K_t and W_t+1+K_t+1 in the low lanes of X0.
+func sha256TwoRounds(s *stream) {
+	SHA256RNDS2(X0, s.abef, s.cdgh)
+	s.abef, s.cdgh = s.cdgh, s.abef
+}
