@@ -128,7 +128,7 @@ GLOBL kw2shani<>(SB), RODATA|NOPTR, $32
 
 // func scanshani(st *uint32, start uint32, count uint32, cand *uint32) uint32
 // Requires: SHA, SSE, SSE2, SSSE3
-TEXT ·scanshani(SB), NOSPLIT, $592-28
+TEXT ·scanshani(SB), NOSPLIT, $640-28
 	// sha256d nonce-search kernel "shani"; see hash/sha256d/job.go for the job layout.
 	MOVQ st+0(FP), AX
 	MOVL start+8(FP), CX
@@ -140,128 +140,90 @@ TEXT ·scanshani(SB), NOSPLIT, $592-28
 	ANDQ $-16, DI
 
 	// Job constants in SHA-NI order: state after round 3, midstate.
-	MOVOU  80(AX), X9
-	MOVOU  96(AX), X10
-	MOVO   X10, X11
-	SHUFPS $0x11, X9, X11
-	SHUFPS $0xbb, X9, X10
-	MOVO   X11, (DI)
-	MOVO   X10, 16(DI)
-	MOVOU  (AX), X11
-	MOVOU  16(AX), X10
-	MOVO   X10, X9
-	SHUFPS $0x11, X11, X9
-	SHUFPS $0xbb, X11, X10
-	MOVO   X9, 32(DI)
-	MOVO   X10, 48(DI)
-	TESTL  DX, DX
-	JZ     done
+	MOVOU      80(AX), X9
+	MOVOU      96(AX), X10
+	MOVO       X10, X11
+	SHUFPS     $0x11, X9, X11
+	SHUFPS     $0xbb, X9, X10
+	MOVO       X11, (DI)
+	MOVO       X10, 16(DI)
+	MOVOU      (AX), X11
+	MOVOU      16(AX), X10
+	MOVO       X10, X9
+	SHUFPS     $0x11, X11, X9
+	SHUFPS     $0xbb, X11, X10
+	MOVO       X9, 32(DI)
+	MOVO       X10, 48(DI)
+	MOVOU      176(AX), X9
+	MOVO       X9, 64(DI)
+	MOVO       block2shani<>+16(SB), X9
+	SHA256MSG1 block2shani<>+32(SB), X9
+	MOVOU      164(AX), X10
+	PADDD      X10, X9
+	MOVO       X9, 80(DI)
+	MOVO       block2shani<>+48(SB), X9
+	SHA256MSG1 64(DI), X9
+	MOVO       X9, 96(DI)
+	TESTL      DX, DX
+	JZ         done
 
 loop:
 	// Header block 2 from the state after round 3.
 	MOVL       CX, R8
 	BSWAPL     R8
-	MOVD       R8, X1
-	MOVO       X1, X2
-	PSLLDQ     $0x0c, X2
-	MOVOU      112(AX), X9
-	PADDD      X9, X2
-	MOVO       X2, 64(DI)
-	PSHUFD     $0x11, X1, X1
+	MOVD       R8, X10
+	PSHUFD     $0x11, X10, X1
 	PADDD      (DI), X1
 	MOVO       16(DI), X2
+	PSLLDQ     $0x0c, X10
+	SHA256MSG1 block2shani<>+32(SB), X10
+	PADDD      64(DI), X10
+	MOVO       X10, 176(DI)
 	MOVL       CX, R8
 	ADDL       $0x00000001, R8
 	BSWAPL     R8
-	MOVD       R8, X3
-	MOVO       X3, X4
-	PSLLDQ     $0x0c, X4
-	MOVOU      112(AX), X9
-	PADDD      X9, X4
-	MOVO       X4, 192(DI)
-	PSHUFD     $0x11, X3, X3
+	MOVD       R8, X9
+	PSHUFD     $0x11, X9, X3
 	PADDD      (DI), X3
 	MOVO       16(DI), X4
+	PSLLDQ     $0x0c, X9
+	SHA256MSG1 block2shani<>+32(SB), X9
+	PADDD      64(DI), X9
+	MOVO       X9, 304(DI)
 	MOVL       CX, R8
 	ADDL       $0x00000002, R8
 	BSWAPL     R8
-	MOVD       R8, X5
-	MOVO       X5, X6
-	PSLLDQ     $0x0c, X6
-	MOVOU      112(AX), X9
-	PADDD      X9, X6
-	MOVO       X6, 320(DI)
-	PSHUFD     $0x11, X5, X5
+	MOVD       R8, X11
+	PSHUFD     $0x11, X11, X5
 	PADDD      (DI), X5
 	MOVO       16(DI), X6
+	PSLLDQ     $0x0c, X11
+	SHA256MSG1 block2shani<>+32(SB), X11
+	PADDD      64(DI), X11
+	MOVO       X11, 432(DI)
 	MOVL       CX, R8
 	ADDL       $0x00000003, R8
 	BSWAPL     R8
-	MOVD       R8, X7
-	MOVO       X7, X8
-	PSLLDQ     $0x0c, X8
-	MOVOU      112(AX), X9
-	PADDD      X9, X8
-	MOVO       X8, 448(DI)
-	PSHUFD     $0x11, X7, X7
+	MOVD       R8, X12
+	PSHUFD     $0x11, X12, X7
 	PADDD      (DI), X7
 	MOVO       16(DI), X8
-	MOVO       64(DI), X9
-	SHA256MSG1 block2shani<>+16(SB), X9
-	MOVO       block2shani<>+48(SB), X10
-	PALIGNR    $0x04, block2shani<>+32(SB), X10
-	PADDD      X10, X9
-	SHA256MSG2 block2shani<>+48(SB), X9
-	MOVO       X9, 128(DI)
-	MOVO       192(DI), X10
-	SHA256MSG1 block2shani<>+16(SB), X10
-	MOVO       block2shani<>+48(SB), X11
-	PALIGNR    $0x04, block2shani<>+32(SB), X11
-	PADDD      X11, X10
-	SHA256MSG2 block2shani<>+48(SB), X10
-	MOVO       X10, 256(DI)
-	MOVO       320(DI), X11
-	SHA256MSG1 block2shani<>+16(SB), X11
-	MOVO       block2shani<>+48(SB), X12
-	PALIGNR    $0x04, block2shani<>+32(SB), X12
-	PADDD      X12, X11
-	SHA256MSG2 block2shani<>+48(SB), X11
-	MOVO       X11, 384(DI)
-	MOVO       448(DI), X12
-	SHA256MSG1 block2shani<>+16(SB), X12
-	MOVO       block2shani<>+48(SB), X13
-	PALIGNR    $0x04, block2shani<>+32(SB), X13
-	PADDD      X13, X12
-	SHA256MSG2 block2shani<>+48(SB), X12
-	MOVO       X12, 512(DI)
-	MOVO       block2shani<>+16(SB), X13
-	SHA256MSG1 block2shani<>+32(SB), X13
-	MOVO       X9, X14
-	PALIGNR    $0x04, block2shani<>+48(SB), X14
-	PADDD      X14, X13
-	SHA256MSG2 X9, X13
-	MOVO       X13, 144(DI)
-	MOVO       block2shani<>+16(SB), X9
-	SHA256MSG1 block2shani<>+32(SB), X9
-	MOVO       X10, X14
-	PALIGNR    $0x04, block2shani<>+48(SB), X14
-	PADDD      X14, X9
-	SHA256MSG2 X10, X9
-	MOVO       X9, 272(DI)
-	MOVO       block2shani<>+16(SB), X10
-	SHA256MSG1 block2shani<>+32(SB), X10
-	MOVO       X11, X14
-	PALIGNR    $0x04, block2shani<>+48(SB), X14
-	PADDD      X14, X10
-	SHA256MSG2 X11, X10
-	MOVO       X10, 400(DI)
-	MOVO       block2shani<>+16(SB), X11
-	SHA256MSG1 block2shani<>+32(SB), X11
-	MOVO       X12, X14
-	PALIGNR    $0x04, block2shani<>+48(SB), X14
-	PADDD      X14, X11
+	PSLLDQ     $0x0c, X12
+	SHA256MSG1 block2shani<>+32(SB), X12
+	PADDD      64(DI), X12
+	MOVO       X12, 560(DI)
+	MOVO       80(DI), X13
+	SHA256MSG2 X10, X13
+	MOVO       X13, 192(DI)
+	MOVO       80(DI), X10
+	SHA256MSG2 X9, X10
+	MOVO       X10, 320(DI)
+	MOVO       80(DI), X9
+	SHA256MSG2 X11, X9
+	MOVO       X9, 448(DI)
+	MOVO       80(DI), X11
 	SHA256MSG2 X12, X11
-	MOVO       X11, 528(DI)
+	MOVO       X11, 576(DI)
 
 	// Rounds 4..15: W+K does not depend on the nonce.
 	MOVQ        384(AX), X0
@@ -294,60 +256,284 @@ loop:
 	SHA256RNDS2 X0, X4, X3
 	SHA256RNDS2 X0, X6, X5
 	SHA256RNDS2 X0, X8, X7
-	MOVO        128(DI), X0
+	MOVO        176(DI), X0
 	PADDD       kshani<>+64(SB), X0
 	SHA256RNDS2 X0, X1, X2
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X2, X1
-	MOVO        block2shani<>+32(SB), X12
-	SHA256MSG1  block2shani<>+48(SB), X12
+	MOVO        X13, X12
+	PALIGNR     $0x04, 176(DI), X12
+	SHA256MSG2  X13, X12
+	MOVO        X12, 208(DI)
+	MOVO        304(DI), X0
+	PADDD       kshani<>+64(SB), X0
+	SHA256RNDS2 X0, X3, X4
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X4, X3
+	MOVO        X10, X13
+	PALIGNR     $0x04, 304(DI), X13
+	SHA256MSG2  X10, X13
+	MOVO        X13, 336(DI)
+	MOVO        432(DI), X0
+	PADDD       kshani<>+64(SB), X0
+	SHA256RNDS2 X0, X5, X6
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X6, X5
+	MOVO        X9, X10
+	PALIGNR     $0x04, 432(DI), X10
+	SHA256MSG2  X9, X10
+	MOVO        X10, 464(DI)
+	MOVO        560(DI), X0
+	PADDD       kshani<>+64(SB), X0
+	SHA256RNDS2 X0, X7, X8
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X8, X7
+	MOVO        X11, X9
+	PALIGNR     $0x04, 560(DI), X9
+	SHA256MSG2  X11, X9
+	MOVO        X9, 592(DI)
+	MOVO        192(DI), X0
+	PADDD       kshani<>+80(SB), X0
+	SHA256RNDS2 X0, X1, X2
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X2, X1
+	MOVO        96(DI), X11
+	MOVO        X12, X14
+	PALIGNR     $0x04, 192(DI), X14
+	PADDD       X14, X11
+	SHA256MSG2  X12, X11
+	MOVO        X11, 224(DI)
+	MOVO        320(DI), X0
+	PADDD       kshani<>+80(SB), X0
+	SHA256RNDS2 X0, X3, X4
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X4, X3
+	MOVO        96(DI), X12
+	MOVO        X13, X14
+	PALIGNR     $0x04, 320(DI), X14
+	PADDD       X14, X12
+	SHA256MSG2  X13, X12
+	MOVO        X12, 352(DI)
+	MOVO        448(DI), X0
+	PADDD       kshani<>+80(SB), X0
+	SHA256RNDS2 X0, X5, X6
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X6, X5
+	MOVO        96(DI), X13
+	MOVO        X10, X14
+	PALIGNR     $0x04, 448(DI), X14
+	PADDD       X14, X13
+	SHA256MSG2  X10, X13
+	MOVO        X13, 480(DI)
+	MOVO        576(DI), X0
+	PADDD       kshani<>+80(SB), X0
+	SHA256RNDS2 X0, X7, X8
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X8, X7
+	MOVO        96(DI), X10
+	MOVO        X9, X14
+	PALIGNR     $0x04, 576(DI), X14
+	PADDD       X14, X10
+	SHA256MSG2  X9, X10
+	MOVO        X10, 608(DI)
+	MOVO        208(DI), X0
+	PADDD       kshani<>+96(SB), X0
+	SHA256RNDS2 X0, X1, X2
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X2, X1
+	MOVO        176(DI), X9
+	SHA256MSG1  192(DI), X9
+	MOVO        X11, X14
+	PALIGNR     $0x04, 208(DI), X14
+	PADDD       X14, X9
+	SHA256MSG2  X11, X9
+	MOVO        X9, 112(DI)
+	MOVO        336(DI), X0
+	PADDD       kshani<>+96(SB), X0
+	SHA256RNDS2 X0, X3, X4
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X4, X3
+	MOVO        304(DI), X11
+	SHA256MSG1  320(DI), X11
+	MOVO        X12, X14
+	PALIGNR     $0x04, 336(DI), X14
+	PADDD       X14, X11
+	SHA256MSG2  X12, X11
+	MOVO        X11, 240(DI)
+	MOVO        464(DI), X0
+	PADDD       kshani<>+96(SB), X0
+	SHA256RNDS2 X0, X5, X6
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X6, X5
+	MOVO        432(DI), X12
+	SHA256MSG1  448(DI), X12
+	MOVO        X13, X14
+	PALIGNR     $0x04, 464(DI), X14
+	PADDD       X14, X12
+	SHA256MSG2  X13, X12
+	MOVO        X12, 368(DI)
+	MOVO        592(DI), X0
+	PADDD       kshani<>+96(SB), X0
+	SHA256RNDS2 X0, X7, X8
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X8, X7
+	MOVO        560(DI), X13
+	SHA256MSG1  576(DI), X13
+	MOVO        X10, X14
+	PALIGNR     $0x04, 592(DI), X14
+	PADDD       X14, X13
+	SHA256MSG2  X10, X13
+	MOVO        X13, 496(DI)
+	MOVO        224(DI), X0
+	PADDD       kshani<>+112(SB), X0
+	SHA256RNDS2 X0, X1, X2
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X2, X1
+	MOVO        192(DI), X10
+	SHA256MSG1  208(DI), X10
+	MOVO        X9, X14
+	PALIGNR     $0x04, 224(DI), X14
+	PADDD       X14, X10
+	SHA256MSG2  X9, X10
+	MOVO        X10, 128(DI)
+	MOVO        352(DI), X0
+	PADDD       kshani<>+112(SB), X0
+	SHA256RNDS2 X0, X3, X4
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X4, X3
+	MOVO        320(DI), X9
+	SHA256MSG1  336(DI), X9
+	MOVO        X11, X14
+	PALIGNR     $0x04, 352(DI), X14
+	PADDD       X14, X9
+	SHA256MSG2  X11, X9
+	MOVO        X9, 256(DI)
+	MOVO        480(DI), X0
+	PADDD       kshani<>+112(SB), X0
+	SHA256RNDS2 X0, X5, X6
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X6, X5
+	MOVO        448(DI), X11
+	SHA256MSG1  464(DI), X11
+	MOVO        X12, X14
+	PALIGNR     $0x04, 480(DI), X14
+	PADDD       X14, X11
+	SHA256MSG2  X12, X11
+	MOVO        X11, 384(DI)
+	MOVO        608(DI), X0
+	PADDD       kshani<>+112(SB), X0
+	SHA256RNDS2 X0, X7, X8
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X8, X7
+	MOVO        576(DI), X12
+	SHA256MSG1  592(DI), X12
+	MOVO        X13, X14
+	PALIGNR     $0x04, 608(DI), X14
+	PADDD       X14, X12
+	SHA256MSG2  X13, X12
+	MOVO        X12, 512(DI)
+	MOVO        112(DI), X0
+	PADDD       kshani<>+128(SB), X0
+	SHA256RNDS2 X0, X1, X2
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X2, X1
+	MOVO        208(DI), X13
+	SHA256MSG1  224(DI), X13
+	MOVO        X10, X14
+	PALIGNR     $0x04, 112(DI), X14
+	PADDD       X14, X13
+	SHA256MSG2  X10, X13
+	MOVO        X13, 144(DI)
+	MOVO        240(DI), X0
+	PADDD       kshani<>+128(SB), X0
+	SHA256RNDS2 X0, X3, X4
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X4, X3
+	MOVO        336(DI), X10
+	SHA256MSG1  352(DI), X10
+	MOVO        X9, X14
+	PALIGNR     $0x04, 240(DI), X14
+	PADDD       X14, X10
+	SHA256MSG2  X9, X10
+	MOVO        X10, 272(DI)
+	MOVO        368(DI), X0
+	PADDD       kshani<>+128(SB), X0
+	SHA256RNDS2 X0, X5, X6
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X6, X5
+	MOVO        464(DI), X9
+	SHA256MSG1  480(DI), X9
+	MOVO        X11, X14
+	PALIGNR     $0x04, 368(DI), X14
+	PADDD       X14, X9
+	SHA256MSG2  X11, X9
+	MOVO        X9, 400(DI)
+	MOVO        496(DI), X0
+	PADDD       kshani<>+128(SB), X0
+	SHA256RNDS2 X0, X7, X8
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X8, X7
+	MOVO        592(DI), X11
+	SHA256MSG1  608(DI), X11
+	MOVO        X12, X14
+	PALIGNR     $0x04, 496(DI), X14
+	PADDD       X14, X11
+	SHA256MSG2  X12, X11
+	MOVO        X11, 528(DI)
+	MOVO        128(DI), X0
+	PADDD       kshani<>+144(SB), X0
+	SHA256RNDS2 X0, X1, X2
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X2, X1
+	MOVO        224(DI), X12
+	SHA256MSG1  112(DI), X12
 	MOVO        X13, X14
 	PALIGNR     $0x04, 128(DI), X14
 	PADDD       X14, X12
 	SHA256MSG2  X13, X12
 	MOVO        X12, 160(DI)
 	MOVO        256(DI), X0
-	PADDD       kshani<>+64(SB), X0
+	PADDD       kshani<>+144(SB), X0
 	SHA256RNDS2 X0, X3, X4
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X4, X3
-	MOVO        block2shani<>+32(SB), X13
-	SHA256MSG1  block2shani<>+48(SB), X13
-	MOVO        X9, X14
+	MOVO        352(DI), X13
+	SHA256MSG1  240(DI), X13
+	MOVO        X10, X14
 	PALIGNR     $0x04, 256(DI), X14
 	PADDD       X14, X13
-	SHA256MSG2  X9, X13
+	SHA256MSG2  X10, X13
 	MOVO        X13, 288(DI)
 	MOVO        384(DI), X0
-	PADDD       kshani<>+64(SB), X0
+	PADDD       kshani<>+144(SB), X0
 	SHA256RNDS2 X0, X5, X6
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X6, X5
-	MOVO        block2shani<>+32(SB), X9
-	SHA256MSG1  block2shani<>+48(SB), X9
-	MOVO        X10, X14
+	MOVO        480(DI), X10
+	SHA256MSG1  368(DI), X10
+	MOVO        X9, X14
 	PALIGNR     $0x04, 384(DI), X14
-	PADDD       X14, X9
-	SHA256MSG2  X10, X9
-	MOVO        X9, 416(DI)
+	PADDD       X14, X10
+	SHA256MSG2  X9, X10
+	MOVO        X10, 416(DI)
 	MOVO        512(DI), X0
-	PADDD       kshani<>+64(SB), X0
+	PADDD       kshani<>+144(SB), X0
 	SHA256RNDS2 X0, X7, X8
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X8, X7
-	MOVO        block2shani<>+32(SB), X10
-	SHA256MSG1  block2shani<>+48(SB), X10
+	MOVO        608(DI), X9
+	SHA256MSG1  496(DI), X9
 	MOVO        X11, X14
 	PALIGNR     $0x04, 512(DI), X14
-	PADDD       X14, X10
-	SHA256MSG2  X11, X10
-	MOVO        X10, 544(DI)
+	PADDD       X14, X9
+	SHA256MSG2  X11, X9
+	MOVO        X9, 544(DI)
 	MOVO        144(DI), X0
-	PADDD       kshani<>+80(SB), X0
+	PADDD       kshani<>+160(SB), X0
 	SHA256RNDS2 X0, X1, X2
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X2, X1
-	MOVO        block2shani<>+48(SB), X11
+	MOVO        112(DI), X11
 	SHA256MSG1  128(DI), X11
 	MOVO        X12, X14
 	PALIGNR     $0x04, 144(DI), X14
@@ -355,11 +541,11 @@ loop:
 	SHA256MSG2  X12, X11
 	MOVO        X11, 176(DI)
 	MOVO        272(DI), X0
-	PADDD       kshani<>+80(SB), X0
+	PADDD       kshani<>+160(SB), X0
 	SHA256RNDS2 X0, X3, X4
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X4, X3
-	MOVO        block2shani<>+48(SB), X12
+	MOVO        240(DI), X12
 	SHA256MSG1  256(DI), X12
 	MOVO        X13, X14
 	PALIGNR     $0x04, 272(DI), X14
@@ -367,43 +553,43 @@ loop:
 	SHA256MSG2  X13, X12
 	MOVO        X12, 304(DI)
 	MOVO        400(DI), X0
-	PADDD       kshani<>+80(SB), X0
+	PADDD       kshani<>+160(SB), X0
 	SHA256RNDS2 X0, X5, X6
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X6, X5
-	MOVO        block2shani<>+48(SB), X13
+	MOVO        368(DI), X13
 	SHA256MSG1  384(DI), X13
-	MOVO        X9, X14
+	MOVO        X10, X14
 	PALIGNR     $0x04, 400(DI), X14
 	PADDD       X14, X13
-	SHA256MSG2  X9, X13
+	SHA256MSG2  X10, X13
 	MOVO        X13, 432(DI)
 	MOVO        528(DI), X0
-	PADDD       kshani<>+80(SB), X0
+	PADDD       kshani<>+160(SB), X0
 	SHA256RNDS2 X0, X7, X8
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X8, X7
-	MOVO        block2shani<>+48(SB), X9
-	SHA256MSG1  512(DI), X9
-	MOVO        X10, X14
+	MOVO        496(DI), X10
+	SHA256MSG1  512(DI), X10
+	MOVO        X9, X14
 	PALIGNR     $0x04, 528(DI), X14
-	PADDD       X14, X9
-	SHA256MSG2  X10, X9
-	MOVO        X9, 560(DI)
+	PADDD       X14, X10
+	SHA256MSG2  X9, X10
+	MOVO        X10, 560(DI)
 	MOVO        160(DI), X0
-	PADDD       kshani<>+96(SB), X0
+	PADDD       kshani<>+176(SB), X0
 	SHA256RNDS2 X0, X1, X2
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X2, X1
-	MOVO        128(DI), X10
-	SHA256MSG1  144(DI), X10
+	MOVO        128(DI), X9
+	SHA256MSG1  144(DI), X9
 	MOVO        X11, X14
 	PALIGNR     $0x04, 160(DI), X14
-	PADDD       X14, X10
-	SHA256MSG2  X11, X10
-	MOVO        X10, 64(DI)
+	PADDD       X14, X9
+	SHA256MSG2  X11, X9
+	MOVO        X9, 192(DI)
 	MOVO        288(DI), X0
-	PADDD       kshani<>+96(SB), X0
+	PADDD       kshani<>+176(SB), X0
 	SHA256RNDS2 X0, X3, X4
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X4, X3
@@ -413,9 +599,9 @@ loop:
 	PALIGNR     $0x04, 288(DI), X14
 	PADDD       X14, X11
 	SHA256MSG2  X12, X11
-	MOVO        X11, 192(DI)
+	MOVO        X11, 320(DI)
 	MOVO        416(DI), X0
-	PADDD       kshani<>+96(SB), X0
+	PADDD       kshani<>+176(SB), X0
 	SHA256RNDS2 X0, X5, X6
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X6, X5
@@ -425,45 +611,45 @@ loop:
 	PALIGNR     $0x04, 416(DI), X14
 	PADDD       X14, X12
 	SHA256MSG2  X13, X12
-	MOVO        X12, 320(DI)
+	MOVO        X12, 448(DI)
 	MOVO        544(DI), X0
-	PADDD       kshani<>+96(SB), X0
+	PADDD       kshani<>+176(SB), X0
 	SHA256RNDS2 X0, X7, X8
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X8, X7
 	MOVO        512(DI), X13
 	SHA256MSG1  528(DI), X13
-	MOVO        X9, X14
+	MOVO        X10, X14
 	PALIGNR     $0x04, 544(DI), X14
 	PADDD       X14, X13
-	SHA256MSG2  X9, X13
-	MOVO        X13, 448(DI)
+	SHA256MSG2  X10, X13
+	MOVO        X13, 576(DI)
 	MOVO        176(DI), X0
-	PADDD       kshani<>+112(SB), X0
+	PADDD       kshani<>+192(SB), X0
 	SHA256RNDS2 X0, X1, X2
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X2, X1
-	MOVO        144(DI), X9
-	SHA256MSG1  160(DI), X9
-	MOVO        X10, X14
+	MOVO        144(DI), X10
+	SHA256MSG1  160(DI), X10
+	MOVO        X9, X14
 	PALIGNR     $0x04, 176(DI), X14
-	PADDD       X14, X9
-	SHA256MSG2  X10, X9
-	MOVO        X9, 80(DI)
+	PADDD       X14, X10
+	SHA256MSG2  X9, X10
+	MOVO        X10, 208(DI)
 	MOVO        304(DI), X0
-	PADDD       kshani<>+112(SB), X0
+	PADDD       kshani<>+192(SB), X0
 	SHA256RNDS2 X0, X3, X4
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X4, X3
-	MOVO        272(DI), X10
-	SHA256MSG1  288(DI), X10
+	MOVO        272(DI), X9
+	SHA256MSG1  288(DI), X9
 	MOVO        X11, X14
 	PALIGNR     $0x04, 304(DI), X14
-	PADDD       X14, X10
-	SHA256MSG2  X11, X10
-	MOVO        X10, 208(DI)
+	PADDD       X14, X9
+	SHA256MSG2  X11, X9
+	MOVO        X9, 336(DI)
 	MOVO        432(DI), X0
-	PADDD       kshani<>+112(SB), X0
+	PADDD       kshani<>+192(SB), X0
 	SHA256RNDS2 X0, X5, X6
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X6, X5
@@ -473,9 +659,9 @@ loop:
 	PALIGNR     $0x04, 432(DI), X14
 	PADDD       X14, X11
 	SHA256MSG2  X12, X11
-	MOVO        X11, 336(DI)
+	MOVO        X11, 464(DI)
 	MOVO        560(DI), X0
-	PADDD       kshani<>+112(SB), X0
+	PADDD       kshani<>+192(SB), X0
 	SHA256RNDS2 X0, X7, X8
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X8, X7
@@ -485,1003 +671,739 @@ loop:
 	PALIGNR     $0x04, 560(DI), X14
 	PADDD       X14, X12
 	SHA256MSG2  X13, X12
-	MOVO        X12, 464(DI)
-	MOVO        64(DI), X0
-	PADDD       kshani<>+128(SB), X0
+	MOVO        X12, 592(DI)
+	MOVO        192(DI), X0
+	PADDD       kshani<>+208(SB), X0
 	SHA256RNDS2 X0, X1, X2
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X2, X1
 	MOVO        160(DI), X13
 	SHA256MSG1  176(DI), X13
-	MOVO        X9, X14
-	PALIGNR     $0x04, 64(DI), X14
+	MOVO        X10, X14
+	PALIGNR     $0x04, 192(DI), X14
 	PADDD       X14, X13
-	SHA256MSG2  X9, X13
-	MOVO        X13, 96(DI)
-	MOVO        192(DI), X0
-	PADDD       kshani<>+128(SB), X0
+	SHA256MSG2  X10, X13
+	MOVO        X13, 224(DI)
+	MOVO        320(DI), X0
+	PADDD       kshani<>+208(SB), X0
 	SHA256RNDS2 X0, X3, X4
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X4, X3
-	MOVO        288(DI), X9
-	SHA256MSG1  304(DI), X9
-	MOVO        X10, X14
-	PALIGNR     $0x04, 192(DI), X14
-	PADDD       X14, X9
-	SHA256MSG2  X10, X9
-	MOVO        X9, 224(DI)
-	MOVO        320(DI), X0
-	PADDD       kshani<>+128(SB), X0
+	MOVO        288(DI), X10
+	SHA256MSG1  304(DI), X10
+	MOVO        X9, X14
+	PALIGNR     $0x04, 320(DI), X14
+	PADDD       X14, X10
+	SHA256MSG2  X9, X10
+	MOVO        X10, 352(DI)
+	MOVO        448(DI), X0
+	PADDD       kshani<>+208(SB), X0
 	SHA256RNDS2 X0, X5, X6
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X6, X5
-	MOVO        416(DI), X10
-	SHA256MSG1  432(DI), X10
+	MOVO        416(DI), X9
+	SHA256MSG1  432(DI), X9
 	MOVO        X11, X14
-	PALIGNR     $0x04, 320(DI), X14
-	PADDD       X14, X10
-	SHA256MSG2  X11, X10
-	MOVO        X10, 352(DI)
-	MOVO        448(DI), X0
-	PADDD       kshani<>+128(SB), X0
+	PALIGNR     $0x04, 448(DI), X14
+	PADDD       X14, X9
+	SHA256MSG2  X11, X9
+	MOVO        X9, 480(DI)
+	MOVO        576(DI), X0
+	PADDD       kshani<>+208(SB), X0
 	SHA256RNDS2 X0, X7, X8
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X8, X7
 	MOVO        544(DI), X11
 	SHA256MSG1  560(DI), X11
 	MOVO        X12, X14
-	PALIGNR     $0x04, 448(DI), X14
+	PALIGNR     $0x04, 576(DI), X14
 	PADDD       X14, X11
 	SHA256MSG2  X12, X11
-	MOVO        X11, 480(DI)
-	MOVO        80(DI), X0
-	PADDD       kshani<>+144(SB), X0
-	SHA256RNDS2 X0, X1, X2
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        176(DI), X12
-	SHA256MSG1  64(DI), X12
-	MOVO        X13, X14
-	PALIGNR     $0x04, 80(DI), X14
-	PADDD       X14, X12
-	SHA256MSG2  X13, X12
-	MOVO        X12, 112(DI)
+	MOVO        X11, 608(DI)
 	MOVO        208(DI), X0
-	PADDD       kshani<>+144(SB), X0
-	SHA256RNDS2 X0, X3, X4
+	PADDD       kshani<>+224(SB), X0
+	SHA256RNDS2 X0, X1, X2
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        304(DI), X13
-	SHA256MSG1  192(DI), X13
-	MOVO        X9, X14
-	PALIGNR     $0x04, 208(DI), X14
-	PADDD       X14, X13
-	SHA256MSG2  X9, X13
-	MOVO        X13, 240(DI)
+	SHA256RNDS2 X0, X2, X1
 	MOVO        336(DI), X0
-	PADDD       kshani<>+144(SB), X0
-	SHA256RNDS2 X0, X5, X6
+	PADDD       kshani<>+224(SB), X0
+	SHA256RNDS2 X0, X3, X4
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        432(DI), X9
-	SHA256MSG1  320(DI), X9
-	MOVO        X10, X14
-	PALIGNR     $0x04, 336(DI), X14
-	PADDD       X14, X9
-	SHA256MSG2  X10, X9
-	MOVO        X9, 368(DI)
+	SHA256RNDS2 X0, X4, X3
 	MOVO        464(DI), X0
-	PADDD       kshani<>+144(SB), X0
+	PADDD       kshani<>+224(SB), X0
+	SHA256RNDS2 X0, X5, X6
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X6, X5
+	MOVO        592(DI), X0
+	PADDD       kshani<>+224(SB), X0
 	SHA256RNDS2 X0, X7, X8
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X8, X7
-	MOVO        560(DI), X10
-	SHA256MSG1  448(DI), X10
-	MOVO        X11, X14
-	PALIGNR     $0x04, 464(DI), X14
-	PADDD       X14, X10
-	SHA256MSG2  X11, X10
-	MOVO        X10, 496(DI)
-	MOVO        96(DI), X0
-	PADDD       kshani<>+160(SB), X0
-	SHA256RNDS2 X0, X1, X2
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        64(DI), X11
-	SHA256MSG1  80(DI), X11
-	MOVO        X12, X14
-	PALIGNR     $0x04, 96(DI), X14
-	PADDD       X14, X11
-	SHA256MSG2  X12, X11
-	MOVO        X11, 128(DI)
 	MOVO        224(DI), X0
-	PADDD       kshani<>+160(SB), X0
-	SHA256RNDS2 X0, X3, X4
+	PADDD       kshani<>+240(SB), X0
+	SHA256RNDS2 X0, X1, X2
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        192(DI), X12
-	SHA256MSG1  208(DI), X12
-	MOVO        X13, X14
-	PALIGNR     $0x04, 224(DI), X14
-	PADDD       X14, X12
-	SHA256MSG2  X13, X12
-	MOVO        X12, 256(DI)
+	SHA256RNDS2 X0, X2, X1
 	MOVO        352(DI), X0
-	PADDD       kshani<>+160(SB), X0
-	SHA256RNDS2 X0, X5, X6
+	PADDD       kshani<>+240(SB), X0
+	SHA256RNDS2 X0, X3, X4
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        320(DI), X13
-	SHA256MSG1  336(DI), X13
-	MOVO        X9, X14
-	PALIGNR     $0x04, 352(DI), X14
-	PADDD       X14, X13
-	SHA256MSG2  X9, X13
-	MOVO        X13, 384(DI)
+	SHA256RNDS2 X0, X4, X3
 	MOVO        480(DI), X0
-	PADDD       kshani<>+160(SB), X0
-	SHA256RNDS2 X0, X7, X8
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
-	MOVO        448(DI), X9
-	SHA256MSG1  464(DI), X9
-	MOVO        X10, X14
-	PALIGNR     $0x04, 480(DI), X14
-	PADDD       X14, X9
-	SHA256MSG2  X10, X9
-	MOVO        X9, 512(DI)
-	MOVO        112(DI), X0
-	PADDD       kshani<>+176(SB), X0
-	SHA256RNDS2 X0, X1, X2
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        80(DI), X10
-	SHA256MSG1  96(DI), X10
-	MOVO        X11, X14
-	PALIGNR     $0x04, 112(DI), X14
-	PADDD       X14, X10
-	SHA256MSG2  X11, X10
-	MOVO        X10, 144(DI)
-	MOVO        240(DI), X0
-	PADDD       kshani<>+176(SB), X0
-	SHA256RNDS2 X0, X3, X4
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        208(DI), X11
-	SHA256MSG1  224(DI), X11
-	MOVO        X12, X14
-	PALIGNR     $0x04, 240(DI), X14
-	PADDD       X14, X11
-	SHA256MSG2  X12, X11
-	MOVO        X11, 272(DI)
-	MOVO        368(DI), X0
-	PADDD       kshani<>+176(SB), X0
-	SHA256RNDS2 X0, X5, X6
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        336(DI), X12
-	SHA256MSG1  352(DI), X12
-	MOVO        X13, X14
-	PALIGNR     $0x04, 368(DI), X14
-	PADDD       X14, X12
-	SHA256MSG2  X13, X12
-	MOVO        X12, 400(DI)
-	MOVO        496(DI), X0
-	PADDD       kshani<>+176(SB), X0
-	SHA256RNDS2 X0, X7, X8
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
-	MOVO        464(DI), X13
-	SHA256MSG1  480(DI), X13
-	MOVO        X9, X14
-	PALIGNR     $0x04, 496(DI), X14
-	PADDD       X14, X13
-	SHA256MSG2  X9, X13
-	MOVO        X13, 528(DI)
-	MOVO        128(DI), X0
-	PADDD       kshani<>+192(SB), X0
-	SHA256RNDS2 X0, X1, X2
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        96(DI), X9
-	SHA256MSG1  112(DI), X9
-	MOVO        X10, X14
-	PALIGNR     $0x04, 128(DI), X14
-	PADDD       X14, X9
-	SHA256MSG2  X10, X9
-	MOVO        X9, 160(DI)
-	MOVO        256(DI), X0
-	PADDD       kshani<>+192(SB), X0
-	SHA256RNDS2 X0, X3, X4
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        224(DI), X10
-	SHA256MSG1  240(DI), X10
-	MOVO        X11, X14
-	PALIGNR     $0x04, 256(DI), X14
-	PADDD       X14, X10
-	SHA256MSG2  X11, X10
-	MOVO        X10, 288(DI)
-	MOVO        384(DI), X0
-	PADDD       kshani<>+192(SB), X0
-	SHA256RNDS2 X0, X5, X6
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        352(DI), X11
-	SHA256MSG1  368(DI), X11
-	MOVO        X12, X14
-	PALIGNR     $0x04, 384(DI), X14
-	PADDD       X14, X11
-	SHA256MSG2  X12, X11
-	MOVO        X11, 416(DI)
-	MOVO        512(DI), X0
-	PADDD       kshani<>+192(SB), X0
-	SHA256RNDS2 X0, X7, X8
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
-	MOVO        480(DI), X12
-	SHA256MSG1  496(DI), X12
-	MOVO        X13, X14
-	PALIGNR     $0x04, 512(DI), X14
-	PADDD       X14, X12
-	SHA256MSG2  X13, X12
-	MOVO        X12, 544(DI)
-	MOVO        144(DI), X0
-	PADDD       kshani<>+208(SB), X0
-	SHA256RNDS2 X0, X1, X2
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        112(DI), X13
-	SHA256MSG1  128(DI), X13
-	MOVO        X9, X14
-	PALIGNR     $0x04, 144(DI), X14
-	PADDD       X14, X13
-	SHA256MSG2  X9, X13
-	MOVO        X13, 176(DI)
-	MOVO        272(DI), X0
-	PADDD       kshani<>+208(SB), X0
-	SHA256RNDS2 X0, X3, X4
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        240(DI), X9
-	SHA256MSG1  256(DI), X9
-	MOVO        X10, X14
-	PALIGNR     $0x04, 272(DI), X14
-	PADDD       X14, X9
-	SHA256MSG2  X10, X9
-	MOVO        X9, 304(DI)
-	MOVO        400(DI), X0
-	PADDD       kshani<>+208(SB), X0
-	SHA256RNDS2 X0, X5, X6
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        368(DI), X10
-	SHA256MSG1  384(DI), X10
-	MOVO        X11, X14
-	PALIGNR     $0x04, 400(DI), X14
-	PADDD       X14, X10
-	SHA256MSG2  X11, X10
-	MOVO        X10, 432(DI)
-	MOVO        528(DI), X0
-	PADDD       kshani<>+208(SB), X0
-	SHA256RNDS2 X0, X7, X8
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
-	MOVO        496(DI), X11
-	SHA256MSG1  512(DI), X11
-	MOVO        X12, X14
-	PALIGNR     $0x04, 528(DI), X14
-	PADDD       X14, X11
-	SHA256MSG2  X12, X11
-	MOVO        X11, 560(DI)
-	MOVO        160(DI), X0
-	PADDD       kshani<>+224(SB), X0
-	SHA256RNDS2 X0, X1, X2
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        288(DI), X0
-	PADDD       kshani<>+224(SB), X0
-	SHA256RNDS2 X0, X3, X4
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        416(DI), X0
-	PADDD       kshani<>+224(SB), X0
-	SHA256RNDS2 X0, X5, X6
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        544(DI), X0
-	PADDD       kshani<>+224(SB), X0
-	SHA256RNDS2 X0, X7, X8
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
-	MOVO        176(DI), X0
-	PADDD       kshani<>+240(SB), X0
-	SHA256RNDS2 X0, X1, X2
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        304(DI), X0
-	PADDD       kshani<>+240(SB), X0
-	SHA256RNDS2 X0, X3, X4
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        432(DI), X0
 	PADDD       kshani<>+240(SB), X0
 	SHA256RNDS2 X0, X5, X6
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X6, X5
-	MOVO        560(DI), X0
+	MOVO        608(DI), X0
 	PADDD       kshani<>+240(SB), X0
 	SHA256RNDS2 X0, X7, X8
 	PSHUFD      $0x0e, X0, X0
 	SHA256RNDS2 X0, X8, X7
 
-	// Intermediate hash: the second hash's W0..W7 and initial state.
+	// Intermediate hash, then the second hash's rounds 0..7.
 	PADDD       32(DI), X1
 	PADDD       48(DI), X2
 	MOVO        X1, X12
 	SHUFPS      $0xbb, X2, X12
-	MOVO        X12, 64(DI)
 	SHUFPS      $0x11, X2, X1
-	MOVO        X1, 80(DI)
-	MOVO        ivshani<>+0(SB), X1
+	MOVO        X1, 128(DI)
+	MOVO        ivshani<>+0(SB), X14
 	MOVO        ivshani<>+16(SB), X2
+	MOVO        X12, X0
+	PADDD       kshani<>+0(SB), X0
+	SHA256RNDS2 X0, X14, X2
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X2, X14
+	MOVO        X1, X0
+	PADDD       kshani<>+16(SB), X0
+	SHA256RNDS2 X0, X14, X2
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X2, X14
+	SHA256MSG1  X1, X12
+	SHA256MSG2  hash2shani<>+48(SB), X12
+	MOVO        X12, 176(DI)
 	PADDD       32(DI), X3
 	PADDD       48(DI), X4
 	MOVO        X3, X13
 	SHUFPS      $0xbb, X4, X13
-	MOVO        X13, 192(DI)
 	SHUFPS      $0x11, X4, X3
-	MOVO        X3, 208(DI)
-	MOVO        ivshani<>+0(SB), X3
+	MOVO        X3, 256(DI)
+	MOVO        ivshani<>+0(SB), X1
 	MOVO        ivshani<>+16(SB), X4
+	MOVO        X13, X0
+	PADDD       kshani<>+0(SB), X0
+	SHA256RNDS2 X0, X1, X4
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X4, X1
+	MOVO        X3, X0
+	PADDD       kshani<>+16(SB), X0
+	SHA256RNDS2 X0, X1, X4
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X4, X1
+	SHA256MSG1  X3, X13
+	SHA256MSG2  hash2shani<>+48(SB), X13
+	MOVO        X13, 304(DI)
 	PADDD       32(DI), X5
 	PADDD       48(DI), X6
-	MOVO        X5, X9
-	SHUFPS      $0xbb, X6, X9
-	MOVO        X9, 320(DI)
+	MOVO        X5, X10
+	SHUFPS      $0xbb, X6, X10
 	SHUFPS      $0x11, X6, X5
-	MOVO        X5, 336(DI)
-	MOVO        ivshani<>+0(SB), X5
+	MOVO        X5, 384(DI)
+	MOVO        ivshani<>+0(SB), X3
 	MOVO        ivshani<>+16(SB), X6
+	MOVO        X10, X0
+	PADDD       kshani<>+0(SB), X0
+	SHA256RNDS2 X0, X3, X6
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X6, X3
+	MOVO        X5, X0
+	PADDD       kshani<>+16(SB), X0
+	SHA256RNDS2 X0, X3, X6
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X6, X3
+	SHA256MSG1  X5, X10
+	SHA256MSG2  hash2shani<>+48(SB), X10
+	MOVO        X10, 432(DI)
 	PADDD       32(DI), X7
 	PADDD       48(DI), X8
-	MOVO        X7, X10
-	SHUFPS      $0xbb, X8, X10
-	MOVO        X10, 448(DI)
+	MOVO        X7, X9
+	SHUFPS      $0xbb, X8, X9
 	SHUFPS      $0x11, X8, X7
-	MOVO        X7, 464(DI)
-	MOVO        ivshani<>+0(SB), X7
+	MOVO        X7, 512(DI)
+	MOVO        ivshani<>+0(SB), X5
 	MOVO        ivshani<>+16(SB), X8
-	MOVO        64(DI), X11
-	SHA256MSG1  80(DI), X11
-	MOVO        hash2shani<>+48(SB), X10
-	PALIGNR     $0x04, hash2shani<>+32(SB), X10
-	PADDD       X10, X11
-	SHA256MSG2  hash2shani<>+48(SB), X11
-	MOVO        X11, 128(DI)
-	MOVO        192(DI), X10
-	SHA256MSG1  208(DI), X10
-	MOVO        hash2shani<>+48(SB), X9
-	PALIGNR     $0x04, hash2shani<>+32(SB), X9
-	PADDD       X9, X10
-	SHA256MSG2  hash2shani<>+48(SB), X10
-	MOVO        X10, 256(DI)
-	MOVO        320(DI), X9
-	SHA256MSG1  336(DI), X9
-	MOVO        hash2shani<>+48(SB), X13
-	PALIGNR     $0x04, hash2shani<>+32(SB), X13
-	PADDD       X13, X9
+	MOVO        X9, X0
+	PADDD       kshani<>+0(SB), X0
+	SHA256RNDS2 X0, X5, X8
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X8, X5
+	MOVO        X7, X0
+	PADDD       kshani<>+16(SB), X0
+	SHA256RNDS2 X0, X5, X8
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X8, X5
+	SHA256MSG1  X7, X9
 	SHA256MSG2  hash2shani<>+48(SB), X9
-	MOVO        X9, 384(DI)
-	MOVO        448(DI), X13
-	SHA256MSG1  464(DI), X13
-	MOVO        hash2shani<>+48(SB), X12
-	PALIGNR     $0x04, hash2shani<>+32(SB), X12
-	PADDD       X12, X13
-	SHA256MSG2  hash2shani<>+48(SB), X13
-	MOVO        X13, 512(DI)
-	MOVO        80(DI), X12
-	SHA256MSG1  hash2shani<>+32(SB), X12
-	MOVO        X11, X14
-	PALIGNR     $0x04, hash2shani<>+48(SB), X14
-	PADDD       X14, X12
-	SHA256MSG2  X11, X12
-	MOVO        X12, 144(DI)
-	MOVO        208(DI), X11
+	MOVO        X9, 560(DI)
+	MOVO        128(DI), X11
 	SHA256MSG1  hash2shani<>+32(SB), X11
-	MOVO        X10, X14
-	PALIGNR     $0x04, hash2shani<>+48(SB), X14
-	PADDD       X14, X11
-	SHA256MSG2  X10, X11
-	MOVO        X11, 272(DI)
-	MOVO        336(DI), X10
+	MOVO        X12, X7
+	PALIGNR     $0x04, hash2shani<>+48(SB), X7
+	PADDD       X7, X11
+	SHA256MSG2  X12, X11
+	MOVO        X11, 192(DI)
+	MOVO        256(DI), X12
+	SHA256MSG1  hash2shani<>+32(SB), X12
+	MOVO        X13, X7
+	PALIGNR     $0x04, hash2shani<>+48(SB), X7
+	PADDD       X7, X12
+	SHA256MSG2  X13, X12
+	MOVO        X12, 320(DI)
+	MOVO        384(DI), X13
+	SHA256MSG1  hash2shani<>+32(SB), X13
+	MOVO        X10, X7
+	PALIGNR     $0x04, hash2shani<>+48(SB), X7
+	PADDD       X7, X13
+	SHA256MSG2  X10, X13
+	MOVO        X13, 448(DI)
+	MOVO        512(DI), X10
 	SHA256MSG1  hash2shani<>+32(SB), X10
-	MOVO        X9, X14
-	PALIGNR     $0x04, hash2shani<>+48(SB), X14
-	PADDD       X14, X10
+	MOVO        X9, X7
+	PALIGNR     $0x04, hash2shani<>+48(SB), X7
+	PADDD       X7, X10
 	SHA256MSG2  X9, X10
-	MOVO        X10, 400(DI)
-	MOVO        464(DI), X9
-	SHA256MSG1  hash2shani<>+32(SB), X9
-	MOVO        X13, X14
-	PALIGNR     $0x04, hash2shani<>+48(SB), X14
-	PADDD       X14, X9
-	SHA256MSG2  X13, X9
-	MOVO        X9, 528(DI)
-	MOVO        64(DI), X0
-	PADDD       kshani<>+0(SB), X0
-	SHA256RNDS2 X0, X1, X2
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        192(DI), X0
-	PADDD       kshani<>+0(SB), X0
-	SHA256RNDS2 X0, X3, X4
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        320(DI), X0
-	PADDD       kshani<>+0(SB), X0
-	SHA256RNDS2 X0, X5, X6
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        448(DI), X0
-	PADDD       kshani<>+0(SB), X0
-	SHA256RNDS2 X0, X7, X8
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
-	MOVO        80(DI), X0
-	PADDD       kshani<>+16(SB), X0
-	SHA256RNDS2 X0, X1, X2
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        208(DI), X0
-	PADDD       kshani<>+16(SB), X0
-	SHA256RNDS2 X0, X3, X4
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        336(DI), X0
-	PADDD       kshani<>+16(SB), X0
-	SHA256RNDS2 X0, X5, X6
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        464(DI), X0
-	PADDD       kshani<>+16(SB), X0
-	SHA256RNDS2 X0, X7, X8
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
+	MOVO        X10, 576(DI)
 
 	// Rounds 8..15: W+K is constant.
 	MOVQ        kw2shani<>+0(SB), X0
-	SHA256RNDS2 X0, X1, X2
-	SHA256RNDS2 X0, X3, X4
-	SHA256RNDS2 X0, X5, X6
-	SHA256RNDS2 X0, X7, X8
+	SHA256RNDS2 X0, X14, X2
+	SHA256RNDS2 X0, X1, X4
+	SHA256RNDS2 X0, X3, X6
+	SHA256RNDS2 X0, X5, X8
 	MOVQ        kw2shani<>+8(SB), X0
-	SHA256RNDS2 X0, X2, X1
-	SHA256RNDS2 X0, X4, X3
-	SHA256RNDS2 X0, X6, X5
-	SHA256RNDS2 X0, X8, X7
+	SHA256RNDS2 X0, X2, X14
+	SHA256RNDS2 X0, X4, X1
+	SHA256RNDS2 X0, X6, X3
+	SHA256RNDS2 X0, X8, X5
 	MOVQ        kw2shani<>+16(SB), X0
-	SHA256RNDS2 X0, X1, X2
-	SHA256RNDS2 X0, X3, X4
-	SHA256RNDS2 X0, X5, X6
-	SHA256RNDS2 X0, X7, X8
+	SHA256RNDS2 X0, X14, X2
+	SHA256RNDS2 X0, X1, X4
+	SHA256RNDS2 X0, X3, X6
+	SHA256RNDS2 X0, X5, X8
 	MOVQ        kw2shani<>+24(SB), X0
-	SHA256RNDS2 X0, X2, X1
-	SHA256RNDS2 X0, X4, X3
-	SHA256RNDS2 X0, X6, X5
-	SHA256RNDS2 X0, X8, X7
-	MOVO        128(DI), X0
-	PADDD       kshani<>+64(SB), X0
-	SHA256RNDS2 X0, X1, X2
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        hash2shani<>+32(SB), X13
-	SHA256MSG1  hash2shani<>+48(SB), X13
-	MOVO        X12, X14
-	PALIGNR     $0x04, 128(DI), X14
-	PADDD       X14, X13
-	SHA256MSG2  X12, X13
-	MOVO        X13, 160(DI)
-	MOVO        256(DI), X0
-	PADDD       kshani<>+64(SB), X0
-	SHA256RNDS2 X0, X3, X4
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        hash2shani<>+32(SB), X12
-	SHA256MSG1  hash2shani<>+48(SB), X12
-	MOVO        X11, X14
-	PALIGNR     $0x04, 256(DI), X14
-	PADDD       X14, X12
-	SHA256MSG2  X11, X12
-	MOVO        X12, 288(DI)
-	MOVO        384(DI), X0
-	PADDD       kshani<>+64(SB), X0
-	SHA256RNDS2 X0, X5, X6
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        hash2shani<>+32(SB), X11
-	SHA256MSG1  hash2shani<>+48(SB), X11
-	MOVO        X10, X14
-	PALIGNR     $0x04, 384(DI), X14
-	PADDD       X14, X11
-	SHA256MSG2  X10, X11
-	MOVO        X11, 416(DI)
-	MOVO        512(DI), X0
-	PADDD       kshani<>+64(SB), X0
-	SHA256RNDS2 X0, X7, X8
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
-	MOVO        hash2shani<>+32(SB), X10
-	SHA256MSG1  hash2shani<>+48(SB), X10
-	MOVO        X9, X14
-	PALIGNR     $0x04, 512(DI), X14
-	PADDD       X14, X10
-	SHA256MSG2  X9, X10
-	MOVO        X10, 544(DI)
-	MOVO        144(DI), X0
-	PADDD       kshani<>+80(SB), X0
-	SHA256RNDS2 X0, X1, X2
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        hash2shani<>+48(SB), X9
-	SHA256MSG1  128(DI), X9
-	MOVO        X13, X14
-	PALIGNR     $0x04, 144(DI), X14
-	PADDD       X14, X9
-	SHA256MSG2  X13, X9
-	MOVO        X9, 176(DI)
-	MOVO        272(DI), X0
-	PADDD       kshani<>+80(SB), X0
-	SHA256RNDS2 X0, X3, X4
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        hash2shani<>+48(SB), X13
-	SHA256MSG1  256(DI), X13
-	MOVO        X12, X14
-	PALIGNR     $0x04, 272(DI), X14
-	PADDD       X14, X13
-	SHA256MSG2  X12, X13
-	MOVO        X13, 304(DI)
-	MOVO        400(DI), X0
-	PADDD       kshani<>+80(SB), X0
-	SHA256RNDS2 X0, X5, X6
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        hash2shani<>+48(SB), X12
-	SHA256MSG1  384(DI), X12
-	MOVO        X11, X14
-	PALIGNR     $0x04, 400(DI), X14
-	PADDD       X14, X12
-	SHA256MSG2  X11, X12
-	MOVO        X12, 432(DI)
-	MOVO        528(DI), X0
-	PADDD       kshani<>+80(SB), X0
-	SHA256RNDS2 X0, X7, X8
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
-	MOVO        hash2shani<>+48(SB), X11
-	SHA256MSG1  512(DI), X11
-	MOVO        X10, X14
-	PALIGNR     $0x04, 528(DI), X14
-	PADDD       X14, X11
-	SHA256MSG2  X10, X11
-	MOVO        X11, 560(DI)
-	MOVO        160(DI), X0
-	PADDD       kshani<>+96(SB), X0
-	SHA256RNDS2 X0, X1, X2
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        128(DI), X10
-	SHA256MSG1  144(DI), X10
-	MOVO        X9, X14
-	PALIGNR     $0x04, 160(DI), X14
-	PADDD       X14, X10
-	SHA256MSG2  X9, X10
-	MOVO        X10, 64(DI)
-	MOVO        288(DI), X0
-	PADDD       kshani<>+96(SB), X0
-	SHA256RNDS2 X0, X3, X4
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        256(DI), X9
-	SHA256MSG1  272(DI), X9
-	MOVO        X13, X14
-	PALIGNR     $0x04, 288(DI), X14
-	PADDD       X14, X9
-	SHA256MSG2  X13, X9
-	MOVO        X9, 192(DI)
-	MOVO        416(DI), X0
-	PADDD       kshani<>+96(SB), X0
-	SHA256RNDS2 X0, X5, X6
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        384(DI), X13
-	SHA256MSG1  400(DI), X13
-	MOVO        X12, X14
-	PALIGNR     $0x04, 416(DI), X14
-	PADDD       X14, X13
-	SHA256MSG2  X12, X13
-	MOVO        X13, 320(DI)
-	MOVO        544(DI), X0
-	PADDD       kshani<>+96(SB), X0
-	SHA256RNDS2 X0, X7, X8
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
-	MOVO        512(DI), X12
-	SHA256MSG1  528(DI), X12
-	MOVO        X11, X14
-	PALIGNR     $0x04, 544(DI), X14
-	PADDD       X14, X12
-	SHA256MSG2  X11, X12
-	MOVO        X12, 448(DI)
+	SHA256RNDS2 X0, X2, X14
+	SHA256RNDS2 X0, X4, X1
+	SHA256RNDS2 X0, X6, X3
+	SHA256RNDS2 X0, X8, X5
 	MOVO        176(DI), X0
-	PADDD       kshani<>+112(SB), X0
-	SHA256RNDS2 X0, X1, X2
+	PADDD       kshani<>+64(SB), X0
+	SHA256RNDS2 X0, X14, X2
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        144(DI), X11
-	SHA256MSG1  160(DI), X11
-	MOVO        X10, X14
-	PALIGNR     $0x04, 176(DI), X14
-	PADDD       X14, X11
-	SHA256MSG2  X10, X11
-	MOVO        X11, 80(DI)
+	SHA256RNDS2 X0, X2, X14
+	MOVO        hash2shani<>+32(SB), X9
+	MOVO        X11, X7
+	PALIGNR     $0x04, 176(DI), X7
+	PADDD       X7, X9
+	SHA256MSG2  X11, X9
+	MOVO        X9, 208(DI)
 	MOVO        304(DI), X0
-	PADDD       kshani<>+112(SB), X0
-	SHA256RNDS2 X0, X3, X4
+	PADDD       kshani<>+64(SB), X0
+	SHA256RNDS2 X0, X1, X4
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        272(DI), X10
-	SHA256MSG1  288(DI), X10
-	MOVO        X9, X14
-	PALIGNR     $0x04, 304(DI), X14
-	PADDD       X14, X10
-	SHA256MSG2  X9, X10
-	MOVO        X10, 208(DI)
+	SHA256RNDS2 X0, X4, X1
+	MOVO        hash2shani<>+32(SB), X11
+	MOVO        X12, X7
+	PALIGNR     $0x04, 304(DI), X7
+	PADDD       X7, X11
+	SHA256MSG2  X12, X11
+	MOVO        X11, 336(DI)
 	MOVO        432(DI), X0
-	PADDD       kshani<>+112(SB), X0
-	SHA256RNDS2 X0, X5, X6
+	PADDD       kshani<>+64(SB), X0
+	SHA256RNDS2 X0, X3, X6
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        400(DI), X9
-	SHA256MSG1  416(DI), X9
-	MOVO        X13, X14
-	PALIGNR     $0x04, 432(DI), X14
-	PADDD       X14, X9
-	SHA256MSG2  X13, X9
-	MOVO        X9, 336(DI)
+	SHA256RNDS2 X0, X6, X3
+	MOVO        hash2shani<>+32(SB), X12
+	MOVO        X13, X7
+	PALIGNR     $0x04, 432(DI), X7
+	PADDD       X7, X12
+	SHA256MSG2  X13, X12
+	MOVO        X12, 464(DI)
 	MOVO        560(DI), X0
-	PADDD       kshani<>+112(SB), X0
-	SHA256RNDS2 X0, X7, X8
+	PADDD       kshani<>+64(SB), X0
+	SHA256RNDS2 X0, X5, X8
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
-	MOVO        528(DI), X13
-	SHA256MSG1  544(DI), X13
-	MOVO        X12, X14
-	PALIGNR     $0x04, 560(DI), X14
-	PADDD       X14, X13
-	SHA256MSG2  X12, X13
-	MOVO        X13, 464(DI)
-	MOVO        64(DI), X0
-	PADDD       kshani<>+128(SB), X0
-	SHA256RNDS2 X0, X1, X2
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        160(DI), X12
-	SHA256MSG1  176(DI), X12
-	MOVO        X11, X14
-	PALIGNR     $0x04, 64(DI), X14
-	PADDD       X14, X12
-	SHA256MSG2  X11, X12
-	MOVO        X12, 96(DI)
+	SHA256RNDS2 X0, X8, X5
+	MOVO        hash2shani<>+32(SB), X13
+	MOVO        X10, X7
+	PALIGNR     $0x04, 560(DI), X7
+	PADDD       X7, X13
+	SHA256MSG2  X10, X13
+	MOVO        X13, 592(DI)
 	MOVO        192(DI), X0
-	PADDD       kshani<>+128(SB), X0
-	SHA256RNDS2 X0, X3, X4
+	PADDD       kshani<>+80(SB), X0
+	SHA256RNDS2 X0, X14, X2
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        288(DI), X11
-	SHA256MSG1  304(DI), X11
-	MOVO        X10, X14
-	PALIGNR     $0x04, 192(DI), X14
-	PADDD       X14, X11
-	SHA256MSG2  X10, X11
-	MOVO        X11, 224(DI)
+	SHA256RNDS2 X0, X2, X14
+	MOVO        hash2shani<>+48(SB), X10
+	SHA256MSG1  176(DI), X10
+	MOVO        X9, X7
+	PALIGNR     $0x04, 192(DI), X7
+	PADDD       X7, X10
+	SHA256MSG2  X9, X10
+	MOVO        X10, 224(DI)
 	MOVO        320(DI), X0
-	PADDD       kshani<>+128(SB), X0
-	SHA256RNDS2 X0, X5, X6
+	PADDD       kshani<>+80(SB), X0
+	SHA256RNDS2 X0, X1, X4
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        416(DI), X10
-	SHA256MSG1  432(DI), X10
-	MOVO        X9, X14
-	PALIGNR     $0x04, 320(DI), X14
-	PADDD       X14, X10
-	SHA256MSG2  X9, X10
-	MOVO        X10, 352(DI)
+	SHA256RNDS2 X0, X4, X1
+	MOVO        hash2shani<>+48(SB), X9
+	SHA256MSG1  304(DI), X9
+	MOVO        X11, X7
+	PALIGNR     $0x04, 320(DI), X7
+	PADDD       X7, X9
+	SHA256MSG2  X11, X9
+	MOVO        X9, 352(DI)
 	MOVO        448(DI), X0
-	PADDD       kshani<>+128(SB), X0
-	SHA256RNDS2 X0, X7, X8
+	PADDD       kshani<>+80(SB), X0
+	SHA256RNDS2 X0, X3, X6
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
-	MOVO        544(DI), X9
-	SHA256MSG1  560(DI), X9
-	MOVO        X13, X14
-	PALIGNR     $0x04, 448(DI), X14
-	PADDD       X14, X9
-	SHA256MSG2  X13, X9
-	MOVO        X9, 480(DI)
-	MOVO        80(DI), X0
-	PADDD       kshani<>+144(SB), X0
-	SHA256RNDS2 X0, X1, X2
+	SHA256RNDS2 X0, X6, X3
+	MOVO        hash2shani<>+48(SB), X11
+	SHA256MSG1  432(DI), X11
+	MOVO        X12, X7
+	PALIGNR     $0x04, 448(DI), X7
+	PADDD       X7, X11
+	SHA256MSG2  X12, X11
+	MOVO        X11, 480(DI)
+	MOVO        576(DI), X0
+	PADDD       kshani<>+80(SB), X0
+	SHA256RNDS2 X0, X5, X8
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        176(DI), X13
-	SHA256MSG1  64(DI), X13
-	MOVO        X12, X14
-	PALIGNR     $0x04, 80(DI), X14
-	PADDD       X14, X13
-	SHA256MSG2  X12, X13
-	MOVO        X13, 112(DI)
+	SHA256RNDS2 X0, X8, X5
+	MOVO        hash2shani<>+48(SB), X12
+	SHA256MSG1  560(DI), X12
+	MOVO        X13, X7
+	PALIGNR     $0x04, 576(DI), X7
+	PADDD       X7, X12
+	SHA256MSG2  X13, X12
+	MOVO        X12, 608(DI)
 	MOVO        208(DI), X0
-	PADDD       kshani<>+144(SB), X0
-	SHA256RNDS2 X0, X3, X4
+	PADDD       kshani<>+96(SB), X0
+	SHA256RNDS2 X0, X14, X2
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        304(DI), X12
-	SHA256MSG1  192(DI), X12
-	MOVO        X11, X14
-	PALIGNR     $0x04, 208(DI), X14
-	PADDD       X14, X12
-	SHA256MSG2  X11, X12
-	MOVO        X12, 240(DI)
+	SHA256RNDS2 X0, X2, X14
+	MOVO        176(DI), X13
+	SHA256MSG1  192(DI), X13
+	MOVO        X10, X7
+	PALIGNR     $0x04, 208(DI), X7
+	PADDD       X7, X13
+	SHA256MSG2  X10, X13
+	MOVO        X13, 112(DI)
 	MOVO        336(DI), X0
-	PADDD       kshani<>+144(SB), X0
-	SHA256RNDS2 X0, X5, X6
+	PADDD       kshani<>+96(SB), X0
+	SHA256RNDS2 X0, X1, X4
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        432(DI), X11
-	SHA256MSG1  320(DI), X11
-	MOVO        X10, X14
-	PALIGNR     $0x04, 336(DI), X14
-	PADDD       X14, X11
-	SHA256MSG2  X10, X11
-	MOVO        X11, 368(DI)
+	SHA256RNDS2 X0, X4, X1
+	MOVO        304(DI), X10
+	SHA256MSG1  320(DI), X10
+	MOVO        X9, X7
+	PALIGNR     $0x04, 336(DI), X7
+	PADDD       X7, X10
+	SHA256MSG2  X9, X10
+	MOVO        X10, 240(DI)
 	MOVO        464(DI), X0
-	PADDD       kshani<>+144(SB), X0
-	SHA256RNDS2 X0, X7, X8
+	PADDD       kshani<>+96(SB), X0
+	SHA256RNDS2 X0, X3, X6
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
-	MOVO        560(DI), X10
-	SHA256MSG1  448(DI), X10
-	MOVO        X9, X14
-	PALIGNR     $0x04, 464(DI), X14
-	PADDD       X14, X10
-	SHA256MSG2  X9, X10
-	MOVO        X10, 496(DI)
-	MOVO        96(DI), X0
-	PADDD       kshani<>+160(SB), X0
-	SHA256RNDS2 X0, X1, X2
+	SHA256RNDS2 X0, X6, X3
+	MOVO        432(DI), X9
+	SHA256MSG1  448(DI), X9
+	MOVO        X11, X7
+	PALIGNR     $0x04, 464(DI), X7
+	PADDD       X7, X9
+	SHA256MSG2  X11, X9
+	MOVO        X9, 368(DI)
+	MOVO        592(DI), X0
+	PADDD       kshani<>+96(SB), X0
+	SHA256RNDS2 X0, X5, X8
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        64(DI), X9
-	SHA256MSG1  80(DI), X9
-	MOVO        X13, X14
-	PALIGNR     $0x04, 96(DI), X14
-	PADDD       X14, X9
-	SHA256MSG2  X13, X9
-	MOVO        X9, 128(DI)
+	SHA256RNDS2 X0, X8, X5
+	MOVO        560(DI), X11
+	SHA256MSG1  576(DI), X11
+	MOVO        X12, X7
+	PALIGNR     $0x04, 592(DI), X7
+	PADDD       X7, X11
+	SHA256MSG2  X12, X11
+	MOVO        X11, 496(DI)
 	MOVO        224(DI), X0
-	PADDD       kshani<>+160(SB), X0
-	SHA256RNDS2 X0, X3, X4
+	PADDD       kshani<>+112(SB), X0
+	SHA256RNDS2 X0, X14, X2
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        192(DI), X13
-	SHA256MSG1  208(DI), X13
-	MOVO        X12, X14
-	PALIGNR     $0x04, 224(DI), X14
-	PADDD       X14, X13
-	SHA256MSG2  X12, X13
-	MOVO        X13, 256(DI)
+	SHA256RNDS2 X0, X2, X14
+	MOVO        192(DI), X12
+	SHA256MSG1  208(DI), X12
+	MOVO        X13, X7
+	PALIGNR     $0x04, 224(DI), X7
+	PADDD       X7, X12
+	SHA256MSG2  X13, X12
+	MOVO        X12, 128(DI)
 	MOVO        352(DI), X0
-	PADDD       kshani<>+160(SB), X0
-	SHA256RNDS2 X0, X5, X6
+	PADDD       kshani<>+112(SB), X0
+	SHA256RNDS2 X0, X1, X4
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        320(DI), X12
-	SHA256MSG1  336(DI), X12
-	MOVO        X11, X14
-	PALIGNR     $0x04, 352(DI), X14
-	PADDD       X14, X12
-	SHA256MSG2  X11, X12
-	MOVO        X12, 384(DI)
+	SHA256RNDS2 X0, X4, X1
+	MOVO        320(DI), X13
+	SHA256MSG1  336(DI), X13
+	MOVO        X10, X7
+	PALIGNR     $0x04, 352(DI), X7
+	PADDD       X7, X13
+	SHA256MSG2  X10, X13
+	MOVO        X13, 256(DI)
 	MOVO        480(DI), X0
-	PADDD       kshani<>+160(SB), X0
-	SHA256RNDS2 X0, X7, X8
+	PADDD       kshani<>+112(SB), X0
+	SHA256RNDS2 X0, X3, X6
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
-	MOVO        448(DI), X11
-	SHA256MSG1  464(DI), X11
-	MOVO        X10, X14
-	PALIGNR     $0x04, 480(DI), X14
-	PADDD       X14, X11
-	SHA256MSG2  X10, X11
-	MOVO        X11, 512(DI)
-	MOVO        112(DI), X0
-	PADDD       kshani<>+176(SB), X0
-	SHA256RNDS2 X0, X1, X2
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        80(DI), X10
-	SHA256MSG1  96(DI), X10
-	MOVO        X9, X14
-	PALIGNR     $0x04, 112(DI), X14
-	PADDD       X14, X10
+	SHA256RNDS2 X0, X6, X3
+	MOVO        448(DI), X10
+	SHA256MSG1  464(DI), X10
+	MOVO        X9, X7
+	PALIGNR     $0x04, 480(DI), X7
+	PADDD       X7, X10
 	SHA256MSG2  X9, X10
-	MOVO        X10, 144(DI)
+	MOVO        X10, 384(DI)
+	MOVO        608(DI), X0
+	PADDD       kshani<>+112(SB), X0
+	SHA256RNDS2 X0, X5, X8
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X8, X5
+	MOVO        576(DI), X9
+	SHA256MSG1  592(DI), X9
+	MOVO        X11, X7
+	PALIGNR     $0x04, 608(DI), X7
+	PADDD       X7, X9
+	SHA256MSG2  X11, X9
+	MOVO        X9, 512(DI)
+	MOVO        112(DI), X0
+	PADDD       kshani<>+128(SB), X0
+	SHA256RNDS2 X0, X14, X2
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X2, X14
+	MOVO        208(DI), X11
+	SHA256MSG1  224(DI), X11
+	MOVO        X12, X7
+	PALIGNR     $0x04, 112(DI), X7
+	PADDD       X7, X11
+	SHA256MSG2  X12, X11
+	MOVO        X11, 144(DI)
 	MOVO        240(DI), X0
-	PADDD       kshani<>+176(SB), X0
-	SHA256RNDS2 X0, X3, X4
+	PADDD       kshani<>+128(SB), X0
+	SHA256RNDS2 X0, X1, X4
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        208(DI), X9
-	SHA256MSG1  224(DI), X9
-	MOVO        X13, X14
-	PALIGNR     $0x04, 240(DI), X14
-	PADDD       X14, X9
-	SHA256MSG2  X13, X9
-	MOVO        X9, 272(DI)
+	SHA256RNDS2 X0, X4, X1
+	MOVO        336(DI), X12
+	SHA256MSG1  352(DI), X12
+	MOVO        X13, X7
+	PALIGNR     $0x04, 240(DI), X7
+	PADDD       X7, X12
+	SHA256MSG2  X13, X12
+	MOVO        X12, 272(DI)
 	MOVO        368(DI), X0
-	PADDD       kshani<>+176(SB), X0
-	SHA256RNDS2 X0, X5, X6
+	PADDD       kshani<>+128(SB), X0
+	SHA256RNDS2 X0, X3, X6
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        336(DI), X13
-	SHA256MSG1  352(DI), X13
-	MOVO        X12, X14
-	PALIGNR     $0x04, 368(DI), X14
-	PADDD       X14, X13
-	SHA256MSG2  X12, X13
+	SHA256RNDS2 X0, X6, X3
+	MOVO        464(DI), X13
+	SHA256MSG1  480(DI), X13
+	MOVO        X10, X7
+	PALIGNR     $0x04, 368(DI), X7
+	PADDD       X7, X13
+	SHA256MSG2  X10, X13
 	MOVO        X13, 400(DI)
 	MOVO        496(DI), X0
-	PADDD       kshani<>+176(SB), X0
-	SHA256RNDS2 X0, X7, X8
+	PADDD       kshani<>+128(SB), X0
+	SHA256RNDS2 X0, X5, X8
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
-	MOVO        464(DI), X12
-	SHA256MSG1  480(DI), X12
-	MOVO        X11, X14
-	PALIGNR     $0x04, 496(DI), X14
-	PADDD       X14, X12
-	SHA256MSG2  X11, X12
-	MOVO        X12, 528(DI)
-	MOVO        128(DI), X0
-	PADDD       kshani<>+192(SB), X0
-	SHA256RNDS2 X0, X1, X2
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        96(DI), X11
-	SHA256MSG1  112(DI), X11
-	MOVO        X10, X14
-	PALIGNR     $0x04, 128(DI), X14
-	PADDD       X14, X11
-	SHA256MSG2  X10, X11
-	MOVO        X11, 160(DI)
-	MOVO        256(DI), X0
-	PADDD       kshani<>+192(SB), X0
-	SHA256RNDS2 X0, X3, X4
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        224(DI), X10
-	SHA256MSG1  240(DI), X10
-	MOVO        X9, X14
-	PALIGNR     $0x04, 256(DI), X14
-	PADDD       X14, X10
+	SHA256RNDS2 X0, X8, X5
+	MOVO        592(DI), X10
+	SHA256MSG1  608(DI), X10
+	MOVO        X9, X7
+	PALIGNR     $0x04, 496(DI), X7
+	PADDD       X7, X10
 	SHA256MSG2  X9, X10
-	MOVO        X10, 288(DI)
+	MOVO        X10, 528(DI)
+	MOVO        128(DI), X0
+	PADDD       kshani<>+144(SB), X0
+	SHA256RNDS2 X0, X14, X2
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X2, X14
+	MOVO        224(DI), X9
+	SHA256MSG1  112(DI), X9
+	MOVO        X11, X7
+	PALIGNR     $0x04, 128(DI), X7
+	PADDD       X7, X9
+	SHA256MSG2  X11, X9
+	MOVO        X9, 160(DI)
+	MOVO        256(DI), X0
+	PADDD       kshani<>+144(SB), X0
+	SHA256RNDS2 X0, X1, X4
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X4, X1
+	MOVO        352(DI), X11
+	SHA256MSG1  240(DI), X11
+	MOVO        X12, X7
+	PALIGNR     $0x04, 256(DI), X7
+	PADDD       X7, X11
+	SHA256MSG2  X12, X11
+	MOVO        X11, 288(DI)
 	MOVO        384(DI), X0
-	PADDD       kshani<>+192(SB), X0
-	SHA256RNDS2 X0, X5, X6
+	PADDD       kshani<>+144(SB), X0
+	SHA256RNDS2 X0, X3, X6
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        352(DI), X9
-	SHA256MSG1  368(DI), X9
-	MOVO        X13, X14
-	PALIGNR     $0x04, 384(DI), X14
-	PADDD       X14, X9
-	SHA256MSG2  X13, X9
-	MOVO        X9, 416(DI)
+	SHA256RNDS2 X0, X6, X3
+	MOVO        480(DI), X12
+	SHA256MSG1  368(DI), X12
+	MOVO        X13, X7
+	PALIGNR     $0x04, 384(DI), X7
+	PADDD       X7, X12
+	SHA256MSG2  X13, X12
+	MOVO        X12, 416(DI)
 	MOVO        512(DI), X0
-	PADDD       kshani<>+192(SB), X0
-	SHA256RNDS2 X0, X7, X8
+	PADDD       kshani<>+144(SB), X0
+	SHA256RNDS2 X0, X5, X8
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
-	MOVO        480(DI), X13
+	SHA256RNDS2 X0, X8, X5
+	MOVO        608(DI), X13
 	SHA256MSG1  496(DI), X13
-	MOVO        X12, X14
-	PALIGNR     $0x04, 512(DI), X14
-	PADDD       X14, X13
-	SHA256MSG2  X12, X13
+	MOVO        X10, X7
+	PALIGNR     $0x04, 512(DI), X7
+	PADDD       X7, X13
+	SHA256MSG2  X10, X13
 	MOVO        X13, 544(DI)
 	MOVO        144(DI), X0
-	PADDD       kshani<>+208(SB), X0
-	SHA256RNDS2 X0, X1, X2
+	PADDD       kshani<>+160(SB), X0
+	SHA256RNDS2 X0, X14, X2
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
-	MOVO        112(DI), X12
-	SHA256MSG1  128(DI), X12
-	MOVO        X11, X14
-	PALIGNR     $0x04, 144(DI), X14
-	PADDD       X14, X12
-	SHA256MSG2  X11, X12
-	MOVO        X12, 176(DI)
-	MOVO        272(DI), X0
-	PADDD       kshani<>+208(SB), X0
-	SHA256RNDS2 X0, X3, X4
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
-	MOVO        240(DI), X11
-	SHA256MSG1  256(DI), X11
-	MOVO        X10, X14
-	PALIGNR     $0x04, 272(DI), X14
-	PADDD       X14, X11
-	SHA256MSG2  X10, X11
-	MOVO        X11, 304(DI)
-	MOVO        400(DI), X0
-	PADDD       kshani<>+208(SB), X0
-	SHA256RNDS2 X0, X5, X6
-	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
-	MOVO        368(DI), X10
-	SHA256MSG1  384(DI), X10
-	MOVO        X9, X14
-	PALIGNR     $0x04, 400(DI), X14
-	PADDD       X14, X10
+	SHA256RNDS2 X0, X2, X14
+	MOVO        112(DI), X10
+	SHA256MSG1  128(DI), X10
+	MOVO        X9, X7
+	PALIGNR     $0x04, 144(DI), X7
+	PADDD       X7, X10
 	SHA256MSG2  X9, X10
-	MOVO        X10, 432(DI)
+	MOVO        X10, 176(DI)
+	MOVO        272(DI), X0
+	PADDD       kshani<>+160(SB), X0
+	SHA256RNDS2 X0, X1, X4
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X4, X1
+	MOVO        240(DI), X9
+	SHA256MSG1  256(DI), X9
+	MOVO        X11, X7
+	PALIGNR     $0x04, 272(DI), X7
+	PADDD       X7, X9
+	SHA256MSG2  X11, X9
+	MOVO        X9, 304(DI)
+	MOVO        400(DI), X0
+	PADDD       kshani<>+160(SB), X0
+	SHA256RNDS2 X0, X3, X6
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X6, X3
+	MOVO        368(DI), X11
+	SHA256MSG1  384(DI), X11
+	MOVO        X12, X7
+	PALIGNR     $0x04, 400(DI), X7
+	PADDD       X7, X11
+	SHA256MSG2  X12, X11
+	MOVO        X11, 432(DI)
 	MOVO        528(DI), X0
-	PADDD       kshani<>+208(SB), X0
-	SHA256RNDS2 X0, X7, X8
+	PADDD       kshani<>+160(SB), X0
+	SHA256RNDS2 X0, X5, X8
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
-	MOVO        496(DI), X9
-	SHA256MSG1  512(DI), X9
-	MOVO        X13, X14
-	PALIGNR     $0x04, 528(DI), X14
-	PADDD       X14, X9
-	SHA256MSG2  X13, X9
-	MOVO        X9, 560(DI)
+	SHA256RNDS2 X0, X8, X5
+	MOVO        496(DI), X12
+	SHA256MSG1  512(DI), X12
+	MOVO        X13, X7
+	PALIGNR     $0x04, 528(DI), X7
+	PADDD       X7, X12
+	SHA256MSG2  X13, X12
+	MOVO        X12, 560(DI)
 	MOVO        160(DI), X0
-	PADDD       kshani<>+224(SB), X0
-	SHA256RNDS2 X0, X1, X2
+	PADDD       kshani<>+176(SB), X0
+	SHA256RNDS2 X0, X14, X2
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X2, X1
+	SHA256RNDS2 X0, X2, X14
+	MOVO        128(DI), X13
+	SHA256MSG1  144(DI), X13
+	MOVO        X10, X7
+	PALIGNR     $0x04, 160(DI), X7
+	PADDD       X7, X13
+	SHA256MSG2  X10, X13
+	MOVO        X13, 192(DI)
 	MOVO        288(DI), X0
-	PADDD       kshani<>+224(SB), X0
-	SHA256RNDS2 X0, X3, X4
+	PADDD       kshani<>+176(SB), X0
+	SHA256RNDS2 X0, X1, X4
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X4, X3
+	SHA256RNDS2 X0, X4, X1
+	MOVO        256(DI), X10
+	SHA256MSG1  272(DI), X10
+	MOVO        X9, X7
+	PALIGNR     $0x04, 288(DI), X7
+	PADDD       X7, X10
+	SHA256MSG2  X9, X10
+	MOVO        X10, 320(DI)
 	MOVO        416(DI), X0
-	PADDD       kshani<>+224(SB), X0
-	SHA256RNDS2 X0, X5, X6
+	PADDD       kshani<>+176(SB), X0
+	SHA256RNDS2 X0, X3, X6
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X6, X5
+	SHA256RNDS2 X0, X6, X3
+	MOVO        384(DI), X9
+	SHA256MSG1  400(DI), X9
+	MOVO        X11, X7
+	PALIGNR     $0x04, 416(DI), X7
+	PADDD       X7, X9
+	SHA256MSG2  X11, X9
+	MOVO        X9, 448(DI)
 	MOVO        544(DI), X0
-	PADDD       kshani<>+224(SB), X0
-	SHA256RNDS2 X0, X7, X8
+	PADDD       kshani<>+176(SB), X0
+	SHA256RNDS2 X0, X5, X8
 	PSHUFD      $0x0e, X0, X0
-	SHA256RNDS2 X0, X8, X7
+	SHA256RNDS2 X0, X8, X5
+	MOVO        512(DI), X11
+	SHA256MSG1  528(DI), X11
+	MOVO        X12, X7
+	PALIGNR     $0x04, 544(DI), X7
+	PADDD       X7, X11
+	SHA256MSG2  X12, X11
+	MOVO        X11, 576(DI)
 	MOVO        176(DI), X0
-	PADDD       kshani<>+240(SB), X0
-	SHA256RNDS2 X0, X1, X2
+	PADDD       kshani<>+192(SB), X0
+	SHA256RNDS2 X0, X14, X2
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X2, X14
+	MOVO        144(DI), X12
+	SHA256MSG1  160(DI), X12
+	MOVO        X13, X7
+	PALIGNR     $0x04, 176(DI), X7
+	PADDD       X7, X12
+	SHA256MSG2  X13, X12
+	MOVO        X12, 208(DI)
 	MOVO        304(DI), X0
-	PADDD       kshani<>+240(SB), X0
-	SHA256RNDS2 X0, X3, X4
+	PADDD       kshani<>+192(SB), X0
+	SHA256RNDS2 X0, X1, X4
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X4, X1
+	MOVO        272(DI), X13
+	SHA256MSG1  288(DI), X13
+	MOVO        X10, X7
+	PALIGNR     $0x04, 304(DI), X7
+	PADDD       X7, X13
+	SHA256MSG2  X10, X13
+	MOVO        X13, 336(DI)
 	MOVO        432(DI), X0
-	PADDD       kshani<>+240(SB), X0
-	SHA256RNDS2 X0, X5, X6
+	PADDD       kshani<>+192(SB), X0
+	SHA256RNDS2 X0, X3, X6
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X6, X3
+	MOVO        400(DI), X10
+	SHA256MSG1  416(DI), X10
+	MOVO        X9, X7
+	PALIGNR     $0x04, 432(DI), X7
+	PADDD       X7, X10
+	SHA256MSG2  X9, X10
+	MOVO        X10, 464(DI)
 	MOVO        560(DI), X0
+	PADDD       kshani<>+192(SB), X0
+	SHA256RNDS2 X0, X5, X8
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X8, X5
+	MOVO        528(DI), X9
+	SHA256MSG1  544(DI), X9
+	MOVO        X11, X7
+	PALIGNR     $0x04, 560(DI), X7
+	PADDD       X7, X9
+	SHA256MSG2  X11, X9
+	MOVO        X9, 592(DI)
+	MOVO        192(DI), X0
+	PADDD       kshani<>+208(SB), X0
+	SHA256RNDS2 X0, X14, X2
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X2, X14
+	MOVO        160(DI), X11
+	SHA256MSG1  176(DI), X11
+	MOVO        X12, X7
+	PALIGNR     $0x04, 192(DI), X7
+	PADDD       X7, X11
+	SHA256MSG2  X12, X11
+	MOVO        X11, 224(DI)
+	MOVO        320(DI), X0
+	PADDD       kshani<>+208(SB), X0
+	SHA256RNDS2 X0, X1, X4
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X4, X1
+	MOVO        288(DI), X12
+	SHA256MSG1  304(DI), X12
+	MOVO        X13, X7
+	PALIGNR     $0x04, 320(DI), X7
+	PADDD       X7, X12
+	SHA256MSG2  X13, X12
+	MOVO        X12, 352(DI)
+	MOVO        448(DI), X0
+	PADDD       kshani<>+208(SB), X0
+	SHA256RNDS2 X0, X3, X6
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X6, X3
+	MOVO        416(DI), X13
+	SHA256MSG1  432(DI), X13
+	MOVO        X10, X7
+	PALIGNR     $0x04, 448(DI), X7
+	PADDD       X7, X13
+	SHA256MSG2  X10, X13
+	MOVO        X13, 480(DI)
+	MOVO        576(DI), X0
+	PADDD       kshani<>+208(SB), X0
+	SHA256RNDS2 X0, X5, X8
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X8, X5
+	MOVO        544(DI), X10
+	SHA256MSG1  560(DI), X10
+	MOVO        X9, X7
+	PALIGNR     $0x04, 576(DI), X7
+	PADDD       X7, X10
+	SHA256MSG2  X9, X10
+	MOVO        X10, 608(DI)
+	MOVO        208(DI), X0
+	PADDD       kshani<>+224(SB), X0
+	SHA256RNDS2 X0, X14, X2
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X2, X14
+	MOVO        336(DI), X0
+	PADDD       kshani<>+224(SB), X0
+	SHA256RNDS2 X0, X1, X4
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X4, X1
+	MOVO        464(DI), X0
+	PADDD       kshani<>+224(SB), X0
+	SHA256RNDS2 X0, X3, X6
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X6, X3
+	MOVO        592(DI), X0
+	PADDD       kshani<>+224(SB), X0
+	SHA256RNDS2 X0, X5, X8
+	PSHUFD      $0x0e, X0, X0
+	SHA256RNDS2 X0, X8, X5
+	MOVO        224(DI), X0
 	PADDD       kshani<>+240(SB), X0
-	SHA256RNDS2 X0, X7, X8
+	SHA256RNDS2 X0, X14, X2
+	MOVO        352(DI), X0
+	PADDD       kshani<>+240(SB), X0
+	SHA256RNDS2 X0, X1, X4
+	MOVO        480(DI), X0
+	PADDD       kshani<>+240(SB), X0
+	SHA256RNDS2 X0, X3, X6
+	MOVO        608(DI), X0
+	PADDD       kshani<>+240(SB), X0
+	SHA256RNDS2 X0, X5, X8
 
 	// H7 = IV7 + e after round 60; candidate when bswap(H7) <= t7.
 	MOVD   X2, R8

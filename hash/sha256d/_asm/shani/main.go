@@ -36,9 +36,12 @@ const ringQuads = 8
 
 // Frame layout, relative to the 16-byte aligned frame register.
 const (
-	offState4 = 0  // state after round 3 of block 2 (W3 = 0): ABEF, CDGH
-	offMid    = 32 // midstate: ABEF, CDGH
-	offRing   = 64 // per stream: ringQuads quads
+	offState4 = 0   // state after round 3 of block 2 (W3 = 0): ABEF, CDGH
+	offMid    = 32  // midstate: ABEF, CDGH
+	offW16    = 64  // block 2's W16, W17 and the nonce-independent parts of W18, W19
+	offC20    = 80  // block 2's W4..W7 + σ0(W5..W8) + W13..W16, a term of W20..W23
+	offC28    = 96  // block 2's W12..W15 + σ0(W13..W16), a term of W28..W31
+	offRing   = 112 // per stream: ringQuads quads
 	frameSize = offRing + 4*16*ringQuads
 )
 
@@ -53,6 +56,24 @@ type stream struct {
 
 // slot is the ring entry of message quad q (words 4q..4q+3).
 func (s *stream) slot(q int) Mem { return s.ring.Offset(16 * (q % ringQuads)) }
+
+// message describes one compression's message schedule.
+type message struct {
+	// quad returns the operand holding message quad q of s.
+	quad func(s *stream, q int) Op
+	// plan returns the shortcuts that constant words allow for quad q.
+	plan func(q int) quadPlan
+}
+
+// quadPlan lists shortcuts for one schedule quad W[t..t+3], t = 4q.
+type quadPlan struct {
+	// sigma0 is a constant operand holding W[t-16+i] + σ0(W[t-15+i]),
+	// used instead of SHA256MSG1; with zeroSigma0 that term is zero.
+	sigma0     Op
+	zeroSigma0 bool
+	// withW7 means sigma0 already includes W[t-7..t-4].
+	withW7 bool
+}
 
 // Operands shared by the generator functions.
 var (
@@ -145,6 +166,7 @@ func scan() {
 	Comment("Job constants in SHA-NI order: state after round 3, midstate.")
 	toABEF(job(gen.OffState4), local(offState4))
 	toABEF(job(gen.OffMid), local(offMid))
+	block2Constants()
 
 	TESTL(count, count)
 	JZ(LabelRef("done"))
@@ -160,13 +182,26 @@ func scan() {
 		BSWAPL(w3)
 		block2Init(s, w3)
 	}
-	block2 := func(s *stream, q int) Op {
-		if q == 0 || q >= 4 {
+	block2 := message{
+		quad: func(s *stream, q int) Op {
+			if q < 4 {
+				return block2Tab.Offset(16 * q) // q = 0 is never read
+			}
 			return s.slot(q)
-		}
-		return block2Tab.Offset(16 * q)
+		},
+		plan: func(q int) quadPlan {
+			switch q {
+			case 5:
+				return quadPlan{sigma0: local(offC20), withW7: true}
+			case 6:
+				return quadPlan{zeroSigma0: true} // W8..W12 are zero
+			case 7:
+				return quadPlan{sigma0: local(offC28)}
+			}
+			return quadPlan{}
+		},
 	}
-	schedule(ss, 4, 4+lead, block2)
+	schedule(ss, 5, 4+lead, block2)
 	Comment("Rounds 4..15: W+K does not depend on the nonce.")
 	for t := 4; t < 16; t += 2 {
 		MOVQ(job(gen.OffKW+4*t), X0)
@@ -176,18 +211,27 @@ func scan() {
 	}
 	rounds(ss, 4, 16, block2, false)
 
-	Comment("Intermediate hash: the second hash's W0..W7 and initial state.")
+	hash2 := message{
+		quad: func(s *stream, q int) Op {
+			if q == 2 || q == 3 {
+				return hash2Tab.Offset(16 * q)
+			}
+			return s.slot(q)
+		},
+		plan: func(q int) quadPlan {
+			switch q {
+			case 6:
+				// W8 + σ0(W9), ... with W9..W12 zero is W8..W11.
+				return quadPlan{sigma0: hash2Tab.Offset(32)}
+			}
+			return quadPlan{}
+		},
+	}
+	Comment("Intermediate hash, then the second hash's rounds 0..7.")
 	for _, s := range ss {
 		intermediateHash(s)
 	}
-	hash2 := func(s *stream, q int) Op {
-		if q == 2 || q == 3 {
-			return hash2Tab.Offset(16 * q)
-		}
-		return s.slot(q)
-	}
-	schedule(ss, 4, 4+lead, hash2)
-	rounds(ss, 0, 2, hash2, false)
+	schedule(ss, 5, 4+lead, hash2)
 	Comment("Rounds 8..15: W+K is constant.")
 	for t := 8; t < 16; t += 2 {
 		MOVQ(kw2Tab.Offset(4*(t-8)), X0)
@@ -238,46 +282,70 @@ func toABEF(src, dst Mem) {
 	release(z)
 }
 
-// block2Init sets s to the job's state after round 3 with W3 added to a and
-// e (the nonce enters round 3 only as an addend of T1) and stores block 2's
-// first message quad W0..W3 in its ring.
-func block2Init(s *stream, w3 GPVirtual) {
-	MOVD(w3, s.abef)
-	MOVO(s.abef, s.cdgh)
-	PSLLDQ(U8(12), s.cdgh) // {0, 0, 0, W3}
-	x := alloc()
-	MOVOU(job(gen.OffWpart), x)
-	PADDD(x, s.cdgh)
+// block2Constants stores the per-job terms of block 2's schedule that do
+// not depend on the nonce.
+func block2Constants() {
+	x, y := alloc(), alloc()
+	MOVOU(job(gen.OffWpart+4*16), x)
+	MOVO(x, local(offW16))
+	MOVO(block2Tab.Offset(16), x)
+	SHA256MSG1(block2Tab.Offset(32), x)
+	MOVOU(job(gen.OffWpart+4*13), y)
+	PADDD(y, x)
+	MOVO(x, local(offC20))
+	MOVO(block2Tab.Offset(48), x)
+	SHA256MSG1(local(offW16), x) // only W16 of that quad is read
+	MOVO(x, local(offC28))
 	release(x)
-	MOVO(s.cdgh, s.slot(0))
-	PSHUFD(U8(0x11), s.abef, s.abef) // {0, W3, 0, W3}: the E and A lanes
-	PADDD(local(offState4), s.abef)
-	MOVO(local(offState4+16), s.cdgh)
-	release(s.newest)
-	s.newest = block2Tab.Offset(48)
+	release(y)
 }
 
-// intermediateHash adds the midstate to s (FIPS 180-4 6.2.2 step 4), stores
-// the digest as the second hash's message quads W0..W3 and W4..W7, and sets
-// s to the initial hash value.
+// block2Init sets s to the job's state after round 3 with W3 added to a and
+// e (the nonce enters round 3 only as an addend of T1) and computes block
+// 2's W16..W19: W16 and W17 do not depend on the nonce, W18 and W19 only
+// through σ0(W3) and W3.
+func block2Init(s *stream, w3 GPVirtual) {
+	release(s.newest)
+	x := alloc()
+	MOVD(w3, x)
+	PSHUFD(U8(0x11), x, s.abef) // {0, W3, 0, W3}: the E and A lanes
+	PADDD(local(offState4), s.abef)
+	MOVO(local(offState4+16), s.cdgh)
+	PSLLDQ(U8(12), x)                   // {0, 0, 0, W3}
+	SHA256MSG1(block2Tab.Offset(32), x) // {0, 0, σ0(W3), W3}
+	PADDD(local(offW16), x)
+	MOVO(x, s.slot(4))
+	s.newest = x
+}
+
+// intermediateHash adds the midstate to s (FIPS 180-4 6.2.2 step 4), which
+// gives the second hash's W0..W7; it then runs that hash's rounds 0..7 from
+// the initial hash value and computes its W16..W19.
 func intermediateHash(s *stream) {
 	PADDD(local(offMid), s.abef)
 	PADDD(local(offMid+16), s.cdgh)
-	x := alloc()
-	MOVO(s.abef, x)
-	SHUFPS(U8(0xbb), s.cdgh, x) // a b c d
-	MOVO(x, s.slot(0))
-	SHUFPS(U8(0x11), s.cdgh, s.abef) // e f g h
-	MOVO(s.abef, s.slot(1))
-	release(x)
+	m0, m1 := alloc(), s.abef
+	MOVO(s.abef, m0)
+	SHUFPS(U8(0xbb), s.cdgh, m0) // a b c d
+	SHUFPS(U8(0x11), s.cdgh, m1) // e f g h
+	MOVO(m1, s.slot(1))
+	s.abef = alloc()
 	MOVO(ivTab, s.abef)
 	MOVO(ivTab.Offset(16), s.cdgh)
+	quadRounds(s, 0, m0, false)
+	quadRounds(s, 1, m1, false)
+
+	// W16..W19: W9..W12 are zero.
+	SHA256MSG1(m1, m0)
+	SHA256MSG2(hash2Tab.Offset(48), m0)
+	MOVO(m0, s.slot(4))
+	release(m1)
 	release(s.newest)
-	s.newest = hash2Tab.Offset(48)
+	s.newest = m0
 }
 
 // schedule computes message quads from..to-1 of every stream.
-func schedule(ss []*stream, from, to int, w func(s *stream, q int) Op) {
+func schedule(ss []*stream, from, to int, w message) {
 	for q := from; q < to; q++ {
 		for _, s := range ss {
 			messageSchedule(s, q, w)
@@ -288,16 +356,10 @@ func schedule(ss []*stream, from, to int, w func(s *stream, q int) Op) {
 // rounds runs quad-rounds from..to-1 of every stream, computing the
 // schedule lead quads ahead. With last61 the final quad stops after round
 // 61, whose output holds e of round 60 in its F lane.
-func rounds(ss []*stream, from, to int, w func(s *stream, q int) Op, last61 bool) {
+func rounds(ss []*stream, from, to int, w message, last61 bool) {
 	for q := from; q < to; q++ {
 		for _, s := range ss {
-			MOVO(w(s, q), X0)
-			PADDD(kTab.Offset(16*q), X0)
-			sha256TwoRounds(s)
-			if !last61 || q < to-1 {
-				PSHUFD(U8(0x0e), X0, X0)
-				sha256TwoRounds(s)
-			}
+			quadRounds(s, q, w.quad(s, q), last61 && q == to-1)
 			if q+lead < 16 && q >= 4 {
 				messageSchedule(s, q+lead, w)
 			}
@@ -305,19 +367,46 @@ func rounds(ss []*stream, from, to int, w func(s *stream, q int) Op, last61 bool
 	}
 }
 
-// messageSchedule computes message quad q (W4q..W4q+3, FIPS 180-4 6.2.2
-// step 1) of s from quads q-4..q-1, keeps it in a register and stores it
-// in the ring.
-func messageSchedule(s *stream, q int, w func(s *stream, q int) Op) {
-	x, y := alloc(), alloc()
-	MOVO(w(s, q-4), x)
-	SHA256MSG1(w(s, q-3), x) // W[t-16+i] + σ0(W[t-15+i])
-	MOVO(s.newest, y)
-	PALIGNR(U8(4), w(s, q-2), y) // W[t-7..t-4]
-	PADDD(y, x)
+// quadRounds runs rounds 4q..4q+3 on s with message quad m, or only the
+// first two with half.
+func quadRounds(s *stream, q int, m Op, half bool) {
+	MOVO(m, X0)
+	PADDD(kTab.Offset(16*q), X0)
+	sha256TwoRounds(s)
+	if !half {
+		PSHUFD(U8(0x0e), X0, X0)
+		sha256TwoRounds(s)
+	}
+}
+
+// messageSchedule computes message quad q (W[t..t+3], t = 4q; FIPS 180-4
+// 6.2.2 step 1) of s from quads q-4..q-1, keeps it in a register and stores
+// it in the ring.
+func messageSchedule(s *stream, q int, w message) {
+	p := w.plan(q)
+	x := alloc()
+	switch {
+	case p.zeroSigma0:
+	case p.sigma0 != nil:
+		MOVO(p.sigma0, x)
+	default:
+		MOVO(w.quad(s, q-4), x)
+		SHA256MSG1(w.quad(s, q-3), x) // W[t-16+i] + σ0(W[t-15+i])
+	}
+	switch {
+	case p.withW7:
+	case p.zeroSigma0:
+		MOVO(s.newest, x)
+		PALIGNR(U8(4), w.quad(s, q-2), x) // W[t-7..t-4]
+	default:
+		y := alloc()
+		MOVO(s.newest, y)
+		PALIGNR(U8(4), w.quad(s, q-2), y) // W[t-7..t-4]
+		PADDD(y, x)
+		release(y)
+	}
 	SHA256MSG2(s.newest, x) // W[t..t+3]
 	MOVO(x, s.slot(q))
-	release(y)
 	release(s.newest)
 	s.newest = x
 }
