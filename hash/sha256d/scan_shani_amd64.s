@@ -164,8 +164,8 @@ TEXT ·scanshani(SB), NOSPLIT, $640-28
 	MOVO       block2shani<>+48(SB), X9
 	SHA256MSG1 64(DI), X9
 	MOVO       X9, 96(DI)
-	TESTL      DX, DX
-	JZ         done
+	CMPL       DX, $0x00000004
+	JB         done
 
 loop:
 	// Header block 2 from the state after round 3.
@@ -1439,7 +1439,8 @@ loop:
 	SBBL   $-1, SI
 	ADDL   $0x00000004, CX
 	SUBL   $0x00000004, DX
-	JNZ    loop
+	CMPL   DX, $0x00000004
+	JAE    loop
 
 done:
 	MOVL SI, ret+24(FP)

@@ -168,78 +168,12 @@ func scan() {
 	toABEF(job(gen.OffMid), local(offMid))
 	block2Constants()
 
-	TESTL(count, count)
-	JZ(LabelRef("done"))
+	CMPL(count, U32(*streams))
+	JB(LabelRef("done"))
 	Label("loop")
 
-	Comment("Header block 2 from the state after round 3.")
-	w3 := GP32()
-	for i, s := range ss {
-		MOVL(nonce, w3)
-		if i > 0 {
-			ADDL(U32(i), w3)
-		}
-		BSWAPL(w3)
-		block2Init(s, w3)
-	}
-	block2 := message{
-		quad: func(s *stream, q int) Op {
-			if q < 4 {
-				return block2Tab.Offset(16 * q) // q = 0 is never read
-			}
-			return s.slot(q)
-		},
-		plan: func(q int) quadPlan {
-			switch q {
-			case 5:
-				return quadPlan{sigma0: local(offC20), withW7: true}
-			case 6:
-				return quadPlan{zeroSigma0: true} // W8..W12 are zero
-			case 7:
-				return quadPlan{sigma0: local(offC28)}
-			}
-			return quadPlan{}
-		},
-	}
-	schedule(ss, 5, 4+lead, block2)
-	Comment("Rounds 4..15: W+K does not depend on the nonce.")
-	for t := 4; t < 16; t += 2 {
-		MOVQ(job(gen.OffKW+4*t), X0)
-		for _, s := range ss {
-			sha256TwoRounds(s)
-		}
-	}
-	rounds(ss, 4, 16, block2, false)
-
-	hash2 := message{
-		quad: func(s *stream, q int) Op {
-			if q == 2 || q == 3 {
-				return hash2Tab.Offset(16 * q)
-			}
-			return s.slot(q)
-		},
-		plan: func(q int) quadPlan {
-			switch q {
-			case 6:
-				// W8 + σ0(W9), ... with W9..W12 zero is W8..W11.
-				return quadPlan{sigma0: hash2Tab.Offset(32)}
-			}
-			return quadPlan{}
-		},
-	}
-	Comment("Intermediate hash, then the second hash's rounds 0..7.")
-	for _, s := range ss {
-		intermediateHash(s)
-	}
-	schedule(ss, 5, 4+lead, hash2)
-	Comment("Rounds 8..15: W+K is constant.")
-	for t := 8; t < 16; t += 2 {
-		MOVQ(kw2Tab.Offset(4*(t-8)), X0)
-		for _, s := range ss {
-			sha256TwoRounds(s)
-		}
-	}
-	rounds(ss, 4, 16, hash2, true)
+	headerBlock2(ss, nonce)
+	secondHash(ss)
 
 	Comment("H7 = IV7 + e after round 60; candidate when bswap(H7) <= t7.")
 	h := GP32()
@@ -259,11 +193,94 @@ func scan() {
 
 	ADDL(U32(*streams), nonce)
 	SUBL(U32(*streams), count)
-	JNZ(LabelRef("loop"))
+	CMPL(count, U32(*streams))
+	JAE(LabelRef("loop")) // a count that is not a multiple of streams leaves the rest unscanned
 
 	Label("done")
 	Store(n, ReturnIndex(0))
 	RET()
+}
+
+// block2 is the message of the header's block 2: W0..W2 per job, W3 the
+// nonce, W4..W15 common to all headers.
+var block2 = message{
+	quad: func(s *stream, q int) Op {
+		if q < 4 {
+			return block2Tab.Offset(16 * q) // q = 0 is never read
+		}
+		return s.slot(q)
+	},
+	plan: func(q int) quadPlan {
+		switch q {
+		case 5:
+			return quadPlan{sigma0: local(offC20), withW7: true}
+		case 6:
+			return quadPlan{zeroSigma0: true} // W8..W12 are zero
+		case 7:
+			return quadPlan{sigma0: local(offC28)}
+		}
+		return quadPlan{}
+	},
+}
+
+// hash2 is the message of the second hash: the first hash's digest in
+// W0..W7, then constant padding.
+var hash2 = message{
+	quad: func(s *stream, q int) Op {
+		if q == 2 || q == 3 {
+			return hash2Tab.Offset(16 * q)
+		}
+		return s.slot(q)
+	},
+	plan: func(q int) quadPlan {
+		if q == 6 {
+			// W8 + σ0(W9), ... with W9..W12 zero is W8..W11.
+			return quadPlan{sigma0: hash2Tab.Offset(32)}
+		}
+		return quadPlan{}
+	},
+}
+
+// headerBlock2 hashes block 2 of the header for nonce, nonce+1, ...: from
+// the job's state after round 3, rounds 4..63 and the intermediate hash.
+func headerBlock2(ss []*stream, nonce Register) {
+	Comment("Header block 2 from the state after round 3.")
+	w3 := GP32()
+	for i, s := range ss {
+		MOVL(nonce, w3)
+		if i > 0 {
+			ADDL(U32(i), w3)
+		}
+		BSWAPL(w3)
+		block2Init(s, w3)
+	}
+	schedule(ss, 5, 4+lead, block2)
+	Comment("Rounds 4..15: W+K does not depend on the nonce.")
+	for t := 4; t < 16; t += 2 {
+		MOVQ(job(gen.OffKW+4*t), X0)
+		for _, s := range ss {
+			sha256TwoRounds(s)
+		}
+	}
+	rounds(ss, 4, 16, block2, false)
+}
+
+// secondHash hashes the digests of block 2 up to round 61, which leaves e
+// of round 60, and so H7, in each stream's F lane.
+func secondHash(ss []*stream) {
+	Comment("Intermediate hash, then the second hash's rounds 0..7.")
+	for _, s := range ss {
+		intermediateHash(s)
+	}
+	schedule(ss, 5, 4+lead, hash2)
+	Comment("Rounds 8..15: W+K is constant.")
+	for t := 8; t < 16; t += 2 {
+		MOVQ(kw2Tab.Offset(4*(t-8)), X0)
+		for _, s := range ss {
+			sha256TwoRounds(s)
+		}
+	}
+	rounds(ss, 4, 16, hash2, true)
 }
 
 // toABEF loads a..h from src and stores them at dst in the SHA-NI order:
