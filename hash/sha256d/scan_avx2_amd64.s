@@ -1190,168 +1190,24 @@ loop:
 	VPADDD       laneavx2<>+0(SB), Y14, Y14
 	VPSHUFB      swapavx2<>+0(SB), Y14, Y14
 	VMOVDQU      Y14, 96(R11)
-	VPBROADCASTD 80(SI), Y0
-	VPBROADCASTD 84(SI), Y1
-	VPBROADCASTD 88(SI), Y2
-	VPBROADCASTD 92(SI), Y3
-	VPBROADCASTD 96(SI), Y4
-	VPBROADCASTD 100(SI), Y5
-	VPBROADCASTD 104(SI), Y6
-	VPBROADCASTD 108(SI), Y7
-	VPADDD       Y14, Y0, Y0
+	VPBROADCASTD 80(SI), Y4
+	VPBROADCASTD 84(SI), Y5
+	VPBROADCASTD 88(SI), Y6
+	VPBROADCASTD 92(SI), Y7
+	VPBROADCASTD 96(SI), Y0
+	VPBROADCASTD 100(SI), Y1
+	VPBROADCASTD 104(SI), Y2
+	VPBROADCASTD 108(SI), Y3
 	VPADDD       Y14, Y4, Y4
-	VPXOR        Y1, Y2, Y8
+	VPADDD       Y14, Y0, Y0
+	VPXOR        Y5, Y6, Y8
+	VPBROADCASTD 176(SI), Y12
+	VMOVDQU      Y12, (R11)
+	VPBROADCASTD 180(SI), Y12
+	VMOVDQU      Y12, 32(R11)
 
 	// Block 2, round 4.
 	VPBROADCASTD 384(SI), Y10
-	VPADDD       Y10, Y7, Y7
-	VPXOR        Y6, Y5, Y10
-	VPAND        Y4, Y10, Y10
-	VPXOR        Y6, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VPSRLD       $0x06, Y4, Y10
-	VPSLLD       $0x1a, Y4, Y11
-	VPSRLD       $0x0b, Y4, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y4, Y11
-	VPSRLD       $0x19, Y4, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y4, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	VPSRLD       $0x02, Y0, Y10
-	VPSLLD       $0x1e, Y0, Y11
-	VPSRLD       $0x0d, Y0, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y0, Y11
-	VPSRLD       $0x16, Y0, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y0, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VPXOR        Y1, Y0, Y9
-	VPAND        Y8, Y9, Y10
-	VPXOR        Y1, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-
-	// Block 2, round 5.
-	VPBROADCASTD 388(SI), Y10
-	VPADDD       Y10, Y6, Y6
-	VPXOR        Y5, Y4, Y10
-	VPAND        Y3, Y10, Y10
-	VPXOR        Y5, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VPSRLD       $0x06, Y3, Y10
-	VPSLLD       $0x1a, Y3, Y11
-	VPSRLD       $0x0b, Y3, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y3, Y11
-	VPSRLD       $0x19, Y3, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y3, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	VPSRLD       $0x02, Y7, Y10
-	VPSLLD       $0x1e, Y7, Y11
-	VPSRLD       $0x0d, Y7, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y7, Y11
-	VPSRLD       $0x16, Y7, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y7, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VPXOR        Y0, Y7, Y8
-	VPAND        Y9, Y8, Y10
-	VPXOR        Y0, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-
-	// Block 2, round 6.
-	VPBROADCASTD 392(SI), Y10
-	VPADDD       Y10, Y5, Y5
-	VPXOR        Y4, Y3, Y10
-	VPAND        Y2, Y10, Y10
-	VPXOR        Y4, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VPSRLD       $0x06, Y2, Y10
-	VPSLLD       $0x1a, Y2, Y11
-	VPSRLD       $0x0b, Y2, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y2, Y11
-	VPSRLD       $0x19, Y2, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y2, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VPADDD       Y5, Y1, Y1
-	VPSRLD       $0x02, Y6, Y10
-	VPSLLD       $0x1e, Y6, Y11
-	VPSRLD       $0x0d, Y6, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y6, Y11
-	VPSRLD       $0x16, Y6, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y6, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VPXOR        Y7, Y6, Y9
-	VPAND        Y8, Y9, Y10
-	VPXOR        Y7, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-
-	// Block 2, round 7.
-	VPBROADCASTD 396(SI), Y10
-	VPADDD       Y10, Y4, Y4
-	VPXOR        Y3, Y2, Y10
-	VPAND        Y1, Y10, Y10
-	VPXOR        Y3, Y10, Y10
-	VPADDD       Y10, Y4, Y4
-	VPSRLD       $0x06, Y1, Y10
-	VPSLLD       $0x1a, Y1, Y11
-	VPSRLD       $0x0b, Y1, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y1, Y11
-	VPSRLD       $0x19, Y1, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y1, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y4, Y4
-	VPADDD       Y4, Y0, Y0
-	VPSRLD       $0x02, Y5, Y10
-	VPSLLD       $0x1e, Y5, Y11
-	VPSRLD       $0x0d, Y5, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y5, Y11
-	VPSRLD       $0x16, Y5, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y5, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y4, Y4
-	VPXOR        Y6, Y5, Y8
-	VPAND        Y9, Y8, Y10
-	VPXOR        Y6, Y10, Y10
-	VPADDD       Y10, Y4, Y4
-
-	// Block 2, round 8.
-	VPBROADCASTD 400(SI), Y10
 	VPADDD       Y10, Y3, Y3
 	VPXOR        Y2, Y1, Y10
 	VPAND        Y0, Y10, Y10
@@ -1359,36 +1215,36 @@ loop:
 	VPADDD       Y10, Y3, Y3
 	VPSRLD       $0x06, Y0, Y10
 	VPSLLD       $0x1a, Y0, Y11
-	VPSRLD       $0x0b, Y0, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y0, Y11
+	VPSLLD       $0x15, Y0, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y0, Y11
-	VPSRLD       $0x19, Y0, Y12
+	VPSRLD       $0x19, Y0, Y11
+	VPSLLD       $0x07, Y0, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y0, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y3, Y3
 	VPADDD       Y3, Y7, Y7
-	VPSRLD       $0x02, Y4, Y10
-	VPSLLD       $0x1e, Y4, Y11
-	VPSRLD       $0x0d, Y4, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y4, Y11
-	VPSRLD       $0x16, Y4, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y4, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y3, Y3
 	VPXOR        Y5, Y4, Y9
 	VPAND        Y8, Y9, Y10
 	VPXOR        Y5, Y10, Y10
 	VPADDD       Y10, Y3, Y3
+	VPSRLD       $0x02, Y4, Y10
+	VPSLLD       $0x1e, Y4, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y4, Y11
+	VPSLLD       $0x13, Y4, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y4, Y11
+	VPSLLD       $0x0a, Y4, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y3, Y3
 
-	// Block 2, round 9.
-	VPBROADCASTD 404(SI), Y10
+	// Block 2, round 5.
+	VPBROADCASTD 388(SI), Y10
 	VPADDD       Y10, Y2, Y2
 	VPXOR        Y1, Y0, Y10
 	VPAND        Y7, Y10, Y10
@@ -1396,36 +1252,36 @@ loop:
 	VPADDD       Y10, Y2, Y2
 	VPSRLD       $0x06, Y7, Y10
 	VPSLLD       $0x1a, Y7, Y11
-	VPSRLD       $0x0b, Y7, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y7, Y11
+	VPSLLD       $0x15, Y7, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y7, Y11
-	VPSRLD       $0x19, Y7, Y12
+	VPSRLD       $0x19, Y7, Y11
+	VPSLLD       $0x07, Y7, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y7, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y2, Y2
 	VPADDD       Y2, Y6, Y6
-	VPSRLD       $0x02, Y3, Y10
-	VPSLLD       $0x1e, Y3, Y11
-	VPSRLD       $0x0d, Y3, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y3, Y11
-	VPSRLD       $0x16, Y3, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y3, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y2, Y2
 	VPXOR        Y4, Y3, Y8
 	VPAND        Y9, Y8, Y10
 	VPXOR        Y4, Y10, Y10
 	VPADDD       Y10, Y2, Y2
+	VPSRLD       $0x02, Y3, Y10
+	VPSLLD       $0x1e, Y3, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y3, Y11
+	VPSLLD       $0x13, Y3, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y3, Y11
+	VPSLLD       $0x0a, Y3, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y2, Y2
 
-	// Block 2, round 10.
-	VPBROADCASTD 408(SI), Y10
+	// Block 2, round 6.
+	VPBROADCASTD 392(SI), Y10
 	VPADDD       Y10, Y1, Y1
 	VPXOR        Y0, Y7, Y10
 	VPAND        Y6, Y10, Y10
@@ -1433,36 +1289,36 @@ loop:
 	VPADDD       Y10, Y1, Y1
 	VPSRLD       $0x06, Y6, Y10
 	VPSLLD       $0x1a, Y6, Y11
-	VPSRLD       $0x0b, Y6, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y6, Y11
+	VPSLLD       $0x15, Y6, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y6, Y11
-	VPSRLD       $0x19, Y6, Y12
+	VPSRLD       $0x19, Y6, Y11
+	VPSLLD       $0x07, Y6, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y6, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y1, Y1
 	VPADDD       Y1, Y5, Y5
-	VPSRLD       $0x02, Y2, Y10
-	VPSLLD       $0x1e, Y2, Y11
-	VPSRLD       $0x0d, Y2, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y2, Y11
-	VPSRLD       $0x16, Y2, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y2, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y1, Y1
 	VPXOR        Y3, Y2, Y9
 	VPAND        Y8, Y9, Y10
 	VPXOR        Y3, Y10, Y10
 	VPADDD       Y10, Y1, Y1
+	VPSRLD       $0x02, Y2, Y10
+	VPSLLD       $0x1e, Y2, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y2, Y11
+	VPSLLD       $0x13, Y2, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y2, Y11
+	VPSLLD       $0x0a, Y2, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y1, Y1
 
-	// Block 2, round 11.
-	VPBROADCASTD 412(SI), Y10
+	// Block 2, round 7.
+	VPBROADCASTD 396(SI), Y10
 	VPADDD       Y10, Y0, Y0
 	VPXOR        Y7, Y6, Y10
 	VPAND        Y5, Y10, Y10
@@ -1470,36 +1326,36 @@ loop:
 	VPADDD       Y10, Y0, Y0
 	VPSRLD       $0x06, Y5, Y10
 	VPSLLD       $0x1a, Y5, Y11
-	VPSRLD       $0x0b, Y5, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y5, Y11
+	VPSLLD       $0x15, Y5, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y5, Y11
-	VPSRLD       $0x19, Y5, Y12
+	VPSRLD       $0x19, Y5, Y11
+	VPSLLD       $0x07, Y5, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y5, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y0, Y0
 	VPADDD       Y0, Y4, Y4
-	VPSRLD       $0x02, Y1, Y10
-	VPSLLD       $0x1e, Y1, Y11
-	VPSRLD       $0x0d, Y1, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y1, Y11
-	VPSRLD       $0x16, Y1, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y1, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y0, Y0
 	VPXOR        Y2, Y1, Y8
 	VPAND        Y9, Y8, Y10
 	VPXOR        Y2, Y10, Y10
 	VPADDD       Y10, Y0, Y0
+	VPSRLD       $0x02, Y1, Y10
+	VPSLLD       $0x1e, Y1, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y1, Y11
+	VPSLLD       $0x13, Y1, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y1, Y11
+	VPSLLD       $0x0a, Y1, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y0, Y0
 
-	// Block 2, round 12.
-	VPBROADCASTD 416(SI), Y10
+	// Block 2, round 8.
+	VPBROADCASTD 400(SI), Y10
 	VPADDD       Y10, Y7, Y7
 	VPXOR        Y6, Y5, Y10
 	VPAND        Y4, Y10, Y10
@@ -1507,36 +1363,36 @@ loop:
 	VPADDD       Y10, Y7, Y7
 	VPSRLD       $0x06, Y4, Y10
 	VPSLLD       $0x1a, Y4, Y11
-	VPSRLD       $0x0b, Y4, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y4, Y11
+	VPSLLD       $0x15, Y4, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y4, Y11
-	VPSRLD       $0x19, Y4, Y12
+	VPSRLD       $0x19, Y4, Y11
+	VPSLLD       $0x07, Y4, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y4, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y7, Y7
 	VPADDD       Y7, Y3, Y3
-	VPSRLD       $0x02, Y0, Y10
-	VPSLLD       $0x1e, Y0, Y11
-	VPSRLD       $0x0d, Y0, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y0, Y11
-	VPSRLD       $0x16, Y0, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y0, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y7, Y7
 	VPXOR        Y1, Y0, Y9
 	VPAND        Y8, Y9, Y10
 	VPXOR        Y1, Y10, Y10
 	VPADDD       Y10, Y7, Y7
+	VPSRLD       $0x02, Y0, Y10
+	VPSLLD       $0x1e, Y0, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y0, Y11
+	VPSLLD       $0x13, Y0, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y0, Y11
+	VPSLLD       $0x0a, Y0, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y7, Y7
 
-	// Block 2, round 13.
-	VPBROADCASTD 420(SI), Y10
+	// Block 2, round 9.
+	VPBROADCASTD 404(SI), Y10
 	VPADDD       Y10, Y6, Y6
 	VPXOR        Y5, Y4, Y10
 	VPAND        Y3, Y10, Y10
@@ -1544,36 +1400,36 @@ loop:
 	VPADDD       Y10, Y6, Y6
 	VPSRLD       $0x06, Y3, Y10
 	VPSLLD       $0x1a, Y3, Y11
-	VPSRLD       $0x0b, Y3, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y3, Y11
+	VPSLLD       $0x15, Y3, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y3, Y11
-	VPSRLD       $0x19, Y3, Y12
+	VPSRLD       $0x19, Y3, Y11
+	VPSLLD       $0x07, Y3, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y3, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y6, Y6
 	VPADDD       Y6, Y2, Y2
-	VPSRLD       $0x02, Y7, Y10
-	VPSLLD       $0x1e, Y7, Y11
-	VPSRLD       $0x0d, Y7, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y7, Y11
-	VPSRLD       $0x16, Y7, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y7, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y6, Y6
 	VPXOR        Y0, Y7, Y8
 	VPAND        Y9, Y8, Y10
 	VPXOR        Y0, Y10, Y10
 	VPADDD       Y10, Y6, Y6
+	VPSRLD       $0x02, Y7, Y10
+	VPSLLD       $0x1e, Y7, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y7, Y11
+	VPSLLD       $0x13, Y7, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y7, Y11
+	VPSLLD       $0x0a, Y7, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y6, Y6
 
-	// Block 2, round 14.
-	VPBROADCASTD 424(SI), Y10
+	// Block 2, round 10.
+	VPBROADCASTD 408(SI), Y10
 	VPADDD       Y10, Y5, Y5
 	VPXOR        Y4, Y3, Y10
 	VPAND        Y2, Y10, Y10
@@ -1581,36 +1437,36 @@ loop:
 	VPADDD       Y10, Y5, Y5
 	VPSRLD       $0x06, Y2, Y10
 	VPSLLD       $0x1a, Y2, Y11
-	VPSRLD       $0x0b, Y2, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y2, Y11
+	VPSLLD       $0x15, Y2, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y2, Y11
-	VPSRLD       $0x19, Y2, Y12
+	VPSRLD       $0x19, Y2, Y11
+	VPSLLD       $0x07, Y2, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y2, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y5, Y5
 	VPADDD       Y5, Y1, Y1
-	VPSRLD       $0x02, Y6, Y10
-	VPSLLD       $0x1e, Y6, Y11
-	VPSRLD       $0x0d, Y6, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y6, Y11
-	VPSRLD       $0x16, Y6, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y6, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y5, Y5
 	VPXOR        Y7, Y6, Y9
 	VPAND        Y8, Y9, Y10
 	VPXOR        Y7, Y10, Y10
 	VPADDD       Y10, Y5, Y5
+	VPSRLD       $0x02, Y6, Y10
+	VPSLLD       $0x1e, Y6, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y6, Y11
+	VPSLLD       $0x13, Y6, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y6, Y11
+	VPSLLD       $0x0a, Y6, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y5, Y5
 
-	// Block 2, round 15.
-	VPBROADCASTD 428(SI), Y10
+	// Block 2, round 11.
+	VPBROADCASTD 412(SI), Y10
 	VPADDD       Y10, Y4, Y4
 	VPXOR        Y3, Y2, Y10
 	VPAND        Y1, Y10, Y10
@@ -1618,36 +1474,36 @@ loop:
 	VPADDD       Y10, Y4, Y4
 	VPSRLD       $0x06, Y1, Y10
 	VPSLLD       $0x1a, Y1, Y11
-	VPSRLD       $0x0b, Y1, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y1, Y11
+	VPSLLD       $0x15, Y1, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y1, Y11
-	VPSRLD       $0x19, Y1, Y12
+	VPSRLD       $0x19, Y1, Y11
+	VPSLLD       $0x07, Y1, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y1, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y4, Y4
 	VPADDD       Y4, Y0, Y0
-	VPSRLD       $0x02, Y5, Y10
-	VPSLLD       $0x1e, Y5, Y11
-	VPSRLD       $0x0d, Y5, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y5, Y11
-	VPSRLD       $0x16, Y5, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y5, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y4, Y4
 	VPXOR        Y6, Y5, Y8
 	VPAND        Y9, Y8, Y10
 	VPXOR        Y6, Y10, Y10
 	VPADDD       Y10, Y4, Y4
+	VPSRLD       $0x02, Y5, Y10
+	VPSLLD       $0x1e, Y5, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y5, Y11
+	VPSLLD       $0x13, Y5, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y5, Y11
+	VPSLLD       $0x0a, Y5, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y4, Y4
 
-	// Block 2, round 16.
-	VPBROADCASTD 432(SI), Y10
+	// Block 2, round 12.
+	VPBROADCASTD 416(SI), Y10
 	VPADDD       Y10, Y3, Y3
 	VPXOR        Y2, Y1, Y10
 	VPAND        Y0, Y10, Y10
@@ -1655,36 +1511,36 @@ loop:
 	VPADDD       Y10, Y3, Y3
 	VPSRLD       $0x06, Y0, Y10
 	VPSLLD       $0x1a, Y0, Y11
-	VPSRLD       $0x0b, Y0, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y0, Y11
+	VPSLLD       $0x15, Y0, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y0, Y11
-	VPSRLD       $0x19, Y0, Y12
+	VPSRLD       $0x19, Y0, Y11
+	VPSLLD       $0x07, Y0, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y0, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y3, Y3
 	VPADDD       Y3, Y7, Y7
-	VPSRLD       $0x02, Y4, Y10
-	VPSLLD       $0x1e, Y4, Y11
-	VPSRLD       $0x0d, Y4, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y4, Y11
-	VPSRLD       $0x16, Y4, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y4, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y3, Y3
 	VPXOR        Y5, Y4, Y9
 	VPAND        Y8, Y9, Y10
 	VPXOR        Y5, Y10, Y10
 	VPADDD       Y10, Y3, Y3
+	VPSRLD       $0x02, Y4, Y10
+	VPSLLD       $0x1e, Y4, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y4, Y11
+	VPSLLD       $0x13, Y4, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y4, Y11
+	VPSLLD       $0x0a, Y4, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y3, Y3
 
-	// Block 2, round 17.
-	VPBROADCASTD 436(SI), Y10
+	// Block 2, round 13.
+	VPBROADCASTD 420(SI), Y10
 	VPADDD       Y10, Y2, Y2
 	VPXOR        Y1, Y0, Y10
 	VPAND        Y7, Y10, Y10
@@ -1692,5819 +1548,4040 @@ loop:
 	VPADDD       Y10, Y2, Y2
 	VPSRLD       $0x06, Y7, Y10
 	VPSLLD       $0x1a, Y7, Y11
-	VPSRLD       $0x0b, Y7, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y7, Y11
+	VPSLLD       $0x15, Y7, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y7, Y11
-	VPSRLD       $0x19, Y7, Y12
+	VPSRLD       $0x19, Y7, Y11
+	VPSLLD       $0x07, Y7, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y7, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y2, Y2
 	VPADDD       Y2, Y6, Y6
-	VPSRLD       $0x02, Y3, Y10
-	VPSLLD       $0x1e, Y3, Y11
-	VPSRLD       $0x0d, Y3, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y3, Y11
-	VPSRLD       $0x16, Y3, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y3, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y2, Y2
 	VPXOR        Y4, Y3, Y8
 	VPAND        Y9, Y8, Y10
 	VPXOR        Y4, Y10, Y10
 	VPADDD       Y10, Y2, Y2
+	VPSRLD       $0x02, Y3, Y10
+	VPSLLD       $0x1e, Y3, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y3, Y11
+	VPSLLD       $0x13, Y3, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y3, Y11
+	VPSLLD       $0x0a, Y3, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y2, Y2
 
-	// Block 2, round 18.
-	VMOVDQU      96(R11), Y12
-	VPSRLD       $0x07, Y12, Y14
-	VPSLLD       $0x19, Y12, Y13
-	VPSRLD       $0x12, Y12, Y15
-	VPXOR        Y15, Y13, Y13
-	VPXOR        Y13, Y14, Y14
-	VPSLLD       $0x0e, Y12, Y13
-	VPSRLD       $0x03, Y12, Y15
-	VPXOR        Y15, Y13, Y13
-	VPXOR        Y13, Y14, Y14
-	VPBROADCASTD 184(SI), Y12
-	VPADDD       Y12, Y14, Y14
-	VMOVDQU      Y14, 64(R11)
-	VPADDD       Y14, Y1, Y1
-	VPADDD       k1avx2<>+576(SB), Y1, Y1
+	// Block 2, round 14.
+	VPBROADCASTD 424(SI), Y10
+	VPADDD       Y10, Y1, Y1
 	VPXOR        Y0, Y7, Y10
 	VPAND        Y6, Y10, Y10
 	VPXOR        Y0, Y10, Y10
 	VPADDD       Y10, Y1, Y1
 	VPSRLD       $0x06, Y6, Y10
 	VPSLLD       $0x1a, Y6, Y11
-	VPSRLD       $0x0b, Y6, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y6, Y11
+	VPSLLD       $0x15, Y6, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y6, Y11
-	VPSRLD       $0x19, Y6, Y12
+	VPSRLD       $0x19, Y6, Y11
+	VPSLLD       $0x07, Y6, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y6, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y1, Y1
 	VPADDD       Y1, Y5, Y5
-	VPSRLD       $0x02, Y2, Y10
-	VPSLLD       $0x1e, Y2, Y11
-	VPSRLD       $0x0d, Y2, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y2, Y11
-	VPSRLD       $0x16, Y2, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y2, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y1, Y1
 	VPXOR        Y3, Y2, Y9
 	VPAND        Y8, Y9, Y10
 	VPXOR        Y3, Y10, Y10
 	VPADDD       Y10, Y1, Y1
+	VPSRLD       $0x02, Y2, Y10
+	VPSLLD       $0x1e, Y2, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y2, Y11
+	VPSLLD       $0x13, Y2, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y2, Y11
+	VPSLLD       $0x0a, Y2, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y1, Y1
+
+	// Block 2, round 15.
+	VPBROADCASTD 428(SI), Y10
+	VPADDD       Y10, Y0, Y0
+	VPXOR        Y7, Y6, Y10
+	VPAND        Y5, Y10, Y10
+	VPXOR        Y7, Y10, Y10
+	VPADDD       Y10, Y0, Y0
+	VPSRLD       $0x06, Y5, Y10
+	VPSLLD       $0x1a, Y5, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y5, Y11
+	VPSLLD       $0x15, Y5, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x19, Y5, Y11
+	VPSLLD       $0x07, Y5, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y0, Y0
+	VPADDD       Y0, Y4, Y4
+	VPXOR        Y2, Y1, Y8
+	VPAND        Y9, Y8, Y10
+	VPXOR        Y2, Y10, Y10
+	VPADDD       Y10, Y0, Y0
+	VPSRLD       $0x02, Y1, Y10
+	VPSLLD       $0x1e, Y1, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y1, Y11
+	VPSLLD       $0x13, Y1, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y1, Y11
+	VPSLLD       $0x0a, Y1, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y0, Y0
+
+	// Block 2, round 16.
+	VPBROADCASTD 432(SI), Y10
+	VPADDD       Y10, Y7, Y7
+	VPXOR        Y6, Y5, Y10
+	VPAND        Y4, Y10, Y10
+	VPXOR        Y6, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VPSRLD       $0x06, Y4, Y10
+	VPSLLD       $0x1a, Y4, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y4, Y11
+	VPSLLD       $0x15, Y4, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x19, Y4, Y11
+	VPSLLD       $0x07, Y4, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VPADDD       Y7, Y3, Y3
+	VPXOR        Y1, Y0, Y9
+	VPAND        Y8, Y9, Y10
+	VPXOR        Y1, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+	VPSRLD       $0x02, Y0, Y10
+	VPSLLD       $0x1e, Y0, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y0, Y11
+	VPSLLD       $0x13, Y0, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y0, Y11
+	VPSLLD       $0x0a, Y0, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y7, Y7
+
+	// Block 2, round 17.
+	VPBROADCASTD 436(SI), Y10
+	VPADDD       Y10, Y6, Y6
+	VPXOR        Y5, Y4, Y10
+	VPAND        Y3, Y10, Y10
+	VPXOR        Y5, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VPSRLD       $0x06, Y3, Y10
+	VPSLLD       $0x1a, Y3, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y3, Y11
+	VPSLLD       $0x15, Y3, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x19, Y3, Y11
+	VPSLLD       $0x07, Y3, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VPADDD       Y6, Y2, Y2
+	VPXOR        Y0, Y7, Y8
+	VPAND        Y9, Y8, Y10
+	VPXOR        Y0, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VPSRLD       $0x02, Y7, Y10
+	VPSLLD       $0x1e, Y7, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y7, Y11
+	VPSLLD       $0x13, Y7, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y7, Y11
+	VPSLLD       $0x0a, Y7, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+
+	// Block 2, round 18.
+	VMOVDQU      96(R11), Y12
+	VPSRLD       $0x07, Y12, Y14
+	VPSLLD       $0x19, Y12, Y13
+	VPXOR        Y13, Y14, Y14
+	VPSRLD       $0x12, Y12, Y13
+	VPSLLD       $0x0e, Y12, Y15
+	VPXOR        Y15, Y13, Y13
+	VPXOR        Y13, Y14, Y14
+	VPSRLD       $0x03, Y12, Y13
+	VPXOR        Y13, Y14, Y14
+	VPBROADCASTD 184(SI), Y12
+	VPADDD       Y12, Y14, Y14
+	VMOVDQU      Y14, 64(R11)
+	VPADDD       Y14, Y5, Y5
+	VPADDD       k1avx2<>+576(SB), Y5, Y5
+	VPXOR        Y4, Y3, Y10
+	VPAND        Y2, Y10, Y10
+	VPXOR        Y4, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VPSRLD       $0x06, Y2, Y10
+	VPSLLD       $0x1a, Y2, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y2, Y11
+	VPSLLD       $0x15, Y2, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x19, Y2, Y11
+	VPSLLD       $0x07, Y2, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VPADDD       Y5, Y1, Y1
+	VPXOR        Y7, Y6, Y9
+	VPAND        Y8, Y9, Y10
+	VPXOR        Y7, Y10, Y10
+	VPADDD       Y10, Y5, Y5
+	VPSRLD       $0x02, Y6, Y10
+	VPSLLD       $0x1e, Y6, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y6, Y11
+	VPSLLD       $0x13, Y6, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y6, Y11
+	VPSLLD       $0x0a, Y6, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y5, Y5
 
 	// Block 2, round 19.
 	VMOVDQU      96(R11), Y14
 	VPBROADCASTD 188(SI), Y12
 	VPADDD       Y12, Y14, Y14
 	VMOVDQU      Y14, 96(R11)
-	VPADDD       Y14, Y0, Y0
-	VPADDD       k1avx2<>+608(SB), Y0, Y0
-	VPXOR        Y7, Y6, Y10
-	VPAND        Y5, Y10, Y10
-	VPXOR        Y7, Y10, Y10
-	VPADDD       Y10, Y0, Y0
-	VPSRLD       $0x06, Y5, Y10
-	VPSLLD       $0x1a, Y5, Y11
-	VPSRLD       $0x0b, Y5, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y5, Y11
-	VPSRLD       $0x19, Y5, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y5, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y0, Y0
-	VPADDD       Y0, Y4, Y4
-	VPSRLD       $0x02, Y1, Y10
-	VPSLLD       $0x1e, Y1, Y11
-	VPSRLD       $0x0d, Y1, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y1, Y11
-	VPSRLD       $0x16, Y1, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y1, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y0, Y0
-	VPXOR        Y2, Y1, Y8
-	VPAND        Y9, Y8, Y10
-	VPXOR        Y2, Y10, Y10
-	VPADDD       Y10, Y0, Y0
-
-	// Block 2, round 20.
-	VMOVDQU      64(R11), Y12
-	VPSRLD       $0x11, Y12, Y14
-	VPSLLD       $0x0f, Y12, Y13
-	VPSRLD       $0x13, Y12, Y15
-	VPXOR        Y15, Y13, Y13
-	VPXOR        Y13, Y14, Y14
-	VPSLLD       $0x0d, Y12, Y13
-	VPSRLD       $0x0a, Y12, Y15
-	VPXOR        Y15, Y13, Y13
-	VPXOR        Y13, Y14, Y14
-	VPBROADCASTD 192(SI), Y12
-	VPADDD       Y12, Y14, Y14
-	VMOVDQU      Y14, 128(R11)
-	VPADDD       Y14, Y7, Y7
-	VPADDD       k1avx2<>+640(SB), Y7, Y7
-	VPXOR        Y6, Y5, Y10
-	VPAND        Y4, Y10, Y10
-	VPXOR        Y6, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VPSRLD       $0x06, Y4, Y10
-	VPSLLD       $0x1a, Y4, Y11
-	VPSRLD       $0x0b, Y4, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y4, Y11
-	VPSRLD       $0x19, Y4, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y4, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VPADDD       Y7, Y3, Y3
-	VPSRLD       $0x02, Y0, Y10
-	VPSLLD       $0x1e, Y0, Y11
-	VPSRLD       $0x0d, Y0, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y0, Y11
-	VPSRLD       $0x16, Y0, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y0, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-	VPXOR        Y1, Y0, Y9
-	VPAND        Y8, Y9, Y10
-	VPXOR        Y1, Y10, Y10
-	VPADDD       Y10, Y7, Y7
-
-	// Block 2, round 21.
-	VMOVDQU      96(R11), Y12
-	VPSRLD       $0x11, Y12, Y14
-	VPSLLD       $0x0f, Y12, Y13
-	VPSRLD       $0x13, Y12, Y15
-	VPXOR        Y15, Y13, Y13
-	VPXOR        Y13, Y14, Y14
-	VPSLLD       $0x0d, Y12, Y13
-	VPSRLD       $0x0a, Y12, Y15
-	VPXOR        Y15, Y13, Y13
-	VPXOR        Y13, Y14, Y14
-	VPBROADCASTD 196(SI), Y12
-	VPADDD       Y12, Y14, Y14
-	VMOVDQU      Y14, 160(R11)
-	VPADDD       Y14, Y6, Y6
-	VPADDD       k1avx2<>+672(SB), Y6, Y6
-	VPXOR        Y5, Y4, Y10
-	VPAND        Y3, Y10, Y10
-	VPXOR        Y5, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VPSRLD       $0x06, Y3, Y10
-	VPSLLD       $0x1a, Y3, Y11
-	VPSRLD       $0x0b, Y3, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y3, Y11
-	VPSRLD       $0x19, Y3, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y3, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VPADDD       Y6, Y2, Y2
-	VPSRLD       $0x02, Y7, Y10
-	VPSLLD       $0x1e, Y7, Y11
-	VPSRLD       $0x0d, Y7, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y7, Y11
-	VPSRLD       $0x16, Y7, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y7, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-	VPXOR        Y0, Y7, Y8
-	VPAND        Y9, Y8, Y10
-	VPXOR        Y0, Y10, Y10
-	VPADDD       Y10, Y6, Y6
-
-	// Block 2, round 22.
-	VMOVDQU      128(R11), Y12
-	VPSRLD       $0x11, Y12, Y14
-	VPSLLD       $0x0f, Y12, Y13
-	VPSRLD       $0x13, Y12, Y15
-	VPXOR        Y15, Y13, Y13
-	VPXOR        Y13, Y14, Y14
-	VPSLLD       $0x0d, Y12, Y13
-	VPSRLD       $0x0a, Y12, Y15
-	VPXOR        Y15, Y13, Y13
-	VPXOR        Y13, Y14, Y14
-	VPBROADCASTD 200(SI), Y12
-	VPADDD       Y12, Y14, Y14
-	VMOVDQU      Y14, 192(R11)
-	VPADDD       Y14, Y5, Y5
-	VPADDD       k1avx2<>+704(SB), Y5, Y5
-	VPXOR        Y4, Y3, Y10
-	VPAND        Y2, Y10, Y10
-	VPXOR        Y4, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VPSRLD       $0x06, Y2, Y10
-	VPSLLD       $0x1a, Y2, Y11
-	VPSRLD       $0x0b, Y2, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y2, Y11
-	VPSRLD       $0x19, Y2, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y2, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VPADDD       Y5, Y1, Y1
-	VPSRLD       $0x02, Y6, Y10
-	VPSLLD       $0x1e, Y6, Y11
-	VPSRLD       $0x0d, Y6, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y6, Y11
-	VPSRLD       $0x16, Y6, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y6, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-	VPXOR        Y7, Y6, Y9
-	VPAND        Y8, Y9, Y10
-	VPXOR        Y7, Y10, Y10
-	VPADDD       Y10, Y5, Y5
-
-	// Block 2, round 23.
-	VMOVDQU      160(R11), Y12
-	VPSRLD       $0x11, Y12, Y14
-	VPSLLD       $0x0f, Y12, Y13
-	VPSRLD       $0x13, Y12, Y15
-	VPXOR        Y15, Y13, Y13
-	VPXOR        Y13, Y14, Y14
-	VPSLLD       $0x0d, Y12, Y13
-	VPSRLD       $0x0a, Y12, Y15
-	VPXOR        Y15, Y13, Y13
-	VPXOR        Y13, Y14, Y14
-	VPBROADCASTD 204(SI), Y12
-	VPADDD       Y12, Y14, Y14
-	VMOVDQU      Y14, 224(R11)
 	VPADDD       Y14, Y4, Y4
-	VPADDD       k1avx2<>+736(SB), Y4, Y4
+	VPADDD       k1avx2<>+608(SB), Y4, Y4
 	VPXOR        Y3, Y2, Y10
 	VPAND        Y1, Y10, Y10
 	VPXOR        Y3, Y10, Y10
 	VPADDD       Y10, Y4, Y4
 	VPSRLD       $0x06, Y1, Y10
 	VPSLLD       $0x1a, Y1, Y11
-	VPSRLD       $0x0b, Y1, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y1, Y11
+	VPSLLD       $0x15, Y1, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y1, Y11
-	VPSRLD       $0x19, Y1, Y12
+	VPSRLD       $0x19, Y1, Y11
+	VPSLLD       $0x07, Y1, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y1, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y4, Y4
 	VPADDD       Y4, Y0, Y0
-	VPSRLD       $0x02, Y5, Y10
-	VPSLLD       $0x1e, Y5, Y11
-	VPSRLD       $0x0d, Y5, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y5, Y11
-	VPSRLD       $0x16, Y5, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y5, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y4, Y4
 	VPXOR        Y6, Y5, Y8
 	VPAND        Y9, Y8, Y10
 	VPXOR        Y6, Y10, Y10
 	VPADDD       Y10, Y4, Y4
+	VPSRLD       $0x02, Y5, Y10
+	VPSLLD       $0x1e, Y5, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y5, Y11
+	VPSLLD       $0x13, Y5, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y5, Y11
+	VPSLLD       $0x0a, Y5, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y4, Y4
 
-	// Block 2, round 24.
-	VMOVDQU      192(R11), Y12
+	// Block 2, round 20.
+	VMOVDQU      64(R11), Y12
 	VPSRLD       $0x11, Y12, Y14
 	VPSLLD       $0x0f, Y12, Y13
-	VPSRLD       $0x13, Y12, Y15
+	VPXOR        Y13, Y14, Y14
+	VPSRLD       $0x13, Y12, Y13
+	VPSLLD       $0x0d, Y12, Y15
 	VPXOR        Y15, Y13, Y13
 	VPXOR        Y13, Y14, Y14
-	VPSLLD       $0x0d, Y12, Y13
-	VPSRLD       $0x0a, Y12, Y15
-	VPXOR        Y15, Y13, Y13
+	VPSRLD       $0x0a, Y12, Y13
 	VPXOR        Y13, Y14, Y14
-	VPBROADCASTD 208(SI), Y12
+	VPBROADCASTD 192(SI), Y12
 	VPADDD       Y12, Y14, Y14
-	VMOVDQU      Y14, 256(R11)
+	VMOVDQU      Y14, 128(R11)
 	VPADDD       Y14, Y3, Y3
-	VPADDD       k1avx2<>+768(SB), Y3, Y3
+	VPADDD       k1avx2<>+640(SB), Y3, Y3
 	VPXOR        Y2, Y1, Y10
 	VPAND        Y0, Y10, Y10
 	VPXOR        Y2, Y10, Y10
 	VPADDD       Y10, Y3, Y3
 	VPSRLD       $0x06, Y0, Y10
 	VPSLLD       $0x1a, Y0, Y11
-	VPSRLD       $0x0b, Y0, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y0, Y11
+	VPSLLD       $0x15, Y0, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y0, Y11
-	VPSRLD       $0x19, Y0, Y12
+	VPSRLD       $0x19, Y0, Y11
+	VPSLLD       $0x07, Y0, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y0, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y3, Y3
 	VPADDD       Y3, Y7, Y7
-	VPSRLD       $0x02, Y4, Y10
-	VPSLLD       $0x1e, Y4, Y11
-	VPSRLD       $0x0d, Y4, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y4, Y11
-	VPSRLD       $0x16, Y4, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y4, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y3, Y3
 	VPXOR        Y5, Y4, Y9
 	VPAND        Y8, Y9, Y10
 	VPXOR        Y5, Y10, Y10
 	VPADDD       Y10, Y3, Y3
+	VPSRLD       $0x02, Y4, Y10
+	VPSLLD       $0x1e, Y4, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y4, Y11
+	VPSLLD       $0x13, Y4, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y4, Y11
+	VPSLLD       $0x0a, Y4, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y3, Y3
 
-	// Block 2, round 25.
-	VMOVDQU      224(R11), Y12
+	// Block 2, round 21.
+	VMOVDQU      96(R11), Y12
 	VPSRLD       $0x11, Y12, Y14
 	VPSLLD       $0x0f, Y12, Y13
-	VPSRLD       $0x13, Y12, Y15
+	VPXOR        Y13, Y14, Y14
+	VPSRLD       $0x13, Y12, Y13
+	VPSLLD       $0x0d, Y12, Y15
 	VPXOR        Y15, Y13, Y13
 	VPXOR        Y13, Y14, Y14
-	VPSLLD       $0x0d, Y12, Y13
-	VPSRLD       $0x0a, Y12, Y15
-	VPXOR        Y15, Y13, Y13
+	VPSRLD       $0x0a, Y12, Y13
 	VPXOR        Y13, Y14, Y14
-	VPADDD       64(R11), Y14, Y14
-	VPBROADCASTD 212(SI), Y12
+	VPBROADCASTD 196(SI), Y12
 	VPADDD       Y12, Y14, Y14
-	VMOVDQU      Y14, 288(R11)
+	VMOVDQU      Y14, 160(R11)
 	VPADDD       Y14, Y2, Y2
-	VPADDD       k1avx2<>+800(SB), Y2, Y2
+	VPADDD       k1avx2<>+672(SB), Y2, Y2
 	VPXOR        Y1, Y0, Y10
 	VPAND        Y7, Y10, Y10
 	VPXOR        Y1, Y10, Y10
 	VPADDD       Y10, Y2, Y2
 	VPSRLD       $0x06, Y7, Y10
 	VPSLLD       $0x1a, Y7, Y11
-	VPSRLD       $0x0b, Y7, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y7, Y11
+	VPSLLD       $0x15, Y7, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y7, Y11
-	VPSRLD       $0x19, Y7, Y12
+	VPSRLD       $0x19, Y7, Y11
+	VPSLLD       $0x07, Y7, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y7, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y2, Y2
 	VPADDD       Y2, Y6, Y6
-	VPSRLD       $0x02, Y3, Y10
-	VPSLLD       $0x1e, Y3, Y11
-	VPSRLD       $0x0d, Y3, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y3, Y11
-	VPSRLD       $0x16, Y3, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y3, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y2, Y2
 	VPXOR        Y4, Y3, Y8
 	VPAND        Y9, Y8, Y10
 	VPXOR        Y4, Y10, Y10
 	VPADDD       Y10, Y2, Y2
+	VPSRLD       $0x02, Y3, Y10
+	VPSLLD       $0x1e, Y3, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y3, Y11
+	VPSLLD       $0x13, Y3, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y3, Y11
+	VPSLLD       $0x0a, Y3, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y2, Y2
 
-	// Block 2, round 26.
-	VMOVDQU      256(R11), Y12
+	// Block 2, round 22.
+	VMOVDQU      128(R11), Y12
 	VPSRLD       $0x11, Y12, Y14
 	VPSLLD       $0x0f, Y12, Y13
-	VPSRLD       $0x13, Y12, Y15
+	VPXOR        Y13, Y14, Y14
+	VPSRLD       $0x13, Y12, Y13
+	VPSLLD       $0x0d, Y12, Y15
 	VPXOR        Y15, Y13, Y13
 	VPXOR        Y13, Y14, Y14
-	VPSLLD       $0x0d, Y12, Y13
-	VPSRLD       $0x0a, Y12, Y15
-	VPXOR        Y15, Y13, Y13
+	VPSRLD       $0x0a, Y12, Y13
 	VPXOR        Y13, Y14, Y14
-	VPADDD       96(R11), Y14, Y14
-	VPBROADCASTD 216(SI), Y12
+	VPBROADCASTD 200(SI), Y12
 	VPADDD       Y12, Y14, Y14
-	VMOVDQU      Y14, 320(R11)
+	VMOVDQU      Y14, 192(R11)
 	VPADDD       Y14, Y1, Y1
-	VPADDD       k1avx2<>+832(SB), Y1, Y1
+	VPADDD       k1avx2<>+704(SB), Y1, Y1
 	VPXOR        Y0, Y7, Y10
 	VPAND        Y6, Y10, Y10
 	VPXOR        Y0, Y10, Y10
 	VPADDD       Y10, Y1, Y1
 	VPSRLD       $0x06, Y6, Y10
 	VPSLLD       $0x1a, Y6, Y11
-	VPSRLD       $0x0b, Y6, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y6, Y11
+	VPSLLD       $0x15, Y6, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y6, Y11
-	VPSRLD       $0x19, Y6, Y12
+	VPSRLD       $0x19, Y6, Y11
+	VPSLLD       $0x07, Y6, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y6, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y1, Y1
 	VPADDD       Y1, Y5, Y5
-	VPSRLD       $0x02, Y2, Y10
-	VPSLLD       $0x1e, Y2, Y11
-	VPSRLD       $0x0d, Y2, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y2, Y11
-	VPSRLD       $0x16, Y2, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y2, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y1, Y1
 	VPXOR        Y3, Y2, Y9
 	VPAND        Y8, Y9, Y10
 	VPXOR        Y3, Y10, Y10
 	VPADDD       Y10, Y1, Y1
+	VPSRLD       $0x02, Y2, Y10
+	VPSLLD       $0x1e, Y2, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y2, Y11
+	VPSLLD       $0x13, Y2, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y2, Y11
+	VPSLLD       $0x0a, Y2, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y1, Y1
 
-	// Block 2, round 27.
-	VMOVDQU      288(R11), Y12
+	// Block 2, round 23.
+	VMOVDQU      160(R11), Y12
 	VPSRLD       $0x11, Y12, Y14
 	VPSLLD       $0x0f, Y12, Y13
-	VPSRLD       $0x13, Y12, Y15
+	VPXOR        Y13, Y14, Y14
+	VPSRLD       $0x13, Y12, Y13
+	VPSLLD       $0x0d, Y12, Y15
 	VPXOR        Y15, Y13, Y13
 	VPXOR        Y13, Y14, Y14
-	VPSLLD       $0x0d, Y12, Y13
-	VPSRLD       $0x0a, Y12, Y15
-	VPXOR        Y15, Y13, Y13
+	VPSRLD       $0x0a, Y12, Y13
 	VPXOR        Y13, Y14, Y14
-	VPADDD       128(R11), Y14, Y14
-	VPBROADCASTD 220(SI), Y12
+	VPBROADCASTD 204(SI), Y12
 	VPADDD       Y12, Y14, Y14
-	VMOVDQU      Y14, 352(R11)
+	VMOVDQU      Y14, 224(R11)
 	VPADDD       Y14, Y0, Y0
-	VPADDD       k1avx2<>+864(SB), Y0, Y0
+	VPADDD       k1avx2<>+736(SB), Y0, Y0
 	VPXOR        Y7, Y6, Y10
 	VPAND        Y5, Y10, Y10
 	VPXOR        Y7, Y10, Y10
 	VPADDD       Y10, Y0, Y0
 	VPSRLD       $0x06, Y5, Y10
 	VPSLLD       $0x1a, Y5, Y11
-	VPSRLD       $0x0b, Y5, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y5, Y11
+	VPSLLD       $0x15, Y5, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y5, Y11
-	VPSRLD       $0x19, Y5, Y12
+	VPSRLD       $0x19, Y5, Y11
+	VPSLLD       $0x07, Y5, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y5, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y0, Y0
 	VPADDD       Y0, Y4, Y4
-	VPSRLD       $0x02, Y1, Y10
-	VPSLLD       $0x1e, Y1, Y11
-	VPSRLD       $0x0d, Y1, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y1, Y11
-	VPSRLD       $0x16, Y1, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y1, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y0, Y0
 	VPXOR        Y2, Y1, Y8
 	VPAND        Y9, Y8, Y10
 	VPXOR        Y2, Y10, Y10
 	VPADDD       Y10, Y0, Y0
+	VPSRLD       $0x02, Y1, Y10
+	VPSLLD       $0x1e, Y1, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y1, Y11
+	VPSLLD       $0x13, Y1, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y1, Y11
+	VPSLLD       $0x0a, Y1, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y0, Y0
 
-	// Block 2, round 28.
-	VMOVDQU      320(R11), Y12
+	// Block 2, round 24.
+	VMOVDQU      192(R11), Y12
 	VPSRLD       $0x11, Y12, Y14
 	VPSLLD       $0x0f, Y12, Y13
-	VPSRLD       $0x13, Y12, Y15
+	VPXOR        Y13, Y14, Y14
+	VPSRLD       $0x13, Y12, Y13
+	VPSLLD       $0x0d, Y12, Y15
 	VPXOR        Y15, Y13, Y13
 	VPXOR        Y13, Y14, Y14
-	VPSLLD       $0x0d, Y12, Y13
-	VPSRLD       $0x0a, Y12, Y15
-	VPXOR        Y15, Y13, Y13
+	VPSRLD       $0x0a, Y12, Y13
 	VPXOR        Y13, Y14, Y14
-	VPADDD       160(R11), Y14, Y14
-	VPBROADCASTD 224(SI), Y12
+	VPBROADCASTD 208(SI), Y12
 	VPADDD       Y12, Y14, Y14
-	VMOVDQU      Y14, 384(R11)
+	VMOVDQU      Y14, 256(R11)
 	VPADDD       Y14, Y7, Y7
-	VPADDD       k1avx2<>+896(SB), Y7, Y7
+	VPADDD       k1avx2<>+768(SB), Y7, Y7
 	VPXOR        Y6, Y5, Y10
 	VPAND        Y4, Y10, Y10
 	VPXOR        Y6, Y10, Y10
 	VPADDD       Y10, Y7, Y7
 	VPSRLD       $0x06, Y4, Y10
 	VPSLLD       $0x1a, Y4, Y11
-	VPSRLD       $0x0b, Y4, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y4, Y11
+	VPSLLD       $0x15, Y4, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y4, Y11
-	VPSRLD       $0x19, Y4, Y12
+	VPSRLD       $0x19, Y4, Y11
+	VPSLLD       $0x07, Y4, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y4, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y7, Y7
 	VPADDD       Y7, Y3, Y3
-	VPSRLD       $0x02, Y0, Y10
-	VPSLLD       $0x1e, Y0, Y11
-	VPSRLD       $0x0d, Y0, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y0, Y11
-	VPSRLD       $0x16, Y0, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y0, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y7, Y7
 	VPXOR        Y1, Y0, Y9
 	VPAND        Y8, Y9, Y10
 	VPXOR        Y1, Y10, Y10
 	VPADDD       Y10, Y7, Y7
+	VPSRLD       $0x02, Y0, Y10
+	VPSLLD       $0x1e, Y0, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y0, Y11
+	VPSLLD       $0x13, Y0, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y0, Y11
+	VPSLLD       $0x0a, Y0, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y7, Y7
 
-	// Block 2, round 29.
-	VMOVDQU      352(R11), Y12
+	// Block 2, round 25.
+	VMOVDQU      224(R11), Y12
 	VPSRLD       $0x11, Y12, Y14
 	VPSLLD       $0x0f, Y12, Y13
-	VPSRLD       $0x13, Y12, Y15
+	VPXOR        Y13, Y14, Y14
+	VPSRLD       $0x13, Y12, Y13
+	VPSLLD       $0x0d, Y12, Y15
 	VPXOR        Y15, Y13, Y13
 	VPXOR        Y13, Y14, Y14
-	VPSLLD       $0x0d, Y12, Y13
-	VPSRLD       $0x0a, Y12, Y15
-	VPXOR        Y15, Y13, Y13
+	VPSRLD       $0x0a, Y12, Y13
 	VPXOR        Y13, Y14, Y14
-	VPADDD       192(R11), Y14, Y14
-	VPBROADCASTD 228(SI), Y12
+	VPADDD       64(R11), Y14, Y14
+	VPBROADCASTD 212(SI), Y12
 	VPADDD       Y12, Y14, Y14
-	VMOVDQU      Y14, 416(R11)
+	VMOVDQU      Y14, 288(R11)
 	VPADDD       Y14, Y6, Y6
-	VPADDD       k1avx2<>+928(SB), Y6, Y6
+	VPADDD       k1avx2<>+800(SB), Y6, Y6
 	VPXOR        Y5, Y4, Y10
 	VPAND        Y3, Y10, Y10
 	VPXOR        Y5, Y10, Y10
 	VPADDD       Y10, Y6, Y6
 	VPSRLD       $0x06, Y3, Y10
 	VPSLLD       $0x1a, Y3, Y11
-	VPSRLD       $0x0b, Y3, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y3, Y11
+	VPSLLD       $0x15, Y3, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y3, Y11
-	VPSRLD       $0x19, Y3, Y12
+	VPSRLD       $0x19, Y3, Y11
+	VPSLLD       $0x07, Y3, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y3, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y6, Y6
 	VPADDD       Y6, Y2, Y2
-	VPSRLD       $0x02, Y7, Y10
-	VPSLLD       $0x1e, Y7, Y11
-	VPSRLD       $0x0d, Y7, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y7, Y11
-	VPSRLD       $0x16, Y7, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y7, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y6, Y6
 	VPXOR        Y0, Y7, Y8
 	VPAND        Y9, Y8, Y10
 	VPXOR        Y0, Y10, Y10
 	VPADDD       Y10, Y6, Y6
+	VPSRLD       $0x02, Y7, Y10
+	VPSLLD       $0x1e, Y7, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y7, Y11
+	VPSLLD       $0x13, Y7, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y7, Y11
+	VPSLLD       $0x0a, Y7, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y6, Y6
 
-	// Block 2, round 30.
-	VMOVDQU      384(R11), Y12
+	// Block 2, round 26.
+	VMOVDQU      256(R11), Y12
 	VPSRLD       $0x11, Y12, Y14
 	VPSLLD       $0x0f, Y12, Y13
-	VPSRLD       $0x13, Y12, Y15
+	VPXOR        Y13, Y14, Y14
+	VPSRLD       $0x13, Y12, Y13
+	VPSLLD       $0x0d, Y12, Y15
 	VPXOR        Y15, Y13, Y13
 	VPXOR        Y13, Y14, Y14
-	VPSLLD       $0x0d, Y12, Y13
-	VPSRLD       $0x0a, Y12, Y15
-	VPXOR        Y15, Y13, Y13
+	VPSRLD       $0x0a, Y12, Y13
 	VPXOR        Y13, Y14, Y14
-	VPADDD       224(R11), Y14, Y14
-	VPBROADCASTD 232(SI), Y12
+	VPADDD       96(R11), Y14, Y14
+	VPBROADCASTD 216(SI), Y12
 	VPADDD       Y12, Y14, Y14
-	VMOVDQU      Y14, 448(R11)
+	VMOVDQU      Y14, 320(R11)
 	VPADDD       Y14, Y5, Y5
-	VPADDD       k1avx2<>+960(SB), Y5, Y5
+	VPADDD       k1avx2<>+832(SB), Y5, Y5
 	VPXOR        Y4, Y3, Y10
 	VPAND        Y2, Y10, Y10
 	VPXOR        Y4, Y10, Y10
 	VPADDD       Y10, Y5, Y5
 	VPSRLD       $0x06, Y2, Y10
 	VPSLLD       $0x1a, Y2, Y11
-	VPSRLD       $0x0b, Y2, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y2, Y11
+	VPSLLD       $0x15, Y2, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y2, Y11
-	VPSRLD       $0x19, Y2, Y12
+	VPSRLD       $0x19, Y2, Y11
+	VPSLLD       $0x07, Y2, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y2, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y5, Y5
 	VPADDD       Y5, Y1, Y1
-	VPSRLD       $0x02, Y6, Y10
-	VPSLLD       $0x1e, Y6, Y11
-	VPSRLD       $0x0d, Y6, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y6, Y11
-	VPSRLD       $0x16, Y6, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y6, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y5, Y5
 	VPXOR        Y7, Y6, Y9
 	VPAND        Y8, Y9, Y10
 	VPXOR        Y7, Y10, Y10
 	VPADDD       Y10, Y5, Y5
+	VPSRLD       $0x02, Y6, Y10
+	VPSLLD       $0x1e, Y6, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y6, Y11
+	VPSLLD       $0x13, Y6, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y6, Y11
+	VPSLLD       $0x0a, Y6, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y5, Y5
 
-	// Block 2, round 31.
-	VMOVDQU      416(R11), Y12
+	// Block 2, round 27.
+	VMOVDQU      288(R11), Y12
 	VPSRLD       $0x11, Y12, Y14
 	VPSLLD       $0x0f, Y12, Y13
-	VPSRLD       $0x13, Y12, Y15
+	VPXOR        Y13, Y14, Y14
+	VPSRLD       $0x13, Y12, Y13
+	VPSLLD       $0x0d, Y12, Y15
 	VPXOR        Y15, Y13, Y13
 	VPXOR        Y13, Y14, Y14
-	VPSLLD       $0x0d, Y12, Y13
-	VPSRLD       $0x0a, Y12, Y15
-	VPXOR        Y15, Y13, Y13
+	VPSRLD       $0x0a, Y12, Y13
 	VPXOR        Y13, Y14, Y14
-	VPADDD       256(R11), Y14, Y14
-	VPBROADCASTD 236(SI), Y12
+	VPADDD       128(R11), Y14, Y14
+	VPBROADCASTD 220(SI), Y12
 	VPADDD       Y12, Y14, Y14
-	VMOVDQU      Y14, 480(R11)
+	VMOVDQU      Y14, 352(R11)
 	VPADDD       Y14, Y4, Y4
-	VPADDD       k1avx2<>+992(SB), Y4, Y4
+	VPADDD       k1avx2<>+864(SB), Y4, Y4
 	VPXOR        Y3, Y2, Y10
 	VPAND        Y1, Y10, Y10
 	VPXOR        Y3, Y10, Y10
 	VPADDD       Y10, Y4, Y4
 	VPSRLD       $0x06, Y1, Y10
 	VPSLLD       $0x1a, Y1, Y11
-	VPSRLD       $0x0b, Y1, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y1, Y11
+	VPSLLD       $0x15, Y1, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y1, Y11
-	VPSRLD       $0x19, Y1, Y12
+	VPSRLD       $0x19, Y1, Y11
+	VPSLLD       $0x07, Y1, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y1, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y4, Y4
 	VPADDD       Y4, Y0, Y0
-	VPSRLD       $0x02, Y5, Y10
-	VPSLLD       $0x1e, Y5, Y11
-	VPSRLD       $0x0d, Y5, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y5, Y11
-	VPSRLD       $0x16, Y5, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y5, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y4, Y4
 	VPXOR        Y6, Y5, Y8
 	VPAND        Y9, Y8, Y10
 	VPXOR        Y6, Y10, Y10
 	VPADDD       Y10, Y4, Y4
+	VPSRLD       $0x02, Y5, Y10
+	VPSLLD       $0x1e, Y5, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y5, Y11
+	VPSLLD       $0x13, Y5, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y5, Y11
+	VPSLLD       $0x0a, Y5, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y4, Y4
 
-	// Block 2, round 32.
-	VMOVDQU      448(R11), Y12
+	// Block 2, round 28.
+	VMOVDQU      320(R11), Y12
 	VPSRLD       $0x11, Y12, Y14
 	VPSLLD       $0x0f, Y12, Y13
-	VPSRLD       $0x13, Y12, Y15
+	VPXOR        Y13, Y14, Y14
+	VPSRLD       $0x13, Y12, Y13
+	VPSLLD       $0x0d, Y12, Y15
 	VPXOR        Y15, Y13, Y13
 	VPXOR        Y13, Y14, Y14
-	VPSLLD       $0x0d, Y12, Y13
-	VPSRLD       $0x0a, Y12, Y15
-	VPXOR        Y15, Y13, Y13
+	VPSRLD       $0x0a, Y12, Y13
 	VPXOR        Y13, Y14, Y14
-	VPADDD       288(R11), Y14, Y14
-	VPBROADCASTD 240(SI), Y12
+	VPADDD       160(R11), Y14, Y14
+	VPBROADCASTD 224(SI), Y12
 	VPADDD       Y12, Y14, Y14
-	VMOVDQU      Y14, (R11)
+	VMOVDQU      Y14, 384(R11)
 	VPADDD       Y14, Y3, Y3
-	VPADDD       k1avx2<>+1024(SB), Y3, Y3
+	VPADDD       k1avx2<>+896(SB), Y3, Y3
 	VPXOR        Y2, Y1, Y10
 	VPAND        Y0, Y10, Y10
 	VPXOR        Y2, Y10, Y10
 	VPADDD       Y10, Y3, Y3
 	VPSRLD       $0x06, Y0, Y10
 	VPSLLD       $0x1a, Y0, Y11
-	VPSRLD       $0x0b, Y0, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y0, Y11
+	VPSLLD       $0x15, Y0, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y0, Y11
-	VPSRLD       $0x19, Y0, Y12
+	VPSRLD       $0x19, Y0, Y11
+	VPSLLD       $0x07, Y0, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y0, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y3, Y3
 	VPADDD       Y3, Y7, Y7
-	VPSRLD       $0x02, Y4, Y10
-	VPSLLD       $0x1e, Y4, Y11
-	VPSRLD       $0x0d, Y4, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y4, Y11
-	VPSRLD       $0x16, Y4, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y4, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y3, Y3
 	VPXOR        Y5, Y4, Y9
 	VPAND        Y8, Y9, Y10
 	VPXOR        Y5, Y10, Y10
 	VPADDD       Y10, Y3, Y3
+	VPSRLD       $0x02, Y4, Y10
+	VPSLLD       $0x1e, Y4, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y4, Y11
+	VPSLLD       $0x13, Y4, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y4, Y11
+	VPSLLD       $0x0a, Y4, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y3, Y3
 
-	// Block 2, round 33.
-	VMOVDQU      480(R11), Y12
+	// Block 2, round 29.
+	VMOVDQU      352(R11), Y12
 	VPSRLD       $0x11, Y12, Y14
 	VPSLLD       $0x0f, Y12, Y13
-	VPSRLD       $0x13, Y12, Y15
+	VPXOR        Y13, Y14, Y14
+	VPSRLD       $0x13, Y12, Y13
+	VPSLLD       $0x0d, Y12, Y15
 	VPXOR        Y15, Y13, Y13
 	VPXOR        Y13, Y14, Y14
-	VPSLLD       $0x0d, Y12, Y13
-	VPSRLD       $0x0a, Y12, Y15
-	VPXOR        Y15, Y13, Y13
+	VPSRLD       $0x0a, Y12, Y13
 	VPXOR        Y13, Y14, Y14
-	VMOVDQU      64(R11), Y12
-	VPSRLD       $0x07, Y12, Y15
-	VPSLLD       $0x19, Y12, Y13
-	VPSRLD       $0x12, Y12, Y10
-	VPXOR        Y10, Y13, Y13
-	VPXOR        Y13, Y15, Y15
-	VPSLLD       $0x0e, Y12, Y13
-	VPSRLD       $0x03, Y12, Y10
-	VPXOR        Y10, Y13, Y13
-	VPXOR        Y13, Y15, Y15
-	VPADDD       Y15, Y14, Y14
-	VPADDD       320(R11), Y14, Y14
-	VPBROADCASTD 244(SI), Y12
+	VPADDD       192(R11), Y14, Y14
+	VPBROADCASTD 228(SI), Y12
 	VPADDD       Y12, Y14, Y14
-	VMOVDQU      Y14, 32(R11)
+	VMOVDQU      Y14, 416(R11)
 	VPADDD       Y14, Y2, Y2
-	VPADDD       k1avx2<>+1056(SB), Y2, Y2
+	VPADDD       k1avx2<>+928(SB), Y2, Y2
 	VPXOR        Y1, Y0, Y10
 	VPAND        Y7, Y10, Y10
 	VPXOR        Y1, Y10, Y10
 	VPADDD       Y10, Y2, Y2
 	VPSRLD       $0x06, Y7, Y10
 	VPSLLD       $0x1a, Y7, Y11
-	VPSRLD       $0x0b, Y7, Y12
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y7, Y11
+	VPSLLD       $0x15, Y7, Y12
 	VPXOR        Y12, Y11, Y11
 	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x15, Y7, Y11
-	VPSRLD       $0x19, Y7, Y12
+	VPSRLD       $0x19, Y7, Y11
+	VPSLLD       $0x07, Y7, Y12
 	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x07, Y7, Y11
 	VPXOR        Y11, Y10, Y10
 	VPADDD       Y10, Y2, Y2
 	VPADDD       Y2, Y6, Y6
-	VPSRLD       $0x02, Y3, Y10
-	VPSLLD       $0x1e, Y3, Y11
-	VPSRLD       $0x0d, Y3, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x13, Y3, Y11
-	VPSRLD       $0x16, Y3, Y12
-	VPXOR        Y12, Y11, Y11
-	VPXOR        Y11, Y10, Y10
-	VPSLLD       $0x0a, Y3, Y11
-	VPXOR        Y11, Y10, Y10
-	VPADDD       Y10, Y2, Y2
 	VPXOR        Y4, Y3, Y8
 	VPAND        Y9, Y8, Y10
 	VPXOR        Y4, Y10, Y10
 	VPADDD       Y10, Y2, Y2
+	VPSRLD       $0x02, Y3, Y10
+	VPSLLD       $0x1e, Y3, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y3, Y11
+	VPSLLD       $0x13, Y3, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y3, Y11
+	VPSLLD       $0x0a, Y3, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y2, Y2
 
-	// Block 2, round 34.
-	VMOVDQU (R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 96(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  352(R11), Y14, Y14
-	VPADDD  64(R11), Y14, Y14
-	VMOVDQU Y14, 64(R11)
-	VPADDD  Y14, Y1, Y1
-	VPADDD  k1avx2<>+1088(SB), Y1, Y1
-	VPXOR   Y0, Y7, Y10
-	VPAND   Y6, Y10, Y10
-	VPXOR   Y0, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPSRLD  $0x06, Y6, Y10
-	VPSLLD  $0x1a, Y6, Y11
-	VPSRLD  $0x0b, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y6, Y11
-	VPSRLD  $0x19, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y6, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPADDD  Y1, Y5, Y5
-	VPSRLD  $0x02, Y2, Y10
-	VPSLLD  $0x1e, Y2, Y11
-	VPSRLD  $0x0d, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y2, Y11
-	VPSRLD  $0x16, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y2, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPXOR   Y3, Y2, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y3, Y10, Y10
-	VPADDD  Y10, Y1, Y1
+	// Block 2, round 30.
+	VMOVDQU      384(R11), Y12
+	VPSRLD       $0x11, Y12, Y14
+	VPSLLD       $0x0f, Y12, Y13
+	VPXOR        Y13, Y14, Y14
+	VPSRLD       $0x13, Y12, Y13
+	VPSLLD       $0x0d, Y12, Y15
+	VPXOR        Y15, Y13, Y13
+	VPXOR        Y13, Y14, Y14
+	VPSRLD       $0x0a, Y12, Y13
+	VPXOR        Y13, Y14, Y14
+	VPADDD       224(R11), Y14, Y14
+	VPBROADCASTD 232(SI), Y12
+	VPADDD       Y12, Y14, Y14
+	VMOVDQU      Y14, 448(R11)
+	VPADDD       Y14, Y1, Y1
+	VPADDD       k1avx2<>+960(SB), Y1, Y1
+	VPXOR        Y0, Y7, Y10
+	VPAND        Y6, Y10, Y10
+	VPXOR        Y0, Y10, Y10
+	VPADDD       Y10, Y1, Y1
+	VPSRLD       $0x06, Y6, Y10
+	VPSLLD       $0x1a, Y6, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y6, Y11
+	VPSLLD       $0x15, Y6, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x19, Y6, Y11
+	VPSLLD       $0x07, Y6, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y1, Y1
+	VPADDD       Y1, Y5, Y5
+	VPXOR        Y3, Y2, Y9
+	VPAND        Y8, Y9, Y10
+	VPXOR        Y3, Y10, Y10
+	VPADDD       Y10, Y1, Y1
+	VPSRLD       $0x02, Y2, Y10
+	VPSLLD       $0x1e, Y2, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y2, Y11
+	VPSLLD       $0x13, Y2, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y2, Y11
+	VPSLLD       $0x0a, Y2, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y1, Y1
 
-	// Block 2, round 35.
-	VMOVDQU 32(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 128(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  384(R11), Y14, Y14
-	VPADDD  96(R11), Y14, Y14
-	VMOVDQU Y14, 96(R11)
-	VPADDD  Y14, Y0, Y0
-	VPADDD  k1avx2<>+1120(SB), Y0, Y0
-	VPXOR   Y7, Y6, Y10
-	VPAND   Y5, Y10, Y10
-	VPXOR   Y7, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPSRLD  $0x06, Y5, Y10
-	VPSLLD  $0x1a, Y5, Y11
-	VPSRLD  $0x0b, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y5, Y11
-	VPSRLD  $0x19, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y5, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPADDD  Y0, Y4, Y4
-	VPSRLD  $0x02, Y1, Y10
-	VPSLLD  $0x1e, Y1, Y11
-	VPSRLD  $0x0d, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y1, Y11
-	VPSRLD  $0x16, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y1, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPXOR   Y2, Y1, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y2, Y10, Y10
-	VPADDD  Y10, Y0, Y0
+	// Block 2, round 31.
+	VMOVDQU      416(R11), Y12
+	VPSRLD       $0x11, Y12, Y14
+	VPSLLD       $0x0f, Y12, Y13
+	VPXOR        Y13, Y14, Y14
+	VPSRLD       $0x13, Y12, Y13
+	VPSLLD       $0x0d, Y12, Y15
+	VPXOR        Y15, Y13, Y13
+	VPXOR        Y13, Y14, Y14
+	VPSRLD       $0x0a, Y12, Y13
+	VPXOR        Y13, Y14, Y14
+	VPADDD       256(R11), Y14, Y14
+	VPBROADCASTD 236(SI), Y12
+	VPADDD       Y12, Y14, Y14
+	VMOVDQU      Y14, 480(R11)
+	VPADDD       Y14, Y0, Y0
+	VPADDD       k1avx2<>+992(SB), Y0, Y0
+	VPXOR        Y7, Y6, Y10
+	VPAND        Y5, Y10, Y10
+	VPXOR        Y7, Y10, Y10
+	VPADDD       Y10, Y0, Y0
+	VPSRLD       $0x06, Y5, Y10
+	VPSLLD       $0x1a, Y5, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0b, Y5, Y11
+	VPSLLD       $0x15, Y5, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x19, Y5, Y11
+	VPSLLD       $0x07, Y5, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y0, Y0
+	VPADDD       Y0, Y4, Y4
+	VPXOR        Y2, Y1, Y8
+	VPAND        Y9, Y8, Y10
+	VPXOR        Y2, Y10, Y10
+	VPADDD       Y10, Y0, Y0
+	VPSRLD       $0x02, Y1, Y10
+	VPSLLD       $0x1e, Y1, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x0d, Y1, Y11
+	VPSLLD       $0x13, Y1, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPSRLD       $0x16, Y1, Y11
+	VPSLLD       $0x0a, Y1, Y12
+	VPXOR        Y12, Y11, Y11
+	VPXOR        Y11, Y10, Y10
+	VPADDD       Y10, Y0, Y0
+	LEAQ         k1avx2<>+1024(SB), R12
+	MOVL         $0x00000002, R13
+	XORL         BX, BX
 
-	// Block 2, round 36.
-	VMOVDQU 64(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 160(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  416(R11), Y14, Y14
-	VPADDD  128(R11), Y14, Y14
-	VMOVDQU Y14, 128(R11)
-	VPADDD  Y14, Y7, Y7
-	VPADDD  k1avx2<>+1152(SB), Y7, Y7
-	VPXOR   Y6, Y5, Y10
-	VPAND   Y4, Y10, Y10
-	VPXOR   Y6, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPSRLD  $0x06, Y4, Y10
-	VPSLLD  $0x1a, Y4, Y11
-	VPSRLD  $0x0b, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y4, Y11
-	VPSRLD  $0x19, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y4, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPADDD  Y7, Y3, Y3
-	VPSRLD  $0x02, Y0, Y10
-	VPSLLD  $0x1e, Y0, Y11
-	VPSRLD  $0x0d, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y0, Y11
-	VPSRLD  $0x16, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y0, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPXOR   Y1, Y0, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y1, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-
-	// Block 2, round 37.
-	VMOVDQU 96(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 192(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  448(R11), Y14, Y14
-	VPADDD  160(R11), Y14, Y14
-	VMOVDQU Y14, 160(R11)
-	VPADDD  Y14, Y6, Y6
-	VPADDD  k1avx2<>+1184(SB), Y6, Y6
-	VPXOR   Y5, Y4, Y10
-	VPAND   Y3, Y10, Y10
-	VPXOR   Y5, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPSRLD  $0x06, Y3, Y10
-	VPSLLD  $0x1a, Y3, Y11
-	VPSRLD  $0x0b, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y3, Y11
-	VPSRLD  $0x19, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y3, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPADDD  Y6, Y2, Y2
-	VPSRLD  $0x02, Y7, Y10
-	VPSLLD  $0x1e, Y7, Y11
-	VPSRLD  $0x0d, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y7, Y11
-	VPSRLD  $0x16, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y7, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPXOR   Y0, Y7, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y0, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-
-	// Block 2, round 38.
-	VMOVDQU 128(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 224(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  480(R11), Y14, Y14
-	VPADDD  192(R11), Y14, Y14
-	VMOVDQU Y14, 192(R11)
-	VPADDD  Y14, Y5, Y5
-	VPADDD  k1avx2<>+1216(SB), Y5, Y5
-	VPXOR   Y4, Y3, Y10
-	VPAND   Y2, Y10, Y10
-	VPXOR   Y4, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPSRLD  $0x06, Y2, Y10
-	VPSLLD  $0x1a, Y2, Y11
-	VPSRLD  $0x0b, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y2, Y11
-	VPSRLD  $0x19, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y2, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPADDD  Y5, Y1, Y1
-	VPSRLD  $0x02, Y6, Y10
-	VPSLLD  $0x1e, Y6, Y11
-	VPSRLD  $0x0d, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y6, Y11
-	VPSRLD  $0x16, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y6, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPXOR   Y7, Y6, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y7, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-
-	// Block 2, round 39.
-	VMOVDQU 160(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 256(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  (R11), Y14, Y14
-	VPADDD  224(R11), Y14, Y14
-	VMOVDQU Y14, 224(R11)
-	VPADDD  Y14, Y4, Y4
-	VPADDD  k1avx2<>+1248(SB), Y4, Y4
-	VPXOR   Y3, Y2, Y10
-	VPAND   Y1, Y10, Y10
-	VPXOR   Y3, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPSRLD  $0x06, Y1, Y10
-	VPSLLD  $0x1a, Y1, Y11
-	VPSRLD  $0x0b, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y1, Y11
-	VPSRLD  $0x19, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y1, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPADDD  Y4, Y0, Y0
-	VPSRLD  $0x02, Y5, Y10
-	VPSLLD  $0x1e, Y5, Y11
-	VPSRLD  $0x0d, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y5, Y11
-	VPSRLD  $0x16, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y5, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPXOR   Y6, Y5, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y6, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-
-	// Block 2, round 40.
-	VMOVDQU 192(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 288(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  32(R11), Y14, Y14
-	VPADDD  256(R11), Y14, Y14
-	VMOVDQU Y14, 256(R11)
-	VPADDD  Y14, Y3, Y3
-	VPADDD  k1avx2<>+1280(SB), Y3, Y3
-	VPXOR   Y2, Y1, Y10
-	VPAND   Y0, Y10, Y10
-	VPXOR   Y2, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPSRLD  $0x06, Y0, Y10
-	VPSLLD  $0x1a, Y0, Y11
-	VPSRLD  $0x0b, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y0, Y11
-	VPSRLD  $0x19, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y0, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPADDD  Y3, Y7, Y7
-	VPSRLD  $0x02, Y4, Y10
-	VPSLLD  $0x1e, Y4, Y11
-	VPSRLD  $0x0d, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y4, Y11
-	VPSRLD  $0x16, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y4, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPXOR   Y5, Y4, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y5, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-
-	// Block 2, round 41.
-	VMOVDQU 224(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 320(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  64(R11), Y14, Y14
-	VPADDD  288(R11), Y14, Y14
-	VMOVDQU Y14, 288(R11)
-	VPADDD  Y14, Y2, Y2
-	VPADDD  k1avx2<>+1312(SB), Y2, Y2
-	VPXOR   Y1, Y0, Y10
-	VPAND   Y7, Y10, Y10
-	VPXOR   Y1, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPSRLD  $0x06, Y7, Y10
-	VPSLLD  $0x1a, Y7, Y11
-	VPSRLD  $0x0b, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y7, Y11
-	VPSRLD  $0x19, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y7, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPADDD  Y2, Y6, Y6
-	VPSRLD  $0x02, Y3, Y10
-	VPSLLD  $0x1e, Y3, Y11
-	VPSRLD  $0x0d, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y3, Y11
-	VPSRLD  $0x16, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y3, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPXOR   Y4, Y3, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y4, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-
-	// Block 2, round 42.
-	VMOVDQU 256(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 352(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  96(R11), Y14, Y14
-	VPADDD  320(R11), Y14, Y14
-	VMOVDQU Y14, 320(R11)
-	VPADDD  Y14, Y1, Y1
-	VPADDD  k1avx2<>+1344(SB), Y1, Y1
-	VPXOR   Y0, Y7, Y10
-	VPAND   Y6, Y10, Y10
-	VPXOR   Y0, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPSRLD  $0x06, Y6, Y10
-	VPSLLD  $0x1a, Y6, Y11
-	VPSRLD  $0x0b, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y6, Y11
-	VPSRLD  $0x19, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y6, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPADDD  Y1, Y5, Y5
-	VPSRLD  $0x02, Y2, Y10
-	VPSLLD  $0x1e, Y2, Y11
-	VPSRLD  $0x0d, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y2, Y11
-	VPSRLD  $0x16, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y2, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPXOR   Y3, Y2, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y3, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-
-	// Block 2, round 43.
-	VMOVDQU 288(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 384(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  128(R11), Y14, Y14
-	VPADDD  352(R11), Y14, Y14
-	VMOVDQU Y14, 352(R11)
-	VPADDD  Y14, Y0, Y0
-	VPADDD  k1avx2<>+1376(SB), Y0, Y0
-	VPXOR   Y7, Y6, Y10
-	VPAND   Y5, Y10, Y10
-	VPXOR   Y7, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPSRLD  $0x06, Y5, Y10
-	VPSLLD  $0x1a, Y5, Y11
-	VPSRLD  $0x0b, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y5, Y11
-	VPSRLD  $0x19, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y5, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPADDD  Y0, Y4, Y4
-	VPSRLD  $0x02, Y1, Y10
-	VPSLLD  $0x1e, Y1, Y11
-	VPSRLD  $0x0d, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y1, Y11
-	VPSRLD  $0x16, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y1, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPXOR   Y2, Y1, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y2, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-
-	// Block 2, round 44.
-	VMOVDQU 320(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 416(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  160(R11), Y14, Y14
-	VPADDD  384(R11), Y14, Y14
-	VMOVDQU Y14, 384(R11)
-	VPADDD  Y14, Y7, Y7
-	VPADDD  k1avx2<>+1408(SB), Y7, Y7
-	VPXOR   Y6, Y5, Y10
-	VPAND   Y4, Y10, Y10
-	VPXOR   Y6, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPSRLD  $0x06, Y4, Y10
-	VPSLLD  $0x1a, Y4, Y11
-	VPSRLD  $0x0b, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y4, Y11
-	VPSRLD  $0x19, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y4, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPADDD  Y7, Y3, Y3
-	VPSRLD  $0x02, Y0, Y10
-	VPSLLD  $0x1e, Y0, Y11
-	VPSRLD  $0x0d, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y0, Y11
-	VPSRLD  $0x16, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y0, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPXOR   Y1, Y0, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y1, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-
-	// Block 2, round 45.
-	VMOVDQU 352(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 448(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  192(R11), Y14, Y14
-	VPADDD  416(R11), Y14, Y14
-	VMOVDQU Y14, 416(R11)
-	VPADDD  Y14, Y6, Y6
-	VPADDD  k1avx2<>+1440(SB), Y6, Y6
-	VPXOR   Y5, Y4, Y10
-	VPAND   Y3, Y10, Y10
-	VPXOR   Y5, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPSRLD  $0x06, Y3, Y10
-	VPSLLD  $0x1a, Y3, Y11
-	VPSRLD  $0x0b, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y3, Y11
-	VPSRLD  $0x19, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y3, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPADDD  Y6, Y2, Y2
-	VPSRLD  $0x02, Y7, Y10
-	VPSLLD  $0x1e, Y7, Y11
-	VPSRLD  $0x0d, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y7, Y11
-	VPSRLD  $0x16, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y7, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPXOR   Y0, Y7, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y0, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-
-	// Block 2, round 46.
-	VMOVDQU 384(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 480(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  224(R11), Y14, Y14
-	VPADDD  448(R11), Y14, Y14
-	VMOVDQU Y14, 448(R11)
-	VPADDD  Y14, Y5, Y5
-	VPADDD  k1avx2<>+1472(SB), Y5, Y5
-	VPXOR   Y4, Y3, Y10
-	VPAND   Y2, Y10, Y10
-	VPXOR   Y4, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPSRLD  $0x06, Y2, Y10
-	VPSLLD  $0x1a, Y2, Y11
-	VPSRLD  $0x0b, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y2, Y11
-	VPSRLD  $0x19, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y2, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPADDD  Y5, Y1, Y1
-	VPSRLD  $0x02, Y6, Y10
-	VPSLLD  $0x1e, Y6, Y11
-	VPSRLD  $0x0d, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y6, Y11
-	VPSRLD  $0x16, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y6, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPXOR   Y7, Y6, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y7, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-
-	// Block 2, round 47.
-	VMOVDQU 416(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU (R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  256(R11), Y14, Y14
-	VPADDD  480(R11), Y14, Y14
-	VMOVDQU Y14, 480(R11)
-	VPADDD  Y14, Y4, Y4
-	VPADDD  k1avx2<>+1504(SB), Y4, Y4
-	VPXOR   Y3, Y2, Y10
-	VPAND   Y1, Y10, Y10
-	VPXOR   Y3, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPSRLD  $0x06, Y1, Y10
-	VPSLLD  $0x1a, Y1, Y11
-	VPSRLD  $0x0b, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y1, Y11
-	VPSRLD  $0x19, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y1, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPADDD  Y4, Y0, Y0
-	VPSRLD  $0x02, Y5, Y10
-	VPSLLD  $0x1e, Y5, Y11
-	VPSRLD  $0x0d, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y5, Y11
-	VPSRLD  $0x16, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y5, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPXOR   Y6, Y5, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y6, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-
-	// Block 2, round 48.
+generic:
+	// Generic round 0 of 16.
 	VMOVDQU 448(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VMOVDQU 32(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
 	VPADDD  288(R11), Y14, Y14
 	VPADDD  (R11), Y14, Y14
 	VMOVDQU Y14, (R11)
-	VPADDD  Y14, Y3, Y3
-	VPADDD  k1avx2<>+1536(SB), Y3, Y3
-	VPXOR   Y2, Y1, Y10
-	VPAND   Y0, Y10, Y10
-	VPXOR   Y2, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPSRLD  $0x06, Y0, Y10
-	VPSLLD  $0x1a, Y0, Y11
-	VPSRLD  $0x0b, Y0, Y12
+	VPADDD  Y14, Y7, Y7
+	VPADDD  (R12), Y7, Y7
+	VPXOR   Y6, Y5, Y10
+	VPAND   Y4, Y10, Y10
+	VPXOR   Y6, Y10, Y10
+	VPADDD  Y10, Y7, Y7
+	VPSRLD  $0x06, Y4, Y10
+	VPSLLD  $0x1a, Y4, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y4, Y11
+	VPSLLD  $0x15, Y4, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y0, Y11
-	VPSRLD  $0x19, Y0, Y12
+	VPSRLD  $0x19, Y4, Y11
+	VPSLLD  $0x07, Y4, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y0, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPADDD  Y3, Y7, Y7
-	VPSRLD  $0x02, Y4, Y10
-	VPSLLD  $0x1e, Y4, Y11
-	VPSRLD  $0x0d, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y4, Y11
-	VPSRLD  $0x16, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y4, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPXOR   Y5, Y4, Y9
+	VPADDD  Y10, Y7, Y7
+	VPADDD  Y7, Y3, Y3
+	VPXOR   Y1, Y0, Y9
 	VPAND   Y8, Y9, Y10
-	VPXOR   Y5, Y10, Y10
-	VPADDD  Y10, Y3, Y3
+	VPXOR   Y1, Y10, Y10
+	VPADDD  Y10, Y7, Y7
+	VPSRLD  $0x02, Y0, Y10
+	VPSLLD  $0x1e, Y0, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y0, Y11
+	VPSLLD  $0x13, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y0, Y11
+	VPSLLD  $0x0a, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y7, Y7
 
-	// Block 2, round 49.
+	// Generic round 1 of 16.
 	VMOVDQU 480(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VMOVDQU 64(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
 	VPADDD  320(R11), Y14, Y14
 	VPADDD  32(R11), Y14, Y14
 	VMOVDQU Y14, 32(R11)
-	VPADDD  Y14, Y2, Y2
-	VPADDD  k1avx2<>+1568(SB), Y2, Y2
-	VPXOR   Y1, Y0, Y10
-	VPAND   Y7, Y10, Y10
-	VPXOR   Y1, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPSRLD  $0x06, Y7, Y10
-	VPSLLD  $0x1a, Y7, Y11
-	VPSRLD  $0x0b, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y7, Y11
-	VPSRLD  $0x19, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y7, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPADDD  Y2, Y6, Y6
-	VPSRLD  $0x02, Y3, Y10
-	VPSLLD  $0x1e, Y3, Y11
-	VPSRLD  $0x0d, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y3, Y11
-	VPSRLD  $0x16, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y3, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPXOR   Y4, Y3, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y4, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-
-	// Block 2, round 50.
-	VMOVDQU (R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 96(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  352(R11), Y14, Y14
-	VPADDD  64(R11), Y14, Y14
-	VMOVDQU Y14, 64(R11)
-	VPADDD  Y14, Y1, Y1
-	VPADDD  k1avx2<>+1600(SB), Y1, Y1
-	VPXOR   Y0, Y7, Y10
-	VPAND   Y6, Y10, Y10
-	VPXOR   Y0, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPSRLD  $0x06, Y6, Y10
-	VPSLLD  $0x1a, Y6, Y11
-	VPSRLD  $0x0b, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y6, Y11
-	VPSRLD  $0x19, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y6, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPADDD  Y1, Y5, Y5
-	VPSRLD  $0x02, Y2, Y10
-	VPSLLD  $0x1e, Y2, Y11
-	VPSRLD  $0x0d, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y2, Y11
-	VPSRLD  $0x16, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y2, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPXOR   Y3, Y2, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y3, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-
-	// Block 2, round 51.
-	VMOVDQU 32(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 128(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  384(R11), Y14, Y14
-	VPADDD  96(R11), Y14, Y14
-	VMOVDQU Y14, 96(R11)
-	VPADDD  Y14, Y0, Y0
-	VPADDD  k1avx2<>+1632(SB), Y0, Y0
-	VPXOR   Y7, Y6, Y10
-	VPAND   Y5, Y10, Y10
-	VPXOR   Y7, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPSRLD  $0x06, Y5, Y10
-	VPSLLD  $0x1a, Y5, Y11
-	VPSRLD  $0x0b, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y5, Y11
-	VPSRLD  $0x19, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y5, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPADDD  Y0, Y4, Y4
-	VPSRLD  $0x02, Y1, Y10
-	VPSLLD  $0x1e, Y1, Y11
-	VPSRLD  $0x0d, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y1, Y11
-	VPSRLD  $0x16, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y1, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPXOR   Y2, Y1, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y2, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-
-	// Block 2, round 52.
-	VMOVDQU 64(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 160(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  416(R11), Y14, Y14
-	VPADDD  128(R11), Y14, Y14
-	VMOVDQU Y14, 128(R11)
-	VPADDD  Y14, Y7, Y7
-	VPADDD  k1avx2<>+1664(SB), Y7, Y7
-	VPXOR   Y6, Y5, Y10
-	VPAND   Y4, Y10, Y10
-	VPXOR   Y6, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPSRLD  $0x06, Y4, Y10
-	VPSLLD  $0x1a, Y4, Y11
-	VPSRLD  $0x0b, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y4, Y11
-	VPSRLD  $0x19, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y4, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPADDD  Y7, Y3, Y3
-	VPSRLD  $0x02, Y0, Y10
-	VPSLLD  $0x1e, Y0, Y11
-	VPSRLD  $0x0d, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y0, Y11
-	VPSRLD  $0x16, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y0, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPXOR   Y1, Y0, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y1, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-
-	// Block 2, round 53.
-	VMOVDQU 96(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 192(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  448(R11), Y14, Y14
-	VPADDD  160(R11), Y14, Y14
-	VMOVDQU Y14, 160(R11)
 	VPADDD  Y14, Y6, Y6
-	VPADDD  k1avx2<>+1696(SB), Y6, Y6
+	VPADDD  32(R12), Y6, Y6
 	VPXOR   Y5, Y4, Y10
 	VPAND   Y3, Y10, Y10
 	VPXOR   Y5, Y10, Y10
 	VPADDD  Y10, Y6, Y6
 	VPSRLD  $0x06, Y3, Y10
 	VPSLLD  $0x1a, Y3, Y11
-	VPSRLD  $0x0b, Y3, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y3, Y11
+	VPSLLD  $0x15, Y3, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y3, Y11
-	VPSRLD  $0x19, Y3, Y12
+	VPSRLD  $0x19, Y3, Y11
+	VPSLLD  $0x07, Y3, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y3, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y6, Y6
 	VPADDD  Y6, Y2, Y2
-	VPSRLD  $0x02, Y7, Y10
-	VPSLLD  $0x1e, Y7, Y11
-	VPSRLD  $0x0d, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y7, Y11
-	VPSRLD  $0x16, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y7, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y6, Y6
 	VPXOR   Y0, Y7, Y8
 	VPAND   Y9, Y8, Y10
 	VPXOR   Y0, Y10, Y10
 	VPADDD  Y10, Y6, Y6
+	VPSRLD  $0x02, Y7, Y10
+	VPSLLD  $0x1e, Y7, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y7, Y11
+	VPSLLD  $0x13, Y7, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y7, Y11
+	VPSLLD  $0x0a, Y7, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y6, Y6
 
-	// Block 2, round 54.
-	VMOVDQU 128(R11), Y12
+	// Generic round 2 of 16.
+	VMOVDQU (R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
-	VMOVDQU 224(R11), Y12
+	VMOVDQU 96(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
-	VPADDD  480(R11), Y14, Y14
-	VPADDD  192(R11), Y14, Y14
-	VMOVDQU Y14, 192(R11)
+	VPADDD  352(R11), Y14, Y14
+	VPADDD  64(R11), Y14, Y14
+	VMOVDQU Y14, 64(R11)
 	VPADDD  Y14, Y5, Y5
-	VPADDD  k1avx2<>+1728(SB), Y5, Y5
+	VPADDD  64(R12), Y5, Y5
 	VPXOR   Y4, Y3, Y10
 	VPAND   Y2, Y10, Y10
 	VPXOR   Y4, Y10, Y10
 	VPADDD  Y10, Y5, Y5
 	VPSRLD  $0x06, Y2, Y10
 	VPSLLD  $0x1a, Y2, Y11
-	VPSRLD  $0x0b, Y2, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y2, Y11
+	VPSLLD  $0x15, Y2, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y2, Y11
-	VPSRLD  $0x19, Y2, Y12
+	VPSRLD  $0x19, Y2, Y11
+	VPSLLD  $0x07, Y2, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y2, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y5, Y5
 	VPADDD  Y5, Y1, Y1
-	VPSRLD  $0x02, Y6, Y10
-	VPSLLD  $0x1e, Y6, Y11
-	VPSRLD  $0x0d, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y6, Y11
-	VPSRLD  $0x16, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y6, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y5, Y5
 	VPXOR   Y7, Y6, Y9
 	VPAND   Y8, Y9, Y10
 	VPXOR   Y7, Y10, Y10
 	VPADDD  Y10, Y5, Y5
+	VPSRLD  $0x02, Y6, Y10
+	VPSLLD  $0x1e, Y6, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y6, Y11
+	VPSLLD  $0x13, Y6, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y6, Y11
+	VPSLLD  $0x0a, Y6, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y5, Y5
 
-	// Block 2, round 55.
-	VMOVDQU 160(R11), Y12
+	// Generic round 3 of 16.
+	VMOVDQU 32(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
-	VMOVDQU 256(R11), Y12
+	VMOVDQU 128(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
-	VPADDD  (R11), Y14, Y14
-	VPADDD  224(R11), Y14, Y14
-	VMOVDQU Y14, 224(R11)
+	VPADDD  384(R11), Y14, Y14
+	VPADDD  96(R11), Y14, Y14
+	VMOVDQU Y14, 96(R11)
 	VPADDD  Y14, Y4, Y4
-	VPADDD  k1avx2<>+1760(SB), Y4, Y4
+	VPADDD  96(R12), Y4, Y4
 	VPXOR   Y3, Y2, Y10
 	VPAND   Y1, Y10, Y10
 	VPXOR   Y3, Y10, Y10
 	VPADDD  Y10, Y4, Y4
 	VPSRLD  $0x06, Y1, Y10
 	VPSLLD  $0x1a, Y1, Y11
-	VPSRLD  $0x0b, Y1, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y1, Y11
+	VPSLLD  $0x15, Y1, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y1, Y11
-	VPSRLD  $0x19, Y1, Y12
+	VPSRLD  $0x19, Y1, Y11
+	VPSLLD  $0x07, Y1, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y1, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y4, Y4
 	VPADDD  Y4, Y0, Y0
-	VPSRLD  $0x02, Y5, Y10
-	VPSLLD  $0x1e, Y5, Y11
-	VPSRLD  $0x0d, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y5, Y11
-	VPSRLD  $0x16, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y5, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y4, Y4
 	VPXOR   Y6, Y5, Y8
 	VPAND   Y9, Y8, Y10
 	VPXOR   Y6, Y10, Y10
 	VPADDD  Y10, Y4, Y4
+	VPSRLD  $0x02, Y5, Y10
+	VPSLLD  $0x1e, Y5, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y5, Y11
+	VPSLLD  $0x13, Y5, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y5, Y11
+	VPSLLD  $0x0a, Y5, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y4, Y4
 
-	// Block 2, round 56.
-	VMOVDQU 192(R11), Y12
+	// Generic round 4 of 16.
+	VMOVDQU 64(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
-	VMOVDQU 288(R11), Y12
+	VMOVDQU 160(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
-	VPADDD  32(R11), Y14, Y14
-	VPADDD  256(R11), Y14, Y14
-	VMOVDQU Y14, 256(R11)
+	VPADDD  416(R11), Y14, Y14
+	VPADDD  128(R11), Y14, Y14
+	VMOVDQU Y14, 128(R11)
 	VPADDD  Y14, Y3, Y3
-	VPADDD  k1avx2<>+1792(SB), Y3, Y3
+	VPADDD  128(R12), Y3, Y3
 	VPXOR   Y2, Y1, Y10
 	VPAND   Y0, Y10, Y10
 	VPXOR   Y2, Y10, Y10
 	VPADDD  Y10, Y3, Y3
 	VPSRLD  $0x06, Y0, Y10
 	VPSLLD  $0x1a, Y0, Y11
-	VPSRLD  $0x0b, Y0, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y0, Y11
+	VPSLLD  $0x15, Y0, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y0, Y11
-	VPSRLD  $0x19, Y0, Y12
+	VPSRLD  $0x19, Y0, Y11
+	VPSLLD  $0x07, Y0, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y0, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y3, Y3
 	VPADDD  Y3, Y7, Y7
-	VPSRLD  $0x02, Y4, Y10
-	VPSLLD  $0x1e, Y4, Y11
-	VPSRLD  $0x0d, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y4, Y11
-	VPSRLD  $0x16, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y4, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y3, Y3
 	VPXOR   Y5, Y4, Y9
 	VPAND   Y8, Y9, Y10
 	VPXOR   Y5, Y10, Y10
 	VPADDD  Y10, Y3, Y3
+	VPSRLD  $0x02, Y4, Y10
+	VPSLLD  $0x1e, Y4, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y4, Y11
+	VPSLLD  $0x13, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y4, Y11
+	VPSLLD  $0x0a, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y3, Y3
 
-	// Block 2, round 57.
-	VMOVDQU 224(R11), Y12
+	// Generic round 5 of 16.
+	VMOVDQU 96(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
-	VMOVDQU 320(R11), Y12
+	VMOVDQU 192(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
-	VPADDD  64(R11), Y14, Y14
-	VPADDD  288(R11), Y14, Y14
-	VMOVDQU Y14, 288(R11)
+	VPADDD  448(R11), Y14, Y14
+	VPADDD  160(R11), Y14, Y14
+	VMOVDQU Y14, 160(R11)
 	VPADDD  Y14, Y2, Y2
-	VPADDD  k1avx2<>+1824(SB), Y2, Y2
+	VPADDD  160(R12), Y2, Y2
 	VPXOR   Y1, Y0, Y10
 	VPAND   Y7, Y10, Y10
 	VPXOR   Y1, Y10, Y10
 	VPADDD  Y10, Y2, Y2
 	VPSRLD  $0x06, Y7, Y10
 	VPSLLD  $0x1a, Y7, Y11
-	VPSRLD  $0x0b, Y7, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y7, Y11
+	VPSLLD  $0x15, Y7, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y7, Y11
-	VPSRLD  $0x19, Y7, Y12
+	VPSRLD  $0x19, Y7, Y11
+	VPSLLD  $0x07, Y7, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y7, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y2, Y2
 	VPADDD  Y2, Y6, Y6
-	VPSRLD  $0x02, Y3, Y10
-	VPSLLD  $0x1e, Y3, Y11
-	VPSRLD  $0x0d, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y3, Y11
-	VPSRLD  $0x16, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y3, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y2, Y2
 	VPXOR   Y4, Y3, Y8
 	VPAND   Y9, Y8, Y10
 	VPXOR   Y4, Y10, Y10
 	VPADDD  Y10, Y2, Y2
+	VPSRLD  $0x02, Y3, Y10
+	VPSLLD  $0x1e, Y3, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y3, Y11
+	VPSLLD  $0x13, Y3, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y3, Y11
+	VPSLLD  $0x0a, Y3, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y2, Y2
 
-	// Block 2, round 58.
-	VMOVDQU 256(R11), Y12
+	// Generic round 6 of 16.
+	VMOVDQU 128(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
-	VMOVDQU 352(R11), Y12
+	VMOVDQU 224(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
-	VPADDD  96(R11), Y14, Y14
-	VPADDD  320(R11), Y14, Y14
-	VMOVDQU Y14, 320(R11)
+	VPADDD  480(R11), Y14, Y14
+	VPADDD  192(R11), Y14, Y14
+	VMOVDQU Y14, 192(R11)
 	VPADDD  Y14, Y1, Y1
-	VPADDD  k1avx2<>+1856(SB), Y1, Y1
+	VPADDD  192(R12), Y1, Y1
 	VPXOR   Y0, Y7, Y10
 	VPAND   Y6, Y10, Y10
 	VPXOR   Y0, Y10, Y10
 	VPADDD  Y10, Y1, Y1
 	VPSRLD  $0x06, Y6, Y10
 	VPSLLD  $0x1a, Y6, Y11
-	VPSRLD  $0x0b, Y6, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y6, Y11
+	VPSLLD  $0x15, Y6, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y6, Y11
-	VPSRLD  $0x19, Y6, Y12
+	VPSRLD  $0x19, Y6, Y11
+	VPSLLD  $0x07, Y6, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y6, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y1, Y1
 	VPADDD  Y1, Y5, Y5
-	VPSRLD  $0x02, Y2, Y10
-	VPSLLD  $0x1e, Y2, Y11
-	VPSRLD  $0x0d, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y2, Y11
-	VPSRLD  $0x16, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y2, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y1, Y1
 	VPXOR   Y3, Y2, Y9
 	VPAND   Y8, Y9, Y10
 	VPXOR   Y3, Y10, Y10
 	VPADDD  Y10, Y1, Y1
+	VPSRLD  $0x02, Y2, Y10
+	VPSLLD  $0x1e, Y2, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y2, Y11
+	VPSLLD  $0x13, Y2, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y2, Y11
+	VPSLLD  $0x0a, Y2, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y1, Y1
 
-	// Block 2, round 59.
-	VMOVDQU 288(R11), Y12
+	// Generic round 7 of 16.
+	VMOVDQU 160(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
-	VMOVDQU 384(R11), Y12
+	VMOVDQU 256(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
-	VPADDD  128(R11), Y14, Y14
-	VPADDD  352(R11), Y14, Y14
-	VMOVDQU Y14, 352(R11)
+	VPADDD  (R11), Y14, Y14
+	VPADDD  224(R11), Y14, Y14
+	VMOVDQU Y14, 224(R11)
 	VPADDD  Y14, Y0, Y0
-	VPADDD  k1avx2<>+1888(SB), Y0, Y0
+	VPADDD  224(R12), Y0, Y0
 	VPXOR   Y7, Y6, Y10
 	VPAND   Y5, Y10, Y10
 	VPXOR   Y7, Y10, Y10
 	VPADDD  Y10, Y0, Y0
 	VPSRLD  $0x06, Y5, Y10
 	VPSLLD  $0x1a, Y5, Y11
-	VPSRLD  $0x0b, Y5, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y5, Y11
+	VPSLLD  $0x15, Y5, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y5, Y11
-	VPSRLD  $0x19, Y5, Y12
+	VPSRLD  $0x19, Y5, Y11
+	VPSLLD  $0x07, Y5, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y5, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y0, Y0
 	VPADDD  Y0, Y4, Y4
-	VPSRLD  $0x02, Y1, Y10
-	VPSLLD  $0x1e, Y1, Y11
-	VPSRLD  $0x0d, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y1, Y11
-	VPSRLD  $0x16, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y1, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y0, Y0
 	VPXOR   Y2, Y1, Y8
 	VPAND   Y9, Y8, Y10
 	VPXOR   Y2, Y10, Y10
 	VPADDD  Y10, Y0, Y0
+	VPSRLD  $0x02, Y1, Y10
+	VPSLLD  $0x1e, Y1, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y1, Y11
+	VPSLLD  $0x13, Y1, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y1, Y11
+	VPSLLD  $0x0a, Y1, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y0, Y0
 
-	// Block 2, round 60.
-	VMOVDQU 320(R11), Y12
+	// Generic round 8 of 16.
+	VMOVDQU 192(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
-	VMOVDQU 416(R11), Y12
+	VMOVDQU 288(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
-	VPADDD  160(R11), Y14, Y14
-	VPADDD  384(R11), Y14, Y14
-	VMOVDQU Y14, 384(R11)
+	VPADDD  32(R11), Y14, Y14
+	VPADDD  256(R11), Y14, Y14
+	VMOVDQU Y14, 256(R11)
 	VPADDD  Y14, Y7, Y7
-	VPADDD  k1avx2<>+1920(SB), Y7, Y7
+	VPADDD  256(R12), Y7, Y7
 	VPXOR   Y6, Y5, Y10
 	VPAND   Y4, Y10, Y10
 	VPXOR   Y6, Y10, Y10
 	VPADDD  Y10, Y7, Y7
 	VPSRLD  $0x06, Y4, Y10
 	VPSLLD  $0x1a, Y4, Y11
-	VPSRLD  $0x0b, Y4, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y4, Y11
+	VPSLLD  $0x15, Y4, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y4, Y11
-	VPSRLD  $0x19, Y4, Y12
+	VPSRLD  $0x19, Y4, Y11
+	VPSLLD  $0x07, Y4, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y4, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y7, Y7
 	VPADDD  Y7, Y3, Y3
-	VPSRLD  $0x02, Y0, Y10
-	VPSLLD  $0x1e, Y0, Y11
-	VPSRLD  $0x0d, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y0, Y11
-	VPSRLD  $0x16, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y0, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y7, Y7
 	VPXOR   Y1, Y0, Y9
 	VPAND   Y8, Y9, Y10
 	VPXOR   Y1, Y10, Y10
 	VPADDD  Y10, Y7, Y7
+	VPSRLD  $0x02, Y0, Y10
+	VPSLLD  $0x1e, Y0, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y0, Y11
+	VPSLLD  $0x13, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y0, Y11
+	VPSLLD  $0x0a, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y7, Y7
 
-	// Block 2, round 61.
-	VMOVDQU 352(R11), Y12
+	// Generic round 9 of 16.
+	VMOVDQU 224(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
-	VMOVDQU 448(R11), Y12
+	VMOVDQU 320(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
-	VPADDD  192(R11), Y14, Y14
-	VPADDD  416(R11), Y14, Y14
-	VMOVDQU Y14, 416(R11)
+	VPADDD  64(R11), Y14, Y14
+	VPADDD  288(R11), Y14, Y14
+	VMOVDQU Y14, 288(R11)
 	VPADDD  Y14, Y6, Y6
-	VPADDD  k1avx2<>+1952(SB), Y6, Y6
+	VPADDD  288(R12), Y6, Y6
 	VPXOR   Y5, Y4, Y10
 	VPAND   Y3, Y10, Y10
 	VPXOR   Y5, Y10, Y10
 	VPADDD  Y10, Y6, Y6
 	VPSRLD  $0x06, Y3, Y10
 	VPSLLD  $0x1a, Y3, Y11
-	VPSRLD  $0x0b, Y3, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y3, Y11
+	VPSLLD  $0x15, Y3, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y3, Y11
-	VPSRLD  $0x19, Y3, Y12
+	VPSRLD  $0x19, Y3, Y11
+	VPSLLD  $0x07, Y3, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y3, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y6, Y6
 	VPADDD  Y6, Y2, Y2
-	VPSRLD  $0x02, Y7, Y10
-	VPSLLD  $0x1e, Y7, Y11
-	VPSRLD  $0x0d, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y7, Y11
-	VPSRLD  $0x16, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y7, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y6, Y6
 	VPXOR   Y0, Y7, Y8
 	VPAND   Y9, Y8, Y10
 	VPXOR   Y0, Y10, Y10
 	VPADDD  Y10, Y6, Y6
+	VPSRLD  $0x02, Y7, Y10
+	VPSLLD  $0x1e, Y7, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y7, Y11
+	VPSLLD  $0x13, Y7, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y7, Y11
+	VPSLLD  $0x0a, Y7, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y6, Y6
 
-	// Block 2, round 62.
-	VMOVDQU 384(R11), Y12
+	// Generic round 10 of 16.
+	VMOVDQU 256(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
-	VMOVDQU 480(R11), Y12
+	VMOVDQU 352(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
-	VPADDD  224(R11), Y14, Y14
-	VPADDD  448(R11), Y14, Y14
+	VPADDD  96(R11), Y14, Y14
+	VPADDD  320(R11), Y14, Y14
+	VMOVDQU Y14, 320(R11)
 	VPADDD  Y14, Y5, Y5
-	VPADDD  k1avx2<>+1984(SB), Y5, Y5
+	VPADDD  320(R12), Y5, Y5
 	VPXOR   Y4, Y3, Y10
 	VPAND   Y2, Y10, Y10
 	VPXOR   Y4, Y10, Y10
 	VPADDD  Y10, Y5, Y5
 	VPSRLD  $0x06, Y2, Y10
 	VPSLLD  $0x1a, Y2, Y11
-	VPSRLD  $0x0b, Y2, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y2, Y11
+	VPSLLD  $0x15, Y2, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y2, Y11
-	VPSRLD  $0x19, Y2, Y12
+	VPSRLD  $0x19, Y2, Y11
+	VPSLLD  $0x07, Y2, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y2, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y5, Y5
 	VPADDD  Y5, Y1, Y1
-	VPSRLD  $0x02, Y6, Y10
-	VPSLLD  $0x1e, Y6, Y11
-	VPSRLD  $0x0d, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y6, Y11
-	VPSRLD  $0x16, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y6, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y5, Y5
 	VPXOR   Y7, Y6, Y9
 	VPAND   Y8, Y9, Y10
 	VPXOR   Y7, Y10, Y10
 	VPADDD  Y10, Y5, Y5
+	VPSRLD  $0x02, Y6, Y10
+	VPSLLD  $0x1e, Y6, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y6, Y11
+	VPSLLD  $0x13, Y6, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y6, Y11
+	VPSLLD  $0x0a, Y6, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y5, Y5
 
-	// Block 2, round 63.
-	VMOVDQU 416(R11), Y12
+	// Generic round 11 of 16.
+	VMOVDQU 288(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
-	VMOVDQU (R11), Y12
+	VMOVDQU 384(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
-	VPADDD  256(R11), Y14, Y14
-	VPADDD  480(R11), Y14, Y14
+	VPADDD  128(R11), Y14, Y14
+	VPADDD  352(R11), Y14, Y14
+	VMOVDQU Y14, 352(R11)
 	VPADDD  Y14, Y4, Y4
-	VPADDD  k1avx2<>+2016(SB), Y4, Y4
+	VPADDD  352(R12), Y4, Y4
 	VPXOR   Y3, Y2, Y10
 	VPAND   Y1, Y10, Y10
 	VPXOR   Y3, Y10, Y10
 	VPADDD  Y10, Y4, Y4
 	VPSRLD  $0x06, Y1, Y10
 	VPSLLD  $0x1a, Y1, Y11
-	VPSRLD  $0x0b, Y1, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y1, Y11
+	VPSLLD  $0x15, Y1, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y1, Y11
-	VPSRLD  $0x19, Y1, Y12
+	VPSRLD  $0x19, Y1, Y11
+	VPSLLD  $0x07, Y1, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y1, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y4, Y4
 	VPADDD  Y4, Y0, Y0
-	VPSRLD  $0x02, Y5, Y10
-	VPSLLD  $0x1e, Y5, Y11
-	VPSRLD  $0x0d, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y5, Y11
-	VPSRLD  $0x16, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y5, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y4, Y4
 	VPXOR   Y6, Y5, Y8
 	VPAND   Y9, Y8, Y10
 	VPXOR   Y6, Y10, Y10
 	VPADDD  Y10, Y4, Y4
+	VPSRLD  $0x02, Y5, Y10
+	VPSLLD  $0x1e, Y5, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y5, Y11
+	VPSLLD  $0x13, Y5, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y5, Y11
+	VPSLLD  $0x0a, Y5, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y4, Y4
+
+	// Generic round 12 of 16.
+	VMOVDQU 320(R11), Y12
+	VPSRLD  $0x11, Y12, Y14
+	VPSLLD  $0x0f, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
+	VPXOR   Y15, Y13, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x0a, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VMOVDQU 416(R11), Y12
+	VPSRLD  $0x07, Y12, Y15
+	VPSLLD  $0x19, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
+	VPXOR   Y10, Y13, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x03, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPADDD  Y15, Y14, Y14
+	VPADDD  160(R11), Y14, Y14
+	VPADDD  384(R11), Y14, Y14
+	VMOVDQU Y14, 384(R11)
+	VPADDD  Y14, Y3, Y3
+	VPADDD  384(R12), Y3, Y3
+	VPXOR   Y2, Y1, Y10
+	VPAND   Y0, Y10, Y10
+	VPXOR   Y2, Y10, Y10
+	VPADDD  Y10, Y3, Y3
+	VPSRLD  $0x06, Y0, Y10
+	VPSLLD  $0x1a, Y0, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y0, Y11
+	VPSLLD  $0x15, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y0, Y11
+	VPSLLD  $0x07, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y3, Y3
+	VPADDD  Y3, Y7, Y7
+	VPXOR   Y5, Y4, Y9
+	VPAND   Y8, Y9, Y10
+	VPXOR   Y5, Y10, Y10
+	VPADDD  Y10, Y3, Y3
+	VPSRLD  $0x02, Y4, Y10
+	VPSLLD  $0x1e, Y4, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y4, Y11
+	VPSLLD  $0x13, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y4, Y11
+	VPSLLD  $0x0a, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y3, Y3
+
+	// Generic round 13 of 16.
+	VMOVDQU 352(R11), Y12
+	VPSRLD  $0x11, Y12, Y14
+	VPSLLD  $0x0f, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
+	VPXOR   Y15, Y13, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x0a, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VMOVDQU 448(R11), Y12
+	VPSRLD  $0x07, Y12, Y15
+	VPSLLD  $0x19, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
+	VPXOR   Y10, Y13, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x03, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPADDD  Y15, Y14, Y14
+	VPADDD  192(R11), Y14, Y14
+	VPADDD  416(R11), Y14, Y14
+	VMOVDQU Y14, 416(R11)
+	VPADDD  Y14, Y2, Y2
+	VPADDD  416(R12), Y2, Y2
+	VPXOR   Y1, Y0, Y10
+	VPAND   Y7, Y10, Y10
+	VPXOR   Y1, Y10, Y10
+	VPADDD  Y10, Y2, Y2
+	VPSRLD  $0x06, Y7, Y10
+	VPSLLD  $0x1a, Y7, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y7, Y11
+	VPSLLD  $0x15, Y7, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y7, Y11
+	VPSLLD  $0x07, Y7, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y2, Y2
+	VPADDD  Y2, Y6, Y6
+	VPXOR   Y4, Y3, Y8
+	VPAND   Y9, Y8, Y10
+	VPXOR   Y4, Y10, Y10
+	VPADDD  Y10, Y2, Y2
+	VPSRLD  $0x02, Y3, Y10
+	VPSLLD  $0x1e, Y3, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y3, Y11
+	VPSLLD  $0x13, Y3, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y3, Y11
+	VPSLLD  $0x0a, Y3, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y2, Y2
+
+	// Generic round 14 of 16.
+	VMOVDQU 384(R11), Y12
+	VPSRLD  $0x11, Y12, Y14
+	VPSLLD  $0x0f, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
+	VPXOR   Y15, Y13, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x0a, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VMOVDQU 480(R11), Y12
+	VPSRLD  $0x07, Y12, Y15
+	VPSLLD  $0x19, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
+	VPXOR   Y10, Y13, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x03, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPADDD  Y15, Y14, Y14
+	VPADDD  224(R11), Y14, Y14
+	VPADDD  448(R11), Y14, Y14
+	VMOVDQU Y14, 448(R11)
+	VPADDD  Y14, Y1, Y1
+	VPADDD  448(R12), Y1, Y1
+	VPXOR   Y0, Y7, Y10
+	VPAND   Y6, Y10, Y10
+	VPXOR   Y0, Y10, Y10
+	VPADDD  Y10, Y1, Y1
+	VPSRLD  $0x06, Y6, Y10
+	VPSLLD  $0x1a, Y6, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y6, Y11
+	VPSLLD  $0x15, Y6, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y6, Y11
+	VPSLLD  $0x07, Y6, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y1, Y1
+	VPADDD  Y1, Y5, Y5
+	VPXOR   Y3, Y2, Y9
+	VPAND   Y8, Y9, Y10
+	VPXOR   Y3, Y10, Y10
+	VPADDD  Y10, Y1, Y1
+	VPSRLD  $0x02, Y2, Y10
+	VPSLLD  $0x1e, Y2, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y2, Y11
+	VPSLLD  $0x13, Y2, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y2, Y11
+	VPSLLD  $0x0a, Y2, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y1, Y1
+
+	// Generic round 15 of 16.
+	VMOVDQU 416(R11), Y12
+	VPSRLD  $0x11, Y12, Y14
+	VPSLLD  $0x0f, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
+	VPXOR   Y15, Y13, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x0a, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VMOVDQU (R11), Y12
+	VPSRLD  $0x07, Y12, Y15
+	VPSLLD  $0x19, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
+	VPXOR   Y10, Y13, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x03, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPADDD  Y15, Y14, Y14
+	VPADDD  256(R11), Y14, Y14
+	VPADDD  480(R11), Y14, Y14
+	VMOVDQU Y14, 480(R11)
+	VPADDD  Y14, Y0, Y0
+	VPADDD  480(R12), Y0, Y0
+	VPXOR   Y7, Y6, Y10
+	VPAND   Y5, Y10, Y10
+	VPXOR   Y7, Y10, Y10
+	VPADDD  Y10, Y0, Y0
+	VPSRLD  $0x06, Y5, Y10
+	VPSLLD  $0x1a, Y5, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y5, Y11
+	VPSLLD  $0x15, Y5, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y5, Y11
+	VPSLLD  $0x07, Y5, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y0, Y0
+	VPADDD  Y0, Y4, Y4
+	VPXOR   Y2, Y1, Y8
+	VPAND   Y9, Y8, Y10
+	VPXOR   Y2, Y10, Y10
+	VPADDD  Y10, Y0, Y0
+	VPSRLD  $0x02, Y1, Y10
+	VPSLLD  $0x1e, Y1, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y1, Y11
+	VPSLLD  $0x13, Y1, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y1, Y11
+	VPSLLD  $0x0a, Y1, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y0, Y0
+	ADDQ    $0x00000200, R12
+	DECL    R13
+	JNZ     generic
+	TESTL   BX, BX
+	JNZ     tail
 
 	// First hash = midstate + state; it is the second hash's W0..W7.
 	VPBROADCASTD (SI), Y10
-	VPADDD       Y10, Y4, Y4
-	VMOVDQU      Y4, (R11)
-	VPBROADCASTD 4(SI), Y10
-	VPADDD       Y10, Y5, Y5
-	VMOVDQU      Y5, 32(R11)
-	VPBROADCASTD 8(SI), Y10
-	VPADDD       Y10, Y6, Y6
-	VMOVDQU      Y6, 64(R11)
-	VPBROADCASTD 12(SI), Y10
-	VPADDD       Y10, Y7, Y7
-	VMOVDQU      Y7, 96(R11)
-	VPBROADCASTD 16(SI), Y10
 	VPADDD       Y10, Y0, Y0
-	VMOVDQU      Y0, 128(R11)
-	VPBROADCASTD 20(SI), Y10
+	VMOVDQU      Y0, (R11)
+	VPBROADCASTD 4(SI), Y10
 	VPADDD       Y10, Y1, Y1
-	VMOVDQU      Y1, 160(R11)
-	VPBROADCASTD 24(SI), Y10
+	VMOVDQU      Y1, 32(R11)
+	VPBROADCASTD 8(SI), Y10
 	VPADDD       Y10, Y2, Y2
-	VMOVDQU      Y2, 192(R11)
-	VPBROADCASTD 28(SI), Y10
+	VMOVDQU      Y2, 64(R11)
+	VPBROADCASTD 12(SI), Y10
 	VPADDD       Y10, Y3, Y3
-	VMOVDQU      Y3, 224(R11)
+	VMOVDQU      Y3, 96(R11)
+	VPBROADCASTD 16(SI), Y10
+	VPADDD       Y10, Y4, Y4
+	VMOVDQU      Y4, 128(R11)
+	VPBROADCASTD 20(SI), Y10
+	VPADDD       Y10, Y5, Y5
+	VMOVDQU      Y5, 160(R11)
+	VPBROADCASTD 24(SI), Y10
+	VPADDD       Y10, Y6, Y6
+	VMOVDQU      Y6, 192(R11)
+	VPBROADCASTD 28(SI), Y10
+	VPADDD       Y10, Y7, Y7
+	VMOVDQU      Y7, 224(R11)
 
 	// Second hash, round 0 (folded): a = ca + W0, e = ce + W0; b..d, f..h = IV.
-	VPADDD  ivavx2<>+288(SB), Y4, Y0
-	VPADDD  ivavx2<>+256(SB), Y4, Y4
-	VMOVDQU ivavx2<>+0(SB), Y5
-	VMOVDQU ivavx2<>+32(SB), Y6
-	VMOVDQU ivavx2<>+64(SB), Y7
-	VMOVDQU ivavx2<>+128(SB), Y1
-	VMOVDQU ivavx2<>+160(SB), Y2
-	VMOVDQU ivavx2<>+192(SB), Y3
-	VMOVDQU ivavx2<>+320(SB), Y8
+	VPADDD  ivavx2<>+256(SB), Y0, Y7
+	VPADDD  ivavx2<>+288(SB), Y0, Y3
+	VMOVDQU ivavx2<>+0(SB), Y0
+	VMOVDQU ivavx2<>+32(SB), Y1
+	VMOVDQU ivavx2<>+64(SB), Y2
+	VMOVDQU ivavx2<>+128(SB), Y4
+	VMOVDQU ivavx2<>+160(SB), Y5
+	VMOVDQU ivavx2<>+192(SB), Y6
+	VMOVDQU ivavx2<>+320(SB), Y9
 
 	// Second hash, round 1.
-	VPADDD 32(R11), Y3, Y3
-	VPADDD k2avx2<>+32(SB), Y3, Y3
-	VPXOR  Y2, Y1, Y10
-	VPAND  Y0, Y10, Y10
-	VPXOR  Y2, Y10, Y10
-	VPADDD Y10, Y3, Y3
-	VPSRLD $0x06, Y0, Y10
-	VPSLLD $0x1a, Y0, Y11
-	VPSRLD $0x0b, Y0, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x15, Y0, Y11
-	VPSRLD $0x19, Y0, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x07, Y0, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y3, Y3
-	VPADDD Y3, Y7, Y7
-	VPSRLD $0x02, Y4, Y10
-	VPSLLD $0x1e, Y4, Y11
-	VPSRLD $0x0d, Y4, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x13, Y4, Y11
-	VPSRLD $0x16, Y4, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x0a, Y4, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y3, Y3
-	VPXOR  Y5, Y4, Y9
-	VPAND  Y8, Y9, Y10
-	VPXOR  Y5, Y10, Y10
-	VPADDD Y10, Y3, Y3
-
-	// Second hash, round 2.
-	VPADDD 64(R11), Y2, Y2
-	VPADDD k2avx2<>+64(SB), Y2, Y2
-	VPXOR  Y1, Y0, Y10
-	VPAND  Y7, Y10, Y10
-	VPXOR  Y1, Y10, Y10
-	VPADDD Y10, Y2, Y2
-	VPSRLD $0x06, Y7, Y10
-	VPSLLD $0x1a, Y7, Y11
-	VPSRLD $0x0b, Y7, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x15, Y7, Y11
-	VPSRLD $0x19, Y7, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x07, Y7, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y2, Y2
-	VPADDD Y2, Y6, Y6
-	VPSRLD $0x02, Y3, Y10
-	VPSLLD $0x1e, Y3, Y11
-	VPSRLD $0x0d, Y3, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x13, Y3, Y11
-	VPSRLD $0x16, Y3, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x0a, Y3, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y2, Y2
-	VPXOR  Y4, Y3, Y8
-	VPAND  Y9, Y8, Y10
-	VPXOR  Y4, Y10, Y10
-	VPADDD Y10, Y2, Y2
-
-	// Second hash, round 3.
-	VPADDD 96(R11), Y1, Y1
-	VPADDD k2avx2<>+96(SB), Y1, Y1
-	VPXOR  Y0, Y7, Y10
-	VPAND  Y6, Y10, Y10
-	VPXOR  Y0, Y10, Y10
-	VPADDD Y10, Y1, Y1
-	VPSRLD $0x06, Y6, Y10
-	VPSLLD $0x1a, Y6, Y11
-	VPSRLD $0x0b, Y6, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x15, Y6, Y11
-	VPSRLD $0x19, Y6, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x07, Y6, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y1, Y1
-	VPADDD Y1, Y5, Y5
-	VPSRLD $0x02, Y2, Y10
-	VPSLLD $0x1e, Y2, Y11
-	VPSRLD $0x0d, Y2, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x13, Y2, Y11
-	VPSRLD $0x16, Y2, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x0a, Y2, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y1, Y1
-	VPXOR  Y3, Y2, Y9
-	VPAND  Y8, Y9, Y10
-	VPXOR  Y3, Y10, Y10
-	VPADDD Y10, Y1, Y1
-
-	// Second hash, round 4.
-	VPADDD 128(R11), Y0, Y0
-	VPADDD k2avx2<>+128(SB), Y0, Y0
-	VPXOR  Y7, Y6, Y10
-	VPAND  Y5, Y10, Y10
-	VPXOR  Y7, Y10, Y10
-	VPADDD Y10, Y0, Y0
-	VPSRLD $0x06, Y5, Y10
-	VPSLLD $0x1a, Y5, Y11
-	VPSRLD $0x0b, Y5, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x15, Y5, Y11
-	VPSRLD $0x19, Y5, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x07, Y5, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y0, Y0
-	VPADDD Y0, Y4, Y4
-	VPSRLD $0x02, Y1, Y10
-	VPSLLD $0x1e, Y1, Y11
-	VPSRLD $0x0d, Y1, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x13, Y1, Y11
-	VPSRLD $0x16, Y1, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x0a, Y1, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y0, Y0
-	VPXOR  Y2, Y1, Y8
-	VPAND  Y9, Y8, Y10
-	VPXOR  Y2, Y10, Y10
-	VPADDD Y10, Y0, Y0
-
-	// Second hash, round 5.
-	VPADDD 160(R11), Y7, Y7
-	VPADDD k2avx2<>+160(SB), Y7, Y7
-	VPXOR  Y6, Y5, Y10
-	VPAND  Y4, Y10, Y10
-	VPXOR  Y6, Y10, Y10
-	VPADDD Y10, Y7, Y7
-	VPSRLD $0x06, Y4, Y10
-	VPSLLD $0x1a, Y4, Y11
-	VPSRLD $0x0b, Y4, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x15, Y4, Y11
-	VPSRLD $0x19, Y4, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x07, Y4, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y7, Y7
-	VPADDD Y7, Y3, Y3
-	VPSRLD $0x02, Y0, Y10
-	VPSLLD $0x1e, Y0, Y11
-	VPSRLD $0x0d, Y0, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x13, Y0, Y11
-	VPSRLD $0x16, Y0, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x0a, Y0, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y7, Y7
-	VPXOR  Y1, Y0, Y9
-	VPAND  Y8, Y9, Y10
-	VPXOR  Y1, Y10, Y10
-	VPADDD Y10, Y7, Y7
-
-	// Second hash, round 6.
-	VPADDD 192(R11), Y6, Y6
-	VPADDD k2avx2<>+192(SB), Y6, Y6
+	VPADDD 32(R11), Y6, Y6
+	VPADDD k2avx2<>+32(SB), Y6, Y6
 	VPXOR  Y5, Y4, Y10
 	VPAND  Y3, Y10, Y10
 	VPXOR  Y5, Y10, Y10
 	VPADDD Y10, Y6, Y6
 	VPSRLD $0x06, Y3, Y10
 	VPSLLD $0x1a, Y3, Y11
-	VPSRLD $0x0b, Y3, Y12
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0b, Y3, Y11
+	VPSLLD $0x15, Y3, Y12
 	VPXOR  Y12, Y11, Y11
 	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x15, Y3, Y11
-	VPSRLD $0x19, Y3, Y12
+	VPSRLD $0x19, Y3, Y11
+	VPSLLD $0x07, Y3, Y12
 	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x07, Y3, Y11
 	VPXOR  Y11, Y10, Y10
 	VPADDD Y10, Y6, Y6
 	VPADDD Y6, Y2, Y2
-	VPSRLD $0x02, Y7, Y10
-	VPSLLD $0x1e, Y7, Y11
-	VPSRLD $0x0d, Y7, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x13, Y7, Y11
-	VPSRLD $0x16, Y7, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x0a, Y7, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y6, Y6
 	VPXOR  Y0, Y7, Y8
 	VPAND  Y9, Y8, Y10
 	VPXOR  Y0, Y10, Y10
 	VPADDD Y10, Y6, Y6
+	VPSRLD $0x02, Y7, Y10
+	VPSLLD $0x1e, Y7, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0d, Y7, Y11
+	VPSLLD $0x13, Y7, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x16, Y7, Y11
+	VPSLLD $0x0a, Y7, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y6, Y6
 
-	// Second hash, round 7.
-	VPADDD 224(R11), Y5, Y5
-	VPADDD k2avx2<>+224(SB), Y5, Y5
+	// Second hash, round 2.
+	VPADDD 64(R11), Y5, Y5
+	VPADDD k2avx2<>+64(SB), Y5, Y5
 	VPXOR  Y4, Y3, Y10
 	VPAND  Y2, Y10, Y10
 	VPXOR  Y4, Y10, Y10
 	VPADDD Y10, Y5, Y5
 	VPSRLD $0x06, Y2, Y10
 	VPSLLD $0x1a, Y2, Y11
-	VPSRLD $0x0b, Y2, Y12
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0b, Y2, Y11
+	VPSLLD $0x15, Y2, Y12
 	VPXOR  Y12, Y11, Y11
 	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x15, Y2, Y11
-	VPSRLD $0x19, Y2, Y12
+	VPSRLD $0x19, Y2, Y11
+	VPSLLD $0x07, Y2, Y12
 	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x07, Y2, Y11
 	VPXOR  Y11, Y10, Y10
 	VPADDD Y10, Y5, Y5
 	VPADDD Y5, Y1, Y1
-	VPSRLD $0x02, Y6, Y10
-	VPSLLD $0x1e, Y6, Y11
-	VPSRLD $0x0d, Y6, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x13, Y6, Y11
-	VPSRLD $0x16, Y6, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x0a, Y6, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y5, Y5
 	VPXOR  Y7, Y6, Y9
 	VPAND  Y8, Y9, Y10
 	VPXOR  Y7, Y10, Y10
 	VPADDD Y10, Y5, Y5
+	VPSRLD $0x02, Y6, Y10
+	VPSLLD $0x1e, Y6, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0d, Y6, Y11
+	VPSLLD $0x13, Y6, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x16, Y6, Y11
+	VPSLLD $0x0a, Y6, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y5, Y5
 
-	// Second hash, round 8.
-	VPADDD k2avx2<>+256(SB), Y4, Y4
+	// Second hash, round 3.
+	VPADDD 96(R11), Y4, Y4
+	VPADDD k2avx2<>+96(SB), Y4, Y4
 	VPXOR  Y3, Y2, Y10
 	VPAND  Y1, Y10, Y10
 	VPXOR  Y3, Y10, Y10
 	VPADDD Y10, Y4, Y4
 	VPSRLD $0x06, Y1, Y10
 	VPSLLD $0x1a, Y1, Y11
-	VPSRLD $0x0b, Y1, Y12
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0b, Y1, Y11
+	VPSLLD $0x15, Y1, Y12
 	VPXOR  Y12, Y11, Y11
 	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x15, Y1, Y11
-	VPSRLD $0x19, Y1, Y12
+	VPSRLD $0x19, Y1, Y11
+	VPSLLD $0x07, Y1, Y12
 	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x07, Y1, Y11
 	VPXOR  Y11, Y10, Y10
 	VPADDD Y10, Y4, Y4
 	VPADDD Y4, Y0, Y0
-	VPSRLD $0x02, Y5, Y10
-	VPSLLD $0x1e, Y5, Y11
-	VPSRLD $0x0d, Y5, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x13, Y5, Y11
-	VPSRLD $0x16, Y5, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x0a, Y5, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y4, Y4
 	VPXOR  Y6, Y5, Y8
 	VPAND  Y9, Y8, Y10
 	VPXOR  Y6, Y10, Y10
 	VPADDD Y10, Y4, Y4
+	VPSRLD $0x02, Y5, Y10
+	VPSLLD $0x1e, Y5, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0d, Y5, Y11
+	VPSLLD $0x13, Y5, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x16, Y5, Y11
+	VPSLLD $0x0a, Y5, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y4, Y4
 
-	// Second hash, round 9.
-	VPADDD k2avx2<>+288(SB), Y3, Y3
+	// Second hash, round 4.
+	VPADDD 128(R11), Y3, Y3
+	VPADDD k2avx2<>+128(SB), Y3, Y3
 	VPXOR  Y2, Y1, Y10
 	VPAND  Y0, Y10, Y10
 	VPXOR  Y2, Y10, Y10
 	VPADDD Y10, Y3, Y3
 	VPSRLD $0x06, Y0, Y10
 	VPSLLD $0x1a, Y0, Y11
-	VPSRLD $0x0b, Y0, Y12
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0b, Y0, Y11
+	VPSLLD $0x15, Y0, Y12
 	VPXOR  Y12, Y11, Y11
 	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x15, Y0, Y11
-	VPSRLD $0x19, Y0, Y12
+	VPSRLD $0x19, Y0, Y11
+	VPSLLD $0x07, Y0, Y12
 	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x07, Y0, Y11
 	VPXOR  Y11, Y10, Y10
 	VPADDD Y10, Y3, Y3
 	VPADDD Y3, Y7, Y7
-	VPSRLD $0x02, Y4, Y10
-	VPSLLD $0x1e, Y4, Y11
-	VPSRLD $0x0d, Y4, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x13, Y4, Y11
-	VPSRLD $0x16, Y4, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x0a, Y4, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y3, Y3
 	VPXOR  Y5, Y4, Y9
 	VPAND  Y8, Y9, Y10
 	VPXOR  Y5, Y10, Y10
 	VPADDD Y10, Y3, Y3
+	VPSRLD $0x02, Y4, Y10
+	VPSLLD $0x1e, Y4, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0d, Y4, Y11
+	VPSLLD $0x13, Y4, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x16, Y4, Y11
+	VPSLLD $0x0a, Y4, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y3, Y3
 
-	// Second hash, round 10.
-	VPADDD k2avx2<>+320(SB), Y2, Y2
+	// Second hash, round 5.
+	VPADDD 160(R11), Y2, Y2
+	VPADDD k2avx2<>+160(SB), Y2, Y2
 	VPXOR  Y1, Y0, Y10
 	VPAND  Y7, Y10, Y10
 	VPXOR  Y1, Y10, Y10
 	VPADDD Y10, Y2, Y2
 	VPSRLD $0x06, Y7, Y10
 	VPSLLD $0x1a, Y7, Y11
-	VPSRLD $0x0b, Y7, Y12
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0b, Y7, Y11
+	VPSLLD $0x15, Y7, Y12
 	VPXOR  Y12, Y11, Y11
 	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x15, Y7, Y11
-	VPSRLD $0x19, Y7, Y12
+	VPSRLD $0x19, Y7, Y11
+	VPSLLD $0x07, Y7, Y12
 	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x07, Y7, Y11
 	VPXOR  Y11, Y10, Y10
 	VPADDD Y10, Y2, Y2
 	VPADDD Y2, Y6, Y6
-	VPSRLD $0x02, Y3, Y10
-	VPSLLD $0x1e, Y3, Y11
-	VPSRLD $0x0d, Y3, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x13, Y3, Y11
-	VPSRLD $0x16, Y3, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x0a, Y3, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y2, Y2
 	VPXOR  Y4, Y3, Y8
 	VPAND  Y9, Y8, Y10
 	VPXOR  Y4, Y10, Y10
 	VPADDD Y10, Y2, Y2
+	VPSRLD $0x02, Y3, Y10
+	VPSLLD $0x1e, Y3, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0d, Y3, Y11
+	VPSLLD $0x13, Y3, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x16, Y3, Y11
+	VPSLLD $0x0a, Y3, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y2, Y2
 
-	// Second hash, round 11.
-	VPADDD k2avx2<>+352(SB), Y1, Y1
+	// Second hash, round 6.
+	VPADDD 192(R11), Y1, Y1
+	VPADDD k2avx2<>+192(SB), Y1, Y1
 	VPXOR  Y0, Y7, Y10
 	VPAND  Y6, Y10, Y10
 	VPXOR  Y0, Y10, Y10
 	VPADDD Y10, Y1, Y1
 	VPSRLD $0x06, Y6, Y10
 	VPSLLD $0x1a, Y6, Y11
-	VPSRLD $0x0b, Y6, Y12
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0b, Y6, Y11
+	VPSLLD $0x15, Y6, Y12
 	VPXOR  Y12, Y11, Y11
 	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x15, Y6, Y11
-	VPSRLD $0x19, Y6, Y12
+	VPSRLD $0x19, Y6, Y11
+	VPSLLD $0x07, Y6, Y12
 	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x07, Y6, Y11
 	VPXOR  Y11, Y10, Y10
 	VPADDD Y10, Y1, Y1
 	VPADDD Y1, Y5, Y5
-	VPSRLD $0x02, Y2, Y10
-	VPSLLD $0x1e, Y2, Y11
-	VPSRLD $0x0d, Y2, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x13, Y2, Y11
-	VPSRLD $0x16, Y2, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x0a, Y2, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y1, Y1
 	VPXOR  Y3, Y2, Y9
 	VPAND  Y8, Y9, Y10
 	VPXOR  Y3, Y10, Y10
 	VPADDD Y10, Y1, Y1
+	VPSRLD $0x02, Y2, Y10
+	VPSLLD $0x1e, Y2, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0d, Y2, Y11
+	VPSLLD $0x13, Y2, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x16, Y2, Y11
+	VPSLLD $0x0a, Y2, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y1, Y1
 
-	// Second hash, round 12.
-	VPADDD k2avx2<>+384(SB), Y0, Y0
+	// Second hash, round 7.
+	VPADDD 224(R11), Y0, Y0
+	VPADDD k2avx2<>+224(SB), Y0, Y0
 	VPXOR  Y7, Y6, Y10
 	VPAND  Y5, Y10, Y10
 	VPXOR  Y7, Y10, Y10
 	VPADDD Y10, Y0, Y0
 	VPSRLD $0x06, Y5, Y10
 	VPSLLD $0x1a, Y5, Y11
-	VPSRLD $0x0b, Y5, Y12
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0b, Y5, Y11
+	VPSLLD $0x15, Y5, Y12
 	VPXOR  Y12, Y11, Y11
 	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x15, Y5, Y11
-	VPSRLD $0x19, Y5, Y12
+	VPSRLD $0x19, Y5, Y11
+	VPSLLD $0x07, Y5, Y12
 	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x07, Y5, Y11
 	VPXOR  Y11, Y10, Y10
 	VPADDD Y10, Y0, Y0
 	VPADDD Y0, Y4, Y4
-	VPSRLD $0x02, Y1, Y10
-	VPSLLD $0x1e, Y1, Y11
-	VPSRLD $0x0d, Y1, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x13, Y1, Y11
-	VPSRLD $0x16, Y1, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x0a, Y1, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y0, Y0
 	VPXOR  Y2, Y1, Y8
 	VPAND  Y9, Y8, Y10
 	VPXOR  Y2, Y10, Y10
 	VPADDD Y10, Y0, Y0
+	VPSRLD $0x02, Y1, Y10
+	VPSLLD $0x1e, Y1, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0d, Y1, Y11
+	VPSLLD $0x13, Y1, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x16, Y1, Y11
+	VPSLLD $0x0a, Y1, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y0, Y0
 
-	// Second hash, round 13.
-	VPADDD k2avx2<>+416(SB), Y7, Y7
+	// Second hash, round 8.
+	VPADDD k2avx2<>+256(SB), Y7, Y7
 	VPXOR  Y6, Y5, Y10
 	VPAND  Y4, Y10, Y10
 	VPXOR  Y6, Y10, Y10
 	VPADDD Y10, Y7, Y7
 	VPSRLD $0x06, Y4, Y10
 	VPSLLD $0x1a, Y4, Y11
-	VPSRLD $0x0b, Y4, Y12
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0b, Y4, Y11
+	VPSLLD $0x15, Y4, Y12
 	VPXOR  Y12, Y11, Y11
 	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x15, Y4, Y11
-	VPSRLD $0x19, Y4, Y12
+	VPSRLD $0x19, Y4, Y11
+	VPSLLD $0x07, Y4, Y12
 	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x07, Y4, Y11
 	VPXOR  Y11, Y10, Y10
 	VPADDD Y10, Y7, Y7
 	VPADDD Y7, Y3, Y3
-	VPSRLD $0x02, Y0, Y10
-	VPSLLD $0x1e, Y0, Y11
-	VPSRLD $0x0d, Y0, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x13, Y0, Y11
-	VPSRLD $0x16, Y0, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x0a, Y0, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y7, Y7
 	VPXOR  Y1, Y0, Y9
 	VPAND  Y8, Y9, Y10
 	VPXOR  Y1, Y10, Y10
 	VPADDD Y10, Y7, Y7
+	VPSRLD $0x02, Y0, Y10
+	VPSLLD $0x1e, Y0, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0d, Y0, Y11
+	VPSLLD $0x13, Y0, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x16, Y0, Y11
+	VPSLLD $0x0a, Y0, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y7, Y7
 
-	// Second hash, round 14.
-	VPADDD k2avx2<>+448(SB), Y6, Y6
+	// Second hash, round 9.
+	VPADDD k2avx2<>+288(SB), Y6, Y6
 	VPXOR  Y5, Y4, Y10
 	VPAND  Y3, Y10, Y10
 	VPXOR  Y5, Y10, Y10
 	VPADDD Y10, Y6, Y6
 	VPSRLD $0x06, Y3, Y10
 	VPSLLD $0x1a, Y3, Y11
-	VPSRLD $0x0b, Y3, Y12
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0b, Y3, Y11
+	VPSLLD $0x15, Y3, Y12
 	VPXOR  Y12, Y11, Y11
 	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x15, Y3, Y11
-	VPSRLD $0x19, Y3, Y12
+	VPSRLD $0x19, Y3, Y11
+	VPSLLD $0x07, Y3, Y12
 	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x07, Y3, Y11
 	VPXOR  Y11, Y10, Y10
 	VPADDD Y10, Y6, Y6
 	VPADDD Y6, Y2, Y2
-	VPSRLD $0x02, Y7, Y10
-	VPSLLD $0x1e, Y7, Y11
-	VPSRLD $0x0d, Y7, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x13, Y7, Y11
-	VPSRLD $0x16, Y7, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x0a, Y7, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y6, Y6
 	VPXOR  Y0, Y7, Y8
 	VPAND  Y9, Y8, Y10
 	VPXOR  Y0, Y10, Y10
 	VPADDD Y10, Y6, Y6
+	VPSRLD $0x02, Y7, Y10
+	VPSLLD $0x1e, Y7, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0d, Y7, Y11
+	VPSLLD $0x13, Y7, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x16, Y7, Y11
+	VPSLLD $0x0a, Y7, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y6, Y6
 
-	// Second hash, round 15.
-	VPADDD k2avx2<>+480(SB), Y5, Y5
+	// Second hash, round 10.
+	VPADDD k2avx2<>+320(SB), Y5, Y5
 	VPXOR  Y4, Y3, Y10
 	VPAND  Y2, Y10, Y10
 	VPXOR  Y4, Y10, Y10
 	VPADDD Y10, Y5, Y5
 	VPSRLD $0x06, Y2, Y10
 	VPSLLD $0x1a, Y2, Y11
-	VPSRLD $0x0b, Y2, Y12
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0b, Y2, Y11
+	VPSLLD $0x15, Y2, Y12
 	VPXOR  Y12, Y11, Y11
 	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x15, Y2, Y11
-	VPSRLD $0x19, Y2, Y12
+	VPSRLD $0x19, Y2, Y11
+	VPSLLD $0x07, Y2, Y12
 	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x07, Y2, Y11
 	VPXOR  Y11, Y10, Y10
 	VPADDD Y10, Y5, Y5
 	VPADDD Y5, Y1, Y1
-	VPSRLD $0x02, Y6, Y10
-	VPSLLD $0x1e, Y6, Y11
-	VPSRLD $0x0d, Y6, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x13, Y6, Y11
-	VPSRLD $0x16, Y6, Y12
-	VPXOR  Y12, Y11, Y11
-	VPXOR  Y11, Y10, Y10
-	VPSLLD $0x0a, Y6, Y11
-	VPXOR  Y11, Y10, Y10
-	VPADDD Y10, Y5, Y5
 	VPXOR  Y7, Y6, Y9
 	VPAND  Y8, Y9, Y10
 	VPXOR  Y7, Y10, Y10
 	VPADDD Y10, Y5, Y5
+	VPSRLD $0x02, Y6, Y10
+	VPSLLD $0x1e, Y6, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0d, Y6, Y11
+	VPSLLD $0x13, Y6, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x16, Y6, Y11
+	VPSLLD $0x0a, Y6, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y5, Y5
+
+	// Second hash, round 11.
+	VPADDD k2avx2<>+352(SB), Y4, Y4
+	VPXOR  Y3, Y2, Y10
+	VPAND  Y1, Y10, Y10
+	VPXOR  Y3, Y10, Y10
+	VPADDD Y10, Y4, Y4
+	VPSRLD $0x06, Y1, Y10
+	VPSLLD $0x1a, Y1, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0b, Y1, Y11
+	VPSLLD $0x15, Y1, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x19, Y1, Y11
+	VPSLLD $0x07, Y1, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y4, Y4
+	VPADDD Y4, Y0, Y0
+	VPXOR  Y6, Y5, Y8
+	VPAND  Y9, Y8, Y10
+	VPXOR  Y6, Y10, Y10
+	VPADDD Y10, Y4, Y4
+	VPSRLD $0x02, Y5, Y10
+	VPSLLD $0x1e, Y5, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0d, Y5, Y11
+	VPSLLD $0x13, Y5, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x16, Y5, Y11
+	VPSLLD $0x0a, Y5, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y4, Y4
+
+	// Second hash, round 12.
+	VPADDD k2avx2<>+384(SB), Y3, Y3
+	VPXOR  Y2, Y1, Y10
+	VPAND  Y0, Y10, Y10
+	VPXOR  Y2, Y10, Y10
+	VPADDD Y10, Y3, Y3
+	VPSRLD $0x06, Y0, Y10
+	VPSLLD $0x1a, Y0, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0b, Y0, Y11
+	VPSLLD $0x15, Y0, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x19, Y0, Y11
+	VPSLLD $0x07, Y0, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y3, Y3
+	VPADDD Y3, Y7, Y7
+	VPXOR  Y5, Y4, Y9
+	VPAND  Y8, Y9, Y10
+	VPXOR  Y5, Y10, Y10
+	VPADDD Y10, Y3, Y3
+	VPSRLD $0x02, Y4, Y10
+	VPSLLD $0x1e, Y4, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0d, Y4, Y11
+	VPSLLD $0x13, Y4, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x16, Y4, Y11
+	VPSLLD $0x0a, Y4, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y3, Y3
+
+	// Second hash, round 13.
+	VPADDD k2avx2<>+416(SB), Y2, Y2
+	VPXOR  Y1, Y0, Y10
+	VPAND  Y7, Y10, Y10
+	VPXOR  Y1, Y10, Y10
+	VPADDD Y10, Y2, Y2
+	VPSRLD $0x06, Y7, Y10
+	VPSLLD $0x1a, Y7, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0b, Y7, Y11
+	VPSLLD $0x15, Y7, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x19, Y7, Y11
+	VPSLLD $0x07, Y7, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y2, Y2
+	VPADDD Y2, Y6, Y6
+	VPXOR  Y4, Y3, Y8
+	VPAND  Y9, Y8, Y10
+	VPXOR  Y4, Y10, Y10
+	VPADDD Y10, Y2, Y2
+	VPSRLD $0x02, Y3, Y10
+	VPSLLD $0x1e, Y3, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0d, Y3, Y11
+	VPSLLD $0x13, Y3, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x16, Y3, Y11
+	VPSLLD $0x0a, Y3, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y2, Y2
+
+	// Second hash, round 14.
+	VPADDD k2avx2<>+448(SB), Y1, Y1
+	VPXOR  Y0, Y7, Y10
+	VPAND  Y6, Y10, Y10
+	VPXOR  Y0, Y10, Y10
+	VPADDD Y10, Y1, Y1
+	VPSRLD $0x06, Y6, Y10
+	VPSLLD $0x1a, Y6, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0b, Y6, Y11
+	VPSLLD $0x15, Y6, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x19, Y6, Y11
+	VPSLLD $0x07, Y6, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y1, Y1
+	VPADDD Y1, Y5, Y5
+	VPXOR  Y3, Y2, Y9
+	VPAND  Y8, Y9, Y10
+	VPXOR  Y3, Y10, Y10
+	VPADDD Y10, Y1, Y1
+	VPSRLD $0x02, Y2, Y10
+	VPSLLD $0x1e, Y2, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0d, Y2, Y11
+	VPSLLD $0x13, Y2, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x16, Y2, Y11
+	VPSLLD $0x0a, Y2, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y1, Y1
+
+	// Second hash, round 15.
+	VPADDD k2avx2<>+480(SB), Y0, Y0
+	VPXOR  Y7, Y6, Y10
+	VPAND  Y5, Y10, Y10
+	VPXOR  Y7, Y10, Y10
+	VPADDD Y10, Y0, Y0
+	VPSRLD $0x06, Y5, Y10
+	VPSLLD $0x1a, Y5, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0b, Y5, Y11
+	VPSLLD $0x15, Y5, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x19, Y5, Y11
+	VPSLLD $0x07, Y5, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y0, Y0
+	VPADDD Y0, Y4, Y4
+	VPXOR  Y2, Y1, Y8
+	VPAND  Y9, Y8, Y10
+	VPXOR  Y2, Y10, Y10
+	VPADDD Y10, Y0, Y0
+	VPSRLD $0x02, Y1, Y10
+	VPSLLD $0x1e, Y1, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x0d, Y1, Y11
+	VPSLLD $0x13, Y1, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPSRLD $0x16, Y1, Y11
+	VPSLLD $0x0a, Y1, Y12
+	VPXOR  Y12, Y11, Y11
+	VPXOR  Y11, Y10, Y10
+	VPADDD Y10, Y0, Y0
 
 	// Second hash, round 16.
 	VMOVDQU 32(R11), Y12
 	VPSRLD  $0x07, Y12, Y14
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VPADDD  (R11), Y14, Y14
 	VMOVDQU Y14, (R11)
-	VPADDD  Y14, Y4, Y4
-	VPADDD  k2avx2<>+512(SB), Y4, Y4
-	VPXOR   Y3, Y2, Y10
-	VPAND   Y1, Y10, Y10
-	VPXOR   Y3, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPSRLD  $0x06, Y1, Y10
-	VPSLLD  $0x1a, Y1, Y11
-	VPSRLD  $0x0b, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y1, Y11
-	VPSRLD  $0x19, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y1, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPADDD  Y4, Y0, Y0
-	VPSRLD  $0x02, Y5, Y10
-	VPSLLD  $0x1e, Y5, Y11
-	VPSRLD  $0x0d, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y5, Y11
-	VPSRLD  $0x16, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y5, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPXOR   Y6, Y5, Y8
-	VPAND   Y9, Y8, Y10
+	VPADDD  Y14, Y7, Y7
+	VPADDD  k2avx2<>+512(SB), Y7, Y7
+	VPXOR   Y6, Y5, Y10
+	VPAND   Y4, Y10, Y10
 	VPXOR   Y6, Y10, Y10
-	VPADDD  Y10, Y4, Y4
+	VPADDD  Y10, Y7, Y7
+	VPSRLD  $0x06, Y4, Y10
+	VPSLLD  $0x1a, Y4, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y4, Y11
+	VPSLLD  $0x15, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y4, Y11
+	VPSLLD  $0x07, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y7, Y7
+	VPADDD  Y7, Y3, Y3
+	VPXOR   Y1, Y0, Y9
+	VPAND   Y8, Y9, Y10
+	VPXOR   Y1, Y10, Y10
+	VPADDD  Y10, Y7, Y7
+	VPSRLD  $0x02, Y0, Y10
+	VPSLLD  $0x1e, Y0, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y0, Y11
+	VPSLLD  $0x13, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y0, Y11
+	VPSLLD  $0x0a, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y7, Y7
 
 	// Second hash, round 17.
 	VMOVDQU 64(R11), Y12
 	VPSRLD  $0x07, Y12, Y14
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VPADDD  32(R11), Y14, Y14
 	VPADDD  wc2avx2<>+0(SB), Y14, Y14
 	VMOVDQU Y14, 32(R11)
-	VPADDD  Y14, Y3, Y3
-	VPADDD  k2avx2<>+544(SB), Y3, Y3
-	VPXOR   Y2, Y1, Y10
-	VPAND   Y0, Y10, Y10
-	VPXOR   Y2, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPSRLD  $0x06, Y0, Y10
-	VPSLLD  $0x1a, Y0, Y11
-	VPSRLD  $0x0b, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y0, Y11
-	VPSRLD  $0x19, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y0, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPADDD  Y3, Y7, Y7
-	VPSRLD  $0x02, Y4, Y10
-	VPSLLD  $0x1e, Y4, Y11
-	VPSRLD  $0x0d, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y4, Y11
-	VPSRLD  $0x16, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y4, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPXOR   Y5, Y4, Y9
-	VPAND   Y8, Y9, Y10
+	VPADDD  Y14, Y6, Y6
+	VPADDD  k2avx2<>+544(SB), Y6, Y6
+	VPXOR   Y5, Y4, Y10
+	VPAND   Y3, Y10, Y10
 	VPXOR   Y5, Y10, Y10
-	VPADDD  Y10, Y3, Y3
+	VPADDD  Y10, Y6, Y6
+	VPSRLD  $0x06, Y3, Y10
+	VPSLLD  $0x1a, Y3, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y3, Y11
+	VPSLLD  $0x15, Y3, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y3, Y11
+	VPSLLD  $0x07, Y3, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y6, Y6
+	VPADDD  Y6, Y2, Y2
+	VPXOR   Y0, Y7, Y8
+	VPAND   Y9, Y8, Y10
+	VPXOR   Y0, Y10, Y10
+	VPADDD  Y10, Y6, Y6
+	VPSRLD  $0x02, Y7, Y10
+	VPSLLD  $0x1e, Y7, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y7, Y11
+	VPSLLD  $0x13, Y7, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y7, Y11
+	VPSLLD  $0x0a, Y7, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y6, Y6
 
 	// Second hash, round 18.
 	VMOVDQU (R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VMOVDQU 96(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
 	VPADDD  64(R11), Y14, Y14
 	VMOVDQU Y14, 64(R11)
-	VPADDD  Y14, Y2, Y2
-	VPADDD  k2avx2<>+576(SB), Y2, Y2
-	VPXOR   Y1, Y0, Y10
-	VPAND   Y7, Y10, Y10
-	VPXOR   Y1, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPSRLD  $0x06, Y7, Y10
-	VPSLLD  $0x1a, Y7, Y11
-	VPSRLD  $0x0b, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y7, Y11
-	VPSRLD  $0x19, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y7, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPADDD  Y2, Y6, Y6
-	VPSRLD  $0x02, Y3, Y10
-	VPSLLD  $0x1e, Y3, Y11
-	VPSRLD  $0x0d, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y3, Y11
-	VPSRLD  $0x16, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y3, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPXOR   Y4, Y3, Y8
-	VPAND   Y9, Y8, Y10
+	VPADDD  Y14, Y5, Y5
+	VPADDD  k2avx2<>+576(SB), Y5, Y5
+	VPXOR   Y4, Y3, Y10
+	VPAND   Y2, Y10, Y10
 	VPXOR   Y4, Y10, Y10
-	VPADDD  Y10, Y2, Y2
+	VPADDD  Y10, Y5, Y5
+	VPSRLD  $0x06, Y2, Y10
+	VPSLLD  $0x1a, Y2, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y2, Y11
+	VPSLLD  $0x15, Y2, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y2, Y11
+	VPSLLD  $0x07, Y2, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y5, Y5
+	VPADDD  Y5, Y1, Y1
+	VPXOR   Y7, Y6, Y9
+	VPAND   Y8, Y9, Y10
+	VPXOR   Y7, Y10, Y10
+	VPADDD  Y10, Y5, Y5
+	VPSRLD  $0x02, Y6, Y10
+	VPSLLD  $0x1e, Y6, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y6, Y11
+	VPSLLD  $0x13, Y6, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y6, Y11
+	VPSLLD  $0x0a, Y6, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y5, Y5
 
 	// Second hash, round 19.
 	VMOVDQU 32(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VMOVDQU 128(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
 	VPADDD  96(R11), Y14, Y14
 	VMOVDQU Y14, 96(R11)
-	VPADDD  Y14, Y1, Y1
-	VPADDD  k2avx2<>+608(SB), Y1, Y1
-	VPXOR   Y0, Y7, Y10
-	VPAND   Y6, Y10, Y10
-	VPXOR   Y0, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPSRLD  $0x06, Y6, Y10
-	VPSLLD  $0x1a, Y6, Y11
-	VPSRLD  $0x0b, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y6, Y11
-	VPSRLD  $0x19, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y6, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPADDD  Y1, Y5, Y5
-	VPSRLD  $0x02, Y2, Y10
-	VPSLLD  $0x1e, Y2, Y11
-	VPSRLD  $0x0d, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y2, Y11
-	VPSRLD  $0x16, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y2, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPXOR   Y3, Y2, Y9
-	VPAND   Y8, Y9, Y10
+	VPADDD  Y14, Y4, Y4
+	VPADDD  k2avx2<>+608(SB), Y4, Y4
+	VPXOR   Y3, Y2, Y10
+	VPAND   Y1, Y10, Y10
 	VPXOR   Y3, Y10, Y10
-	VPADDD  Y10, Y1, Y1
+	VPADDD  Y10, Y4, Y4
+	VPSRLD  $0x06, Y1, Y10
+	VPSLLD  $0x1a, Y1, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y1, Y11
+	VPSLLD  $0x15, Y1, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y1, Y11
+	VPSLLD  $0x07, Y1, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y4, Y4
+	VPADDD  Y4, Y0, Y0
+	VPXOR   Y6, Y5, Y8
+	VPAND   Y9, Y8, Y10
+	VPXOR   Y6, Y10, Y10
+	VPADDD  Y10, Y4, Y4
+	VPSRLD  $0x02, Y5, Y10
+	VPSLLD  $0x1e, Y5, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y5, Y11
+	VPSLLD  $0x13, Y5, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y5, Y11
+	VPSLLD  $0x0a, Y5, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y4, Y4
 
 	// Second hash, round 20.
 	VMOVDQU 64(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VMOVDQU 160(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
 	VPADDD  128(R11), Y14, Y14
 	VMOVDQU Y14, 128(R11)
-	VPADDD  Y14, Y0, Y0
-	VPADDD  k2avx2<>+640(SB), Y0, Y0
-	VPXOR   Y7, Y6, Y10
-	VPAND   Y5, Y10, Y10
-	VPXOR   Y7, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPSRLD  $0x06, Y5, Y10
-	VPSLLD  $0x1a, Y5, Y11
-	VPSRLD  $0x0b, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y5, Y11
-	VPSRLD  $0x19, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y5, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPADDD  Y0, Y4, Y4
-	VPSRLD  $0x02, Y1, Y10
-	VPSLLD  $0x1e, Y1, Y11
-	VPSRLD  $0x0d, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y1, Y11
-	VPSRLD  $0x16, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y1, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPXOR   Y2, Y1, Y8
-	VPAND   Y9, Y8, Y10
+	VPADDD  Y14, Y3, Y3
+	VPADDD  k2avx2<>+640(SB), Y3, Y3
+	VPXOR   Y2, Y1, Y10
+	VPAND   Y0, Y10, Y10
 	VPXOR   Y2, Y10, Y10
-	VPADDD  Y10, Y0, Y0
+	VPADDD  Y10, Y3, Y3
+	VPSRLD  $0x06, Y0, Y10
+	VPSLLD  $0x1a, Y0, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y0, Y11
+	VPSLLD  $0x15, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y0, Y11
+	VPSLLD  $0x07, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y3, Y3
+	VPADDD  Y3, Y7, Y7
+	VPXOR   Y5, Y4, Y9
+	VPAND   Y8, Y9, Y10
+	VPXOR   Y5, Y10, Y10
+	VPADDD  Y10, Y3, Y3
+	VPSRLD  $0x02, Y4, Y10
+	VPSLLD  $0x1e, Y4, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y4, Y11
+	VPSLLD  $0x13, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y4, Y11
+	VPSLLD  $0x0a, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y3, Y3
 
 	// Second hash, round 21.
 	VMOVDQU 96(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VMOVDQU 192(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
 	VPADDD  160(R11), Y14, Y14
 	VMOVDQU Y14, 160(R11)
-	VPADDD  Y14, Y7, Y7
-	VPADDD  k2avx2<>+672(SB), Y7, Y7
-	VPXOR   Y6, Y5, Y10
-	VPAND   Y4, Y10, Y10
-	VPXOR   Y6, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPSRLD  $0x06, Y4, Y10
-	VPSLLD  $0x1a, Y4, Y11
-	VPSRLD  $0x0b, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y4, Y11
-	VPSRLD  $0x19, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y4, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPADDD  Y7, Y3, Y3
-	VPSRLD  $0x02, Y0, Y10
-	VPSLLD  $0x1e, Y0, Y11
-	VPSRLD  $0x0d, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y0, Y11
-	VPSRLD  $0x16, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y0, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPXOR   Y1, Y0, Y9
-	VPAND   Y8, Y9, Y10
+	VPADDD  Y14, Y2, Y2
+	VPADDD  k2avx2<>+672(SB), Y2, Y2
+	VPXOR   Y1, Y0, Y10
+	VPAND   Y7, Y10, Y10
 	VPXOR   Y1, Y10, Y10
-	VPADDD  Y10, Y7, Y7
+	VPADDD  Y10, Y2, Y2
+	VPSRLD  $0x06, Y7, Y10
+	VPSLLD  $0x1a, Y7, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y7, Y11
+	VPSLLD  $0x15, Y7, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y7, Y11
+	VPSLLD  $0x07, Y7, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y2, Y2
+	VPADDD  Y2, Y6, Y6
+	VPXOR   Y4, Y3, Y8
+	VPAND   Y9, Y8, Y10
+	VPXOR   Y4, Y10, Y10
+	VPADDD  Y10, Y2, Y2
+	VPSRLD  $0x02, Y3, Y10
+	VPSLLD  $0x1e, Y3, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y3, Y11
+	VPSLLD  $0x13, Y3, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y3, Y11
+	VPSLLD  $0x0a, Y3, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y2, Y2
 
 	// Second hash, round 22.
 	VMOVDQU 128(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VMOVDQU 224(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
 	VPADDD  192(R11), Y14, Y14
 	VPADDD  wc2avx2<>+32(SB), Y14, Y14
 	VMOVDQU Y14, 192(R11)
-	VPADDD  Y14, Y6, Y6
-	VPADDD  k2avx2<>+704(SB), Y6, Y6
-	VPXOR   Y5, Y4, Y10
-	VPAND   Y3, Y10, Y10
-	VPXOR   Y5, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPSRLD  $0x06, Y3, Y10
-	VPSLLD  $0x1a, Y3, Y11
-	VPSRLD  $0x0b, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y3, Y11
-	VPSRLD  $0x19, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y3, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPADDD  Y6, Y2, Y2
-	VPSRLD  $0x02, Y7, Y10
-	VPSLLD  $0x1e, Y7, Y11
-	VPSRLD  $0x0d, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y7, Y11
-	VPSRLD  $0x16, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y7, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPXOR   Y0, Y7, Y8
-	VPAND   Y9, Y8, Y10
+	VPADDD  Y14, Y1, Y1
+	VPADDD  k2avx2<>+704(SB), Y1, Y1
+	VPXOR   Y0, Y7, Y10
+	VPAND   Y6, Y10, Y10
 	VPXOR   Y0, Y10, Y10
-	VPADDD  Y10, Y6, Y6
+	VPADDD  Y10, Y1, Y1
+	VPSRLD  $0x06, Y6, Y10
+	VPSLLD  $0x1a, Y6, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y6, Y11
+	VPSLLD  $0x15, Y6, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y6, Y11
+	VPSLLD  $0x07, Y6, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y1, Y1
+	VPADDD  Y1, Y5, Y5
+	VPXOR   Y3, Y2, Y9
+	VPAND   Y8, Y9, Y10
+	VPXOR   Y3, Y10, Y10
+	VPADDD  Y10, Y1, Y1
+	VPSRLD  $0x02, Y2, Y10
+	VPSLLD  $0x1e, Y2, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y2, Y11
+	VPSLLD  $0x13, Y2, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y2, Y11
+	VPSLLD  $0x0a, Y2, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y1, Y1
 
 	// Second hash, round 23.
 	VMOVDQU 160(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VPADDD  (R11), Y14, Y14
 	VPADDD  224(R11), Y14, Y14
 	VPADDD  wc2avx2<>+64(SB), Y14, Y14
 	VMOVDQU Y14, 224(R11)
-	VPADDD  Y14, Y5, Y5
-	VPADDD  k2avx2<>+736(SB), Y5, Y5
-	VPXOR   Y4, Y3, Y10
-	VPAND   Y2, Y10, Y10
-	VPXOR   Y4, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPSRLD  $0x06, Y2, Y10
-	VPSLLD  $0x1a, Y2, Y11
-	VPSRLD  $0x0b, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y2, Y11
-	VPSRLD  $0x19, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y2, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPADDD  Y5, Y1, Y1
-	VPSRLD  $0x02, Y6, Y10
-	VPSLLD  $0x1e, Y6, Y11
-	VPSRLD  $0x0d, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y6, Y11
-	VPSRLD  $0x16, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y6, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPXOR   Y7, Y6, Y9
-	VPAND   Y8, Y9, Y10
+	VPADDD  Y14, Y0, Y0
+	VPADDD  k2avx2<>+736(SB), Y0, Y0
+	VPXOR   Y7, Y6, Y10
+	VPAND   Y5, Y10, Y10
 	VPXOR   Y7, Y10, Y10
-	VPADDD  Y10, Y5, Y5
+	VPADDD  Y10, Y0, Y0
+	VPSRLD  $0x06, Y5, Y10
+	VPSLLD  $0x1a, Y5, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y5, Y11
+	VPSLLD  $0x15, Y5, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y5, Y11
+	VPSLLD  $0x07, Y5, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y0, Y0
+	VPADDD  Y0, Y4, Y4
+	VPXOR   Y2, Y1, Y8
+	VPAND   Y9, Y8, Y10
+	VPXOR   Y2, Y10, Y10
+	VPADDD  Y10, Y0, Y0
+	VPSRLD  $0x02, Y1, Y10
+	VPSLLD  $0x1e, Y1, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y1, Y11
+	VPSLLD  $0x13, Y1, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y1, Y11
+	VPSLLD  $0x0a, Y1, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y0, Y0
 
 	// Second hash, round 24.
 	VMOVDQU 192(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VPADDD  32(R11), Y14, Y14
 	VPADDD  wc2avx2<>+96(SB), Y14, Y14
 	VMOVDQU Y14, 256(R11)
-	VPADDD  Y14, Y4, Y4
-	VPADDD  k2avx2<>+768(SB), Y4, Y4
-	VPXOR   Y3, Y2, Y10
-	VPAND   Y1, Y10, Y10
-	VPXOR   Y3, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPSRLD  $0x06, Y1, Y10
-	VPSLLD  $0x1a, Y1, Y11
-	VPSRLD  $0x0b, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y1, Y11
-	VPSRLD  $0x19, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y1, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPADDD  Y4, Y0, Y0
-	VPSRLD  $0x02, Y5, Y10
-	VPSLLD  $0x1e, Y5, Y11
-	VPSRLD  $0x0d, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y5, Y11
-	VPSRLD  $0x16, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y5, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPXOR   Y6, Y5, Y8
-	VPAND   Y9, Y8, Y10
+	VPADDD  Y14, Y7, Y7
+	VPADDD  k2avx2<>+768(SB), Y7, Y7
+	VPXOR   Y6, Y5, Y10
+	VPAND   Y4, Y10, Y10
 	VPXOR   Y6, Y10, Y10
-	VPADDD  Y10, Y4, Y4
+	VPADDD  Y10, Y7, Y7
+	VPSRLD  $0x06, Y4, Y10
+	VPSLLD  $0x1a, Y4, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y4, Y11
+	VPSLLD  $0x15, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y4, Y11
+	VPSLLD  $0x07, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y7, Y7
+	VPADDD  Y7, Y3, Y3
+	VPXOR   Y1, Y0, Y9
+	VPAND   Y8, Y9, Y10
+	VPXOR   Y1, Y10, Y10
+	VPADDD  Y10, Y7, Y7
+	VPSRLD  $0x02, Y0, Y10
+	VPSLLD  $0x1e, Y0, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y0, Y11
+	VPSLLD  $0x13, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y0, Y11
+	VPSLLD  $0x0a, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y7, Y7
 
 	// Second hash, round 25.
 	VMOVDQU 224(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VPADDD  64(R11), Y14, Y14
 	VMOVDQU Y14, 288(R11)
-	VPADDD  Y14, Y3, Y3
-	VPADDD  k2avx2<>+800(SB), Y3, Y3
-	VPXOR   Y2, Y1, Y10
-	VPAND   Y0, Y10, Y10
-	VPXOR   Y2, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPSRLD  $0x06, Y0, Y10
-	VPSLLD  $0x1a, Y0, Y11
-	VPSRLD  $0x0b, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y0, Y11
-	VPSRLD  $0x19, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y0, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPADDD  Y3, Y7, Y7
-	VPSRLD  $0x02, Y4, Y10
-	VPSLLD  $0x1e, Y4, Y11
-	VPSRLD  $0x0d, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y4, Y11
-	VPSRLD  $0x16, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y4, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPXOR   Y5, Y4, Y9
-	VPAND   Y8, Y9, Y10
+	VPADDD  Y14, Y6, Y6
+	VPADDD  k2avx2<>+800(SB), Y6, Y6
+	VPXOR   Y5, Y4, Y10
+	VPAND   Y3, Y10, Y10
 	VPXOR   Y5, Y10, Y10
-	VPADDD  Y10, Y3, Y3
+	VPADDD  Y10, Y6, Y6
+	VPSRLD  $0x06, Y3, Y10
+	VPSLLD  $0x1a, Y3, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y3, Y11
+	VPSLLD  $0x15, Y3, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y3, Y11
+	VPSLLD  $0x07, Y3, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y6, Y6
+	VPADDD  Y6, Y2, Y2
+	VPXOR   Y0, Y7, Y8
+	VPAND   Y9, Y8, Y10
+	VPXOR   Y0, Y10, Y10
+	VPADDD  Y10, Y6, Y6
+	VPSRLD  $0x02, Y7, Y10
+	VPSLLD  $0x1e, Y7, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y7, Y11
+	VPSLLD  $0x13, Y7, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y7, Y11
+	VPSLLD  $0x0a, Y7, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y6, Y6
 
 	// Second hash, round 26.
 	VMOVDQU 256(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VPADDD  96(R11), Y14, Y14
 	VMOVDQU Y14, 320(R11)
-	VPADDD  Y14, Y2, Y2
-	VPADDD  k2avx2<>+832(SB), Y2, Y2
-	VPXOR   Y1, Y0, Y10
-	VPAND   Y7, Y10, Y10
-	VPXOR   Y1, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPSRLD  $0x06, Y7, Y10
-	VPSLLD  $0x1a, Y7, Y11
-	VPSRLD  $0x0b, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y7, Y11
-	VPSRLD  $0x19, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y7, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPADDD  Y2, Y6, Y6
-	VPSRLD  $0x02, Y3, Y10
-	VPSLLD  $0x1e, Y3, Y11
-	VPSRLD  $0x0d, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y3, Y11
-	VPSRLD  $0x16, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y3, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPXOR   Y4, Y3, Y8
-	VPAND   Y9, Y8, Y10
+	VPADDD  Y14, Y5, Y5
+	VPADDD  k2avx2<>+832(SB), Y5, Y5
+	VPXOR   Y4, Y3, Y10
+	VPAND   Y2, Y10, Y10
 	VPXOR   Y4, Y10, Y10
-	VPADDD  Y10, Y2, Y2
+	VPADDD  Y10, Y5, Y5
+	VPSRLD  $0x06, Y2, Y10
+	VPSLLD  $0x1a, Y2, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y2, Y11
+	VPSLLD  $0x15, Y2, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y2, Y11
+	VPSLLD  $0x07, Y2, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y5, Y5
+	VPADDD  Y5, Y1, Y1
+	VPXOR   Y7, Y6, Y9
+	VPAND   Y8, Y9, Y10
+	VPXOR   Y7, Y10, Y10
+	VPADDD  Y10, Y5, Y5
+	VPSRLD  $0x02, Y6, Y10
+	VPSLLD  $0x1e, Y6, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y6, Y11
+	VPSLLD  $0x13, Y6, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y6, Y11
+	VPSLLD  $0x0a, Y6, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y5, Y5
 
 	// Second hash, round 27.
 	VMOVDQU 288(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VPADDD  128(R11), Y14, Y14
 	VMOVDQU Y14, 352(R11)
-	VPADDD  Y14, Y1, Y1
-	VPADDD  k2avx2<>+864(SB), Y1, Y1
-	VPXOR   Y0, Y7, Y10
-	VPAND   Y6, Y10, Y10
-	VPXOR   Y0, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPSRLD  $0x06, Y6, Y10
-	VPSLLD  $0x1a, Y6, Y11
-	VPSRLD  $0x0b, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y6, Y11
-	VPSRLD  $0x19, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y6, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPADDD  Y1, Y5, Y5
-	VPSRLD  $0x02, Y2, Y10
-	VPSLLD  $0x1e, Y2, Y11
-	VPSRLD  $0x0d, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y2, Y11
-	VPSRLD  $0x16, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y2, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPXOR   Y3, Y2, Y9
-	VPAND   Y8, Y9, Y10
+	VPADDD  Y14, Y4, Y4
+	VPADDD  k2avx2<>+864(SB), Y4, Y4
+	VPXOR   Y3, Y2, Y10
+	VPAND   Y1, Y10, Y10
 	VPXOR   Y3, Y10, Y10
-	VPADDD  Y10, Y1, Y1
+	VPADDD  Y10, Y4, Y4
+	VPSRLD  $0x06, Y1, Y10
+	VPSLLD  $0x1a, Y1, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y1, Y11
+	VPSLLD  $0x15, Y1, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y1, Y11
+	VPSLLD  $0x07, Y1, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y4, Y4
+	VPADDD  Y4, Y0, Y0
+	VPXOR   Y6, Y5, Y8
+	VPAND   Y9, Y8, Y10
+	VPXOR   Y6, Y10, Y10
+	VPADDD  Y10, Y4, Y4
+	VPSRLD  $0x02, Y5, Y10
+	VPSLLD  $0x1e, Y5, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y5, Y11
+	VPSLLD  $0x13, Y5, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y5, Y11
+	VPSLLD  $0x0a, Y5, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y4, Y4
 
 	// Second hash, round 28.
 	VMOVDQU 320(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VPADDD  160(R11), Y14, Y14
 	VMOVDQU Y14, 384(R11)
-	VPADDD  Y14, Y0, Y0
-	VPADDD  k2avx2<>+896(SB), Y0, Y0
-	VPXOR   Y7, Y6, Y10
-	VPAND   Y5, Y10, Y10
-	VPXOR   Y7, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPSRLD  $0x06, Y5, Y10
-	VPSLLD  $0x1a, Y5, Y11
-	VPSRLD  $0x0b, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y5, Y11
-	VPSRLD  $0x19, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y5, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPADDD  Y0, Y4, Y4
-	VPSRLD  $0x02, Y1, Y10
-	VPSLLD  $0x1e, Y1, Y11
-	VPSRLD  $0x0d, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y1, Y11
-	VPSRLD  $0x16, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y1, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPXOR   Y2, Y1, Y8
-	VPAND   Y9, Y8, Y10
+	VPADDD  Y14, Y3, Y3
+	VPADDD  k2avx2<>+896(SB), Y3, Y3
+	VPXOR   Y2, Y1, Y10
+	VPAND   Y0, Y10, Y10
 	VPXOR   Y2, Y10, Y10
-	VPADDD  Y10, Y0, Y0
+	VPADDD  Y10, Y3, Y3
+	VPSRLD  $0x06, Y0, Y10
+	VPSLLD  $0x1a, Y0, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y0, Y11
+	VPSLLD  $0x15, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y0, Y11
+	VPSLLD  $0x07, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y3, Y3
+	VPADDD  Y3, Y7, Y7
+	VPXOR   Y5, Y4, Y9
+	VPAND   Y8, Y9, Y10
+	VPXOR   Y5, Y10, Y10
+	VPADDD  Y10, Y3, Y3
+	VPSRLD  $0x02, Y4, Y10
+	VPSLLD  $0x1e, Y4, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y4, Y11
+	VPSLLD  $0x13, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y4, Y11
+	VPSLLD  $0x0a, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y3, Y3
 
 	// Second hash, round 29.
 	VMOVDQU 352(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VPADDD  192(R11), Y14, Y14
 	VMOVDQU Y14, 416(R11)
-	VPADDD  Y14, Y7, Y7
-	VPADDD  k2avx2<>+928(SB), Y7, Y7
-	VPXOR   Y6, Y5, Y10
-	VPAND   Y4, Y10, Y10
-	VPXOR   Y6, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPSRLD  $0x06, Y4, Y10
-	VPSLLD  $0x1a, Y4, Y11
-	VPSRLD  $0x0b, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y4, Y11
-	VPSRLD  $0x19, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y4, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPADDD  Y7, Y3, Y3
-	VPSRLD  $0x02, Y0, Y10
-	VPSLLD  $0x1e, Y0, Y11
-	VPSRLD  $0x0d, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y0, Y11
-	VPSRLD  $0x16, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y0, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPXOR   Y1, Y0, Y9
-	VPAND   Y8, Y9, Y10
+	VPADDD  Y14, Y2, Y2
+	VPADDD  k2avx2<>+928(SB), Y2, Y2
+	VPXOR   Y1, Y0, Y10
+	VPAND   Y7, Y10, Y10
 	VPXOR   Y1, Y10, Y10
-	VPADDD  Y10, Y7, Y7
+	VPADDD  Y10, Y2, Y2
+	VPSRLD  $0x06, Y7, Y10
+	VPSLLD  $0x1a, Y7, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y7, Y11
+	VPSLLD  $0x15, Y7, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y7, Y11
+	VPSLLD  $0x07, Y7, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y2, Y2
+	VPADDD  Y2, Y6, Y6
+	VPXOR   Y4, Y3, Y8
+	VPAND   Y9, Y8, Y10
+	VPXOR   Y4, Y10, Y10
+	VPADDD  Y10, Y2, Y2
+	VPSRLD  $0x02, Y3, Y10
+	VPSLLD  $0x1e, Y3, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y3, Y11
+	VPSLLD  $0x13, Y3, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y3, Y11
+	VPSLLD  $0x0a, Y3, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y2, Y2
 
 	// Second hash, round 30.
 	VMOVDQU 384(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VPADDD  224(R11), Y14, Y14
 	VPADDD  wc2avx2<>+128(SB), Y14, Y14
 	VMOVDQU Y14, 448(R11)
-	VPADDD  Y14, Y6, Y6
-	VPADDD  k2avx2<>+960(SB), Y6, Y6
-	VPXOR   Y5, Y4, Y10
-	VPAND   Y3, Y10, Y10
-	VPXOR   Y5, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPSRLD  $0x06, Y3, Y10
-	VPSLLD  $0x1a, Y3, Y11
-	VPSRLD  $0x0b, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y3, Y11
-	VPSRLD  $0x19, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y3, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPADDD  Y6, Y2, Y2
-	VPSRLD  $0x02, Y7, Y10
-	VPSLLD  $0x1e, Y7, Y11
-	VPSRLD  $0x0d, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y7, Y11
-	VPSRLD  $0x16, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y7, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPXOR   Y0, Y7, Y8
-	VPAND   Y9, Y8, Y10
+	VPADDD  Y14, Y1, Y1
+	VPADDD  k2avx2<>+960(SB), Y1, Y1
+	VPXOR   Y0, Y7, Y10
+	VPAND   Y6, Y10, Y10
 	VPXOR   Y0, Y10, Y10
-	VPADDD  Y10, Y6, Y6
+	VPADDD  Y10, Y1, Y1
+	VPSRLD  $0x06, Y6, Y10
+	VPSLLD  $0x1a, Y6, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y6, Y11
+	VPSLLD  $0x15, Y6, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y6, Y11
+	VPSLLD  $0x07, Y6, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y1, Y1
+	VPADDD  Y1, Y5, Y5
+	VPXOR   Y3, Y2, Y9
+	VPAND   Y8, Y9, Y10
+	VPXOR   Y3, Y10, Y10
+	VPADDD  Y10, Y1, Y1
+	VPSRLD  $0x02, Y2, Y10
+	VPSLLD  $0x1e, Y2, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y2, Y11
+	VPSLLD  $0x13, Y2, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y2, Y11
+	VPSLLD  $0x0a, Y2, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y1, Y1
 
 	// Second hash, round 31.
 	VMOVDQU 416(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VMOVDQU (R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
 	VPADDD  256(R11), Y14, Y14
 	VPADDD  wc2avx2<>+160(SB), Y14, Y14
 	VMOVDQU Y14, 480(R11)
-	VPADDD  Y14, Y5, Y5
-	VPADDD  k2avx2<>+992(SB), Y5, Y5
-	VPXOR   Y4, Y3, Y10
-	VPAND   Y2, Y10, Y10
-	VPXOR   Y4, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPSRLD  $0x06, Y2, Y10
-	VPSLLD  $0x1a, Y2, Y11
-	VPSRLD  $0x0b, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y2, Y11
-	VPSRLD  $0x19, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y2, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPADDD  Y5, Y1, Y1
-	VPSRLD  $0x02, Y6, Y10
-	VPSLLD  $0x1e, Y6, Y11
-	VPSRLD  $0x0d, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y6, Y11
-	VPSRLD  $0x16, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y6, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPXOR   Y7, Y6, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y7, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-
-	// Second hash, round 32.
-	VMOVDQU 448(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 32(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  288(R11), Y14, Y14
-	VPADDD  (R11), Y14, Y14
-	VMOVDQU Y14, (R11)
-	VPADDD  Y14, Y4, Y4
-	VPADDD  k2avx2<>+1024(SB), Y4, Y4
-	VPXOR   Y3, Y2, Y10
-	VPAND   Y1, Y10, Y10
-	VPXOR   Y3, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPSRLD  $0x06, Y1, Y10
-	VPSLLD  $0x1a, Y1, Y11
-	VPSRLD  $0x0b, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y1, Y11
-	VPSRLD  $0x19, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y1, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPADDD  Y4, Y0, Y0
-	VPSRLD  $0x02, Y5, Y10
-	VPSLLD  $0x1e, Y5, Y11
-	VPSRLD  $0x0d, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y5, Y11
-	VPSRLD  $0x16, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y5, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPXOR   Y6, Y5, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y6, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-
-	// Second hash, round 33.
-	VMOVDQU 480(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 64(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  320(R11), Y14, Y14
-	VPADDD  32(R11), Y14, Y14
-	VMOVDQU Y14, 32(R11)
-	VPADDD  Y14, Y3, Y3
-	VPADDD  k2avx2<>+1056(SB), Y3, Y3
-	VPXOR   Y2, Y1, Y10
-	VPAND   Y0, Y10, Y10
-	VPXOR   Y2, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPSRLD  $0x06, Y0, Y10
-	VPSLLD  $0x1a, Y0, Y11
-	VPSRLD  $0x0b, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y0, Y11
-	VPSRLD  $0x19, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y0, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPADDD  Y3, Y7, Y7
-	VPSRLD  $0x02, Y4, Y10
-	VPSLLD  $0x1e, Y4, Y11
-	VPSRLD  $0x0d, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y4, Y11
-	VPSRLD  $0x16, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y4, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPXOR   Y5, Y4, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y5, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-
-	// Second hash, round 34.
-	VMOVDQU (R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 96(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  352(R11), Y14, Y14
-	VPADDD  64(R11), Y14, Y14
-	VMOVDQU Y14, 64(R11)
-	VPADDD  Y14, Y2, Y2
-	VPADDD  k2avx2<>+1088(SB), Y2, Y2
-	VPXOR   Y1, Y0, Y10
-	VPAND   Y7, Y10, Y10
-	VPXOR   Y1, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPSRLD  $0x06, Y7, Y10
-	VPSLLD  $0x1a, Y7, Y11
-	VPSRLD  $0x0b, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y7, Y11
-	VPSRLD  $0x19, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y7, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPADDD  Y2, Y6, Y6
-	VPSRLD  $0x02, Y3, Y10
-	VPSLLD  $0x1e, Y3, Y11
-	VPSRLD  $0x0d, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y3, Y11
-	VPSRLD  $0x16, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y3, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPXOR   Y4, Y3, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y4, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-
-	// Second hash, round 35.
-	VMOVDQU 32(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 128(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  384(R11), Y14, Y14
-	VPADDD  96(R11), Y14, Y14
-	VMOVDQU Y14, 96(R11)
-	VPADDD  Y14, Y1, Y1
-	VPADDD  k2avx2<>+1120(SB), Y1, Y1
-	VPXOR   Y0, Y7, Y10
-	VPAND   Y6, Y10, Y10
-	VPXOR   Y0, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPSRLD  $0x06, Y6, Y10
-	VPSLLD  $0x1a, Y6, Y11
-	VPSRLD  $0x0b, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y6, Y11
-	VPSRLD  $0x19, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y6, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPADDD  Y1, Y5, Y5
-	VPSRLD  $0x02, Y2, Y10
-	VPSLLD  $0x1e, Y2, Y11
-	VPSRLD  $0x0d, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y2, Y11
-	VPSRLD  $0x16, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y2, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPXOR   Y3, Y2, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y3, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-
-	// Second hash, round 36.
-	VMOVDQU 64(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 160(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  416(R11), Y14, Y14
-	VPADDD  128(R11), Y14, Y14
-	VMOVDQU Y14, 128(R11)
 	VPADDD  Y14, Y0, Y0
-	VPADDD  k2avx2<>+1152(SB), Y0, Y0
+	VPADDD  k2avx2<>+992(SB), Y0, Y0
 	VPXOR   Y7, Y6, Y10
 	VPAND   Y5, Y10, Y10
 	VPXOR   Y7, Y10, Y10
 	VPADDD  Y10, Y0, Y0
 	VPSRLD  $0x06, Y5, Y10
 	VPSLLD  $0x1a, Y5, Y11
-	VPSRLD  $0x0b, Y5, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y5, Y11
+	VPSLLD  $0x15, Y5, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y5, Y11
-	VPSRLD  $0x19, Y5, Y12
+	VPSRLD  $0x19, Y5, Y11
+	VPSLLD  $0x07, Y5, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y5, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y0, Y0
 	VPADDD  Y0, Y4, Y4
-	VPSRLD  $0x02, Y1, Y10
-	VPSLLD  $0x1e, Y1, Y11
-	VPSRLD  $0x0d, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y1, Y11
-	VPSRLD  $0x16, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y1, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y0, Y0
 	VPXOR   Y2, Y1, Y8
 	VPAND   Y9, Y8, Y10
 	VPXOR   Y2, Y10, Y10
 	VPADDD  Y10, Y0, Y0
-
-	// Second hash, round 37.
-	VMOVDQU 96(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 192(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  448(R11), Y14, Y14
-	VPADDD  160(R11), Y14, Y14
-	VMOVDQU Y14, 160(R11)
-	VPADDD  Y14, Y7, Y7
-	VPADDD  k2avx2<>+1184(SB), Y7, Y7
-	VPXOR   Y6, Y5, Y10
-	VPAND   Y4, Y10, Y10
-	VPXOR   Y6, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPSRLD  $0x06, Y4, Y10
-	VPSLLD  $0x1a, Y4, Y11
-	VPSRLD  $0x0b, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y4, Y11
-	VPSRLD  $0x19, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y4, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPADDD  Y7, Y3, Y3
-	VPSRLD  $0x02, Y0, Y10
-	VPSLLD  $0x1e, Y0, Y11
-	VPSRLD  $0x0d, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y0, Y11
-	VPSRLD  $0x16, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y0, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPXOR   Y1, Y0, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y1, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-
-	// Second hash, round 38.
-	VMOVDQU 128(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 224(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  480(R11), Y14, Y14
-	VPADDD  192(R11), Y14, Y14
-	VMOVDQU Y14, 192(R11)
-	VPADDD  Y14, Y6, Y6
-	VPADDD  k2avx2<>+1216(SB), Y6, Y6
-	VPXOR   Y5, Y4, Y10
-	VPAND   Y3, Y10, Y10
-	VPXOR   Y5, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPSRLD  $0x06, Y3, Y10
-	VPSLLD  $0x1a, Y3, Y11
-	VPSRLD  $0x0b, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y3, Y11
-	VPSRLD  $0x19, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y3, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPADDD  Y6, Y2, Y2
-	VPSRLD  $0x02, Y7, Y10
-	VPSLLD  $0x1e, Y7, Y11
-	VPSRLD  $0x0d, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y7, Y11
-	VPSRLD  $0x16, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y7, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPXOR   Y0, Y7, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y0, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-
-	// Second hash, round 39.
-	VMOVDQU 160(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 256(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  (R11), Y14, Y14
-	VPADDD  224(R11), Y14, Y14
-	VMOVDQU Y14, 224(R11)
-	VPADDD  Y14, Y5, Y5
-	VPADDD  k2avx2<>+1248(SB), Y5, Y5
-	VPXOR   Y4, Y3, Y10
-	VPAND   Y2, Y10, Y10
-	VPXOR   Y4, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPSRLD  $0x06, Y2, Y10
-	VPSLLD  $0x1a, Y2, Y11
-	VPSRLD  $0x0b, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y2, Y11
-	VPSRLD  $0x19, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y2, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPADDD  Y5, Y1, Y1
-	VPSRLD  $0x02, Y6, Y10
-	VPSLLD  $0x1e, Y6, Y11
-	VPSRLD  $0x0d, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y6, Y11
-	VPSRLD  $0x16, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y6, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPXOR   Y7, Y6, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y7, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-
-	// Second hash, round 40.
-	VMOVDQU 192(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 288(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  32(R11), Y14, Y14
-	VPADDD  256(R11), Y14, Y14
-	VMOVDQU Y14, 256(R11)
-	VPADDD  Y14, Y4, Y4
-	VPADDD  k2avx2<>+1280(SB), Y4, Y4
-	VPXOR   Y3, Y2, Y10
-	VPAND   Y1, Y10, Y10
-	VPXOR   Y3, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPSRLD  $0x06, Y1, Y10
-	VPSLLD  $0x1a, Y1, Y11
-	VPSRLD  $0x0b, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y1, Y11
-	VPSRLD  $0x19, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y1, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPADDD  Y4, Y0, Y0
-	VPSRLD  $0x02, Y5, Y10
-	VPSLLD  $0x1e, Y5, Y11
-	VPSRLD  $0x0d, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y5, Y11
-	VPSRLD  $0x16, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y5, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPXOR   Y6, Y5, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y6, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-
-	// Second hash, round 41.
-	VMOVDQU 224(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 320(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  64(R11), Y14, Y14
-	VPADDD  288(R11), Y14, Y14
-	VMOVDQU Y14, 288(R11)
-	VPADDD  Y14, Y3, Y3
-	VPADDD  k2avx2<>+1312(SB), Y3, Y3
-	VPXOR   Y2, Y1, Y10
-	VPAND   Y0, Y10, Y10
-	VPXOR   Y2, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPSRLD  $0x06, Y0, Y10
-	VPSLLD  $0x1a, Y0, Y11
-	VPSRLD  $0x0b, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y0, Y11
-	VPSRLD  $0x19, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y0, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPADDD  Y3, Y7, Y7
-	VPSRLD  $0x02, Y4, Y10
-	VPSLLD  $0x1e, Y4, Y11
-	VPSRLD  $0x0d, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y4, Y11
-	VPSRLD  $0x16, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y4, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPXOR   Y5, Y4, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y5, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-
-	// Second hash, round 42.
-	VMOVDQU 256(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 352(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  96(R11), Y14, Y14
-	VPADDD  320(R11), Y14, Y14
-	VMOVDQU Y14, 320(R11)
-	VPADDD  Y14, Y2, Y2
-	VPADDD  k2avx2<>+1344(SB), Y2, Y2
-	VPXOR   Y1, Y0, Y10
-	VPAND   Y7, Y10, Y10
-	VPXOR   Y1, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPSRLD  $0x06, Y7, Y10
-	VPSLLD  $0x1a, Y7, Y11
-	VPSRLD  $0x0b, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y7, Y11
-	VPSRLD  $0x19, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y7, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPADDD  Y2, Y6, Y6
-	VPSRLD  $0x02, Y3, Y10
-	VPSLLD  $0x1e, Y3, Y11
-	VPSRLD  $0x0d, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y3, Y11
-	VPSRLD  $0x16, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y3, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPXOR   Y4, Y3, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y4, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-
-	// Second hash, round 43.
-	VMOVDQU 288(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 384(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  128(R11), Y14, Y14
-	VPADDD  352(R11), Y14, Y14
-	VMOVDQU Y14, 352(R11)
-	VPADDD  Y14, Y1, Y1
-	VPADDD  k2avx2<>+1376(SB), Y1, Y1
-	VPXOR   Y0, Y7, Y10
-	VPAND   Y6, Y10, Y10
-	VPXOR   Y0, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPSRLD  $0x06, Y6, Y10
-	VPSLLD  $0x1a, Y6, Y11
-	VPSRLD  $0x0b, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y6, Y11
-	VPSRLD  $0x19, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y6, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPADDD  Y1, Y5, Y5
-	VPSRLD  $0x02, Y2, Y10
-	VPSLLD  $0x1e, Y2, Y11
-	VPSRLD  $0x0d, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y2, Y11
-	VPSRLD  $0x16, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y2, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPXOR   Y3, Y2, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y3, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-
-	// Second hash, round 44.
-	VMOVDQU 320(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 416(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  160(R11), Y14, Y14
-	VPADDD  384(R11), Y14, Y14
-	VMOVDQU Y14, 384(R11)
-	VPADDD  Y14, Y0, Y0
-	VPADDD  k2avx2<>+1408(SB), Y0, Y0
-	VPXOR   Y7, Y6, Y10
-	VPAND   Y5, Y10, Y10
-	VPXOR   Y7, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPSRLD  $0x06, Y5, Y10
-	VPSLLD  $0x1a, Y5, Y11
-	VPSRLD  $0x0b, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y5, Y11
-	VPSRLD  $0x19, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y5, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPADDD  Y0, Y4, Y4
 	VPSRLD  $0x02, Y1, Y10
 	VPSLLD  $0x1e, Y1, Y11
-	VPSRLD  $0x0d, Y1, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y1, Y11
+	VPSLLD  $0x13, Y1, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y1, Y11
-	VPSRLD  $0x16, Y1, Y12
+	VPSRLD  $0x16, Y1, Y11
+	VPSLLD  $0x0a, Y1, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y1, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y0, Y0
-	VPXOR   Y2, Y1, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y2, Y10, Y10
-	VPADDD  Y10, Y0, Y0
+	LEAQ    k2avx2<>+1024(SB), R12
+	MOVL    $0x00000001, R13
+	MOVL    $0x00000001, BX
+	JMP     generic
 
-	// Second hash, round 45.
-	VMOVDQU 352(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 448(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  192(R11), Y14, Y14
-	VPADDD  416(R11), Y14, Y14
-	VMOVDQU Y14, 416(R11)
-	VPADDD  Y14, Y7, Y7
-	VPADDD  k2avx2<>+1440(SB), Y7, Y7
-	VPXOR   Y6, Y5, Y10
-	VPAND   Y4, Y10, Y10
-	VPXOR   Y6, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPSRLD  $0x06, Y4, Y10
-	VPSLLD  $0x1a, Y4, Y11
-	VPSRLD  $0x0b, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y4, Y11
-	VPSRLD  $0x19, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y4, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPADDD  Y7, Y3, Y3
-	VPSRLD  $0x02, Y0, Y10
-	VPSLLD  $0x1e, Y0, Y11
-	VPSRLD  $0x0d, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y0, Y11
-	VPSRLD  $0x16, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y0, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPXOR   Y1, Y0, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y1, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-
-	// Second hash, round 46.
-	VMOVDQU 384(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 480(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  224(R11), Y14, Y14
-	VPADDD  448(R11), Y14, Y14
-	VMOVDQU Y14, 448(R11)
-	VPADDD  Y14, Y6, Y6
-	VPADDD  k2avx2<>+1472(SB), Y6, Y6
-	VPXOR   Y5, Y4, Y10
-	VPAND   Y3, Y10, Y10
-	VPXOR   Y5, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPSRLD  $0x06, Y3, Y10
-	VPSLLD  $0x1a, Y3, Y11
-	VPSRLD  $0x0b, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y3, Y11
-	VPSRLD  $0x19, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y3, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPADDD  Y6, Y2, Y2
-	VPSRLD  $0x02, Y7, Y10
-	VPSLLD  $0x1e, Y7, Y11
-	VPSRLD  $0x0d, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y7, Y11
-	VPSRLD  $0x16, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y7, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-	VPXOR   Y0, Y7, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y0, Y10, Y10
-	VPADDD  Y10, Y6, Y6
-
-	// Second hash, round 47.
-	VMOVDQU 416(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU (R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  256(R11), Y14, Y14
-	VPADDD  480(R11), Y14, Y14
-	VMOVDQU Y14, 480(R11)
-	VPADDD  Y14, Y5, Y5
-	VPADDD  k2avx2<>+1504(SB), Y5, Y5
-	VPXOR   Y4, Y3, Y10
-	VPAND   Y2, Y10, Y10
-	VPXOR   Y4, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPSRLD  $0x06, Y2, Y10
-	VPSLLD  $0x1a, Y2, Y11
-	VPSRLD  $0x0b, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y2, Y11
-	VPSRLD  $0x19, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y2, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPADDD  Y5, Y1, Y1
-	VPSRLD  $0x02, Y6, Y10
-	VPSLLD  $0x1e, Y6, Y11
-	VPSRLD  $0x0d, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y6, Y11
-	VPSRLD  $0x16, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y6, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-	VPXOR   Y7, Y6, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y7, Y10, Y10
-	VPADDD  Y10, Y5, Y5
-
+tail:
 	// Second hash, round 48.
 	VMOVDQU 448(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VMOVDQU 32(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
 	VPADDD  288(R11), Y14, Y14
 	VPADDD  (R11), Y14, Y14
 	VMOVDQU Y14, (R11)
-	VPADDD  Y14, Y4, Y4
-	VPADDD  k2avx2<>+1536(SB), Y4, Y4
-	VPXOR   Y3, Y2, Y10
-	VPAND   Y1, Y10, Y10
-	VPXOR   Y3, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPSRLD  $0x06, Y1, Y10
-	VPSLLD  $0x1a, Y1, Y11
-	VPSRLD  $0x0b, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y1, Y11
-	VPSRLD  $0x19, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y1, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPADDD  Y4, Y0, Y0
-	VPSRLD  $0x02, Y5, Y10
-	VPSLLD  $0x1e, Y5, Y11
-	VPSRLD  $0x0d, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y5, Y11
-	VPSRLD  $0x16, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y5, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y4, Y4
-	VPXOR   Y6, Y5, Y8
-	VPAND   Y9, Y8, Y10
+	VPADDD  Y14, Y7, Y7
+	VPADDD  k2avx2<>+1536(SB), Y7, Y7
+	VPXOR   Y6, Y5, Y10
+	VPAND   Y4, Y10, Y10
 	VPXOR   Y6, Y10, Y10
-	VPADDD  Y10, Y4, Y4
+	VPADDD  Y10, Y7, Y7
+	VPSRLD  $0x06, Y4, Y10
+	VPSLLD  $0x1a, Y4, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y4, Y11
+	VPSLLD  $0x15, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y4, Y11
+	VPSLLD  $0x07, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y7, Y7
+	VPADDD  Y7, Y3, Y3
+	VPXOR   Y1, Y0, Y9
+	VPAND   Y8, Y9, Y10
+	VPXOR   Y1, Y10, Y10
+	VPADDD  Y10, Y7, Y7
+	VPSRLD  $0x02, Y0, Y10
+	VPSLLD  $0x1e, Y0, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y0, Y11
+	VPSLLD  $0x13, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y0, Y11
+	VPSLLD  $0x0a, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y7, Y7
 
 	// Second hash, round 49.
 	VMOVDQU 480(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
 	VMOVDQU 64(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
 	VPADDD  320(R11), Y14, Y14
 	VPADDD  32(R11), Y14, Y14
 	VMOVDQU Y14, 32(R11)
-	VPADDD  Y14, Y3, Y3
-	VPADDD  k2avx2<>+1568(SB), Y3, Y3
-	VPXOR   Y2, Y1, Y10
-	VPAND   Y0, Y10, Y10
-	VPXOR   Y2, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPSRLD  $0x06, Y0, Y10
-	VPSLLD  $0x1a, Y0, Y11
-	VPSRLD  $0x0b, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y0, Y11
-	VPSRLD  $0x19, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y0, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPADDD  Y3, Y7, Y7
-	VPSRLD  $0x02, Y4, Y10
-	VPSLLD  $0x1e, Y4, Y11
-	VPSRLD  $0x0d, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y4, Y11
-	VPSRLD  $0x16, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y4, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-	VPXOR   Y5, Y4, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y5, Y10, Y10
-	VPADDD  Y10, Y3, Y3
-
-	// Second hash, round 50.
-	VMOVDQU (R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 96(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  352(R11), Y14, Y14
-	VPADDD  64(R11), Y14, Y14
-	VMOVDQU Y14, 64(R11)
-	VPADDD  Y14, Y2, Y2
-	VPADDD  k2avx2<>+1600(SB), Y2, Y2
-	VPXOR   Y1, Y0, Y10
-	VPAND   Y7, Y10, Y10
-	VPXOR   Y1, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPSRLD  $0x06, Y7, Y10
-	VPSLLD  $0x1a, Y7, Y11
-	VPSRLD  $0x0b, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y7, Y11
-	VPSRLD  $0x19, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y7, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPADDD  Y2, Y6, Y6
-	VPSRLD  $0x02, Y3, Y10
-	VPSLLD  $0x1e, Y3, Y11
-	VPSRLD  $0x0d, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y3, Y11
-	VPSRLD  $0x16, Y3, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y3, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-	VPXOR   Y4, Y3, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y4, Y10, Y10
-	VPADDD  Y10, Y2, Y2
-
-	// Second hash, round 51.
-	VMOVDQU 32(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 128(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  384(R11), Y14, Y14
-	VPADDD  96(R11), Y14, Y14
-	VMOVDQU Y14, 96(R11)
-	VPADDD  Y14, Y1, Y1
-	VPADDD  k2avx2<>+1632(SB), Y1, Y1
-	VPXOR   Y0, Y7, Y10
-	VPAND   Y6, Y10, Y10
-	VPXOR   Y0, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPSRLD  $0x06, Y6, Y10
-	VPSLLD  $0x1a, Y6, Y11
-	VPSRLD  $0x0b, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y6, Y11
-	VPSRLD  $0x19, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y6, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPADDD  Y1, Y5, Y5
-	VPSRLD  $0x02, Y2, Y10
-	VPSLLD  $0x1e, Y2, Y11
-	VPSRLD  $0x0d, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y2, Y11
-	VPSRLD  $0x16, Y2, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y2, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-	VPXOR   Y3, Y2, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y3, Y10, Y10
-	VPADDD  Y10, Y1, Y1
-
-	// Second hash, round 52.
-	VMOVDQU 64(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 160(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  416(R11), Y14, Y14
-	VPADDD  128(R11), Y14, Y14
-	VMOVDQU Y14, 128(R11)
-	VPADDD  Y14, Y0, Y0
-	VPADDD  k2avx2<>+1664(SB), Y0, Y0
-	VPXOR   Y7, Y6, Y10
-	VPAND   Y5, Y10, Y10
-	VPXOR   Y7, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPSRLD  $0x06, Y5, Y10
-	VPSLLD  $0x1a, Y5, Y11
-	VPSRLD  $0x0b, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y5, Y11
-	VPSRLD  $0x19, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y5, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPADDD  Y0, Y4, Y4
-	VPSRLD  $0x02, Y1, Y10
-	VPSLLD  $0x1e, Y1, Y11
-	VPSRLD  $0x0d, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y1, Y11
-	VPSRLD  $0x16, Y1, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y1, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-	VPXOR   Y2, Y1, Y8
-	VPAND   Y9, Y8, Y10
-	VPXOR   Y2, Y10, Y10
-	VPADDD  Y10, Y0, Y0
-
-	// Second hash, round 53.
-	VMOVDQU 96(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 192(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  448(R11), Y14, Y14
-	VPADDD  160(R11), Y14, Y14
-	VMOVDQU Y14, 160(R11)
-	VPADDD  Y14, Y7, Y7
-	VPADDD  k2avx2<>+1696(SB), Y7, Y7
-	VPXOR   Y6, Y5, Y10
-	VPAND   Y4, Y10, Y10
-	VPXOR   Y6, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPSRLD  $0x06, Y4, Y10
-	VPSLLD  $0x1a, Y4, Y11
-	VPSRLD  $0x0b, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y4, Y11
-	VPSRLD  $0x19, Y4, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y4, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPADDD  Y7, Y3, Y3
-	VPSRLD  $0x02, Y0, Y10
-	VPSLLD  $0x1e, Y0, Y11
-	VPSRLD  $0x0d, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y0, Y11
-	VPSRLD  $0x16, Y0, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y0, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-	VPXOR   Y1, Y0, Y9
-	VPAND   Y8, Y9, Y10
-	VPXOR   Y1, Y10, Y10
-	VPADDD  Y10, Y7, Y7
-
-	// Second hash, round 54.
-	VMOVDQU 128(R11), Y12
-	VPSRLD  $0x11, Y12, Y14
-	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
-	VPXOR   Y13, Y14, Y14
-	VMOVDQU 224(R11), Y12
-	VPSRLD  $0x07, Y12, Y15
-	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
-	VPXOR   Y13, Y15, Y15
-	VPADDD  Y15, Y14, Y14
-	VPADDD  480(R11), Y14, Y14
-	VPADDD  192(R11), Y14, Y14
-	VMOVDQU Y14, 192(R11)
 	VPADDD  Y14, Y6, Y6
-	VPADDD  k2avx2<>+1728(SB), Y6, Y6
+	VPADDD  k2avx2<>+1568(SB), Y6, Y6
 	VPXOR   Y5, Y4, Y10
 	VPAND   Y3, Y10, Y10
 	VPXOR   Y5, Y10, Y10
 	VPADDD  Y10, Y6, Y6
 	VPSRLD  $0x06, Y3, Y10
 	VPSLLD  $0x1a, Y3, Y11
-	VPSRLD  $0x0b, Y3, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y3, Y11
+	VPSLLD  $0x15, Y3, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y3, Y11
-	VPSRLD  $0x19, Y3, Y12
+	VPSRLD  $0x19, Y3, Y11
+	VPSLLD  $0x07, Y3, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y3, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y6, Y6
 	VPADDD  Y6, Y2, Y2
-	VPSRLD  $0x02, Y7, Y10
-	VPSLLD  $0x1e, Y7, Y11
-	VPSRLD  $0x0d, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y7, Y11
-	VPSRLD  $0x16, Y7, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y7, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y6, Y6
 	VPXOR   Y0, Y7, Y8
 	VPAND   Y9, Y8, Y10
 	VPXOR   Y0, Y10, Y10
 	VPADDD  Y10, Y6, Y6
+	VPSRLD  $0x02, Y7, Y10
+	VPSLLD  $0x1e, Y7, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y7, Y11
+	VPSLLD  $0x13, Y7, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y7, Y11
+	VPSLLD  $0x0a, Y7, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y6, Y6
 
-	// Second hash, round 55.
-	VMOVDQU 160(R11), Y12
+	// Second hash, round 50.
+	VMOVDQU (R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
-	VMOVDQU 256(R11), Y12
+	VMOVDQU 96(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
-	VPADDD  (R11), Y14, Y14
-	VPADDD  224(R11), Y14, Y14
-	VMOVDQU Y14, 224(R11)
+	VPADDD  352(R11), Y14, Y14
+	VPADDD  64(R11), Y14, Y14
+	VMOVDQU Y14, 64(R11)
 	VPADDD  Y14, Y5, Y5
-	VPADDD  k2avx2<>+1760(SB), Y5, Y5
+	VPADDD  k2avx2<>+1600(SB), Y5, Y5
 	VPXOR   Y4, Y3, Y10
 	VPAND   Y2, Y10, Y10
 	VPXOR   Y4, Y10, Y10
 	VPADDD  Y10, Y5, Y5
 	VPSRLD  $0x06, Y2, Y10
 	VPSLLD  $0x1a, Y2, Y11
-	VPSRLD  $0x0b, Y2, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y2, Y11
+	VPSLLD  $0x15, Y2, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y2, Y11
-	VPSRLD  $0x19, Y2, Y12
+	VPSRLD  $0x19, Y2, Y11
+	VPSLLD  $0x07, Y2, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y2, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y5, Y5
 	VPADDD  Y5, Y1, Y1
-	VPSRLD  $0x02, Y6, Y10
-	VPSLLD  $0x1e, Y6, Y11
-	VPSRLD  $0x0d, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y6, Y11
-	VPSRLD  $0x16, Y6, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y6, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y5, Y5
 	VPXOR   Y7, Y6, Y9
 	VPAND   Y8, Y9, Y10
 	VPXOR   Y7, Y10, Y10
 	VPADDD  Y10, Y5, Y5
+	VPSRLD  $0x02, Y6, Y10
+	VPSLLD  $0x1e, Y6, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y6, Y11
+	VPSLLD  $0x13, Y6, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y6, Y11
+	VPSLLD  $0x0a, Y6, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y5, Y5
 
-	// Second hash, round 56.
-	VMOVDQU 192(R11), Y12
+	// Second hash, round 51.
+	VMOVDQU 32(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
-	VMOVDQU 288(R11), Y12
+	VMOVDQU 128(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
-	VPADDD  32(R11), Y14, Y14
-	VPADDD  256(R11), Y14, Y14
-	VMOVDQU Y14, 256(R11)
+	VPADDD  384(R11), Y14, Y14
+	VPADDD  96(R11), Y14, Y14
+	VMOVDQU Y14, 96(R11)
 	VPADDD  Y14, Y4, Y4
-	VPADDD  k2avx2<>+1792(SB), Y4, Y4
+	VPADDD  k2avx2<>+1632(SB), Y4, Y4
 	VPXOR   Y3, Y2, Y10
 	VPAND   Y1, Y10, Y10
 	VPXOR   Y3, Y10, Y10
 	VPADDD  Y10, Y4, Y4
 	VPSRLD  $0x06, Y1, Y10
 	VPSLLD  $0x1a, Y1, Y11
-	VPSRLD  $0x0b, Y1, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y1, Y11
+	VPSLLD  $0x15, Y1, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y1, Y11
-	VPSRLD  $0x19, Y1, Y12
+	VPSRLD  $0x19, Y1, Y11
+	VPSLLD  $0x07, Y1, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y1, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y4, Y4
 	VPADDD  Y4, Y0, Y0
-	VPSRLD  $0x02, Y5, Y10
-	VPSLLD  $0x1e, Y5, Y11
-	VPSRLD  $0x0d, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x13, Y5, Y11
-	VPSRLD  $0x16, Y5, Y12
-	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x0a, Y5, Y11
-	VPXOR   Y11, Y10, Y10
-	VPADDD  Y10, Y4, Y4
 	VPXOR   Y6, Y5, Y8
 	VPAND   Y9, Y8, Y10
 	VPXOR   Y6, Y10, Y10
 	VPADDD  Y10, Y4, Y4
+	VPSRLD  $0x02, Y5, Y10
+	VPSLLD  $0x1e, Y5, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y5, Y11
+	VPSLLD  $0x13, Y5, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y5, Y11
+	VPSLLD  $0x0a, Y5, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y4, Y4
 
-	// Second hash, round 57.
-	VMOVDQU 224(R11), Y12
+	// Second hash, round 52.
+	VMOVDQU 64(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
-	VMOVDQU 320(R11), Y12
+	VMOVDQU 160(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
-	VPADDD  64(R11), Y14, Y14
-	VPADDD  288(R11), Y14, Y14
-	VMOVDQU Y14, 288(R11)
+	VPADDD  416(R11), Y14, Y14
+	VPADDD  128(R11), Y14, Y14
+	VMOVDQU Y14, 128(R11)
 	VPADDD  Y14, Y3, Y3
-	VPADDD  k2avx2<>+1824(SB), Y3, Y3
+	VPADDD  k2avx2<>+1664(SB), Y3, Y3
 	VPXOR   Y2, Y1, Y10
 	VPAND   Y0, Y10, Y10
 	VPXOR   Y2, Y10, Y10
 	VPADDD  Y10, Y3, Y3
 	VPSRLD  $0x06, Y0, Y10
 	VPSLLD  $0x1a, Y0, Y11
-	VPSRLD  $0x0b, Y0, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y0, Y11
+	VPSLLD  $0x15, Y0, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y0, Y11
-	VPSRLD  $0x19, Y0, Y12
+	VPSRLD  $0x19, Y0, Y11
+	VPSLLD  $0x07, Y0, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y0, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y3, Y3
 	VPADDD  Y3, Y7, Y7
+	VPXOR   Y5, Y4, Y9
+	VPAND   Y8, Y9, Y10
+	VPXOR   Y5, Y10, Y10
+	VPADDD  Y10, Y3, Y3
+	VPSRLD  $0x02, Y4, Y10
+	VPSLLD  $0x1e, Y4, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y4, Y11
+	VPSLLD  $0x13, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y4, Y11
+	VPSLLD  $0x0a, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y3, Y3
 
-	// Second hash, round 58.
-	VMOVDQU 256(R11), Y12
+	// Second hash, round 53.
+	VMOVDQU 96(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
-	VMOVDQU 352(R11), Y12
+	VMOVDQU 192(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
-	VPADDD  96(R11), Y14, Y14
-	VPADDD  320(R11), Y14, Y14
-	VMOVDQU Y14, 320(R11)
+	VPADDD  448(R11), Y14, Y14
+	VPADDD  160(R11), Y14, Y14
+	VMOVDQU Y14, 160(R11)
 	VPADDD  Y14, Y2, Y2
-	VPADDD  k2avx2<>+1856(SB), Y2, Y2
+	VPADDD  k2avx2<>+1696(SB), Y2, Y2
 	VPXOR   Y1, Y0, Y10
 	VPAND   Y7, Y10, Y10
 	VPXOR   Y1, Y10, Y10
 	VPADDD  Y10, Y2, Y2
 	VPSRLD  $0x06, Y7, Y10
 	VPSLLD  $0x1a, Y7, Y11
-	VPSRLD  $0x0b, Y7, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y7, Y11
+	VPSLLD  $0x15, Y7, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y7, Y11
-	VPSRLD  $0x19, Y7, Y12
+	VPSRLD  $0x19, Y7, Y11
+	VPSLLD  $0x07, Y7, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y7, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y2, Y2
 	VPADDD  Y2, Y6, Y6
+	VPXOR   Y4, Y3, Y8
+	VPAND   Y9, Y8, Y10
+	VPXOR   Y4, Y10, Y10
+	VPADDD  Y10, Y2, Y2
+	VPSRLD  $0x02, Y3, Y10
+	VPSLLD  $0x1e, Y3, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y3, Y11
+	VPSLLD  $0x13, Y3, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y3, Y11
+	VPSLLD  $0x0a, Y3, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y2, Y2
 
-	// Second hash, round 59.
-	VMOVDQU 288(R11), Y12
+	// Second hash, round 54.
+	VMOVDQU 128(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
-	VMOVDQU 384(R11), Y12
+	VMOVDQU 224(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
-	VPADDD  128(R11), Y14, Y14
-	VPADDD  352(R11), Y14, Y14
+	VPADDD  480(R11), Y14, Y14
+	VPADDD  192(R11), Y14, Y14
+	VMOVDQU Y14, 192(R11)
 	VPADDD  Y14, Y1, Y1
-	VPADDD  k2avx2<>+1888(SB), Y1, Y1
+	VPADDD  k2avx2<>+1728(SB), Y1, Y1
 	VPXOR   Y0, Y7, Y10
 	VPAND   Y6, Y10, Y10
 	VPXOR   Y0, Y10, Y10
 	VPADDD  Y10, Y1, Y1
 	VPSRLD  $0x06, Y6, Y10
 	VPSLLD  $0x1a, Y6, Y11
-	VPSRLD  $0x0b, Y6, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y6, Y11
+	VPSLLD  $0x15, Y6, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y6, Y11
-	VPSRLD  $0x19, Y6, Y12
+	VPSRLD  $0x19, Y6, Y11
+	VPSLLD  $0x07, Y6, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y6, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y1, Y1
 	VPADDD  Y1, Y5, Y5
+	VPXOR   Y3, Y2, Y9
+	VPAND   Y8, Y9, Y10
+	VPXOR   Y3, Y10, Y10
+	VPADDD  Y10, Y1, Y1
+	VPSRLD  $0x02, Y2, Y10
+	VPSLLD  $0x1e, Y2, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y2, Y11
+	VPSLLD  $0x13, Y2, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y2, Y11
+	VPSLLD  $0x0a, Y2, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y1, Y1
 
-	// Second hash, round 60.
-	VMOVDQU 320(R11), Y12
+	// Second hash, round 55.
+	VMOVDQU 160(R11), Y12
 	VPSRLD  $0x11, Y12, Y14
 	VPSLLD  $0x0f, Y12, Y13
-	VPSRLD  $0x13, Y12, Y15
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
 	VPXOR   Y15, Y13, Y13
 	VPXOR   Y13, Y14, Y14
-	VPSLLD  $0x0d, Y12, Y13
-	VPSRLD  $0x0a, Y12, Y15
-	VPXOR   Y15, Y13, Y13
+	VPSRLD  $0x0a, Y12, Y13
 	VPXOR   Y13, Y14, Y14
-	VMOVDQU 416(R11), Y12
+	VMOVDQU 256(R11), Y12
 	VPSRLD  $0x07, Y12, Y15
 	VPSLLD  $0x19, Y12, Y13
-	VPSRLD  $0x12, Y12, Y10
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
 	VPXOR   Y10, Y13, Y13
 	VPXOR   Y13, Y15, Y15
-	VPSLLD  $0x0e, Y12, Y13
-	VPSRLD  $0x03, Y12, Y10
-	VPXOR   Y10, Y13, Y13
+	VPSRLD  $0x03, Y12, Y13
 	VPXOR   Y13, Y15, Y15
 	VPADDD  Y15, Y14, Y14
-	VPADDD  160(R11), Y14, Y14
-	VPADDD  384(R11), Y14, Y14
+	VPADDD  (R11), Y14, Y14
+	VPADDD  224(R11), Y14, Y14
+	VMOVDQU Y14, 224(R11)
 	VPADDD  Y14, Y0, Y0
-	VPADDD  k2avx2<>+1920(SB), Y0, Y0
+	VPADDD  k2avx2<>+1760(SB), Y0, Y0
 	VPXOR   Y7, Y6, Y10
 	VPAND   Y5, Y10, Y10
 	VPXOR   Y7, Y10, Y10
 	VPADDD  Y10, Y0, Y0
 	VPSRLD  $0x06, Y5, Y10
 	VPSLLD  $0x1a, Y5, Y11
-	VPSRLD  $0x0b, Y5, Y12
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y5, Y11
+	VPSLLD  $0x15, Y5, Y12
 	VPXOR   Y12, Y11, Y11
 	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x15, Y5, Y11
-	VPSRLD  $0x19, Y5, Y12
+	VPSRLD  $0x19, Y5, Y11
+	VPSLLD  $0x07, Y5, Y12
 	VPXOR   Y12, Y11, Y11
-	VPXOR   Y11, Y10, Y10
-	VPSLLD  $0x07, Y5, Y11
 	VPXOR   Y11, Y10, Y10
 	VPADDD  Y10, Y0, Y0
 	VPADDD  Y0, Y4, Y4
+	VPXOR   Y2, Y1, Y8
+	VPAND   Y9, Y8, Y10
+	VPXOR   Y2, Y10, Y10
+	VPADDD  Y10, Y0, Y0
+	VPSRLD  $0x02, Y1, Y10
+	VPSLLD  $0x1e, Y1, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y1, Y11
+	VPSLLD  $0x13, Y1, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y1, Y11
+	VPSLLD  $0x0a, Y1, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y0, Y0
+
+	// Second hash, round 56.
+	VMOVDQU 192(R11), Y12
+	VPSRLD  $0x11, Y12, Y14
+	VPSLLD  $0x0f, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
+	VPXOR   Y15, Y13, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x0a, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VMOVDQU 288(R11), Y12
+	VPSRLD  $0x07, Y12, Y15
+	VPSLLD  $0x19, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
+	VPXOR   Y10, Y13, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x03, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPADDD  Y15, Y14, Y14
+	VPADDD  32(R11), Y14, Y14
+	VPADDD  256(R11), Y14, Y14
+	VMOVDQU Y14, 256(R11)
+	VPADDD  Y14, Y7, Y7
+	VPADDD  k2avx2<>+1792(SB), Y7, Y7
+	VPXOR   Y6, Y5, Y10
+	VPAND   Y4, Y10, Y10
+	VPXOR   Y6, Y10, Y10
+	VPADDD  Y10, Y7, Y7
+	VPSRLD  $0x06, Y4, Y10
+	VPSLLD  $0x1a, Y4, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y4, Y11
+	VPSLLD  $0x15, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y4, Y11
+	VPSLLD  $0x07, Y4, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y7, Y7
+	VPADDD  Y7, Y3, Y3
+	VPXOR   Y1, Y0, Y9
+	VPAND   Y8, Y9, Y10
+	VPXOR   Y1, Y10, Y10
+	VPADDD  Y10, Y7, Y7
+	VPSRLD  $0x02, Y0, Y10
+	VPSLLD  $0x1e, Y0, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0d, Y0, Y11
+	VPSLLD  $0x13, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x16, Y0, Y11
+	VPSLLD  $0x0a, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y7, Y7
+
+	// Second hash, round 57.
+	VMOVDQU 224(R11), Y12
+	VPSRLD  $0x11, Y12, Y14
+	VPSLLD  $0x0f, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
+	VPXOR   Y15, Y13, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x0a, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VMOVDQU 320(R11), Y12
+	VPSRLD  $0x07, Y12, Y15
+	VPSLLD  $0x19, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
+	VPXOR   Y10, Y13, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x03, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPADDD  Y15, Y14, Y14
+	VPADDD  64(R11), Y14, Y14
+	VPADDD  288(R11), Y14, Y14
+	VMOVDQU Y14, 288(R11)
+	VPADDD  Y14, Y6, Y6
+	VPADDD  k2avx2<>+1824(SB), Y6, Y6
+	VPXOR   Y5, Y4, Y10
+	VPAND   Y3, Y10, Y10
+	VPXOR   Y5, Y10, Y10
+	VPADDD  Y10, Y6, Y6
+	VPSRLD  $0x06, Y3, Y10
+	VPSLLD  $0x1a, Y3, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y3, Y11
+	VPSLLD  $0x15, Y3, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y3, Y11
+	VPSLLD  $0x07, Y3, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y6, Y6
+	VPADDD  Y6, Y2, Y2
+
+	// Second hash, round 58.
+	VMOVDQU 256(R11), Y12
+	VPSRLD  $0x11, Y12, Y14
+	VPSLLD  $0x0f, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
+	VPXOR   Y15, Y13, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x0a, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VMOVDQU 352(R11), Y12
+	VPSRLD  $0x07, Y12, Y15
+	VPSLLD  $0x19, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
+	VPXOR   Y10, Y13, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x03, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPADDD  Y15, Y14, Y14
+	VPADDD  96(R11), Y14, Y14
+	VPADDD  320(R11), Y14, Y14
+	VMOVDQU Y14, 320(R11)
+	VPADDD  Y14, Y5, Y5
+	VPADDD  k2avx2<>+1856(SB), Y5, Y5
+	VPXOR   Y4, Y3, Y10
+	VPAND   Y2, Y10, Y10
+	VPXOR   Y4, Y10, Y10
+	VPADDD  Y10, Y5, Y5
+	VPSRLD  $0x06, Y2, Y10
+	VPSLLD  $0x1a, Y2, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y2, Y11
+	VPSLLD  $0x15, Y2, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y2, Y11
+	VPSLLD  $0x07, Y2, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y5, Y5
+	VPADDD  Y5, Y1, Y1
+
+	// Second hash, round 59.
+	VMOVDQU 288(R11), Y12
+	VPSRLD  $0x11, Y12, Y14
+	VPSLLD  $0x0f, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
+	VPXOR   Y15, Y13, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x0a, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VMOVDQU 384(R11), Y12
+	VPSRLD  $0x07, Y12, Y15
+	VPSLLD  $0x19, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
+	VPXOR   Y10, Y13, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x03, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPADDD  Y15, Y14, Y14
+	VPADDD  128(R11), Y14, Y14
+	VPADDD  352(R11), Y14, Y14
+	VPADDD  Y14, Y4, Y4
+	VPADDD  k2avx2<>+1888(SB), Y4, Y4
+	VPXOR   Y3, Y2, Y10
+	VPAND   Y1, Y10, Y10
+	VPXOR   Y3, Y10, Y10
+	VPADDD  Y10, Y4, Y4
+	VPSRLD  $0x06, Y1, Y10
+	VPSLLD  $0x1a, Y1, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y1, Y11
+	VPSLLD  $0x15, Y1, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y1, Y11
+	VPSLLD  $0x07, Y1, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y4, Y4
+	VPADDD  Y4, Y0, Y0
+
+	// Second hash, round 60.
+	VMOVDQU 320(R11), Y12
+	VPSRLD  $0x11, Y12, Y14
+	VPSLLD  $0x0f, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x13, Y12, Y13
+	VPSLLD  $0x0d, Y12, Y15
+	VPXOR   Y15, Y13, Y13
+	VPXOR   Y13, Y14, Y14
+	VPSRLD  $0x0a, Y12, Y13
+	VPXOR   Y13, Y14, Y14
+	VMOVDQU 416(R11), Y12
+	VPSRLD  $0x07, Y12, Y15
+	VPSLLD  $0x19, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x12, Y12, Y13
+	VPSLLD  $0x0e, Y12, Y10
+	VPXOR   Y10, Y13, Y13
+	VPXOR   Y13, Y15, Y15
+	VPSRLD  $0x03, Y12, Y13
+	VPXOR   Y13, Y15, Y15
+	VPADDD  Y15, Y14, Y14
+	VPADDD  160(R11), Y14, Y14
+	VPADDD  384(R11), Y14, Y14
+	VPADDD  Y14, Y3, Y3
+	VPADDD  k2avx2<>+1920(SB), Y3, Y3
+	VPXOR   Y2, Y1, Y10
+	VPAND   Y0, Y10, Y10
+	VPXOR   Y2, Y10, Y10
+	VPADDD  Y10, Y3, Y3
+	VPSRLD  $0x06, Y0, Y10
+	VPSLLD  $0x1a, Y0, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x0b, Y0, Y11
+	VPSLLD  $0x15, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPSRLD  $0x19, Y0, Y11
+	VPSLLD  $0x07, Y0, Y12
+	VPXOR   Y12, Y11, Y11
+	VPXOR   Y11, Y10, Y10
+	VPADDD  Y10, Y3, Y3
+	VPADDD  Y3, Y7, Y7
 
 	// H7 test: bswap(H7) <= t7 (unsigned), candidates in lane order.
-	VPSHUFB      swapavx2<>+0(SB), Y4, Y10
+	VPSHUFB      swapavx2<>+0(SB), Y7, Y10
 	VPBROADCASTD 44(SI), Y11
 	VPMAXUD      Y11, Y10, Y10
 	VPCMPEQD     Y11, Y10, Y10
