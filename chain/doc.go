@@ -1,10 +1,12 @@
 // Package chain holds the consensus leaf types and pure functions of a
-// Bitcoin-compatible header chain: the 80-byte block header and its hash,
-// compact targets ("nBits") and work, the difficulty retarget, median time
-// past, and the header checks built on them. It follows Bitcoin Core's
-// rules (src/pow.cpp, arith_uint256, src/chain.cpp, validation.cpp) bit for
-// bit, including their traps: the compact sign bit, the off-by-one retarget
-// window and non-monotonic timestamps.
+// Bitcoin-style proof-of-work chain with account-model transfers: the
+// 80-byte block header and its hash, compact targets ("nBits") and work,
+// the difficulty retarget, median time past, blocks, transactions, the
+// merkle tree, addresses and signatures, and the checks built on them. The
+// header rules follow Bitcoin Core's (src/pow.cpp, arith_uint256,
+// src/chain.cpp, validation.cpp) bit for bit, including their traps: the
+// compact sign bit, the off-by-one retarget window and non-monotonic
+// timestamps.
 //
 // What it provides:
 //
@@ -19,34 +21,65 @@
 //     CalcWork over a chain, genesis included.
 //   - Difficulty: RetargetBits, and HeaderContext.NextBits for the bits a
 //     child must carry.
-//   - Parameters: Params and MainNetParams.
-//   - Checks in two layers: CheckProofOfWork and CheckHeaderSanity need only
+//   - Parameters: Params and MainNetParams; CalcBlockSubsidy for the new
+//     coins a block may create.
+//   - Blocks and transactions: Block (a Header and its Transactions, the
+//     coinbase first); Transaction, which holds either a Coinbase (height,
+//     extranonce, payouts) or a Transfer (ed25519 sender key, recipient
+//     Address, amount, fee, sequence number, signature). Amounts are uint64
+//     base units (BaseUnitsPerCoin to a coin). Both have a canonical,
+//     deterministic binary encoding (MarshalBinary, UnmarshalBinary) with
+//     the size limits MaxBlockSize, MaxTxPerBlock, MaxTxSize,
+//     MaxCoinbaseOutputs and MaxExtranonceSize; Transaction documents the
+//     layout. The transaction id (TxID) is the double SHA-256 of the
+//     encoding.
+//   - Merkle tree: MerkleRoot (Bitcoin's tree, with Core's mutation flag),
+//     CoinbaseMerkleBranch and MerkleRootFromBranch for Stratum.
+//   - Accounts: Address (20 bytes of the double SHA-256 of a public key,
+//     written "pm" + hex + checksum; ParseAddress), PublicKey, GenerateKey,
+//     Transfer.Sign and Transfer.Verify over a domain-separated signing
+//     message.
+//   - Checks in layers: CheckProofOfWork and CheckHeaderSanity need only
 //     the header; CheckHeaderContext needs facts about the parent
 //     (HeaderContext) and the local clock. MedianTimePast computes the
-//     median a HeaderContext carries.
+//     median a HeaderContext carries. CheckTransactionSanity and
+//     CheckBlockSanity need only the transaction or block (signatures of a
+//     large block are verified on all CPUs); CheckCoinbaseHeight needs the
+//     block's height.
 //
-// What it does not do: it keeps no block index or chain state, chooses no
-// fork, touches no storage or network and does not validate transactions
-// or merkle roots. Those layers live in sub-packages and in the node, which
-// gather a HeaderContext from their index and call these functions. The
-// package does not log. Every function is safe for concurrent use;
-// MainNetParams must not be modified.
+// What it does not do: it keeps no block index, account state or mempool,
+// chooses no fork, touches no storage or network. So it checks no
+// balances, sequence numbers or coinbase value (at most CalcBlockSubsidy
+// plus the block's fees): those need the account state and belong to the
+// layer that connects blocks. Those layers live in sub-packages and in the
+// node, which gather a HeaderContext from their index and call these
+// functions. The package does not log. Every function is safe for
+// concurrent use; MainNetParams must not be modified.
 //
 // # Errors
 //
-// A header that breaks a consensus rule yields a RuleError whose Code
-// (an ErrorCode such as ErrHighHash, ErrBadTarget, ErrTargetAbovePowLimit,
-// ErrUnexpectedDifficulty, ErrTimeTooOld, ErrTimeTooNew or ErrBadPrevBlock)
-// names the rule. Test for it with errors.As and compare the code, never
-// the message:
+// A header, block or transaction that breaks a consensus rule yields a
+// RuleError whose Code (an ErrorCode such as ErrHighHash,
+// ErrUnexpectedDifficulty, ErrTimeTooOld, ErrBadMerkleRoot or
+// ErrBadSignature) names the rule. Test for it with errors.As and compare
+// the code, never the message:
 //
 //	var rerr chain.RuleError
 //	if errors.As(err, &rerr) && rerr.Code == chain.ErrHighHash { ... }
 //
-// ErrTimeTooNew is temporary: the same header may pass later, so it must not
-// be recorded as permanently invalid. An AssertError reports a caller bug
-// (an impossible HeaderContext), not an invalid header. Malformed input
-// outside consensus, such as a header of the wrong length or a bad hash
-// string, yields errors wrapping the sentinels ErrHeaderSize,
-// ErrHashStrSize and ErrHashRange (use errors.Is).
+// Not every rejection condemns the block hash. ErrTimeTooNew is temporary:
+// the same header may pass later. ErrBadMerkleRoot and ErrMutatedBlock say
+// that a body is not the one the header commits to (CVE-2012-2459 for the
+// latter); the honest body may still arrive, so the block hash must not be
+// recorded as invalid for them. CheckBlockSanity checks that commitment
+// before any other body rule, so every other code it returns does condemn
+// the block. An AssertError reports a caller bug (an impossible
+// HeaderContext, a Transaction with no body), not an invalid block.
+// Malformed input outside consensus, such as a header of the wrong length,
+// a bad hash or address string, or a block or transaction encoding that
+// does not decode, yields errors wrapping sentinels (use errors.Is):
+// ErrHeaderSize, ErrHashStrSize, ErrHashRange, ErrAddressFormat,
+// ErrAddressChecksum, and ErrMalformed together with one of ErrTruncated,
+// ErrNonCanonical, ErrUnknownType or ErrTooLarge. A body that does not
+// decode says nothing about its header either.
 package chain

@@ -41,6 +41,68 @@ const (
 	// not the hash of the parent it was checked against.
 	ErrBadPrevBlock
 
+	// ErrBadMerkleRoot indicates that the merkle root of the block's
+	// transactions differs from the one in its header. The body is not the
+	// one the header commits to; the header itself may be fine, so the
+	// block hash must not be recorded as invalid.
+	ErrBadMerkleRoot
+
+	// ErrMutatedBlock indicates that the transaction list has the header's
+	// merkle root only because of the duplicate-hash weakness of Bitcoin's
+	// tree (CVE-2012-2459): two identical hashes were paired at some level,
+	// as in [1,2,3,3] posing as [1,2,3]. Like ErrBadMerkleRoot it condemns
+	// this body, not the header: the honest body may still arrive.
+	ErrMutatedBlock
+
+	// ErrNoTransactions indicates a block without any transaction; every
+	// block needs at least its coinbase.
+	ErrNoTransactions
+
+	// ErrFirstTxNotCoinbase indicates that the block's first transaction
+	// is not a coinbase.
+	ErrFirstTxNotCoinbase
+
+	// ErrMultipleCoinbases indicates a coinbase after the first position.
+	ErrMultipleCoinbases
+
+	// ErrBlockTooBig indicates a block whose serialization is longer than
+	// MaxBlockSize.
+	ErrBlockTooBig
+
+	// ErrTooManyTransactions indicates a block with more than
+	// MaxTxPerBlock transactions.
+	ErrTooManyTransactions
+
+	// ErrDuplicateTx indicates two transactions with the same id in a
+	// block whose merkle root matches without mutation.
+	ErrDuplicateTx
+
+	// ErrBadTxSize indicates a transaction whose serialization is longer
+	// than MaxTxSize or exactly 64 bytes long (the size of an inner merkle
+	// node, which such a transaction could impersonate).
+	ErrBadTxSize
+
+	// ErrBadExtranonceLen indicates a coinbase extranonce longer than
+	// MaxExtranonceSize.
+	ErrBadExtranonceLen
+
+	// ErrBadCoinbaseOutputs indicates a coinbase with no outputs or more
+	// than MaxCoinbaseOutputs.
+	ErrBadCoinbaseOutputs
+
+	// ErrAmountOverflow indicates amounts whose sum does not fit in a
+	// uint64: a transfer's amount plus fee, a coinbase's outputs, or the
+	// fees of a block.
+	ErrAmountOverflow
+
+	// ErrBadSignature indicates a transfer whose signature does not verify
+	// under its sender's public key.
+	ErrBadSignature
+
+	// ErrBadCoinbaseHeight indicates a coinbase whose height field is not
+	// the height of the block that carries it.
+	ErrBadCoinbaseHeight
+
 	// numErrorCodes is the number of codes above; keep it last.
 	numErrorCodes
 )
@@ -53,6 +115,20 @@ var errorCodeStrings = [...]string{
 	ErrTimeTooOld:           "ErrTimeTooOld",
 	ErrTimeTooNew:           "ErrTimeTooNew",
 	ErrBadPrevBlock:         "ErrBadPrevBlock",
+	ErrBadMerkleRoot:        "ErrBadMerkleRoot",
+	ErrMutatedBlock:         "ErrMutatedBlock",
+	ErrNoTransactions:       "ErrNoTransactions",
+	ErrFirstTxNotCoinbase:   "ErrFirstTxNotCoinbase",
+	ErrMultipleCoinbases:    "ErrMultipleCoinbases",
+	ErrBlockTooBig:          "ErrBlockTooBig",
+	ErrTooManyTransactions:  "ErrTooManyTransactions",
+	ErrDuplicateTx:          "ErrDuplicateTx",
+	ErrBadTxSize:            "ErrBadTxSize",
+	ErrBadExtranonceLen:     "ErrBadExtranonceLen",
+	ErrBadCoinbaseOutputs:   "ErrBadCoinbaseOutputs",
+	ErrAmountOverflow:       "ErrAmountOverflow",
+	ErrBadSignature:         "ErrBadSignature",
+	ErrBadCoinbaseHeight:    "ErrBadCoinbaseHeight",
 }
 
 // String returns the constant's name, or "Unknown ErrorCode (n)".
@@ -63,9 +139,9 @@ func (e ErrorCode) String() string {
 	return fmt.Sprintf("Unknown ErrorCode (%d)", int(e))
 }
 
-// RuleError reports that a header breaks a consensus rule. It means "invalid
-// by consensus" (the sender may be penalised), as opposed to an I/O failure
-// or an AssertError.
+// RuleError reports that a header, block or transaction breaks a consensus
+// rule. It means "invalid by consensus" (the sender may be penalised), as
+// opposed to an I/O failure, a malformed encoding or an AssertError.
 type RuleError struct {
 	Code        ErrorCode // which rule was broken
 	Description string    // human-readable detail
@@ -82,7 +158,8 @@ func ruleError(code ErrorCode, format string, args ...any) RuleError {
 }
 
 // AssertError reports a broken precondition on the caller's side, such as an
-// incomplete HeaderContext. It says nothing about the header's validity.
+// incomplete HeaderContext or a Transaction with no body. It says nothing
+// about the validity of the header or block.
 type AssertError string
 
 // Error implements the error interface.

@@ -48,6 +48,14 @@ type Params struct {
 	// networks): every header must carry its parent's bits.
 	NoRetargeting bool
 
+	// InitialSubsidy is the block subsidy, in base units, of the blocks
+	// before the first halving.
+	InitialSubsidy uint64
+
+	// SubsidyHalvingInterval is the number of blocks after which the
+	// subsidy halves; 0 means it never does. See CalcBlockSubsidy.
+	SubsidyHalvingInterval int64
+
 	// GenesisHeader is the header of block 0 and GenesisHash its hash.
 	GenesisHeader Header
 	GenesisHash   Hash
@@ -89,6 +97,8 @@ var MainNetParams = Params{
 	RetargetAdjustmentFactor: 4,
 	MedianTimeBlocks:         11,
 	MaxFutureBlockTime:       2 * time.Hour,
+	InitialSubsidy:           50 * BaseUnitsPerCoin,
+	SubsidyHalvingInterval:   210_000,
 	GenesisHeader:            mainGenesisHeader,
 	// 000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f
 	GenesisHash: Hash{

@@ -2,8 +2,14 @@ package chain
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"math/big"
+	"math/bits"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -137,6 +143,246 @@ func CheckHeaderContext(h *Header, p *Params, c *HeaderContext, now time.Time) e
 	if limit := now.Unix() + int64(p.MaxFutureBlockTime/time.Second); t > limit {
 		return ruleError(ErrTimeTooNew, "header at height %d has time %d, more than %v after now (%d)",
 			height, t, p.MaxFutureBlockTime, now.Unix())
+	}
+	return nil
+}
+
+// BehaviorFlags adjust what the block checks do. Combine them with |.
+type BehaviorFlags uint32
+
+const (
+	// BFNone runs every check.
+	BFNone BehaviorFlags = 0
+
+	// BFNoPoWCheck skips the proof-of-work check, for block templates
+	// that are not mined yet.
+	BFNoPoWCheck BehaviorFlags = 1 << 0
+)
+
+// parallelVerifyThreshold is the number of transfers from which
+// CheckBlockSanity verifies signatures on several goroutines. Below it the
+// cost of starting goroutines is not worth it.
+const parallelVerifyThreshold = 64
+
+// CheckTransactionSanity runs the checks a transaction needs nothing else
+// for, in this order:
+//
+//   - ErrBadTxSize: the serialization is longer than MaxTxSize or exactly
+//     64 bytes long;
+//   - coinbase: ErrBadExtranonceLen (longer than MaxExtranonceSize),
+//     ErrBadCoinbaseOutputs (none, or more than MaxCoinbaseOutputs),
+//     ErrAmountOverflow (the outputs' sum overflows);
+//   - transfer: ErrAmountOverflow (Amount + Fee overflows), ErrBadSignature.
+//
+// Whether a coinbase may stand where it stands is the block's concern
+// (CheckBlockSanity); balances, sequence numbers and the coinbase's value
+// need the chain state. A transaction that is not well formed yields an
+// AssertError. It is safe for concurrent use.
+func CheckTransactionSanity(tx *Transaction) error {
+	if err := checkTxShape(tx); err != nil {
+		return err
+	}
+	if t := tx.Transfer; t != nil && !t.Verify() {
+		return ruleError(ErrBadSignature, "transfer from %v has an invalid signature", t.From.Address())
+	}
+	return nil
+}
+
+// checkTxShape runs CheckTransactionSanity's checks except the signature.
+func checkTxShape(tx *Transaction) error {
+	size := tx.SerializeSize()
+	switch {
+	case size == 0:
+		return AssertError("transaction must have exactly one of Coinbase and Transfer")
+	case size > MaxTxSize:
+		return ruleError(ErrBadTxSize, "transaction of %d bytes exceeds MaxTxSize %d", size, MaxTxSize)
+	case size == 2*HashSize:
+		return ruleError(ErrBadTxSize, "transaction of %d bytes could pose as an inner merkle node", size)
+	}
+	if c := tx.Coinbase; c != nil {
+		if len(c.Extranonce) > MaxExtranonceSize {
+			return ruleError(ErrBadExtranonceLen, "coinbase extranonce of %d bytes exceeds MaxExtranonceSize %d",
+				len(c.Extranonce), MaxExtranonceSize)
+		}
+		if n := len(c.Outputs); n == 0 || n > MaxCoinbaseOutputs {
+			return ruleError(ErrBadCoinbaseOutputs, "coinbase has %d outputs, want 1 to %d", n, MaxCoinbaseOutputs)
+		}
+		var sum uint64
+		for i := range c.Outputs {
+			var carry uint64
+			sum, carry = bits.Add64(sum, c.Outputs[i].Amount, 0)
+			if carry != 0 {
+				return ruleError(ErrAmountOverflow, "coinbase outputs overflow at output %d", i)
+			}
+		}
+		return nil
+	}
+	t := tx.Transfer
+	if _, carry := bits.Add64(t.Amount, t.Fee, 0); carry != 0 {
+		return ruleError(ErrAmountOverflow, "transfer amount %d plus fee %d overflows", t.Amount, t.Fee)
+	}
+	return nil
+}
+
+// CheckBlockSanity runs the checks a block needs nothing else for, btcd's
+// checkBlockSanity, in this order:
+//
+//  1. The header: CheckHeaderSanity (ErrBadTarget, ErrTargetAbovePowLimit,
+//     ErrHighHash), unless flags has BFNoPoWCheck.
+//  2. The commitment: ErrBadMerkleRoot when the transactions' merkle root
+//     is not the header's, ErrMutatedBlock when it is only through the
+//     duplicate-hash weakness. Neither condemns the header: the block hash
+//     must not be recorded as invalid, since the honest body may still
+//     arrive. Every later error is about the very body the header commits
+//     to, so it condemns the block.
+//  3. The body: ErrNoTransactions, ErrFirstTxNotCoinbase,
+//     ErrMultipleCoinbases, ErrTooManyTransactions (over MaxTxPerBlock),
+//     ErrBlockTooBig (over MaxBlockSize), ErrDuplicateTx.
+//  4. Each transaction: CheckTransactionSanity's rules but the signature,
+//     and ErrAmountOverflow when the fees of all transfers overflow.
+//  5. Signatures (ErrBadSignature), verified on up to runtime.NumCPU()
+//     goroutines when the block has many transfers. The error names the
+//     first bad transfer in block order.
+//
+// The coinbase height must always be present (it is a fixed field of the
+// encoding); whether it is right is CheckCoinbaseHeight's concern. Balances,
+// sequence numbers and the coinbase's value (at most CalcBlockSubsidy plus
+// fees) need the chain state. A transaction that is not well formed yields
+// an AssertError. It is safe for concurrent use.
+func CheckBlockSanity(b *Block, p *Params, flags BehaviorFlags) error {
+	if flags&BFNoPoWCheck == 0 {
+		if err := CheckHeaderSanity(&b.Header, p); err != nil {
+			return err
+		}
+	}
+	txs := b.Transactions
+	for i := range txs {
+		if txs[i].Type() == 0 {
+			return AssertError(fmt.Sprintf("transaction %d must have exactly one of Coinbase and Transfer", i))
+		}
+	}
+
+	ids := b.TxIDs()
+	root, mutated := MerkleRoot(ids)
+	if root != b.Header.MerkleRoot {
+		return ruleError(ErrBadMerkleRoot, "block %v: transactions have merkle root %v, header has %v",
+			b.Hash(), root, b.Header.MerkleRoot)
+	}
+	if mutated {
+		return ruleError(ErrMutatedBlock, "block %v: transaction list is a mutation with repeated transactions", b.Hash())
+	}
+
+	switch {
+	case len(txs) == 0:
+		return ruleError(ErrNoTransactions, "block %v has no transactions", b.Hash())
+	case !txs[0].IsCoinbase():
+		return ruleError(ErrFirstTxNotCoinbase, "block %v: first transaction is not a coinbase", b.Hash())
+	case len(txs) > MaxTxPerBlock:
+		return ruleError(ErrTooManyTransactions, "block %v has %d transactions, more than MaxTxPerBlock %d",
+			b.Hash(), len(txs), MaxTxPerBlock)
+	}
+	for i := 1; i < len(txs); i++ {
+		if txs[i].IsCoinbase() {
+			return ruleError(ErrMultipleCoinbases, "block %v: transaction %d is a second coinbase", b.Hash(), i)
+		}
+	}
+	if size := b.SerializeSize(); size > MaxBlockSize {
+		return ruleError(ErrBlockTooBig, "block %v takes %d bytes, more than MaxBlockSize %d", b.Hash(), size, MaxBlockSize)
+	}
+	if i, j, ok := findDuplicate(ids); ok {
+		return ruleError(ErrDuplicateTx, "block %v: transactions %d and %d are both %v", b.Hash(), i, j, ids[i])
+	}
+
+	var fees uint64
+	for i := range txs {
+		if err := checkTxShape(&txs[i]); err != nil {
+			var rerr RuleError
+			if errors.As(err, &rerr) {
+				rerr.Description += fmt.Sprintf(" (transaction %d, %v)", i, ids[i])
+				return rerr
+			}
+			return err
+		}
+		if t := txs[i].Transfer; t != nil {
+			var carry uint64
+			if fees, carry = bits.Add64(fees, t.Fee, 0); carry != 0 {
+				return ruleError(ErrAmountOverflow, "block %v: fees overflow at transaction %d", b.Hash(), i)
+			}
+		}
+	}
+
+	if i := firstBadSignature(txs[1:]); i >= 0 {
+		i++ // txs[1:] starts after the coinbase
+		return ruleError(ErrBadSignature, "block %v: transaction %d (%v) has an invalid signature", b.Hash(), i, ids[i])
+	}
+	return nil
+}
+
+// findDuplicate returns the indices of two equal ids, if any.
+func findDuplicate(ids []Hash) (i, j int, ok bool) {
+	seen := make(map[Hash]int, len(ids))
+	for j, id := range ids {
+		if i, dup := seen[id]; dup {
+			return i, j, true
+		}
+		seen[id] = j
+	}
+	return 0, 0, false
+}
+
+// firstBadSignature verifies the signatures of the transfers in txs and
+// returns the index of the first invalid one, or -1. Coinbases are
+// skipped. From parallelVerifyThreshold transactions on it splits txs into
+// contiguous chunks, one per CPU. A worker stops once it passes an index
+// that is already known bad, so the result is still the lowest bad index.
+func firstBadSignature(txs []Transaction) int {
+	workers := runtime.NumCPU()
+	if len(txs) < parallelVerifyThreshold || workers < 2 {
+		for i := range txs {
+			if t := txs[i].Transfer; t != nil && !t.Verify() {
+				return i
+			}
+		}
+		return -1
+	}
+	workers = min(workers, len(txs)/(parallelVerifyThreshold/4))
+	var firstBad atomic.Int64
+	firstBad.Store(int64(len(txs)))
+	var wg sync.WaitGroup
+	chunk := (len(txs) + workers - 1) / workers
+	for start := 0; start < len(txs); start += chunk {
+		end := min(start+chunk, len(txs))
+		wg.Go(func() {
+			for i := start; i < end && int64(i) < firstBad.Load(); i++ {
+				if t := txs[i].Transfer; t != nil && !t.Verify() {
+					// Lower the minimum; another worker may race us.
+					for cur := firstBad.Load(); int64(i) < cur; cur = firstBad.Load() {
+						if firstBad.CompareAndSwap(cur, int64(i)) {
+							break
+						}
+					}
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if bad := firstBad.Load(); bad < int64(len(txs)) {
+		return int(bad)
+	}
+	return -1
+}
+
+// CheckCoinbaseHeight checks, once the block's height is known, that its
+// coinbase carries that height (ErrBadCoinbaseHeight). Run it after
+// CheckBlockSanity, which guarantees a coinbase at index 0. A block
+// without one yields an AssertError. It is safe for concurrent use.
+func CheckCoinbaseHeight(b *Block, height int64) error {
+	if len(b.Transactions) == 0 || !b.Transactions[0].IsCoinbase() {
+		return AssertError("CheckCoinbaseHeight needs a block whose first transaction is a coinbase")
+	}
+	if got := b.Transactions[0].Coinbase.Height; int64(got) != height {
+		return ruleError(ErrBadCoinbaseHeight, "block %v: coinbase height %d, block height %d", b.Hash(), got, height)
 	}
 	return nil
 }

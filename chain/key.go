@@ -1,0 +1,89 @@
+package chain
+
+import (
+	"crypto/ed25519"
+	"encoding/hex"
+	"fmt"
+	"io"
+
+	"github.com/powmine/powmine/hash/sha256d"
+)
+
+// PublicKeySize and SignatureSize are the ed25519 (RFC 8032) sizes.
+const (
+	PublicKeySize = ed25519.PublicKeySize
+	SignatureSize = ed25519.SignatureSize
+)
+
+// PublicKey is an account's ed25519 public key.
+type PublicKey [PublicKeySize]byte
+
+// Signature is an ed25519 signature over a transfer's signing message.
+type Signature [SignatureSize]byte
+
+// Address returns the account address of the key: the first AddressSize
+// bytes of the double SHA-256 of the 32 key bytes.
+func (k PublicKey) Address() Address {
+	sum := sha256d.DoubleSum(k[:])
+	return Address(sum[:AddressSize])
+}
+
+// String returns the key in hex.
+func (k PublicKey) String() string { return hex.EncodeToString(k[:]) }
+
+// GenerateKey returns a new key pair drawn from rand, or from crypto/rand
+// when rand is nil (see ed25519.GenerateKey).
+func GenerateKey(rand io.Reader) (PublicKey, ed25519.PrivateKey, error) {
+	pub, priv, err := ed25519.GenerateKey(rand)
+	if err != nil {
+		return PublicKey{}, nil, fmt.Errorf("chain: generate key: %w", err)
+	}
+	return PublicKey(pub), priv, nil
+}
+
+// transferSigDomain prefixes every signing message, so that a transfer
+// signature can never be valid for another message this or another
+// protocol signs with the same key.
+const transferSigDomain = "powmine transfer signature v1\x00"
+
+// signingMessageSize is the length of a transfer's signing message.
+const signingMessageSize = len(transferSigDomain) + transferUnsignedSize
+
+// signingMessage returns what the sender signs: transferSigDomain followed
+// by the transfer's serialization without the signature (its first
+// transferUnsignedSize bytes: version, type, sender, recipient, amount, fee,
+// sequence). It does not allocate.
+func (t *Transfer) signingMessage() [signingMessageSize]byte {
+	var m [signingMessageSize]byte
+	copy(m[:], transferSigDomain)
+	t.appendUnsigned(m[len(transferSigDomain):len(transferSigDomain)])
+	return m
+}
+
+// SigningMessage returns the bytes the sender's key signs: the domain
+// string "powmine transfer signature v1" and a zero byte, then the
+// transfer's serialization without the signature.
+func (t *Transfer) SigningMessage() []byte {
+	m := t.signingMessage()
+	return m[:]
+}
+
+// Sign sets t.From to priv's public key and t.Signature to priv's signature
+// over the signing message. It fails only for a private key of the wrong
+// length.
+func (t *Transfer) Sign(priv ed25519.PrivateKey) error {
+	if len(priv) != ed25519.PrivateKeySize {
+		return fmt.Errorf("chain: private key has %d bytes, want %d", len(priv), ed25519.PrivateKeySize)
+	}
+	t.From = PublicKey(priv.Public().(ed25519.PublicKey))
+	m := t.signingMessage()
+	t.Signature = Signature(ed25519.Sign(priv, m[:]))
+	return nil
+}
+
+// Verify reports whether t.Signature is t.From's valid signature over the
+// signing message. It does not allocate and is safe for concurrent use.
+func (t *Transfer) Verify() bool {
+	m := t.signingMessage()
+	return ed25519.Verify(t.From[:], m[:], t.Signature[:])
+}
