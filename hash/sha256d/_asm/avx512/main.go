@@ -23,16 +23,42 @@ const (
 	lanes   = 16
 	stride  = streams * lanes
 	vecSize = 64
+
+	// Each stream keeps the whole message schedule of both hashes in
+	// memory, one vector per word; arrays are padded so that they do not
+	// alias modulo 4 KiB.
+	arrayWords = 66
+	arraySize  = arrayWords * vecSize
+
+	// unrolled is the number of rounds emitted once; the rest run as loops
+	// of blockRounds rounds, keeping the code small enough for the op cache.
+	blockRounds = 8
+
+	// lastRound is the last round of the second hash that is computed: H7
+	// is IV7 + the e it produces.
+	lastRound = 60
+)
+
+// Rounds of the header's second block from firstLoop on, and of the second
+// hash from secondLoop to secondLoopEnd-1, run as loops with the general
+// message schedule.
+const (
+	firstLoop     = 24
+	secondLoop    = 16
+	secondLoopEnd = 56
 )
 
 // General-purpose registers, fixed for the whole function.
 var (
 	stPtr   = RDI // *jobState
-	candPtr = RSI // next candidate slot base
+	candPtr = RSI // candidate buffer
 	found   = RAX // candidates written so far
 	nonce   = RBX // nonce of the iteration's first lane
 	left    = RCX // nonces left to scan
-	frame   = R8  // 64-byte aligned schedule buffers
+	frame   = R8  // 64-byte aligned schedule arrays
+	cursor  = R9  // schedule arrays, advanced by the round loops
+	kPtr    = R10 // round constants, advanced by the round loops
+	kEnd    = R11 // end of a round loop's constants
 )
 
 // zmm returns the vector register Zi.
@@ -44,8 +70,8 @@ func zmm(i int) VecPhysical {
 }
 
 // stream is one 16-lane state: the eight working variables a..h of FIPS
-// 180-4 section 6.2.2 (renamed, never moved, from round to round), four
-// scratch registers and a 16-word message schedule window in memory.
+// 180-4 section 6.2.2 (renamed, never moved, from round to round), scratch
+// registers and the message schedules of both hashes in memory.
 type stream struct {
 	id   int
 	v    [8]VecPhysical // a, b, c, d, e, f, g, h
@@ -55,26 +81,22 @@ type stream struct {
 	mask Op             // opmask receiving the lanes' H7 test
 }
 
-// slot is the stream's memory slot for schedule word W_t (a ring of 16).
-func (s *stream) slot(t int) Mem {
-	return Mem{Base: frame, Disp: (s.id*16 + t%16) * vecSize}
+// where locates memory that the round loops walk through: addresses are
+// relative to base, which holds the location of round t0.
+type where struct {
+	base Register
+	t0   int
+}
+
+// unrolledCode addresses everything from its start.
+var unrolledCode = where{base: frame}
+
+// word is schedule word W_t of hash h (0: header, 1: second hash).
+func (s *stream) word(at where, h, t int) Mem {
+	return Mem{Base: at.base, Disp: (s.id*2+h)*arraySize + (t-at.t0)*vecSize}
 }
 
 func job(off int) Mem { return Mem{Base: stPtr, Disp: off} }
-
-// addend is one term of K_t + W_t that a round adds into h.
-type addend struct {
-	src  Op
-	bcst bool // src is a 32-bit word to broadcast to every lane
-}
-
-func addInto(dst VecPhysical, a addend) {
-	if a.bcst {
-		VPADDD_BCST(a.src, dst, dst)
-	} else {
-		VPADDD(a.src, dst, dst)
-	}
-}
 
 // bigSigma emits Σ(src) = ROTR^r0 ^ ROTR^r1 ^ ROTR^r2 into dst.
 func bigSigma(r [3]int, src, dst, t1, t2 VecPhysical) {
@@ -94,53 +116,30 @@ func smallSigma(r0, r1, sh int, src Mem, dst, t1, t2 VecPhysical) {
 	VPTERNLOGD(U8(0x96), t2, t1, dst)
 }
 
-func (s *stream) sigma0(t int, dst, t1, t2 VecPhysical) { smallSigma(7, 18, 3, s.slot(t), dst, t1, t2) }
-func (s *stream) sigma1(t int, dst, t1, t2 VecPhysical) {
-	smallSigma(17, 19, 10, s.slot(t), dst, t1, t2)
+func sigma0(src Mem, dst, t1, t2 VecPhysical) { smallSigma(7, 18, 3, src, dst, t1, t2) }
+func sigma1(src Mem, dst, t1, t2 VecPhysical) { smallSigma(17, 19, 10, src, dst, t1, t2) }
+
+// schedule emits W_t = σ1(W_t-2) + W_t-7 + σ0(W_t-15) + W_t-16 of hash h
+// into s.w and stores it.
+func (s *stream) schedule(at where, h, t int) {
+	sigma1(s.word(at, h, t-2), s.w, s.x, s.y)
+	sigma0(s.word(at, h, t-15), s.z, s.x, s.y)
+	VPADDD(s.z, s.w, s.w)
+	VPADDD(s.word(at, h, t-7), s.w, s.w)
+	VPADDD(s.word(at, h, t-16), s.w, s.w)
+	VMOVDQA32(s.w, s.word(at, h, t))
 }
 
-// schedule emits W_t = σ1(W_t-2) + W_t-7 + σ0(W_t-15) + W_t-16 into s.w,
-// keeping only the terms whose word varies (vary(i)); the constant terms
-// are the caller's.
-func (s *stream) schedule(t int, vary func(int) bool) {
-	first := true
-	acc := func(r VecPhysical) {
-		if first {
-			VMOVDQA32(r, s.w)
-			first = false
-		} else {
-			VPADDD(r, s.w, s.w)
-		}
-	}
-	if vary(t - 2) {
-		s.sigma1(t-2, s.w, s.x, s.y)
-		first = false
-	}
-	if vary(t - 15) {
-		s.sigma0(t-15, s.z, s.x, s.y)
-		acc(s.z)
-	}
-	for _, i := range []int{t - 7, t - 16} {
-		if !vary(i) {
-			continue
-		}
-		if first {
-			VMOVDQA32(s.slot(i), s.w)
-			first = false
-		} else {
-			VPADDD(s.slot(i), s.w, s.w)
-		}
-	}
-}
-
-// round emits SHA-256 round t (FIPS 180-4 6.2.2 step 3) with K_t + W_t
-// given as addends. With withA false only the new e is computed (enough in
-// the last rounds of the second hash, which only need H7).
-func (s *stream) round(kw []addend, withA bool) {
+// round emits SHA-256 round t (FIPS 180-4 6.2.2 step 3): k is a constant
+// part of K_t + W_t to broadcast, w the per-lane parts. With withA false
+// only the new e is computed (enough in the last rounds of the second
+// hash, which only need H7).
+func (s *stream) round(k Mem, w []Op, withA bool) {
 	a, b, c, d, e, f, g, h := s.v[0], s.v[1], s.v[2], s.v[3], s.v[4], s.v[5], s.v[6], s.v[7]
 	x, y, z := s.x, s.y, s.z
-	for _, k := range kw {
-		addInto(h, k)
+	VPADDD_BCST(k, h, h)
+	for _, op := range w {
+		VPADDD(op, h, h)
 	}
 	// T1 = h + Σ1(e) + Ch(e, f, g) + K_t + W_t, accumulated in h.
 	VMOVDQA32(e, y)
@@ -160,95 +159,72 @@ func (s *stream) round(kw []addend, withA bool) {
 	s.v = [8]VecPhysical{h, a, b, c, d, e, f, g}
 }
 
-// firstBlockVaries reports whether word i of the header's second block
-// depends on the nonce; the job's wpart holds the sum of the others.
-func firstBlockVaries(i int) bool { return i == 3 || i >= 18 }
-
-// secondBlockVaries reports whether word i of the second hash's block is
-// not a constant (the first hash's digest and the words derived from it).
-func secondBlockVaries(i int) bool { return i < 8 || i >= 16 }
-
-// hashHeaderTail emits rounds 4..63 of the header's second block, starting
-// from the job's state after round 3, then adds the midstate: s.v ends as
-// the first hash's digest.
-func (s *stream) hashHeaderTail(t int) {
-	if t < 18 {
-		// W_t is per job: K_t + W_t is in kw.
-		s.round([]addend{{job(gen.OffKW + 4*t), true}}, true)
-		return
-	}
-	s.schedule(t, firstBlockVaries)
-	kw := []addend{{job(gen.OffKW + 4*t), true}, {s.w, false}}
-	if t < 34 {
-		// wpart[t] (zero from 34 on) completes W_t for later words.
-		s.round(kw, true)
-		VPADDD_BCST(job(gen.OffWpart+4*t), s.w, s.w)
-		VMOVDQA32(s.w, s.slot(t))
-		return
-	}
-	if t <= 61 {
-		VMOVDQA32(s.w, s.slot(t))
-	}
-	s.round(kw, true)
-}
-
-// Tables shared by all iterations.
-var (
-	nonceOffsets Mem // 0, 1, ..., stride-1
-	bswap        Mem // VPSHUFB control reversing the bytes of each word
-	k2           Mem // K_t + constant W_t of the second hash, per round
-	w2c          Mem // constant terms of the second hash's W_t, per t
-	hash2IV      Mem // the second hash's state after round 0, less W0 in a and e
-)
-
-// lastRound is the last round of the second hash that is computed: H7 is
-// IV7 + the e it produces.
-const lastRound = 60
-
-func bigSigma0(x uint32) uint32 {
-	return bits.RotateLeft32(x, -2) ^ bits.RotateLeft32(x, -13) ^ bits.RotateLeft32(x, -22)
-}
-
-func bigSigma1(x uint32) uint32 {
-	return bits.RotateLeft32(x, -6) ^ bits.RotateLeft32(x, -11) ^ bits.RotateLeft32(x, -25)
-}
-
-// secondHashConstants folds the fixed words of the second hash into round
-// and schedule constants.
-func secondHashConstants() {
-	var kc, wc [lastRound + 1]uint32
-	for t := range kc {
-		kc[t] = gen.K[t]
-		if t >= 8 && t < 16 {
-			kc[t] += gen.Hash2[t]
-		}
-		if t >= 16 {
-			wc[t] = w2cValue(t)
+// roundLoop emits rounds from..to-1 of every stream as a loop of
+// blockRounds rounds with the general message schedule of hash h; kTable
+// holds K_t (+ constant W_t) from round 0.
+func roundLoop(ss []*stream, h, from, to int, kTable Mem, label string) {
+	Commentf("Rounds %d..%d, %d per iteration.", from, to-1, blockRounds)
+	LEAQ(Mem{Base: frame, Disp: from * vecSize}, cursor)
+	LEAQ(kTable.Offset(4*from), kPtr)
+	LEAQ(kTable.Offset(4*to), kEnd)
+	Label(label)
+	at := where{base: cursor, t0: from}
+	for t := from; t < from+blockRounds; t++ {
+		for _, s := range ss {
+			s.schedule(at, h, t)
+			s.round(Mem{Base: kPtr, Disp: 4 * (t - from)}, []Op{s.w}, true)
 		}
 	}
-	// H7 = IV7 + e after round 60, and e' = d + T1: adding IV7 to round
-	// 60's constant makes the final e H7 itself.
-	kc[lastRound] += gen.IV[7]
-	k2 = gen.Table("k2_avx512", kc[:], 1)
-	w2c = gen.Table("w2c_avx512", wc[:], 1)
-
-	// Round 0 runs on the constant IV: only W0 varies, and it enters a and
-	// e as an addend.
-	iv := gen.IV
-	t1 := iv[7] + bigSigma1(iv[4]) + (iv[4]&iv[5] ^ ^iv[4]&iv[6]) + gen.K[0]
-	t2 := bigSigma0(iv[0]) + (iv[0]&iv[1] ^ iv[0]&iv[2] ^ iv[1]&iv[2])
-	hash2IV = gen.Table("hash2iv_avx512", []uint32{
-		t1 + t2, iv[0], iv[1], iv[2], iv[3] + t1, iv[4], iv[5], iv[6],
-	}, 1)
+	ADDQ(U32(blockRounds*vecSize), cursor)
+	ADDQ(U32(4*blockRounds), kPtr)
+	CMPQ(kPtr, kEnd)
+	JNE(LabelRef(label))
 }
 
-// hashDigest emits round t of the second hash, whose block is the first
-// hash's digest (W0..W7, in the schedule slots) and fixed padding.
-func (s *stream) hashDigest(t int) {
-	kc := addend{k2.Offset(4 * t), true}
-	switch {
-	case t == 0:
-		// s.v holds the digest; it is in the slots already.
+// hashHeaderTail emits the header's second block from the job's state
+// after round 3: rounds 4..17 take K_t + W_t from the job, rounds 18..23
+// add only the nonce-dependent terms of W_t to the job's wpart, the rest
+// loop. It ends with the first hash's digest in s.v and in the second
+// hash's W0..W7.
+func hashHeaderTail(ss []*stream) {
+	at := unrolledCode
+	for t := 4; t < firstLoop; t++ {
+		for _, s := range ss {
+			kw := job(gen.OffKW + 4*t)
+			if t < 18 {
+				s.round(kw, nil, true)
+				continue
+			}
+			// W18 = wpart + σ0(W3), W19 = wpart + W3, W20.. = wpart + σ1(W_t-2).
+			switch t {
+			case 18:
+				sigma0(s.word(at, 0, 3), s.w, s.x, s.y)
+			case 19:
+				VMOVDQA32(s.word(at, 0, 3), s.w)
+			default:
+				sigma1(s.word(at, 0, t-2), s.w, s.x, s.y)
+			}
+			s.round(kw, []Op{s.w}, true)
+			VPADDD_BCST(job(gen.OffWpart+4*t), s.w, s.w)
+			VMOVDQA32(s.w, s.word(at, 0, t))
+		}
+	}
+	roundLoop(ss, 0, firstLoop, 64, kTable, "header")
+	for _, s := range ss {
+		Commentf("Stream %d: first digest = W0..W7 of the second hash.", s.id)
+		for j := range 8 {
+			VPADDD_BCST(job(gen.OffMid+4*j), s.v[j], s.v[j])
+			VMOVDQA32(s.v[j], s.word(at, 1, j))
+		}
+	}
+}
+
+// hashDigest emits the second hash, whose block is the first hash's digest
+// (W0..W7) and fixed padding, up to round 60.
+func hashDigest(ss []*stream) {
+	at := unrolledCode
+	for _, s := range ss {
+		// Round 0 runs on the IV: W0 enters the new a and e as an addend.
 		w0 := s.v[0]
 		for i := 1; i < 8; i++ {
 			if i == 4 {
@@ -258,63 +234,88 @@ func (s *stream) hashDigest(t int) {
 			VPBROADCASTD(hash2IV.Offset(4*i), s.v[i])
 		}
 		VPADDD_BCST(hash2IV, w0, w0)
-		s.v = [8]VecPhysical{w0, s.v[1], s.v[2], s.v[3], s.v[4], s.v[5], s.v[6], s.v[7]}
-	case t < 8:
-		s.round([]addend{kc, {s.slot(t), false}}, true)
-	case t < 16:
-		s.round([]addend{kc}, true)
-	default:
-		s.schedule(t, secondBlockVaries)
-		if t <= lastRound-2 {
-			if w2cValue(t) != 0 {
-				VPADDD_BCST(w2c.Offset(4*t), s.w, s.w)
+	}
+	for t := 1; t < secondLoop; t++ {
+		for _, s := range ss {
+			var w []Op
+			if t < 8 {
+				w = []Op{s.word(at, 1, t)}
 			}
-			VMOVDQA32(s.w, s.slot(t))
+			s.round(k2.Offset(4*t), w, true)
 		}
-		// a is needed up to round 56: round 60 reads it as d.
-		s.round([]addend{kc, {s.w, false}}, t <= lastRound-4)
+	}
+	roundLoop(ss, 1, secondLoop, secondLoopEnd, k2, "digest")
+	for t := secondLoopEnd; t <= lastRound; t++ {
+		for _, s := range ss {
+			s.schedule(at, 1, t)
+			// a is needed up to round 56: round 60 reads it as d.
+			s.round(k2.Offset(4*t), []Op{s.w}, t <= lastRound-4)
+		}
 	}
 }
 
-// w2cValue is the constant part of the second hash's W_t.
-func w2cValue(t int) uint32 {
-	w := gen.Hash2
-	var c uint32
-	for _, i := range []int{t - 2, t - 7, t - 15, t - 16} {
-		if secondBlockVaries(i) {
-			continue
-		}
-		switch i {
-		case t - 2:
-			c += gen.Sigma1(w[i])
-		case t - 15:
-			c += gen.Sigma0(w[i])
-		default:
-			c += w[i]
-		}
-	}
-	return c
+// Tables.
+var (
+	kTable       Mem // K_t
+	k2           Mem // K_t + constant W_t of the second hash; IV7 added in round 60
+	hash2W       Mem // W8..W15 of the second hash
+	hash2IV      Mem // the second hash's state after round 0, less W0 in a and e
+	nonceOffsets Mem // 0, 1, ..., stride-1
+	bswap        Mem // VPSHUFB control reversing the bytes of each word
+)
+
+func bigSigma0(x uint32) uint32 {
+	return bits.RotateLeft32(x, -2) ^ bits.RotateLeft32(x, -13) ^ bits.RotateLeft32(x, -22)
 }
 
-func main() {
-	ConstraintExpr("!purego")
+func bigSigma1(x uint32) uint32 {
+	return bits.RotateLeft32(x, -6) ^ bits.RotateLeft32(x, -11) ^ bits.RotateLeft32(x, -25)
+}
 
-	iotaWords := make([]uint32, stride)
-	for i := range iotaWords {
-		iotaWords[i] = uint32(i)
+// tables emits the constant tables.
+func tables() {
+	kTable = gen.Table("k_avx512", gen.K[:], 1)
+
+	var kc [lastRound + 1]uint32
+	for t := range kc {
+		kc[t] = gen.K[t]
+		if t < 16 {
+			kc[t] += gen.Hash2[t] // zero for the digest words W0..W7
+		}
 	}
-	nonceOffsets = gen.Table("iota_avx512", iotaWords, 1)
+	// H7 = IV7 + e after round 60, and e' = d + T1: adding IV7 to round
+	// 60's constant makes the final e H7 itself.
+	kc[lastRound] += gen.IV[7]
+	k2 = gen.Table("k2_avx512", kc[:], 1)
+	hash2W = gen.Table("hash2w_avx512", gen.Hash2[8:], 1)
+
+	// Round 0 of the second hash runs on the constant IV.
+	iv := gen.IV
+	t1 := iv[7] + bigSigma1(iv[4]) + (iv[4]&iv[5] ^ ^iv[4]&iv[6]) + gen.K[0]
+	t2 := bigSigma0(iv[0]) + (iv[0]&iv[1] ^ iv[0]&iv[2] ^ iv[1]&iv[2])
+	hash2IV = gen.Table("hash2iv_avx512", []uint32{
+		t1 + t2, iv[0], iv[1], iv[2], iv[3] + t1, iv[4], iv[5], iv[6],
+	}, 1)
+
+	offsets := make([]uint32, stride)
+	for i := range offsets {
+		offsets[i] = uint32(i)
+	}
+	nonceOffsets = gen.Table("nonces_avx512", offsets, 1)
 	var shuffle []uint32
 	for range 4 { // VPSHUFB indexes bytes within each 128-bit lane
 		shuffle = append(shuffle, 0x00010203, 0x04050607, 0x08090a0b, 0x0c0d0e0f)
 	}
 	bswap = gen.Table("bswap_avx512", shuffle, 1)
-	secondHashConstants()
+}
+
+func main() {
+	ConstraintExpr("!purego")
+	tables()
 
 	TEXT("scanavx512", 0, gen.Signature)
 	gen.Header("avx512")
-	Doc(fmt.Sprintf("scanavx512 scans count nonces from start in %d interleaved 16-lane states.", streams))
-	local := AllocLocal(streams*16*vecSize + vecSize)
+	local := AllocLocal(streams*2*arraySize + vecSize)
 
 	Load(Param("st"), stPtr)
 	Load(Param("cand"), candPtr)
@@ -328,14 +329,29 @@ func main() {
 
 	ss := make([]*stream, streams)
 	for i := range ss {
-		base := 16 + 4*(i%4)
+		base := 8*streams + 4*i
 		ss[i] = &stream{
 			id: i,
 			x:  zmm(base), y: zmm(base + 1), z: zmm(base + 2), w: zmm(base + 3),
-			mask: []Op{K1, K2, K3, K4}[i],
+			mask: []Op{K1, K2, K3}[i],
 		}
 		for j := range 8 {
 			ss[i].v[j] = zmm(8*i + j)
+		}
+	}
+
+	Comment("Schedule words that are the same for every nonce: W8..W17 of the",
+		"header's second block, W8..W15 of the second hash.")
+	for i := 8; i < 18; i++ {
+		VPBROADCASTD(job(gen.OffWpart+4*i), Z0)
+		for _, s := range ss {
+			VMOVDQA32(Z0, s.word(unrolledCode, 0, i))
+		}
+	}
+	for i := 8; i < 16; i++ {
+		VPBROADCASTD(hash2W.Offset(4*(i-8)), Z0)
+		for _, s := range ss {
+			VMOVDQA32(Z0, s.word(unrolledCode, 1, i))
 		}
 	}
 
@@ -345,36 +361,26 @@ func main() {
 		VPBROADCASTD(nonce.As32(), s.w)
 		VPADDD(nonceOffsets.Offset(vecSize*s.id), s.w, s.w)
 		VPSHUFB(bswap, s.w, s.w)
-		VMOVDQA32(s.w, s.slot(3))
+		VMOVDQA32(s.w, s.word(unrolledCode, 0, 3))
 		for j := range 8 {
 			VPBROADCASTD(job(gen.OffState4+4*j), s.v[j])
 		}
 		VPADDD(s.w, s.v[0], s.v[0])
 		VPADDD(s.w, s.v[4], s.v[4])
 	}
-	for t := 4; t < 64; t++ {
-		for _, s := range ss {
-			s.hashHeaderTail(t)
-		}
-	}
-	for _, s := range ss {
-		Commentf("Stream %d: first digest = W0..W7 of the second hash.", s.id)
-		for j := range 8 {
-			VPADDD_BCST(job(gen.OffMid+4*j), s.v[j], s.v[j])
-			VMOVDQA32(s.v[j], s.slot(j))
-		}
-	}
-	for t := 0; t <= lastRound; t++ {
-		for _, s := range ss {
-			s.hashDigest(t)
-		}
-	}
+	hashHeaderTail(ss)
+	hashDigest(ss)
 	for _, s := range ss {
 		Commentf("Stream %d: candidate lanes have bswap(H7) <= t7.", s.id)
 		VPSHUFB(bswap, s.v[4], s.x)
 		VPCMPUD_BCST(U8(2), job(gen.OffT7), s.x, s.mask)
 	}
-	KORTESTW(K1, K2)
+	if streams == 3 {
+		KORW(K1, K2, K4)
+		KORTESTW(K3, K4)
+	} else {
+		KORTESTW(K1, K2)
+	}
 	JNZ(LabelRef("candidates"))
 	Label("next")
 	ADDL(U32(stride), nonce.As32())
@@ -392,12 +398,12 @@ func main() {
 		TESTL(EDX, EDX)
 		JZ(LabelRef(fmt.Sprintf("stream%ddone", s.id)))
 		Label(fmt.Sprintf("stream%d", s.id))
-		BSFL(EDX, R9L)
-		LEAL(Mem{Base: nonce, Index: R9, Scale: 1, Disp: lanes * s.id}, R10L)
-		MOVL(R10L, Mem{Base: candPtr, Index: found, Scale: 4})
+		BSFL(EDX, R12L)
+		LEAL(Mem{Base: nonce, Index: R12, Scale: 1, Disp: lanes * s.id}, R13L)
+		MOVL(R13L, Mem{Base: candPtr, Index: found, Scale: 4})
 		INCL(found.As32())
-		LEAL(Mem{Base: RDX, Disp: -1}, R9L)
-		ANDL(R9L, EDX)
+		LEAL(Mem{Base: RDX, Disp: -1}, R12L)
+		ANDL(R12L, EDX)
 		JNZ(LabelRef(fmt.Sprintf("stream%d", s.id)))
 		Label(fmt.Sprintf("stream%ddone", s.id))
 	}
