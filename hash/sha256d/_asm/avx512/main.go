@@ -19,7 +19,7 @@ const (
 	// streams is how many independent 16-lane states one iteration hashes.
 	// A zmm round is a chain of ops with 2-cycle latency on Zen 5, so one
 	// state alone leaves most of the vector units idle.
-	streams = 2
+	streams = 3
 	lanes   = 16
 	stride  = streams * lanes
 	vecSize = 64
@@ -329,7 +329,7 @@ func main() {
 
 	ss := make([]*stream, streams)
 	for i := range ss {
-		base := 8*streams + 4*i
+		base := 8*streams + 4*(i%((32-8*streams)/4))
 		ss[i] = &stream{
 			id: i,
 			x:  zmm(base), y: zmm(base + 1), z: zmm(base + 2), w: zmm(base + 3),
