@@ -82,19 +82,11 @@ type stream struct {
 	mask Op             // opmask receiving the lanes' H7 test
 }
 
-// where locates memory that the round loops walk through: addresses are
-// relative to base, which holds the location of round t0.
-type where struct {
-	base Register
-	t0   int
-}
-
-// unrolledCode addresses everything from its start.
-var unrolledCode = where{base: frame}
-
-// word is schedule word W_t of hash h (0: header, 1: second hash).
-func (s *stream) word(at where, h, t int) Mem {
-	return Mem{Base: at.base, Disp: (s.id*2+h)*arraySize + (t-at.t0)*vecSize}
+// word is schedule word W_t of hash h (0: header, 1: second hash),
+// addressed from base: frame in code emitted once, cursor (pointing at
+// the current block of words) in the round loop.
+func (s *stream) word(base Register, h, t int) Mem {
+	return Mem{Base: base, Disp: (s.id*2+h)*arraySize + t*vecSize}
 }
 
 func job(off int) Mem { return Mem{Base: stPtr, Disp: off} }
@@ -122,7 +114,7 @@ func sigma1(src Mem, dst, t1, t2 VecPhysical) { smallSigma(17, 19, 10, src, dst,
 
 // schedule emits W_t = σ1(W_t-2) + W_t-7 + σ0(W_t-15) + W_t-16 of hash h
 // into s.w and stores it.
-func (s *stream) schedule(at where, h, t int) {
+func (s *stream) schedule(at Register, h, t int) {
 	// σ1(W_t-2) last: W_t-2 is the most recent word.
 	sigma0(s.word(at, h, t-15), s.w, s.x, s.y)
 	VPADDD(s.word(at, h, t-16), s.w, s.w)
@@ -175,10 +167,9 @@ func enterLoop(h, from int, k Mem) {
 // iteration.
 func roundLoop(ss []*stream) {
 	Label("rounds")
-	at := where{base: cursor}
 	for t := range blockRounds {
 		for _, s := range ss {
-			s.schedule(at, 0, t)
+			s.schedule(cursor, 0, t)
 			s.round(Mem{Base: kPtr, Disp: 4 * t}, []Op{s.w}, true)
 		}
 	}
@@ -195,7 +186,7 @@ func roundLoop(ss []*stream) {
 // the second hash it jumps to digestTail; otherwise the first hash's
 // digest ends in s.v and in the second hash's W0..W7.
 func hashHeaderTail(ss []*stream) {
-	at := unrolledCode
+	at := frame
 	for t := 4; t < firstLoop; t++ {
 		for _, s := range ss {
 			kw := job(gen.OffKW + 4*t)
@@ -233,7 +224,7 @@ func hashHeaderTail(ss []*stream) {
 // hashDigest emits the second hash, whose block is the first hash's digest
 // (W0..W7) and fixed padding, up to round 60.
 func hashDigest(ss []*stream) {
-	at := unrolledCode
+	at := frame
 	for _, s := range ss {
 		// Round 0 runs on the IV: W0 enters the new a and e as an addend.
 		// The new state goes to registers named so that at the loop,
@@ -329,6 +320,9 @@ func main() {
 	if loopRounds%blockRounds != 0 || loopRounds%8 != 0 || secondLoop+loopRounds > lastRound {
 		panic("round loop does not fit both hashes")
 	}
+	if streams != 2 && streams != 3 {
+		panic("streams must be 2 or 3")
+	}
 	ConstraintExpr("!purego")
 	tables()
 
@@ -346,6 +340,9 @@ func main() {
 	TESTL(left.As32(), left.As32())
 	JZ(LabelRef("done"))
 
+	// Each stream has its own eight state registers; the scratch registers
+	// left over are shared between streams (register renaming in the core
+	// keeps the streams independent).
 	ss := make([]*stream, streams)
 	for i := range ss {
 		base := 8*streams + 4*(i%((32-8*streams)/4))
@@ -364,13 +361,13 @@ func main() {
 	for i := 8; i < 18; i++ {
 		VPBROADCASTD(job(gen.OffWpart+4*i), Z0)
 		for _, s := range ss {
-			VMOVDQA32(Z0, s.word(unrolledCode, 0, i))
+			VMOVDQA32(Z0, s.word(frame, 0, i))
 		}
 	}
 	for i := 8; i < 16; i++ {
 		VPBROADCASTD(hash2W.Offset(4*(i-8)), Z0)
 		for _, s := range ss {
-			VMOVDQA32(Z0, s.word(unrolledCode, 1, i))
+			VMOVDQA32(Z0, s.word(frame, 1, i))
 		}
 	}
 
@@ -380,7 +377,7 @@ func main() {
 		VPBROADCASTD(nonce.As32(), s.w)
 		VPADDD(nonceOffsets.Offset(vecSize*s.id), s.w, s.w)
 		VPSHUFB(bswap, s.w, s.w)
-		VMOVDQA32(s.w, s.word(unrolledCode, 0, 3))
+		VMOVDQA32(s.w, s.word(frame, 0, 3))
 		for j := range 8 {
 			VPBROADCASTD(job(gen.OffState4+4*j), s.v[j])
 		}
@@ -392,7 +389,7 @@ func main() {
 	for _, s := range ss {
 		Commentf("Stream %d: candidate lanes have bswap(H7) <= t7.", s.id)
 		VPSHUFB(bswap, s.v[4], s.x)
-		VPCMPUD_BCST(U8(2), job(gen.OffT7), s.x, s.mask)
+		VPCMPUD_BCST(U8(2), job(gen.OffT7), s.x, s.mask) // predicate 2: <=
 	}
 	if streams == 3 {
 		KORW(K1, K2, K4)
@@ -400,7 +397,7 @@ func main() {
 	} else {
 		KORTESTW(K1, K2)
 	}
-	JNZ(LabelRef("candidates"))
+	JNZ(LabelRef("candidates")) // rare: t7 is small when mining
 	Label("next")
 	ADDL(U32(stride), nonce.As32())
 	SUBL(U32(stride), left.As32())
