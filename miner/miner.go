@@ -19,9 +19,10 @@ const (
 	// of a second at tens of MH/s.
 	chunkBits = 24
 	// rollBits sets the nonces searched before the header rolls: all 2^32.
-	rollBits       = 32
-	maxBatch       = 4096 // most nonces between two checks for new work
-	batchesPerLane = 128  // batch = lanes * batchesPerLane, capped at maxBatch
+	rollBits = 32
+	// batchesPerLane sets the nonces between two checks for new work:
+	// lanes * batchesPerLane, capped at the kernel's Batch.
+	batchesPerLane = 128
 )
 
 // Config configures a Miner. The zero value mines on every core with the
@@ -230,7 +231,9 @@ func (m *Miner) worker(ctx context.Context, id int) error {
 		}
 	}
 	scanner := sha256d.NewScanner(m.kernel)
-	batch := min(uint32(m.kernel.Lanes()*batchesPerLane), maxBatch)
+	// A whole number of kernel iterations, so no nonce of a batch falls
+	// to the portable kernel's remainder path.
+	batch := uint32(min(m.kernel.Lanes()*batchesPerLane, m.kernel.Batch()))
 	ctr := &m.counters[id]
 	hits := make([]uint32, 0, 16)
 

@@ -30,12 +30,13 @@ func BenchmarkScan(b *testing.B) {
 			var tg [Size]byte
 			j := NewJob(&genesisHeader, &tg)
 			s := NewScanner(k)
+			batch := k.Batch()
 			var start uint32
 			for b.Loop() {
-				s.Scan(j, start, batchSize, nil)
-				start += batchSize
+				s.Scan(j, start, uint64(batch), nil)
+				start += uint32(batch)
 			}
-			b.ReportMetric(float64(b.N)*batchSize/b.Elapsed().Seconds(), "H/s")
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "H/s")
 		})
 	}
 }

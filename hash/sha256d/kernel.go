@@ -34,6 +34,11 @@ func (k *Kernel) Name() string { return k.name }
 // Lanes returns how many nonces the kernel hashes per iteration.
 func (k *Kernel) Lanes() int { return int(k.stride) }
 
+// Batch returns the largest nonce count, at most 4096, that the kernel
+// scans in whole iterations: Scan calls of multiples of it never fall back
+// to the portable kernel for a remainder.
+func (k *Kernel) Batch() int { return int(batchSize / k.stride * k.stride) }
+
 // Requires returns the CPU features the kernel needs.
 func (k *Kernel) Requires() []string { return slices.Clone(k.features) }
 
