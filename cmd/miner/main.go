@@ -35,6 +35,8 @@ func main() {
 // usageError marks bad flags or arguments; they exit with status 2.
 type usageError struct{ error }
 
+func (e usageError) Unwrap() error { return e.error }
+
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 // run is the whole program; main only maps its error to an exit status.

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/cpuid/v2"
+	"github.com/powmine/powmine/hash/sha256d"
+)
+
+// TestMain lets tests run the real main in a child process.
+func TestMain(m *testing.M) {
+	if os.Getenv("MINER_TEST_MAIN") == "1" {
+		os.Args = append([]string{"miner"}, strings.Fields(os.Getenv("MINER_TEST_ARGS"))...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runMain runs main in a child process and returns its exit status and
+// standard error.
+func runMain(t *testing.T, args string, env ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), append(env, "MINER_TEST_MAIN=1", "MINER_TEST_ARGS="+args)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), stderr.String()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0, stderr.String()
+}
+
+func TestExitStatus(t *testing.T) {
+	for _, c := range []struct {
+		args string
+		env  []string
+		code int
+	}{
+		{"--bogus", nil, 2},
+		{"-a scrypt", nil, 2},
+		{"-t -1", nil, 2},
+		{"--list-kernels", nil, 0},
+		{"--benchmark --time-limit 1 -q --kernel generic", nil, 0},
+	} {
+		code, stderr := runMain(t, c.args, c.env...)
+		if code != c.code {
+			t.Errorf("miner %s: exit %d, want %d (stderr %q)", c.args, code, c.code, stderr)
+		}
+		if c.code == 2 && strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("miner %s: want a one-line error, got %q", c.args, stderr)
+		}
+	}
+}
+
+// TestKernelTheCPULacks turns a kernel's CPU feature off, as on a CPU
+// without it, and asks for that kernel.
+func TestKernelTheCPULacks(t *testing.T) {
+	var victim *sha256d.Kernel
+	for _, k := range sha256d.Kernels() {
+		if k.Name() == "avx2" && k.Supported() {
+			victim = k
+		}
+	}
+	if victim == nil {
+		t.Skip("no supported avx2 kernel in this build or on this CPU to turn off")
+	}
+	cpuid.CPU.Disable(cpuid.AVX2)
+	defer cpuid.CPU.Enable(cpuid.AVX2)
+	err := run(t.Context(), []string{"--benchmark", "--kernel", "avx2"}, os.Stdout, os.Stderr)
+	var ue usageError
+	if !errors.As(err, &ue) || !errors.Is(err, sha256d.ErrUnsupportedKernel) {
+		t.Fatalf("got %v, want an unsupported-kernel usage error", err)
+	}
+	t.Log(err)
+}
