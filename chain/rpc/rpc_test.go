@@ -1,0 +1,163 @@
+package rpc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func newTestServer(t *testing.T) (*Server, *httptest.Server) {
+	t.Helper()
+	s, err := New(Config{User: "u", Password: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Register("echo", func(_ context.Context, params json.RawMessage) (any, error) {
+		var a string
+		var b int
+		if err := Params(params, &a, &b); err != nil {
+			return nil, err
+		}
+		return map[string]any{"a": a, "b": b}, nil
+	})
+	s.Register("fail", func(context.Context, json.RawMessage) (any, error) {
+		return nil, Errorf(CodeInvalidAddressOrKey, "Block not found")
+	})
+	s.Register("plainerr", func(context.Context, json.RawMessage) (any, error) {
+		return nil, errors.New("disk on fire")
+	})
+	hs := httptest.NewServer(s)
+	t.Cleanup(hs.Close)
+	return s, hs
+}
+
+func post(t *testing.T, url, user, pass, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestCalls(t *testing.T) {
+	_, hs := newTestServer(t)
+	for _, c := range []struct {
+		name, body string
+		status     int
+		want       string
+	}{
+		{"2.0 call", `{"jsonrpc":"2.0","id":7,"method":"echo","params":["x",3]}`, 200, `{"jsonrpc":"2.0","result":{"a":"x","b":3},"error":null,"id":7}`},
+		{"1.0 call", `{"jsonrpc":"1.0","id":"curl","method":"echo","params":["y"]}`, 200, `{"result":{"a":"y","b":0},"error":null,"id":"curl"}`},
+		{"optional params absent", `{"id":1,"method":"echo"}`, 200, `"result":{"a":"","b":0}`},
+		{"unknown method 1.0", `{"id":1,"method":"nope"}`, 404, `"code":-32601`},
+		{"unknown method 2.0", `{"jsonrpc":"2.0","id":1,"method":"nope"}`, 200, `"code":-32601`},
+		{"handler rpc error", `{"id":1,"method":"fail"}`, 500, `{"result":null,"error":{"code":-5,"message":"Block not found"},"id":1}`},
+		{"plain error", `{"id":1,"method":"plainerr"}`, 500, `"code":-1,"message":"disk on fire"`},
+		{"parse error", `{"id":1,"method":`, 500, `"code":-32700`},
+		{"wrong param type", `{"id":1,"method":"echo","params":[5]}`, 500, `"code":-3`},
+		{"too many params", `{"id":1,"method":"echo","params":["a",1,2]}`, 500, `"code":-32602`},
+		{"named params", `{"id":1,"method":"echo","params":{"a":"x"}}`, 500, `"code":-32602`},
+		{"scalar params", `{"id":1,"method":"echo","params":5}`, 500, `"code":-32600`},
+		{"missing method", `{"id":1}`, 500, `"code":-32600`},
+		{"batch", `[{"jsonrpc":"2.0","id":1,"method":"echo","params":["a"]},{"jsonrpc":"2.0","id":2,"method":"nope"}]`, 200, `[{"jsonrpc":"2.0","result":{"a":"a","b":0},"error":null,"id":1},{"jsonrpc":"2.0","result":null,"error":{"code":-32601,"message":"Method not found"},"id":2}]`},
+		{"empty batch", `[]`, 200, `"code":-32600`},
+		{"broken batch", `[{"id":1},`, 200, `"code":-32700`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			status, body := post(t, hs.URL, "u", "p", c.body)
+			if status != c.status || !strings.Contains(body, c.want) {
+				t.Fatalf("got %d %s\nwant %d containing %s", status, body, c.status, c.want)
+			}
+		})
+	}
+}
+
+func TestAuthAndLimits(t *testing.T) {
+	s, hs := newTestServer(t)
+	if status, _ := post(t, hs.URL, "", "", `{"id":1,"method":"echo"}`); status != http.StatusUnauthorized {
+		t.Fatalf("no credentials: %d", status)
+	}
+	if status, _ := post(t, hs.URL, "u", "wrong", `{"id":1,"method":"echo"}`); status != http.StatusUnauthorized {
+		t.Fatalf("wrong password: %d", status)
+	}
+	resp, err := http.Get(hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("GET: %d", resp.StatusCode)
+	}
+	s.maxBody = 100
+	if status, _ := post(t, hs.URL, "u", "p", `{"id":1,"method":"echo","params":["`+strings.Repeat("x", 200)+`"]}`); status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("big body: %d", status)
+	}
+	s.maxBody, s.maxBatch = MaxBodySize, 2
+	if _, body := post(t, hs.URL, "u", "p", `[{"id":1,"method":"echo"},{"id":2,"method":"echo"},{"id":3,"method":"echo"}]`); !strings.Contains(body, `"code":-32600`) {
+		t.Fatalf("over-long batch: %s", body)
+	}
+}
+
+func TestCookie(t *testing.T) {
+	if _, err := New(Config{}); !errors.Is(err, ErrNoAuth) {
+		t.Fatalf("no auth: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), ".cookie")
+	s, err := New(Config{CookieFile: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Register("ping", func(context.Context, json.RawMessage) (any, error) { return "pong", nil })
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
+		t.Fatalf("cookie mode %v", fi.Mode())
+	}
+	user, pass, ok := strings.Cut(string(b), ":")
+	if !ok || user != CookieUser || len(pass) != 64 {
+		t.Fatalf("cookie %q", b)
+	}
+	if status, body := post(t, hs.URL, user, pass, `{"id":1,"method":"ping"}`); status != 200 || !strings.Contains(body, "pong") {
+		t.Fatalf("cookie auth: %d %s", status, body)
+	}
+}
+
+// FuzzHandle feeds arbitrary bodies to the dispatcher: it must always
+// answer with valid JSON and never panic.
+func FuzzHandle(f *testing.F) {
+	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"echo","params":["x",1]}`))
+	f.Add([]byte(`[{"id":1,"method":"echo"},{"id":null,"method":"fail"}]`))
+	f.Add([]byte(`{"id":{"a":[1,2]},"method":"echo","params":[null,null]}`))
+	f.Add([]byte(`[`))
+	s, _ := New(Config{Password: "p"})
+	s.Register("echo", func(_ context.Context, params json.RawMessage) (any, error) {
+		var a string
+		var b int
+		return []any{a, b}, Params(params, &a, &b)
+	})
+	s.Register("fail", func(context.Context, json.RawMessage) (any, error) { return nil, errors.New("x") })
+	f.Fuzz(func(t *testing.T, body []byte) {
+		out, _ := s.handle(context.Background(), body)
+		if !json.Valid(out) {
+			t.Fatalf("invalid JSON reply %q to %q", out, body)
+		}
+	})
+}
