@@ -19,10 +19,13 @@
 //   - Targets and work: DecodeCompact (Core's flags), CompactToBig and
 //     BigToCompact (btcd's shapes), CalcWork. Chainwork is the sum of
 //     CalcWork over a chain, genesis included.
-//   - Difficulty: RetargetBits, and HeaderContext.NextBits for the bits a
-//     child must carry.
-//   - Parameters: Params and MainNetParams; CalcBlockSubsidy for the new
-//     coins a block may create.
+//   - Difficulty: RetargetBits (Bitcoin's periodic retarget) and ASERTBits
+//     (Bitcoin Cash's per-block aserti3-2d), chosen per network by
+//     Params.DifficultyAlgorithm, and HeaderContext.NextBits for the bits
+//     a child must carry.
+//   - Parameters: Params, MainNetParams (Bitcoin's header rules) and
+//     DevParams (a local chain with 5-second blocks and ASERT, with a full
+//     GenesisBlock); CalcBlockSubsidy for the new coins a block may create.
 //   - Blocks and transactions: Block (a Header and its Transactions, the
 //     coinbase first); Transaction, which holds either a Coinbase (height,
 //     extranonce, payouts) or a Transfer (ed25519 sender key, recipient
@@ -54,7 +57,7 @@
 // layer that connects blocks. Those layers live in sub-packages and in the
 // node, which gather a HeaderContext from their index and call these
 // functions. The package does not log. Every function is safe for
-// concurrent use; MainNetParams must not be modified.
+// concurrent use; MainNetParams and DevParams must not be modified.
 //
 // # Errors
 //

@@ -22,19 +22,36 @@ type Params struct {
 	// bits, so it decodes to a value at or below PowLimit.
 	PowLimitBits uint32
 
-	// TargetTimespan is the time one difficulty period should take.
-	TargetTimespan time.Duration
+	// DifficultyAlgorithm chooses how HeaderContext.NextBits sets the
+	// bits of each header: Bitcoin's periodic retarget (the zero value)
+	// or ASERT.
+	DifficultyAlgorithm DifficultyAlgorithm
 
-	// TargetSpacing is the desired time between blocks.
+	// TargetSpacing is the desired time between blocks. Both algorithms
+	// use it.
 	TargetSpacing time.Duration
 
+	// TargetTimespan is the time one difficulty period should take. Only
+	// DifficultyRetarget reads it.
+	TargetTimespan time.Duration
+
 	// RetargetInterval is the number of blocks per difficulty period,
-	// TargetTimespan / TargetSpacing.
+	// TargetTimespan / TargetSpacing. Only DifficultyRetarget reads it.
 	RetargetInterval int64
 
 	// RetargetAdjustmentFactor bounds one retarget: the measured period is
-	// clamped to [TargetTimespan/factor, TargetTimespan*factor].
+	// clamped to [TargetTimespan/factor, TargetTimespan*factor]. Only
+	// DifficultyRetarget reads it.
 	RetargetAdjustmentFactor int64
+
+	// ASERTHalfLife is the time by which a chain must run ahead of (or
+	// behind) its schedule for ASERT to halve (or double) the target; at
+	// least one second. Only DifficultyASERT reads it.
+	ASERTHalfLife time.Duration
+
+	// ASERTAnchor is the block ASERT measures from. Only DifficultyASERT
+	// reads it.
+	ASERTAnchor ASERTAnchor
 
 	// MedianTimeBlocks is how many previous blocks the median time past
 	// is taken over.
@@ -45,7 +62,8 @@ type Params struct {
 	MaxFutureBlockTime time.Duration
 
 	// NoRetargeting keeps the difficulty fixed (regression-test style
-	// networks): every header must carry its parent's bits.
+	// networks): every header must carry its parent's bits, whatever
+	// DifficultyAlgorithm says.
 	NoRetargeting bool
 
 	// InitialSubsidy is the block subsidy, in base units, of the blocks
@@ -59,6 +77,12 @@ type Params struct {
 	// GenesisHeader is the header of block 0 and GenesisHash its hash.
 	GenesisHeader Header
 	GenesisHash   Hash
+
+	// GenesisBlock is block 0 in full, its Header equal to GenesisHeader,
+	// for a node that starts a chain from it. It is nil for networks
+	// whose genesis block has no encoding in this package's format:
+	// MainNetParams only describes Bitcoin's headers.
+	GenesisBlock *Block
 }
 
 // targetTimespanSeconds returns TargetTimespan in whole seconds.
@@ -107,4 +131,91 @@ var MainNetParams = Params{
 		0x93, 0x1e, 0x83, 0x65, 0xe1, 0x5a, 0x08, 0x9c,
 		0x68, 0xd6, 0x19, 0x00, 0x00, 0x00, 0x00, 0x00,
 	},
+}
+
+// Development network constants; see DevParams.
+const (
+	// devGenesisTime is the dev genesis timestamp, 2025-01-01 00:00:00 UTC.
+	devGenesisTime = 1735689600
+
+	// devGenesisBits is the dev genesis target, 0x03ffff * 2^216, just
+	// under 2^234: about 2^22 (4.2 million) hashes per block.
+	devGenesisBits = 0x1e03ffff
+
+	// devTargetSpacing is the dev network's block interval.
+	devTargetSpacing = 5 * time.Second
+)
+
+// devPowLimit is 2^255 - 1, the regression-test limit: a header with its
+// bits needs two hashes on average.
+var devPowLimit = new(big.Int).Sub(new(big.Int).Lsh(bigOne, 255), bigOne)
+
+// devGenesisBlock is DevParams' block 0. Its coinbase pays the subsidy to
+// the zero address, whose key nobody has: finding an ed25519 public key
+// whose double SHA-256 starts with 20 zero bytes is a 160-bit preimage
+// search. The nonce is the first one, counting from 0, that meets
+// devGenesisBits.
+var devGenesisBlock = Block{
+	Header: Header{
+		Version:   1,
+		PrevBlock: Hash{},
+		// 0cf3793d60b62db4840430e29317afa815539126ae22fab939c85ecd448adb7c
+		MerkleRoot: Hash{
+			0x7c, 0xdb, 0x8a, 0x44, 0xcd, 0x5e, 0xc8, 0x39,
+			0xb9, 0xfa, 0x22, 0xae, 0x26, 0x91, 0x53, 0x15,
+			0xa8, 0xaf, 0x17, 0x93, 0xe2, 0x30, 0x04, 0x84,
+			0xb4, 0x2d, 0xb6, 0x60, 0x3d, 0x79, 0xf3, 0x0c,
+		},
+		Timestamp: devGenesisTime,
+		Bits:      devGenesisBits,
+		Nonce:     2815137,
+	},
+	Transactions: []Transaction{{Coinbase: &Coinbase{
+		Height:     0,
+		Extranonce: []byte("powmine dev genesis"),
+		Outputs:    []Output{{Address: Address{}, Amount: 50 * BaseUnitsPerCoin}},
+	}}},
+}
+
+// DevParams are the rules of a local development chain ("dev"), made for
+// a few CPU cores: blocks every 5 seconds, difficulty set per block by
+// ASERT (see ASERTBits) with a half-life of 2 minutes, so that it follows
+// the hash rate within minutes. Its genesis target takes about 2^22 hashes
+// (about 1.4 s at the portable kernel's 3 MH/s, a tenth of that with SIMD
+// kernels); ASERT then raises or lowers it. The limit is regression-test
+// easy (2^255 - 1), so that a chain left idle for a long time eases back
+// to near-instant blocks and catches up quickly. Everything else (median
+// time, future limit, subsidy) is mainnet's. Treat it as read-only.
+//
+// The ASERT anchor is the genesis block: height 0, its bits, and, since
+// genesis has no parent, a parent time of the genesis time minus
+// TargetSpacing (see ASERTAnchor.ParentTime). The Bitcoin retarget fields
+// (TargetTimespan, RetargetInterval, RetargetAdjustmentFactor) are zero:
+// nothing reads them under ASERT, and RetargetBits must not be called with
+// DevParams.
+var DevParams = Params{
+	Name:                "dev",
+	PowLimit:            devPowLimit,
+	PowLimitBits:        0x207fffff,
+	DifficultyAlgorithm: DifficultyASERT,
+	TargetSpacing:       devTargetSpacing,
+	ASERTHalfLife:       2 * time.Minute,
+	ASERTAnchor: ASERTAnchor{
+		Height:     0,
+		Bits:       devGenesisBits,
+		ParentTime: devGenesisTime - int64(devTargetSpacing/time.Second),
+	},
+	MedianTimeBlocks:       11,
+	MaxFutureBlockTime:     2 * time.Hour,
+	InitialSubsidy:         50 * BaseUnitsPerCoin,
+	SubsidyHalvingInterval: 210_000,
+	GenesisHeader:          devGenesisBlock.Header,
+	// 0000025406655bdfcf2c775b9ee4a4f7f0866f62cf455a1235d59178c4af3be2
+	GenesisHash: Hash{
+		0xe2, 0x3b, 0xaf, 0xc4, 0x78, 0x91, 0xd5, 0x35,
+		0x12, 0x5a, 0x45, 0xcf, 0x62, 0x6f, 0x86, 0xf0,
+		0xf7, 0xa4, 0xe4, 0x9e, 0x5b, 0x77, 0x2c, 0xcf,
+		0xdf, 0x5b, 0x65, 0x06, 0x54, 0x02, 0x00, 0x00,
+	},
+	GenesisBlock: &devGenesisBlock,
 }

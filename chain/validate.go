@@ -90,7 +90,9 @@ type HeaderContext struct {
 
 	// PeriodStartTime is the timestamp of the first block of the parent's
 	// difficulty period, at height PrevHeight+1-RetargetInterval. It is
-	// read only when PrevHeight+1 is a multiple of RetargetInterval.
+	// read only by DifficultyRetarget, when PrevHeight+1 is a multiple of
+	// RetargetInterval. DifficultyASERT needs no more than PrevHeight and
+	// PrevTime.
 	PeriodStartTime int64
 
 	// MedianTime is MedianTimePast over the timestamps of the parent and
@@ -98,16 +100,58 @@ type HeaderContext struct {
 	MedianTime int64
 }
 
-// NextBits returns the bits a child of the context's parent must carry:
-// at heights that are multiples of p.RetargetInterval the result of
-// RetargetBits over the ending period, elsewhere (and always with
-// p.NoRetargeting) the parent's bits. Bitcoin mainnet has no
-// minimum-difficulty exception, so neither does this function.
+// NextBits returns the bits a child of the context's parent must carry.
+// With p.NoRetargeting they are always the parent's bits. Otherwise, by
+// p.DifficultyAlgorithm:
+//
+//   - DifficultyRetarget: at heights that are multiples of
+//     p.RetargetInterval the result of RetargetBits over the ending
+//     period, elsewhere the parent's bits. Bitcoin mainnet has no
+//     minimum-difficulty exception, so neither does this function.
+//   - DifficultyASERT: ASERTBits from p.ASERTAnchor, with timeDelta =
+//     PrevTime - ASERTAnchor.ParentTime and heightDelta = PrevHeight -
+//     ASERTAnchor.Height.
+//
+// The params and context must be ones CheckHeaderContext accepts.
 func (c *HeaderContext) NextBits(p *Params) uint32 {
-	if p.NoRetargeting || (c.PrevHeight+1)%p.RetargetInterval != 0 {
+	switch {
+	case p.NoRetargeting:
+		return c.PrevBits
+	case p.DifficultyAlgorithm == DifficultyASERT:
+		a := &p.ASERTAnchor
+		return ASERTBits(p, a.Bits, c.PrevTime-a.ParentTime, c.PrevHeight-a.Height)
+	case (c.PrevHeight+1)%p.RetargetInterval != 0:
 		return c.PrevBits
 	}
 	return RetargetBits(p, c.PrevBits, c.PeriodStartTime, c.PrevTime)
+}
+
+// checkNextBitsInputs returns an AssertError when NextBits cannot work on
+// p and c: a negative parent height, an unknown algorithm, or for ASERT a
+// half-life under one second or a parent below the anchor.
+func checkNextBitsInputs(p *Params, c *HeaderContext) error {
+	if c.PrevHeight < 0 {
+		return AssertError("HeaderContext.PrevHeight is negative")
+	}
+	if p.NoRetargeting {
+		return nil
+	}
+	switch p.DifficultyAlgorithm {
+	case DifficultyRetarget:
+		if p.RetargetInterval < 1 || p.TargetTimespan < time.Second || p.RetargetAdjustmentFactor < 1 {
+			return AssertError("Params for DifficultyRetarget need RetargetInterval, TargetTimespan and RetargetAdjustmentFactor")
+		}
+	case DifficultyASERT:
+		if p.ASERTHalfLife < time.Second {
+			return AssertError("Params.ASERTHalfLife is under one second")
+		}
+		if c.PrevHeight < p.ASERTAnchor.Height {
+			return AssertError("HeaderContext.PrevHeight is below Params.ASERTAnchor.Height")
+		}
+	default:
+		return AssertError("Params.DifficultyAlgorithm is " + p.DifficultyAlgorithm.String())
+	}
+	return nil
 }
 
 // CheckHeaderContext checks header h against the chain it extends, in this
@@ -119,12 +163,15 @@ func (c *HeaderContext) NextBits(p *Params) uint32 {
 //   - ErrTimeTooNew: h.Timestamp is more than p.MaxFutureBlockTime after
 //     now. This one is temporary: do not mark the header invalid for it.
 //
-// A context with a negative PrevHeight yields an AssertError. Proof of work
-// is CheckHeaderSanity's job. Timestamps may go backwards relative to the
-// parent; only the median rule applies. It is safe for concurrent use.
+// A context with a negative PrevHeight, or params NextBits cannot work with
+// (an unknown DifficultyAlgorithm, retarget fields of zero, an ASERT
+// half-life under one second, a parent below the ASERT anchor), yields an
+// AssertError. Proof of work is CheckHeaderSanity's job. Timestamps may go
+// backwards relative to the parent; only the median rule applies. It is
+// safe for concurrent use.
 func CheckHeaderContext(h *Header, p *Params, c *HeaderContext, now time.Time) error {
-	if c.PrevHeight < 0 {
-		return AssertError("HeaderContext.PrevHeight is negative")
+	if err := checkNextBitsInputs(p, c); err != nil {
+		return err
 	}
 	height := c.PrevHeight + 1
 	if h.PrevBlock != c.PrevHash {
