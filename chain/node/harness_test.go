@@ -128,7 +128,13 @@ type harness struct {
 // are filled in.
 func newHarness(tb testing.TB, retarget bool, cfg Config) *harness {
 	tb.Helper()
-	p, g := testParams(tb, 4, retarget)
+	return newHarnessFunded(tb, 4, retarget, cfg)
+}
+
+// newHarnessFunded is newHarness with the first funded accounts funded.
+func newHarnessFunded(tb testing.TB, funded int, retarget bool, cfg Config) *harness {
+	tb.Helper()
+	p, g := testParams(tb, funded, retarget)
 	h := &harness{tb: tb, p: p, genesis: g, store: NewMemStore(), blocks: map[chain.Hash]*chain.Block{g.Hash(): g},
 		now: time.Unix(genesisTime+10_000_000, 0)}
 	cfg.Params, cfg.Genesis, cfg.Store = p, g, h.store

@@ -173,8 +173,7 @@ func TestInvalidPrefixKeepsValidPart(t *testing.T) {
 	b2 := h.next(b1, 2)
 	b3 := h.nextExtra(b2, 2, 1, 1) // coinbase one unit too large
 	h.mustProcess(b1)
-	h.node.mu.Lock() // hold b2 and b3 back until both are known: feed b3 as an orphan first
-	h.node.mu.Unlock()
+	// Feed b3 first, as an orphan, so that b2 and b3 arrive together.
 	if res, _ := h.process(b3); !res.Orphan {
 		t.Fatal("b3 should wait for b2")
 	}
