@@ -219,8 +219,10 @@ func TestCheckBlockSanity(t *testing.T) {
 	}
 
 	// Every block and transaction rule has a case above, except the
-	// contextual one TestCheckCoinbaseHeight covers.
-	seen := map[ErrorCode]bool{ErrBadCoinbaseHeight: true}
+	// contextual one TestCheckCoinbaseHeight covers and the account-state
+	// rules chain/node checks when it connects a block.
+	seen := map[ErrorCode]bool{ErrBadCoinbaseHeight: true, ErrInsufficientBalance: true, ErrBadSequence: true,
+		ErrBadCoinbaseValue: true, ErrInvalidAncestorBlock: true}
 	for _, tt := range tests {
 		if !tt.ok {
 			seen[tt.code] = true

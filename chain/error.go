@@ -103,6 +103,23 @@ const (
 	// the height of the block that carries it.
 	ErrBadCoinbaseHeight
 
+	// ErrInsufficientBalance indicates a transfer whose sender's balance,
+	// after the block's earlier transactions, is below its amount plus fee.
+	ErrInsufficientBalance
+
+	// ErrBadSequence indicates a transfer whose sequence number is not its
+	// sender's next one: a replay, a gap, or two transfers of one sender in
+	// a block without consecutive sequence numbers in block order.
+	ErrBadSequence
+
+	// ErrBadCoinbaseValue indicates a coinbase whose outputs pay more than
+	// the block subsidy plus the block's fees.
+	ErrBadCoinbaseValue
+
+	// ErrInvalidAncestorBlock indicates a block that extends a block
+	// already known to be invalid.
+	ErrInvalidAncestorBlock
+
 	// numErrorCodes is the number of codes above; keep it last.
 	numErrorCodes
 )
@@ -129,6 +146,10 @@ var errorCodeStrings = [...]string{
 	ErrAmountOverflow:       "ErrAmountOverflow",
 	ErrBadSignature:         "ErrBadSignature",
 	ErrBadCoinbaseHeight:    "ErrBadCoinbaseHeight",
+	ErrInsufficientBalance:  "ErrInsufficientBalance",
+	ErrBadSequence:          "ErrBadSequence",
+	ErrBadCoinbaseValue:     "ErrBadCoinbaseValue",
+	ErrInvalidAncestorBlock: "ErrInvalidAncestorBlock",
 }
 
 // String returns the constant's name, or "Unknown ErrorCode (n)".

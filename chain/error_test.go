@@ -32,6 +32,10 @@ func TestErrorCodeString(t *testing.T) {
 		{ErrAmountOverflow, "ErrAmountOverflow"},
 		{ErrBadSignature, "ErrBadSignature"},
 		{ErrBadCoinbaseHeight, "ErrBadCoinbaseHeight"},
+		{ErrInsufficientBalance, "ErrInsufficientBalance"},
+		{ErrBadSequence, "ErrBadSequence"},
+		{ErrBadCoinbaseValue, "ErrBadCoinbaseValue"},
+		{ErrInvalidAncestorBlock, "ErrInvalidAncestorBlock"},
 		{-1, "Unknown ErrorCode (-1)"},
 		{0xffff, "Unknown ErrorCode (65535)"},
 	}

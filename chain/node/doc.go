@@ -1,0 +1,73 @@
+// Package node keeps the chain of a proof-of-work node with account-model
+// transfers: the index of every known block, the best chain, the account
+// state at its tip, and the reorganizations between branches. It builds on
+// the pure checks of package chain and persists through a Store.
+//
+// What it provides:
+//
+//   - Node.ProcessBlock, the one entry point for blocks, in this pipeline:
+//     duplicate check; chain.CheckBlockSanity (signatures on all CPUs,
+//     outside the node's lock); orphan pool when the parent is unknown;
+//     chain.CheckHeaderContext against the parent (bits from the params'
+//     retarget rule, median time past of the last 11 blocks, future
+//     limit) and chain.CheckCoinbaseHeight; recording in the index and
+//     the store; fork choice; connecting (account-state rules, see below)
+//     or disconnecting blocks one at a time; then the orphans that were
+//     waiting for the block, recursively.
+//   - The block index: a node per block with parent and skip pointers
+//     (Bitcoin Core's GetAncestor, O(log n)), height, cumulative work, a
+//     first-seen sequence number and BlockStatus bits (data stored,
+//     valid, validate failed, invalid ancestor). The best chain is also
+//     kept as a flat slice, genesis to tip, for O(1) lookups by height,
+//     fork points and block locators.
+//   - Fork choice: the tip is the stored, not-known-invalid block with the
+//     most cumulative work, never the longest chain; at equal work the
+//     block seen first stays (Core's nSequenceId rule). A Finalizer can
+//     veto reorganizations, for example below a finalized block.
+//   - Account state: a balance and a next sequence number per
+//     chain.Address. Connecting a block checks, in block order, each
+//     transfer's sequence (chain.ErrBadSequence) and balance
+//     (chain.ErrInsufficientBalance), then the coinbase's value against
+//     subsidy plus fees (chain.ErrBadCoinbaseValue, chain.ErrAmountOverflow),
+//     and records an Undo with the previous state of every touched account,
+//     so disconnecting restores the state exactly. Fees leave the sender
+//     and come back through the coinbase, so the balances sum to the
+//     coinbase outputs of the best chain minus the fees paid.
+//   - Reorganization: disconnect to the fork point with the undo records,
+//     connect the new branch; a block that fails a rule is marked
+//     validate-failed and its descendants invalid-ancestor, and fork
+//     choice runs again among the valid candidates, so the node ends on
+//     the best valid chain (its old branch or a valid prefix of the new).
+//     ProcessBlock returns the disconnected transfers for a mempool, and
+//     Config.Notify receives one Event per connected and per disconnected
+//     block, in order.
+//   - Persistence: every connect, disconnect, accepted block or status
+//     change is one Store.Commit of one Batch, so a store can make each
+//     atomic (one bbolt transaction); New reloads the index, accounts and
+//     tip with Store.Load. MemStore is the in-memory Store.
+//
+// What it does not do: no networking, no mempool, no block templates or
+// mining, no header-only sync (every index node has its block); no logging
+// unless Config.Logger is set. Blocks failing the context-free or header
+// rules are not recorded at all, so a mutated body (chain.ErrMutatedBlock,
+// chain.ErrBadMerkleRoot) or a timestamp too far ahead
+// (chain.ErrTimeTooNew) never condemns the header: the honest body, or the
+// same block later, is accepted.
+//
+// # Concurrency
+//
+// Every exported method of Node is safe for concurrent use. One mutex
+// guards the index, the chain view, the account state and the orphan pool;
+// ProcessBlock verifies signatures before taking it, and delivers events
+// after releasing it (under a second mutex that keeps them in order).
+// Store calls are made with the mutex held, one at a time.
+//
+// # Errors
+//
+// A block that breaks a consensus rule yields an error holding a
+// chain.RuleError (test with errors.As and compare the Code); the node
+// adds chain.ErrInvalidAncestorBlock for a block on top of an invalid one.
+// A block already known yields an error wrapping ErrDuplicate; Store
+// failures are passed on wrapped, and leave the node consistent with the
+// last successful Commit.
+package node

@@ -1,0 +1,576 @@
+package node
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/powmine/powmine/chain"
+)
+
+// ErrDuplicate is returned (wrapped) by ProcessBlock for a block the node
+// already has in its index or its orphan pool.
+var ErrDuplicate = errors.New("node: duplicate block")
+
+// Config configures a Node. New validates it.
+type Config struct {
+	// Params are the consensus rules. This field is required; the Params
+	// must not be modified while the node runs.
+	Params *chain.Params
+
+	// Genesis is block 0. Its hash must be Params.GenesisHash. Its coinbase
+	// outputs are the initial allocation: they are credited without the
+	// subsidy limit, and its proof of work is not checked. This field is
+	// required, also when the store already holds the chain.
+	Genesis *chain.Block
+
+	// Store persists the chain. Can be nil: a new MemStore is used.
+	Store Store
+
+	// Finalizer can veto reorganizations (see Finalizer). Can be nil:
+	// the heaviest valid chain always wins.
+	Finalizer Finalizer
+
+	// Notify receives one Event per connected and per disconnected block,
+	// in the order they happened, from the goroutine whose call caused
+	// them, after the node's lock is released. Deliveries never overlap.
+	// It may call the Node's read methods (Tip, Account, ...) but not
+	// ProcessBlock, which would deadlock. Can be nil.
+	Notify func(Event)
+
+	// Now is the clock for the future-timestamp rule and orphan expiry.
+	// Can be nil: time.Now.
+	Now func() time.Time
+
+	// MaxOrphans and MaxOrphanBytes bound the orphan pool; 0 selects
+	// MaxOrphans and MaxOrphanBytes (the constants).
+	MaxOrphans     int
+	MaxOrphanBytes int
+
+	// Logger receives debug and warning records. Can be nil: discard.
+	Logger *slog.Logger
+}
+
+// EventKind says what happened to a block.
+type EventKind uint8
+
+// The event kinds.
+const (
+	// BlockConnected: the block became the new tip.
+	BlockConnected EventKind = iota + 1
+
+	// BlockDisconnected: the block was the tip and its parent is now; its
+	// transfers may go back to a mempool.
+	BlockDisconnected
+)
+
+// String returns "connected" or "disconnected".
+func (k EventKind) String() string {
+	switch k {
+	case BlockConnected:
+		return "connected"
+	case BlockDisconnected:
+		return "disconnected"
+	}
+	return fmt.Sprintf("EventKind(%d)", uint8(k))
+}
+
+// Event reports one block connected to or disconnected from the tip.
+// Block must not be modified.
+type Event struct {
+	Kind   EventKind
+	Hash   chain.Hash
+	Height int64
+	Block  *chain.Block
+}
+
+// Result is what ProcessBlock did with a block.
+type Result struct {
+	// Hash is the block's hash.
+	Hash chain.Hash
+
+	// Orphan is true when the parent is unknown: the block waits in the
+	// orphan pool and is processed when its parent arrives.
+	Orphan bool
+
+	// MainChain is true when the block is on the best chain after the
+	// call; false for a block kept on a side branch.
+	MainChain bool
+
+	// Disconnected holds the transfers of every block the call
+	// disconnected, in reverse order of disconnection (so the lowest
+	// block first, in block order), for a mempool to re-add. Some may also
+	// be in the new chain; a mempool drops those by their sequence number.
+	Disconnected []chain.Transaction
+}
+
+// Node is the heart of a full node: the block index with every known
+// block, the best chain (most cumulative work, first seen at equal work),
+// the account state at its tip, undo data for every connected block and
+// the orphan pool. It validates blocks, reorganizes when a heavier valid
+// branch appears, and persists every change through a Store.
+//
+// All methods are safe for concurrent use. One mutex guards the state;
+// ProcessBlock verifies a block's signatures before taking it.
+type Node struct {
+	// Immutable after New.
+	cfg    Config
+	params *chain.Params
+	store  Store
+	log    *slog.Logger
+
+	// notifyMu serializes event delivery; it is taken before mu is
+	// released, so deliveries keep the order of the changes.
+	notifyMu sync.Mutex
+
+	// mu guards everything below, and the status of every blockNode.
+	mu         sync.Mutex
+	index      map[chain.Hash]*blockNode
+	view       chainView
+	candidates map[*blockNode]struct{} // leaves of the valid, stored tree (and a few inner nodes)
+	accounts   map[chain.Address]Account
+	orphans    *orphanPool
+	nextSeq    uint64
+
+	// Scratch of the ProcessBlock call in progress.
+	pending      []Event
+	disconnected []*chain.Block
+}
+
+// New returns a node on the chain in cfg.Store, or, for an empty store, a
+// new chain holding only cfg.Genesis. It connects any stored branch that
+// is heavier than the stored tip.
+func New(cfg Config) (*Node, error) {
+	if cfg.Params == nil {
+		return nil, errors.New("node: Config.Params is required")
+	}
+	if cfg.Genesis == nil {
+		return nil, errors.New("node: Config.Genesis is required")
+	}
+	if cfg.Store == nil {
+		cfg.Store = NewMemStore()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxOrphans == 0 {
+		cfg.MaxOrphans = MaxOrphans
+	}
+	if cfg.MaxOrphanBytes == 0 {
+		cfg.MaxOrphanBytes = MaxOrphanBytes
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	n := &Node{
+		cfg:        cfg,
+		params:     cfg.Params,
+		store:      cfg.Store,
+		log:        cfg.Logger.With("component", "node"),
+		index:      make(map[chain.Hash]*blockNode),
+		candidates: make(map[*blockNode]struct{}),
+		accounts:   make(map[chain.Address]Account),
+		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.MaxOrphanBytes),
+	}
+	snap, err := n.store.Load()
+	if err != nil {
+		return nil, fmt.Errorf("node: load: %w", err)
+	}
+	if snap == nil {
+		err = n.initGenesis()
+	} else {
+		err = n.load(snap)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := n.activateBestChain(make(map[*blockNode]error)); err != nil {
+		return nil, err
+	}
+	n.pending, n.disconnected = nil, nil // nobody listens yet
+	return n, nil
+}
+
+// initGenesis stores and connects the genesis block into an empty store.
+func (n *Node) initGenesis() error {
+	g := n.cfg.Genesis
+	hash := g.Hash()
+	if hash != n.params.GenesisHash {
+		return fmt.Errorf("node: genesis block hash %v, params want %v", hash, n.params.GenesisHash)
+	}
+	if err := chain.CheckBlockSanity(g, n.params, chain.BFNoPoWCheck); err != nil {
+		return fmt.Errorf("node: genesis block: %w", err)
+	}
+	if err := chain.CheckCoinbaseHeight(g, 0); err != nil {
+		return fmt.Errorf("node: genesis block: %w", err)
+	}
+	node := newBlockNode(&g.Header, hash, nil, n.takeSeq())
+	node.status = StatusDataStored | StatusValid
+	d, err := connectDelta(n.accounts, g, 0, n.params, false)
+	if err != nil {
+		return fmt.Errorf("node: genesis block: %w", err)
+	}
+	batch := &Batch{
+		Blocks:   []*chain.Block{g},
+		Index:    []IndexEntry{node.entry()},
+		PutUndo:  []UndoEntry{{Hash: hash, Undo: &d.undo}},
+		Accounts: d.entries(),
+		Tip:      &hash,
+	}
+	if err := n.store.Commit(batch); err != nil {
+		return fmt.Errorf("node: store genesis: %w", err)
+	}
+	applyEntries(n.accounts, batch.Accounts)
+	n.index[hash] = node
+	n.candidates[node] = struct{}{}
+	n.view.setTip(node)
+	return nil
+}
+
+// load rebuilds the index, candidates, view and accounts from snap.
+func (n *Node) load(snap *Snapshot) error {
+	entries := slices.Clone(snap.Index)
+	slices.SortFunc(entries, func(a, b IndexEntry) int { return cmp.Compare(a.Height, b.Height) })
+	for _, e := range entries {
+		var parent *blockNode
+		if e.Height > 0 {
+			if parent = n.index[e.Header.PrevBlock]; parent == nil {
+				return fmt.Errorf("node: load: block %v at height %d has no parent in the index", e.Hash, e.Height)
+			}
+		} else if e.Hash != n.params.GenesisHash {
+			return fmt.Errorf("node: load: stored genesis %v, params want %v", e.Hash, n.params.GenesisHash)
+		}
+		node := newBlockNode(&e.Header, e.Hash, parent, e.Seq)
+		if node.height != e.Height {
+			return fmt.Errorf("node: load: block %v stored at height %d, its parent puts it at %d", e.Hash, e.Height, node.height)
+		}
+		node.status = e.Status
+		n.index[e.Hash] = node
+		n.nextSeq = max(n.nextSeq, e.Seq+1)
+		if e.Status&StatusDataStored != 0 && !e.Status.KnownInvalid() {
+			n.candidates[node] = struct{}{}
+		}
+	}
+	for c := range n.candidates {
+		if c.parent != nil {
+			delete(n.candidates, c.parent)
+		}
+	}
+	tip := n.index[snap.Tip]
+	if tip == nil {
+		return fmt.Errorf("node: load: tip %v is not in the index", snap.Tip)
+	}
+	if n.index[n.params.GenesisHash] == nil {
+		return errors.New("node: load: the store has no genesis block")
+	}
+	n.candidates[tip] = struct{}{}
+	n.view.setTip(tip)
+	applyEntries(n.accounts, snap.Accounts)
+	return nil
+}
+
+// takeSeq returns the next first-seen sequence number.
+func (n *Node) takeSeq() uint64 {
+	s := n.nextSeq
+	n.nextSeq++
+	return s
+}
+
+// entry returns the node's stored form.
+func (b *blockNode) entry() IndexEntry {
+	return IndexEntry{Hash: b.hash, Height: b.height, Header: b.header, Status: b.status, Seq: b.seq}
+}
+
+// ProcessBlock validates b and adds it to the chain: to the best chain,
+// reorganizing when it makes another branch heavier, to a side branch, or
+// to the orphan pool when its parent is unknown (then the Result says
+// Orphan). Orphans waiting for b are processed next, recursively.
+//
+// A block that breaks a rule yields an error holding a chain.RuleError.
+// Context-free and header rules are checked first (chain.CheckBlockSanity,
+// chain.CheckHeaderContext against the parent, chain.CheckCoinbaseHeight);
+// a block failing them is not recorded, so ErrBadMerkleRoot,
+// ErrMutatedBlock and ErrTimeTooNew never condemn the header. The
+// account-state rules (ErrBadSequence, ErrInsufficientBalance,
+// ErrBadCoinbaseValue, ErrAmountOverflow) run when the block is
+// connected; a block failing them is marked StatusValidateFailed, its
+// descendants StatusInvalidAncestor, and the node follows the best chain
+// that remains valid. A block whose parent is known invalid is recorded
+// as such and yields ErrInvalidAncestorBlock. A known block yields
+// ErrDuplicate. Other errors come from the Store.
+//
+// b must not be modified afterwards. It is safe for concurrent use; see
+// Config.Notify for the events it delivers.
+func (n *Node) ProcessBlock(b *chain.Block) (Result, error) {
+	hash := b.Hash()
+	res := Result{Hash: hash}
+	n.mu.Lock()
+	dup := n.isKnown(hash)
+	n.mu.Unlock()
+	if dup != nil {
+		return res, dup
+	}
+	// The costly part, signatures included, runs without the lock.
+	if err := chain.CheckBlockSanity(b, n.params, chain.BFNone); err != nil {
+		return res, err
+	}
+
+	n.mu.Lock()
+	err := n.processBlock(b, hash, &res)
+	for i := len(n.disconnected) - 1; i >= 0; i-- {
+		for _, tx := range n.disconnected[i].Transactions[1:] {
+			res.Disconnected = append(res.Disconnected, tx)
+		}
+	}
+	events := n.pending
+	n.pending, n.disconnected = nil, nil
+	if n.cfg.Notify == nil || len(events) == 0 {
+		n.mu.Unlock()
+		return res, err
+	}
+	n.notifyMu.Lock()
+	n.mu.Unlock()
+	defer n.notifyMu.Unlock()
+	for _, e := range events {
+		n.cfg.Notify(e)
+	}
+	return res, err
+}
+
+// isKnown returns an ErrDuplicate error when the block is in the index or
+// the orphan pool.
+func (n *Node) isKnown(hash chain.Hash) error {
+	if node := n.index[hash]; node != nil {
+		if node.status.KnownInvalid() {
+			return fmt.Errorf("%w: block %v is known invalid", ErrDuplicate, hash)
+		}
+		return fmt.Errorf("%w: block %v", ErrDuplicate, hash)
+	}
+	if n.orphans.has(hash) {
+		return fmt.Errorf("%w: block %v is an orphan", ErrDuplicate, hash)
+	}
+	return nil
+}
+
+// processBlock is ProcessBlock after the sanity checks, with n.mu held.
+func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error {
+	if err := n.isKnown(hash); err != nil {
+		return err // another goroutine was faster
+	}
+	parent := n.index[b.Header.PrevBlock]
+	if parent == nil {
+		n.orphans.add(b, hash, n.cfg.Now())
+		res.Orphan = true
+		n.log.Debug("orphan block", "hash", hash, "parent", b.Header.PrevBlock)
+		return nil
+	}
+	node, err := n.acceptBlock(b, hash, parent)
+	if node == nil {
+		return err
+	}
+	acceptErr := err
+
+	// Orphans waiting for this block, and for theirs.
+	queue := []*blockNode{node}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		for _, ob := range n.orphans.takeChildren(p.hash) {
+			child, err := n.acceptBlock(ob, ob.Hash(), p)
+			if err != nil {
+				n.log.Debug("orphan rejected", "hash", ob.Hash(), "err", err)
+			}
+			if child != nil {
+				queue = append(queue, child)
+			}
+		}
+	}
+
+	failures := make(map[*blockNode]error)
+	if err := n.activateBestChain(failures); err != nil {
+		return err
+	}
+	res.MainChain = n.view.contains(node)
+	switch {
+	case acceptErr != nil:
+		return acceptErr
+	case failures[node] != nil:
+		return failures[node]
+	case node.status.KnownInvalid():
+		return ruleErr(chain.ErrInvalidAncestorBlock, "block %v extends an invalid block", hash)
+	}
+	return nil
+}
+
+// acceptBlock checks b against its parent and records it in the index and
+// the store. It returns the new node, also together with an
+// ErrInvalidAncestorBlock error when the parent is known invalid (the
+// block is then recorded as invalid, without its body), or nil and the
+// error that kept the block out.
+func (n *Node) acceptBlock(b *chain.Block, hash chain.Hash, parent *blockNode) (*blockNode, error) {
+	if parent.status.KnownInvalid() {
+		node := newBlockNode(&b.Header, hash, parent, n.takeSeq())
+		node.status = StatusInvalidAncestor
+		if err := n.store.Commit(&Batch{Index: []IndexEntry{node.entry()}}); err != nil {
+			return nil, err
+		}
+		n.index[hash] = node
+		return node, ruleErr(chain.ErrInvalidAncestorBlock, "block %v extends invalid block %v", hash, parent.hash)
+	}
+	ctx := headerContext(parent, n.params)
+	if err := chain.CheckHeaderContext(&b.Header, n.params, &ctx, n.cfg.Now()); err != nil {
+		return nil, err
+	}
+	if err := chain.CheckCoinbaseHeight(b, parent.height+1); err != nil {
+		return nil, err
+	}
+	node := newBlockNode(&b.Header, hash, parent, n.takeSeq())
+	node.status = StatusDataStored
+	if err := n.store.Commit(&Batch{Blocks: []*chain.Block{b}, Index: []IndexEntry{node.entry()}}); err != nil {
+		return nil, err
+	}
+	n.index[hash] = node
+	n.candidates[node] = struct{}{}
+	delete(n.candidates, parent)
+	return node, nil
+}
+
+// activateBestChain moves the tip to the best candidate, disconnecting
+// and connecting blocks one at a time, until the tip is the best valid
+// chain. A block that fails a rule while being connected is marked
+// invalid (its error goes into failures) and the choice is made again
+// among what remains valid: the node may return to its old branch or
+// settle on a valid prefix of the new one. Other errors stop it.
+func (n *Node) activateBestChain(failures map[*blockNode]error) error {
+	for {
+		best := n.bestCandidate()
+		if best == n.view.tip() {
+			return nil
+		}
+		fork := n.view.findFork(best)
+		if fork != n.view.tip() {
+			n.log.Info("reorganize", "from", n.view.tip().hash, "to", best.hash, "fork", fork.hash,
+				"disconnect", n.view.tip().height-fork.height, "connect", best.height-fork.height)
+		}
+		for n.view.tip() != fork {
+			if err := n.disconnectTip(); err != nil {
+				return err
+			}
+		}
+		path := make([]*blockNode, best.height-fork.height)
+		for w := best; w != fork; w = w.parent {
+			path[w.height-fork.height-1] = w
+		}
+		for _, node := range path {
+			err := n.connectBlock(node)
+			if err == nil {
+				continue
+			}
+			var rerr chain.RuleError
+			if !errors.As(err, &rerr) {
+				return err
+			}
+			failures[node] = err
+			n.log.Warn("block failed validation", "hash", node.hash, "height", node.height, "err", err)
+			if err := n.markInvalid(node); err != nil {
+				return err
+			}
+			break
+		}
+	}
+}
+
+// connectBlock validates node's block against the account state and makes
+// it the tip; node's parent must be the tip.
+func (n *Node) connectBlock(node *blockNode) error {
+	if node.parent != n.view.tip() {
+		return chain.AssertError("connectBlock: block does not extend the tip")
+	}
+	b, err := n.store.Block(node.hash)
+	if err != nil {
+		return fmt.Errorf("node: connect block %v: %w", node.hash, err)
+	}
+	d, err := connectDelta(n.accounts, b, node.height, n.params, true)
+	if err != nil {
+		return err
+	}
+	status := node.status | StatusValid
+	e := node.entry()
+	e.Status = status
+	tip := node.hash
+	batch := &Batch{
+		Index:    []IndexEntry{e},
+		PutUndo:  []UndoEntry{{Hash: node.hash, Undo: &d.undo}},
+		Accounts: d.entries(),
+		Tip:      &tip,
+	}
+	if err := n.store.Commit(batch); err != nil {
+		return fmt.Errorf("node: connect block %v: %w", node.hash, err)
+	}
+	node.status = status
+	applyEntries(n.accounts, batch.Accounts)
+	n.view.setTip(node)
+	n.pending = append(n.pending, Event{Kind: BlockConnected, Hash: node.hash, Height: node.height, Block: b})
+	return nil
+}
+
+// disconnectTip restores the state before the tip block and makes its
+// parent the tip.
+func (n *Node) disconnectTip() error {
+	tip := n.view.tip()
+	if tip.parent == nil {
+		return chain.AssertError("disconnectTip: cannot disconnect the genesis block")
+	}
+	b, err := n.store.Block(tip.hash)
+	if err != nil {
+		return fmt.Errorf("node: disconnect block %v: %w", tip.hash, err)
+	}
+	u, err := n.store.Undo(tip.hash)
+	if err != nil {
+		return fmt.Errorf("node: disconnect block %v: %w", tip.hash, err)
+	}
+	parent := tip.parent.hash
+	batch := &Batch{DeleteUndo: []chain.Hash{tip.hash}, Accounts: u.Accounts, Tip: &parent}
+	if err := n.store.Commit(batch); err != nil {
+		return fmt.Errorf("node: disconnect block %v: %w", tip.hash, err)
+	}
+	applyEntries(n.accounts, u.Accounts)
+	n.view.setTip(tip.parent)
+	n.disconnected = append(n.disconnected, b)
+	n.pending = append(n.pending, Event{Kind: BlockDisconnected, Hash: tip.hash, Height: tip.height, Block: b})
+	return nil
+}
+
+// markInvalid marks failed StatusValidateFailed and its descendants
+// StatusInvalidAncestor, in memory and in the store, and drops them from
+// the candidates. failed's parent becomes a candidate again.
+func (n *Node) markInvalid(failed *blockNode) error {
+	changed := []*blockNode{failed}
+	status := []BlockStatus{failed.status | StatusValidateFailed}
+	for _, x := range n.index {
+		if x.height > failed.height && x.status&StatusInvalidAncestor == 0 && x.Ancestor(failed.height) == failed {
+			changed = append(changed, x)
+			status = append(status, x.status|StatusInvalidAncestor)
+		}
+	}
+	batch := &Batch{Index: make([]IndexEntry, len(changed))}
+	for i, x := range changed {
+		batch.Index[i] = x.entry()
+		batch.Index[i].Status = status[i]
+	}
+	if err := n.store.Commit(batch); err != nil {
+		return fmt.Errorf("node: mark block %v invalid: %w", failed.hash, err)
+	}
+	for i, x := range changed {
+		x.status = status[i]
+		delete(n.candidates, x)
+	}
+	if p := failed.parent; p != nil && !p.status.KnownInvalid() {
+		n.candidates[p] = struct{}{}
+	}
+	return nil
+}

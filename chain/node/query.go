@@ -1,0 +1,85 @@
+package node
+
+import (
+	"github.com/powmine/powmine/chain"
+)
+
+// Tip returns the tip of the best chain. It is safe for concurrent use.
+func (n *Node) Tip() BlockInfo {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.view.tip().info()
+}
+
+// BlockInfo returns what the index knows about the block with the given
+// hash, on any branch. It is safe for concurrent use.
+func (n *Node) BlockInfo(hash chain.Hash) (BlockInfo, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if node := n.index[hash]; node != nil {
+		return node.info(), true
+	}
+	return BlockInfo{}, false
+}
+
+// BlockByHeight returns the block info at height on the best chain. It is
+// safe for concurrent use.
+func (n *Node) BlockByHeight(height int64) (BlockInfo, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if node := n.view.nodeByHeight(height); node != nil {
+		return node.info(), true
+	}
+	return BlockInfo{}, false
+}
+
+// MainChainHas reports whether the block is on the best chain. It is safe
+// for concurrent use.
+func (n *Node) MainChainHas(hash chain.Hash) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.view.contains(n.index[hash])
+}
+
+// Block returns a stored block from the Store. It is safe for concurrent
+// use; the result must not be modified.
+func (n *Node) Block(hash chain.Hash) (*chain.Block, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.store.Block(hash)
+}
+
+// Account returns the state of an address at the tip (the zero Account
+// for an unused one). It is safe for concurrent use.
+func (n *Node) Account(a chain.Address) Account {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.accounts[a]
+}
+
+// Locator returns a block locator for the tip (see chainView.locator):
+// recent hashes first, then exponentially spaced ones, ending at genesis.
+// It is safe for concurrent use.
+func (n *Node) Locator() []chain.Hash {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.view.locator()
+}
+
+// NextHeaderContext returns the chain.HeaderContext of a block extending
+// the tip, for block templates: its NextBits are the bits the block must
+// carry and its MedianTime the time it must exceed. It is safe for
+// concurrent use.
+func (n *Node) NextHeaderContext() chain.HeaderContext {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return headerContext(n.view.tip(), n.params)
+}
+
+// OrphanCount returns the number of blocks in the orphan pool. It is safe
+// for concurrent use.
+func (n *Node) OrphanCount() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.orphans.len()
+}

@@ -1,0 +1,154 @@
+package node
+
+import (
+	"fmt"
+	"math/bits"
+
+	"github.com/powmine/powmine/chain"
+)
+
+// Account is the state of one address: its balance in base units and the
+// sequence number its next transfer must carry. The zero Account is an
+// address never used; the node does not keep zero accounts.
+type Account struct {
+	Balance  uint64
+	Sequence uint64
+}
+
+// AccountEntry is the state of one address, as stored and as undone.
+type AccountEntry struct {
+	Address chain.Address
+	Account Account // the zero value means "absent": delete the entry
+}
+
+// Undo is what disconnecting a block needs to restore the state before it:
+// the previous state of every account the block touched, in the order the
+// block first touched them. Restoring them in any order gives the same
+// state.
+type Undo struct {
+	Accounts []AccountEntry
+}
+
+// ruleErr builds a chain.RuleError with the package's prefix.
+func ruleErr(code chain.ErrorCode, format string, args ...any) chain.RuleError {
+	return chain.RuleError{Code: code, Description: "node: " + fmt.Sprintf(format, args...)}
+}
+
+// stateDelta is the effect of one block on the account state, computed
+// without modifying it: the new value of every touched account and the
+// undo record holding the old ones.
+type stateDelta struct {
+	next map[chain.Address]Account
+	undo Undo
+}
+
+// get returns the account as the block has left it so far.
+func (d *stateDelta) get(accounts map[chain.Address]Account, a chain.Address) Account {
+	if acc, ok := d.next[a]; ok {
+		return acc
+	}
+	return accounts[a]
+}
+
+// set records the account's new value, remembering its old one on first touch.
+func (d *stateDelta) set(accounts map[chain.Address]Account, a chain.Address, acc Account) {
+	if _, ok := d.next[a]; !ok {
+		d.undo.Accounts = append(d.undo.Accounts, AccountEntry{Address: a, Account: accounts[a]})
+	}
+	d.next[a] = acc
+}
+
+// entries returns the new values in first-touch order.
+func (d *stateDelta) entries() []AccountEntry {
+	out := make([]AccountEntry, len(d.undo.Accounts))
+	for i, e := range d.undo.Accounts {
+		out[i] = AccountEntry{Address: e.Address, Account: d.next[e.Address]}
+	}
+	return out
+}
+
+// connectDelta checks block b at height against the account state and
+// returns its effect. It runs the rules that need the state, in block
+// order:
+//
+//   - each transfer: ErrBadSequence when its sequence is not the sender's
+//     next one, ErrInsufficientBalance when the sender's balance is below
+//     amount plus fee, ErrAmountOverflow when the recipient's balance would
+//     overflow;
+//   - the coinbase: ErrAmountOverflow when subsidy plus fees overflows,
+//     ErrBadCoinbaseValue when its outputs pay more than that (checkValue
+//     false skips this for the genesis block, whose outputs are the
+//     network's initial allocation).
+//
+// b must have passed chain.CheckBlockSanity, so amounts plus fees, the
+// fees and the coinbase outputs each fit in a uint64. accounts is only read.
+func connectDelta(accounts map[chain.Address]Account, b *chain.Block, height int64, p *chain.Params, checkValue bool) (*stateDelta, error) {
+	d := &stateDelta{next: make(map[chain.Address]Account, 2*len(b.Transactions))}
+	var fees uint64
+	for i := 1; i < len(b.Transactions); i++ {
+		t := b.Transactions[i].Transfer
+		from := t.From.Address()
+		sender := d.get(accounts, from)
+		if t.Sequence != sender.Sequence {
+			return nil, ruleErr(chain.ErrBadSequence, "block at height %d: transaction %d from %v has sequence %d, want %d",
+				height, i, from, t.Sequence, sender.Sequence)
+		}
+		cost := t.Amount + t.Fee // cannot overflow after CheckBlockSanity
+		if sender.Balance < cost {
+			return nil, ruleErr(chain.ErrInsufficientBalance, "block at height %d: transaction %d from %v spends %d, balance %d",
+				height, i, from, cost, sender.Balance)
+		}
+		sender.Balance -= cost
+		sender.Sequence++
+		d.set(accounts, from, sender)
+		if err := d.credit(accounts, t.To, t.Amount, height); err != nil {
+			return nil, err
+		}
+		fees += t.Fee // cannot overflow after CheckBlockSanity
+	}
+
+	cb := b.Transactions[0].Coinbase
+	var paid uint64
+	for _, out := range cb.Outputs {
+		paid += out.Amount // cannot overflow after CheckBlockSanity
+	}
+	if checkValue {
+		limit, carry := bits.Add64(chain.CalcBlockSubsidy(height, p), fees, 0)
+		if carry != 0 {
+			return nil, ruleErr(chain.ErrAmountOverflow, "block at height %d: subsidy plus fees overflows", height)
+		}
+		if paid > limit {
+			return nil, ruleErr(chain.ErrBadCoinbaseValue, "block at height %d: coinbase pays %d, more than subsidy plus fees %d",
+				height, paid, limit)
+		}
+	}
+	for _, out := range cb.Outputs {
+		if err := d.credit(accounts, out.Address, out.Amount, height); err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// credit adds amount to a's balance.
+func (d *stateDelta) credit(accounts map[chain.Address]Account, a chain.Address, amount uint64, height int64) error {
+	acc := d.get(accounts, a)
+	sum, carry := bits.Add64(acc.Balance, amount, 0)
+	if carry != 0 {
+		return ruleErr(chain.ErrAmountOverflow, "block at height %d: balance of %v overflows", height, a)
+	}
+	acc.Balance = sum
+	d.set(accounts, a, acc)
+	return nil
+}
+
+// applyEntries writes entries into accounts, deleting zero accounts.
+func applyEntries(accounts map[chain.Address]Account, entries []AccountEntry) {
+	for _, e := range entries {
+		if e.Account == (Account{}) {
+			delete(accounts, e.Address)
+		} else {
+			accounts[e.Address] = e.Account
+		}
+	}
+}

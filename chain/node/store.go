@@ -1,0 +1,177 @@
+package node
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+
+	"github.com/powmine/powmine/chain"
+)
+
+// ErrNotFound is returned (wrapped) by a Store for a block or undo record it
+// does not hold.
+var ErrNotFound = errors.New("node: not found")
+
+// Store persists the node's state. The node calls Commit once per change
+// of its state, each call one atomic unit: an accepted block, one
+// connected block, one disconnected block, or a batch of status changes.
+// An implementation must apply a Batch entirely or not at all (one bbolt
+// Update per Commit), so that after a crash the stored tip, index, undo
+// data and accounts always agree. The node keeps the index and the
+// account state in memory and reads blocks and undo records back only to
+// connect a side branch or disconnect a block.
+//
+// The node serializes its calls (it holds its lock around them), so an
+// implementation need not be safe for concurrent use by one node.
+type Store interface {
+	// Load returns everything stored, or a nil Snapshot for an empty
+	// store. The node calls it once, from New.
+	Load() (*Snapshot, error)
+
+	// Block returns the stored block with the given hash, or an error
+	// wrapping ErrNotFound. The node does not modify the result.
+	Block(hash chain.Hash) (*chain.Block, error)
+
+	// Undo returns the undo record of a connected block, or an error
+	// wrapping ErrNotFound.
+	Undo(hash chain.Hash) (*Undo, error)
+
+	// Commit applies b atomically. The node does not modify b or anything
+	// it points to afterwards, so an implementation may keep references.
+	Commit(b *Batch) error
+}
+
+// IndexEntry is the stored form of one block index node: key it by
+// (Height, Hash) and a cursor walk returns parents before children. The
+// chainwork is not stored; the node recomputes it from the headers.
+type IndexEntry struct {
+	Hash   chain.Hash
+	Height int64
+	Header chain.Header
+	Status BlockStatus
+	Seq    uint64 // first-seen order, the tie-break at equal work
+}
+
+// Batch is one atomic change of the stored state. Apply in this order:
+// Blocks, Index (insert or overwrite), PutUndo, DeleteUndo, Accounts
+// (a zero Account deletes the entry), then Tip when it is non-nil.
+//
+//   - accepting a block: Blocks and Index hold it;
+//   - connecting: Index (its status now includes StatusValid), PutUndo,
+//     the touched Accounts and the new Tip;
+//   - disconnecting: DeleteUndo, the restored Accounts and the new Tip;
+//   - marking blocks invalid: Index only.
+type Batch struct {
+	Blocks     []*chain.Block
+	Index      []IndexEntry
+	PutUndo    []UndoEntry
+	DeleteUndo []chain.Hash
+	Accounts   []AccountEntry
+	Tip        *chain.Hash
+}
+
+// UndoEntry is the undo record of the block with hash Hash.
+type UndoEntry struct {
+	Hash chain.Hash
+	Undo *Undo
+}
+
+// Snapshot is everything a Store holds but blocks and undo records.
+type Snapshot struct {
+	Index    []IndexEntry // any order
+	Accounts []AccountEntry
+	Tip      chain.Hash
+}
+
+// MemStore is a Store that keeps everything in memory, for tests and
+// for nodes that need no persistence. It is safe for concurrent use.
+type MemStore struct {
+	mu       sync.Mutex
+	blocks   map[chain.Hash]*chain.Block
+	index    map[chain.Hash]IndexEntry
+	undo     map[chain.Hash]*Undo
+	accounts map[chain.Address]Account
+	tip      *chain.Hash
+	commits  int
+}
+
+var _ Store = (*MemStore)(nil)
+
+// NewMemStore returns an empty MemStore.
+func NewMemStore() *MemStore {
+	return &MemStore{
+		blocks:   make(map[chain.Hash]*chain.Block),
+		index:    make(map[chain.Hash]IndexEntry),
+		undo:     make(map[chain.Hash]*Undo),
+		accounts: make(map[chain.Address]Account),
+	}
+}
+
+// Load implements Store.
+func (s *MemStore) Load() (*Snapshot, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tip == nil {
+		return nil, nil
+	}
+	snap := &Snapshot{Tip: *s.tip}
+	snap.Index = slices.Collect(maps.Values(s.index))
+	for a, acc := range s.accounts {
+		snap.Accounts = append(snap.Accounts, AccountEntry{Address: a, Account: acc})
+	}
+	return snap, nil
+}
+
+// Block implements Store.
+func (s *MemStore) Block(hash chain.Hash) (*chain.Block, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b, ok := s.blocks[hash]; ok {
+		return b, nil
+	}
+	return nil, fmt.Errorf("%w: block %v", ErrNotFound, hash)
+}
+
+// Undo implements Store.
+func (s *MemStore) Undo(hash chain.Hash) (*Undo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u, ok := s.undo[hash]; ok {
+		return u, nil
+	}
+	return nil, fmt.Errorf("%w: undo of block %v", ErrNotFound, hash)
+}
+
+// Commit implements Store.
+func (s *MemStore) Commit(b *Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, blk := range b.Blocks {
+		s.blocks[blk.Hash()] = blk
+	}
+	for _, e := range b.Index {
+		s.index[e.Hash] = e
+	}
+	for _, u := range b.PutUndo {
+		s.undo[u.Hash] = u.Undo
+	}
+	for _, h := range b.DeleteUndo {
+		delete(s.undo, h)
+	}
+	applyEntries(s.accounts, b.Accounts)
+	if b.Tip != nil {
+		tip := *b.Tip
+		s.tip = &tip
+	}
+	s.commits++
+	return nil
+}
+
+// Commits returns the number of Commit calls so far.
+func (s *MemStore) Commits() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.commits
+}
