@@ -56,9 +56,10 @@ type workState struct {
 
 // counter is a per-worker hash counter on its own cache line.
 type counter struct {
-	hashes atomic.Uint64
-	epoch  atomic.Uint64 // epoch of the work this worker is on
-	_      [48]byte
+	hashes     atomic.Uint64
+	epoch      atomic.Uint64 // epoch of the work this worker is on
+	switchedAt atomic.Int64  // when it took that work, in Unix nanoseconds
+	_          [40]byte
 }
 
 // Miner searches nonces on several cores. Its methods are safe for
@@ -253,7 +254,10 @@ func (m *Miner) worker(ctx context.Context, id int) error {
 			}
 			continue
 		}
-		ctr.epoch.Store(ws.epoch)
+		if ctr.epoch.Load() != ws.epoch {
+			ctr.switchedAt.Store(time.Now().UnixNano())
+			ctr.epoch.Store(ws.epoch)
+		}
 		chunk := ws.next.Add(1) - 1
 		chunksPerRoll := uint64(1) << (m.rollBits - m.chunkBits)
 		roll := chunk / chunksPerRoll
@@ -281,10 +285,6 @@ func (m *Miner) worker(ctx context.Context, id int) error {
 			if m.work.Load() != ws {
 				break
 			}
-			// Yield between batches so that the goroutine bringing new
-			// work (a network reader) gets a CPU at once rather than at
-			// the scheduler's next 10 ms preemption.
-			runtime.Gosched()
 		}
 	}
 	return nil

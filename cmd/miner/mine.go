@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 
@@ -46,6 +47,9 @@ func mine(ctx context.Context, o *options, out *reporter) error {
 		ctx, cancel = context.WithTimeout(ctx, o.timeLimit)
 		defer cancel()
 	}
+	// Workers keep their Ps busy between batches; one P more lets the
+	// goroutines that bring work and report shares run at once.
+	runtime.GOMAXPROCS(max(runtime.NumCPU(), m.Threads()+1))
 	m.SetWork(benchmarkWork())
 	done := make(chan error, 1)
 	began := time.Now()
