@@ -546,3 +546,21 @@ func TestAncestorAndView(t *testing.T) {
 		t.Errorf("locator of %d entries", len(loc))
 	}
 }
+
+func TestChainTips(t *testing.T) {
+	h := newHarness(t, false, Config{})
+	main := h.branch(h.genesis, 3, 1, 1)
+	side := h.branch(main[0], 2, 2, 1)
+	h.mustProcess(main...)
+	h.mustProcess(side...)
+	tips := h.node.ChainTips()
+	if len(tips) != 2 {
+		t.Fatalf("%d tips, want 2: %+v", len(tips), tips)
+	}
+	if a := tips[0]; !a.Active || a.Hash != main[2].Hash() || a.BranchLen != 0 || a.Height != 3 {
+		t.Errorf("active tip %+v", a)
+	}
+	if s := tips[1]; s.Active || s.Hash != side[1].Hash() || s.BranchLen != 2 || s.Height != 3 {
+		t.Errorf("side tip %+v", s)
+	}
+}

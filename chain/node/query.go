@@ -1,6 +1,9 @@
 package node
 
 import (
+	"cmp"
+	"slices"
+
 	"github.com/powmine/powmine/chain"
 )
 
@@ -82,4 +85,44 @@ func (n *Node) OrphanCount() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.orphans.len()
+}
+
+// ChainTip is a block with no children in the index: the tip of the best
+// chain or of a side branch.
+type ChainTip struct {
+	BlockInfo
+	// BranchLen is the number of blocks from the tip down to the best
+	// chain (0 for the active tip).
+	BranchLen int64
+	// Active is true for the tip of the best chain.
+	Active bool
+}
+
+// ChainTips returns every branch tip the index knows, the active one
+// first, then by height, highest first. It walks the whole index, so it is
+// meant for operators (getchaintips), not hot paths. It is safe for
+// concurrent use.
+func (n *Node) ChainTips() []ChainTip {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	hasChild := make(map[*blockNode]bool, len(n.index))
+	for _, b := range n.index {
+		if b.parent != nil {
+			hasChild[b.parent] = true
+		}
+	}
+	tip := n.view.tip()
+	tips := []ChainTip{{BlockInfo: tip.info(), Active: true}}
+	for _, b := range n.index {
+		if hasChild[b] || b == tip {
+			continue
+		}
+		fork := b
+		for !n.view.contains(fork) {
+			fork = fork.parent
+		}
+		tips = append(tips, ChainTip{BlockInfo: b.info(), BranchLen: b.height - fork.height})
+	}
+	slices.SortStableFunc(tips[1:], func(a, b ChainTip) int { return cmp.Compare(b.Height, a.Height) })
+	return tips
 }
