@@ -1,0 +1,207 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/rpc"
+)
+
+// Config configures a Daemon. New validates it.
+type Config struct {
+	// Params are the consensus rules; Params.GenesisBlock must be set.
+	// This field is required.
+	Params *chain.Params
+	// DataDir holds the store and the RPC cookie. Can be empty: the chain
+	// is then kept in memory and lost at exit (tests).
+	DataDir string
+	// RPCAddr is the JSON-RPC listen address (host:port). Can be empty:
+	// no RPC server.
+	RPCAddr string
+	// RPCUser and RPCPassword are the RPC credentials. Can be empty: a
+	// cookie file is written to DataDir/.cookie.
+	RPCUser, RPCPassword string
+	// Logger receives the node's log. Can be nil: discard.
+	Logger *slog.Logger
+	// Now is the clock. Can be nil: time.Now.
+	Now func() time.Time
+}
+
+// ErrConfig is wrapped by New's errors for invalid configuration.
+var ErrConfig = errors.New("daemon: bad config")
+
+// Daemon is a running full node. Its methods are safe for concurrent use.
+type Daemon struct {
+	params  *chain.Params
+	node    *node.Node
+	log     *slog.Logger
+	now     func() time.Time
+	metrics *metrics
+	rpc     *rpc.Server
+	rpcAddr string
+	closers []func() error
+
+	mu     sync.Mutex
+	tipCh  chan struct{} // closed and replaced when the tip changes
+	reorgs int           // disconnects seen since the last connect
+}
+
+// New opens the store in DataDir (creating it), loads the chain and
+// prepares the RPC server. Call Run to serve, Close when done.
+func New(cfg Config) (*Daemon, error) {
+	if cfg.Params == nil || cfg.Params.GenesisBlock == nil {
+		return nil, fmt.Errorf("%w: params with a genesis block are required", ErrConfig)
+	}
+	d := &Daemon{
+		params:  cfg.Params,
+		log:     cfg.Logger,
+		now:     cfg.Now,
+		rpcAddr: cfg.RPCAddr,
+		tipCh:   make(chan struct{}),
+	}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	if d.now == nil {
+		d.now = time.Now
+	}
+	d.metrics = newMetrics()
+	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("daemon: data directory: %w", err)
+		}
+	}
+	store, err := d.openStore(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	n, err := node.New(node.Config{
+		Params:  cfg.Params,
+		Genesis: cfg.Params.GenesisBlock,
+		Store:   store,
+		Notify:  d.onEvent,
+		Now:     d.now,
+		Logger:  d.log.With("component", "node"),
+	})
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	d.node = n
+	d.metrics.setTip(n.Tip())
+	if cfg.RPCAddr != "" {
+		rcfg := rpc.Config{User: cfg.RPCUser, Password: cfg.RPCPassword, Logger: d.log.With("component", "rpc")}
+		if cfg.RPCPassword == "" {
+			if cfg.DataDir == "" {
+				d.Close()
+				return nil, fmt.Errorf("%w: an RPC password or a data directory for the cookie is required", ErrConfig)
+			}
+			rcfg.CookieFile = filepath.Join(cfg.DataDir, ".cookie")
+		}
+		if d.rpc, err = rpc.New(rcfg); err != nil {
+			d.Close()
+			return nil, err
+		}
+		d.registerMethods()
+	}
+	return d, nil
+}
+
+// Node returns the block index and state.
+func (d *Daemon) Node() *node.Node { return d.node }
+
+// Params returns the consensus parameters.
+func (d *Daemon) Params() *chain.Params { return d.params }
+
+// TipChanged returns a channel that is closed at the next change of the
+// tip, for miners that must restart on new work.
+func (d *Daemon) TipChanged() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.tipCh
+}
+
+// onEvent is the node's Notify callback.
+func (d *Daemon) onEvent(e node.Event) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	switch e.Kind {
+	case node.BlockConnected:
+		if d.reorgs > 0 {
+			d.metrics.reorg(d.reorgs)
+			d.log.Info("reorganized", "depth", d.reorgs)
+			d.reorgs = 0
+		}
+		d.metrics.connected.Inc()
+		d.log.Info("block connected", "height", e.Height, "hash", e.Hash, "txs", len(e.Block.Transactions))
+	case node.BlockDisconnected:
+		d.reorgs++
+		d.log.Info("block disconnected", "height", e.Height, "hash", e.Hash)
+	}
+	d.metrics.setTip(d.node.Tip())
+	close(d.tipCh)
+	d.tipCh = make(chan struct{})
+}
+
+// SubmitBlock validates a block and adds it to the chain. It returns the
+// node's result and error (chain.RuleError for consensus failures).
+func (d *Daemon) SubmitBlock(b *chain.Block) (node.Result, error) {
+	start := time.Now()
+	res, err := d.node.ProcessBlock(b)
+	d.metrics.validation.Observe(time.Since(start).Seconds())
+	return res, err
+}
+
+// Run serves the RPC API and /metrics until ctx is done.
+func (d *Daemon) Run(ctx context.Context) error {
+	if d.rpc == nil {
+		<-ctx.Done()
+		return nil
+	}
+	ln, err := net.Listen("tcp", d.rpcAddr)
+	if err != nil {
+		return fmt.Errorf("daemon: RPC listen: %w", err)
+	}
+	d.log.Info("RPC listening", "addr", ln.Addr().String())
+	mux := http.NewServeMux()
+	mux.Handle("/", d.rpc)
+	mux.Handle("/metrics", d.metrics.handler())
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    1 << 16,
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("daemon: RPC server: %w", err)
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}
+
+// Close releases the store. The Daemon must not be used afterwards.
+func (d *Daemon) Close() error {
+	var errs []error
+	for _, c := range d.closers {
+		errs = append(errs, c())
+	}
+	d.closers = nil
+	return errors.Join(errs...)
+}

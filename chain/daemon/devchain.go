@@ -1,0 +1,83 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/powmine/powmine/chain"
+)
+
+// genesisFile is where a dev data directory keeps its genesis block.
+const genesisFile = "genesis.bin"
+
+// DevParams returns the parameters of the local dev chain in dataDir: its
+// genesis block is made (at now) the first time and kept in
+// dataDir/genesis.bin, so every later start continues the same chain. An
+// empty dataDir gives a new chain each call.
+func DevParams(dataDir string, now time.Time) (*chain.Params, error) {
+	path := filepath.Join(dataDir, genesisFile)
+	raw, err := os.ReadFile(path)
+	switch {
+	case dataDir == "" || errors.Is(err, fs.ErrNotExist):
+		g := chain.NewDevGenesis(uint32(now.Unix()))
+		if dataDir != "" {
+			if err := writeFileAtomic(path, g); err != nil {
+				return nil, err
+			}
+		}
+		p, err := chain.DevParamsFor(g)
+		return &p, err
+	case err != nil:
+		return nil, fmt.Errorf("daemon: read dev genesis: %w", err)
+	}
+	var g chain.Block
+	if err := g.UnmarshalBinary(raw); err != nil {
+		return nil, fmt.Errorf("daemon: %s is corrupt: %w", path, err)
+	}
+	p, err := chain.DevParamsFor(&g)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %s is not a dev genesis block: %w", path, err)
+	}
+	return &p, nil
+}
+
+// writeFileAtomic writes a block to path through a synced temporary file
+// and a rename, so a crash leaves either no file or the whole one.
+func writeFileAtomic(path string, b *chain.Block) error {
+	raw, err := b.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), genesisFile+".tmp*")
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(raw); err != nil {
+		tmp.Close()
+		return fmt.Errorf("daemon: write genesis: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("daemon: sync genesis: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	dir, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return fmt.Errorf("daemon: %w", err)
+	}
+	defer dir.Close()
+	return dir.Sync()
+}

@@ -1,0 +1,285 @@
+package daemon
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/rpc"
+)
+
+// registerMethods adds the JSON-RPC methods, named and shaped as Bitcoin
+// Core's where they exist there.
+func (d *Daemon) registerMethods() {
+	d.rpc.Register("getblockcount", d.getBlockCount)
+	d.rpc.Register("getbestblockhash", d.getBestBlockHash)
+	d.rpc.Register("getblockhash", d.getBlockHash)
+	d.rpc.Register("getblockheader", d.getBlockHeader)
+	d.rpc.Register("getblock", d.getBlock)
+	d.rpc.Register("getchaintips", d.getChainTips)
+	d.rpc.Register("getbalance", d.getBalance)
+	d.rpc.Register("submitblock", d.submitBlock)
+}
+
+func (d *Daemon) getBlockCount(context.Context, json.RawMessage) (any, error) {
+	return d.node.Tip().Height, nil
+}
+
+func (d *Daemon) getBestBlockHash(context.Context, json.RawMessage) (any, error) {
+	return d.node.Tip().Hash.String(), nil
+}
+
+func (d *Daemon) getBlockHash(_ context.Context, params json.RawMessage) (any, error) {
+	height := int64(-1)
+	if err := rpc.Params(params, &height); err != nil {
+		return nil, err
+	}
+	info, ok := d.node.BlockByHeight(height)
+	if !ok {
+		return nil, rpc.Errorf(rpc.CodeInvalidParameter, "Block height out of range")
+	}
+	return info.Hash.String(), nil
+}
+
+// lookup parses a displayed block hash and finds the block's index entry.
+func (d *Daemon) lookup(s string) (node.BlockInfo, error) {
+	hash, err := chain.NewHashFromStr(s)
+	if err != nil {
+		return node.BlockInfo{}, rpc.Errorf(rpc.CodeInvalidParameter, "blockhash must be of length 64 (not %d, for '%s')", len(s), s)
+	}
+	info, ok := d.node.BlockInfo(hash)
+	if !ok {
+		return node.BlockInfo{}, rpc.Errorf(rpc.CodeInvalidAddressOrKey, "Block not found")
+	}
+	return info, nil
+}
+
+// headerJSON is getblockheader's verbose reply.
+type headerJSON struct {
+	Hash          string  `json:"hash"`
+	Confirmations int64   `json:"confirmations"`
+	Height        int64   `json:"height"`
+	Version       int32   `json:"version"`
+	VersionHex    string  `json:"versionHex"`
+	MerkleRoot    string  `json:"merkleroot"`
+	Time          uint32  `json:"time"`
+	Nonce         uint32  `json:"nonce"`
+	Bits          string  `json:"bits"`
+	Difficulty    float64 `json:"difficulty"`
+	ChainWork     string  `json:"chainwork"`
+	NTx           int     `json:"nTx,omitempty"`
+	Previous      string  `json:"previousblockhash,omitempty"`
+	Next          string  `json:"nextblockhash,omitempty"`
+}
+
+func (d *Daemon) headerJSON(info node.BlockInfo, nTx int) headerJSON {
+	h := info.Header
+	j := headerJSON{
+		Hash:          info.Hash.String(),
+		Confirmations: -1,
+		Height:        info.Height,
+		Version:       h.Version,
+		VersionHex:    fmt.Sprintf("%08x", uint32(h.Version)),
+		MerkleRoot:    h.MerkleRoot.String(),
+		Time:          h.Timestamp,
+		Nonce:         h.Nonce,
+		Bits:          fmt.Sprintf("%08x", h.Bits),
+		Difficulty:    difficulty(h.Bits),
+		ChainWork:     workHex(info.Work),
+		NTx:           nTx,
+	}
+	if info.Height > 0 {
+		j.Previous = h.PrevBlock.String()
+	}
+	if d.node.MainChainHas(info.Hash) {
+		j.Confirmations = d.node.Tip().Height - info.Height + 1
+		if next, ok := d.node.BlockByHeight(info.Height + 1); ok {
+			j.Next = next.Hash.String()
+		}
+	}
+	return j
+}
+
+func (d *Daemon) getBlockHeader(_ context.Context, params json.RawMessage) (any, error) {
+	var hash string
+	verbose := true
+	if err := rpc.Params(params, &hash, &verbose); err != nil {
+		return nil, err
+	}
+	info, err := d.lookup(hash)
+	if err != nil {
+		return nil, err
+	}
+	if !verbose {
+		raw := info.Header.Serialize()
+		return hex.EncodeToString(raw[:]), nil
+	}
+	return d.headerJSON(info, 0), nil
+}
+
+// blockJSON is getblock's reply at verbosity 1 (Tx holds txids) and 2
+// (Tx holds decoded transactions).
+type blockJSON struct {
+	headerJSON
+	Size int `json:"size"`
+	Tx   any `json:"tx"`
+}
+
+// txJSON is a decoded transaction.
+type txJSON struct {
+	TxID     string        `json:"txid"`
+	Type     string        `json:"type"`
+	Size     int           `json:"size"`
+	Height   *uint32       `json:"height,omitempty"`
+	Extra    string        `json:"extranonce,omitempty"`
+	Outputs  []outputJSON  `json:"outputs,omitempty"`
+	Transfer *transferJSON `json:"transfer,omitempty"`
+}
+
+type outputJSON struct {
+	Address string      `json:"address"`
+	Amount  json.Number `json:"amount"`
+}
+
+type transferJSON struct {
+	From     string      `json:"from"`
+	To       string      `json:"to"`
+	Amount   json.Number `json:"amount"`
+	Fee      json.Number `json:"fee"`
+	Sequence uint64      `json:"sequence"`
+}
+
+func decodeTx(tx *chain.Transaction) txJSON {
+	j := txJSON{TxID: tx.TxID().String(), Size: tx.SerializeSize()}
+	if c := tx.Coinbase; c != nil {
+		j.Type, j.Height, j.Extra = "coinbase", &c.Height, hex.EncodeToString(c.Extranonce)
+		for _, o := range c.Outputs {
+			j.Outputs = append(j.Outputs, outputJSON{Address: o.Address.String(), Amount: coins(o.Amount)})
+		}
+	}
+	if t := tx.Transfer; t != nil {
+		j.Type = "transfer"
+		j.Transfer = &transferJSON{From: t.From.Address().String(), To: t.To.String(), Amount: coins(t.Amount), Fee: coins(t.Fee), Sequence: t.Sequence}
+	}
+	return j
+}
+
+func (d *Daemon) getBlock(_ context.Context, params json.RawMessage) (any, error) {
+	var hash string
+	verbosity := 1
+	if err := rpc.Params(params, &hash, &verbosity); err != nil {
+		return nil, err
+	}
+	info, err := d.lookup(hash)
+	if err != nil {
+		return nil, err
+	}
+	b, err := d.node.Block(info.Hash)
+	if errors.Is(err, node.ErrNotFound) {
+		return nil, rpc.Errorf(rpc.CodeMiscError, "Block not available")
+	}
+	if err != nil {
+		return nil, err
+	}
+	raw, err := b.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	switch verbosity {
+	case 0:
+		return hex.EncodeToString(raw), nil
+	case 1, 2:
+	default:
+		return nil, rpc.Errorf(rpc.CodeInvalidParameter, "verbosity must be 0, 1 or 2")
+	}
+	j := blockJSON{headerJSON: d.headerJSON(info, len(b.Transactions)), Size: len(raw)}
+	if verbosity == 1 {
+		ids := make([]string, len(b.Transactions))
+		for i := range b.Transactions {
+			ids[i] = b.Transactions[i].TxID().String()
+		}
+		j.Tx = ids
+	} else {
+		txs := make([]txJSON, len(b.Transactions))
+		for i := range b.Transactions {
+			txs[i] = decodeTx(&b.Transactions[i])
+		}
+		j.Tx = txs
+	}
+	return j, nil
+}
+
+// chainTipJSON is one entry of getchaintips.
+type chainTipJSON struct {
+	Height    int64  `json:"height"`
+	Hash      string `json:"hash"`
+	BranchLen int64  `json:"branchlen"`
+	Status    string `json:"status"`
+}
+
+func (d *Daemon) getChainTips(context.Context, json.RawMessage) (any, error) {
+	var out []chainTipJSON
+	for _, t := range d.node.ChainTips() {
+		status := "valid-headers" // stored, never validated as part of the best chain
+		switch {
+		case t.Active:
+			status = "active"
+		case t.Status.KnownInvalid():
+			status = "invalid"
+		case t.Status&node.StatusValid != 0:
+			status = "valid-fork"
+		}
+		out = append(out, chainTipJSON{Height: t.Height, Hash: t.Hash.String(), BranchLen: t.BranchLen, Status: status})
+	}
+	return out, nil
+}
+
+// getbalance ADDR returns the address's balance at the tip in coins. Core's
+// getbalance reports a wallet's balance; this node keeps no wallet, so it
+// takes the address.
+func (d *Daemon) getBalance(_ context.Context, params json.RawMessage) (any, error) {
+	var s string
+	if err := rpc.Params(params, &s); err != nil {
+		return nil, err
+	}
+	addr, err := chain.ParseAddress(s)
+	if err != nil {
+		return nil, rpc.Errorf(rpc.CodeInvalidAddressOrKey, "Invalid address: %v", err)
+	}
+	return coins(d.node.Account(addr).Balance), nil
+}
+
+// submitBlock takes a hex block and answers as Core does: null when
+// accepted, else a short reason string ("duplicate", "inconclusive" for
+// an orphan or side block, the rule that failed).
+func (d *Daemon) submitBlock(_ context.Context, params json.RawMessage) (any, error) {
+	var s string
+	if err := rpc.Params(params, &s); err != nil {
+		return nil, err
+	}
+	raw, err := hex.DecodeString(s)
+	if err != nil {
+		return nil, rpc.Errorf(rpc.CodeDeserializationError, "Block decode failed")
+	}
+	var b chain.Block
+	if err := b.UnmarshalBinary(raw); err != nil {
+		return nil, rpc.Errorf(rpc.CodeDeserializationError, "Block decode failed: %v", err)
+	}
+	res, err := d.SubmitBlock(&b)
+	var rerr chain.RuleError
+	switch {
+	case errors.Is(err, node.ErrDuplicate):
+		return "duplicate", nil
+	case errors.As(err, &rerr):
+		return rerr.Code.String(), nil
+	case err != nil:
+		return nil, err
+	case res.Orphan || !res.MainChain:
+		return "inconclusive", nil
+	}
+	return nil, nil
+}

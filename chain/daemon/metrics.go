@@ -1,0 +1,52 @@
+package daemon
+
+import (
+	"math/big"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/powmine/powmine/chain/node"
+)
+
+// metrics are the node's Prometheus metrics, in a registry of its own so
+// several daemons (tests) can live in one process.
+type metrics struct {
+	reg        *prometheus.Registry
+	height     prometheus.Gauge
+	work       prometheus.Gauge
+	connected  prometheus.Counter
+	reorgs     prometheus.Counter
+	reorgDepth prometheus.Histogram
+	validation prometheus.Histogram
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg:        prometheus.NewRegistry(),
+		height:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "powmine_tip_height", Help: "Height of the best chain's tip."}),
+		work:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "powmine_tip_chainwork", Help: "Cumulative work of the best chain (as a float)."}),
+		connected:  prometheus.NewCounter(prometheus.CounterOpts{Name: "powmine_blocks_connected_total", Help: "Blocks connected to the best chain."}),
+		reorgs:     prometheus.NewCounter(prometheus.CounterOpts{Name: "powmine_reorgs_total", Help: "Reorganizations of the best chain."}),
+		reorgDepth: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "powmine_reorg_depth_blocks", Help: "Blocks disconnected per reorganization.", Buckets: prometheus.ExponentialBuckets(1, 2, 8)}),
+		validation: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "powmine_block_validation_seconds", Help: "Time to process a submitted block.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+	}
+	m.reg.MustRegister(m.height, m.work, m.connected, m.reorgs, m.reorgDepth, m.validation,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) setTip(tip node.BlockInfo) {
+	m.height.Set(float64(tip.Height))
+	w, _ := new(big.Float).SetInt(tip.Work).Float64()
+	m.work.Set(w)
+}
+
+func (m *metrics) reorg(depth int) {
+	m.reorgs.Inc()
+	m.reorgDepth.Observe(float64(depth))
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
