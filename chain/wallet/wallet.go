@@ -12,7 +12,8 @@ import (
 // Key is one ed25519 account key together with its sealed form, the
 // contents Save writes. A Key is immutable after New or Load and its
 // methods are safe for concurrent use. Its String and GoString print only
-// the address, so logging a Key does not leak the private key.
+// the address, so logging a Key does not leak the private key. The zero
+// Key is not usable: get one from New or Load.
 type Key struct {
 	priv ed25519.PrivateKey
 	pub  chain.PublicKey
