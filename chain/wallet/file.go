@@ -50,9 +50,10 @@ const (
 	MaxKDFMemoryKiB = 1 << 20 // 1 GiB
 	MinKDFThreads   = 1
 	MaxKDFThreads   = 64 // argon2 runs a goroutine per lane
-	// minKDFMemoryPerThreadKiB is RFC 9106's 8 KiB of memory per lane.
-	minKDFMemoryPerThreadKiB = 8
 )
+
+// minKDFMemoryPerThreadKiB is RFC 9106's least memory per lane.
+const minKDFMemoryPerThreadKiB = 8
 
 // MaxFileSize bounds the size of a key file being read, in bytes. A valid
 // file is about 500 bytes.
