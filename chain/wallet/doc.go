@@ -1,0 +1,60 @@
+// Package wallet keeps one ed25519 account key (chain.GenerateKey) in a
+// file sealed with a passphrase: argon2id (RFC 9106) derives a 32-byte key
+// from the passphrase and a random 16-byte salt, and XChaCha20-Poly1305
+// (draft-irtf-cfrg-xchacha) with a random 24-byte nonce seals the 32-byte
+// ed25519 seed.
+//
+// What it provides: New (generate and seal), Key.Save and
+// Key.SaveOverwrite (atomic write, mode 0600), Load (read and open with
+// the passphrase), ReadAddress (the address without the passphrase), and
+// on a Key its Address, PublicKey and SignTransfer (chain.Transfer.Sign).
+//
+// What it does not do: it holds one key per file (no HD derivation), knows
+// nothing of balances or sequence numbers (chain state), cannot change a
+// file's passphrase, and does not log.
+//
+// # File format
+//
+// A key file is one JSON object, version 1:
+//
+//	{
+//	  "version": 1,
+//	  "address": "pm…",                 // chain.Address human form, in clear
+//	  "kdf": {
+//	    "name": "argon2id",
+//	    "time": 3,                      // passes
+//	    "memory_kib": 65536,            // KiB
+//	    "threads": 4,                   // lanes
+//	    "salt": "…"                     // 16 bytes, hex
+//	  },
+//	  "cipher": {
+//	    "name": "xchacha20-poly1305",
+//	    "nonce": "…",                   // 24 bytes, hex
+//	    "ciphertext": "…"               // 32-byte seed + 16-byte tag, hex
+//	  }
+//	}
+//
+// Every field but the ciphertext is bound into the seal as additional
+// data, in a fixed binary layout computed from the parsed values (so
+// re-indenting the JSON is harmless). Changing the version, a parameter,
+// the salt, the nonce or the address therefore makes Load fail. The
+// address is in clear so that ReadAddress needs no passphrase; after
+// opening, Load also checks that the seed's address is the header's.
+//
+// New uses DefaultKDFTime, DefaultKDFMemoryKiB and DefaultKDFThreads
+// (3 passes over 64 MiB with 4 lanes, above the OWASP minimum for
+// argon2id). Reading accepts any parameters within MinKDFTime..MaxKDFTime,
+// 8 KiB per lane..MaxKDFMemoryKiB and MinKDFThreads..MaxKDFThreads, and
+// files of at most MaxFileSize bytes, and checks all of that before it
+// derives anything, so a hostile file costs at most 1 GiB and 100 passes.
+//
+// # Errors
+//
+// Errors wrap sentinels (test with errors.Is): ErrCorrupt for a file that
+// is not a valid key file (malformed JSON, unknown fields, unknown
+// version, KDF or cipher, wrong lengths, parameters out of bounds, bad
+// address); ErrBadPassphrase when the seal does not open, which means a
+// wrong passphrase or an altered file; ErrEmptyPassphrase from New;
+// fs.ErrExist from Save when the file exists. No file content makes this
+// package panic.
+package wallet

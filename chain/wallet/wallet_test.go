@@ -1,0 +1,548 @@
+package wallet
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/powmine/powmine/chain"
+)
+
+// testParams keep argon2id cheap in tests (64 KiB, one pass).
+var testParams = kdfParams{time: 1, memoryKiB: 64, threads: 1}
+
+var testPass = []byte("correct horse battery staple")
+
+// newTestKey returns a key sealed under testPass with testParams.
+func newTestKey(t testing.TB) *Key {
+	t.Helper()
+	k, err := newKey(testPass, nil, testParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// saveTestKey saves a new test key in a fresh directory and returns it and
+// the file's path.
+func saveTestKey(t *testing.T) (*Key, string) {
+	t.Helper()
+	k := newTestKey(t)
+	path := filepath.Join(t.TempDir(), "key.json")
+	if err := k.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	return k, path
+}
+
+func TestRoundTrip(t *testing.T) {
+	k, path := saveTestKey(t)
+	if k.Address() != k.PublicKey().Address() {
+		t.Fatalf("Address %s, PublicKey().Address() %s", k.Address(), k.PublicKey().Address())
+	}
+
+	loaded, err := Load(path, testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loaded.Address() != k.Address() || loaded.PublicKey() != k.PublicKey() {
+		t.Fatalf("loaded %s / %s, saved %s / %s", loaded.Address(), loaded.PublicKey(), k.Address(), k.PublicKey())
+	}
+	addr, err := ReadAddress(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if addr != k.Address() {
+		t.Fatalf("ReadAddress %s, want %s", addr, k.Address())
+	}
+
+	to, _, err := chain.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t1 := chain.Transfer{To: to.Address(), Amount: 5, Fee: 1, Sequence: 7}
+	t2 := t1
+	if err := loaded.SignTransfer(&t1); err != nil {
+		t.Fatal(err)
+	}
+	if t1.From != k.PublicKey() || !t1.Verify() {
+		t.Fatalf("signed by loaded key: From %s, Verify %v", t1.From, t1.Verify())
+	}
+	if err := k.SignTransfer(&t2); err != nil {
+		t.Fatal(err)
+	}
+	if t1.Signature != t2.Signature { // ed25519 signatures are deterministic
+		t.Fatal("loaded key signs differently from the saved one")
+	}
+	t1.Amount++
+	if t1.Verify() {
+		t.Fatal("signature still verifies after changing the amount")
+	}
+
+	// A loaded key can be saved again and loads the same.
+	path2 := filepath.Join(t.TempDir(), "copy.json")
+	if err := loaded.Save(path2); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Load(path2, testPass)
+	if err != nil || again.Address() != k.Address() {
+		t.Fatalf("reload of a re-saved key: %v, %v", again, err)
+	}
+}
+
+// TestNewDefaults runs New once with the real parameters (64 MiB).
+func TestNewDefaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("derives a key with the default 64 MiB argon2id parameters")
+	}
+	k, err := New(testPass, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.file.kdf != (kdfParams{time: 3, memoryKiB: 64 << 10, threads: 4}) {
+		t.Fatalf("New used %+v", k.file.kdf)
+	}
+	if _, err := k.file.open(testPass); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	if _, err := newKey(nil, nil, testParams); !errors.Is(err, ErrEmptyPassphrase) {
+		t.Fatalf("nil passphrase: %v", err)
+	}
+	if _, err := newKey([]byte{}, nil, testParams); !errors.Is(err, ErrEmptyPassphrase) {
+		t.Fatalf("empty passphrase: %v", err)
+	}
+	if _, err := newKey(testPass, nil, kdfParams{time: 0, memoryKiB: 64, threads: 1}); err == nil {
+		t.Fatal("zero time accepted")
+	}
+	// rand runs dry after the seed (32 bytes): salt or nonce fails.
+	for _, n := range []int{0, 31, 32, 40, 32 + 16, 32 + 16 + 23} {
+		if _, err := newKey(testPass, bytes.NewReader(make([]byte, n)), testParams); err == nil {
+			t.Errorf("rand with %d bytes: no error", n)
+		}
+	}
+	if _, err := newKey(testPass, bytes.NewReader(make([]byte, 32+16+24)), testParams); err != nil {
+		t.Errorf("rand with exactly enough bytes: %v", err)
+	}
+}
+
+func TestDeterministicWithRand(t *testing.T) {
+	r := bytes.Repeat([]byte{7}, 32+16+24)
+	a, err := newKey(testPass, bytes.NewReader(r), testParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := newKey(testPass, bytes.NewReader(r), testParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *a.file != *b.file {
+		t.Fatal("same rand, different files")
+	}
+	want := chain.PublicKey(ed25519.NewKeyFromSeed(r[:32]).Public().(ed25519.PublicKey))
+	if a.PublicKey() != want {
+		t.Fatal("seed is not the first 32 bytes of rand")
+	}
+}
+
+func TestWrongPassphrase(t *testing.T) {
+	_, path := saveTestKey(t)
+	for _, pass := range [][]byte{[]byte("wrong"), nil, append(bytes.Clone(testPass), 0)} {
+		k, err := Load(path, pass)
+		if !errors.Is(err, ErrBadPassphrase) || k != nil {
+			t.Errorf("passphrase %q: key %v, error %v", pass, k, err)
+		}
+	}
+}
+
+// readJSON returns the key file at path as a generic JSON tree.
+func readJSON(t *testing.T, path string) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// flipHex returns s with its last hex digit changed.
+func flipHex(s string) string {
+	last := s[len(s)-1]
+	repl := byte('0')
+	if last == '0' {
+		repl = '1'
+	}
+	return s[:len(s)-1] + string(repl)
+}
+
+// TestTamper changes each field of a valid file in turn. Load must fail
+// for every change, with ErrCorrupt where the value is not acceptable at
+// all and ErrBadPassphrase where only the seal can tell.
+func TestTamper(t *testing.T) {
+	k, path := saveTestKey(t)
+	other, _, err := chain.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name   string
+		change func(m, kdf, ciph map[string]any)
+		want   error
+	}{
+		{"version", func(m, _, _ map[string]any) { m["version"] = 2 }, ErrCorrupt},
+		{"version zero", func(m, _, _ map[string]any) { m["version"] = 0 }, ErrCorrupt},
+		{"address", func(m, _, _ map[string]any) { m["address"] = other.Address().String() }, ErrBadPassphrase},
+		{"address checksum", func(m, _, _ map[string]any) { m["address"] = flipHex(m["address"].(string)) }, ErrCorrupt},
+		{"kdf name", func(_, kdf, _ map[string]any) { kdf["name"] = "argon2i" }, ErrCorrupt},
+		{"kdf time", func(_, kdf, _ map[string]any) { kdf["time"] = 2 }, ErrBadPassphrase},
+		{"kdf memory", func(_, kdf, _ map[string]any) { kdf["memory_kib"] = 72 }, ErrBadPassphrase},
+		{"kdf threads", func(_, kdf, _ map[string]any) { kdf["threads"] = 2 }, ErrBadPassphrase},
+		{"kdf salt", func(_, kdf, _ map[string]any) { kdf["salt"] = flipHex(kdf["salt"].(string)) }, ErrBadPassphrase},
+		{"cipher name", func(_, _, c map[string]any) { c["name"] = "chacha20-poly1305" }, ErrCorrupt},
+		{"cipher nonce", func(_, _, c map[string]any) { c["nonce"] = flipHex(c["nonce"].(string)) }, ErrBadPassphrase},
+		{"ciphertext", func(_, _, c map[string]any) { c["ciphertext"] = flipHex(c["ciphertext"].(string)) }, ErrBadPassphrase},
+		{"ciphertext first byte", func(_, _, c map[string]any) {
+			s := c["ciphertext"].(string)
+			c["ciphertext"] = flipHex(s[:2]) + s[2:]
+		}, ErrBadPassphrase},
+		{"unknown field", func(m, _, _ map[string]any) { m["comment"] = "hi" }, ErrCorrupt},
+		{"unknown kdf field", func(_, kdf, _ map[string]any) { kdf["pepper"] = "x" }, ErrCorrupt},
+		{"missing address", func(m, _, _ map[string]any) { delete(m, "address") }, ErrCorrupt},
+		{"missing salt", func(_, kdf, _ map[string]any) { delete(kdf, "salt") }, ErrCorrupt},
+		{"missing kdf", func(m, _, _ map[string]any) { delete(m, "kdf") }, ErrCorrupt},
+		{"missing cipher", func(m, _, _ map[string]any) { delete(m, "cipher") }, ErrCorrupt},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := readJSON(t, path)
+			tt.change(m, m["kdf"].(map[string]any), m["cipher"].(map[string]any))
+			data, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(t.TempDir(), "key.json")
+			if err := os.WriteFile(p, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, err := Load(p, testPass)
+			if !errors.Is(err, tt.want) || got != nil {
+				t.Fatalf("Load: key %v, error %v; want %v", got, err, tt.want)
+			}
+		})
+	}
+
+	// Re-encoding the same values (compact JSON, other key order) is not
+	// tampering.
+	data, err := json.Marshal(readJSON(t, path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "compact.json")
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Load(p, testPass); err != nil || got.Address() != k.Address() {
+		t.Fatalf("re-encoded file: %v, %v", got, err)
+	}
+}
+
+// TestAddressMismatch seals a seed under a header naming another
+// address, as only someone with the passphrase could: Load reports it as
+// corrupt instead of returning a key whose Address lies.
+func TestAddressMismatch(t *testing.T) {
+	pub, priv, err := chain.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong := pub.Address()
+	wrong[0] ^= 1
+	f, err := seal(header{address: wrong, kdf: testParams}, priv.Seed(), testPass, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &Key{priv: priv, pub: pub, file: f}
+	path := filepath.Join(t.TempDir(), "key.json")
+	if err := k.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Load(path, testPass); !errors.Is(err, ErrCorrupt) || got != nil {
+		t.Fatalf("Load: key %v, error %v; want ErrCorrupt", got, err)
+	}
+}
+
+func TestCorruptFiles(t *testing.T) {
+	_, path := saveTestKey(t)
+	valid, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parseFile(valid); err != nil {
+		t.Fatal(err)
+	}
+
+	// Every truncation is corrupt (the last byte is a newline, whose
+	// absence is harmless).
+	body := bytes.TrimRight(valid, "\n")
+	for n := range len(body) {
+		if _, err := parseFile(valid[:n]); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("truncated to %d bytes: %v", n, err)
+		}
+	}
+
+	salt := hex.EncodeToString(make([]byte, saltSize))
+	replace := func(old, new string) []byte {
+		if !bytes.Contains(valid, []byte(old)) {
+			t.Fatalf("%q not in the file", old)
+		}
+		return bytes.Replace(valid, []byte(old), []byte(new), 1)
+	}
+	m := readJSON(t, path)
+	kdf := m["kdf"].(map[string]any)
+	ciph := m["cipher"].(map[string]any)
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"empty", nil},
+		{"whitespace", []byte(" \n")},
+		{"null", []byte("null")},
+		{"empty object", []byte("{}")},
+		{"array", []byte("[1,2]")},
+		{"garbage", []byte("\x00\xff\xfe garbage")},
+		{"trailing object", append(bytes.Clone(valid), "{}"...)},
+		{"trailing garbage", append(bytes.Clone(valid), "x"...)},
+		{"two files", append(bytes.Clone(valid), valid...)},
+		{"too large", append(bytes.Clone(valid), bytes.Repeat([]byte(" "), MaxFileSize)...)},
+		{"negative time", replace(`"time": 1`, `"time": -1`)},
+		{"fractional time", replace(`"time": 1`, `"time": 1.5`)},
+		{"huge time", replace(`"time": 1`, `"time": 99999999999999999999`)},
+		{"time as string", replace(`"time": 1`, `"time": "1"`)},
+		{"version as string", replace(`"version": 1`, `"version": "1"`)},
+		{"salt short", replace(kdf["salt"].(string), salt[2:])},
+		{"salt long", replace(kdf["salt"].(string), salt+"00")},
+		{"salt odd", replace(kdf["salt"].(string), salt[1:])},
+		{"salt not hex", replace(kdf["salt"].(string), "zz"+salt[2:])},
+		{"nonce short", replace(ciph["nonce"].(string), ciph["nonce"].(string)[2:])},
+		{"nonce empty", replace(ciph["nonce"].(string), "")},
+		{"ciphertext short", replace(ciph["ciphertext"].(string), ciph["ciphertext"].(string)[2:])},
+		{"ciphertext long", replace(ciph["ciphertext"].(string), ciph["ciphertext"].(string)+"00")},
+		{"ciphertext without tag", replace(ciph["ciphertext"].(string), ciph["ciphertext"].(string)[:2*seedSize])},
+		{"address short", replace(m["address"].(string), m["address"].(string)[:10])},
+		{"address prefix", replace(m["address"].(string), "PM"+m["address"].(string)[2:])},
+		{"kdf not object", replace(`"kdf": {`, `"kdf": 1, "x": {`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := parseFile(tt.data); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("parseFile: %v", err)
+			}
+			p := filepath.Join(t.TempDir(), "key.json")
+			if err := os.WriteFile(p, tt.data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if k, err := Load(p, testPass); !errors.Is(err, ErrCorrupt) || k != nil {
+				t.Fatalf("Load: key %v, error %v", k, err)
+			}
+			if _, err := ReadAddress(p); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("ReadAddress: %v", err)
+			}
+		})
+	}
+
+	// Not a file: file system errors, not ErrCorrupt, and no panic.
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing")
+	if _, err := Load(missing, testPass); !errors.Is(err, fs.ErrNotExist) || errors.Is(err, ErrCorrupt) {
+		t.Errorf("Load of a missing file: %v", err)
+	}
+	if _, err := ReadAddress(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadAddress of a missing file: %v", err)
+	}
+	if _, err := Load(dir, testPass); err == nil {
+		t.Error("Load of a directory: no error")
+	}
+}
+
+func TestKDFBounds(t *testing.T) {
+	tests := []struct {
+		name string
+		p    kdfParams
+		ok   bool
+	}{
+		{"smallest", kdfParams{time: 1, memoryKiB: 8, threads: 1}, true},
+		{"largest", kdfParams{time: MaxKDFTime, memoryKiB: MaxKDFMemoryKiB, threads: MaxKDFThreads}, true},
+		{"defaults", defaultKDFParams, true},
+		{"time 0", kdfParams{time: 0, memoryKiB: 64, threads: 1}, false},
+		{"time over", kdfParams{time: MaxKDFTime + 1, memoryKiB: 64, threads: 1}, false},
+		{"time max uint32", kdfParams{time: 1<<32 - 1, memoryKiB: 64, threads: 1}, false},
+		{"memory over", kdfParams{time: 1, memoryKiB: MaxKDFMemoryKiB + 1, threads: 1}, false},
+		{"memory max uint32", kdfParams{time: 1, memoryKiB: 1<<32 - 1, threads: 1}, false},
+		{"memory 0", kdfParams{time: 1, memoryKiB: 0, threads: 1}, false},
+		{"memory below 8 KiB per lane", kdfParams{time: 1, memoryKiB: 8*4 - 1, threads: 4}, false},
+		{"threads 0", kdfParams{time: 1, memoryKiB: 64, threads: 0}, false},
+		{"threads over", kdfParams{time: 1, memoryKiB: 1024, threads: MaxKDFThreads + 1}, false},
+		{"threads 255", kdfParams{time: 1, memoryKiB: 1 << 12, threads: 255}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.p.check()
+			if tt.ok != (err == nil) || err != nil && !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("check(%+v) = %v, want ok %v", tt.p, err, tt.ok)
+			}
+		})
+	}
+}
+
+// TestKDFBoundsOnLoad gives Load files whose parameters are out of
+// bounds, several of them ruinous if derived (4 TiB, 2^32 passes), and
+// checks that it rejects them before allocating anything like the
+// KDF's memory.
+func TestKDFBoundsOnLoad(t *testing.T) {
+	_, path := saveTestKey(t)
+	tests := []struct {
+		name string
+		edit func(kdf map[string]any)
+	}{
+		{"memory 1 GiB + 1 KiB", func(kdf map[string]any) { kdf["memory_kib"] = MaxKDFMemoryKiB + 1 }},
+		{"memory 4 TiB", func(kdf map[string]any) { kdf["memory_kib"] = 1<<32 - 1 }},
+		{"memory overflows uint32", func(kdf map[string]any) { kdf["memory_kib"] = 1 << 32 }},
+		{"time 101", func(kdf map[string]any) { kdf["time"] = MaxKDFTime + 1 }},
+		{"time 2^32-1", func(kdf map[string]any) { kdf["time"] = 1<<32 - 1 }},
+		{"time 0", func(kdf map[string]any) { kdf["time"] = 0 }},
+		{"threads 0", func(kdf map[string]any) { kdf["threads"] = 0 }},
+		{"threads 65", func(kdf map[string]any) { kdf["threads"] = MaxKDFThreads + 1 }},
+		{"threads 256", func(kdf map[string]any) { kdf["threads"] = 256 }},
+		{"threads 2^32-1", func(kdf map[string]any) { kdf["threads"] = 1<<32 - 1 }},
+		{"threads 257 (1 as uint8)", func(kdf map[string]any) { kdf["threads"] = 257 }},
+		{"memory under 8 KiB per lane", func(kdf map[string]any) { kdf["memory_kib"] = 15; kdf["threads"] = 2 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := readJSON(t, path)
+			tt.edit(m["kdf"].(map[string]any))
+			data, err := json.Marshal(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(t.TempDir(), "key.json")
+			if err := os.WriteFile(p, data, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			k, err := Load(p, testPass)
+			runtime.ReadMemStats(&after)
+			if !errors.Is(err, ErrCorrupt) || k != nil {
+				t.Fatalf("Load: key %v, error %v; want ErrCorrupt", k, err)
+			}
+			if d := after.TotalAlloc - before.TotalAlloc; d > 1<<20 {
+				t.Fatalf("Load allocated %d bytes before rejecting the file", d)
+			}
+		})
+	}
+}
+
+func TestFileMode(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no Unix permissions")
+	}
+	_, path := saveTestKey(t)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode() != FileMode {
+		t.Fatalf("mode %v, want %v", fi.Mode(), FileMode)
+	}
+	k := newTestKey(t)
+	if err := k.SaveOverwrite(path); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err = os.Stat(path); err != nil || fi.Mode() != FileMode {
+		t.Fatalf("after SaveOverwrite: mode %v, %v", fi.Mode(), err)
+	}
+}
+
+func TestNoOverwrite(t *testing.T) {
+	first, path := saveTestKey(t)
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := newTestKey(t)
+	if err := second.Save(path); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("Save over an existing file: %v", err)
+	}
+	after, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Fatal("Save changed an existing file")
+	}
+	assertOnlyFile(t, path)
+	if k, err := Load(path, testPass); err != nil || k.Address() != first.Address() {
+		t.Fatalf("after refused Save: %v, %v", k, err)
+	}
+
+	if err := second.SaveOverwrite(path); err != nil {
+		t.Fatal(err)
+	}
+	assertOnlyFile(t, path)
+	if k, err := Load(path, testPass); err != nil || k.Address() != second.Address() {
+		t.Fatalf("after SaveOverwrite: %v, %v", k, err)
+	}
+
+	// SaveOverwrite also creates; a missing directory is an error.
+	p2 := filepath.Join(filepath.Dir(path), "new.json")
+	if err := second.SaveOverwrite(p2); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Save(filepath.Join(path+".d", "key.json")); err == nil {
+		t.Fatal("Save into a missing directory succeeded")
+	}
+}
+
+// assertOnlyFile fails unless path is the only entry in its directory
+// (Save must not leave temporary files behind).
+func assertOnlyFile(t *testing.T, path string) {
+	t.Helper()
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if len(names) != 1 || names[0] != filepath.Base(path) {
+		t.Fatalf("directory holds %v, want only %s", names, filepath.Base(path))
+	}
+}
+
+func TestStringHidesKey(t *testing.T) {
+	k := newTestKey(t)
+	seed := hex.EncodeToString(k.priv.Seed())
+	for _, format := range []string{"%v", "%+v", "%#v", "%s"} {
+		s := fmt.Sprintf(format, k)
+		if strings.Contains(s, seed) || !strings.Contains(s, k.Address().String()) {
+			t.Errorf("%s prints %q", format, s)
+		}
+	}
+}
