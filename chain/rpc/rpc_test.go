@@ -161,3 +161,24 @@ func FuzzHandle(f *testing.F) {
 		}
 	})
 }
+
+func TestClient(t *testing.T) {
+	_, hs := newTestServer(t)
+	c := NewClient(hs.URL, "u", "p")
+	var got map[string]any
+	if err := c.Call(context.Background(), "echo", &got, "hi", 2); err != nil || got["a"] != "hi" || got["b"] != float64(2) {
+		t.Fatalf("echo: %v %v", got, err)
+	}
+	var rerr *Error
+	if err := c.Call(context.Background(), "fail", nil); !errors.As(err, &rerr) || rerr.Code != CodeInvalidAddressOrKey {
+		t.Fatalf("fail: %v", err)
+	}
+	if err := NewClient(hs.URL, "u", "bad").Call(context.Background(), "echo", nil); err == nil || !strings.Contains(err.Error(), "unauthorized") {
+		t.Fatalf("bad password: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "c")
+	os.WriteFile(path, []byte("__cookie__:abc\n"), 0o600)
+	if u, p, err := ReadCookie(path); err != nil || u != CookieUser || p != "abc" {
+		t.Fatalf("ReadCookie: %q %q %v", u, p, err)
+	}
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/powmine/powmine/chain/daemon"
+)
+
+// daemonCmd runs the node until ctx is done.
+func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("node", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dev := fs.Bool("dev", false, "run the local development chain (the only network with a genesis block yet)")
+	dataDir := fs.String("datadir", "", "data directory (default: the user's data directory/powmine/NETWORK)")
+	rpcAddr := fs.String("rpc", "127.0.0.1:18443", "JSON-RPC and /metrics listen address; empty disables")
+	rpcUser := fs.String("rpcuser", "", "RPC user name (with --rpcpassword; default: cookie file in the data directory)")
+	rpcPass := fs.String("rpcpassword", "", "RPC password")
+	verbose := fs.Bool("v", false, "log debug records")
+	if err := parse(fs, args, stderr); err != nil {
+		return err
+	}
+	if !*dev {
+		return usagef("only the dev network can run yet: add --dev")
+	}
+	if (*rpcUser == "") != (*rpcPass == "") {
+		return usagef("--rpcuser and --rpcpassword go together")
+	}
+	if *dataDir == "" {
+		*dataDir = defaultDataDir("dev")
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	params, err := daemon.DevParams(*dataDir, time.Now())
+	if err != nil {
+		return err
+	}
+	d, err := daemon.New(daemon.Config{
+		Params:      params,
+		DataDir:     *dataDir,
+		RPCAddr:     *rpcAddr,
+		RPCUser:     *rpcUser,
+		RPCPassword: *rpcPass,
+		Logger:      log,
+	})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	tip := d.Node().Tip()
+	log.Info("node started", "network", params.Name, "datadir", *dataDir, "genesis", params.GenesisHash, "height", tip.Height, "tip", tip.Hash)
+	return d.Run(ctx)
+}
+
+// parse parses flags, printing usage for -h and turning errors into
+// usage errors.
+func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(stderr)
+		fmt.Fprintf(stderr, "usage of %s:\n", fs.Name())
+		fs.PrintDefaults()
+		return usageError{errors.New("help requested")}
+	}
+	if err != nil {
+		return usagef("%v (see %s -h)", err, fs.Name())
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}

@@ -1,0 +1,54 @@
+// Command node runs a full node of the powmine chain and manages wallet
+// key files.
+//
+//	node --dev [--datadir DIR] [--rpc 127.0.0.1:18443]   run a local dev chain node
+//	node wallet new [--wallet FILE]                        create an encrypted key file
+//	node wallet address [--wallet FILE]                    print its address
+//	node send --to ADDR --amount X [--fee F]               sign and submit a transfer
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	if err == nil {
+		return
+	}
+	fmt.Fprintln(os.Stderr, "node:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		os.Exit(2)
+	}
+	os.Exit(1)
+}
+
+// usageError marks bad flags or arguments; they exit with status 2.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// run dispatches the subcommands; main only maps its error to an exit
+// status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "wallet":
+			return walletCmd(args[1:], stdin, stdout, stderr)
+		case "send":
+			return sendCmd(ctx, args[1:], stdin, stdout, stderr)
+		}
+	}
+	return daemonCmd(ctx, args, stdout, stderr)
+}
