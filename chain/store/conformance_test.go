@@ -117,7 +117,7 @@ func TestConformance(t *testing.T) {
 	a1 := s.blocks[0]
 	a1Entry := node.IndexEntry{Hash: a1.Hash(), Height: 1, Header: a1.Header, Status: node.StatusDataStored, Seq: 1 << 40}
 	extra := []*node.Batch{
-		{}, // empty: changes nothing
+		{},                                  // empty: changes nothing
 		{Index: []node.IndexEntry{a1Entry}}, // overwrite an entry
 		{Accounts: []node.AccountEntry{{Address: addr(0)}, {Address: addr(77), Account: node.Account{Balance: 1}}}}, // delete, create
 		{DeleteUndo: []chain.Hash{{9}, g}},

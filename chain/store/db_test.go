@@ -316,8 +316,12 @@ func TestCommitAtomic(t *testing.T) {
 	db.commitHook = nil
 
 	refused := map[string]func(b *node.Batch){
-		"negative height":   func(b *node.Batch) { b.Index = append(b.Index, node.IndexEntry{Hash: h1, Height: -1, Header: b1.Header}) },
-		"header mismatch":   func(b *node.Batch) { b.Index = append(b.Index, node.IndexEntry{Hash: gh, Height: 1, Header: b1.Header}) },
+		"negative height": func(b *node.Batch) {
+			b.Index = append(b.Index, node.IndexEntry{Hash: h1, Height: -1, Header: b1.Header})
+		},
+		"header mismatch": func(b *node.Batch) {
+			b.Index = append(b.Index, node.IndexEntry{Hash: gh, Height: 1, Header: b1.Header})
+		},
 		"nil undo":          func(b *node.Batch) { b.PutUndo = append(b.PutUndo, node.UndoEntry{Hash: h1}) },
 		"unencodable block": func(b *node.Batch) { b.Blocks = append(b.Blocks, &chain.Block{Transactions: []chain.Transaction{{}}}) },
 	}
