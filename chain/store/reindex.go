@@ -67,7 +67,10 @@ func (db *DB) ReindexPending() (bool, error) {
 		pending = tx.Bucket(bucketReindex) != nil
 		return nil
 	})
-	return pending, err
+	if err != nil {
+		return false, fmt.Errorf("store: %w", err)
+	}
+	return pending, nil
 }
 
 // Reindex rebuilds the node's state from the stored blocks (node
