@@ -85,7 +85,8 @@ func (db *DB) ReindexPending() (bool, error) {
 // An interrupted Reindex (a crash, a Store error) leaves a consistent
 // store holding a prefix of the replay; calling Reindex again resumes it.
 // A block that breaks a rule is logged and skipped, as ProcessBlock
-// records it; only Store errors stop the replay.
+// records it; only Store errors stop the replay. cfg.Notify, if set,
+// receives the events of the replay.
 func (db *DB) Reindex(cfg node.Config) (*node.Node, error) {
 	if cfg.Store == nil {
 		cfg.Store = db
