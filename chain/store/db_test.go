@@ -1,0 +1,362 @@
+package store
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/node"
+	bolt "go.etcd.io/bbolt"
+)
+
+// TestOpenErrors opens files this package cannot use.
+func TestOpenErrors(t *testing.T) {
+	c := newTestChain(t, "open", 1)
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	random := make([]byte, 64<<10)
+	_, _ = rand.Read(random)
+	// A real store, truncated to its first page.
+	good := filepath.Join(dir, "good.db")
+	db, err := Open(good, c.p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	full, _ := os.ReadFile(good)
+	// A bbolt file written by someone else.
+	other := filepath.Join(dir, "other.db")
+	bdb, err := bolt.Open(other, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = bdb.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("stuff")); return err })
+	_ = bdb.Close()
+
+	tests := []struct {
+		name string
+		path string
+		want error // nil: any error
+	}{
+		{"text file", write("text.db", []byte(strings.Repeat("not a database\n", 1000))), nil},
+		{"random bytes", write("random.db", random), nil},
+		{"truncated store", write("trunc.db", full[:1024]), nil},
+		{"store cut after its meta pages", write("trunc2.db", full[:3*4096]), nil},
+		{"foreign bbolt file", other, ErrNotStore},
+		{"directory", dir, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, err := Open(tt.path, c.p, WithLockTimeout(100*time.Millisecond))
+			if err == nil {
+				_ = db.Close()
+				t.Fatal("Open succeeded")
+			}
+			if tt.want != nil && !errors.Is(err, tt.want) {
+				t.Fatalf("error %v, want %v", err, tt.want)
+			}
+			if !strings.Contains(err.Error(), tt.path) {
+				t.Fatalf("error %q does not name the file", err)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+// TestTruncatedFile cuts a used store at every page boundary: Open and a
+// node on it must fail cleanly or work, never crash (bbolt alone dies
+// with SIGBUS on such files).
+func TestTruncatedFile(t *testing.T) {
+	c := newTestChain(t, "trunc", 5)
+	s := c.buildScenario()
+	db, path := openTemp(t, c)
+	runScenario(t, c, s, db)
+	_ = db.Close()
+	full, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := 0
+	for cut := 4096; cut < len(full); cut += 4096 {
+		p := filepath.Join(t.TempDir(), "cut.db")
+		if err := os.WriteFile(p, full[:cut], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		db, err := Open(p, c.p)
+		if err != nil {
+			refused++
+			continue
+		}
+		_, _ = node.New(c.config(db))
+		_ = db.Close()
+	}
+	if refused == 0 {
+		t.Fatalf("no cut of a %d-byte store was refused", len(full))
+	}
+}
+
+// rawUpdate changes the file of db behind its back.
+func rawUpdate(t *testing.T, db *DB, fn func(tx *bolt.Tx) error) {
+	t.Helper()
+	if err := db.bolt.Update(fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSchemaAndNetwork refuses a newer schema and another network's file.
+func TestSchemaAndNetwork(t *testing.T) {
+	c := newTestChain(t, "alpha", 1)
+	other := newTestChain(t, "beta", 1)
+	db, path := openTemp(t, c)
+	if _, err := node.New(c.config(db)); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+
+	_, err := Open(path, other.p)
+	if !errors.Is(err, ErrWrongNetwork) || !strings.Contains(err.Error(), `"alpha"`) {
+		t.Fatalf("Open with another network: %v, want ErrWrongNetwork naming alpha", err)
+	}
+	db, err = Open(path, c.p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawUpdate(t, db, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(metaSchema, binary.BigEndian.AppendUint32(nil, SchemaVersion+1))
+	})
+	_ = db.Close()
+	if _, err := Open(path, c.p); !errors.Is(err, ErrNewerSchema) {
+		t.Fatalf("Open of a newer schema: %v, want ErrNewerSchema", err)
+	}
+	if _, err := Open(path, nil); err == nil {
+		t.Fatal("Open without params succeeded")
+	}
+	if _, err := Open(path, c.p, WithLockTimeout(0)); err == nil {
+		t.Fatal("Open with a zero lock timeout succeeded")
+	}
+}
+
+// lockHelperEnv names the file TestLockHelper tries to open.
+const lockHelperEnv = "STORE_TEST_LOCKED_PATH"
+
+// TestLockedFile checks that a second process, and a second DB in this
+// one, get ErrLocked after the lock timeout instead of hanging.
+func TestLockedFile(t *testing.T) {
+	c := newTestChain(t, "lock", 1)
+	_, path := openTemp(t, c)
+
+	start := time.Now()
+	_, err := Open(path, c.p, WithLockTimeout(200*time.Millisecond))
+	if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("second Open: %v, want ErrLocked naming the file", err)
+	}
+	// bbolt retries every 50 ms and gives up once the next retry would
+	// pass the timeout.
+	if d := time.Since(start); d < 100*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("second Open gave up after %v", d)
+	}
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), lockHelperEnv+"="+path)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !bytes.Contains(out, []byte("LOCKED")) {
+		t.Fatalf("second process: %v\n%s", err, out)
+	}
+}
+
+// TestLockHelper is the second process of TestLockedFile.
+func TestLockHelper(t *testing.T) {
+	path := os.Getenv(lockHelperEnv)
+	if path == "" {
+		t.Skip("helper for TestLockedFile")
+	}
+	c := newTestChain(t, "lock", 1)
+	db, err := Open(path, c.p) // the default timeout
+	if err == nil {
+		_ = db.Close()
+		t.Fatal("opened a locked file")
+	}
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("error %v, want ErrLocked", err)
+	}
+	os.Stdout.WriteString("LOCKED\n")
+}
+
+// TestCorruptValues writes bad values with raw bbolt and checks that
+// Load, Block and Undo fail with a CorruptError naming bucket and key.
+func TestCorruptValues(t *testing.T) {
+	c := newTestChain(t, "corrupt", 2)
+	g := c.genesis
+	gh := g.Hash()
+	blk := c.next(g, 1, 0)
+	goodIndex := appendIndexValue(nil, &node.IndexEntry{Header: g.Header, Status: node.StatusDataStored})
+	gkey := indexKey(0, gh)
+
+	tests := []struct {
+		name   string
+		bucket []byte
+		key    []byte
+		val    []byte
+		read   func(db *DB) error
+	}{
+		{"index truncated", bucketIndex, gkey, goodIndex[:40], load},
+		{"index empty", bucketIndex, gkey, []byte{}, load},
+		{"index format", bucketIndex, gkey, append([]byte{9}, goodIndex[1:]...), load},
+		{"index trailing", bucketIndex, gkey, append(bytes.Clone(goodIndex), 0), load},
+		{"index seq non-canonical", bucketIndex, gkey, append(bytes.Clone(goodIndex[:len(goodIndex)-1]), 0x80, 0x00), load},
+		{"index header mismatch", bucketIndex, indexKey(0, chain.Hash{1}), goodIndex, load},
+		{"index key short", bucketIndex, gh[:], goodIndex, load},
+		{"index height overflow", bucketIndex, indexKey(-1, gh), goodIndex, load},
+		{"index duplicate hash", bucketIndex, indexKey(7, gh), goodIndex, load},
+		{"account garbage", bucketAccounts, addrKey(1), []byte{1, 0xff}, load},
+		{"account zero", bucketAccounts, addrKey(1), []byte{1, 0, 0}, load},
+		{"account key short", bucketAccounts, []byte{1, 2, 3}, []byte{1, 1, 0}, load},
+		{"tip short", bucketMeta, metaTip, gh[:31], load},
+		{"block garbage", bucketBlocks, gh[:], []byte("garbage"), func(db *DB) error { _, err := db.Block(gh); return err }},
+		{"block under the wrong key", bucketBlocks, gh[:], mustMarshal(t, blk), func(db *DB) error { _, err := db.Block(gh); return err }},
+		{"undo truncated", bucketUndo, gh[:], appendUndo(nil, &node.Undo{Accounts: []node.AccountEntry{{Address: addr(0)}}})[:10],
+			func(db *DB) error { _, err := db.Undo(gh); return err }},
+		{"undo huge count", bucketUndo, gh[:], []byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f}, func(db *DB) error { _, err := db.Undo(gh); return err }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db, _ := openTemp(t, c)
+			if _, err := node.New(c.config(db)); err != nil {
+				t.Fatal(err)
+			}
+			rawUpdate(t, db, func(tx *bolt.Tx) error { return tx.Bucket(tt.bucket).Put(tt.key, tt.val) })
+			err := tt.read(db)
+			var cerr *CorruptError
+			if !errors.Is(err, ErrCorrupt) || !errors.As(err, &cerr) {
+				t.Fatalf("error %v, want a CorruptError", err)
+			}
+			if cerr.Bucket != string(tt.bucket) || !bytes.Equal(cerr.Key, tt.key) {
+				t.Fatalf("error names bucket %q key %x, want %q %x", cerr.Bucket, cerr.Key, tt.bucket, tt.key)
+			}
+			if !strings.Contains(err.Error(), string(tt.bucket)) {
+				t.Fatalf("message %q does not name the bucket", err)
+			}
+			// The node refuses to start on it (for what it loads).
+			if _, err := node.New(c.config(db)); err == nil && tt.bucket[0] != 'b' && tt.bucket[0] != 'u' {
+				t.Fatal("node started on a corrupt store")
+			}
+		})
+	}
+}
+
+// load is a read for TestCorruptValues.
+func load(db *DB) error { _, err := db.Load(); return err }
+
+// mustMarshal encodes b.
+func mustMarshal(t *testing.T, b *chain.Block) []byte {
+	t.Helper()
+	v, err := b.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestCommitAtomic makes Commits fail at each stage, and with a value the
+// store refuses late in the batch, and checks that nothing was applied.
+func TestCommitAtomic(t *testing.T) {
+	c := newTestChain(t, "atomic", 2)
+	db, _ := openTemp(t, c)
+	n, err := node.New(c.config(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1 := c.next(c.genesis, 1, 0, transfer(t, 0, 1, 5, 1, 0))
+	if _, err := n.ProcessBlock(b1); err != nil {
+		t.Fatal(err)
+	}
+	before := node.NewMemStore()
+	if err := before.Commit(snapshotBatch(t, db)); err != nil {
+		t.Fatal(err)
+	}
+	b2 := c.next(b1, 1, 0)
+	gh, h1, h2 := c.genesis.Hash(), b1.Hash(), b2.Hash()
+	full := func() *node.Batch {
+		return &node.Batch{
+			Blocks:     []*chain.Block{b2},
+			Index:      []node.IndexEntry{{Hash: h2, Height: 2, Header: b2.Header, Status: node.StatusDataStored | node.StatusValid, Seq: 9}},
+			PutUndo:    []node.UndoEntry{{Hash: h2, Undo: &node.Undo{}}},
+			DeleteUndo: []chain.Hash{h1},
+			Accounts:   []node.AccountEntry{{Address: addr(0)}, {Address: addr(5), Account: node.Account{Balance: 1}}},
+			Tip:        &h2,
+		}
+	}
+	hashes := []chain.Hash{gh, h1, h2}
+	for _, stage := range []string{"blocks", "index", "undo", "accounts", "tip"} {
+		db.commitHook = func(s string) error {
+			if s == stage {
+				return errors.New("injected at " + s)
+			}
+			return nil
+		}
+		if err := db.Commit(full()); err == nil || !strings.Contains(err.Error(), stage) {
+			t.Fatalf("Commit failing at %s: %v", stage, err)
+		}
+		wantSameStore(t, "after failure at "+stage, before, db, hashes)
+	}
+	db.commitHook = nil
+
+	refused := map[string]func(b *node.Batch){
+		"negative height": func(b *node.Batch) {
+			b.Index = append(b.Index, node.IndexEntry{Hash: h1, Height: -1, Header: b1.Header})
+		},
+		"header mismatch": func(b *node.Batch) {
+			b.Index = append(b.Index, node.IndexEntry{Hash: gh, Height: 1, Header: b1.Header})
+		},
+		"nil undo":          func(b *node.Batch) { b.PutUndo = append(b.PutUndo, node.UndoEntry{Hash: h1}) },
+		"unencodable block": func(b *node.Batch) { b.Blocks = append(b.Blocks, &chain.Block{Transactions: []chain.Transaction{{}}}) },
+	}
+	for name, spoil := range refused {
+		b := full()
+		spoil(b)
+		if err := db.Commit(b); err == nil {
+			t.Fatalf("%s: Commit succeeded", name)
+		}
+		wantSameStore(t, name, before, db, hashes)
+	}
+	// And the full batch does go through.
+	if err := db.Commit(full()); err != nil {
+		t.Fatal(err)
+	}
+	if s := mustLoad(t, db); s.Tip != h2 {
+		t.Fatalf("tip %v after the good commit, want %v", s.Tip, h2)
+	}
+}
+
+// snapshotBatch returns a Batch that recreates db's content in a MemStore.
+func snapshotBatch(t *testing.T, db *DB) *node.Batch {
+	t.Helper()
+	s := mustLoad(t, db)
+	b := &node.Batch{Index: s.Index, Accounts: s.Accounts, Tip: &s.Tip}
+	for _, e := range s.Index {
+		if blk, err := db.Block(e.Hash); err == nil {
+			b.Blocks = append(b.Blocks, blk)
+		}
+		if u, err := db.Undo(e.Hash); err == nil {
+			b.PutUndo = append(b.PutUndo, node.UndoEntry{Hash: e.Hash, Undo: u})
+		}
+	}
+	return b
+}
+
+// addrKey returns account i's address as a key.
+func addrKey(i int) []byte { a := addr(i); return a[:] }

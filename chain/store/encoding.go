@@ -1,0 +1,225 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/node"
+)
+
+// Value formats. Every value this package writes but a block starts with
+// a format byte, so that a later version can change the encoding of one
+// kind of value and still read the old one. Blocks are stored in their
+// consensus encoding (chain.Block.MarshalBinary), which is committed to by
+// the block hash and never changes.
+const (
+	// indexFormat is the format byte of index values:
+	//
+	//	size  field
+	//	   1  indexFormat (1)
+	//	  80  Header (chain.Header encoding)
+	//	   1  Status (node.BlockStatus bits)
+	//	 var  Seq, canonical uvarint
+	//
+	// Height and Hash are in the key: 8-byte big-endian height || hash,
+	// so that a cursor walk returns parents before children.
+	indexFormat = 1
+
+	// undoFormat is the format byte of undo values:
+	//
+	//	size  field
+	//	   1  undoFormat (1)
+	//	 var  number of entries, canonical uvarint
+	//	      each entry: 20 address, uvarint balance, uvarint sequence
+	//
+	// An entry with balance and sequence 0 restores an absent account.
+	undoFormat = 1
+
+	// accountFormat is the format byte of account values:
+	//
+	//	size  field
+	//	   1  accountFormat (1)
+	//	 var  Balance, canonical uvarint
+	//	 var  Sequence, canonical uvarint
+	//
+	// The zero account is never stored (a Batch entry holding it deletes
+	// the key), so a stored zero account is corrupt.
+	accountFormat = 1
+)
+
+// Key and value sizes.
+const (
+	indexKeySize      = 8 + chain.HashSize
+	minIndexValueSize = 1 + chain.HeaderSize + 1 + 1
+	minUndoEntrySize  = chain.AddressSize + 2
+)
+
+// errValue is wrapped by the reasons the decoders give.
+var (
+	errTruncated    = errors.New("truncated")
+	errNonCanonical = errors.New("non-canonical varint")
+	errTrailing     = errors.New("trailing bytes")
+	errFormat       = errors.New("unknown format version")
+)
+
+// indexKey returns the index key of (height, hash). height must not be
+// negative.
+func indexKey(height int64, hash chain.Hash) []byte {
+	k := make([]byte, indexKeySize)
+	binary.BigEndian.PutUint64(k, uint64(height))
+	copy(k[8:], hash[:])
+	return k
+}
+
+// appendIndexValue appends the value of e to dst.
+func appendIndexValue(dst []byte, e *node.IndexEntry) []byte {
+	dst = append(dst, indexFormat)
+	dst, _ = e.Header.AppendBinary(dst) // never fails
+	dst = append(dst, byte(e.Status))
+	return binary.AppendUvarint(dst, e.Seq)
+}
+
+// decodeIndexEntry decodes an index key and value. It checks the formats
+// and that the header hashes to the key's hash.
+func decodeIndexEntry(key, val []byte) (node.IndexEntry, error) {
+	var e node.IndexEntry
+	if len(key) != indexKeySize {
+		return e, fmt.Errorf("key of %d bytes, want %d", len(key), indexKeySize)
+	}
+	h := binary.BigEndian.Uint64(key)
+	if h > 1<<63-1 {
+		return e, fmt.Errorf("height %d out of range", h)
+	}
+	e.Height = int64(h)
+	copy(e.Hash[:], key[8:])
+	if len(val) < minIndexValueSize {
+		return e, fmt.Errorf("%w: value of %d bytes, want at least %d", errTruncated, len(val), minIndexValueSize)
+	}
+	if val[0] != indexFormat {
+		return e, fmt.Errorf("%w %d", errFormat, val[0])
+	}
+	_ = e.Header.UnmarshalBinary(val[1 : 1+chain.HeaderSize]) // cannot fail: 80 bytes
+	e.Status = node.BlockStatus(val[1+chain.HeaderSize])
+	rest := val[2+chain.HeaderSize:]
+	var n int
+	var err error
+	if e.Seq, n, err = readUvarint(rest, "seq"); err != nil {
+		return e, err
+	}
+	if n != len(rest) {
+		return e, fmt.Errorf("%w: %d after seq", errTrailing, len(rest)-n)
+	}
+	if got := e.Header.Hash(); got != e.Hash {
+		return e, fmt.Errorf("header hashes to %v, key says %v", got, e.Hash)
+	}
+	return e, nil
+}
+
+// appendUndo appends the value of u to dst.
+func appendUndo(dst []byte, u *node.Undo) []byte {
+	dst = append(dst, undoFormat)
+	dst = binary.AppendUvarint(dst, uint64(len(u.Accounts)))
+	for _, e := range u.Accounts {
+		dst = append(dst, e.Address[:]...)
+		dst = binary.AppendUvarint(dst, e.Account.Balance)
+		dst = binary.AppendUvarint(dst, e.Account.Sequence)
+	}
+	return dst
+}
+
+// decodeUndo decodes an undo value. A record with no entries decodes to
+// an Undo with nil Accounts.
+func decodeUndo(val []byte) (*node.Undo, error) {
+	if len(val) < 2 {
+		return nil, fmt.Errorf("%w: value of %d bytes", errTruncated, len(val))
+	}
+	if val[0] != undoFormat {
+		return nil, fmt.Errorf("%w %d", errFormat, val[0])
+	}
+	count, n, err := readUvarint(val[1:], "entry count")
+	if err != nil {
+		return nil, err
+	}
+	rest := val[1+n:]
+	if count > uint64(len(rest)/minUndoEntrySize) {
+		return nil, fmt.Errorf("%w: %d entries cannot fit in %d bytes", errTruncated, count, len(rest))
+	}
+	u := &node.Undo{}
+	if count > 0 {
+		u.Accounts = make([]node.AccountEntry, count)
+	}
+	for i := range u.Accounts {
+		e := &u.Accounts[i]
+		if len(rest) < chain.AddressSize {
+			return nil, fmt.Errorf("%w: entry %d address", errTruncated, i)
+		}
+		copy(e.Address[:], rest)
+		rest = rest[chain.AddressSize:]
+		if e.Account, n, err = readAccount(rest); err != nil {
+			return nil, fmt.Errorf("entry %d: %w", i, err)
+		}
+		rest = rest[n:]
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%w: %d after the last entry", errTrailing, len(rest))
+	}
+	return u, nil
+}
+
+// appendAccount appends the value of a to dst.
+func appendAccount(dst []byte, a node.Account) []byte {
+	dst = append(dst, accountFormat)
+	dst = binary.AppendUvarint(dst, a.Balance)
+	return binary.AppendUvarint(dst, a.Sequence)
+}
+
+// decodeAccount decodes an account value; the zero account is corrupt.
+func decodeAccount(val []byte) (node.Account, error) {
+	if len(val) == 0 {
+		return node.Account{}, fmt.Errorf("%w: empty value", errTruncated)
+	}
+	if val[0] != accountFormat {
+		return node.Account{}, fmt.Errorf("%w %d", errFormat, val[0])
+	}
+	a, n, err := readAccount(val[1:])
+	if err != nil {
+		return a, err
+	}
+	if n != len(val)-1 {
+		return a, fmt.Errorf("%w: %d after the account", errTrailing, len(val)-1-n)
+	}
+	if a == (node.Account{}) {
+		return a, errors.New("zero account stored (it should have been deleted)")
+	}
+	return a, nil
+}
+
+// readAccount reads a balance and a sequence and returns the bytes read.
+func readAccount(b []byte) (node.Account, int, error) {
+	var a node.Account
+	bal, n1, err := readUvarint(b, "balance")
+	if err != nil {
+		return a, 0, err
+	}
+	seq, n2, err := readUvarint(b[n1:], "sequence")
+	if err != nil {
+		return a, 0, err
+	}
+	return node.Account{Balance: bal, Sequence: seq}, n1 + n2, nil
+}
+
+// readUvarint reads a canonical (shortest-form) uvarint.
+func readUvarint(b []byte, what string) (uint64, int, error) {
+	v, n := binary.Uvarint(b)
+	switch {
+	case n == 0:
+		return 0, 0, fmt.Errorf("%w: %s", errTruncated, what)
+	case n < 0:
+		return 0, 0, fmt.Errorf("%w: %s overflows 64 bits", errNonCanonical, what)
+	case n > 1 && b[n-1] == 0:
+		return 0, 0, fmt.Errorf("%w: %s is not minimal", errNonCanonical, what)
+	}
+	return v, n, nil
+}
