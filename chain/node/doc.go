@@ -59,7 +59,8 @@
 // Every exported method of Node is safe for concurrent use. One mutex
 // guards the index, the chain view, the account state and the orphan pool;
 // ProcessBlock verifies signatures before taking it, and delivers events
-// after releasing it (under a second mutex that keeps them in order).
+// after releasing it, in the order of the changes (each call takes a
+// turn), holding no lock, so Notify may call the read methods.
 // Store calls are made with the mutex held, one at a time.
 //
 // # Errors

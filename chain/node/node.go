@@ -123,9 +123,14 @@ type Node struct {
 	store  Store
 	log    *slog.Logger
 
-	// notifyMu serializes event delivery; it is taken before mu is
-	// released, so deliveries keep the order of the changes.
-	notifyMu sync.Mutex
+	// notifyMu guards notifyTurn. Each ProcessBlock call with events takes
+	// a ticket under mu and delivers them when notifyTurn reaches it, so
+	// deliveries keep the order of the changes and never overlap. No lock
+	// is held while Notify runs, so it may call the read methods, which
+	// take mu: mu is never held while waiting for a turn.
+	notifyMu   sync.Mutex
+	notifyCond sync.Cond
+	notifyTurn uint64
 
 	// mu guards everything below, and the status of every blockNode.
 	mu         sync.Mutex
@@ -135,6 +140,7 @@ type Node struct {
 	accounts   map[chain.Address]Account
 	orphans    *orphanPool
 	nextSeq    uint64
+	nextTicket uint64 // the next delivery ticket, see notifyMu
 
 	// Scratch of the ProcessBlock call in progress.
 	pending      []Event
@@ -176,6 +182,7 @@ func New(cfg Config) (*Node, error) {
 		accounts:   make(map[chain.Address]Account),
 		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.MaxOrphanBytes),
 	}
+	n.notifyCond.L = &n.notifyMu
 	snap, err := n.store.Load()
 	if err != nil {
 		return nil, fmt.Errorf("node: load: %w", err)
@@ -332,13 +339,30 @@ func (n *Node) ProcessBlock(b *chain.Block) (Result, error) {
 		n.mu.Unlock()
 		return res, err
 	}
-	n.notifyMu.Lock()
+	ticket := n.nextTicket
+	n.nextTicket++
 	n.mu.Unlock()
-	defer n.notifyMu.Unlock()
+	n.deliver(ticket, events)
+	return res, err
+}
+
+// deliver waits for ticket's turn, passes events to Config.Notify without
+// holding any lock, and hands the turn on, also when Notify panics.
+func (n *Node) deliver(ticket uint64, events []Event) {
+	n.notifyMu.Lock()
+	for n.notifyTurn != ticket {
+		n.notifyCond.Wait()
+	}
+	n.notifyMu.Unlock()
+	defer func() {
+		n.notifyMu.Lock()
+		n.notifyTurn++
+		n.notifyCond.Broadcast()
+		n.notifyMu.Unlock()
+	}()
 	for _, e := range events {
 		n.cfg.Notify(e)
 	}
-	return res, err
 }
 
 // isKnown returns an ErrDuplicate error when the block is in the index or
