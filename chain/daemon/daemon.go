@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/mempool"
+	"github.com/powmine/powmine/chain/mining"
 	"github.com/powmine/powmine/chain/node"
 	"github.com/powmine/powmine/chain/rpc"
 )
@@ -31,6 +33,11 @@ type Config struct {
 	// RPCUser and RPCPassword are the RPC credentials. Can be empty: a
 	// cookie file is written to DataDir/.cookie.
 	RPCUser, RPCPassword string
+	// Reindex rebuilds the chain state from the stored blocks at start.
+	Reindex bool
+	// MaxMempoolBytes bounds the mempool; 0 selects
+	// mempool.DefaultMaxPoolBytes.
+	MaxMempoolBytes int
 	// Logger receives the node's log. Can be nil: discard.
 	Logger *slog.Logger
 	// Now is the clock. Can be nil: time.Now.
@@ -44,6 +51,8 @@ var ErrConfig = errors.New("daemon: bad config")
 type Daemon struct {
 	params  *chain.Params
 	node    *node.Node
+	pool    *mempool.Pool
+	builder *mining.Builder
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *metrics
@@ -81,14 +90,9 @@ func New(cfg Config) (*Daemon, error) {
 			return nil, fmt.Errorf("daemon: data directory: %w", err)
 		}
 	}
-	store, err := d.openStore(cfg.DataDir)
-	if err != nil {
-		return nil, err
-	}
-	n, err := node.New(node.Config{
+	n, err := d.openNode(cfg.DataDir, cfg.Reindex, node.Config{
 		Params:  cfg.Params,
 		Genesis: cfg.Params.GenesisBlock,
-		Store:   store,
 		Notify:  d.onEvent,
 		Now:     d.now,
 		Logger:  d.log.With("component", "node"),
@@ -97,7 +101,18 @@ func New(cfg Config) (*Daemon, error) {
 		d.Close()
 		return nil, err
 	}
+	pool, err := mempool.New(mempool.Config{Chain: n, MaxPoolBytes: cfg.MaxMempoolBytes, Now: d.now, Logger: d.log.With("component", "mempool")})
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	d.mu.Lock()
+	d.pool = pool
+	d.mu.Unlock()
+	d.builder = &mining.Builder{Params: cfg.Params, Chain: n, Txs: pool}
+	d.mu.Lock()
 	d.node = n
+	d.mu.Unlock()
 	d.metrics.setTip(n.Tip())
 	if cfg.RPCAddr != "" {
 		rcfg := rpc.Config{User: cfg.RPCUser, Password: cfg.RPCPassword, Logger: d.log.With("component", "rpc")}
@@ -135,6 +150,10 @@ func (d *Daemon) TipChanged() <-chan struct{} {
 func (d *Daemon) onEvent(e node.Event) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.pool != nil { // nil while a reindex replays the chain in New
+		d.pool.HandleEvent(e)
+		d.metrics.setMempool(d.pool.Info())
+	}
 	switch e.Kind {
 	case node.BlockConnected:
 		if d.reorgs > 0 {
@@ -148,7 +167,9 @@ func (d *Daemon) onEvent(e node.Event) {
 		d.reorgs++
 		d.log.Info("block disconnected", "height", e.Height, "hash", e.Hash)
 	}
-	d.metrics.setTip(d.node.Tip())
+	if d.node != nil { // nil while a reindex replays the chain in New
+		d.metrics.setTip(d.node.Tip())
+	}
 	close(d.tipCh)
 	d.tipCh = make(chan struct{})
 }

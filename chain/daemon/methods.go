@@ -23,6 +23,10 @@ func (d *Daemon) registerMethods() {
 	d.rpc.Register("getchaintips", d.getChainTips)
 	d.rpc.Register("getbalance", d.getBalance)
 	d.rpc.Register("submitblock", d.submitBlock)
+	d.rpc.Register("getblocktemplate", d.getBlockTemplate)
+	d.rpc.Register("sendrawtransaction", d.sendRawTransaction)
+	d.rpc.Register("getmempoolinfo", d.getMempoolInfo)
+	d.rpc.Register("getaccount", d.getAccount)
 }
 
 func (d *Daemon) getBlockCount(context.Context, json.RawMessage) (any, error) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/powmine/powmine/chain/mempool"
 	"github.com/powmine/powmine/chain/node"
 )
 
@@ -19,6 +20,8 @@ type metrics struct {
 	reorgs     prometheus.Counter
 	reorgDepth prometheus.Histogram
 	validation prometheus.Histogram
+	mempoolTxs prometheus.Gauge
+	mempoolB   prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -30,8 +33,10 @@ func newMetrics() *metrics {
 		reorgs:     prometheus.NewCounter(prometheus.CounterOpts{Name: "powmine_reorgs_total", Help: "Reorganizations of the best chain."}),
 		reorgDepth: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "powmine_reorg_depth_blocks", Help: "Blocks disconnected per reorganization.", Buckets: prometheus.ExponentialBuckets(1, 2, 8)}),
 		validation: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "powmine_block_validation_seconds", Help: "Time to process a submitted block.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+		mempoolTxs: prometheus.NewGauge(prometheus.GaugeOpts{Name: "powmine_mempool_transactions", Help: "Transfers waiting in the mempool."}),
+		mempoolB:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "powmine_mempool_bytes", Help: "Serialized size of the mempool's transfers."}),
 	}
-	m.reg.MustRegister(m.height, m.work, m.connected, m.reorgs, m.reorgDepth, m.validation,
+	m.reg.MustRegister(m.height, m.work, m.connected, m.reorgs, m.reorgDepth, m.validation, m.mempoolTxs, m.mempoolB,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }
@@ -40,6 +45,11 @@ func (m *metrics) setTip(tip node.BlockInfo) {
 	m.height.Set(float64(tip.Height))
 	w, _ := new(big.Float).SetInt(tip.Work).Float64()
 	m.work.Set(w)
+}
+
+func (m *metrics) setMempool(info mempool.Info) {
+	m.mempoolTxs.Set(float64(info.Count))
+	m.mempoolB.Set(float64(info.Bytes))
 }
 
 func (m *metrics) reorg(depth int) {

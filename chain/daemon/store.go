@@ -1,8 +1,41 @@
 package daemon
 
-import "github.com/powmine/powmine/chain/node"
+import (
+	"path/filepath"
 
-// openStore returns the node's store: in memory when dataDir is empty.
-func (d *Daemon) openStore(dataDir string) (node.Store, error) {
-	return node.NewMemStore(), nil
+	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/store"
+)
+
+// storeFile is the bbolt file in the data directory.
+const storeFile = "chain.db"
+
+// openNode opens the store (in memory without a data directory) and the
+// node over it, rebuilding the state from the stored blocks when reindex
+// is set or an earlier reindex was interrupted.
+func (d *Daemon) openNode(dataDir string, reindex bool, cfg node.Config) (*node.Node, error) {
+	if dataDir == "" {
+		return node.New(cfg)
+	}
+	db, err := store.Open(filepath.Join(dataDir, storeFile), cfg.Params, store.WithLogger(d.log.With("component", "store")))
+	if err != nil {
+		return nil, err
+	}
+	d.closers = append(d.closers, db.Close)
+	cfg.Store = db
+	pending, err := db.ReindexPending()
+	if err != nil {
+		return nil, err
+	}
+	if reindex && !pending {
+		if err := db.ResetState(); err != nil {
+			return nil, err
+		}
+		pending = true
+	}
+	if pending {
+		d.log.Info("rebuilding the chain state from the stored blocks")
+		return db.Reindex(cfg)
+	}
+	return node.New(cfg)
 }

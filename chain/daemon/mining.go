@@ -1,0 +1,184 @@
+package daemon
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/mempool"
+	"github.com/powmine/powmine/chain/mining"
+	"github.com/powmine/powmine/chain/rpc"
+)
+
+// longPollWait is how long getblocktemplate with a current longpollid
+// waits for a new tip before answering with a fresh template anyway; it
+// stays below the RPC server's handler timeout.
+const longPollWait = 20 * time.Second
+
+// Template builds a block template on the tip paying payouts.
+func (d *Daemon) Template(payouts []mining.Payout) (*mining.Template, error) {
+	return d.builder.NewTemplate(payouts, d.now())
+}
+
+// SendTransaction adds a transfer to the mempool.
+func (d *Daemon) SendTransaction(tx *chain.Transaction) error {
+	if err := d.pool.Accept(tx); err != nil {
+		return err
+	}
+	d.mu.Lock()
+	d.metrics.setMempool(d.pool.Info())
+	d.mu.Unlock()
+	return nil
+}
+
+// templateRequest is getblocktemplate's optional argument: Core's
+// template_request object with this chain's "payout" address (the
+// coinbase is built by the node, since its format is not Bitcoin's).
+type templateRequest struct {
+	Payout     string `json:"payout"`
+	LongPollID string `json:"longpollid"`
+}
+
+// templateJSON is getblocktemplate's reply: Core's fields where they
+// apply, and the coinbase split around its extranonce as Stratum does.
+type templateJSON struct {
+	Version           int32            `json:"version"`
+	PreviousBlockHash string           `json:"previousblockhash"`
+	Height            int64            `json:"height"`
+	Bits              string           `json:"bits"`
+	Target            string           `json:"target"`
+	CurTime           uint32           `json:"curtime"`
+	MinTime           uint32           `json:"mintime"`
+	CoinbaseValue     uint64           `json:"coinbasevalue"`
+	CoinbasePrefix    string           `json:"coinbaseprefix"`
+	CoinbaseSuffix    string           `json:"coinbasesuffix"`
+	ExtranonceSize    int              `json:"extranoncesize"`
+	MerkleBranch      []string         `json:"merklebranch"`
+	Transactions      []templateTxJSON `json:"transactions"`
+	LongPollID        string           `json:"longpollid"`
+}
+
+type templateTxJSON struct {
+	Data string `json:"data"`
+	TxID string `json:"txid"`
+	Fee  uint64 `json:"fee"`
+}
+
+func (d *Daemon) getBlockTemplate(ctx context.Context, params json.RawMessage) (any, error) {
+	var req templateRequest
+	if err := rpc.Params(params, &req); err != nil {
+		return nil, err
+	}
+	payout, err := chain.ParseAddress(req.Payout)
+	if err != nil {
+		return nil, rpc.Errorf(rpc.CodeInvalidAddressOrKey, "template_request needs a valid \"payout\" address: %v", err)
+	}
+	if req.LongPollID != "" && req.LongPollID == d.node.Tip().Hash.String() {
+		wait, cancel := context.WithTimeout(ctx, longPollWait)
+		select {
+		case <-d.TipChanged():
+		case <-wait.Done():
+		}
+		cancel()
+	}
+	t, err := d.Template([]mining.Payout{{Address: payout, Weight: 1}})
+	if err != nil {
+		return nil, rpc.Errorf(rpc.CodeMiscError, "template: %v", err)
+	}
+	target, err := chain.BigToHash(chain.CompactToBig(t.Header.Bits))
+	if err != nil {
+		return nil, err
+	}
+	prefix, suffix := t.CoinbaseParts()
+	j := templateJSON{
+		Version:           t.Header.Version,
+		PreviousBlockHash: t.Header.PrevBlock.String(),
+		Height:            t.Height,
+		Bits:              fmt.Sprintf("%08x", t.Header.Bits),
+		Target:            target.String(),
+		CurTime:           t.Header.Timestamp,
+		MinTime:           t.MinTimestamp,
+		CoinbaseValue:     t.Subsidy + t.Fees,
+		CoinbasePrefix:    hex.EncodeToString(prefix),
+		CoinbaseSuffix:    hex.EncodeToString(suffix),
+		ExtranonceSize:    t.ExtranonceSize,
+		MerkleBranch:      []string{},
+		Transactions:      []templateTxJSON{},
+		LongPollID:        t.Header.PrevBlock.String(),
+	}
+	for _, h := range t.MerkleBranch() {
+		j.MerkleBranch = append(j.MerkleBranch, hex.EncodeToString(h[:]))
+	}
+	for _, tx := range t.Transactions[1:] {
+		raw, err := tx.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		j.Transactions = append(j.Transactions, templateTxJSON{Data: hex.EncodeToString(raw), TxID: tx.TxID().String(), Fee: tx.Transfer.Fee})
+	}
+	return j, nil
+}
+
+func (d *Daemon) sendRawTransaction(_ context.Context, params json.RawMessage) (any, error) {
+	var s string
+	if err := rpc.Params(params, &s); err != nil {
+		return nil, err
+	}
+	raw, err := hex.DecodeString(s)
+	if err != nil {
+		return nil, rpc.Errorf(rpc.CodeDeserializationError, "TX decode failed")
+	}
+	var tx chain.Transaction
+	if err := tx.UnmarshalBinary(raw); err != nil {
+		return nil, rpc.Errorf(rpc.CodeDeserializationError, "TX decode failed: %v", err)
+	}
+	if err := d.SendTransaction(&tx); err != nil {
+		var rej *mempool.RejectError
+		if errors.As(err, &rej) {
+			return nil, rpc.Errorf(rpc.CodeVerifyRejected, "%s: %s", rej.Reason, rej.Description)
+		}
+		return nil, err
+	}
+	return tx.TxID().String(), nil
+}
+
+func (d *Daemon) getMempoolInfo(context.Context, json.RawMessage) (any, error) {
+	info := d.pool.Info()
+	return map[string]any{
+		"loaded":        true,
+		"size":          info.Count,
+		"bytes":         info.Bytes,
+		"maxmempool":    info.MaxBytes,
+		"mempoolminfee": info.MinFeeRate,
+	}, nil
+}
+
+// getaccount ADDR returns an address's balance and the sequence number
+// its next transfer must carry, counting its transfers in the mempool.
+func (d *Daemon) getAccount(_ context.Context, params json.RawMessage) (any, error) {
+	var s string
+	if err := rpc.Params(params, &s); err != nil {
+		return nil, err
+	}
+	addr, err := chain.ParseAddress(s)
+	if err != nil {
+		return nil, rpc.Errorf(rpc.CodeInvalidAddressOrKey, "Invalid address: %v", err)
+	}
+	acct := d.node.Account(addr)
+	next := acct.Sequence
+	for _, e := range d.pool.Snapshot() {
+		if e.Tx.Transfer.From.Address() == addr && e.Tx.Transfer.Sequence >= next {
+			next = e.Tx.Transfer.Sequence + 1
+		}
+	}
+	return map[string]any{
+		"address":      addr.String(),
+		"balance":      coins(acct.Balance),
+		"sequence":     acct.Sequence,
+		"nextsequence": next,
+	}, nil
+}
