@@ -21,6 +21,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	rpcAddr := fs.String("rpc", "127.0.0.1:18443", "JSON-RPC and /metrics listen address; empty disables")
 	rpcUser := fs.String("rpcuser", "", "RPC user name (with --rpcpassword; default: cookie file in the data directory)")
 	rpcPass := fs.String("rpcpassword", "", "RPC password")
+	reindex := fs.Bool("reindex", false, "rebuild the chain state from the stored blocks")
 	verbose := fs.Bool("v", false, "log debug records")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
@@ -32,7 +33,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usagef("--rpcuser and --rpcpassword go together")
 	}
 	if *dataDir == "" {
-		*dataDir = defaultDataDir("dev")
+		*dataDir = daemon.DefaultDataDir("dev")
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -49,6 +50,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		RPCAddr:     *rpcAddr,
 		RPCUser:     *rpcUser,
 		RPCPassword: *rpcPass,
+		Reindex:     *reindex,
 		Logger:      log,
 	})
 	if err != nil {

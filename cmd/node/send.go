@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/daemon"
 	"github.com/powmine/powmine/chain/rpc"
 	"github.com/powmine/powmine/chain/wallet"
 )
@@ -22,12 +23,12 @@ func sendCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	to := fs.String("to", "", "recipient address")
 	amount := fs.String("amount", "", "amount in coins, e.g. 1.5")
 	fee := fs.String("fee", "0.0001", "fee in coins")
-	path := fs.String("wallet", defaultWallet(), "key file")
+	path := fs.String("wallet", daemon.DefaultWallet(), "key file")
 	passFile := fs.String("passphrase-file", "", "read the passphrase from this file (default: one line on standard input)")
 	url := fs.String("rpc", "http://127.0.0.1:18443", "node RPC URL")
 	user := fs.String("rpcuser", "", "RPC user (default: the cookie in --datadir)")
 	pass := fs.String("rpcpassword", "", "RPC password")
-	dataDir := fs.String("datadir", defaultDataDir("dev"), "node data directory holding the RPC cookie")
+	dataDir := fs.String("datadir", daemon.DefaultDataDir("dev"), "node data directory holding the RPC cookie")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}

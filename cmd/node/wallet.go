@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/powmine/powmine/chain/daemon"
 	"github.com/powmine/powmine/chain/wallet"
 )
 
@@ -19,7 +20,7 @@ func walletCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	fs := flag.NewFlagSet("node wallet "+args[0], flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	path := fs.String("wallet", defaultWallet(), "key file")
+	path := fs.String("wallet", daemon.DefaultWallet(), "key file")
 	passFile := fs.String("passphrase-file", "", "read the passphrase from this file (default: one line on standard input)")
 	if err := parse(fs, args[1:], stderr); err != nil {
 		return err
@@ -50,9 +51,6 @@ func walletCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, k.Address())
 	return nil
 }
-
-// defaultWallet is the key file used without --wallet.
-func defaultWallet() string { return filepath.Join(defaultDataDir("dev"), "wallet.json") }
 
 // readPassphrase reads the passphrase from file, or one line of stdin.
 func readPassphrase(file string, stdin io.Reader, stderr io.Writer) ([]byte, error) {

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"os"
@@ -6,11 +6,11 @@ import (
 	"runtime"
 )
 
-// defaultDataDir is where a network's data lives when --datadir is not
+// DefaultDataDir is where a network's data lives when --datadir is not
 // given: the user's data directory (XDG_DATA_HOME or ~/.local/share on
 // Linux, Application Support on macOS, LocalAppData on Windows) plus
 // powmine/NETWORK.
-func defaultDataDir(network string) string {
+func DefaultDataDir(network string) string {
 	base := os.Getenv("XDG_DATA_HOME")
 	if base == "" {
 		home, err := os.UserHomeDir()
@@ -28,3 +28,7 @@ func defaultDataDir(network string) string {
 	}
 	return filepath.Join(base, "powmine", network)
 }
+
+// DefaultWallet is the key file that node wallet and send use, and whose
+// address cmd/miner pays when no --coinbase-addr is given.
+func DefaultWallet() string { return filepath.Join(DefaultDataDir("dev"), "wallet.json") }
