@@ -193,9 +193,9 @@ func (m *Miner) Run(ctx context.Context) error {
 	return <-errs
 }
 
-// sampleRates feeds the meter once a second until ctx is done.
+// sampleRates feeds the meter four times a second until ctx is done.
 func (m *Miner) sampleRates(ctx context.Context) {
-	t := time.NewTicker(time.Second)
+	t := time.NewTicker(time.Second / 4)
 	defer t.Stop()
 	for {
 		m.meter.add(time.Now(), m.counts())

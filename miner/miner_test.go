@@ -221,12 +221,17 @@ func TestMeter(t *testing.T) {
 	if r := mt.rates(); r.Total != 0 || r.Hashes != 0 {
 		t.Fatalf("empty meter: %+v", r)
 	}
-	for i := range 15 {
-		mt.add(t0.Add(time.Duration(i)*time.Second), []uint64{uint64(i) * 100, uint64(i) * 300})
+	// A burst in the first five samples falls out of the window.
+	n := rateWindow + 5
+	for i := range n {
+		burst := uint64(0)
+		if i >= 5 {
+			burst = 1_000_000
+		}
+		mt.add(t0.Add(time.Duration(i)*time.Second), []uint64{uint64(i)*100 + burst, uint64(i) * 300})
 	}
 	r := mt.rates()
-	// The window holds samples 5..14: 9 seconds apart.
-	if !slices.Equal(r.PerWorker, []float64{100, 300}) || r.Total != 400 || r.Hashes != 14*400 {
+	if !slices.Equal(r.PerWorker, []float64{100, 300}) || r.Total != 400 || r.Hashes != uint64(n-1)*400+1_000_000 {
 		t.Fatalf("rates %+v", r)
 	}
 }

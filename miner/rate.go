@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// rateWindow is how many one-second samples the moving average spans.
-const rateWindow = 10
+// rateWindow is how many quarter-second samples the moving average spans:
+// ten seconds.
+const rateWindow = 40
 
 // sample is the workers' hash counters at one moment.
 type sample struct {

@@ -28,8 +28,11 @@ type Config struct {
 	// is then kept in memory and lost at exit (tests).
 	DataDir string
 	// RPCAddr is the JSON-RPC listen address (host:port). Can be empty:
-	// no RPC server.
+	// no RPC server, unless RPCListener is set.
 	RPCAddr string
+	// RPCListener, if set, is where the RPC server listens instead of
+	// RPCAddr (an embedding program picks a free port this way).
+	RPCListener net.Listener
 	// RPCUser and RPCPassword are the RPC credentials. Can be empty: a
 	// cookie file is written to DataDir/.cookie.
 	RPCUser, RPCPassword string
@@ -58,6 +61,7 @@ type Daemon struct {
 	metrics *metrics
 	rpc     *rpc.Server
 	rpcAddr string
+	rpcLn   net.Listener
 	closers []func() error
 
 	mu     sync.Mutex
@@ -76,6 +80,7 @@ func New(cfg Config) (*Daemon, error) {
 		log:     cfg.Logger,
 		now:     cfg.Now,
 		rpcAddr: cfg.RPCAddr,
+		rpcLn:   cfg.RPCListener,
 		tipCh:   make(chan struct{}),
 	}
 	if d.log == nil {
@@ -114,7 +119,7 @@ func New(cfg Config) (*Daemon, error) {
 	d.node = n
 	d.mu.Unlock()
 	d.metrics.setTip(n.Tip())
-	if cfg.RPCAddr != "" {
+	if cfg.RPCAddr != "" || cfg.RPCListener != nil {
 		rcfg := rpc.Config{User: cfg.RPCUser, Password: cfg.RPCPassword, Logger: d.log.With("component", "rpc")}
 		if cfg.RPCPassword == "" {
 			if cfg.DataDir == "" {
@@ -189,9 +194,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	ln, err := net.Listen("tcp", d.rpcAddr)
-	if err != nil {
-		return fmt.Errorf("daemon: RPC listen: %w", err)
+	ln := d.rpcLn
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", d.rpcAddr); err != nil {
+			return fmt.Errorf("daemon: RPC listen: %w", err)
+		}
 	}
 	d.log.Info("RPC listening", "addr", ln.Addr().String())
 	mux := http.NewServeMux()

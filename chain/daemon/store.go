@@ -17,7 +17,7 @@ func (d *Daemon) openNode(dataDir string, reindex bool, cfg node.Config) (*node.
 	if dataDir == "" {
 		return node.New(cfg)
 	}
-	db, err := store.Open(filepath.Join(dataDir, storeFile), cfg.Params, store.WithLogger(d.log.With("component", "store")))
+	db, err := store.Open(filepath.Join(dataDir, storeFile), cfg.Params, store.WithLogger(d.log))
 	if err != nil {
 		return nil, err
 	}

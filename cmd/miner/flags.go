@@ -22,6 +22,7 @@ type options struct {
 	url          string
 	user, pass   string
 	coinbaseAddr string
+	dataDir      string
 	cpus         []int
 	kernel       string
 	listKernels  bool
@@ -55,7 +56,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	str(&o.url, "", "node (http://host:port) or pool (stratum+tcp://host:port) URL", "o", "url")
 	str(&o.user, "", "pool user name (payout address, optionally .worker)", "u", "user")
 	str(&o.pass, "", "pool password", "p", "pass")
-	str(&o.coinbaseAddr, "", "payout address for solo mining", "coinbase-addr")
+	str(&o.coinbaseAddr, "", "payout address for solo mining (default: the dev wallet's address)", "coinbase-addr")
+	str(&o.dataDir, "", "data directory of the embedded dev node (default: the user's data directory/powmine/dev)", "datadir")
 	var affinity string
 	str(&affinity, "", "CPU mask to pin threads to, e.g. 0x3 for CPUs 0 and 1 (Linux)", "cpu-affinity")
 	str(&o.kernel, "", "hash kernel to use instead of the fastest (see --list-kernels)", "kernel")
@@ -118,6 +120,15 @@ func parseCPUMask(s string) ([]int, error) {
 		}
 	}
 	return cpus, nil
+}
+
+// urlScheme returns the lower-case scheme of a checked URL.
+func urlScheme(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Scheme)
 }
 
 // checkURL accepts the schemes pools and nodes publish.

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/powmine/powmine/chain"
 )
 
 func TestBadFlagsAreUsageErrors(t *testing.T) {
@@ -25,7 +29,8 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		{"bad URL scheme", []string{"-o", "ftp://x:1"}, "unsupported URL scheme"},
 		{"negative time limit", []string{"--time-limit", "-1"}, "time limit"},
 		{"stray argument", []string{"--benchmark", "extra"}, "unexpected argument"},
-		{"no work source", nil, "no work source"},
+		{"pool not yet", []string{"-o", "stratum+tcp://127.0.0.1:3333", "-u", "x"}, "not available"},
+		{"bad payout", []string{"-o", "http://127.0.0.1:1", "--coinbase-addr", "nope"}, "coinbase-addr"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
@@ -74,4 +79,27 @@ func TestFormatRate(t *testing.T) {
 			t.Errorf("formatRate(%g) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// TestEmbeddedDevChain runs the no -o mode: a dev node in the process,
+// mined for a few seconds; blocks must be found, accepted and stored.
+func TestEmbeddedDevChain(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	args := []string{"--datadir", dir, "--time-limit", "4", "-t", "1", "--coinbase-addr", zeroAddress()}
+	if err := run(context.Background(), args, &out, &out); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	s := out.String()
+	if !strings.Contains(s, "embedded dev node: data in "+dir) || !regexp.MustCompile(`accepted: \d+/\d+ \(100\.00%\), .* yay!!! block 1 `).MatchString(s) {
+		t.Fatalf("no accepted block in the output:\n%s", s)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "chain.db")); err != nil {
+		t.Fatalf("no store: %v", err)
+	}
+}
+
+func zeroAddress() string {
+	var a chain.Address
+	return a.String()
 }

@@ -2,29 +2,60 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
 	"github.com/klauspost/cpuid/v2"
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/daemon"
+	"github.com/powmine/powmine/chain/rpc"
+	"github.com/powmine/powmine/chain/wallet"
 	"github.com/powmine/powmine/hash/sha256d"
 	"github.com/powmine/powmine/miner"
+	"github.com/powmine/powmine/miner/solo"
 )
 
 // reportInterval is how often per-thread rates are printed.
 const reportInterval = 5 * time.Second
 
-// mine starts the miner on the work source the flags name.
+// mine starts the miner on the work source the flags name: synthetic work
+// (--benchmark), a node's RPC (-o http://), or, with no -o, a dev-chain
+// node embedded in this process.
 func mine(ctx context.Context, o *options, out *reporter) error {
-	if !o.benchmark {
-		if o.url != "" {
-			return usagef("mining on %s is not available in this version; use --benchmark", o.url)
+	var source func(ctx context.Context, m *miner.Miner, accepted *counter) error
+	switch scheme := urlScheme(o.url); {
+	case o.benchmark:
+		source = func(ctx context.Context, m *miner.Miner, _ *counter) error {
+			m.SetWork(benchmarkWork())
+			<-ctx.Done()
+			return nil
 		}
-		return usagef("no work source: use --benchmark (solo and pool mining use -o URL)")
+	case o.url == "":
+		source = func(ctx context.Context, m *miner.Miner, acc *counter) error {
+			return mineEmbedded(ctx, o, m, out, acc)
+		}
+	case scheme == "http" || scheme == "https":
+		payout, err := payoutAddress(o.coinbaseAddr, out)
+		if err != nil {
+			return err
+		}
+		client, err := nodeClient(o)
+		if err != nil {
+			return err
+		}
+		source = func(ctx context.Context, m *miner.Miner, acc *counter) error {
+			return mineSolo(ctx, client, payout, m, out, acc)
+		}
+	default:
+		return usagef("pool mining (%s) is not available in this version; use -o http://NODE or no -o for the embedded dev chain", scheme)
 	}
 	kernel, err := pickKernel(o.kernel, out)
 	if err != nil {
@@ -39,8 +70,12 @@ func mine(ctx context.Context, o *options, out *reporter) error {
 	if err != nil {
 		return usageError{err}
 	}
+	mode := "benchmark mode"
+	if !o.benchmark {
+		mode = "mining"
+	}
 	out.printf("CPU: %s (family %d model %d), features: %s", cpuid.CPU.BrandName, cpuid.CPU.Family, cpuid.CPU.Model, featureList())
-	out.printf("kernel %s (%d lanes), %d threads, benchmark mode", kernel.Name(), kernel.Lanes(), m.Threads())
+	out.printf("kernel %s (%d lanes), %d threads, %s", kernel.Name(), kernel.Lanes(), m.Threads(), mode)
 
 	if o.timeLimit > 0 {
 		var cancel context.CancelFunc
@@ -50,19 +85,26 @@ func mine(ctx context.Context, o *options, out *reporter) error {
 	// Workers keep their Ps busy between batches; one P more lets the
 	// goroutines that bring work and report shares run at once.
 	runtime.GOMAXPROCS(max(runtime.NumCPU(), m.Threads()+1))
-	m.SetWork(benchmarkWork())
-	done := make(chan error, 1)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	minerDone := make(chan error, 1)
 	began := time.Now()
-	go func() { done <- m.Run(ctx) }()
+	go func() { minerDone <- m.Run(ctx) }()
+	var accepted counter
+	sourceDone := make(chan error, 1)
+	go func() { sourceDone <- source(ctx, m, &accepted) }()
 
 	tick := time.NewTicker(reportInterval)
 	defer tick.Stop()
 	for {
 		select {
-		case err := <-done:
+		case err := <-sourceDone:
+			cancel()
+			if mErr := <-minerDone; err == nil {
+				err = mErr
+			}
 			elapsed := time.Since(began)
-			r := m.Rates()
-			out.threadRates(r)
+			out.threadRates(m.Rates())
 			out.final(fmt.Sprintf("Total: %s", formatRate(float64(m.Hashes())/elapsed.Seconds())))
 			return err
 		case <-tick.C:
@@ -71,10 +113,114 @@ func mine(ctx context.Context, o *options, out *reporter) error {
 				out.threadRates(r)
 				out.printf("Total: %s", formatRate(r.Total))
 			}
-		case <-m.Shares():
-			// The benchmark target cannot be met; nothing to do.
 		}
 	}
+}
+
+// counter counts submitted and accepted blocks, for cpuminer's
+// "accepted: A/S" lines.
+type counter struct{ accepted, submitted int }
+
+// mineSolo mines on a node's getblocktemplate and submits blocks.
+func mineSolo(ctx context.Context, client *rpc.Client, payout chain.Address, m *miner.Miner, out *reporter, acc *counter) error {
+	out.printf("solo mining, paying %s", payout)
+	return solo.Run(ctx, solo.Config{
+		Client: client,
+		Payout: payout,
+		Miner:  m,
+		Logger: slog.New(slog.NewTextHandler(out.w, nil)),
+		Found: func(f solo.Found) {
+			acc.submitted++
+			verdict := "yay!!!"
+			if f.Result == "" {
+				acc.accepted++
+			} else {
+				verdict = "(" + f.Result + ")"
+			}
+			out.final(fmt.Sprintf("accepted: %d/%d (%.2f%%), %s %s block %d %s", acc.accepted, acc.submitted,
+				100*float64(acc.accepted)/float64(acc.submitted), formatRate(m.Rates().Total), verdict, f.Height, f.Hash))
+		},
+	})
+}
+
+// mineEmbedded starts a dev-chain node in this process, with its RPC on a
+// free loopback port, and mines on it.
+func mineEmbedded(ctx context.Context, o *options, m *miner.Miner, out *reporter, acc *counter) error {
+	dataDir := o.dataDir
+	if dataDir == "" {
+		dataDir = daemon.DefaultDataDir("dev")
+	}
+	payout, err := payoutAddress(o.coinbaseAddr, out)
+	if err != nil {
+		return err
+	}
+	params, err := daemon.DevParams(dataDir, time.Now())
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	var secret [16]byte
+	rand.Read(secret[:])
+	password := hex.EncodeToString(secret[:])
+	d, err := daemon.New(daemon.Config{
+		Params:      params,
+		DataDir:     dataDir,
+		RPCListener: ln,
+		RPCUser:     "miner",
+		RPCPassword: password,
+		Logger:      slog.New(slog.NewTextHandler(out.w, nil)),
+	})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer d.Close()
+	tip := d.Node().Tip()
+	out.final(fmt.Sprintf("embedded dev node: data in %s, height %d, tip %s", dataDir, tip.Height, tip.Hash))
+	nodeDone := make(chan error, 1)
+	go func() { nodeDone <- d.Run(ctx) }()
+	err = mineSolo(ctx, rpc.NewClient("http://"+ln.Addr().String(), "miner", password), payout, m, out, acc)
+	if nErr := <-nodeDone; err == nil {
+		err = nErr
+	}
+	return err
+}
+
+// payoutAddress is --coinbase-addr, else the default wallet's address,
+// else the zero address (whose key nobody has) with a warning.
+func payoutAddress(flag string, out *reporter) (chain.Address, error) {
+	if flag != "" {
+		a, err := chain.ParseAddress(flag)
+		if err != nil {
+			return a, usagef("bad --coinbase-addr: %v", err)
+		}
+		return a, nil
+	}
+	if a, err := wallet.ReadAddress(daemon.DefaultWallet()); err == nil {
+		return a, nil
+	}
+	out.final("warning: no --coinbase-addr and no wallet (create one with: go run ./cmd/node wallet new); rewards go to the zero address")
+	return chain.Address{}, nil
+}
+
+// nodeClient returns an RPC client for -o, with -u/-p or the cookie of
+// the default dev data directory.
+func nodeClient(o *options) (*rpc.Client, error) {
+	user, pass := o.user, o.pass
+	if user == "" {
+		dir := o.dataDir
+		if dir == "" {
+			dir = daemon.DefaultDataDir("dev")
+		}
+		var err error
+		if user, pass, err = rpc.ReadCookie(filepath.Join(dir, ".cookie")); err != nil {
+			return nil, usagef("no -u/-p given and %v", err)
+		}
+	}
+	return rpc.NewClient(o.url, user, pass), nil
 }
 
 // pickKernel returns the named kernel, or the fastest that passes its
