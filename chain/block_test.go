@@ -275,7 +275,7 @@ func TestBigBlock(t *testing.T) {
 			if !bytes.Contains([]byte(err.Error()), []byte(want)) {
 				t.Errorf("error %q does not name %q", err, want)
 			}
-			if got := firstBadSignature(c.Transactions[1:]) + 1; got != bad[0] {
+			if got := firstBadSignature(c.Transactions[1:], testParams.GenesisHash) + 1; got != bad[0] {
 				t.Errorf("firstBadSignature = %d, want %d", got, bad[0])
 			}
 		})

@@ -42,7 +42,7 @@ func signedTransfer(tb testing.TB, from, to int, amount, fee, seq uint64) Transa
 	tb.Helper()
 	_, priv := testKey(from)
 	t := &Transfer{To: testAddr(to), Amount: amount, Fee: fee, Sequence: seq}
-	if err := t.Sign(priv); err != nil {
+	if err := t.Sign(priv, testParams.GenesisHash); err != nil {
 		tb.Fatal(err)
 	}
 	return Transaction{Transfer: t}
@@ -103,7 +103,7 @@ var bigBlock = sync.OnceValue(func() *Block {
 	for i := range bigBlockTransfers {
 		_, priv := testKey(i)
 		t := &Transfer{To: testAddr(i + 1), Amount: uint64(1000 + i), Fee: 10, Sequence: 0}
-		if err := t.Sign(priv); err != nil {
+		if err := t.Sign(priv, testParams.GenesisHash); err != nil {
 			panic(err)
 		}
 		txs = append(txs, Transaction{Transfer: t})

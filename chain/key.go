@@ -47,43 +47,49 @@ func GenerateKey(rand io.Reader) (PublicKey, ed25519.PrivateKey, error) {
 const transferSigDomain = "powmine transfer signature v1\x00"
 
 // signingMessageSize is the length of a transfer's signing message.
-const signingMessageSize = len(transferSigDomain) + transferUnsignedSize
+const signingMessageSize = len(transferSigDomain) + HashSize + transferUnsignedSize
 
-// signingMessage returns what the sender signs: transferSigDomain followed
-// by the transfer's serialization without the signature (its first
-// transferUnsignedSize bytes: version, type, sender, recipient, amount, fee,
-// sequence). It does not allocate.
-func (t *Transfer) signingMessage() [signingMessageSize]byte {
+// signingMessage returns what the sender signs: transferSigDomain, the
+// network's genesis hash, then the transfer's serialization without the
+// signature (its first transferUnsignedSize bytes: version, type, sender,
+// recipient, amount, fee, sequence). The genesis hash keeps a transfer
+// signed for one network from being replayed on another where the same
+// key holds coins. It does not allocate.
+func (t *Transfer) signingMessage(network Hash) [signingMessageSize]byte {
 	var m [signingMessageSize]byte
-	copy(m[:], transferSigDomain)
-	t.appendUnsigned(m[len(transferSigDomain):len(transferSigDomain)])
+	n := copy(m[:], transferSigDomain)
+	n += copy(m[n:], network[:])
+	t.appendUnsigned(m[n:n])
 	return m
 }
 
-// SigningMessage returns the bytes the sender's key signs: the domain
-// string "powmine transfer signature v1" and a zero byte, then the
-// transfer's serialization without the signature.
-func (t *Transfer) SigningMessage() []byte {
-	m := t.signingMessage()
+// SigningMessage returns the bytes the sender's key signs for the network
+// whose genesis hash is network: the domain string "powmine transfer
+// signature v1" and a zero byte, the genesis hash, then the transfer's
+// serialization without the signature.
+func (t *Transfer) SigningMessage(network Hash) []byte {
+	m := t.signingMessage(network)
 	return m[:]
 }
 
 // Sign sets t.From to priv's public key and t.Signature to priv's signature
-// over the signing message. It fails only for a private key of the wrong
+// over the signing message for network (the genesis hash of the chain the
+// transfer is meant for). It fails only for a private key of the wrong
 // length.
-func (t *Transfer) Sign(priv ed25519.PrivateKey) error {
+func (t *Transfer) Sign(priv ed25519.PrivateKey, network Hash) error {
 	if len(priv) != ed25519.PrivateKeySize {
 		return fmt.Errorf("chain: private key has %d bytes, want %d", len(priv), ed25519.PrivateKeySize)
 	}
 	t.From = PublicKey(priv.Public().(ed25519.PublicKey))
-	m := t.signingMessage()
+	m := t.signingMessage(network)
 	t.Signature = Signature(ed25519.Sign(priv, m[:]))
 	return nil
 }
 
 // Verify reports whether t.Signature is t.From's valid signature over the
-// signing message. It does not allocate and is safe for concurrent use.
-func (t *Transfer) Verify() bool {
-	m := t.signingMessage()
+// signing message for network. It does not allocate and is safe for
+// concurrent use.
+func (t *Transfer) Verify(network Hash) bool {
+	m := t.signingMessage(network)
 	return ed25519.Verify(t.From[:], m[:], t.Signature[:])
 }

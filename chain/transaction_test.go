@@ -98,7 +98,7 @@ func TestTransactionNotWellFormed(t *testing.T) {
 		if tx.Type() != 0 || tx.SerializeSize() != 0 || tx.TxID() != (Hash{}) || tx.IsCoinbase() {
 			t.Errorf("%+v: type %d, size %d", tx, tx.Type(), tx.SerializeSize())
 		}
-		if err := CheckTransactionSanity(&tx); !errors.As(err, new(AssertError)) {
+		if err := CheckTransactionSanity(&tx, &testParams); !errors.As(err, new(AssertError)) {
 			t.Errorf("CheckTransactionSanity error %v, want AssertError", err)
 		}
 	}
@@ -162,29 +162,31 @@ func TestGenerateKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := &Transfer{To: testAddr(1), Amount: 5}
-	if err := tr.Sign(priv); err != nil {
+	if err := tr.Sign(priv, testParams.GenesisHash); err != nil {
 		t.Fatal(err)
 	}
-	if tr.From != pub || !tr.Verify() {
-		t.Fatalf("From %v, want %v; Verify %v", tr.From, pub, tr.Verify())
+	if tr.From != pub || !tr.Verify(testParams.GenesisHash) {
+		t.Fatalf("From %v, want %v; Verify %v", tr.From, pub, tr.Verify(testParams.GenesisHash))
 	}
 	if _, _, err := GenerateKey(strings.NewReader("short")); err == nil {
 		t.Error("GenerateKey from a short reader succeeded")
 	}
-	if err := tr.Sign(priv[:10]); err == nil {
+	if err := tr.Sign(priv[:10], testParams.GenesisHash); err == nil {
 		t.Error("Sign with a short key succeeded")
 	}
 }
 
 func TestSigningMessage(t *testing.T) {
-	msg := goldenTransfer.SigningMessage()
-	want := append([]byte("powmine transfer signature v1\x00"), mustHex(goldenTransferHex)[:transferUnsignedSize]...)
+	network := testParams.GenesisHash
+	msg := goldenTransfer.SigningMessage(network)
+	want := append([]byte("powmine transfer signature v1\x00"), network[:]...)
+	want = append(want, mustHex(goldenTransferHex)[:transferUnsignedSize]...)
 	if !bytes.Equal(msg, want) {
 		t.Fatalf("SigningMessage = %x\nwant             %x", msg, want)
 	}
 	// The signature is ordinary ed25519 over that message.
 	tx := signedTransfer(t, 4, 5, 100, 2, 9)
-	if !ed25519.Verify(tx.Transfer.From[:], tx.Transfer.SigningMessage(), tx.Transfer.Signature[:]) {
+	if !ed25519.Verify(tx.Transfer.From[:], tx.Transfer.SigningMessage(testParams.GenesisHash), tx.Transfer.Signature[:]) {
 		t.Error("ed25519.Verify rejects the signature")
 	}
 }
@@ -193,7 +195,7 @@ func TestSigningMessage(t *testing.T) {
 // change either fails to decode or fails verification.
 func TestTransferTamper(t *testing.T) {
 	tx := signedTransfer(t, 1, 2, 12345, 67, 3)
-	if err := CheckTransactionSanity(&tx); err != nil {
+	if err := CheckTransactionSanity(&tx, &testParams); err != nil {
 		t.Fatal(err)
 	}
 	enc, _ := tx.MarshalBinary()
@@ -208,19 +210,25 @@ func TestTransferTamper(t *testing.T) {
 				}
 				continue
 			}
-			if d.Transfer.Verify() {
+			if d.Transfer.Verify(testParams.GenesisHash) {
 				t.Fatalf("byte %d bit %d: tampered transfer verifies", i, bit)
 			}
-			wantRuleError(t, CheckTransactionSanity(&d), ErrBadSignature)
+			wantRuleError(t, CheckTransactionSanity(&d, &testParams), ErrBadSignature)
 		}
 	}
 	// A valid signature by another key is not the sender's.
 	other := signedTransfer(t, 9, 2, 12345, 67, 3)
 	forged := *tx.Transfer
 	forged.Signature = other.Transfer.Signature
-	if forged.Verify() {
+	if forged.Verify(testParams.GenesisHash) {
 		t.Error("signature by another key verifies")
 	}
+	// A transfer signed for one network is not valid on another: no
+	// replay across chains.
+	if tx.Transfer.Verify(DevParams.GenesisHash) {
+		t.Error("a transfer signed for the test network verifies for the dev network")
+	}
+	wantRuleError(t, CheckTransactionSanity(&tx, &DevParams), ErrBadSignature)
 }
 
 func TestCheckTransactionSanity(t *testing.T) {
@@ -260,7 +268,7 @@ func TestCheckTransactionSanity(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckTransactionSanity(&tt.tx)
+			err := CheckTransactionSanity(&tt.tx, &testParams)
 			if tt.ok {
 				if err != nil {
 					t.Fatal(err)
@@ -322,7 +330,7 @@ func FuzzTransactionUnmarshal(f *testing.F) {
 		if tx.SerializeSize() != len(data) || tx.TxID() != Hash(doubleSHA256(data)) {
 			t.Fatalf("size %d or txid wrong", tx.SerializeSize())
 		}
-		_ = CheckTransactionSanity(&tx)
+		_ = CheckTransactionSanity(&tx, &testParams)
 	})
 }
 
@@ -330,7 +338,7 @@ func BenchmarkTransferVerify(b *testing.B) {
 	tx := signedTransfer(b, 1, 2, 3, 4, 5)
 	b.ReportAllocs()
 	for b.Loop() {
-		if !tx.Transfer.Verify() {
+		if !tx.Transfer.Verify(testParams.GenesisHash) {
 			b.Fatal("invalid")
 		}
 	}
@@ -340,7 +348,7 @@ func BenchmarkTransferVerify(b *testing.B) {
 // BenchmarkTransferVerify.
 func BenchmarkEd25519Verify(b *testing.B) {
 	tx := signedTransfer(b, 1, 2, 3, 4, 5)
-	pub, msg, sig := ed25519.PublicKey(tx.Transfer.From[:]), tx.Transfer.SigningMessage(), tx.Transfer.Signature[:]
+	pub, msg, sig := ed25519.PublicKey(tx.Transfer.From[:]), tx.Transfer.SigningMessage(testParams.GenesisHash), tx.Transfer.Signature[:]
 	b.ReportAllocs()
 	for b.Loop() {
 		if !ed25519.Verify(pub, msg, sig) {

@@ -219,17 +219,19 @@ const parallelVerifyThreshold = 64
 //   - coinbase: ErrBadExtranonceLen (longer than MaxExtranonceSize),
 //     ErrBadCoinbaseOutputs (none, or more than MaxCoinbaseOutputs),
 //     ErrAmountOverflow (the outputs' sum overflows);
-//   - transfer: ErrAmountOverflow (Amount + Fee overflows), ErrBadSignature.
+//   - transfer: ErrAmountOverflow (Amount + Fee overflows), ErrBadSignature
+//     (not signed for the network of p, whose genesis hash the signature
+//     covers).
 //
 // Whether a coinbase may stand where it stands is the block's concern
 // (CheckBlockSanity); balances, sequence numbers and the coinbase's value
 // need the chain state. A transaction that is not well formed yields an
 // AssertError. It is safe for concurrent use.
-func CheckTransactionSanity(tx *Transaction) error {
+func CheckTransactionSanity(tx *Transaction, p *Params) error {
 	if err := checkTxShape(tx); err != nil {
 		return err
 	}
-	if t := tx.Transfer; t != nil && !t.Verify() {
+	if t := tx.Transfer; t != nil && !t.Verify(p.GenesisHash) {
 		return ruleError(ErrBadSignature, "transfer from %v has an invalid signature", t.From.Address())
 	}
 	return nil
@@ -358,7 +360,7 @@ func CheckBlockSanity(b *Block, p *Params, flags BehaviorFlags) error {
 		}
 	}
 
-	if i := firstBadSignature(txs[1:]); i >= 0 {
+	if i := firstBadSignature(txs[1:], p.GenesisHash); i >= 0 {
 		i++ // txs[1:] starts after the coinbase
 		return ruleError(ErrBadSignature, "block %v: transaction %d (%v) has an invalid signature", b.Hash(), i, ids[i])
 	}
@@ -382,11 +384,11 @@ func findDuplicate(ids []Hash) (i, j int, ok bool) {
 // skipped. From parallelVerifyThreshold transactions on it splits txs into
 // contiguous chunks, one per CPU. A worker stops once it passes an index
 // that is already known bad, so the result is still the lowest bad index.
-func firstBadSignature(txs []Transaction) int {
+func firstBadSignature(txs []Transaction, network Hash) int {
 	workers := runtime.NumCPU()
 	if len(txs) < parallelVerifyThreshold || workers < 2 {
 		for i := range txs {
-			if t := txs[i].Transfer; t != nil && !t.Verify() {
+			if t := txs[i].Transfer; t != nil && !t.Verify(network) {
 				return i
 			}
 		}
@@ -401,7 +403,7 @@ func firstBadSignature(txs []Transaction) int {
 		end := min(start+chunk, len(txs))
 		wg.Go(func() {
 			for i := start; i < end && int64(i) < firstBad.Load(); i++ {
-				if t := txs[i].Transfer; t != nil && !t.Verify() {
+				if t := txs[i].Transfer; t != nil && !t.Verify(network) {
 					// Lower the minimum; another worker may race us.
 					for cur := firstBad.Load(); int64(i) < cur; cur = firstBad.Load() {
 						if firstBad.CompareAndSwap(cur, int64(i)) {

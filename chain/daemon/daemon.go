@@ -106,7 +106,7 @@ func New(cfg Config) (*Daemon, error) {
 		d.Close()
 		return nil, err
 	}
-	pool, err := mempool.New(mempool.Config{Chain: n, MaxPoolBytes: cfg.MaxMempoolBytes, Now: d.now, Logger: d.log.With("component", "mempool")})
+	pool, err := mempool.New(mempool.Config{Params: cfg.Params, Chain: n, MaxPoolBytes: cfg.MaxMempoolBytes, Now: d.now, Logger: d.log.With("component", "mempool")})
 	if err != nil {
 		d.Close()
 		return nil, err

@@ -31,12 +31,18 @@ func addr(i int) chain.Address {
 }
 
 // transfer returns a transfer of amount from account from to account to,
-// signed.
+// signed for the dev network (the network of newPool's pools).
 func transfer(tb testing.TB, from, to int, amount, fee, seq uint64) *chain.Transaction {
+	tb.Helper()
+	return transferFor(tb, chain.DevParams.GenesisHash, from, to, amount, fee, seq)
+}
+
+// transferFor is transfer signed for the given network.
+func transferFor(tb testing.TB, network chain.Hash, from, to int, amount, fee, seq uint64) *chain.Transaction {
 	tb.Helper()
 	_, priv := key(from)
 	t := &chain.Transfer{To: addr(to), Amount: amount, Fee: fee, Sequence: seq}
-	if err := t.Sign(priv); err != nil {
+	if err := t.Sign(priv, network); err != nil {
 		tb.Fatal(err)
 	}
 	return &chain.Transaction{Transfer: t}
@@ -69,10 +75,17 @@ func (c *fakeChain) set(i int, balance, seq uint64) {
 	c.accounts[addr(i)] = node.Account{Balance: balance, Sequence: seq}
 }
 
-// newPool returns a pool on c with the given byte bound (0: default).
+// newPool returns a dev-network pool on c with the given byte bound (0:
+// default).
 func newPool(tb testing.TB, c Chain, maxBytes int) *Pool {
 	tb.Helper()
-	p, err := New(Config{Chain: c, MaxPoolBytes: maxBytes})
+	return newPoolFor(tb, &chain.DevParams, c, maxBytes)
+}
+
+// newPoolFor is newPool for the network of params.
+func newPoolFor(tb testing.TB, params *chain.Params, c Chain, maxBytes int) *Pool {
+	tb.Helper()
+	p, err := New(Config{Params: params, Chain: c, MaxPoolBytes: maxBytes})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -37,6 +37,10 @@ type Chain interface {
 
 // Config configures a Pool. New validates it.
 type Config struct {
+	// Params are the consensus rules: transfers must be signed for their
+	// network. This field is required.
+	Params *chain.Params
+
 	// Chain is the chain state at the tip. This field is required.
 	Chain Chain
 
@@ -103,6 +107,7 @@ func lessRate(a, b *entry) bool {
 // concurrent use; see the package comment for the locking.
 type Pool struct {
 	// Immutable after New.
+	params     *chain.Params
 	chain      Chain
 	maxBytes   int
 	minFeeRate FeeRate
@@ -126,8 +131,8 @@ type Pool struct {
 
 // New returns an empty pool.
 func New(cfg Config) (*Pool, error) {
-	if cfg.Chain == nil {
-		return nil, errors.New("mempool: Config.Chain is required")
+	if cfg.Chain == nil || cfg.Params == nil {
+		return nil, errors.New("mempool: Config.Chain and Config.Params are required")
 	}
 	if cfg.MaxPoolBytes < 0 {
 		return nil, errors.New("mempool: Config.MaxPoolBytes is negative")
@@ -145,6 +150,7 @@ func New(cfg Config) (*Pool, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Pool{
+		params:     cfg.Params,
 		chain:      cfg.Chain,
 		maxBytes:   cfg.MaxPoolBytes,
 		minFeeRate: cfg.MinFeeRate,
@@ -168,7 +174,7 @@ func (p *Pool) Accept(tx *chain.Transaction) error {
 	if p.Has(id) {
 		return reject(RejectDuplicate, id, nil, "already in the pool")
 	}
-	if err := checkSanity(tx, id); err != nil {
+	if err := checkSanity(tx, id, p.params); err != nil {
 		return err
 	}
 	p.mu.Lock()
@@ -178,8 +184,8 @@ func (p *Pool) Accept(tx *chain.Transaction) error {
 
 // checkSanity runs chain.CheckTransactionSanity and maps its error to a
 // RejectError.
-func checkSanity(tx *chain.Transaction, id chain.Hash) error {
-	err := chain.CheckTransactionSanity(tx)
+func checkSanity(tx *chain.Transaction, id chain.Hash, params *chain.Params) error {
+	err := chain.CheckTransactionSanity(tx, params)
 	if err == nil {
 		return nil
 	}

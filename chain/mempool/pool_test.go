@@ -25,6 +25,7 @@ func TestAcceptRejects(t *testing.T) {
 		{"nil", nil, RejectMalformed},
 		{"amount plus fee overflows", overflow, RejectMalformed},
 		{"bad signature", badSig, RejectBadSignature},
+		{"signed for another network", transferFor(t, chain.MainNetParams.GenesisHash, 0, 1, 5, fee, 0), RejectBadSignature},
 		{"duplicate", transfer(t, 0, 1, 5, fee, 2), RejectDuplicate},
 		{"stale sequence", transfer(t, 0, 1, 5, fee, 1), RejectStaleSequence},
 		{"sequence conflict", transfer(t, 0, 1, 6, fee, 2), RejectSequenceConflict},
@@ -227,12 +228,12 @@ func TestConcurrentAccept(t *testing.T) {
 func TestNodeReorg(t *testing.T) {
 	var p *Pool
 	tc := newTestChain(t, 3, func(e node.Event) { p.HandleEvent(e) })
-	p = newPool(t, tc.node, 0)
+	p = newPoolFor(t, tc.p, tc.node, 0)
 
-	s0 := transfer(t, 0, 1, 100, 1000, 0)
-	s1 := transfer(t, 0, 1, 100, 1000, 1)
-	s2 := transfer(t, 0, 1, 100, 1000, 2)
-	u0 := transfer(t, 1, 2, 100, 2000, 0)
+	s0 := transferFor(t, tc.p.GenesisHash, 0, 1, 100, 1000, 0)
+	s1 := transferFor(t, tc.p.GenesisHash, 0, 1, 100, 1000, 1)
+	s2 := transferFor(t, tc.p.GenesisHash, 0, 1, 100, 1000, 2)
+	u0 := transferFor(t, tc.p.GenesisHash, 1, 2, 100, 2000, 0)
 	mustAccept(t, p, s0, s1, s2, u0)
 
 	g := tc.p.GenesisHash

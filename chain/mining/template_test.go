@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/big"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,16 +41,16 @@ func transfer(tb testing.TB, from, to int, amount, fee, seq uint64) *chain.Trans
 	tb.Helper()
 	_, priv := key(from)
 	t := &chain.Transfer{To: addr(to), Amount: amount, Fee: fee, Sequence: seq}
-	if err := t.Sign(priv); err != nil {
+	if err := t.Sign(priv, nodeParams().GenesisHash); err != nil {
 		tb.Fatal(err)
 	}
 	return &chain.Transaction{Transfer: t}
 }
 
-// newNode starts a node on easy fixed-difficulty params whose genesis
-// funds accounts 0..2; notify receives its events.
-func newNode(tb testing.TB, notify func(node.Event)) (*node.Node, *chain.Params) {
-	tb.Helper()
+// nodeParams are easy fixed-difficulty params whose genesis funds
+// accounts 0..2; every test shares them, so transfers can be signed for
+// their network up front.
+var nodeParams = sync.OnceValue(func() *chain.Params {
 	p := chain.MainNetParams
 	p.Name = "miningtest"
 	p.PowLimit = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(1))
@@ -67,13 +68,20 @@ func newNode(tb testing.TB, notify func(node.Event)) (*node.Node, *chain.Params)
 	for chain.CheckProofOfWork(g.Hash(), g.Header.Bits, p.PowLimit) != nil {
 		g.Header.Nonce++
 	}
-	p.GenesisHeader, p.GenesisHash = g.Header, g.Hash()
-	n, err := node.New(node.Config{Params: &p, Genesis: g, Notify: notify,
+	p.GenesisHeader, p.GenesisHash, p.GenesisBlock = g.Header, g.Hash(), g
+	return &p
+})
+
+// newNode starts a node on nodeParams; notify receives its events.
+func newNode(tb testing.TB, notify func(node.Event)) (*node.Node, *chain.Params) {
+	tb.Helper()
+	p := nodeParams()
+	n, err := node.New(node.Config{Params: p, Genesis: p.GenesisBlock, Notify: notify,
 		Now: func() time.Time { return time.Unix(1_800_000_000, 0) }})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return n, &p
+	return n, p
 }
 
 // solve rolls the nonce (and the extranonce's first byte when the nonce
@@ -99,7 +107,7 @@ func solve(tb testing.TB, t *Template, p *chain.Params, extranonce []byte) *chai
 func TestTemplateMinedByNode(t *testing.T) {
 	var pool *mempool.Pool
 	n, p := newNode(t, func(e node.Event) { pool.HandleEvent(e) })
-	pool, err := mempool.New(mempool.Config{Chain: n})
+	pool, err := mempool.New(mempool.Config{Params: p, Chain: n})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +193,7 @@ func newFake() *fakeChain {
 	}
 }
 
-func testParams() *chain.Params {
+func fakeParams() *chain.Params {
 	p := chain.MainNetParams
 	p.NoRetargeting = true
 	return &p
@@ -207,7 +215,7 @@ func TestTemplateLimits(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := tc.b
-			b.Params, b.Chain, b.Txs = testParams(), newFake(), src
+			b.Params, b.Chain, b.Txs = fakeParams(), newFake(), src
 			tmpl, err := b.NewTemplate(payouts, time.Unix(0, 0))
 			if err != nil {
 				t.Fatal(err)
@@ -250,7 +258,7 @@ func TestTemplateSkipsInvalid(t *testing.T) {
 	third := *s2
 	third.Sequence, third.Fee = 2, 1
 	src := append(txs, chain.Transaction{Transfer: &second}, chain.Transaction{Transfer: &third})
-	b := &Builder{Params: testParams(), Chain: c, Txs: src}
+	b := &Builder{Params: fakeParams(), Chain: c, Txs: src}
 	tmpl, err := b.NewTemplate([]Payout{{Weight: 1}}, time.Unix(0, 0))
 	if err != nil {
 		t.Fatal(err)
@@ -301,7 +309,7 @@ func TestSplitReward(t *testing.T) {
 
 func TestTemplateTimestamp(t *testing.T) {
 	c := newFake()
-	b := &Builder{Params: testParams(), Chain: c}
+	b := &Builder{Params: fakeParams(), Chain: c}
 	for _, now := range []int64{0, 3999, 4000, 4001, 9000} {
 		tmpl, err := b.NewTemplate([]Payout{{Weight: 1}}, time.Unix(now, 0))
 		if err != nil {
@@ -325,7 +333,7 @@ func TestTemplateTimestamp(t *testing.T) {
 }
 
 func TestExtranonceAndMerkleRoot(t *testing.T) {
-	b := &Builder{Params: testParams(), Chain: newFake(), Txs: unsigned(6), ExtranonceSize: 12}
+	b := &Builder{Params: fakeParams(), Chain: newFake(), Txs: unsigned(6), ExtranonceSize: 12}
 	tmpl, err := b.NewTemplate([]Payout{{Weight: 1}}, time.Unix(0, 0))
 	if err != nil {
 		t.Fatal(err)
@@ -376,7 +384,7 @@ func TestExtranonceAndMerkleRoot(t *testing.T) {
 }
 
 func TestBadConfig(t *testing.T) {
-	ok := Builder{Params: testParams(), Chain: newFake()}
+	ok := Builder{Params: fakeParams(), Chain: newFake()}
 	tests := []struct {
 		name    string
 		mod     func(*Builder)

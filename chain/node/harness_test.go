@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math/big"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,15 +39,38 @@ func addr(i int) chain.Address {
 	return addrCache[i]
 }
 
-// transfer returns a transfer signed by account from.
+// signers maps the public keys transfer has used to their private keys,
+// so that block builders can sign for their network.
+var (
+	signersMu sync.Mutex
+	signers   = map[chain.PublicKey]ed25519.PrivateKey{}
+)
+
+// transfer returns a transfer from account from, not yet signed: the
+// harness signs it for its network when it builds a block (signBlockTxs),
+// since every harness has its own genesis hash.
 func transfer(tb testing.TB, from, to int, amount, fee, seq uint64) chain.Transaction {
 	tb.Helper()
-	_, priv := testKey(from)
-	t := &chain.Transfer{To: addr(to), Amount: amount, Fee: fee, Sequence: seq}
-	if err := t.Sign(priv); err != nil {
-		tb.Fatal(err)
+	pub, priv := testKey(from)
+	signersMu.Lock()
+	signers[pub] = priv
+	signersMu.Unlock()
+	return chain.Transaction{Transfer: &chain.Transfer{From: pub, To: addr(to), Amount: amount, Fee: fee, Sequence: seq}}
+}
+
+// signTxs signs every unsigned transfer of txs for network.
+func signTxs(tb testing.TB, network chain.Hash, txs []chain.Transaction) {
+	tb.Helper()
+	for _, tx := range txs {
+		if t := tx.Transfer; t != nil && t.Signature == (chain.Signature{}) {
+			signersMu.Lock()
+			priv := signers[t.From]
+			signersMu.Unlock()
+			if err := t.Sign(priv, network); err != nil {
+				tb.Fatal(err)
+			}
+		}
 	}
-	return chain.Transaction{Transfer: t}
 }
 
 // mine finds a nonce meeting the header's own bits.
@@ -185,6 +209,7 @@ func (h *harness) nextExtra(parent *chain.Block, miner int, dt uint32, extra uin
 		fees += tx.Transfer.Fee
 	}
 	value := chain.CalcBlockSubsidy(height, h.p) + fees + extra
+	signTxs(h.tb, h.p.GenesisHash, txs)
 	b := &chain.Block{
 		Header: chain.Header{Version: 1, PrevBlock: parent.Hash(), Timestamp: parent.Header.Timestamp + dt,
 			Bits: ctx.NextBits(h.p)},

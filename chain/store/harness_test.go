@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math/big"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -34,14 +35,39 @@ func addr(i int) chain.Address {
 	return chain.PublicKey(testKey(i).Public().(ed25519.PublicKey)).Address()
 }
 
-// transfer returns a transfer signed by account from.
+// signers maps the public keys transfer has used to their private keys,
+// so that block builders can sign for their network.
+var (
+	signersMu sync.Mutex
+	signers   = map[chain.PublicKey]ed25519.PrivateKey{}
+)
+
+// transfer returns a transfer from account from, not yet signed: next
+// signs it for the chain's network, since each test chain has its own
+// genesis hash.
 func transfer(tb testing.TB, from, to int, amount, fee, seq uint64) chain.Transaction {
 	tb.Helper()
-	t := &chain.Transfer{To: addr(to), Amount: amount, Fee: fee, Sequence: seq}
-	if err := t.Sign(testKey(from)); err != nil {
-		tb.Fatal(err)
+	priv := testKey(from)
+	pub := chain.PublicKey(priv.Public().(ed25519.PublicKey))
+	signersMu.Lock()
+	signers[pub] = priv
+	signersMu.Unlock()
+	return chain.Transaction{Transfer: &chain.Transfer{From: pub, To: addr(to), Amount: amount, Fee: fee, Sequence: seq}}
+}
+
+// signTxs signs every unsigned transfer of txs for network.
+func signTxs(tb testing.TB, network chain.Hash, txs []chain.Transaction) {
+	tb.Helper()
+	for _, tx := range txs {
+		if t := tx.Transfer; t != nil && t.Signature == (chain.Signature{}) {
+			signersMu.Lock()
+			priv := signers[t.From]
+			signersMu.Unlock()
+			if err := t.Sign(priv, network); err != nil {
+				tb.Fatal(err)
+			}
+		}
 	}
-	return chain.Transaction{Transfer: t}
 }
 
 // seal sets the merkle root and finds a nonce meeting the header's bits.
@@ -97,6 +123,7 @@ func newTestChain(tb testing.TB, name string, funded int) *testChain {
 func (c *testChain) next(parent *chain.Block, miner int, extra uint64, txs ...chain.Transaction) *chain.Block {
 	c.tb.Helper()
 	height := c.height[parent.Hash()] + 1
+	signTxs(c.tb, c.p.GenesisHash, txs)
 	var fees uint64
 	for _, tx := range txs {
 		fees += tx.Transfer.Fee

@@ -64,11 +64,11 @@ func (k *Key) Address() chain.Address { return k.file.address }
 // PublicKey returns the key's ed25519 public key.
 func (k *Key) PublicKey() chain.PublicKey { return k.pub }
 
-// SignTransfer sets t.From to the key's public key and signs t
-// (chain.Transfer.Sign). Set every other field first: the signature covers
-// them all.
-func (k *Key) SignTransfer(t *chain.Transfer) error {
-	return t.Sign(k.priv)
+// SignTransfer sets t.From to the key's public key and signs t for the
+// network whose genesis hash is network (chain.Transfer.Sign). Set every
+// other field first: the signature covers them all.
+func (k *Key) SignTransfer(t *chain.Transfer, network chain.Hash) error {
+	return t.Sign(k.priv, network)
 }
 
 // String returns "wallet key" and the address, never key material.

@@ -72,20 +72,20 @@ func TestRoundTrip(t *testing.T) {
 	}
 	t1 := chain.Transfer{To: to.Address(), Amount: 5, Fee: 1, Sequence: 7}
 	t2 := t1
-	if err := loaded.SignTransfer(&t1); err != nil {
+	if err := loaded.SignTransfer(&t1, chain.DevParams.GenesisHash); err != nil {
 		t.Fatal(err)
 	}
-	if t1.From != k.PublicKey() || !t1.Verify() {
-		t.Fatalf("signed by loaded key: From %s, Verify %v", t1.From, t1.Verify())
+	if t1.From != k.PublicKey() || !t1.Verify(chain.DevParams.GenesisHash) {
+		t.Fatalf("signed by loaded key: From %s, Verify %v", t1.From, t1.Verify(chain.DevParams.GenesisHash))
 	}
-	if err := k.SignTransfer(&t2); err != nil {
+	if err := k.SignTransfer(&t2, chain.DevParams.GenesisHash); err != nil {
 		t.Fatal(err)
 	}
 	if t1.Signature != t2.Signature { // ed25519 signatures are deterministic
 		t.Fatal("loaded key signs differently from the saved one")
 	}
 	t1.Amount++
-	if t1.Verify() {
+	if t1.Verify(chain.DevParams.GenesisHash) {
 		t.Fatal("signature still verifies after changing the amount")
 	}
 

@@ -58,6 +58,16 @@ func sendCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	client := rpc.NewClient(*url, *user, *pass)
+	// The signature covers the network's genesis hash (no replay on
+	// another chain): ask the node which network it runs.
+	var genesis string
+	if err := client.Call(ctx, "getblockhash", &genesis, 0); err != nil {
+		return err
+	}
+	network, err := chain.NewHashFromStr(genesis)
+	if err != nil {
+		return fmt.Errorf("node sent a bad genesis hash: %w", err)
+	}
 	var acct struct {
 		NextSequence uint64 `json:"nextsequence"`
 	}
@@ -65,7 +75,7 @@ func sendCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	t := &chain.Transfer{To: recipient, Amount: units, Fee: feeUnits, Sequence: acct.NextSequence}
-	if err := key.SignTransfer(t); err != nil {
+	if err := key.SignTransfer(t, network); err != nil {
 		return err
 	}
 	tx := chain.Transaction{Transfer: t}

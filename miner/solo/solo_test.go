@@ -95,7 +95,7 @@ func TestSoloMinesBlocksWithTransfers(t *testing.T) {
 	var to chain.Address
 	to[0] = 7
 	tr := &chain.Transfer{To: to, Amount: 12345, Fee: 1000, Sequence: acct.NextSequence}
-	if err := tr.Sign(priv); err != nil {
+	if err := tr.Sign(priv, d.Params().GenesisHash); err != nil {
 		t.Fatal(err)
 	}
 	raw, _ := (&chain.Transaction{Transfer: tr}).MarshalBinary()
