@@ -39,9 +39,14 @@ func mine(ctx context.Context, o *options, out *reporter) error {
 			return nil
 		}
 	case o.url == "":
-		source = func(ctx context.Context, m *miner.Miner, acc *counter) error {
-			return mineEmbedded(ctx, o, m, out, acc)
+		// The node starts (and a new chain mines its genesis block)
+		// before the miner and its time limit.
+		node, err := startEmbedded(o, out)
+		if err != nil {
+			return err
 		}
+		defer node.close()
+		source = node.mine
 	case scheme == "http" || scheme == "https":
 		payout, err := payoutAddress(o.coinbaseAddr, out)
 		if err != nil {
@@ -143,24 +148,34 @@ func mineSolo(ctx context.Context, client *rpc.Client, payout chain.Address, m *
 	})
 }
 
-// mineEmbedded starts a dev-chain node in this process, with its RPC on a
-// free loopback port, and mines on it.
-func mineEmbedded(ctx context.Context, o *options, m *miner.Miner, out *reporter, acc *counter) error {
+// embedded is a dev-chain node running in this process, with its RPC on
+// a free loopback port.
+type embedded struct {
+	d       *daemon.Daemon
+	client  *rpc.Client
+	payout  chain.Address
+	out     *reporter
+	ln      net.Listener
+	dataDir string
+}
+
+// startEmbedded opens (or creates) the dev chain in the data directory.
+func startEmbedded(o *options, out *reporter) (*embedded, error) {
 	dataDir := o.dataDir
 	if dataDir == "" {
 		dataDir = daemon.DefaultDataDir("dev")
 	}
 	payout, err := payoutAddress(o.coinbaseAddr, out)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	params, err := daemon.DevParams(dataDir, time.Now())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	var secret [16]byte
 	rand.Read(secret[:])
@@ -175,19 +190,27 @@ func mineEmbedded(ctx context.Context, o *options, m *miner.Miner, out *reporter
 	})
 	if err != nil {
 		ln.Close()
-		return err
+		return nil, err
 	}
-	defer d.Close()
 	tip := d.Node().Tip()
 	out.final(fmt.Sprintf("embedded dev node: data in %s, height %d, tip %s", dataDir, tip.Height, tip.Hash))
+	client := rpc.NewClient("http://"+ln.Addr().String(), "miner", password)
+	return &embedded{d: d, client: client, payout: payout, out: out}, nil
+}
+
+// mine serves the node and mines on it until ctx is done.
+func (e *embedded) mine(ctx context.Context, m *miner.Miner, acc *counter) error {
 	nodeDone := make(chan error, 1)
-	go func() { nodeDone <- d.Run(ctx) }()
-	err = mineSolo(ctx, rpc.NewClient("http://"+ln.Addr().String(), "miner", password), payout, m, out, acc)
+	go func() { nodeDone <- e.d.Run(ctx) }()
+	err := mineSolo(ctx, e.client, e.payout, m, e.out, acc)
 	if nErr := <-nodeDone; err == nil {
 		err = nErr
 	}
 	return err
 }
+
+// close closes the node's store.
+func (e *embedded) close() { e.d.Close() }
 
 // payoutAddress is --coinbase-addr, else the default wallet's address,
 // else the zero address (whose key nobody has) with a warning.
