@@ -43,31 +43,6 @@ type templateRequest struct {
 	LongPollID string `json:"longpollid"`
 }
 
-// templateJSON is getblocktemplate's reply: Core's fields where they
-// apply, and the coinbase split around its extranonce as Stratum does.
-type templateJSON struct {
-	Version           int32            `json:"version"`
-	PreviousBlockHash string           `json:"previousblockhash"`
-	Height            int64            `json:"height"`
-	Bits              string           `json:"bits"`
-	Target            string           `json:"target"`
-	CurTime           uint32           `json:"curtime"`
-	MinTime           uint32           `json:"mintime"`
-	CoinbaseValue     uint64           `json:"coinbasevalue"`
-	CoinbasePrefix    string           `json:"coinbaseprefix"`
-	CoinbaseSuffix    string           `json:"coinbasesuffix"`
-	ExtranonceSize    int              `json:"extranoncesize"`
-	MerkleBranch      []string         `json:"merklebranch"`
-	Transactions      []templateTxJSON `json:"transactions"`
-	LongPollID        string           `json:"longpollid"`
-}
-
-type templateTxJSON struct {
-	Data string `json:"data"`
-	TxID string `json:"txid"`
-	Fee  uint64 `json:"fee"`
-}
-
 func (d *Daemon) getBlockTemplate(ctx context.Context, params json.RawMessage) (any, error) {
 	var req templateRequest
 	if err := rpc.Params(params, &req); err != nil {
@@ -94,7 +69,7 @@ func (d *Daemon) getBlockTemplate(ctx context.Context, params json.RawMessage) (
 		return nil, err
 	}
 	prefix, suffix := t.CoinbaseParts()
-	j := templateJSON{
+	j := mining.TemplateReply{
 		Version:           t.Header.Version,
 		PreviousBlockHash: t.Header.PrevBlock.String(),
 		Height:            t.Height,
@@ -107,7 +82,7 @@ func (d *Daemon) getBlockTemplate(ctx context.Context, params json.RawMessage) (
 		CoinbaseSuffix:    hex.EncodeToString(suffix),
 		ExtranonceSize:    t.ExtranonceSize,
 		MerkleBranch:      []string{},
-		Transactions:      []templateTxJSON{},
+		Transactions:      []mining.TemplateTx{},
 		LongPollID:        t.Header.PrevBlock.String(),
 	}
 	for _, h := range t.MerkleBranch() {
@@ -118,7 +93,7 @@ func (d *Daemon) getBlockTemplate(ctx context.Context, params json.RawMessage) (
 		if err != nil {
 			return nil, err
 		}
-		j.Transactions = append(j.Transactions, templateTxJSON{Data: hex.EncodeToString(raw), TxID: tx.TxID().String(), Fee: tx.Transfer.Fee})
+		j.Transactions = append(j.Transactions, mining.TemplateTx{Data: hex.EncodeToString(raw), TxID: tx.TxID().String(), Fee: tx.Transfer.Fee})
 	}
 	return j, nil
 }

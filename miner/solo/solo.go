@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/mining"
 	"github.com/powmine/powmine/chain/rpc"
 	"github.com/powmine/powmine/miner"
 )
@@ -118,7 +119,7 @@ func fetchLoop(ctx context.Context, cfg Config, log *slog.Logger, out chan<- *jo
 		if longPoll != "" && time.Since(fetched) < refresh {
 			req["longpollid"] = longPoll
 		}
-		var t Template
+		var t mining.TemplateReply
 		err := cfg.Client.Call(ctx, "getblocktemplate", &t, req)
 		if err != nil {
 			if ctx.Err() == nil {
@@ -127,7 +128,7 @@ func fetchLoop(ctx context.Context, cfg Config, log *slog.Logger, out chan<- *jo
 			}
 			continue
 		}
-		j, err := t.decode()
+		j, err := decode(&t)
 		if err != nil {
 			log.Error("bad template from the node; retrying", "err", err)
 			sleep(ctx, 2*time.Second)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/daemon"
+	"github.com/powmine/powmine/chain/mining"
 	"github.com/powmine/powmine/chain/rpc"
 	"github.com/powmine/powmine/miner"
 )
@@ -119,24 +120,21 @@ func TestSoloMinesBlocksWithTransfers(t *testing.T) {
 }
 
 func TestTemplateDecodeRejectsNonsense(t *testing.T) {
-	good := Template{PreviousBlockHash: chain.Hash{}.String(), Bits: "207fffff", ExtranonceSize: 4}
-	for name, mutate := range map[string]func(*Template){
-		"prev":       func(t *Template) { t.PreviousBlockHash = "xyz" },
-		"bits":       func(t *Template) { t.Bits = "zz" },
-		"extranonce": func(t *Template) { t.ExtranonceSize = 0 },
-		"prefix":     func(t *Template) { t.CoinbasePrefix = "0g" },
-		"branch":     func(t *Template) { t.MerkleBranch = []string{"00"} },
-		"tx": func(t *Template) {
-			t.Transactions = append(t.Transactions, struct {
-				Data string `json:"data"`
-				TxID string `json:"txid"`
-			}{Data: "ff"})
+	good := mining.TemplateReply{PreviousBlockHash: chain.Hash{}.String(), Bits: "207fffff", ExtranonceSize: 4}
+	for name, mutate := range map[string]func(*mining.TemplateReply){
+		"prev":       func(t *mining.TemplateReply) { t.PreviousBlockHash = "xyz" },
+		"bits":       func(t *mining.TemplateReply) { t.Bits = "zz" },
+		"extranonce": func(t *mining.TemplateReply) { t.ExtranonceSize = 0 },
+		"prefix":     func(t *mining.TemplateReply) { t.CoinbasePrefix = "0g" },
+		"branch":     func(t *mining.TemplateReply) { t.MerkleBranch = []string{"00"} },
+		"tx": func(t *mining.TemplateReply) {
+			t.Transactions = append(t.Transactions, mining.TemplateTx{Data: "ff"})
 		},
-		"coinbase": func(t *Template) {},
+		"coinbase": func(t *mining.TemplateReply) {},
 	} {
 		tt := good
 		mutate(&tt)
-		if _, err := tt.decode(); err == nil {
+		if _, err := decode(&tt); err == nil {
 			t.Errorf("%s: a bad template decoded", name)
 		}
 	}

@@ -7,28 +7,8 @@ import (
 	"strconv"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/mining"
 )
-
-// Template is a getblocktemplate reply as the node sends it.
-type Template struct {
-	Version           int32    `json:"version"`
-	PreviousBlockHash string   `json:"previousblockhash"`
-	Height            int64    `json:"height"`
-	Bits              string   `json:"bits"`
-	Target            string   `json:"target"`
-	CurTime           uint32   `json:"curtime"`
-	MinTime           uint32   `json:"mintime"`
-	CoinbaseValue     uint64   `json:"coinbasevalue"`
-	CoinbasePrefix    string   `json:"coinbaseprefix"`
-	CoinbaseSuffix    string   `json:"coinbasesuffix"`
-	ExtranonceSize    int      `json:"extranoncesize"`
-	MerkleBranch      []string `json:"merklebranch"`
-	Transactions      []struct {
-		Data string `json:"data"`
-		TxID string `json:"txid"`
-	} `json:"transactions"`
-	LongPollID string `json:"longpollid"`
-}
 
 // job is a template decoded and checked, ready to mine.
 type job struct {
@@ -44,7 +24,7 @@ type job struct {
 
 // decode checks a template and turns it into a job. A node that sends
 // nonsense gets an error, never a panic.
-func (t *Template) decode() (*job, error) {
+func decode(t *mining.TemplateReply) (*job, error) {
 	j := &job{height: t.Height, extranonceSize: t.ExtranonceSize, longPollID: t.LongPollID}
 	prev, err := chain.NewHashFromStr(t.PreviousBlockHash)
 	if err != nil {
