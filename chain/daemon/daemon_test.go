@@ -24,12 +24,19 @@ type testDaemon struct {
 	url   string
 	now   time.Time
 	miner chain.Address
+	stop  func() // stops the node; the test's cleanup calls it
 }
 
 func newTestDaemon(t *testing.T) *testDaemon {
 	t.Helper()
+	return newTestDaemonIn(t, "", false)
+}
+
+// newTestDaemonIn is newTestDaemon with a data directory and --reindex.
+func newTestDaemonIn(t *testing.T, dataDir string, reindex bool) *testDaemon {
+	t.Helper()
 	now := time.Unix(1_800_000_000, 0)
-	p, err := DevParams("", now)
+	p, err := DevParams(dataDir, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +47,8 @@ func newTestDaemon(t *testing.T) *testDaemon {
 	addr := ln.Addr().String()
 	ln.Close()
 	td := &testDaemon{url: "http://" + addr, now: now}
-	d, err := New(Config{Params: p, RPCAddr: addr, RPCUser: "u", RPCPassword: "p", Now: func() time.Time { return td.now }})
+	d, err := New(Config{Params: p, DataDir: dataDir, Reindex: reindex, RPCAddr: addr, RPCUser: "u", RPCPassword: "p",
+		Now: func() time.Time { return td.now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,13 +56,14 @@ func newTestDaemon(t *testing.T) *testDaemon {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() {
+	td.stop = func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
 		d.Close()
-	})
+	}
+	t.Cleanup(func() { td.stop() })
 	td.miner[0] = 0x42
 	for range 100 { // wait for the listener
 		if _, err := http.Get(td.url); err == nil {
@@ -300,5 +309,30 @@ func TestDevParamsPersistGenesis(t *testing.T) {
 	}
 	if _, err := DevParams(dir, time.Now()); err == nil || !strings.Contains(err.Error(), "corrupt") {
 		t.Fatalf("a corrupt genesis file: %v", err)
+	}
+}
+
+// TestRestartAndReindex stops a node with blocks in its data directory,
+// starts it again (same tip, same balances) and then with --reindex (the
+// state rebuilt from the stored blocks gives the same tip and balances).
+func TestRestartAndReindex(t *testing.T) {
+	dir := t.TempDir()
+	td := newTestDaemonIn(t, dir, false)
+	for range 4 {
+		td.call(t, nil, "submitblock", hexBlock(t, td.mineBlock(t)))
+	}
+	tip, bal := td.Node().Tip(), td.Node().Account(td.miner)
+	td.stop()
+	td.stop = func() {}
+	for _, reindex := range []bool{false, true} {
+		again := newTestDaemonIn(t, dir, reindex)
+		if got := again.Node().Tip(); got.Hash != tip.Hash || got.Work.Cmp(tip.Work) != 0 {
+			t.Fatalf("reindex=%v: tip %v at %d, want %v at %d", reindex, got.Hash, got.Height, tip.Hash, tip.Height)
+		}
+		if got := again.Node().Account(td.miner); got != bal {
+			t.Fatalf("reindex=%v: miner account %+v, want %+v", reindex, got, bal)
+		}
+		again.stop()
+		again.stop = func() {}
 	}
 }
