@@ -13,6 +13,18 @@ import (
 	"github.com/powmine/powmine/chain/wallet"
 )
 
+// TestMain lets tests run the real node in a child process: with
+// NODE_TEST_MAIN=1 the test binary runs main with the arguments in
+// NODE_TEST_ARGS (one a line) and exits.
+func TestMain(m *testing.M) {
+	if os.Getenv("NODE_TEST_MAIN") == "1" {
+		os.Args = append([]string{"node"}, strings.Split(os.Getenv("NODE_TEST_ARGS"), "\n")...)
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
 func TestParseCoins(t *testing.T) {
 	for in, want := range map[string]uint64{"1": 1e8, "1.5": 150_000_000, "0.00000001": 1, ".25": 25_000_000, "184467440737": 18446744073700000000} {
 		if got, err := parseCoins(in); err != nil || got != want {
