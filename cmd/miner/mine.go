@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/klauspost/cpuid/v2"
@@ -307,13 +308,29 @@ func listKernels(w io.Writer) {
 	}
 }
 
-// reporter prints cpuminer-style time-stamped lines.
+// reporter prints cpuminer-style time-stamped lines. Its writer is shared
+// with the loggers of the embedded node and the miner, from several
+// goroutines, so every Write is serialized.
 type reporter struct {
 	w     io.Writer
 	quiet bool
 }
 
-func newReporter(w io.Writer, quiet bool) *reporter { return &reporter{w: w, quiet: quiet} }
+func newReporter(w io.Writer, quiet bool) *reporter {
+	return &reporter{w: &lockedWriter{w: w}, quiet: quiet}
+}
+
+// lockedWriter serializes Writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
 
 func (r *reporter) printf(format string, args ...any) {
 	if !r.quiet {
