@@ -72,7 +72,8 @@ func Table(name string, words []uint32, rep int) operand.Mem {
 	return m
 }
 
-// Header writes the comment every generated file starts with.
+// Header writes a comment naming the kernel and the job layout it reads. avo
+// attaches comments to a function, so call it right after TEXT.
 func Header(kernel string) {
 	build.Comment(fmt.Sprintf("sha256d nonce-search kernel %q; see hash/sha256d/job.go for the job layout.", kernel))
 }
