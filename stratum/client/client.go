@@ -56,8 +56,8 @@ var (
 	ErrSubscribe = errors.New("client: subscription refused")
 	// ErrProtocol is a malformed message from the pool.
 	ErrProtocol = errors.New("client: protocol error")
-	// ErrTimeout is a pool that did not send a job in time.
-	ErrTimeout = errors.New("client: handshake timeout")
+	// ErrHandshakeTimeout is a pool that did not send a job in time.
+	ErrHandshakeTimeout = errors.New("client: handshake timeout")
 )
 
 // Config configures a Client.

@@ -124,7 +124,7 @@ func (c *Client) session(ctx context.Context, idx int) (established bool, err er
 			ok := s.established
 			s.mu.Unlock()
 			if !ok {
-				return false, ErrTimeout
+				return false, ErrHandshakeTimeout
 			}
 		case share, ok := <-c.cfg.Miner.Shares():
 			if !ok {
@@ -268,6 +268,17 @@ func (s *session) handleResponse(m *stratum.Message) error {
 		s.extranonce1, s.e2size = r.Extranonce1, r.Extranonce2Size
 		s.c.resume[s.idx] = r.SubscriptionID
 		s.subscribed = true
+		if s.configuring {
+			// Pools answer in order: this one skipped mining.configure
+			// (it does not know it). Mine without version rolling.
+			s.configuring = false
+			for id, p := range s.pending {
+				if p.kind == reqConfigure {
+					delete(s.pending, id)
+				}
+			}
+			s.c.log.Info("mining.configure unanswered; no version rolling")
+		}
 		return s.start()
 	case reqAuthorize:
 		ok, _ := stratum.DecodeBoolResult(m.Result)

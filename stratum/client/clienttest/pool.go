@@ -7,6 +7,7 @@
 package clienttest
 
 import (
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -32,6 +33,11 @@ type Config struct {
 	VersionMask uint32
 	// RefuseAuthorize answers every mining.authorize with false.
 	RefuseAuthorize bool
+	// IgnoreConfigure leaves mining.configure unanswered, as a pool that
+	// does not know it may.
+	IgnoreConfigure bool
+	// TLS, if set, makes the pool speak TLS (stratum+ssl://).
+	TLS *tls.Config
 }
 
 // Submit is one mining.submit the pool judged.
@@ -98,6 +104,9 @@ func New(cfg Config) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.TLS != nil {
+		ln = tls.NewListener(ln, cfg.TLS)
+	}
 	p := &Pool{ln: ln, cfg: cfg, subs: make(chan Submit, 1<<16), sessions: map[string][]byte{}}
 	p.wg.Go(p.accept)
 	return p, nil
@@ -106,8 +115,14 @@ func New(cfg Config) (*Pool, error) {
 // Addr returns the pool's host:port.
 func (p *Pool) Addr() string { return p.ln.Addr().String() }
 
-// URL returns stratum+tcp://host:port.
-func (p *Pool) URL() string { return "stratum+tcp://" + p.Addr() }
+// URL returns stratum+tcp://host:port, or stratum+ssl://host:port for a
+// TLS pool.
+func (p *Pool) URL() string {
+	if p.cfg.TLS != nil {
+		return "stratum+ssl://" + p.Addr()
+	}
+	return "stratum+tcp://" + p.Addr()
+}
 
 // Submits returns the channel of judged submits. It is buffered; the pool
 // never blocks on it (submits beyond the buffer are lost).
@@ -174,6 +189,20 @@ func (p *Pool) SetExtranonce(extranonce1 []byte, size int) {
 		c.mu.Lock()
 		c.extranonce1, c.e2size = extranonce1, size
 		c.send(stratum.AppendNotification(nil, &stratum.SetExtranonceParams{Extranonce1: extranonce1, Extranonce2Size: size}))
+		c.mu.Unlock()
+	}
+}
+
+// SetVersionMask sends mining.set_version_mask to every connection that
+// negotiated version rolling; submits are checked against the new mask
+// from then on.
+func (p *Pool) SetVersionMask(mask uint32) {
+	for _, c := range p.Conns() {
+		c.mu.Lock()
+		if c.mask != 0 {
+			c.mask = mask
+			c.send(stratum.AppendNotification(nil, &stratum.SetVersionMaskParams{Mask: mask}))
+		}
 		c.mu.Unlock()
 	}
 }
@@ -291,6 +320,9 @@ func (c *Conn) handle(m *stratum.Message) error {
 		var p stratum.ConfigureParams
 		if err := p.Decode(m.Params); err != nil {
 			return err
+		}
+		if c.pool.cfg.IgnoreConfigure {
+			return nil
 		}
 		r := stratum.ConfigureResult{}
 		if p.Has(stratum.ExtensionVersionRolling) && c.pool.cfg.VersionMask != 0 {
