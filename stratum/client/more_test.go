@@ -292,3 +292,17 @@ func TestSetVersionMaskRepublishes(t *testing.T) {
 		}
 	}
 }
+
+// TestReadTimeoutReconnects: a pool silent for longer than ReadTimeout is
+// dropped and reconnected to.
+func TestReadTimeoutReconnects(t *testing.T) {
+	pool := newPool(t, clienttest.Config{Difficulty: 1e9}) // no shares, so no traffic
+	h := startClient(t, []string{pool.URL()}, func(c *Config) { c.ReadTimeout = 200 * time.Millisecond })
+	deadline := time.Now().Add(waitTimeout)
+	for len(pool.Conns()) < 3 || h.client.Stats().Connects < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d connections, stats %+v", len(pool.Conns()), h.client.Stats())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -340,9 +340,7 @@ func (s *session) handleMethod(m *stratum.Message) error {
 			return err
 		}
 		if !s.ready() {
-			if p.CleanJobs || s.early == nil {
-				s.early = &p
-			}
+			s.early = &p // the newest job is mined once ready
 			return nil
 		}
 		s.newJob(&p)
