@@ -152,8 +152,9 @@ type Client struct {
 	accepted, rejected, stale, connects atomic.Uint64
 	reportMu                            sync.Mutex
 
-	// resume holds the last subscription id per URL index; only the Run
-	// goroutine touches it.
+	// resume holds the last subscription id per URL index. A session's
+	// reader writes it and the next session's handshake reads it;
+	// sessions run one after another.
 	resume []string
 }
 

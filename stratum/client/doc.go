@@ -53,5 +53,9 @@
 // client reconnects after an exponential backoff with jitter, bounded by
 // Config.MaxBackoff. A URL whose connection fails before the session is
 // established (no job received) makes the next connection try the next
-// URL (failover). Lines are limited to Config.MaxLineSize.
+// URL (failover); a session that was established and then ends is
+// retried on the same URL first, resuming its subscription. Lines are
+// limited to Config.MaxLineSize, reads and writes have deadlines
+// (Config.ReadTimeout, Config.WriteTimeout), and a pool that leaves
+// MaxPending requests unanswered is dropped.
 package client
