@@ -19,7 +19,8 @@ type options struct {
 	benchmark    bool
 	timeLimit    time.Duration
 	quiet        bool
-	url          string
+	urls         []string
+	noRolling    bool
 	user, pass   string
 	coinbaseAddr string
 	dataDir      string
@@ -53,7 +54,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	var limit int
 	fs.IntVar(&limit, "time-limit", 0, "stop after this many seconds (0: run until interrupted)")
 	boolean(&o.quiet, "print only the final rate, shares and errors", "q", "quiet")
-	str(&o.url, "", "node (http://host:port) or pool (stratum+tcp://host:port) URL", "o", "url")
+	for _, n := range []string{"o", "url"} {
+		fs.Var((*urlList)(&o.urls), n, "node (http://host:port) or pool (stratum+tcp://host:port, stratum+ssl://host:port) URL; repeat for failover pools")
+	}
+	boolean(&o.noRolling, "do not ask the pool for version rolling (BIP310)", "no-version-rolling")
 	str(&o.user, "", "pool user name (payout address, optionally .worker)", "u", "user")
 	str(&o.pass, "", "pool password", "p", "pass")
 	str(&o.coinbaseAddr, "", "payout address for solo mining (default: the dev wallet's address)", "coinbase-addr")
@@ -96,12 +100,35 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 		o.cpus = cpus
 	}
-	if o.url != "" {
-		if err := checkURL(o.url); err != nil {
+	for _, u := range o.urls {
+		if err := checkURL(u); err != nil {
 			return nil, err
+		}
+		if len(o.urls) > 1 && !strings.HasPrefix(urlScheme(u), "stratum+") {
+			return nil, usagef("several -o URLs (failover) are for pools only, got %q", u)
 		}
 	}
 	return o, nil
+}
+
+// urlList is the repeatable -o/--url flag.
+type urlList []string
+
+// String implements flag.Value.
+func (l *urlList) String() string { return strings.Join(*l, ",") }
+
+// Set implements flag.Value: each -o adds a URL.
+func (l *urlList) Set(s string) error {
+	*l = append(*l, s)
+	return nil
+}
+
+// url returns the first -o URL, or "".
+func (o *options) url() string {
+	if len(o.urls) == 0 {
+		return ""
+	}
+	return o.urls[0]
 }
 
 // parseCPUMask turns a mask such as 0x5 (or decimal 5) into CPU numbers.

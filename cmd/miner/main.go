@@ -4,7 +4,9 @@
 //	miner --list-kernels                         list the kernels and which this CPU runs
 //
 // Solo mining (-o http://node --coinbase-addr ADDR) and pool mining
-// (-o stratum+tcp://host:port -u USER -p PASS) use the same flags.
+// (-o stratum+tcp://host:port -u USER -p PASS) use the same flags. Pool
+// URLs may use TLS (stratum+ssl:// or stratum+tls://), and -o may be
+// repeated to name failover pools, tried in order.
 package main
 
 import (

@@ -29,7 +29,9 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		{"bad URL scheme", []string{"-o", "ftp://x:1"}, "unsupported URL scheme"},
 		{"negative time limit", []string{"--time-limit", "-1"}, "time limit"},
 		{"stray argument", []string{"--benchmark", "extra"}, "unexpected argument"},
-		{"pool not yet", []string{"-o", "stratum+tcp://127.0.0.1:3333", "-u", "x"}, "not available"},
+		{"pool without user", []string{"-o", "stratum+tcp://127.0.0.1:3333"}, "needs -u"},
+		{"pool without port", []string{"-o", "stratum+tcp://127.0.0.1", "-u", "x"}, "host:port"},
+		{"failover to a node", []string{"-o", "stratum+tcp://127.0.0.1:3333", "-o", "http://127.0.0.1:1"}, "pools only"},
 		{"bad payout", []string{"-o", "http://127.0.0.1:1", "--coinbase-addr", "nope"}, "coinbase-addr"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

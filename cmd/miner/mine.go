@@ -22,6 +22,7 @@ import (
 	"github.com/powmine/powmine/hash/sha256d"
 	"github.com/powmine/powmine/miner"
 	"github.com/powmine/powmine/miner/solo"
+	"github.com/powmine/powmine/stratum/client"
 )
 
 // reportInterval is how often per-thread rates are printed.
@@ -32,14 +33,14 @@ const reportInterval = 5 * time.Second
 // node embedded in this process.
 func mine(ctx context.Context, o *options, out *reporter) error {
 	var source func(ctx context.Context, m *miner.Miner, accepted *counter) error
-	switch scheme := urlScheme(o.url); {
+	switch scheme := urlScheme(o.url()); {
 	case o.benchmark:
 		source = func(ctx context.Context, m *miner.Miner, _ *counter) error {
 			m.SetWork(benchmarkWork())
 			<-ctx.Done()
 			return nil
 		}
-	case o.url == "":
+	case o.url() == "":
 		// The node starts (and a new chain mines its genesis block)
 		// before the miner and its time limit.
 		node, err := startEmbedded(o, out)
@@ -61,7 +62,17 @@ func mine(ctx context.Context, o *options, out *reporter) error {
 			return mineSolo(ctx, client, payout, m, out, acc)
 		}
 	default:
-		return usagef("pool mining (%s) is not available in this version; use -o http://NODE or no -o for the embedded dev chain", scheme)
+		if o.user == "" {
+			return usagef("pool mining needs -u USER (the payout address, optionally .worker)")
+		}
+		for _, u := range o.urls {
+			if _, err := client.ParseURL(u); err != nil {
+				return usageError{err}
+			}
+		}
+		source = func(ctx context.Context, m *miner.Miner, _ *counter) error {
+			return minePool(ctx, o, m, out)
+		}
 	}
 	kernel, err := pickKernel(o.kernel, out)
 	if err != nil {
@@ -147,6 +158,32 @@ func mineSolo(ctx context.Context, client *rpc.Client, payout chain.Address, m *
 				100*float64(acc.accepted)/float64(acc.submitted), formatRate(m.Rates().Total), verdict, f.Height, f.Hash))
 		},
 	})
+}
+
+// minePool mines on the -o Stratum pools, failing over in order, and
+// prints a cpuminer-style line for every share result.
+func minePool(ctx context.Context, o *options, m *miner.Miner, out *reporter) error {
+	c, err := client.New(client.Config{
+		URLs:             o.urls,
+		User:             o.user,
+		Password:         o.pass,
+		NoVersionRolling: o.noRolling,
+		Miner:            m,
+		Logger:           slog.New(slog.NewTextHandler(out.w, nil)),
+		OnShare: func(r client.ShareResult) {
+			line := r.Line(formatRate(m.Rates().Total))
+			if r.Stale {
+				out.printf("%s", line)
+			} else {
+				out.final(line)
+			}
+		},
+	})
+	if err != nil {
+		return usageError{err}
+	}
+	out.printf("Starting Stratum on %s", strings.Join(o.urls, ", "))
+	return c.Run(ctx)
 }
 
 // embedded is a dev-chain node running in this process, with its RPC on
@@ -244,7 +281,7 @@ func nodeClient(o *options) (*rpc.Client, error) {
 			return nil, usagef("no -u/-p given and %v", err)
 		}
 	}
-	return rpc.NewClient(o.url, user, pass), nil
+	return rpc.NewClient(o.url(), user, pass), nil
 }
 
 // pickKernel returns the named kernel, or the fastest that passes its
