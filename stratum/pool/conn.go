@@ -44,7 +44,6 @@ type conn struct {
 	workers    map[string]chain.Address
 	authorized bool
 	mask       uint32 // negotiated version-rolling mask
-	floor      float64
 	enBuf      []byte // extranonce scratch for blocks
 
 	closed atomic.Bool
@@ -63,6 +62,7 @@ type conn struct {
 	dup        map[chain.Hash]uint64 // accepted share hashes -> job seq
 	vdShares   int
 	vdStart    time.Time
+	floor      float64 // the client's suggested difficulty, clamped
 }
 
 func newConn(s *Server, nc net.Conn, ip string) *conn {

@@ -42,9 +42,12 @@
 //
 // # Concurrency
 //
-// Server's methods are safe for concurrent use. Lock order: conn.mu may
-// be held while taking Server.mu or pplns.mu, never the reverse; the
-// published job set is immutable and swapped atomically.
+// Server's methods are safe for concurrent use. Lock order: Server.jobMu
+// (held while a job is made and sent) before conn.mu and Server.mu;
+// conn.mu, Server.mu and pplns.mu are never held together. The published
+// job set is immutable and swapped atomically; a connection's reader
+// goroutine owns its handshake state, and what the job loop and the
+// writer share with it is under conn.mu.
 //
 // What it does not do: no session resumption, no mining.set_extranonce,
 // no persistence of shares or statistics across restarts.

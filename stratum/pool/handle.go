@@ -157,9 +157,9 @@ func (c *conn) handleSuggestDifficulty(m *stratum.Message) {
 		return
 	}
 	d := c.s.clampDifficulty(p.Difficulty)
-	c.floor = d
 	latest := c.s.jobs.Load().latest
 	c.mu.Lock()
+	c.floor = d
 	c.out = stratum.AppendResponse(c.out, m.ID, stratum.BoolResult(true))
 	if d != c.diff {
 		c.setDifficultyLocked(d)

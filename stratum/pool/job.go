@@ -42,6 +42,7 @@ func (s *Server) jobLoop(tip <-chan struct{}) {
 		case <-tip:
 			clean = true
 		case <-refresh.C:
+			s.sweepIPs()
 		}
 		tip = s.cfg.Node.TipChanged()
 		if err := s.newJob(clean); err != nil {
@@ -53,6 +54,8 @@ func (s *Server) jobLoop(tip <-chan struct{}) {
 // newJob builds a template, publishes a job for it and sends it to every
 // subscribed connection. A job on a new parent is always clean.
 func (s *Server) newJob(clean bool) error {
+	s.jobMu.Lock()
+	defer s.jobMu.Unlock()
 	window := s.cfg.WindowDifficulty
 	old := s.jobs.Load()
 	if window == 0 && old.latest != nil {

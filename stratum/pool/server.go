@@ -37,7 +37,8 @@ type Server struct {
 	log    *slog.Logger
 	params *chain.Params
 
-	jobs    atomic.Pointer[jobSet] // immutable, swapped by the job loop
+	jobMu   sync.Mutex             // serializes newJob
+	jobs    atomic.Pointer[jobSet] // immutable, swapped by newJob
 	pplns   *pplns
 	nextE1  atomic.Uint32
 	nextID  atomic.Uint64
@@ -241,6 +242,19 @@ func (s *Server) invalidShare(ip string) bool {
 		return true
 	}
 	return false
+}
+
+// sweepIPs forgets IPs without connections whose ban and invalid-share
+// window have expired.
+func (s *Server) sweepIPs() {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ip, st := range s.ips {
+		if st.conns == 0 && now.After(st.bannedUntil) && now.Sub(st.windowStart) > s.cfg.BanWindow {
+			delete(s.ips, ip)
+		}
+	}
 }
 
 // Banned reports whether ip is banned now.
