@@ -11,6 +11,13 @@ import (
 	"github.com/powmine/powmine/stratum"
 )
 
+// A failed template is retried jobAttempts times, jobRetryDelay apart,
+// before the job loop waits for the next tip or refresh.
+const (
+	jobAttempts   = 3
+	jobRetryDelay = 50 * time.Millisecond
+)
+
 // job is one mining.notify: a template and what shares on it need.
 // Immutable once published.
 type job struct {
@@ -45,8 +52,20 @@ func (s *Server) jobLoop(tip <-chan struct{}) {
 			s.sweepIPs()
 		}
 		tip = s.cfg.Node.TipChanged()
-		if err := s.newJob(clean); err != nil {
-			s.log.Error("new job", "err", err)
+		for attempt := 1; ; attempt++ {
+			err := s.newJob(clean) // a job on a new parent is clean anyway
+			if err == nil {
+				break
+			}
+			s.log.Error("new job", "err", err, "attempt", attempt)
+			if attempt == jobAttempts {
+				break
+			}
+			select {
+			case <-time.After(jobRetryDelay):
+			case <-s.quit:
+				return
+			}
 		}
 	}
 }

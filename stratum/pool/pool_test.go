@@ -364,3 +364,20 @@ func TestVardiff(t *testing.T) {
 		t.Fatalf("old-difficulty share on a new job: %v, want 23", e)
 	}
 }
+
+// TestVardiffLowersIdle: a connection without shares gets a lower
+// difficulty, at most VardiffMaxStep times lower, with the next job.
+func TestVardiffLowersIdle(t *testing.T) {
+	const start = 1e-3
+	tp := newTestPool(t, func(c *Config) {
+		c.StartDifficulty = start
+		c.RetargetInterval = 50 * time.Millisecond
+		c.RefreshInterval = 100 * time.Millisecond
+	})
+	c := dial(t, tp.addr)
+	c.handshake(testAddr(15))
+	j := c.waitJobs(2)
+	if j.CleanJobs || c.jobDif[1] != start/VardiffMaxStep {
+		t.Fatalf("difficulties %v, want %g then %g", c.jobDif, start, start/VardiffMaxStep)
+	}
+}
