@@ -239,8 +239,15 @@ type share struct {
 // not nil, not meeting notTarget, starting at nonce from.
 func (c *client) mine(job *stratum.NotifyParams, e2 []byte, target chain.Hash, notTarget *chain.Hash) share {
 	c.t.Helper()
-	sp := stratum.SubmitParams{Extranonce2: e2, NTime: job.Time}
-	hdr, err := job.ShareHeader(c.e1, &sp, 0)
+	return c.mineRolled(job, e2, 0, 0, target, notTarget)
+}
+
+// mineRolled is mine with BIP310 version bits vbits under mask (none when
+// mask is 0).
+func (c *client) mineRolled(job *stratum.NotifyParams, e2 []byte, vbits, mask uint32, target chain.Hash, notTarget *chain.Hash) share {
+	c.t.Helper()
+	sp := stratum.SubmitParams{Extranonce2: e2, NTime: job.Time, VersionBits: vbits, HasVersionBits: mask != 0}
+	hdr, err := job.ShareHeader(c.e1, &sp, mask)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -256,7 +263,7 @@ func (c *client) mine(job *stratum.NotifyParams, e2 []byte, target chain.Hash, n
 			hdr.Nonce = n
 			h := hdr.Hash()
 			if notTarget == nil || !stratum.HashMeetsTarget(&h, notTarget) {
-				return share{e2: e2, ntime: job.Time, nonce: n, hash: h}
+				return share{e2: e2, ntime: job.Time, nonce: n, hash: h, vbits: vbits, hasVbits: mask != 0}
 			}
 		}
 	}

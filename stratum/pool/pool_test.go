@@ -381,3 +381,35 @@ func TestVardiffLowersIdle(t *testing.T) {
 		t.Fatalf("difficulties %v, want %g then %g", c.jobDif, start, start/VardiffMaxStep)
 	}
 }
+
+// TestRolledBlock: a version-rolled share that is a block reaches the
+// node with the rolled version; the same share with other version bits
+// is a different share, not a duplicate.
+func TestRolledBlock(t *testing.T) {
+	tp := newTestPool(t, nil)
+	addr := testAddr(16)
+	user := addr.String() + ".w"
+	c := dial(t, tp.addr)
+	if _, e := c.call(stratum.MethodConfigure, `[["version-rolling"],{"version-rolling.mask":"1fffe000"}]`); e != nil {
+		t.Fatal(e)
+	}
+	job := c.handshake(addr)
+	const mask = stratum.DefaultVersionRollingMask
+	nt := netTarget(t, job)
+	s := c.mineRolled(job, []byte{5, 0, 0, 0}, 0x00006000, mask, target(t, c.jobDif[0]), &nt)
+	if e := c.submit(user, job.JobID, s); e != nil {
+		t.Fatal(e)
+	}
+	s.vbits = 0x00008000 // same nonce, other version: another header
+	if e := c.submit(user, job.JobID, s); e != nil && e.Code == stratum.CodeDuplicateShare {
+		t.Fatal("a share with other version bits counted as a duplicate")
+	}
+	blk := c.mineRolled(job, []byte{6, 0, 0, 0}, 0x1fffe000, mask, nt, nil)
+	if e := c.submit(user, job.JobID, blk); e != nil {
+		t.Fatal(e)
+	}
+	tip := tp.d.Node().Tip()
+	if tip.Hash != blk.hash || uint32(tip.Header.Version) != job.Version|0x1fffe000 {
+		t.Fatalf("tip %v version %08x, want %v version %08x", tip.Hash, tip.Header.Version, blk.hash, job.Version|0x1fffe000)
+	}
+}
