@@ -24,6 +24,16 @@ func (d *Daemon) Template(payouts []mining.Payout) (*mining.Template, error) {
 	return d.builder.NewTemplate(payouts, d.now())
 }
 
+// TemplateExtranonce builds a block template on the tip paying payouts
+// whose coinbase extranonce field has extranonceSize bytes (1 to
+// chain.MaxExtranonceSize), for a Stratum pool that splits it into its
+// extranonce1 and the miners' extranonce2.
+func (d *Daemon) TemplateExtranonce(payouts []mining.Payout, extranonceSize int) (*mining.Template, error) {
+	b := *d.builder
+	b.ExtranonceSize = extranonceSize
+	return b.NewTemplate(payouts, d.now())
+}
+
 // SendTransaction adds a transfer to the mempool.
 func (d *Daemon) SendTransaction(tx *chain.Transaction) error {
 	if err := d.pool.Accept(tx); err != nil {

@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/daemon"
+	"github.com/powmine/powmine/stratum/pool"
 )
 
 // daemonCmd runs the node until ctx is done.
@@ -23,6 +25,13 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	rpcPass := fs.String("rpcpassword", "", "RPC password")
 	reindex := fs.Bool("reindex", false, "rebuild the chain state from the stored blocks")
 	verbose := fs.Bool("v", false, "log debug records")
+	stratumAddr := fs.String("stratum", "", "Stratum V1 pool listen address (host:port); empty disables")
+	stratumPayout := fs.String("stratum-payout", "", "address paid while the pool's PPLNS window is empty (required with --stratum)")
+	stratumDiff := fs.Float64("stratum-difficulty", pool.DefaultStartDifficulty, "starting share difficulty of a Stratum connection")
+	stratumMinDiff := fs.Float64("stratum-min-difficulty", pool.DefaultMinDifficulty, "lowest share difficulty vardiff may set")
+	stratumInterval := fs.Duration("stratum-share-interval", pool.DefaultShareInterval, "share interval vardiff aims at")
+	stratumE2 := fs.Int("stratum-extranonce2", pool.DefaultExtranonce2Size, "extranonce2 size in bytes (2 to 16)")
+	stratumWindow := fs.Float64("stratum-window", 0, "PPLNS window as total share difficulty (0: twice the network difficulty)")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
@@ -31,6 +40,14 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if (*rpcUser == "") != (*rpcPass == "") {
 		return usagef("--rpcuser and --rpcpassword go together")
+	}
+	var payout chain.Address
+	if *stratumAddr != "" {
+		a, err := chain.ParseAddress(*stratumPayout)
+		if err != nil {
+			return usagef("--stratum needs a valid --stratum-payout address: %v", err)
+		}
+		payout = a
 	}
 	if *dataDir == "" {
 		*dataDir = daemon.DefaultDataDir("dev")
@@ -59,7 +76,33 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer d.Close()
 	tip := d.Node().Tip()
 	log.Info("node started", "network", params.Name, "datadir", *dataDir, "genesis", params.GenesisHash, "height", tip.Height, "tip", tip.Hash)
-	return d.Run(ctx)
+	if *stratumAddr == "" {
+		return d.Run(ctx)
+	}
+	srv, err := pool.New(pool.Config{
+		Node:             d,
+		PoolAddress:      payout,
+		Addr:             *stratumAddr,
+		Extranonce2Size:  *stratumE2,
+		StartDifficulty:  *stratumDiff,
+		MinDifficulty:    *stratumMinDiff,
+		ShareInterval:    *stratumInterval,
+		WindowDifficulty: *stratumWindow,
+		Logger:           log,
+	})
+	if err != nil {
+		return usageError{err}
+	}
+	// The node and the pool run side by side; the first to fail stops
+	// both.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- d.Run(ctx) }()
+	go func() { errc <- srv.Run(ctx) }()
+	first := <-errc
+	cancel()
+	return errors.Join(first, <-errc)
 }
 
 // parse parses flags, printing usage for -h and turning errors into

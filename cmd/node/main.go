@@ -2,6 +2,7 @@
 // key files.
 //
 //	node --dev [--datadir DIR] [--rpc 127.0.0.1:18443]   run a local dev chain node
+//	     [--stratum 127.0.0.1:3333 --stratum-payout ADDR]  with a Stratum V1 pool
 //	node wallet new [--wallet FILE]                        create an encrypted key file
 //	node wallet address [--wallet FILE]                    print its address
 //	node send --to ADDR --amount X [--fee F]               sign and submit a transfer

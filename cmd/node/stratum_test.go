@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/hash/sha256d"
+	"github.com/powmine/powmine/stratum"
+)
+
+// TestStratumFlag runs the node with --stratum and mines a block through
+// the pool with a tiny Stratum client.
+func TestStratumFlag(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var payout chain.Address
+	payout[0] = 7
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var stderr bytes.Buffer
+	go func() {
+		done <- run(ctx, []string{"--dev", "--datadir", filepath.Join(t.TempDir(), "d"), "--rpc", "",
+			"--stratum", addr, "--stratum-payout", payout.String(), "--stratum-difficulty", "0.00001"},
+			strings.NewReader(""), &bytes.Buffer{}, &stderr)
+	}()
+	var nc net.Conn
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if nc, err = net.Dial("tcp", addr); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(30 * time.Second))
+	var miner chain.Address
+	miner[0] = 8
+	user := miner.String() + ".rig"
+	fmt.Fprintf(nc, "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"t\"]}\n{\"id\":2,\"method\":\"mining.authorize\",\"params\":[%q,\"x\"]}\n", user)
+	rd := stratum.NewReader(nc)
+	var sub stratum.SubscribeResult
+	var job stratum.NotifyParams
+	diff := 0.0
+	read := func() stratum.Message {
+		line, err := rd.ReadLine()
+		if err != nil {
+			t.Fatalf("%v; node log:\n%s", err, stderr.String())
+		}
+		m, err := stratum.ParseMessage(bytes.Clone(line))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for job.JobID == "" || sub.Extranonce2Size == 0 {
+		m := read()
+		switch {
+		case string(m.ID) == "1":
+			if err := sub.Decode(m.Result); err != nil {
+				t.Fatal(err)
+			}
+		case m.Method == stratum.MethodSetDifficulty:
+			var p stratum.SetDifficultyParams
+			p.Decode(m.Params)
+			diff = p.Difficulty
+		case m.Method == stratum.MethodNotify:
+			if err := job.Decode(m.Params); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if diff != 0.00001 {
+		t.Fatalf("difficulty %g, want the --stratum-difficulty", diff)
+	}
+	// Mine a block on the job and submit it.
+	sp := stratum.SubmitParams{Worker: user, JobID: job.JobID, Extranonce2: make([]byte, sub.Extranonce2Size), NTime: job.Time}
+	hdr, _ := job.ShareHeader(sub.Extranonce1, &sp, 0)
+	raw := hdr.Serialize()
+	target, _ := chain.BigToHash(chain.CompactToBig(job.Bits))
+	tg := [32]byte(target)
+	k, _ := sha256d.Choose()
+	var hits []uint32
+	for start := uint64(0); len(hits) == 0; start += 1 << 20 {
+		hits = sha256d.NewScanner(k).Scan(sha256d.NewJob(&raw, &tg), uint32(start), 1<<20, hits)
+	}
+	sp.Nonce = hits[0]
+	fmt.Fprintf(nc, "{\"id\":5,\"method\":\"mining.submit\",\"params\":%s}\n", sp.AppendParams(nil))
+	for {
+		m := read()
+		if string(m.ID) == "5" {
+			if e := m.ResponseError(); e != nil {
+				t.Fatal(e)
+			}
+			break
+		}
+	}
+	for { // the clean job on the new tip
+		m := read()
+		if m.Method == stratum.MethodNotify {
+			var p stratum.NotifyParams
+			if err := p.Decode(m.Params); err != nil {
+				t.Fatal(err)
+			}
+			if p.CleanJobs && p.PrevHash != job.PrevHash {
+				break
+			}
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr.String(), "block found") {
+		t.Errorf("no block in the log:\n%s", stderr.String())
+	}
+}
+
+func TestStratumUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{"--dev", "--rpc", "", "--stratum", "127.0.0.1:0"},
+		{"--dev", "--rpc", "", "--stratum", "127.0.0.1:0", "--stratum-payout", "pm00"},
+	} {
+		err := run(context.Background(), args, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("node %q: %v, want a usage error", args, err)
+		}
+	}
+}

@@ -1,0 +1,113 @@
+package pool
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/powmine/powmine/stratum"
+)
+
+// benchLines is how many distinct submit lines the share benchmark
+// cycles through; the connection's duplicate set is cleared after each
+// round.
+const benchLines = 4096
+
+// shareBench is a subscribed, authorized connection with submit lines
+// that are all valid shares and none a block.
+type shareBench struct {
+	c     *conn
+	lines [][]byte
+}
+
+func newShareBench(tb testing.TB) *shareBench {
+	tp := newTestPool(tb, func(c *Config) {
+		c.StartDifficulty, c.MinDifficulty = 1e-12, 1e-12
+		c.RefreshInterval, c.RetargetInterval, c.RetargetShares = time.Hour, time.Hour, 1<<30
+	})
+	c := fuzzConn(tp.Server)
+	tb.Cleanup(func() { c.nc.Close() })
+	user := testAddr(13).String() + ".bench"
+	c.handleLine([]byte(`{"id":1,"method":"mining.subscribe","params":["bench"]}`))
+	c.handleLine([]byte(`{"id":2,"method":"mining.authorize","params":["` + user + `","x"]}`))
+	job := tp.jobs.Load().latest
+	nt := job.netTarget
+	sb := &shareBench{c: c}
+	for nonce := uint32(0); len(sb.lines) < benchLines; nonce++ {
+		sp := stratum.SubmitParams{Worker: user, JobID: job.notify.JobID, Extranonce2: []byte{1, 2, 3, 4}, NTime: job.notify.Time, Nonce: nonce}
+		hdr, _ := job.notify.ShareHeader(c.e1[:], &sp, 0)
+		if h := hdr.Hash(); stratum.HashMeetsTarget(&h, &nt) {
+			continue
+		}
+		sb.lines = append(sb.lines, fmt.Appendf(nil, `{"id":%d,"method":"mining.submit","params":%s}`, 100+nonce, sp.AppendParams(nil)))
+	}
+	sb.round() // grow the duplicate set and the PPLNS ring
+	return sb
+}
+
+// round submits every line once and checks they were all accepted.
+func (sb *shareBench) round() {
+	c := sb.c
+	c.mu.Lock()
+	clear(c.dup)
+	c.mu.Unlock()
+	for _, l := range sb.lines {
+		sb.submit(l)
+	}
+}
+
+func (sb *shareBench) submit(line []byte) {
+	c := sb.c
+	c.handleLine(line)
+	c.mu.Lock()
+	c.out = c.out[:0]
+	c.mu.Unlock()
+}
+
+func TestShareNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under -race")
+	}
+	sb := newShareBench(t)
+	before := sb.c.s.Stats().Accepted
+	sb.c.mu.Lock()
+	clear(sb.c.dup)
+	sb.c.mu.Unlock()
+	i := 0
+	allocs := testing.AllocsPerRun(benchLines-1, func() {
+		sb.submit(sb.lines[i])
+		i++
+	})
+	if got := sb.c.s.Stats().Accepted - before; got != benchLines {
+		t.Fatalf("%d shares accepted, want %d", got, benchLines)
+	}
+	if allocs != 0 {
+		t.Fatalf("a share costs %v allocations", allocs)
+	}
+}
+
+// BenchmarkShare validates shares on one connection: parse, checks,
+// coinbase and header hashes, duplicate set, vardiff counters, PPLNS
+// window, the response.
+func BenchmarkShare(b *testing.B) {
+	sb := newShareBench(b)
+	before := sb.c.s.Stats().Accepted
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := benchLines // clear the duplicates of the warm-up round first
+	for b.Loop() {
+		if i == benchLines {
+			sb.c.mu.Lock()
+			clear(sb.c.dup)
+			sb.c.mu.Unlock()
+			i = 0
+		}
+		sb.submit(sb.lines[i])
+		i++
+	}
+	b.StopTimer()
+	if got := sb.c.s.Stats().Accepted - before; got != uint64(b.N) {
+		b.Fatalf("%d of %d shares accepted", got, b.N)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "shares/s")
+}

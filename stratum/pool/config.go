@@ -1,0 +1,224 @@
+package pool
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/mining"
+	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/stratum"
+)
+
+// Node is what the pool needs from the node. *daemon.Daemon satisfies it.
+type Node interface {
+	// Params returns the consensus parameters.
+	Params() *chain.Params
+	// TemplateExtranonce builds a template on the tip paying payouts with
+	// an extranonce field of extranonceSize bytes.
+	TemplateExtranonce(payouts []mining.Payout, extranonceSize int) (*mining.Template, error)
+	// SubmitBlock validates a block and adds it to the chain.
+	SubmitBlock(b *chain.Block) (node.Result, error)
+	// TipChanged returns a channel closed at the next change of the tip.
+	TipChanged() <-chan struct{}
+}
+
+// Extranonce1Size is the length of the extranonce1 the pool gives each
+// connection: a counter, unique among the 2^32 most recent connections.
+const Extranonce1Size = 4
+
+// Limits and defaults of Config.
+const (
+	// MinExtranonce2Size and MaxExtranonce2Size bound
+	// Config.Extranonce2Size (cpuminer-opt accepts 2..16).
+	MinExtranonce2Size = 2
+	MaxExtranonce2Size = 16
+	// DefaultExtranonce2Size is the extranonce2 size when
+	// Config.Extranonce2Size is 0.
+	DefaultExtranonce2Size = 4
+
+	// DefaultStartDifficulty, DefaultMinDifficulty and
+	// DefaultMaxDifficulty are the difficulty defaults.
+	DefaultStartDifficulty = 0.001
+	DefaultMinDifficulty   = 1e-6
+	DefaultMaxDifficulty   = 1e12
+
+	// DefaultShareInterval is the share interval vardiff aims at.
+	DefaultShareInterval = 10 * time.Second
+	// DefaultRetargetInterval and DefaultRetargetShares: vardiff retargets
+	// a connection after this time or this many shares, whichever first.
+	DefaultRetargetInterval = 60 * time.Second
+	DefaultRetargetShares   = 20
+	// VardiffMaxStep is the largest factor of one vardiff step, up or
+	// down.
+	VardiffMaxStep = 4
+
+	// DefaultRefreshInterval is how often a job without clean_jobs is made
+	// from a fresh template.
+	DefaultRefreshInterval = 30 * time.Second
+	// DefaultMaxJobs is how many recent jobs the pool keeps; MaxMaxJobs
+	// caps Config.MaxJobs.
+	DefaultMaxJobs = 16
+	MaxMaxJobs     = 64
+
+	// DefaultMaxConns and DefaultMaxConnsPerIP are the connection limits.
+	DefaultMaxConns      = 10000
+	DefaultMaxConnsPerIP = 1024
+
+	// DefaultIdleTimeout closes a connection that sent no line for that
+	// long; DefaultHandshakeTimeout one not authorized in time;
+	// DefaultWriteTimeout is the deadline of one flush.
+	DefaultIdleTimeout      = 10 * time.Minute
+	DefaultHandshakeTimeout = 30 * time.Second
+	DefaultWriteTimeout     = 10 * time.Second
+
+	// DefaultMaxOutbound is the outbound buffer of a connection in bytes;
+	// a client that lets it overflow is closed.
+	DefaultMaxOutbound = 256 << 10
+
+	// DefaultBanInvalidShares invalid shares (stale ones not counted) from
+	// one IP within DefaultBanWindow ban it for DefaultBanDuration.
+	DefaultBanInvalidShares = 50
+	DefaultBanWindow        = 5 * time.Minute
+	DefaultBanDuration      = 10 * time.Minute
+
+	// MaxWorkersPerConn bounds the users one connection may authorize.
+	MaxWorkersPerConn = 32
+	// MaxTrackedShares bounds the accepted shares a connection remembers
+	// for the duplicate check; a share beyond it on live jobs is rejected
+	// (code 20) until jobs expire.
+	MaxTrackedShares = 1 << 16
+	// MaxWindowShares bounds the shares of the PPLNS window.
+	MaxWindowShares = 1 << 20
+	// DefaultWindowFactor: when Config.WindowDifficulty is 0 the PPLNS
+	// window is this many times the network difficulty.
+	DefaultWindowFactor = 2
+)
+
+// ErrConfig is wrapped by New's errors for an invalid Config.
+var ErrConfig = errors.New("pool: bad config")
+
+// Config configures a Server. Zero fields take the defaults above.
+type Config struct {
+	// Node supplies templates and takes blocks. Required.
+	Node Node
+	// PoolAddress is paid when the PPLNS window is empty. Required.
+	PoolAddress chain.Address
+
+	// Addr is the listen address (host:port); ignored when Listener is set.
+	Addr string
+	// Listener, if set, is where the server accepts connections.
+	Listener net.Listener
+	// TLSConfig, if set, makes the server speak Stratum over TLS.
+	TLSConfig *tls.Config
+
+	// Extranonce2Size is the miners' extranonce2 length, 2 to 16.
+	Extranonce2Size int
+
+	// StartDifficulty, MinDifficulty and MaxDifficulty bound the share
+	// difficulty of a connection.
+	StartDifficulty, MinDifficulty, MaxDifficulty float64
+	// ShareInterval is the time between shares vardiff aims at.
+	ShareInterval time.Duration
+	// RetargetInterval and RetargetShares: when vardiff looks again.
+	RetargetInterval time.Duration
+	RetargetShares   int
+
+	// WindowDifficulty is the PPLNS window: the total difficulty of the
+	// last shares paid. 0: DefaultWindowFactor times the network
+	// difficulty.
+	WindowDifficulty float64
+
+	// RefreshInterval is how often a fresh template makes a new job.
+	RefreshInterval time.Duration
+	// MaxJobs is how many recent jobs stay valid for shares.
+	MaxJobs int
+
+	// MaxConns and MaxConnsPerIP limit connections.
+	MaxConns, MaxConnsPerIP int
+	// LineLimit is the maximum line length (stratum.MaxLineSize).
+	LineLimit int
+	// IdleTimeout, HandshakeTimeout and WriteTimeout are the timeouts.
+	IdleTimeout, HandshakeTimeout, WriteTimeout time.Duration
+	// MaxOutbound is a connection's outbound buffer in bytes.
+	MaxOutbound int
+	// BanInvalidShares, BanWindow and BanDuration: invalid-share bans.
+	BanInvalidShares       int
+	BanWindow, BanDuration time.Duration
+
+	// Logger receives the log. Can be nil: discard.
+	Logger *slog.Logger
+}
+
+// withDefaults returns cfg with defaults filled in, or an error.
+func (cfg Config) withDefaults() (Config, error) {
+	if cfg.Node == nil {
+		return cfg, fmt.Errorf("%w: Node is required", ErrConfig)
+	}
+	if cfg.PoolAddress == (chain.Address{}) {
+		return cfg, fmt.Errorf("%w: PoolAddress is required", ErrConfig)
+	}
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defD := func(v *time.Duration, d time.Duration) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	defF := func(v *float64, d float64) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&cfg.Extranonce2Size, DefaultExtranonce2Size)
+	defF(&cfg.StartDifficulty, DefaultStartDifficulty)
+	defF(&cfg.MinDifficulty, DefaultMinDifficulty)
+	defF(&cfg.MaxDifficulty, DefaultMaxDifficulty)
+	defD(&cfg.ShareInterval, DefaultShareInterval)
+	defD(&cfg.RetargetInterval, DefaultRetargetInterval)
+	def(&cfg.RetargetShares, DefaultRetargetShares)
+	defD(&cfg.RefreshInterval, DefaultRefreshInterval)
+	def(&cfg.MaxJobs, DefaultMaxJobs)
+	def(&cfg.MaxConns, DefaultMaxConns)
+	def(&cfg.MaxConnsPerIP, DefaultMaxConnsPerIP)
+	def(&cfg.LineLimit, stratum.MaxLineSize)
+	defD(&cfg.IdleTimeout, DefaultIdleTimeout)
+	defD(&cfg.HandshakeTimeout, DefaultHandshakeTimeout)
+	defD(&cfg.WriteTimeout, DefaultWriteTimeout)
+	def(&cfg.MaxOutbound, DefaultMaxOutbound)
+	def(&cfg.BanInvalidShares, DefaultBanInvalidShares)
+	defD(&cfg.BanWindow, DefaultBanWindow)
+	defD(&cfg.BanDuration, DefaultBanDuration)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	switch {
+	case cfg.Extranonce2Size < MinExtranonce2Size || cfg.Extranonce2Size > MaxExtranonce2Size:
+		return cfg, fmt.Errorf("%w: extranonce2 size %d, want %d to %d", ErrConfig, cfg.Extranonce2Size, MinExtranonce2Size, MaxExtranonce2Size)
+	case !(cfg.MinDifficulty > 0) || !(cfg.MaxDifficulty >= cfg.MinDifficulty) || cfg.MaxDifficulty > 1e60:
+		return cfg, fmt.Errorf("%w: difficulty range [%g, %g]", ErrConfig, cfg.MinDifficulty, cfg.MaxDifficulty)
+	case cfg.StartDifficulty < cfg.MinDifficulty || cfg.StartDifficulty > cfg.MaxDifficulty:
+		return cfg, fmt.Errorf("%w: start difficulty %g outside [%g, %g]", ErrConfig, cfg.StartDifficulty, cfg.MinDifficulty, cfg.MaxDifficulty)
+	case cfg.WindowDifficulty < 0:
+		return cfg, fmt.Errorf("%w: negative PPLNS window", ErrConfig)
+	case cfg.MaxJobs < 1 || cfg.MaxJobs > MaxMaxJobs:
+		return cfg, fmt.Errorf("%w: MaxJobs %d, want 1 to %d", ErrConfig, cfg.MaxJobs, MaxMaxJobs)
+	case cfg.MaxConns < 0 || cfg.MaxConnsPerIP < 0 || cfg.RetargetShares < 0 || cfg.BanInvalidShares < 0:
+		return cfg, fmt.Errorf("%w: negative limit", ErrConfig)
+	case cfg.LineLimit < 256:
+		return cfg, fmt.Errorf("%w: line limit %d below 256", ErrConfig, cfg.LineLimit)
+	case cfg.MaxOutbound < 2*cfg.LineLimit:
+		return cfg, fmt.Errorf("%w: MaxOutbound %d below twice the line limit", ErrConfig, cfg.MaxOutbound)
+	case cfg.ShareInterval < 0 || cfg.RetargetInterval < 0 || cfg.RefreshInterval < 0 || cfg.IdleTimeout < 0 ||
+		cfg.HandshakeTimeout < 0 || cfg.WriteTimeout < 0 || cfg.BanWindow < 0 || cfg.BanDuration < 0:
+		return cfg, fmt.Errorf("%w: negative duration", ErrConfig)
+	}
+	return cfg, nil
+}

@@ -1,0 +1,258 @@
+package pool
+
+import (
+	"errors"
+	"io"
+	"net"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/stratum"
+)
+
+// sentRingSize is how many sent notifies a connection remembers (with the
+// difficulty each was sent at): enough for MaxMaxJobs jobs, each re-sent
+// once after a difficulty change.
+const sentRingSize = 2 * MaxMaxJobs
+
+// initialBufSize is the initial capacity of each outbound buffer.
+const initialBufSize = 4 << 10
+
+// sentJob is a notify sent to a connection and the share difficulty it
+// was sent with.
+type sentJob struct {
+	seq    uint64
+	diff   float64
+	target chain.Hash
+}
+
+// conn is one client connection. The reader goroutine owns the fields
+// above mu; those below mu are shared with the job loop and the writer.
+type conn struct {
+	s     *Server
+	nc    net.Conn
+	ip    string
+	e1    [Extranonce1Size]byte
+	subID string
+	start time.Time
+
+	sub        stratum.SubmitParams // reused by every submit
+	workers    map[string]chain.Address
+	authorized bool
+	mask       uint32 // negotiated version-rolling mask
+	enBuf      []byte // extranonce scratch for blocks
+
+	closed atomic.Bool
+	flush  chan struct{} // wakes the writer; capacity 1
+	done   chan struct{} // closed on close
+
+	mu         sync.Mutex
+	out, spare []byte // pending output; the writer's idle buffer
+	reason     CloseReason
+	subscribed bool
+	diff       float64    // difficulty of the next jobs
+	target     chain.Hash // target of diff
+	sentDiff   float64    // last difficulty sent with set_difficulty, 0: none
+	sent       [sentRingSize]sentJob
+	sentNext   int
+	dup        map[chain.Hash]uint64 // accepted share hashes -> job seq
+	vdShares   int
+	vdStart    time.Time
+	floor      float64 // the client's suggested difficulty, clamped
+}
+
+func newConn(s *Server, nc net.Conn, ip string) *conn {
+	id := s.nextID.Add(1)
+	c := &conn{
+		s:       s,
+		nc:      nc,
+		ip:      ip,
+		subID:   strconv.FormatUint(id, 16),
+		start:   time.Now(),
+		workers: make(map[string]chain.Address),
+		flush:   make(chan struct{}, 1),
+		done:    make(chan struct{}),
+		out:     make([]byte, 0, initialBufSize),
+		spare:   make([]byte, 0, initialBufSize),
+		dup:     make(map[chain.Hash]uint64),
+		vdStart: time.Now(),
+	}
+	e := s.nextE1.Add(1)
+	c.e1 = [4]byte{byte(e >> 24), byte(e >> 16), byte(e >> 8), byte(e)}
+	c.setDifficultyLocked(s.cfg.StartDifficulty)
+	return c
+}
+
+// readLoop reads and handles lines until the connection closes.
+func (c *conn) readLoop() {
+	defer c.s.removeConn(c)
+	cfg := &c.s.cfg
+	rd := stratum.NewReaderSize(c.nc, cfg.LineLimit)
+	handshake := c.start.Add(cfg.HandshakeTimeout)
+	for {
+		deadline := time.Now().Add(cfg.IdleTimeout)
+		if !c.authorized && handshake.Before(deadline) {
+			deadline = handshake
+		}
+		c.nc.SetReadDeadline(deadline)
+		line, err := rd.ReadLine()
+		if err != nil {
+			c.close(c.readErrorReason(err))
+			return
+		}
+		c.handleLine(line)
+		if c.closed.Load() {
+			return
+		}
+	}
+}
+
+// readErrorReason classifies a read error.
+func (c *conn) readErrorReason(err error) CloseReason {
+	switch {
+	case errors.Is(err, stratum.ErrNotJSON):
+		return CloseNotJSON
+	case errors.Is(err, stratum.ErrLineTooLong):
+		return CloseLineTooLong
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		if !c.authorized {
+			return CloseHandshakeTimeout
+		}
+		return CloseIdleTimeout
+	case errors.Is(err, io.EOF):
+		return CloseClientQuit
+	}
+	return CloseReadError
+}
+
+// writeLoop flushes the outbound buffer whenever signalled, with a write
+// deadline per flush.
+func (c *conn) writeLoop() {
+	for {
+		select {
+		case <-c.flush:
+		case <-c.done:
+			return
+		}
+		c.mu.Lock()
+		buf := c.out
+		c.out, c.spare = c.spare, nil
+		c.mu.Unlock()
+		if len(buf) > 0 {
+			c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+			if _, err := c.nc.Write(buf); err != nil {
+				c.close(CloseWriteError)
+				return
+			}
+		}
+		c.mu.Lock()
+		c.spare = buf[:0]
+		c.mu.Unlock()
+	}
+}
+
+// signal wakes the writer.
+func (c *conn) signal() {
+	select {
+	case c.flush <- struct{}{}:
+	default:
+	}
+}
+
+// close closes the connection once, recording why.
+func (c *conn) close(r CloseReason) {
+	c.mu.Lock()
+	c.closeLocked(r)
+	c.mu.Unlock()
+}
+
+func (c *conn) closeLocked(r CloseReason) {
+	if c.closed.Swap(true) {
+		return
+	}
+	c.reason = r
+	c.nc.Close()
+	close(c.done)
+	c.s.log.Debug("connection closed", "remote", c.nc.RemoteAddr().String(), "reason", r)
+}
+
+// flushLocked checks the outbound bound after an append: a client that
+// does not read is closed.
+func (c *conn) flushLocked() {
+	if len(c.out) > c.s.cfg.MaxOutbound {
+		c.closeLocked(CloseSlowConsumer)
+	}
+}
+
+// setDifficultyLocked sets the difficulty of the next jobs.
+func (c *conn) setDifficultyLocked(d float64) {
+	t, err := stratum.TargetFromDifficulty(d)
+	if err != nil {
+		return // d is clamped to a validated range
+	}
+	c.diff, c.target = d, t
+}
+
+// appendJobLocked queues a notify for j, preceded by set_difficulty when
+// the difficulty changed, and records the difficulty it was sent at.
+func (c *conn) appendJobLocked(j *job, clean bool) {
+	if c.diff != c.sentDiff {
+		c.out = stratum.AppendNotification(c.out, &stratum.SetDifficultyParams{Difficulty: c.diff})
+		c.sentDiff = c.diff
+	}
+	if clean {
+		c.out = append(c.out, j.line[1]...)
+	} else {
+		c.out = append(c.out, j.line[0]...)
+	}
+	c.sent[c.sentNext] = sentJob{seq: j.seq, diff: c.diff, target: c.target}
+	c.sentNext = (c.sentNext + 1) % sentRingSize
+	c.flushLocked()
+}
+
+// sendJob sends a new job to a subscribed connection. oldest is the
+// sequence number of the oldest live job: duplicates of older shares are
+// forgotten.
+func (c *conn) sendJob(j *job, clean bool, oldest uint64) {
+	c.mu.Lock()
+	if c.closed.Load() || !c.subscribed {
+		c.mu.Unlock()
+		return
+	}
+	if clean {
+		clear(c.dup)
+	} else {
+		for h, seq := range c.dup {
+			if seq < oldest {
+				delete(c.dup, h)
+			}
+		}
+	}
+	c.vardiffLocked(time.Now(), nil)
+	c.appendJobLocked(j, clean)
+	c.mu.Unlock()
+	c.signal()
+}
+
+// lookupSent returns the difficulty and target of the newest notify of
+// job seq whose target hash meets, or of the newest one at all
+// (met=false), or found=false when seq was never sent here.
+func (c *conn) lookupSent(seq uint64, hash *chain.Hash) (diff float64, found, met bool) {
+	for i := range sentRingSize {
+		e := &c.sent[(c.sentNext-1-i+2*sentRingSize)%sentRingSize]
+		if e.seq != seq || seq == 0 {
+			continue
+		}
+		if !found {
+			diff, found = e.diff, true
+		}
+		if stratum.HashMeetsTarget(hash, &e.target) {
+			return e.diff, true, true
+		}
+	}
+	return diff, found, false
+}

@@ -1,0 +1,54 @@
+// Package pool is the Stratum V1 work server: it hands block templates
+// from a Node to miners as mining.notify jobs, checks their shares,
+// submits the shares that are blocks, adjusts each connection's difficulty
+// (vardiff) and pays the miners of the last N difficulty-weighted shares
+// (PPLNS) in the coinbase of the templates it builds.
+//
+// # Connections
+//
+// Server.Run accepts TCP (optionally TLS) connections with an accept loop
+// that backs off on temporary errors. Each connection has a reader
+// goroutine (a stratum.Reader with a bounded line length, closing at once
+// on input that is not JSON, such as a TLS probe, or on an over-long line)
+// and a writer goroutine that flushes a bounded outbound buffer with a
+// write deadline; a client whose buffer overflows is closed
+// (CloseSlowConsumer), so no client stalls the server or another client.
+// Every close has a CloseReason. Limits: MaxConns, MaxConnsPerIP, an idle
+// timeout, a handshake timeout (no successful mining.authorize in time)
+// and a temporary ban of an IP after BanInvalidShares invalid shares.
+//
+// Requests may come in any order and pipelined: mining.configure (BIP310
+// version rolling, mask 0x1fffe000 intersected with the client's),
+// mining.subscribe (a unique 4-byte extranonce1 per connection and a
+// configurable extranonce2 size), mining.authorize (user = payout address,
+// optionally ".worker"), mining.extranonce.subscribe,
+// mining.suggest_difficulty, mining.get_transactions and mining.submit.
+// mining.set_difficulty always precedes the first mining.notify.
+//
+// # Jobs and shares
+//
+// A job is made from each template (Node.TemplateExtranonce with room for
+// extranonce1 || extranonce2): on a new tip with clean_jobs=true, which
+// also makes every earlier job stale, and every RefreshInterval (new
+// transfers, new payouts) without it. The last MaxJobs jobs are kept.
+// A share is checked in this order: subscribed (25), authorized worker
+// (24), extranonce2 size (20), known job (21), ntime range (31, 32),
+// version bits inside the negotiated mask (33), duplicate (22, by the
+// share's header hash), share target (23). A share is judged at the
+// difficulty its job was sent with to that connection: after a vardiff
+// change the shares on jobs sent before keep the old difficulty. A share
+// that meets the network target is assembled into a block and submitted
+// to the node at once.
+//
+// # Concurrency
+//
+// Server's methods are safe for concurrent use. Lock order: Server.jobMu
+// (held while a job is made and sent) before conn.mu and Server.mu;
+// conn.mu, Server.mu and pplns.mu are never held together. The published
+// job set is immutable and swapped atomically; a connection's reader
+// goroutine owns its handshake state, and what the job loop and the
+// writer share with it is under conn.mu.
+//
+// What it does not do: no session resumption, no mining.set_extranonce,
+// no persistence of shares or statistics across restarts.
+package pool

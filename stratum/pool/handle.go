@@ -1,0 +1,298 @@
+package pool
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/stratum"
+)
+
+// Share rejections, built once so that rejecting does not allocate.
+var (
+	errNotSubscribed    = stratum.NewError(stratum.CodeNotSubscribed, "")
+	errUnauthorized     = stratum.NewError(stratum.CodeUnauthorized, "")
+	errExtranonce2Size  = stratum.NewError(stratum.CodeOther, "wrong extranonce2 size")
+	errJobNotFound      = stratum.NewError(stratum.CodeJobNotFound, "job not found (stale)")
+	errTimeTooOld       = stratum.NewError(stratum.CodeTimeTooOld, "ntime out of range: too old")
+	errTimeTooNew       = stratum.NewError(stratum.CodeTimeTooNew, "ntime out of range: too new")
+	errDuplicate        = stratum.NewError(stratum.CodeDuplicateShare, "")
+	errLowDifficulty    = stratum.NewError(stratum.CodeLowDifficulty, "")
+	errTooManyShares    = stratum.NewError(stratum.CodeOther, "too many shares on live jobs")
+	errUnknownMethod    = stratum.NewError(stratum.CodeIllegalMethod, "unknown method")
+	errBadAddress       = stratum.NewError(stratum.CodeUnauthorized, "unauthorized worker: user must be a payout address[.worker]")
+	errTooManyWorkers   = stratum.NewError(stratum.CodeOther, "too many workers on one connection")
+	errInvalidVersionMk = stratum.NewError(stratum.CodeInvalidVersionMask, "")
+)
+
+// handleLine dispatches one received line. A line that is not a Stratum
+// message closes the connection; responses from the client are ignored.
+func (c *conn) handleLine(line []byte) {
+	m, err := stratum.ParseMessage(line)
+	if err != nil {
+		c.close(CloseProtocolError)
+		return
+	}
+	if m.Kind() == stratum.KindResponse {
+		return
+	}
+	switch m.Method {
+	case stratum.MethodSubmit:
+		c.handleSubmit(&m)
+	case stratum.MethodSubscribe:
+		c.handleSubscribe(&m)
+	case stratum.MethodAuthorize:
+		c.handleAuthorize(&m)
+	case stratum.MethodConfigure:
+		c.handleConfigure(&m)
+	case stratum.MethodSuggestDifficulty:
+		c.handleSuggestDifficulty(&m)
+	case stratum.MethodExtranonceSubscribe, stratum.MethodGetTransactions:
+		c.reply(m.ID, stratum.BoolResult(true))
+	default:
+		c.replyError(m.ID, errUnknownMethod)
+	}
+}
+
+// reply queues a response.
+func (c *conn) reply(id json.RawMessage, r stratum.Result) {
+	c.mu.Lock()
+	c.out = stratum.AppendResponse(c.out, id, r)
+	c.flushLocked()
+	c.mu.Unlock()
+	c.signal()
+}
+
+// replyError queues an error response.
+func (c *conn) replyError(id json.RawMessage, e *stratum.Error) {
+	c.mu.Lock()
+	c.out = stratum.AppendErrorResponse(c.out, id, e)
+	c.flushLocked()
+	c.mu.Unlock()
+	c.signal()
+}
+
+// paramsError turns a decoding error into its Stratum error.
+func paramsError(err error) *stratum.Error {
+	var se *stratum.Error
+	if errors.As(err, &se) {
+		return se
+	}
+	return stratum.NewError(stratum.CodeOther, err.Error())
+}
+
+func (c *conn) handleSubscribe(m *stratum.Message) {
+	var p stratum.SubscribeParams
+	if err := p.Decode(m.Params); err != nil {
+		c.replyError(m.ID, paramsError(err))
+		return
+	}
+	latest := c.s.jobs.Load().latest
+	c.mu.Lock()
+	c.out = stratum.AppendResponse(c.out, m.ID, &stratum.SubscribeResult{
+		SubscriptionID:  c.subID,
+		Extranonce1:     c.e1[:],
+		Extranonce2Size: c.s.cfg.Extranonce2Size,
+	})
+	if !c.subscribed {
+		c.subscribed = true
+		c.vdStart = time.Now()
+		if latest != nil {
+			c.appendJobLocked(latest, true)
+		}
+	}
+	c.flushLocked()
+	c.mu.Unlock()
+	c.signal()
+}
+
+func (c *conn) handleAuthorize(m *stratum.Message) {
+	var p stratum.AuthorizeParams
+	if err := p.Decode(m.Params); err != nil {
+		c.replyError(m.ID, paramsError(err))
+		return
+	}
+	addr, err := chain.ParseAddress(p.Address())
+	if err != nil {
+		c.replyError(m.ID, errBadAddress)
+		return
+	}
+	if _, ok := c.workers[p.User]; !ok && len(c.workers) >= MaxWorkersPerConn {
+		c.replyError(m.ID, errTooManyWorkers)
+		return
+	}
+	c.workers[p.User] = addr
+	c.authorized = true
+	c.reply(m.ID, stratum.BoolResult(true))
+}
+
+func (c *conn) handleConfigure(m *stratum.Message) {
+	var p stratum.ConfigureParams
+	if err := p.Decode(m.Params); err != nil {
+		c.replyError(m.ID, paramsError(err))
+		return
+	}
+	var r stratum.ConfigureResult
+	for _, e := range p.Extensions {
+		if e != stratum.ExtensionVersionRolling {
+			r.Unsupported = append(r.Unsupported, e)
+			continue
+		}
+		client := p.VersionRollingMask
+		if client == 0 {
+			client = ^uint32(0)
+		}
+		r.VersionRolling = true
+		r.VersionRollingMask = stratum.DefaultVersionRollingMask & client
+		c.mask = r.VersionRollingMask
+	}
+	c.reply(m.ID, &r)
+}
+
+func (c *conn) handleSuggestDifficulty(m *stratum.Message) {
+	var p stratum.SuggestDifficultyParams
+	if err := p.Decode(m.Params); err != nil {
+		c.replyError(m.ID, paramsError(err))
+		return
+	}
+	d := c.s.clampDifficulty(p.Difficulty)
+	latest := c.s.jobs.Load().latest
+	c.mu.Lock()
+	c.floor = d
+	c.out = stratum.AppendResponse(c.out, m.ID, stratum.BoolResult(true))
+	if d != c.diff {
+		c.setDifficultyLocked(d)
+		if c.subscribed && latest != nil {
+			c.appendJobLocked(latest, false)
+		}
+	}
+	c.flushLocked()
+	c.mu.Unlock()
+	c.signal()
+}
+
+// handleSubmit checks a share (see the package comment for the order of
+// the checks), credits it, retargets the connection's difficulty and
+// submits the share as a block when it meets the network target.
+func (c *conn) handleSubmit(m *stratum.Message) {
+	s := c.s
+	sp := &c.sub
+	if err := sp.Decode(m.Params); err != nil {
+		c.reject(m.ID, paramsError(err), true)
+		return
+	}
+	if !c.subscribed {
+		c.reject(m.ID, errNotSubscribed, true)
+		return
+	}
+	addr, ok := c.workers[sp.Worker]
+	if !ok {
+		c.reject(m.ID, errUnauthorized, true)
+		return
+	}
+	if len(sp.Extranonce2) != s.cfg.Extranonce2Size {
+		c.reject(m.ID, errExtranonce2Size, true)
+		return
+	}
+	j := s.jobs.Load().byID[sp.JobID]
+	if j == nil {
+		c.reject(m.ID, errJobNotFound, false)
+		return
+	}
+	now := time.Now()
+	if sp.NTime < j.tmpl.MinTimestamp {
+		c.reject(m.ID, errTimeTooOld, true)
+		return
+	}
+	if int64(sp.NTime) > now.Unix()+int64(s.params.MaxFutureBlockTime/time.Second) {
+		c.reject(m.ID, errTimeTooNew, true)
+		return
+	}
+	if sp.HasVersionBits && sp.VersionBits&^c.mask != 0 {
+		c.reject(m.ID, errInvalidVersionMk, true)
+		return
+	}
+	hdr, err := j.notify.ShareHeader(c.e1[:], sp, c.mask)
+	if err != nil {
+		c.reject(m.ID, paramsError(err), true)
+		return
+	}
+	hash := hdr.Hash()
+
+	c.mu.Lock()
+	diff, found, met := c.lookupSent(j.seq, &hash)
+	var rej *stratum.Error
+	switch _, dup := c.dup[hash]; {
+	case !found:
+		rej = errJobNotFound
+	case dup:
+		rej = errDuplicate
+	case !met:
+		rej = errLowDifficulty
+	case len(c.dup) >= MaxTrackedShares:
+		rej = errTooManyShares
+	}
+	if rej != nil {
+		c.out = stratum.AppendErrorResponse(c.out, m.ID, rej)
+		c.flushLocked()
+		c.mu.Unlock()
+		c.signal()
+		c.countReject(rej != errJobNotFound && rej != errTooManyShares)
+		return
+	}
+	c.dup[hash] = j.seq
+	c.mu.Unlock()
+	s.accepted.Add(1)
+	s.pplns.add(addr, diff)
+	if stratum.HashMeetsTarget(&hash, &j.netTarget) {
+		// Before the response: a miner that hears "accepted" finds the
+		// block on the node.
+		c.submitBlock(j, &hdr, hash)
+	}
+	c.mu.Lock()
+	c.out = stratum.AppendResponse(c.out, m.ID, stratum.BoolResult(true))
+	c.vdShares++
+	c.vardiffLocked(now, s.jobs.Load().latest)
+	c.flushLocked()
+	c.mu.Unlock()
+	c.signal()
+}
+
+// reject answers a share with an error and counts it; invalid ones count
+// towards the IP's ban.
+func (c *conn) reject(id json.RawMessage, e *stratum.Error, invalid bool) {
+	c.replyError(id, e)
+	c.countReject(invalid)
+}
+
+func (c *conn) countReject(invalid bool) {
+	c.s.rejected.Add(1)
+	if invalid && c.s.invalidShare(c.ip) {
+		c.close(CloseBanned)
+	}
+}
+
+// submitBlock assembles the block of a share that meets the network
+// target and submits it to the node.
+func (c *conn) submitBlock(j *job, hdr *chain.Header, hash chain.Hash) {
+	s := c.s
+	c.enBuf = append(append(c.enBuf[:0], c.e1[:]...), c.sub.Extranonce2...)
+	b, err := j.tmpl.Block(c.enBuf, hdr.Timestamp, hdr.Nonce)
+	if err != nil {
+		s.log.Error("block from share", "job", j.notify.JobID, "err", err)
+		return
+	}
+	b.Header.Version = hdr.Version
+	if got := b.Header.Hash(); got != hash {
+		s.log.Error("block from share does not match the share", "job", j.notify.JobID, "share", hash, "block", got)
+		return
+	}
+	res, err := s.cfg.Node.SubmitBlock(b)
+	if err != nil {
+		s.log.Warn("block rejected", "hash", hash, "height", j.tmpl.Height, "err", err)
+		return
+	}
+	s.blocks.Add(1)
+	s.log.Info("block found", "hash", hash, "height", j.tmpl.Height, "main", res.MainChain, "worker", c.sub.Worker)
+}

@@ -1,0 +1,297 @@
+package pool
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/powmine/powmine/chain"
+)
+
+// Accept loop backoff on temporary errors.
+const (
+	minAcceptBackoff = 5 * time.Millisecond
+	maxAcceptBackoff = time.Second
+)
+
+// Stats are the server's counters.
+type Stats struct {
+	// Conns is the number of open connections.
+	Conns int
+	// Accepted and Rejected count shares; Blocks the shares that were
+	// blocks the node accepted.
+	Accepted, Rejected, Blocks uint64
+	// Jobs counts the jobs made.
+	Jobs uint64
+}
+
+// Server is a Stratum V1 work server. Create it with New, run it with Run.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	params *chain.Params
+
+	jobMu   sync.Mutex             // serializes newJob
+	jobs    atomic.Pointer[jobSet] // immutable, swapped by newJob
+	pplns   *pplns
+	nextE1  atomic.Uint32
+	nextID  atomic.Uint64
+	quit    chan struct{}
+	started atomic.Bool
+
+	accepted, rejected, blocks, jobsMade atomic.Uint64
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	ips      map[string]*ipState
+	shutdown bool
+	wg       sync.WaitGroup
+}
+
+// ipState is what the server knows of one client IP.
+type ipState struct {
+	conns       int
+	invalid     int       // invalid shares since windowStart
+	windowStart time.Time // start of the invalid-share window
+	bannedUntil time.Time
+}
+
+// New returns a server for cfg (validated, defaults filled in).
+func New(cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:    cfg,
+		log:    cfg.Logger.With("component", "stratum"),
+		params: cfg.Node.Params(),
+		pplns:  newPPLNS(),
+		quit:   make(chan struct{}),
+		conns:  make(map[*conn]struct{}),
+		ips:    make(map[string]*ipState),
+	}
+	s.jobs.Store(&jobSet{byID: map[string]*job{}})
+	return s, nil
+}
+
+// Run builds the first job, then serves until ctx is done; it closes every
+// connection and waits for the server's goroutines before returning. It
+// may be called once.
+func (s *Server) Run(ctx context.Context) error {
+	if !s.started.CompareAndSwap(false, true) {
+		return errors.New("pool: Run called twice")
+	}
+	ln := s.cfg.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.cfg.Addr); err != nil {
+			return fmt.Errorf("pool: listen: %w", err)
+		}
+	}
+	if s.cfg.TLSConfig != nil {
+		ln = tls.NewListener(ln, s.cfg.TLSConfig)
+	}
+	tip := s.cfg.Node.TipChanged()
+	if err := s.newJob(true); err != nil {
+		ln.Close()
+		return err
+	}
+	s.log.Info("stratum listening", "addr", ln.Addr().String())
+	s.goroutine(func() { s.jobLoop(tip) })
+	s.goroutine(func() { s.acceptLoop(ln) })
+	<-ctx.Done()
+	s.mu.Lock()
+	s.shutdown = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	close(s.quit)
+	ln.Close()
+	for _, c := range conns {
+		c.close(CloseServerShutdown)
+	}
+	s.wg.Wait()
+	return nil
+}
+
+// goroutine starts f as a tracked goroutine; it refuses once shutdown
+// began.
+func (s *Server) goroutine(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutdown {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// acceptLoop accepts connections, backing off on temporary errors.
+func (s *Server) acceptLoop(ln net.Listener) {
+	backoff := minAcceptBackoff
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-s.quit:
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Warn("accept", "err", err, "backoff", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-s.quit:
+				return
+			}
+			backoff = min(2*backoff, maxAcceptBackoff)
+			continue
+		}
+		backoff = minAcceptBackoff
+		s.startConn(nc)
+	}
+}
+
+// startConn registers a new connection and starts its goroutines, or
+// closes it at once when a limit refuses it.
+func (s *Server) startConn(nc net.Conn) {
+	ip := hostOf(nc.RemoteAddr())
+	c := newConn(s, nc, ip)
+	now := time.Now()
+	s.mu.Lock()
+	st := s.ips[ip]
+	reason := CloseReason(0)
+	switch {
+	case s.shutdown:
+		reason = CloseServerShutdown
+	case st != nil && now.Before(st.bannedUntil):
+		reason = CloseBanned
+	case len(s.conns) >= s.cfg.MaxConns:
+		reason = CloseMaxConns
+	case st != nil && st.conns >= s.cfg.MaxConnsPerIP:
+		reason = CloseMaxConnsPerIP
+	}
+	if reason != 0 {
+		s.mu.Unlock()
+		s.log.Debug("connection refused", "remote", nc.RemoteAddr().String(), "reason", reason)
+		nc.Close()
+		return
+	}
+	if st == nil {
+		st = &ipState{}
+		s.ips[ip] = st
+	}
+	st.conns++
+	s.conns[c] = struct{}{}
+	s.wg.Add(2)
+	s.mu.Unlock()
+	go func() { defer s.wg.Done(); c.readLoop() }()
+	go func() { defer s.wg.Done(); c.writeLoop() }()
+}
+
+// removeConn forgets a closed connection.
+func (s *Server) removeConn(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.conns[c]; !ok {
+		return
+	}
+	delete(s.conns, c)
+	if st := s.ips[c.ip]; st != nil {
+		st.conns--
+		if st.conns == 0 && st.bannedUntil.IsZero() && st.invalid == 0 {
+			delete(s.ips, c.ip)
+		}
+	}
+}
+
+// invalidShare counts an invalid share from ip and reports whether the IP
+// is now banned.
+func (s *Server) invalidShare(ip string) bool {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.ips[ip]
+	if st == nil {
+		st = &ipState{}
+		s.ips[ip] = st
+	}
+	if now.Sub(st.windowStart) > s.cfg.BanWindow {
+		st.windowStart, st.invalid = now, 0
+	}
+	st.invalid++
+	if s.cfg.BanInvalidShares > 0 && st.invalid >= s.cfg.BanInvalidShares {
+		st.bannedUntil = now.Add(s.cfg.BanDuration)
+		st.invalid = 0
+		s.log.Info("IP banned", "ip", ip, "until", st.bannedUntil)
+		return true
+	}
+	return false
+}
+
+// sweepIPs forgets IPs without connections whose ban and invalid-share
+// window have expired.
+func (s *Server) sweepIPs() {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for ip, st := range s.ips {
+		if st.conns == 0 && now.After(st.bannedUntil) && now.Sub(st.windowStart) > s.cfg.BanWindow {
+			delete(s.ips, ip)
+		}
+	}
+}
+
+// Banned reports whether ip is banned now.
+func (s *Server) Banned(ip string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.ips[ip]
+	return st != nil && time.Now().Before(st.bannedUntil)
+}
+
+// connSnapshot returns the open connections.
+func (s *Server) connSnapshot() []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		cs = append(cs, c)
+	}
+	return cs
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	n := len(s.conns)
+	s.mu.Unlock()
+	return Stats{Conns: n, Accepted: s.accepted.Load(), Rejected: s.rejected.Load(), Blocks: s.blocks.Load(), Jobs: s.jobsMade.Load()}
+}
+
+// hostOf returns the IP of a remote address.
+func hostOf(a net.Addr) string {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.IP.String()
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
+}
