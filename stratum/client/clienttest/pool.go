@@ -340,7 +340,7 @@ func (c *Conn) handle(m *stratum.Message) error {
 		c.pool.mu.Lock()
 		e1 := c.pool.sessions[p.SessionID]
 		if e1 == nil {
-			e1 = binary.BigEndian.AppendUint32(nil, uint32(0xe1000000+len(c.pool.conns)))
+			e1 = binary.BigEndian.AppendUint32(nil, 0xe1000000+uint32(len(c.pool.conns)))
 		}
 		id := fmt.Sprintf("sub%x", e1)
 		c.pool.sessions[id] = e1
