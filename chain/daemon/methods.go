@@ -246,13 +246,9 @@ func (d *Daemon) getChainTips(context.Context, json.RawMessage) (any, error) {
 // getbalance reports a wallet's balance; this node keeps no wallet, so it
 // takes the address.
 func (d *Daemon) getBalance(_ context.Context, params json.RawMessage) (any, error) {
-	var s string
-	if err := rpc.Params(params, &s); err != nil {
-		return nil, err
-	}
-	addr, err := chain.ParseAddress(s)
+	addr, err := addressParam(params)
 	if err != nil {
-		return nil, rpc.Errorf(rpc.CodeInvalidAddressOrKey, "Invalid address: %v", err)
+		return nil, err
 	}
 	return coins(d.node.Account(addr).Balance), nil
 }
@@ -286,4 +282,17 @@ func (d *Daemon) submitBlock(_ context.Context, params json.RawMessage) (any, er
 		return "inconclusive", nil
 	}
 	return nil, nil
+}
+
+// addressParam decodes a method's single address parameter.
+func addressParam(params json.RawMessage) (chain.Address, error) {
+	var s string
+	if err := rpc.Params(params, &s); err != nil {
+		return chain.Address{}, err
+	}
+	addr, err := chain.ParseAddress(s)
+	if err != nil {
+		return addr, rpc.Errorf(rpc.CodeInvalidAddressOrKey, "Invalid address: %v", err)
+	}
+	return addr, nil
 }

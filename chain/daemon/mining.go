@@ -145,13 +145,9 @@ func (d *Daemon) getMempoolInfo(context.Context, json.RawMessage) (any, error) {
 // getaccount ADDR returns an address's balance and the sequence number
 // its next transfer must carry, counting its transfers in the mempool.
 func (d *Daemon) getAccount(_ context.Context, params json.RawMessage) (any, error) {
-	var s string
-	if err := rpc.Params(params, &s); err != nil {
-		return nil, err
-	}
-	addr, err := chain.ParseAddress(s)
+	addr, err := addressParam(params)
 	if err != nil {
-		return nil, rpc.Errorf(rpc.CodeInvalidAddressOrKey, "Invalid address: %v", err)
+		return nil, err
 	}
 	acct := d.node.Account(addr)
 	next := acct.Sequence
