@@ -50,7 +50,8 @@ func (p *benchPeer) readNotify() error {
 // connection as a clean notify.
 func BenchmarkManyConnections(b *testing.B) {
 	n := *benchConns
-	if err := raiseFileLimit(uint64(2*n + 256)); err != nil {
+	// Both ends of every connection live in this process.
+	if err := raiseFileLimit(uint64(2*n + 64)); err != nil {
 		b.Fatal(err)
 	}
 	tp := newTestPool(b, func(c *Config) {
