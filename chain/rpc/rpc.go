@@ -147,6 +147,12 @@ func (s *Server) Register(name string, h Handler) {
 	s.methods[name] = h
 }
 
+// Has reports whether a method is registered.
+func (s *Server) Has(name string) bool {
+	_, ok := s.methods[name]
+	return ok
+}
+
 // request is one call. ID is kept raw so it is echoed exactly.
 type request struct {
 	JSONRPC string          `json:"jsonrpc"`

@@ -93,6 +93,14 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return usageError{err}
 	}
+	if err := d.RegisterMetrics(srv); err != nil {
+		return err
+	}
+	if *rpcAddr != "" {
+		if err := srv.RegisterRPC(d); err != nil {
+			return err
+		}
+	}
 	// The node and the pool run side by side; the first to fail stops
 	// both.
 	ctx, cancel := context.WithCancel(ctx)

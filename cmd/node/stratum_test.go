@@ -5,15 +5,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/rpc"
 	"github.com/powmine/powmine/hash/sha256d"
 	"github.com/powmine/powmine/stratum"
+	"github.com/powmine/powmine/stratum/pool"
 )
 
 // TestStratumFlag runs the node with --stratum and mines a block through
@@ -139,5 +143,59 @@ func TestStratumUsage(t *testing.T) {
 		if !errors.As(err, &ue) {
 			t.Errorf("node %q: %v, want a usage error", args, err)
 		}
+	}
+}
+
+// TestStratumStatsWired: with --stratum and an RPC server the pool's
+// statistics are served by getpoolinfo, getpoolworkers and /metrics.
+func TestStratumStatsWired(t *testing.T) {
+	addrs := make([]string, 2)
+	for i := range addrs {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addrs[i] = ln.Addr().String()
+		ln.Close()
+	}
+	var payout chain.Address
+	payout[0] = 7
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--dev", "--datadir", filepath.Join(t.TempDir(), "d"), "--rpc", addrs[0],
+			"--rpcuser", "u", "--rpcpassword", "p", "--stratum", addrs[1], "--stratum-payout", payout.String()},
+			strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	cl := rpc.NewClient("http://"+addrs[0], "u", "p")
+	var info pool.PoolInfo
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		err := cl.Call(ctx, "getpoolinfo", &info)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var workers []pool.WorkerInfo
+	if err := cl.Call(ctx, "getpoolworkers", &workers); err != nil || len(workers) != 0 {
+		t.Fatalf("getpoolworkers: %v %v", workers, err)
+	}
+	resp, err := http.Get("http://" + addrs[0] + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "\npowmine_pool_connections 0\n") {
+		t.Errorf("metrics lack powmine_pool_connections:\n%s", body)
 	}
 }

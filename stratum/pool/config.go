@@ -150,6 +150,13 @@ type Config struct {
 	BanInvalidShares       int
 	BanWindow, BanDuration time.Duration
 
+	// MaxTrackedWorkers bounds the workers whose statistics are kept; at
+	// the cap a new worker evicts the longest idle one.
+	MaxTrackedWorkers int
+	// Now is the clock of the statistics (hashrate windows, share times).
+	// Can be nil: time.Now.
+	Now func() time.Time
+
 	// Logger receives the log. Can be nil: discard.
 	Logger *slog.Logger
 }
@@ -196,6 +203,10 @@ func (cfg Config) withDefaults() (Config, error) {
 	def(&cfg.BanInvalidShares, DefaultBanInvalidShares)
 	defD(&cfg.BanWindow, DefaultBanWindow)
 	defD(&cfg.BanDuration, DefaultBanDuration)
+	def(&cfg.MaxTrackedWorkers, DefaultMaxTrackedWorkers)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -210,7 +221,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("%w: negative PPLNS window", ErrConfig)
 	case cfg.MaxJobs < 1 || cfg.MaxJobs > MaxMaxJobs:
 		return cfg, fmt.Errorf("%w: MaxJobs %d, want 1 to %d", ErrConfig, cfg.MaxJobs, MaxMaxJobs)
-	case cfg.MaxConns < 0 || cfg.MaxConnsPerIP < 0 || cfg.RetargetShares < 0 || cfg.BanInvalidShares < 0:
+	case cfg.MaxConns < 0 || cfg.MaxConnsPerIP < 0 || cfg.RetargetShares < 0 || cfg.BanInvalidShares < 0 || cfg.MaxTrackedWorkers < 0:
 		return cfg, fmt.Errorf("%w: negative limit", ErrConfig)
 	case cfg.LineLimit < 256:
 		return cfg, fmt.Errorf("%w: line limit %d below 256", ErrConfig, cfg.LineLimit)

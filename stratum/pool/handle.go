@@ -124,6 +124,7 @@ func (c *conn) handleAuthorize(m *stratum.Message) {
 	}
 	c.workers[p.User] = addr
 	c.authorized = true
+	c.s.stats.authorize(p.User, addr)
 	c.reply(m.ID, stratum.BoolResult(true))
 }
 
@@ -179,7 +180,9 @@ func (c *conn) handleSubmit(m *stratum.Message) {
 	s := c.s
 	sp := &c.sub
 	if err := sp.Decode(m.Params); err != nil {
-		c.reject(m.ID, paramsError(err), true)
+		e := paramsError(err)
+		c.replyError(m.ID, e)
+		c.countReject("", e, true) // sp is not a valid submit
 		return
 	}
 	if !c.subscribed {
@@ -238,13 +241,14 @@ func (c *conn) handleSubmit(m *stratum.Message) {
 		c.flushLocked()
 		c.mu.Unlock()
 		c.signal()
-		c.countReject(rej != errJobNotFound && rej != errTooManyShares)
+		c.countReject(sp.Worker, rej, rej != errJobNotFound && rej != errTooManyShares)
 		return
 	}
 	c.dup[hash] = j.seq
 	c.mu.Unlock()
 	s.accepted.Add(1)
 	s.pplns.add(addr, diff)
+	s.stats.accept(sp.Worker, addr, diff)
 	if stratum.HashMeetsTarget(&hash, &j.netTarget) {
 		// Before the response: a miner that hears "accepted" finds the
 		// block on the node.
@@ -259,15 +263,22 @@ func (c *conn) handleSubmit(m *stratum.Message) {
 	c.signal()
 }
 
-// reject answers a share with an error and counts it; invalid ones count
-// towards the IP's ban.
+// reject answers a decoded share with an error and counts it; invalid
+// ones count towards the IP's ban.
 func (c *conn) reject(id json.RawMessage, e *stratum.Error, invalid bool) {
 	c.replyError(id, e)
-	c.countReject(invalid)
+	c.countReject(c.sub.Worker, e, invalid)
 }
 
-func (c *conn) countReject(invalid bool) {
+// countReject counts a rejected share in the totals and, when it names
+// an authorized worker of the connection, in the worker's statistics.
+func (c *conn) countReject(user string, e *stratum.Error, invalid bool) {
 	c.s.rejected.Add(1)
+	addr, ok := c.workers[user]
+	if !ok {
+		user = ""
+	}
+	c.s.stats.reject(user, addr, rejectReasonOf(e))
 	if invalid && c.s.invalidShare(c.ip) {
 		c.close(CloseBanned)
 	}

@@ -38,7 +38,12 @@ type testPool struct {
 // config.
 func newTestPool(t testing.TB, mut func(*Config)) *testPool {
 	t.Helper()
-	d := newTestDaemon(t)
+	return newTestPoolOn(t, newTestDaemon(t), mut)
+}
+
+// newTestPoolOn is newTestPool on the daemon d.
+func newTestPoolOn(t testing.TB, d *daemon.Daemon, mut func(*Config)) *testPool {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -40,6 +40,7 @@ type Server struct {
 	jobMu   sync.Mutex             // serializes newJob
 	jobs    atomic.Pointer[jobSet] // immutable, swapped by newJob
 	pplns   *pplns
+	stats   *stats
 	nextE1  atomic.Uint32
 	nextID  atomic.Uint64
 	quit    chan struct{}
@@ -73,6 +74,7 @@ func New(cfg Config) (*Server, error) {
 		log:    cfg.Logger.With("component", "stratum"),
 		params: cfg.Node.Params(),
 		pplns:  newPPLNS(),
+		stats:  newStats(cfg.Now, cfg.MaxTrackedWorkers),
 		quit:   make(chan struct{}),
 		conns:  make(map[*conn]struct{}),
 		ips:    make(map[string]*ipState),

@@ -1,0 +1,47 @@
+package pool
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The pool's Prometheus metrics. Per-worker series are bounded by
+// Config.MaxTrackedWorkers.
+var (
+	descConns = prometheus.NewDesc("powmine_pool_connections",
+		"Open Stratum connections.", nil, nil)
+	descWorkers = prometheus.NewDesc("powmine_pool_workers",
+		"Workers tracked by the pool's statistics.", nil, nil)
+	descShares = prometheus.NewDesc("powmine_pool_shares_total",
+		"Shares submitted, by result (accepted, rejected) and reject reason.", []string{"result", "reason"}, nil)
+	descBlocks = prometheus.NewDesc("powmine_pool_blocks_total",
+		"Shares that were blocks the node accepted.", nil, nil)
+	descHashrate = prometheus.NewDesc("powmine_pool_hashrate",
+		"Pool hashrate estimate in hashes per second over the last 10 minutes.", nil, nil)
+	descWorkerHashrate = prometheus.NewDesc("powmine_pool_worker_hashrate",
+		"Worker hashrate estimate in hashes per second over the last 10 minutes.", []string{"worker"}, nil)
+)
+
+// Describe implements prometheus.Collector.
+func (s *Server) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descConns, descWorkers, descShares, descBlocks, descHashrate, descWorkerHashrate} {
+		ch <- d
+	}
+}
+
+// Collect implements prometheus.Collector.
+func (s *Server) Collect(ch chan<- prometheus.Metric) {
+	ps := s.PoolStats()
+	ch <- prometheus.MustNewConstMetric(descConns, prometheus.GaugeValue, float64(ps.Conns))
+	ch <- prometheus.MustNewConstMetric(descWorkers, prometheus.GaugeValue, float64(ps.Workers))
+	ch <- prometheus.MustNewConstMetric(descShares, prometheus.CounterValue, float64(ps.Accepted), "accepted", "")
+	for r, n := range ps.Rejected {
+		ch <- prometheus.MustNewConstMetric(descShares, prometheus.CounterValue, float64(n), "rejected", RejectReason(r).String())
+	}
+	ch <- prometheus.MustNewConstMetric(descBlocks, prometheus.CounterValue, float64(ps.Blocks))
+	ch <- prometheus.MustNewConstMetric(descHashrate, prometheus.GaugeValue, ps.Hashrate)
+	for _, w := range s.WorkerStats() {
+		ch <- prometheus.MustNewConstMetric(descWorkerHashrate, prometheus.GaugeValue, w.Hashrate, w.Worker)
+	}
+}
+
+var _ prometheus.Collector = (*Server)(nil)

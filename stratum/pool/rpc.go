@@ -1,0 +1,91 @@
+package pool
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/powmine/powmine/chain/rpc"
+)
+
+// MethodRegistrar takes JSON-RPC methods; *daemon.Daemon satisfies it.
+type MethodRegistrar interface {
+	// RegisterMethod adds a method to the RPC server.
+	RegisterMethod(name string, h rpc.Handler) error
+}
+
+// RegisterRPC adds the pool's JSON-RPC methods: getpoolinfo (the totals,
+// PoolInfo) and getpoolworkers (the tracked workers, []WorkerInfo).
+func (s *Server) RegisterRPC(r MethodRegistrar) error {
+	return errors.Join(
+		r.RegisterMethod("getpoolinfo", s.getPoolInfo),
+		r.RegisterMethod("getpoolworkers", s.getPoolWorkers),
+	)
+}
+
+// PoolInfo is getpoolinfo's reply.
+type PoolInfo struct {
+	Connections int               `json:"connections"`
+	Workers     int               `json:"workers"`
+	Accepted    uint64            `json:"accepted"`
+	Rejected    uint64            `json:"rejected"`
+	RejectedBy  map[string]uint64 `json:"rejected_by_reason"`
+	Blocks      uint64            `json:"blocks"`
+	Hashrate    float64           `json:"hashrate"`
+}
+
+// WorkerInfo is one worker in getpoolworkers' reply. Times are Unix
+// seconds; LastShare is 0 before the first share.
+type WorkerInfo struct {
+	Worker     string            `json:"worker"`
+	Address    string            `json:"address"`
+	Name       string            `json:"name"`
+	Hashrate   float64           `json:"hashrate"`
+	Accepted   uint64            `json:"accepted"`
+	Rejected   uint64            `json:"rejected"`
+	RejectedBy map[string]uint64 `json:"rejected_by_reason"`
+	Stale      uint64            `json:"stale"`
+	LastShare  int64             `json:"lastshare"`
+	Authorized int64             `json:"authorized"`
+}
+
+func (s *Server) getPoolInfo(_ context.Context, params json.RawMessage) (any, error) {
+	if err := rpc.Params(params); err != nil {
+		return nil, err
+	}
+	ps := s.PoolStats()
+	return PoolInfo{
+		Connections: ps.Conns,
+		Workers:     ps.Workers,
+		Accepted:    ps.Accepted,
+		Rejected:    ps.Rejected.Total(),
+		RejectedBy:  ps.Rejected.Map(),
+		Blocks:      ps.Blocks,
+		Hashrate:    ps.Hashrate,
+	}, nil
+}
+
+func (s *Server) getPoolWorkers(_ context.Context, params json.RawMessage) (any, error) {
+	if err := rpc.Params(params); err != nil {
+		return nil, err
+	}
+	ws := s.WorkerStats()
+	out := make([]WorkerInfo, len(ws))
+	for i, w := range ws {
+		out[i] = WorkerInfo{
+			Worker:     w.Worker,
+			Address:    w.Address.String(),
+			Name:       w.Name,
+			Hashrate:   w.Hashrate,
+			Accepted:   w.Accepted,
+			Rejected:   w.Rejected.Total(),
+			RejectedBy: w.Rejected.Map(),
+			Stale:      w.Stale,
+			Authorized: w.Authorized.Unix(),
+		}
+		if !w.LastShare.IsZero() {
+			out[i].LastShare = w.LastShare.Unix()
+		}
+	}
+	return out, nil
+}
