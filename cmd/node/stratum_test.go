@@ -103,25 +103,22 @@ func TestStratumFlag(t *testing.T) {
 	}
 	sp.Nonce = hits[0]
 	fmt.Fprintf(nc, "{\"id\":5,\"method\":\"mining.submit\",\"params\":%s}\n", sp.AppendParams(nil))
-	for {
+	// The answer and the clean job on the new tip come in either order:
+	// the pool hands the block to the node before it answers the share.
+	for answered, cleanJob := false, false; !answered || !cleanJob; {
 		m := read()
 		if string(m.ID) == "5" {
 			if e := m.ResponseError(); e != nil {
 				t.Fatal(e)
 			}
-			break
+			answered = true
 		}
-	}
-	for { // the clean job on the new tip
-		m := read()
 		if m.Method == stratum.MethodNotify {
 			var p stratum.NotifyParams
 			if err := p.Decode(m.Params); err != nil {
 				t.Fatal(err)
 			}
-			if p.CleanJobs && p.PrevHash != job.PrevHash {
-				break
-			}
+			cleanJob = cleanJob || p.CleanJobs && p.PrevHash != job.PrevHash
 		}
 	}
 	cancel()
