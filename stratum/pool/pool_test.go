@@ -251,8 +251,12 @@ func TestBlockShare(t *testing.T) {
 				if !j.CleanJobs {
 					t.Fatal("job on the new tip without clean_jobs")
 				}
-				if d := cl.when[len(cl.when)-1].Sub(sent); d > 100*time.Millisecond {
+				// The race detector slows everything several times over;
+				// there the delay is only reported.
+				if d := cl.when[len(cl.when)-1].Sub(sent); d > 100*time.Millisecond && !raceEnabled {
 					t.Errorf("clean job after %v", d)
+				} else {
+					t.Logf("clean job after %v", d)
 				}
 				break
 			}
