@@ -40,7 +40,7 @@ func TestStratumFlag(t *testing.T) {
 			strings.NewReader(""), &bytes.Buffer{}, &stderr)
 	}()
 	var nc net.Conn
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	for deadline := time.Now().Add(startTimeout); ; {
 		if nc, err = net.Dial("tcp", addr); err == nil {
 			break
 		}
@@ -50,7 +50,7 @@ func TestStratumFlag(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(30 * time.Second))
+	nc.SetDeadline(time.Now().Add(2 * startTimeout))
 	var miner chain.Address
 	miner[0] = 8
 	user := miner.String() + ".rig"
@@ -172,7 +172,7 @@ func TestStratumStatsWired(t *testing.T) {
 	}()
 	cl := rpc.NewClient("http://"+addrs[0], "u", "p")
 	var info pool.PoolInfo
-	for deadline := time.Now().Add(10 * time.Second); ; {
+	for deadline := time.Now().Add(startTimeout); ; {
 		err := cl.Call(ctx, "getpoolinfo", &info)
 		if err == nil {
 			break
@@ -196,3 +196,8 @@ func TestStratumStatsWired(t *testing.T) {
 		t.Errorf("metrics lack powmine_pool_connections:\n%s", body)
 	}
 }
+
+// startTimeout bounds how long a test waits for a node to come up. A new
+// dev chain mines its genesis block first: about 2^22 hashes, seconds with
+// the portable kernel (purego builds) on a loaded CI machine.
+const startTimeout = 60 * time.Second
