@@ -68,7 +68,7 @@ func TestSoloMinesBlocksWithTransfers(t *testing.T) {
 
 	waitHeight := func(h int64) {
 		t.Helper()
-		deadline := time.After(60 * time.Second)
+		deadline := time.After(120 * time.Second)
 		for d.Node().Tip().Height < h {
 			select {
 			case f := <-found:
@@ -104,7 +104,7 @@ func TestSoloMinesBlocksWithTransfers(t *testing.T) {
 	if err := client.Call(ctx, "sendrawtransaction", &txid, hex.EncodeToString(raw)); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.After(60 * time.Second)
+	deadline := time.After(120 * time.Second)
 	for d.Node().Account(to).Balance != 12345 {
 		select {
 		case <-deadline:
