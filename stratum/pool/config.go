@@ -86,6 +86,12 @@ const (
 	DefaultBanWindow        = 5 * time.Minute
 	DefaultBanDuration      = 10 * time.Minute
 
+	// DefaultSessionTimeout is how long the session of a closed
+	// connection can be resumed; DefaultMaxSessions bounds the sessions
+	// kept (Config.MaxSessions, -1: none).
+	DefaultSessionTimeout = 10 * time.Minute
+	DefaultMaxSessions    = DefaultMaxConns
+
 	// MaxWorkersPerConn bounds the users one connection may authorize.
 	MaxWorkersPerConn = 32
 	// MaxTrackedShares bounds the accepted shares a connection remembers
@@ -150,6 +156,13 @@ type Config struct {
 	BanInvalidShares       int
 	BanWindow, BanDuration time.Duration
 
+	// SessionTimeout and MaxSessions: the session of a closed connection
+	// (its extranonce1, difficulty and live jobs) can be resumed for
+	// SessionTimeout by a client from the same IP that subscribes with
+	// its subscription id; at most MaxSessions are kept, -1 keeps none.
+	SessionTimeout time.Duration
+	MaxSessions    int
+
 	// MaxTrackedWorkers bounds the workers whose statistics are kept; at
 	// the cap a new worker evicts the longest idle one.
 	MaxTrackedWorkers int
@@ -204,6 +217,8 @@ func (cfg Config) withDefaults() (Config, error) {
 	defD(&cfg.BanWindow, DefaultBanWindow)
 	defD(&cfg.BanDuration, DefaultBanDuration)
 	def(&cfg.MaxTrackedWorkers, DefaultMaxTrackedWorkers)
+	defD(&cfg.SessionTimeout, DefaultSessionTimeout)
+	def(&cfg.MaxSessions, DefaultMaxSessions)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -221,6 +236,8 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("%w: negative PPLNS window", ErrConfig)
 	case cfg.MaxJobs < 1 || cfg.MaxJobs > MaxMaxJobs:
 		return cfg, fmt.Errorf("%w: MaxJobs %d, want 1 to %d", ErrConfig, cfg.MaxJobs, MaxMaxJobs)
+	case cfg.MaxSessions < -1:
+		return cfg, fmt.Errorf("%w: MaxSessions %d below -1", ErrConfig, cfg.MaxSessions)
 	case cfg.MaxConns < 0 || cfg.MaxConnsPerIP < 0 || cfg.RetargetShares < 0 || cfg.BanInvalidShares < 0 || cfg.MaxTrackedWorkers < 0:
 		return cfg, fmt.Errorf("%w: negative limit", ErrConfig)
 	case cfg.LineLimit < 256:
@@ -228,7 +245,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	case cfg.MaxOutbound < 2*cfg.LineLimit:
 		return cfg, fmt.Errorf("%w: MaxOutbound %d below twice the line limit", ErrConfig, cfg.MaxOutbound)
 	case cfg.ShareInterval < 0 || cfg.RetargetInterval < 0 || cfg.RefreshInterval < 0 || cfg.IdleTimeout < 0 ||
-		cfg.HandshakeTimeout < 0 || cfg.WriteTimeout < 0 || cfg.BanWindow < 0 || cfg.BanDuration < 0:
+		cfg.HandshakeTimeout < 0 || cfg.WriteTimeout < 0 || cfg.BanWindow < 0 || cfg.BanDuration < 0 || cfg.SessionTimeout < 0:
 		return cfg, fmt.Errorf("%w: negative duration", ErrConfig)
 	}
 	return cfg, nil

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -66,12 +65,10 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn, ip string) *conn {
-	id := s.nextID.Add(1)
 	c := &conn{
 		s:       s,
 		nc:      nc,
 		ip:      ip,
-		subID:   strconv.FormatUint(id, 16),
 		start:   time.Now(),
 		workers: make(map[string]chain.Address),
 		flush:   make(chan struct{}, 1),
@@ -83,6 +80,7 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 	}
 	e := s.nextE1.Add(1)
 	c.e1 = [4]byte{byte(e >> 24), byte(e >> 16), byte(e >> 8), byte(e)}
+	c.subID = sessionID(c.e1)
 	c.setDifficultyLocked(s.cfg.StartDifficulty)
 	return c
 }
@@ -90,6 +88,7 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 // readLoop reads and handles lines until the connection closes.
 func (c *conn) readLoop() {
 	defer c.s.removeConn(c)
+	defer c.saveSession()
 	cfg := &c.s.cfg
 	rd := stratum.NewReaderSize(c.nc, cfg.LineLimit)
 	handshake := c.start.Add(cfg.HandshakeTimeout)

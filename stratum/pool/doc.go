@@ -25,6 +25,14 @@
 // mining.suggest_difficulty, mining.get_transactions and mining.submit.
 // mining.set_difficulty always precedes the first mining.notify.
 //
+// The subscription id is the connection's extranonce1 in hex. When a
+// subscribed connection closes, its session (extranonce1, difficulty,
+// the live jobs it was sent and its accepted shares on them) is kept for
+// SessionTimeout; a client from the same IP that subscribes with that id
+// as params[1], as cpuminer does after a reconnect, resumes it: the work
+// it had stays valid, and the latest job is re-sent without clean_jobs
+// when its jobs are still live. A session is resumed at most once.
+//
 // # Jobs and shares
 //
 // A job is made from each template (Node.TemplateExtranonce with room for
@@ -44,11 +52,12 @@
 //
 // Server's methods are safe for concurrent use. Lock order: Server.jobMu
 // (held while a job is made and sent) before conn.mu and Server.mu;
-// conn.mu, Server.mu and pplns.mu are never held together. The published
+// conn.mu, Server.mu, pplns.mu and the session cache's lock are never
+// held together. The published
 // job set is immutable and swapped atomically; a connection's reader
 // goroutine owns its handshake state, and what the job loop and the
 // writer share with it is under conn.mu.
 //
-// What it does not do: no session resumption, no mining.set_extranonce,
-// no persistence of shares or statistics across restarts.
+// What it does not do: no mining.set_extranonce, no persistence of
+// shares or statistics across restarts.
 package pool

@@ -88,8 +88,16 @@ func (c *conn) handleSubscribe(m *stratum.Message) {
 		c.replyError(m.ID, paramsError(err))
 		return
 	}
-	latest := c.s.jobs.Load().latest
+	var resumed *savedSession
+	if !c.subscribed && p.SessionID != "" {
+		resumed = c.s.sessions.take(p.SessionID, c.ip, time.Now())
+	}
+	jobs := c.s.jobs.Load()
 	c.mu.Lock()
+	clean := true
+	if resumed != nil {
+		clean = !c.resumeLocked(resumed, jobs.oldestSeq())
+	}
 	c.out = stratum.AppendResponse(c.out, m.ID, &stratum.SubscribeResult{
 		SubscriptionID:  c.subID,
 		Extranonce1:     c.e1[:],
@@ -98,8 +106,8 @@ func (c *conn) handleSubscribe(m *stratum.Message) {
 	if !c.subscribed {
 		c.subscribed = true
 		c.vdStart = time.Now()
-		if latest != nil {
-			c.appendJobLocked(latest, true)
+		if jobs.latest != nil {
+			c.appendJobLocked(jobs.latest, clean)
 		}
 	}
 	c.flushLocked()

@@ -37,14 +37,14 @@ type Server struct {
 	log    *slog.Logger
 	params *chain.Params
 
-	jobMu   sync.Mutex             // serializes newJob
-	jobs    atomic.Pointer[jobSet] // immutable, swapped by newJob
-	pplns   *pplns
-	stats   *stats
-	nextE1  atomic.Uint32
-	nextID  atomic.Uint64
-	quit    chan struct{}
-	started atomic.Bool
+	jobMu    sync.Mutex             // serializes newJob
+	jobs     atomic.Pointer[jobSet] // immutable, swapped by newJob
+	pplns    *pplns
+	stats    *stats
+	nextE1   atomic.Uint32
+	sessions *sessionCache
+	quit     chan struct{}
+	started  atomic.Bool
 
 	accepted, rejected, blocks, jobsMade atomic.Uint64
 
@@ -70,14 +70,15 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
-		cfg:    cfg,
-		log:    cfg.Logger.With("component", "stratum"),
-		params: cfg.Node.Params(),
-		pplns:  newPPLNS(),
-		stats:  newStats(cfg.Now, cfg.MaxTrackedWorkers),
-		quit:   make(chan struct{}),
-		conns:  make(map[*conn]struct{}),
-		ips:    make(map[string]*ipState),
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "stratum"),
+		params:   cfg.Node.Params(),
+		pplns:    newPPLNS(),
+		stats:    newStats(cfg.Now, cfg.MaxTrackedWorkers),
+		sessions: newSessionCache(cfg.SessionTimeout, cfg.MaxSessions),
+		quit:     make(chan struct{}),
+		conns:    make(map[*conn]struct{}),
+		ips:      make(map[string]*ipState),
 	}
 	s.jobs.Store(&jobSet{byID: map[string]*job{}})
 	return s, nil
