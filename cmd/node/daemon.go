@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -32,6 +33,8 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	stratumInterval := fs.Duration("stratum-share-interval", pool.DefaultShareInterval, "share interval vardiff aims at")
 	stratumE2 := fs.Int("stratum-extranonce2", pool.DefaultExtranonce2Size, "extranonce2 size in bytes (2 to 16)")
 	stratumWindow := fs.Float64("stratum-window", 0, "PPLNS window as total share difficulty (0: twice the network difficulty)")
+	stratumCert := fs.String("stratum-tls-cert", "", "PEM certificate file: serve Stratum over TLS (stratum+ssl://), with --stratum-tls-key")
+	stratumKey := fs.String("stratum-tls-key", "", "PEM private key file of --stratum-tls-cert")
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
@@ -42,12 +45,18 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usagef("--rpcuser and --rpcpassword go together")
 	}
 	var payout chain.Address
+	var tlsConfig *tls.Config
 	if *stratumAddr != "" {
 		a, err := chain.ParseAddress(*stratumPayout)
 		if err != nil {
 			return usagef("--stratum needs a valid --stratum-payout address: %v", err)
 		}
 		payout = a
+		if tlsConfig, err = stratumTLS(*stratumCert, *stratumKey); err != nil {
+			return err
+		}
+	} else if *stratumCert != "" || *stratumKey != "" {
+		return usagef("--stratum-tls-cert and --stratum-tls-key need --stratum")
 	}
 	if *dataDir == "" {
 		*dataDir = daemon.DefaultDataDir("dev")
@@ -83,6 +92,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Node:             d,
 		PoolAddress:      payout,
 		Addr:             *stratumAddr,
+		TLSConfig:        tlsConfig,
 		Extranonce2Size:  *stratumE2,
 		StartDifficulty:  *stratumDiff,
 		MinDifficulty:    *stratumMinDiff,
@@ -111,6 +121,21 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	first := <-errc
 	cancel()
 	return errors.Join(first, <-errc)
+}
+
+// stratumTLS loads the pool's TLS certificate; nil without one.
+func stratumTLS(certFile, keyFile string) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		return nil, nil
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, usagef("--stratum-tls-cert and --stratum-tls-key go together")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("stratum TLS: %w", err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 // parse parses flags, printing usage for -h and turning errors into

@@ -3,11 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -201,3 +209,113 @@ func TestStratumStatsWired(t *testing.T) {
 // dev chain mines its genesis block first: about 2^22 hashes, seconds with
 // the portable kernel (purego builds) on a loaded CI machine.
 const startTimeout = 60 * time.Second
+
+// writeCert writes a self-signed certificate for 127.0.0.1 and its key
+// as PEM files in dir, and returns their paths and a pool of the
+// certificate.
+func writeCert(t *testing.T, dir string) (certFile, keyFile string, roots *x509.CertPool) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots = x509.NewCertPool()
+	roots.AddCert(cert)
+	return certFile, keyFile, roots
+}
+
+// TestStratumTLSFlags: with --stratum-tls-cert and --stratum-tls-key the
+// pool speaks Stratum over TLS with that certificate; the flags are
+// checked before the node starts.
+func TestStratumTLSFlags(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, roots := writeCert(t, dir)
+	var payout chain.Address
+	payout[0] = 7
+	for _, args := range [][]string{
+		{"--stratum-tls-cert", certFile},
+		{"--stratum", "127.0.0.1:0", "--stratum-payout", payout.String(), "--stratum-tls-key", keyFile},
+	} {
+		err := run(context.Background(), append([]string{"--dev", "--rpc", "", "--datadir", filepath.Join(dir, "u")}, args...), strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("node %q: %v, want a usage error", args, err)
+		}
+	}
+	err := run(context.Background(), []string{"--dev", "--rpc", "", "--datadir", filepath.Join(dir, "m"), "--stratum", "127.0.0.1:0",
+		"--stratum-payout", payout.String(), "--stratum-tls-cert", filepath.Join(dir, "missing.pem"), "--stratum-tls-key", keyFile},
+		strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "missing.pem") {
+		t.Errorf("missing certificate file: %v", err)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--dev", "--datadir", filepath.Join(dir, "d"), "--rpc", "", "--stratum", addr,
+			"--stratum-payout", payout.String(), "--stratum-tls-cert", certFile, "--stratum-tls-key", keyFile},
+			strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	var nc *tls.Conn
+	for deadline := time.Now().Add(startTimeout); ; {
+		if nc, err = tls.Dial("tcp", addr, &tls.Config{RootCAs: roots}); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(startTimeout))
+	fmt.Fprintf(nc, "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[\"t\"]}\n")
+	line, err := stratum.NewReader(nc).ReadLine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := stratum.ParseMessage(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sub stratum.SubscribeResult
+	if err := sub.Decode(m.Result); err != nil || len(sub.Extranonce1) != pool.Extranonce1Size {
+		t.Fatalf("subscribe over TLS: %s: %v", line, err)
+	}
+}
