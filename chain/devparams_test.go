@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-const devGenesisHashStr = "0000025406655bdfcf2c775b9ee4a4f7f0866f62cf455a1235d59178c4af3be2"
+const devGenesisHashStr = "000001329322049fc03dd621b79b02f40c1b064b19b65286193c501c2aae7419"
 
 func TestDevParams(t *testing.T) {
 	p := &DevParams

@@ -24,8 +24,9 @@ const (
 )
 
 // TxVersion is the only transaction format version defined. It is the
-// first byte of every serialized transaction.
-const TxVersion = 1
+// first byte of every serialized transaction. Version 1, never used on a
+// network, had the coinbase's height and extranonce before its outputs.
+const TxVersion = 2
 
 // TxType is the second byte of a serialized transaction and says which
 // body follows.
@@ -55,12 +56,17 @@ const (
 //	      body, by type:
 //
 //	coinbase                            transfer (TransferSize = 142 bytes)
-//	   4  Height        uint32             32  From      ed25519 public key
-//	 var  len(Extranonce) varint <= 32     20  To        address
-//	 len  Extranonce                        8  Amount    uint64
-//	 var  len(Outputs) varint <= 1000       8  Fee       uint64
-//	28*n  Outputs: 20 Address, 8 Amount     8  Sequence  uint64
+//	 var  len(Outputs) varint <= 1000      32  From      ed25519 public key
+//	28*n  Outputs: 20 Address, 8 Amount    20  To        address
+//	 var  len(Extranonce) varint <= 32      8  Amount    uint64
+//	 len  Extranonce                        8  Fee       uint64
+//	   4  Height        uint32              8  Sequence  uint64
 //	                                       64  Signature ed25519
+//
+// The coinbase's extranonce comes after its outputs and only the height
+// follows it, so a Stratum job's coinb2 is 4 bytes whatever the number of
+// payouts, and a pool hashes a share's coinbase from a SHA-256 midstate
+// of coinb1 computed once per job (stratum.CoinbasePrefix).
 //
 // The transaction id is the double SHA-256 of this serialization (for a
 // transfer it covers the signature). Transaction values are not safe for
@@ -195,15 +201,14 @@ func (tx *Transaction) MarshalBinary() ([]byte, error) {
 // append appends the coinbase's serialization to b.
 func (c *Coinbase) append(b []byte) []byte {
 	b = append(b, TxVersion, byte(TxTypeCoinbase))
-	b = binary.LittleEndian.AppendUint32(b, c.Height)
-	b = binary.AppendUvarint(b, uint64(len(c.Extranonce)))
-	b = append(b, c.Extranonce...)
 	b = binary.AppendUvarint(b, uint64(len(c.Outputs)))
 	for i := range c.Outputs {
 		b = append(b, c.Outputs[i].Address[:]...)
 		b = binary.LittleEndian.AppendUint64(b, c.Outputs[i].Amount)
 	}
-	return b
+	b = binary.AppendUvarint(b, uint64(len(c.Extranonce)))
+	b = append(b, c.Extranonce...)
+	return binary.LittleEndian.AppendUint32(b, c.Height)
 }
 
 // appendUnsigned appends the transfer's serialization without the
@@ -288,13 +293,7 @@ func (d *decoder) decodeTx(tx *Transaction) {
 
 // decodeCoinbase reads a coinbase body.
 func (d *decoder) decodeCoinbase(c *Coinbase) {
-	c.Height = d.uint32("coinbase height")
-	n := d.count(MaxExtranonceSize, 1, "extranonce length")
-	if n > 0 {
-		c.Extranonce = make([]byte, n)
-		d.copyTo(c.Extranonce, "extranonce")
-	}
-	n = d.count(MaxCoinbaseOutputs, outputSize, "coinbase output count")
+	n := d.count(MaxCoinbaseOutputs, outputSize, "coinbase output count")
 	if n > 0 && d.err == nil {
 		c.Outputs = make([]Output, n)
 		for i := range c.Outputs {
@@ -302,6 +301,12 @@ func (d *decoder) decodeCoinbase(c *Coinbase) {
 			c.Outputs[i].Amount = d.uint64("output amount")
 		}
 	}
+	n = d.count(MaxExtranonceSize, 1, "extranonce length")
+	if n > 0 && d.err == nil {
+		c.Extranonce = make([]byte, n)
+		d.copyTo(c.Extranonce, "extranonce")
+	}
+	c.Height = d.uint32("coinbase height")
 }
 
 // decodeTransfer reads a transfer body.

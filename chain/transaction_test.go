@@ -26,7 +26,7 @@ var goldenTransfer = Transfer{
 	Signature: Signature(bytes.Repeat([]byte{0x33}, SignatureSize)),
 }
 
-var goldenTransferHex = "01" + // version
+var goldenTransferHex = "02" + // version
 	"02" + // type: transfer
 	strings.Repeat("11", 32) + // From
 	strings.Repeat("22", 20) + // To
@@ -45,13 +45,13 @@ var goldenCoinbase = Coinbase{
 	},
 }
 
-var goldenCoinbaseHex = "01" + // version
+var goldenCoinbaseHex = "02" + // version
 	"01" + // type: coinbase
-	"40d10c00" + // Height 840000
-	"03" + "aabbcc" + // Extranonce
 	"02" + // two outputs
 	strings.Repeat("44", 20) + "00f2052a01000000" + // 5,000,000,000
-	strings.Repeat("55", 20) + "0100000000000000"
+	strings.Repeat("55", 20) + "0100000000000000" +
+	"03" + "aabbcc" + // Extranonce
+	"40d10c00" // Height 840000
 
 func TestTransactionGolden(t *testing.T) {
 	tests := []struct {
@@ -108,33 +108,36 @@ func TestTransactionUnmarshalErrors(t *testing.T) {
 	transfer := mustHex(goldenTransferHex)
 	cb := mustHex(goldenCoinbaseHex)
 	// coinbase builds a coinbase encoding from hex fields after the
-	// version, type and height.
-	coinbase := func(tail string) []byte { return mustHex("0101" + "01000000" + tail) }
+	// version and type.
+	coinbase := func(body string) []byte { return mustHex("0201" + body) }
 	out := strings.Repeat("44", 20) + "0100000000000000"
+	height := "01000000"
 	tests := []struct {
 		name string
 		in   []byte
 		want error
 	}{
 		{"empty", nil, ErrTruncated},
-		{"version only", []byte{1}, ErrTruncated},
+		{"version only", []byte{2}, ErrTruncated},
 		{"version 0", append([]byte{0}, transfer[1:]...), ErrUnknownType},
-		{"version 2", append([]byte{2}, transfer[1:]...), ErrUnknownType},
-		{"type 0", append([]byte{1, 0}, transfer[2:]...), ErrUnknownType},
-		{"type 3", append([]byte{1, 3}, transfer[2:]...), ErrUnknownType},
+		{"version 1", append([]byte{1}, transfer[1:]...), ErrUnknownType},
+		{"version 3", append([]byte{3}, transfer[1:]...), ErrUnknownType},
+		{"type 0", append([]byte{2, 0}, transfer[2:]...), ErrUnknownType},
+		{"type 3", append([]byte{2, 3}, transfer[2:]...), ErrUnknownType},
 		{"transfer one byte short", transfer[:len(transfer)-1], ErrTruncated},
 		{"transfer trailing byte", append(bytes.Clone(transfer), 0), ErrNonCanonical},
 		{"coinbase trailing byte", append(bytes.Clone(cb), 0), ErrNonCanonical},
-		{"coinbase without height", mustHex("0101000000"), ErrTruncated},
-		{"extranonce length non-minimal", coinbase("8000" + "01" + out), ErrNonCanonical},
-		{"extranonce length 33", coinbase("21" + strings.Repeat("00", 33) + "01" + out), ErrTooLarge},
-		{"extranonce length beyond input", coinbase("05aabb"), ErrTruncated},
-		{"extranonce length varint cut", coinbase("80"), ErrTruncated},
-		{"output count non-minimal", coinbase("00" + "8100" + out), ErrNonCanonical},
-		{"output count overflows 64 bits", coinbase("00" + "ffffffffffffffffff7f"), ErrNonCanonical},
-		{"output count 1001", coinbase("00" + "e907"), ErrTooLarge},
-		{"output count beyond input", coinbase("00" + "05" + out), ErrTruncated},
-		{"output cut", coinbase("00" + "01" + out[:len(out)-2]), ErrTruncated},
+		{"coinbase without height", coinbase("01" + out + "00"), ErrTruncated},
+		{"coinbase height cut", coinbase("01" + out + "00" + "010000"), ErrTruncated},
+		{"output count non-minimal", coinbase("8100" + out + "00" + height), ErrNonCanonical},
+		{"output count overflows 64 bits", coinbase("ffffffffffffffffff7f"), ErrNonCanonical},
+		{"output count 1001", coinbase("e907"), ErrTooLarge},
+		{"output count beyond input", coinbase("05" + out), ErrTruncated},
+		{"output cut", coinbase("01" + out[:len(out)-2]), ErrTruncated},
+		{"extranonce length non-minimal", coinbase("01" + out + "8000" + height), ErrNonCanonical},
+		{"extranonce length 33", coinbase("01" + out + "21" + strings.Repeat("00", 33) + height), ErrTooLarge},
+		{"extranonce length beyond input", coinbase("01" + out + "05aabb"), ErrTruncated},
+		{"extranonce length varint cut", coinbase("01" + out + "80"), ErrTruncated},
 		{"over MaxTxSize", make([]byte, MaxTxSize+1), ErrTooLarge},
 	}
 	for _, tt := range tests {
@@ -151,7 +154,7 @@ func TestTransactionUnmarshalErrors(t *testing.T) {
 	}
 	// The minimal coinbase decodes (the sanity check refuses it later).
 	var tx Transaction
-	if err := tx.UnmarshalBinary(coinbase("00" + "00")); err != nil || !tx.IsCoinbase() {
+	if err := tx.UnmarshalBinary(coinbase("00" + "00" + height)); err != nil || !tx.IsCoinbase() {
 		t.Errorf("minimal coinbase: %v", err)
 	}
 }

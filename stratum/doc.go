@@ -41,7 +41,10 @@
 // Stratum's word-swapped hex. CoinbaseMerkleRoot hashes
 // coinb1 || extranonce1 || extranonce2 || coinb2 and folds the merkle
 // branch; RollVersion applies BIP310 version rolling;
-// NotifyParams.ShareHeader rebuilds the 80-byte header of a share.
+// NotifyParams.ShareHeader rebuilds the 80-byte header of a share. A
+// server hashes coinb1's whole 64-byte blocks once per job
+// (NewCoinbasePrefix) and rebuilds each share with a ShareHasher, which
+// hashes only the rest of the coinbase and allocates nothing.
 // TargetFromDifficulty and DifficultyFromTarget convert difficulties (1 =
 // target 0xffff*2^208, bits 0x1d00ffff) with exact rational arithmetic, to
 // be done once per difficulty change; HashMeetsTarget and HashDifficulty

@@ -1,8 +1,13 @@
 package stratum
 
 import (
+	"encoding"
 	"encoding/hex"
 	"fmt"
+	"hash"
+	"slices"
+
+	sha256 "github.com/minio/sha256-simd"
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/hash/sha256d"
@@ -86,14 +91,70 @@ func (p *NotifyParams) BuildHeader(merkleRoot chain.Hash, version, ntime, nonce 
 // the version bits; the caller checks the extranonce2 length, the job id
 // and the ntime range.
 func (p *NotifyParams) ShareHeader(extranonce1 []byte, s *SubmitParams, versionMask uint32) (chain.Header, error) {
-	version := p.Version
-	if s.HasVersionBits {
-		v, err := RollVersion(p.Version, s.VersionBits, versionMask)
-		if err != nil {
-			return chain.Header{}, err
-		}
-		version = v
+	version, err := p.shareVersion(s, versionMask)
+	if err != nil {
+		return chain.Header{}, err
 	}
 	root := CoinbaseMerkleRoot(p.Coinb1, extranonce1, s.Extranonce2, p.Coinb2, p.MerkleBranch)
+	return p.BuildHeader(root, version, s.NTime, s.Nonce), nil
+}
+
+// shareVersion returns the version of a share on this job: rolled with
+// versionMask when s carries version bits, else the job's.
+func (p *NotifyParams) shareVersion(s *SubmitParams, versionMask uint32) (uint32, error) {
+	if !s.HasVersionBits {
+		return p.Version, nil
+	}
+	return RollVersion(p.Version, s.VersionBits, versionMask)
+}
+
+// CoinbasePrefix is a job's coinb1 hashed ahead: the SHA-256 state after
+// its whole 64-byte blocks, and the bytes after them. With it a share's
+// coinbase costs the same to hash however long coinb1 is (on this chain
+// the payouts are in coinb1 and coinb2 is 4 bytes). Immutable.
+type CoinbasePrefix struct {
+	state []byte // the marshaled state of sha256-simd's digest
+	rest  []byte
+}
+
+// NewCoinbasePrefix hashes the whole 64-byte blocks of coinb1.
+func NewCoinbasePrefix(coinb1 []byte) *CoinbasePrefix {
+	whole := len(coinb1) &^ (sha256.BlockSize - 1)
+	h := sha256.New()
+	h.Write(coinb1[:whole])
+	state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		panic(err) // sha256-simd's digest always marshals
+	}
+	return &CoinbasePrefix{state: state, rest: slices.Clone(coinb1[whole:])}
+}
+
+// ShareHasher rebuilds share headers from a CoinbasePrefix without
+// allocating. A server keeps one per connection; it is not safe for
+// concurrent use.
+type ShareHasher struct {
+	h   hash.Hash
+	sum [sha256.Size]byte
+}
+
+// NewShareHasher returns a ShareHasher.
+func NewShareHasher() *ShareHasher { return &ShareHasher{h: sha256.New()} }
+
+// ShareHeader is p.ShareHeader(extranonce1, s, versionMask) for a prefix
+// made from p.Coinb1.
+func (sh *ShareHasher) ShareHeader(p *NotifyParams, prefix *CoinbasePrefix, extranonce1 []byte, s *SubmitParams, versionMask uint32) (chain.Header, error) {
+	version, err := p.shareVersion(s, versionMask)
+	if err != nil {
+		return chain.Header{}, err
+	}
+	if err := sh.h.(encoding.BinaryUnmarshaler).UnmarshalBinary(prefix.state); err != nil {
+		panic(err) // a state made by NewCoinbasePrefix
+	}
+	sh.h.Write(prefix.rest)
+	sh.h.Write(extranonce1)
+	sh.h.Write(s.Extranonce2)
+	sh.h.Write(p.Coinb2)
+	first := sh.h.Sum(sh.sum[:0])
+	root := chain.MerkleRootFromBranch(sha256.Sum256(first), p.MerkleBranch)
 	return p.BuildHeader(root, version, s.NTime, s.Nonce), nil
 }

@@ -205,3 +205,64 @@ func TestDecodePrevHashErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestShareHasher: ShareHasher.ShareHeader from a CoinbasePrefix gives
+// NotifyParams.ShareHeader's header for coinb1 of every length around
+// the SHA-256 block boundaries, and the synthetic vector above.
+func TestShareHasher(t *testing.T) {
+	sh := NewShareHasher()
+	e1 := []byte{8, 0, 0, 2}
+	branch := []chain.Hash{sha256d.DoubleSum([]byte{1}), sha256d.DoubleSum([]byte{2})}
+	for n := range 3*64 + 2 {
+		coinb1 := make([]byte, n)
+		for i := range coinb1 {
+			coinb1[i] = byte(i*7 + n)
+		}
+		job := NotifyParams{Coinb1: coinb1, Coinb2: []byte{byte(n), 0, 0, 0}, MerkleBranch: branch, Version: 0x20000000, Bits: 0x1d00ffff}
+		prefix := NewCoinbasePrefix(coinb1)
+		for e2n := range 3 {
+			s := SubmitParams{Extranonce2: []byte{byte(e2n), 1, 2, 3}, NTime: 5, Nonce: uint32(n), VersionBits: 0x2000, HasVersionBits: e2n == 1}
+			want, err := job.ShareHeader(e1, &s, DefaultVersionRollingMask)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := sh.ShareHeader(&job, prefix, e1, &s, DefaultVersionRollingMask)
+			if err != nil || got != want {
+				t.Fatalf("coinb1 of %d bytes, extranonce2 %x: %+v, %v\nwant %+v", n, s.Extranonce2, got, err, want)
+			}
+		}
+	}
+	s := SubmitParams{Extranonce2: []byte{1, 2, 3, 4}, VersionBits: 0x40000000, HasVersionBits: true}
+	job := NotifyParams{Coinb1: []byte{1}}
+	if _, err := sh.ShareHeader(&job, NewCoinbasePrefix(job.Coinb1), e1, &s, DefaultVersionRollingMask); err == nil {
+		t.Error("version bits outside the mask accepted")
+	}
+}
+
+func TestShareHasherNoAllocs(t *testing.T) {
+	coinb1 := make([]byte, 200*29+3) // a coinbase of 200 payouts
+	job := NotifyParams{Coinb1: coinb1, Coinb2: make([]byte, 4)}
+	prefix := NewCoinbasePrefix(coinb1)
+	sh := NewShareHasher()
+	s := SubmitParams{Extranonce2: []byte{1, 2, 3, 4}}
+	e1 := []byte{1, 2, 3, 4}
+	if n := testing.AllocsPerRun(100, func() { sh.ShareHeader(&job, prefix, e1, &s, 0) }); n != 0 {
+		t.Fatalf("ShareHeader allocates %v times", n)
+	}
+}
+
+// FuzzShareHasher compares ShareHasher.ShareHeader with
+// NotifyParams.ShareHeader on arbitrary coinbase parts.
+func FuzzShareHasher(f *testing.F) {
+	f.Add(make([]byte, 63), []byte{1, 2, 3, 4}, []byte{5, 6, 7, 8}, []byte{0, 0, 0, 0}, uint32(0))
+	f.Add(make([]byte, 5801), []byte{1, 2, 3, 4}, []byte{5, 6}, []byte{}, uint32(0x1fffe000))
+	f.Fuzz(func(t *testing.T, coinb1, e1, e2, coinb2 []byte, vbits uint32) {
+		job := NotifyParams{Coinb1: coinb1, Coinb2: coinb2, MerkleBranch: []chain.Hash{{1}}, Version: 0x20000000}
+		s := SubmitParams{Extranonce2: e2, VersionBits: vbits, HasVersionBits: vbits != 0}
+		want, werr := job.ShareHeader(e1, &s, DefaultVersionRollingMask)
+		got, gerr := NewShareHasher().ShareHeader(&job, NewCoinbasePrefix(coinb1), e1, &s, DefaultVersionRollingMask)
+		if got != want || (werr == nil) != (gerr == nil) {
+			t.Fatalf("got %+v, %v; want %+v, %v", got, gerr, want, werr)
+		}
+	})
+}

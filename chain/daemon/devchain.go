@@ -36,7 +36,7 @@ func DevParams(dataDir string, now time.Time) (*chain.Params, error) {
 	}
 	var g chain.Block
 	if err := g.UnmarshalBinary(raw); err != nil {
-		return nil, fmt.Errorf("daemon: %s is corrupt: %w", path, err)
+		return nil, fmt.Errorf("daemon: %s is corrupt or from an earlier version (remove the data directory to start a new dev chain): %w", path, err)
 	}
 	p, err := chain.DevParamsFor(&g)
 	if err != nil {

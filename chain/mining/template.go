@@ -238,7 +238,7 @@ func (b *Builder) build(ctx *chain.HeaderContext, payouts []Payout, now time.Tim
 	if err != nil {
 		return nil, err // cannot happen: a well-formed coinbase
 	}
-	split := 2 + 4 + uvarintLen(uint64(extranonce)) // version, type, height, extranonce length
+	split := len(raw) - 4 - extranonce // the extranonce, then the 4-byte height
 	t.coinb1, t.coinb2 = raw[:split], raw[split+extranonce:]
 	t.Header = chain.Header{
 		Version:    BlockVersion,

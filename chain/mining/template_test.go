@@ -339,6 +339,11 @@ func TestExtranonceAndMerkleRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	prefix, suffix := tmpl.CoinbaseParts()
+	// Only the height follows the extranonce: coinb2 does not grow with
+	// the payouts.
+	if want := binary.LittleEndian.AppendUint32(nil, uint32(tmpl.Height)); !bytes.Equal(suffix, want) {
+		t.Fatalf("coinb2 %x, want the height %x", suffix, want)
+	}
 	seen := map[chain.Hash]bool{}
 	for i := range 5 {
 		en := bytes.Repeat([]byte{byte(i)}, 12)

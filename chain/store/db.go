@@ -14,8 +14,8 @@ import (
 )
 
 // SchemaVersion is the layout version this package writes. Open refuses a
-// file with a higher one.
-const SchemaVersion = 1
+// file with another one. Version 1 held transactions of chain.TxVersion 1.
+const SchemaVersion = 2
 
 // Bucket names.
 var (
@@ -65,7 +65,7 @@ var _ node.Store = (*DB)(nil)
 // genesis hash, and an existing one must carry the same genesis hash
 // (else ErrWrongNetwork). It fails with ErrLocked when another process
 // holds the file longer than the lock timeout (see WithLockTimeout), with
-// ErrNewerSchema, ErrNotStore or ErrCorrupt for a file it cannot use, and
+// ErrNewerSchema, ErrOlderSchema, ErrNotStore or ErrCorrupt for a file it cannot use, and
 // with bbolt's error (wrapped, with the path) for a file that is not a
 // bbolt database.
 func Open(path string, params *chain.Params, opts ...Option) (*DB, error) {
@@ -158,6 +158,9 @@ func (db *DB) checkMetaTx(tx *bolt.Tx, path string) error {
 			ErrNewerSchema, path, v, SchemaVersion)
 	case v == 0:
 		return corruptError(string(bucketMeta), metaSchema, "schema version 0")
+	case v < SchemaVersion:
+		return fmt.Errorf("%w: %s has schema version %d, this program reads only %d; remove it to start a new chain",
+			ErrOlderSchema, path, v, SchemaVersion)
 	}
 	g := meta.Get(metaGenesis)
 	if len(g) != chain.HashSize {

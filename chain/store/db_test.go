@@ -117,7 +117,8 @@ func rawUpdate(t *testing.T, db *DB, fn func(tx *bolt.Tx) error) {
 	}
 }
 
-// TestSchemaAndNetwork refuses a newer schema and another network's file.
+// TestSchemaAndNetwork refuses a newer or older schema and another
+// network's file.
 func TestSchemaAndNetwork(t *testing.T) {
 	c := newTestChain(t, "alpha", 1)
 	other := newTestChain(t, "beta", 1)
@@ -141,6 +142,19 @@ func TestSchemaAndNetwork(t *testing.T) {
 	_ = db.Close()
 	if _, err := Open(path, c.p); !errors.Is(err, ErrNewerSchema) {
 		t.Fatalf("Open of a newer schema: %v, want ErrNewerSchema", err)
+	}
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bdb.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(metaSchema, binary.BigEndian.AppendUint32(nil, SchemaVersion-1))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_ = bdb.Close()
+	if _, err := Open(path, c.p); !errors.Is(err, ErrOlderSchema) {
+		t.Fatalf("Open of an older schema: %v, want ErrOlderSchema", err)
 	}
 	if _, err := Open(path, nil); err == nil {
 		t.Fatal("Open without params succeeded")

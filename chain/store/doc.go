@@ -47,7 +47,7 @@
 //
 // Sentinels, matched with errors.Is: ErrCorrupt (a stored value that does
 // not decode or breaks an invariant; the *CorruptError names the bucket
-// and key), ErrNotStore, ErrNewerSchema, ErrWrongNetwork, ErrLocked; a
+// and key), ErrNotStore, ErrNewerSchema, ErrOlderSchema, ErrWrongNetwork, ErrLocked; a
 // missing block or undo record wraps node.ErrNotFound. Decoding never
 // panics, whatever the bytes.
 package store

@@ -23,6 +23,11 @@ var (
 	// package (its schema version is above SchemaVersion).
 	ErrNewerSchema = errors.New("store: schema version is newer than this program supports")
 
+	// ErrOlderSchema: the file was written by an earlier version of this
+	// package, in a layout it no longer reads (there is no migration:
+	// only dev chains were ever stored in it).
+	ErrOlderSchema = errors.New("store: schema version is older than this program reads")
+
 	// ErrWrongNetwork: the file holds another network's chain (its
 	// genesis hash differs from the Params' GenesisHash).
 	ErrWrongNetwork = errors.New("store: the store belongs to another network")

@@ -1,10 +1,12 @@
 package pool
 
 import (
+	"encoding/binary"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/stratum"
 )
 
@@ -20,11 +22,27 @@ type shareBench struct {
 	lines [][]byte
 }
 
-func newShareBench(tb testing.TB) *shareBench {
+// newShareBench makes the bench on a job whose coinbase pays payouts
+// addresses.
+func newShareBench(tb testing.TB, payouts int) *shareBench {
 	tp := newTestPool(tb, func(c *Config) {
 		c.StartDifficulty, c.MinDifficulty = 1e-12, 1e-12
 		c.RefreshInterval, c.RetargetInterval, c.RetargetShares = time.Hour, time.Hour, 1<<30
+		c.WindowDifficulty = 1e12
 	})
+	if payouts > 1 {
+		for i := range payouts {
+			var a chain.Address
+			binary.BigEndian.PutUint32(a[:], uint32(i+1))
+			tp.pplns.add(a, 1)
+		}
+		if err := tp.newJob(true); err != nil {
+			tb.Fatal(err)
+		}
+		if n := len(tp.jobs.Load().latest.tmpl.Transactions[0].Coinbase.Outputs); n != payouts {
+			tb.Fatalf("job pays %d addresses, want %d", n, payouts)
+		}
+	}
 	c := fuzzConn(tp.Server)
 	tb.Cleanup(func() { c.nc.Close() })
 	user := testAddr(13).String() + ".bench"
@@ -68,7 +86,7 @@ func TestShareNoAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under -race")
 	}
-	sb := newShareBench(t)
+	sb := newShareBench(t, 1)
 	before := sb.c.s.Stats().Accepted
 	sb.c.mu.Lock()
 	clear(sb.c.dup)
@@ -88,9 +106,15 @@ func TestShareNoAllocs(t *testing.T) {
 
 // BenchmarkShare validates shares on one connection: parse, checks,
 // coinbase and header hashes, duplicate set, vardiff counters, PPLNS
-// window, the response.
+// window, the response; on a coinbase of 1, 16 and MaxPayouts payouts.
 func BenchmarkShare(b *testing.B) {
-	sb := newShareBench(b)
+	for _, n := range []int{1, 16, MaxPayouts} {
+		b.Run(fmt.Sprintf("payouts=%d", n), func(b *testing.B) { benchmarkShare(b, n) })
+	}
+}
+
+func benchmarkShare(b *testing.B, payouts int) {
+	sb := newShareBench(b, payouts)
 	before := sb.c.s.Stats().Accepted
 	b.ReportAllocs()
 	b.ResetTimer()

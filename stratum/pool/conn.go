@@ -42,8 +42,9 @@ type conn struct {
 	sub        stratum.SubmitParams // reused by every submit
 	workers    map[string]chain.Address
 	authorized bool
-	mask       uint32 // negotiated version-rolling mask
-	enBuf      []byte // extranonce scratch for blocks
+	mask       uint32               // negotiated version-rolling mask
+	enBuf      []byte               // extranonce scratch for blocks
+	hasher     *stratum.ShareHasher // made at the first share
 
 	closed atomic.Bool
 	flush  chan struct{} // wakes the writer; capacity 1

@@ -224,7 +224,10 @@ func (c *conn) handleSubmit(m *stratum.Message) {
 		c.reject(m.ID, errInvalidVersionMk, true)
 		return
 	}
-	hdr, err := j.notify.ShareHeader(c.e1[:], sp, c.mask)
+	if c.hasher == nil {
+		c.hasher = stratum.NewShareHasher()
+	}
+	hdr, err := c.hasher.ShareHeader(&j.notify, j.prefix, c.e1[:], sp, c.mask)
 	if err != nil {
 		c.reject(m.ID, paramsError(err), true)
 		return

@@ -23,9 +23,10 @@ const (
 type job struct {
 	seq       uint64
 	tmpl      *mining.Template
-	notify    stratum.NotifyParams // CleanJobs false
-	line      [2][]byte            // the notify line without / with clean_jobs
-	netTarget chain.Hash           // the block target, digest order
+	notify    stratum.NotifyParams    // CleanJobs false
+	prefix    *stratum.CoinbasePrefix // notify.Coinb1 hashed ahead
+	line      [2][]byte               // the notify line without / with clean_jobs
+	netTarget chain.Hash              // the block target, digest order
 	created   time.Time
 }
 
@@ -107,6 +108,7 @@ func (s *Server) newJob(clean bool) error {
 		netTarget: netTarget,
 		created:   time.Now(),
 	}
+	j.prefix = stratum.NewCoinbasePrefix(coinb1)
 	j.line[0] = stratum.AppendNotification(nil, &j.notify)
 	np := j.notify
 	np.CleanJobs = true
