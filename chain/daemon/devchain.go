@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/internal/atomicfile"
 )
 
 // genesisFile is where a dev data directory keeps its genesis block.
@@ -45,39 +46,15 @@ func DevParams(dataDir string, now time.Time) (*chain.Params, error) {
 	return &p, nil
 }
 
-// writeFileAtomic writes a block to path through a synced temporary file
-// and a rename, so a crash leaves either no file or the whole one.
+// writeFileAtomic writes a block to path so that a crash leaves either
+// no file or the whole one.
 func writeFileAtomic(path string, b *chain.Block) error {
 	raw, err := b.MarshalBinary()
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("daemon: %w", err)
+	if err := atomicfile.Write(path, raw, 0o600); err != nil {
+		return fmt.Errorf("daemon: write dev genesis: %w", err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), genesisFile+".tmp*")
-	if err != nil {
-		return fmt.Errorf("daemon: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(raw); err != nil {
-		tmp.Close()
-		return fmt.Errorf("daemon: write genesis: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("daemon: sync genesis: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("daemon: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("daemon: %w", err)
-	}
-	dir, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return fmt.Errorf("daemon: %w", err)
-	}
-	defer dir.Close()
-	return dir.Sync()
+	return nil
 }

@@ -8,12 +8,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/daemon"
 	"github.com/powmine/powmine/stratum/pool"
 )
+
+// poolWindowFile is the pool's PPLNS window in the data directory.
+const poolWindowFile = "pool-window.dat"
 
 // daemonCmd runs the node until ctx is done.
 func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -98,6 +102,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		MinDifficulty:    *stratumMinDiff,
 		ShareInterval:    *stratumInterval,
 		WindowDifficulty: *stratumWindow,
+		WindowFile:       filepath.Join(*dataDir, poolWindowFile),
 		Logger:           log,
 	})
 	if err != nil {

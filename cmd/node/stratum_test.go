@@ -42,8 +42,9 @@ func TestStratumFlag(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var stderr bytes.Buffer
+	dataDir := filepath.Join(t.TempDir(), "d")
 	go func() {
-		done <- run(ctx, []string{"--dev", "--datadir", filepath.Join(t.TempDir(), "d"), "--rpc", "",
+		done <- run(ctx, []string{"--dev", "--datadir", dataDir, "--rpc", "",
 			"--stratum", addr, "--stratum-payout", payout.String(), "--stratum-difficulty", "0.00001"},
 			strings.NewReader(""), &bytes.Buffer{}, &stderr)
 	}()
@@ -135,6 +136,10 @@ func TestStratumFlag(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "block found") {
 		t.Errorf("no block in the log:\n%s", stderr.String())
+	}
+	// The share is in the PPLNS window saved at shutdown.
+	if fi, err := os.Stat(filepath.Join(dataDir, poolWindowFile)); err != nil || fi.Size() == 0 {
+		t.Errorf("PPLNS window file: %v", err)
 	}
 }
 

@@ -57,6 +57,10 @@ const (
 	// down.
 	VardiffMaxStep = 4
 
+	// DefaultWindowSaveInterval is how often the PPLNS window is saved
+	// to Config.WindowFile.
+	DefaultWindowSaveInterval = 30 * time.Second
+
 	// DefaultRefreshInterval is how often a job without clean_jobs is made
 	// from a fresh template.
 	DefaultRefreshInterval = 30 * time.Second
@@ -139,6 +143,13 @@ type Config struct {
 	// difficulty.
 	WindowDifficulty float64
 
+	// WindowFile, if set, keeps the PPLNS window across restarts: New
+	// loads it (a missing file is an empty window; a bad one an error),
+	// and the server saves it every WindowSaveInterval and when it stops.
+	// A crash loses the shares of at most one interval.
+	WindowFile         string
+	WindowSaveInterval time.Duration
+
 	// RefreshInterval is how often a fresh template makes a new job.
 	RefreshInterval time.Duration
 	// MaxJobs is how many recent jobs stay valid for shares.
@@ -205,6 +216,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	defD(&cfg.RetargetInterval, DefaultRetargetInterval)
 	def(&cfg.RetargetShares, DefaultRetargetShares)
 	defD(&cfg.RefreshInterval, DefaultRefreshInterval)
+	defD(&cfg.WindowSaveInterval, DefaultWindowSaveInterval)
 	def(&cfg.MaxJobs, DefaultMaxJobs)
 	def(&cfg.MaxConns, DefaultMaxConns)
 	def(&cfg.MaxConnsPerIP, DefaultMaxConnsPerIP)
@@ -245,7 +257,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	case cfg.MaxOutbound < 2*cfg.LineLimit:
 		return cfg, fmt.Errorf("%w: MaxOutbound %d below twice the line limit", ErrConfig, cfg.MaxOutbound)
 	case cfg.ShareInterval < 0 || cfg.RetargetInterval < 0 || cfg.RefreshInterval < 0 || cfg.IdleTimeout < 0 ||
-		cfg.HandshakeTimeout < 0 || cfg.WriteTimeout < 0 || cfg.BanWindow < 0 || cfg.BanDuration < 0 || cfg.SessionTimeout < 0:
+		cfg.HandshakeTimeout < 0 || cfg.WriteTimeout < 0 || cfg.BanWindow < 0 || cfg.BanDuration < 0 || cfg.SessionTimeout < 0 || cfg.WindowSaveInterval < 0:
 		return cfg, fmt.Errorf("%w: negative duration", ErrConfig)
 	}
 	return cfg, nil

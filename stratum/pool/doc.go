@@ -58,6 +58,7 @@
 // goroutine owns its handshake state, and what the job loop and the
 // writer share with it is under conn.mu.
 //
-// What it does not do: no mining.set_extranonce, no persistence of
-// shares or statistics across restarts.
+// The PPLNS window survives restarts when Config.WindowFile is set
+// (cmd/node keeps it in the data directory); the statistics do not.
+// mining.set_extranonce is never sent.
 package pool

@@ -81,12 +81,15 @@ func New(cfg Config) (*Server, error) {
 		ips:      make(map[string]*ipState),
 	}
 	s.jobs.Store(&jobSet{byID: map[string]*job{}})
+	if err := s.loadWindow(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
 // Run builds the first job, then serves until ctx is done; it closes every
-// connection and waits for the server's goroutines before returning. It
-// may be called once.
+// connection, waits for the server's goroutines and saves the PPLNS window
+// (Config.WindowFile) before returning. It may be called once.
 func (s *Server) Run(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("pool: Run called twice")
@@ -108,6 +111,9 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.log.Info("stratum listening", "addr", ln.Addr().String())
 	s.goroutine(func() { s.jobLoop(tip) })
+	if s.cfg.WindowFile != "" {
+		s.goroutine(s.saveLoop)
+	}
 	s.goroutine(func() { s.acceptLoop(ln) })
 	<-ctx.Done()
 	s.mu.Lock()
@@ -123,7 +129,7 @@ func (s *Server) Run(ctx context.Context) error {
 		c.close(CloseServerShutdown)
 	}
 	s.wg.Wait()
-	return nil
+	return s.saveWindow()
 }
 
 // goroutine starts f as a tracked goroutine; it refuses once shutdown
