@@ -198,18 +198,24 @@ func (c *conn) setDifficultyLocked(d float64) {
 }
 
 // appendJobLocked queues a notify for j, preceded by set_difficulty when
-// the difficulty changed, and records the difficulty it was sent at.
+// the difficulty changed, and records the difficulty it was sent at: the
+// connection's, capped at the block difficulty so that a miner never
+// drops a block for being above its share target (as ckpool does).
 func (c *conn) appendJobLocked(j *job, clean bool) {
-	if c.diff != c.sentDiff {
-		c.out = stratum.AppendNotification(c.out, &stratum.SetDifficultyParams{Difficulty: c.diff})
-		c.sentDiff = c.diff
+	d, t := c.diff, c.target
+	if j.netDiff < d {
+		d, t = j.netDiff, j.netShare
+	}
+	if d != c.sentDiff {
+		c.out = stratum.AppendNotification(c.out, &stratum.SetDifficultyParams{Difficulty: d})
+		c.sentDiff = d
 	}
 	if clean {
 		c.out = append(c.out, j.line[1]...)
 	} else {
 		c.out = append(c.out, j.line[0]...)
 	}
-	c.sent[c.sentNext] = sentJob{seq: j.seq, diff: c.diff, target: c.target}
+	c.sent[c.sentNext] = sentJob{seq: j.seq, diff: d, target: t}
 	c.sentNext = (c.sentNext + 1) % sentRingSize
 	c.flushLocked()
 }
@@ -232,7 +238,7 @@ func (c *conn) sendJob(j *job, clean bool, oldest uint64) {
 			}
 		}
 	}
-	c.vardiffLocked(time.Now(), nil)
+	c.vardiffLocked(time.Now(), j, false)
 	c.appendJobLocked(j, clean)
 	c.mu.Unlock()
 	c.signal()

@@ -44,9 +44,13 @@
 // version bits inside the negotiated mask (33), duplicate (22, by the
 // share's header hash), share target (23). A share is judged at the
 // difficulty its job was sent with to that connection: after a vardiff
-// change the shares on jobs sent before keep the old difficulty. A share
-// that meets the network target is assembled into a block and submitted
-// to the node at once.
+// change the shares on jobs sent before keep the old difficulty. The
+// difficulty sent is capped at the job's block difficulty, as ckpool
+// does, so that a miner submits every block it finds; a share that meets
+// the network target is never refused as low difficulty, and is
+// assembled into a block and submitted to the node at once. Job ids and
+// the first extranonce1 start at random values, so that shares for jobs
+// of before a restart are not mistaken for new ones.
 //
 // # Concurrency
 //

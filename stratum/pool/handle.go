@@ -168,7 +168,16 @@ func (c *conn) handleSuggestDifficulty(m *stratum.Message) {
 	d := c.s.clampDifficulty(p.Difficulty)
 	latest := c.s.jobs.Load().latest
 	c.mu.Lock()
-	c.floor = d
+	// A suggestion at or above the current difficulty is also a floor for
+	// vardiff (ESP-Miner asks its difficulty once); one below it lowers the
+	// difficulty, and the floor only if there was a higher one
+	// (cpuminer-opt's keepalive asks for half when it finds no shares, and
+	// vardiff may then go lower still).
+	if d >= c.diff {
+		c.floor = d
+	} else {
+		c.floor = min(c.floor, d)
+	}
 	c.out = stratum.AppendResponse(c.out, m.ID, stratum.BoolResult(true))
 	if d != c.diff {
 		c.setDifficultyLocked(d)
@@ -242,7 +251,7 @@ func (c *conn) handleSubmit(m *stratum.Message) {
 		rej = errJobNotFound
 	case dup:
 		rej = errDuplicate
-	case !met:
+	case !met && !stratum.HashMeetsTarget(&hash, &j.netTarget):
 		rej = errLowDifficulty
 	case len(c.dup) >= MaxTrackedShares:
 		rej = errTooManyShares
@@ -268,7 +277,7 @@ func (c *conn) handleSubmit(m *stratum.Message) {
 	c.mu.Lock()
 	c.out = stratum.AppendResponse(c.out, m.ID, stratum.BoolResult(true))
 	c.vdShares++
-	c.vardiffLocked(now, s.jobs.Load().latest)
+	c.vardiffLocked(now, s.jobs.Load().latest, true)
 	c.flushLocked()
 	c.mu.Unlock()
 	c.signal()
@@ -315,6 +324,10 @@ func (c *conn) submitBlock(j *job, hdr *chain.Header, hash chain.Hash) {
 		s.log.Warn("block rejected", "hash", hash, "height", j.tmpl.Height, "err", err)
 		return
 	}
-	s.blocks.Add(1)
+	if res.MainChain {
+		s.blocks.Add(1)
+	} else {
+		s.sideBlocks.Add(1)
+	}
 	s.log.Info("block found", "hash", hash, "height", j.tmpl.Height, "main", res.MainChain, "worker", c.sub.Worker)
 }

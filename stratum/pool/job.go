@@ -27,6 +27,8 @@ type job struct {
 	prefix    *stratum.CoinbasePrefix // notify.Coinb1 hashed ahead
 	line      [2][]byte               // the notify line without / with clean_jobs
 	netTarget chain.Hash              // the block target, digest order
+	netDiff   float64                 // the block difficulty: the most a share is asked
+	netShare  chain.Hash              // the share target of netDiff
 	created   time.Time
 }
 
@@ -96,7 +98,7 @@ func (s *Server) newJob(clean bool) error {
 		seq:  seq,
 		tmpl: t,
 		notify: stratum.NotifyParams{
-			JobID:        strconv.FormatUint(seq, 16),
+			JobID:        strconv.FormatUint(s.jobIDBase+seq, 16),
 			PrevHash:     t.Header.PrevBlock,
 			Coinb1:       coinb1,
 			Coinb2:       coinb2,
@@ -106,7 +108,11 @@ func (s *Server) newJob(clean bool) error {
 			Time:         t.Header.Timestamp,
 		},
 		netTarget: netTarget,
+		netDiff:   stratum.DifficultyFromTarget(netTarget),
 		created:   time.Now(),
+	}
+	if j.netShare, err = stratum.TargetFromDifficulty(j.netDiff); err != nil {
+		return fmt.Errorf("pool: template difficulty: %w", err)
 	}
 	j.prefix = stratum.NewCoinbasePrefix(coinb1)
 	j.line[0] = stratum.AppendNotification(nil, &j.notify)

@@ -14,7 +14,7 @@ var (
 	descShares = prometheus.NewDesc("powmine_pool_shares_total",
 		"Shares submitted, by result (accepted, rejected) and reject reason.", []string{"result", "reason"}, nil)
 	descBlocks = prometheus.NewDesc("powmine_pool_blocks_total",
-		"Shares that were blocks the node accepted.", nil, nil)
+		"Shares that were blocks the node accepted, by branch: main (they became the tip) or side.", []string{"branch"}, nil)
 	descHashrate = prometheus.NewDesc("powmine_pool_hashrate",
 		"Pool hashrate estimate in hashes per second over the last 10 minutes.", nil, nil)
 	descWorkerHashrate = prometheus.NewDesc("powmine_pool_worker_hashrate",
@@ -37,7 +37,8 @@ func (s *Server) Collect(ch chan<- prometheus.Metric) {
 	for r, n := range ps.Rejected {
 		ch <- prometheus.MustNewConstMetric(descShares, prometheus.CounterValue, float64(n), "rejected", RejectReason(r).String())
 	}
-	ch <- prometheus.MustNewConstMetric(descBlocks, prometheus.CounterValue, float64(ps.Blocks))
+	ch <- prometheus.MustNewConstMetric(descBlocks, prometheus.CounterValue, float64(ps.Blocks), "main")
+	ch <- prometheus.MustNewConstMetric(descBlocks, prometheus.CounterValue, float64(ps.SideBlocks), "side")
 	ch <- prometheus.MustNewConstMetric(descHashrate, prometheus.GaugeValue, ps.Hashrate)
 	for _, w := range s.WorkerStats() {
 		ch <- prometheus.MustNewConstMetric(descWorkerHashrate, prometheus.GaugeValue, w.Hashrate, w.Worker)

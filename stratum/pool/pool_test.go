@@ -235,6 +235,8 @@ func TestBlockShare(t *testing.T) {
 	old := c.mine(job, []byte{0, 0, 0, 2}, target(t, c.jobDif[0]), ptr(netTarget(t, job)))
 
 	s := c.mine(job, []byte{0, 0, 0, 1}, netTarget(t, job), nil)
+	rival := c.mine(job, []byte{0, 0, 0, 3}, netTarget(t, job), nil)
+	oldJob := tp.jobs.Load().latest
 	height := tp.d.Node().Tip().Height
 	sent := time.Now()
 	if e := c.submit(user, job.JobID, s); e != nil {
@@ -267,6 +269,21 @@ func TestBlockShare(t *testing.T) {
 	}
 	if got := tp.Stats().Blocks; got != 1 {
 		t.Errorf("Blocks = %d", got)
+	}
+	// A second block at the same height, found on the same job before the
+	// clean job arrived, is a side block.
+	cn := fuzzConn(tp.Server) // c's connection as its reader would use it
+	t.Cleanup(func() { cn.nc.Close() })
+	cn.e1 = [Extranonce1Size]byte(c.e1)
+	sp := stratum.SubmitParams{Extranonce2: rival.e2, NTime: rival.ntime, Nonce: rival.nonce}
+	hdr, err := oldJob.notify.ShareHeader(c.e1, &sp, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cn.sub = sp
+	cn.submitBlock(oldJob, &hdr, rival.hash)
+	if ps := tp.PoolStats(); ps.Blocks != 1 || ps.SideBlocks != 1 || tp.d.Node().Tip().Hash != s.hash {
+		t.Errorf("after a rival block: %d blocks, %d side blocks, tip %v", ps.Blocks, ps.SideBlocks, tp.d.Node().Tip().Hash)
 	}
 }
 
@@ -372,7 +389,7 @@ func TestVardiff(t *testing.T) {
 // TestVardiffLowersIdle: a connection without shares gets a lower
 // difficulty, at most VardiffMaxStep times lower, with the next job.
 func TestVardiffLowersIdle(t *testing.T) {
-	const start = 1e-3
+	const start = 1e-4 // below the dev block difficulty, which caps it
 	tp := newTestPool(t, func(c *Config) {
 		c.StartDifficulty = start
 		c.RetargetInterval = 50 * time.Millisecond

@@ -31,6 +31,7 @@ type PoolInfo struct {
 	Rejected    uint64            `json:"rejected"`
 	RejectedBy  map[string]uint64 `json:"rejected_by_reason"`
 	Blocks      uint64            `json:"blocks"`
+	SideBlocks  uint64            `json:"side_blocks"`
 	Hashrate    float64           `json:"hashrate"`
 }
 
@@ -61,6 +62,7 @@ func (s *Server) getPoolInfo(_ context.Context, params json.RawMessage) (any, er
 		Rejected:    ps.Rejected.Total(),
 		RejectedBy:  ps.Rejected.Map(),
 		Blocks:      ps.Blocks,
+		SideBlocks:  ps.SideBlocks,
 		Hashrate:    ps.Hashrate,
 	}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -25,7 +26,7 @@ type Stats struct {
 	// Conns is the number of open connections.
 	Conns int
 	// Accepted and Rejected count shares; Blocks the shares that were
-	// blocks the node accepted.
+	// blocks the node accepted as its new tip.
 	Accepted, Rejected, Blocks uint64
 	// Jobs counts the jobs made.
 	Jobs uint64
@@ -43,10 +44,14 @@ type Server struct {
 	stats    *stats
 	nextE1   atomic.Uint32
 	sessions *sessionCache
-	quit     chan struct{}
-	started  atomic.Bool
+	// jobIDBase offsets job ids, as the first extranonce1 is random, so
+	// that a share for a job of before a restart is not mistaken for a
+	// job of after it.
+	jobIDBase uint64
+	quit      chan struct{}
+	started   atomic.Bool
 
-	accepted, rejected, blocks, jobsMade atomic.Uint64
+	accepted, rejected, blocks, sideBlocks, jobsMade atomic.Uint64
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
@@ -81,6 +86,8 @@ func New(cfg Config) (*Server, error) {
 		ips:      make(map[string]*ipState),
 	}
 	s.jobs.Store(&jobSet{byID: map[string]*job{}})
+	s.jobIDBase = uint64(rand.Uint32())
+	s.nextE1.Store(rand.Uint32())
 	if err := s.loadWindow(); err != nil {
 		return nil, err
 	}

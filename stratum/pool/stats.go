@@ -12,7 +12,9 @@ import (
 
 // Hashrate estimation: accepted share difficulty is summed into
 // HashrateBucket-wide buckets, and the hashrate is the sum over the last
-// HashrateWindow times 2^32 divided by the window in seconds.
+// HashrateWindow times 2^32 divided by the window in seconds (by the time
+// since the worker was first authorized, or the pool started, when that
+// is shorter).
 const (
 	// HashrateWindow is the sliding window of the hashrate estimates.
 	HashrateWindow = 10 * time.Minute
@@ -157,8 +159,10 @@ type PoolStats struct {
 	// Accepted counts accepted shares; Rejected rejected ones by reason.
 	Accepted uint64
 	Rejected RejectCounts
-	// Blocks counts shares that were blocks the node accepted.
-	Blocks uint64
+	// Blocks counts shares that were blocks the node accepted and made
+	// its tip; SideBlocks those it accepted on a side branch (another
+	// block at the same height came first).
+	Blocks, SideBlocks uint64
 	// Hashrate is the pool's estimate in hashes per second over
 	// HashrateWindow.
 	Hashrate float64
@@ -182,15 +186,20 @@ func (w *rateWindow) add(epoch int64, diff float64) {
 	b.diff += diff
 }
 
-// hashrate returns the estimate at bucket epoch now.
-func (w *rateWindow) hashrate(now int64) float64 {
+// hashrate returns the estimate at now for a window that started at
+// since: the difficulty in the window over the window's length, or over
+// the time since since (at least one bucket) when that is shorter, so
+// that a new worker is not underestimated.
+func (w *rateWindow) hashrate(now, since time.Time) float64 {
+	e := epochOf(now)
 	sum := 0.0
 	for _, b := range w {
-		if b.epoch > now-int64(hashrateBuckets) && b.epoch <= now {
+		if b.epoch > e-int64(hashrateBuckets) && b.epoch <= e {
 			sum += b.diff
 		}
 	}
-	return sum * hashesPerDifficulty / HashrateWindow.Seconds()
+	span := min(max(now.Sub(since), HashrateBucket), HashrateWindow)
+	return sum * hashesPerDifficulty / span.Seconds()
 }
 
 // workerStat is a tracked worker.
@@ -206,8 +215,9 @@ type workerStat struct {
 
 // stats are the pool's share statistics, behind one mutex.
 type stats struct {
-	now func() time.Time
-	cap int
+	now   func() time.Time
+	cap   int
+	start time.Time // the pool's window start
 
 	mu       sync.Mutex
 	workers  map[string]*workerStat
@@ -216,7 +226,7 @@ type stats struct {
 }
 
 func newStats(now func() time.Time, capacity int) *stats {
-	return &stats{now: now, cap: capacity, workers: make(map[string]*workerStat)}
+	return &stats{now: now, cap: capacity, start: now(), workers: make(map[string]*workerStat)}
 }
 
 // epochOf returns the bucket number of t.
@@ -281,7 +291,7 @@ func (st *stats) reject(user string, addr chain.Address, r RejectReason) {
 
 // workerStats returns the tracked workers' statistics, sorted by user.
 func (st *stats) workerStats() []WorkerStats {
-	now := epochOf(st.now())
+	now := st.now()
 	st.mu.Lock()
 	out := make([]WorkerStats, 0, len(st.workers))
 	for u, w := range st.workers {
@@ -290,7 +300,7 @@ func (st *stats) workerStats() []WorkerStats {
 			Worker:     u,
 			Address:    w.addr,
 			Name:       name,
-			Hashrate:   w.rate.hashrate(now),
+			Hashrate:   w.rate.hashrate(now, w.authorized),
 			Accepted:   w.accepted,
 			Rejected:   w.rejected,
 			Stale:      w.rejected[RejectStale],
@@ -305,10 +315,10 @@ func (st *stats) workerStats() []WorkerStats {
 
 // totals returns the worker count, the rejections and the pool hashrate.
 func (st *stats) totals() (workers int, rejected RejectCounts, hashrate float64) {
-	now := epochOf(st.now())
+	now := st.now()
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	return len(st.workers), st.rejected, st.rate.hashrate(now)
+	return len(st.workers), st.rejected, st.rate.hashrate(now, st.start)
 }
 
 // WorkerStats returns the statistics of the tracked workers, sorted by
@@ -322,11 +332,12 @@ func (s *Server) PoolStats() PoolStats {
 	s.mu.Unlock()
 	workers, rejected, rate := s.stats.totals()
 	return PoolStats{
-		Conns:    conns,
-		Workers:  workers,
-		Accepted: s.accepted.Load(),
-		Rejected: rejected,
-		Blocks:   s.blocks.Load(),
-		Hashrate: rate,
+		Conns:      conns,
+		Workers:    workers,
+		Accepted:   s.accepted.Load(),
+		Rejected:   rejected,
+		Blocks:     s.blocks.Load(),
+		SideBlocks: s.sideBlocks.Load(),
+		Hashrate:   rate,
 	}
 }

@@ -38,7 +38,10 @@ func (c *fakeClock) advance(d time.Duration) {
 }
 
 // wantRate is the hashrate of total share difficulty over the window.
-func wantRate(total float64) float64 { return total * (1 << 32) / HashrateWindow.Seconds() }
+func wantRate(total float64) float64 { return wantRateOver(total, HashrateWindow) }
+
+// wantRateOver is the hashrate of total share difficulty over d.
+func wantRateOver(total float64, d time.Duration) float64 { return total * (1 << 32) / d.Seconds() }
 
 func near(got, want float64) bool { return math.Abs(got-want) <= 1e-9*math.Abs(want) }
 
@@ -95,12 +98,14 @@ func TestWorkerStatsReasons(t *testing.T) {
 	if !w.LastShare.Equal(clk.now()) {
 		t.Errorf("last share %v, want %v", w.LastShare, clk.now())
 	}
-	if !near(w.Hashrate, wantRate(2*diff)) {
-		t.Errorf("hashrate %g, want %g", w.Hashrate, wantRate(2*diff))
+	// A worker (and a pool) younger than one bucket: its shares over one
+	// bucket.
+	if !near(w.Hashrate, wantRateOver(2*diff, HashrateBucket)) {
+		t.Errorf("hashrate %g, want %g", w.Hashrate, wantRateOver(2*diff, HashrateBucket))
 	}
 	ps := tp.PoolStats()
 	want[RejectUnauthorized], want[RejectOther] = 1, 2
-	if ps.Conns != 1 || ps.Workers != 1 || ps.Accepted != 2 || ps.Rejected != want || ps.Blocks != 0 || !near(ps.Hashrate, wantRate(2*diff)) {
+	if ps.Conns != 1 || ps.Workers != 1 || ps.Accepted != 2 || ps.Rejected != want || ps.Blocks != 0 || !near(ps.Hashrate, wantRateOver(2*diff, HashrateBucket)) {
 		t.Errorf("pool stats %+v, want rejected %v", ps, want)
 	}
 	if got := tp.Stats().Rejected; got != want.Total() {
@@ -129,6 +134,25 @@ func TestHashrateWindow(t *testing.T) {
 		}
 	}
 	check("full window", 2*float64(hashrateBuckets))
+	// A worker authorized a minute ago is measured over that minute.
+	st.authorize("young", addr)
+	for range 6 {
+		clk.advance(HashrateBucket)
+		st.accept("young", addr, 1)
+	}
+	for _, w := range st.workerStats() {
+		if w.Worker == "young" && !near(w.Hashrate, wantRateOver(6, time.Minute)) {
+			t.Fatalf("young worker: %g H/s, want %g", w.Hashrate, wantRateOver(6, time.Minute))
+		}
+	}
+	clk.advance(HashrateWindow + HashrateBucket)
+	st = newStats(clk.now, 4)
+	st.authorize("u", addr)
+	for range hashrateBuckets {
+		clk.advance(HashrateBucket)
+		st.accept("u", addr, 1.5)
+		st.accept("u", addr, 0.5)
+	}
 	clk.advance(HashrateWindow / 2)
 	check("half window later", float64(hashrateBuckets))
 	clk.advance(HashrateWindow)
@@ -251,7 +275,8 @@ func TestPoolMetricsAndRPC(t *testing.T) {
 		"\npowmine_pool_shares_total{reason=\"\",result=\"accepted\"} 1\n",
 		"\npowmine_pool_shares_total{reason=\"stale\",result=\"rejected\"} 1\n",
 		"\npowmine_pool_shares_total{reason=\"duplicate\",result=\"rejected\"} 0\n",
-		"\npowmine_pool_blocks_total 0\n",
+		"\npowmine_pool_blocks_total{branch=\"main\"} 0\n",
+		"\npowmine_pool_blocks_total{branch=\"side\"} 0\n",
 		"\npowmine_pool_hashrate ",
 		"\npowmine_pool_worker_hashrate{worker=\"" + user + "\"} ",
 		"\npowmine_tip_height 0\n",
