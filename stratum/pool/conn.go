@@ -19,9 +19,6 @@ import (
 // once after a difficulty change.
 const sentRingSize = 2 * MaxMaxJobs
 
-// initialBufSize is the initial capacity of each outbound buffer.
-const initialBufSize = 4 << 10
-
 // sentJob is a notify sent to a connection and the share difficulty it
 // was sent with.
 type sentJob struct {
@@ -76,8 +73,6 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 		workers: make(map[string]chain.Address),
 		flush:   make(chan struct{}, 1),
 		done:    make(chan struct{}),
-		out:     make([]byte, 0, initialBufSize),
-		spare:   make([]byte, 0, initialBufSize),
 		dup:     make(map[chain.Hash]uint64),
 		vdStart: time.Now(),
 	}
