@@ -14,11 +14,6 @@ import (
 	"github.com/powmine/powmine/stratum"
 )
 
-// sentRingSize is how many sent notifies a connection remembers (with the
-// difficulty each was sent at): enough for MaxMaxJobs jobs, each re-sent
-// once after a difficulty change.
-const sentRingSize = 2 * MaxMaxJobs
-
 // sentJob is a notify sent to a connection and the share difficulty it
 // was sent with.
 type sentJob struct {
@@ -54,7 +49,7 @@ type conn struct {
 	diff       float64    // difficulty of the next jobs
 	target     chain.Hash // target of diff
 	sentDiff   float64    // last difficulty sent with set_difficulty, 0: none
-	sent       [sentRingSize]sentJob
+	sent       []sentJob  // ring of the last 2*MaxJobs notifies sent
 	sentNext   int
 	dup        map[chain.Hash]uint64 // accepted share hashes -> job seq
 	vdShares   int
@@ -73,6 +68,7 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 		workers: make(map[string]chain.Address),
 		flush:   make(chan struct{}, 1),
 		done:    make(chan struct{}),
+		sent:    make([]sentJob, 2*s.cfg.MaxJobs), // each job, re-sent once after a difficulty change
 		dup:     make(map[chain.Hash]uint64),
 		vdStart: time.Now(),
 	}
@@ -205,7 +201,7 @@ func (c *conn) appendJobLocked(j *job, clean bool) {
 		c.out = append(c.out, j.line[0]...)
 	}
 	c.sent[c.sentNext] = sentJob{seq: j.seq, diff: c.diff, target: c.target}
-	c.sentNext = (c.sentNext + 1) % sentRingSize
+	c.sentNext = (c.sentNext + 1) % len(c.sent)
 	c.flushLocked()
 }
 
@@ -237,8 +233,9 @@ func (c *conn) sendJob(j *job, clean bool, oldest uint64) {
 // job seq whose target hash meets, or of the newest one at all
 // (met=false), or found=false when seq was never sent here.
 func (c *conn) lookupSent(seq uint64, hash *chain.Hash) (diff float64, found, met bool) {
-	for i := range sentRingSize {
-		e := &c.sent[(c.sentNext-1-i+2*sentRingSize)%sentRingSize]
+	n := len(c.sent)
+	for i := range n {
+		e := &c.sent[(c.sentNext-1-i+n)%n]
 		if e.seq != seq || seq == 0 {
 			continue
 		}

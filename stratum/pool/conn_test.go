@@ -1,0 +1,45 @@
+package pool
+
+import (
+	"testing"
+	"time"
+
+	"github.com/powmine/powmine/chain"
+)
+
+// TestSentRing: a connection remembers, for each of the MaxJobs live
+// jobs, the difficulty it was first sent at and the one it was re-sent at
+// after a difficulty change.
+func TestSentRing(t *testing.T) {
+	const maxJobs = 4
+	tp := newTestPool(t, func(c *Config) { c.MaxJobs = maxJobs; c.RefreshInterval = time.Hour })
+	c := fuzzConn(tp.Server)
+	defer c.nc.Close()
+	const low, high = 1e-6, 4e-6
+	lowOnly := target(t, low) // meets the low difficulty's target only
+	var any chain.Hash        // meets every target
+	send := func(seq uint64) {
+		j := &job{seq: seq, line: [2][]byte{[]byte("{}\n"), []byte("{}\n")}}
+		c.mu.Lock()
+		c.setDifficultyLocked(low)
+		c.appendJobLocked(j, false)
+		c.setDifficultyLocked(high)
+		c.appendJobLocked(j, false) // the re-send after a difficulty change
+		c.out = c.out[:0]
+		c.mu.Unlock()
+	}
+	for seq := uint64(1); seq <= 2*maxJobs; seq++ {
+		send(seq)
+		for live := max(1, seq-maxJobs+1); live <= seq; live++ {
+			if d, found, met := c.lookupSent(live, &lowOnly); !found || !met || d != low {
+				t.Fatalf("after job %d, job %d meeting the first difficulty only: %g, found %v, met %v", seq, live, d, found, met)
+			}
+			if d, found, met := c.lookupSent(live, &any); !found || !met || d != high {
+				t.Fatalf("after job %d, job %d: %g, found %v, met %v; want the newest, %g", seq, live, d, found, met, high)
+			}
+		}
+	}
+	if _, found, _ := c.lookupSent(1, &any); found {
+		t.Error("job 1 still remembered after 2*MaxJobs newer jobs")
+	}
+}
