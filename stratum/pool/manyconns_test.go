@@ -5,17 +5,20 @@ package pool
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"flag"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // benchConns is the connection count of BenchmarkManyConnections.
@@ -25,10 +28,10 @@ var benchConns = flag.Int("pool.conns", 2000, "connections of BenchmarkManyConne
 // client side of BenchmarkManyConnections.
 const helperClientsEnv = "POWMINE_POOL_BENCH_CLIENTS"
 
-// Lines the helper process writes on its stdout: readyLine once every
-// connection has its first job, then one roundPrefix line per new job
-// with the wall-clock time, in Unix nanoseconds, at which the last
-// connection received it.
+// The helper process prints readyLine once every connection has its
+// first job; then, for each line on its stdin, it reads the next job on
+// every connection and prints roundPrefix, the job's number and the
+// time, in Unix nanoseconds, at which it reached the last connection.
 const (
 	readyLine   = "manyconns: ready"
 	roundPrefix = "manyconns: round "
@@ -44,11 +47,18 @@ const notifyText = `"method":"mining.notify"`
 // goroutine stacks and resident memory per connection, then times how
 // long a new tip takes to reach every connection as a clean notify:
 // ms-notify-all is the mean over the rounds, ms-notify-max the slowest.
+// A round starts when the share that is the next block is submitted, so
+// it includes the node's processing of the block (about 0.5 ms) before
+// the tip changes.
 //
-// The helper timestamps arrivals with the wall clock, which on one
-// machine is the same kernel clock as this process's; a round whose
-// wall-clock delay does not fit within this process's monotonic time
-// until the helper's report (a clock step) fails the benchmark.
+// A notify reaches a connection when the kernel receives it into the
+// client's socket: the helper asks the kernel for that time
+// (SO_TIMESTAMPNS) and reads the notifies only once the pool has sent
+// the job everywhere, so the clients take no CPU from the pool while it
+// sends. That time is wall-clock time, the same kernel clock as this
+// process's time.Now; a round whose delay does not fit within this
+// process's monotonic time until the helper's report (a clock step)
+// fails the benchmark.
 func BenchmarkManyConnections(b *testing.B) {
 	n := *benchConns
 	if err := raiseFileLimit(uint64(n + 64)); err != nil {
@@ -66,7 +76,7 @@ func BenchmarkManyConnections(b *testing.B) {
 	runtime.ReadMemStats(&before)
 	rss0 := procStatusBytes("VmRSS")
 	g0 := runtime.NumGoroutine()
-	reports := startHelperClients(b, tp.addr, n)
+	helper := startHelperClients(b, tp.addr, n)
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	rss := procStatusBytes("VmRSS") - rss0
@@ -81,16 +91,23 @@ func BenchmarkManyConnections(b *testing.B) {
 		nt := netTarget(b, job)
 		blk := miner.mine(job, []byte{byte(rounds >> 24), byte(rounds >> 16), byte(rounds >> 8), byte(rounds)}, nt, nil)
 		tip := tp.d.TipChanged()
+		made := tp.jobsMade.Load()
 		b.StartTimer()
+		submitted := time.Now()
 		if e := miner.submit(testAddr(1).String()+".w", job.JobID, blk); e != nil {
 			b.Fatal(e)
 		}
 		<-tip
-		changed := time.Now()
-		last := reports.round(b, rounds+1)
+		// The new job is sent once newJob, which holds jobMu, is done.
+		for tp.jobsMade.Load() == made {
+			time.Sleep(100 * time.Microsecond)
+		}
+		tp.jobMu.Lock()
+		tp.jobMu.Unlock()
+		last := helper.round(b, rounds+1)
 		b.StopTimer()
-		d, bound := time.Duration(last-changed.UnixNano()), time.Since(changed)
-		if d < 0 || d > bound+time.Millisecond {
+		d, bound := time.Duration(last-submitted.UnixNano()), time.Since(submitted)
+		if d < 0 || d > bound {
 			b.Fatalf("round %d: wall-clock delay %v outside [0, %v]: did the clock step?", rounds+1, d, bound)
 		}
 		total += d
@@ -128,15 +145,16 @@ func procStatusBytes(field string) int64 {
 	return 0
 }
 
-// helperReports reads the helper process's reports.
-type helperReports struct {
-	sc *bufio.Scanner
+// helperClients is the helper process as the benchmark sees it.
+type helperClients struct {
+	stdin io.Writer
+	sc    *bufio.Scanner
 }
 
 // startHelperClients runs TestHelperClients in a child process with n
 // connections to addr and waits until each has its first job. The
 // child stops when the benchmark ends.
-func startHelperClients(b *testing.B, addr string, n int) *helperReports {
+func startHelperClients(b *testing.B, addr string, n int) *helperClients {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperClients$")
 	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %d", helperClientsEnv, addr, n))
@@ -166,32 +184,35 @@ func startHelperClients(b *testing.B, addr string, n int) *helperReports {
 			b.Errorf("helper clients did not exit: %v", <-done)
 		}
 	})
-	r := &helperReports{sc: bufio.NewScanner(stdout)}
-	if line := r.next(b); line != readyLine {
+	h := &helperClients{stdin: stdin, sc: bufio.NewScanner(stdout)}
+	if line := h.next(b); line != readyLine {
 		b.Fatalf("helper clients: %q, want %q", line, readyLine)
 	}
-	return r
+	return h
 }
 
 // next returns the next report line, passing other output on to stderr.
-func (r *helperReports) next(b *testing.B) string {
+func (h *helperClients) next(b *testing.B) string {
 	b.Helper()
-	for r.sc.Scan() {
-		line := r.sc.Text()
+	for h.sc.Scan() {
+		line := h.sc.Text()
 		if strings.HasPrefix(line, "manyconns: ") {
 			return line
 		}
 		fmt.Fprintln(os.Stderr, line)
 	}
-	b.Fatalf("helper clients stopped: %v", r.sc.Err())
+	b.Fatalf("helper clients stopped: %v", h.sc.Err())
 	return ""
 }
 
-// round waits for the report of round k and returns the wall-clock time
-// (Unix nanoseconds) at which its notify reached the last connection.
-func (r *helperReports) round(b *testing.B, k int) int64 {
+// round has the helper read job k on every connection and returns the
+// time (Unix nanoseconds) at which it reached the last one.
+func (h *helperClients) round(b *testing.B, k int) int64 {
 	b.Helper()
-	line := r.next(b)
+	if _, err := fmt.Fprintln(h.stdin, k); err != nil {
+		b.Fatal(err)
+	}
+	line := h.next(b)
 	var got int
 	var last int64
 	if _, err := fmt.Sscanf(line, roundPrefix+"%d %d", &got, &last); err != nil || got != k {
@@ -222,112 +243,159 @@ func TestHelperClients(t *testing.T) {
 	}
 }
 
-// rawPeer is one connection of the helper clients.
-type rawPeer struct {
-	fd       int
-	notifies int // notifies received
-	tail     [len(notifyText) - 1]byte
-	nt       int // bytes of tail in use: a notifyText cut by a read
-}
-
-// runClients opens n connections to addr, each sending hello, and reads
-// them all on one thread with epoll, so that the client side costs one
-// read per notify and no goroutine switches. It prints readyLine once
-// every connection has its first notify, then a round line for each
-// following notify once it has reached every connection, until stdin
-// closes. A notify's arrival time is when epoll reported its connection
-// readable.
+// runClients opens n connections to addr, each sending hello, waits for
+// the first notify on each and prints readyLine; then, for each line on
+// stdin, it reads the next notify on each (readJob) and prints the
+// latest kernel receive time among them.
 func runClients(addr string, n int, hello []byte) error {
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
 		return err
 	}
-	sa := &syscall.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
-	ep, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
-	if err != nil {
-		return err
-	}
-	defer syscall.Close(ep)
+	sa := &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
 	peers := make([]rawPeer, n)
 	defer func() {
 		for _, p := range peers {
 			if p.fd > 0 {
-				syscall.Close(p.fd)
+				unix.Close(p.fd)
 			}
 		}
 	}()
 	for i := range peers {
-		fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			return fmt.Errorf("connection %d: %w", i, err)
 		}
 		peers[i].fd = fd
-		if err := syscall.Connect(fd, sa); err != nil {
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPNS_NEW, 1); err != nil {
+			return fmt.Errorf("receive timestamps: %w", err)
+		}
+		if err := unix.Connect(fd, sa); err != nil {
 			return fmt.Errorf("connection %d: %w", i, err)
 		}
-		if _, err := syscall.Write(fd, hello); err != nil {
+		if _, err := unix.Write(fd, hello); err != nil {
 			return fmt.Errorf("connection %d: %w", i, err)
 		}
-		if err := syscall.SetNonblock(fd, true); err != nil {
-			return err
-		}
-		ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(i)}
-		if err := syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		if err := unix.SetNonblock(fd, true); err != nil {
 			return err
 		}
 	}
-	stdin := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: -1}
-	if err := syscall.EpollCtl(ep, syscall.EPOLL_CTL_ADD, 0, &stdin); err != nil {
+	if _, err := readJob(peers, 0); err != nil {
 		return err
 	}
+	fmt.Println(readyLine)
+	in := bufio.NewScanner(os.Stdin)
+	for k := 1; in.Scan(); k++ {
+		last, err := readJob(peers, k)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s%d %d\n", roundPrefix, k, last)
+	}
+	return in.Err()
+}
 
-	// Notify k of every connection (0: the handshake's) has arrived when
-	// counts[k] is n; last[k] is when the last one did.
-	var counts []int
-	var last []int64
-	pattern := []byte(notifyText)
-	events := make([]syscall.EpollEvent, 256)
-	var buf [4096]byte
+// rawPeer is one connection of the helper clients: a non-blocking
+// socket with receive timestamps.
+type rawPeer struct {
+	fd       int
+	notifies int   // notifies read
+	at       int64 // kernel receive time of the last notify, Unix ns
+	tail     [len(notifyText) - 1]byte
+	nt       int // bytes of tail in use: a notifyText cut by a read
+}
+
+// drain reads what is pending, counting notifies and noting when the
+// last one was received.
+func (p *rawPeer) drain(buf, oob []byte) error {
 	for {
-		m, err := syscall.EpollWait(ep, events, -1)
-		if err == syscall.EINTR {
-			continue
+		copy(buf, p.tail[:p.nt])
+		r, oobn, _, _, err := unix.Recvmsg(p.fd, buf[p.nt:], oob, 0)
+		if err == unix.EAGAIN {
+			return nil
 		}
 		if err != nil {
 			return err
 		}
-		now := time.Now().UnixNano()
-		for _, ev := range events[:m] {
-			if ev.Fd < 0 {
-				return nil // stdin closed: the benchmark is over
+		if r == 0 {
+			return io.ErrUnexpectedEOF
+		}
+		w := buf[:p.nt+r]
+		if c := bytes.Count(w, []byte(notifyText)); c > 0 {
+			p.notifies += c
+			if p.at, err = receiveTime(oob[:oobn]); err != nil {
+				return err
 			}
-			p := &peers[ev.Fd]
-			copy(buf[:], p.tail[:p.nt])
-			r, err := syscall.Read(p.fd, buf[p.nt:])
-			if err == syscall.EAGAIN {
-				continue
-			}
-			if r <= 0 {
-				return fmt.Errorf("connection %d closed: %v", ev.Fd, err)
-			}
-			w := buf[:p.nt+r]
-			for range bytes.Count(w, pattern) {
-				k := p.notifies
-				p.notifies++
-				if k == len(counts) {
-					counts, last = append(counts, 0), append(last, 0)
-				}
-				counts[k]++
-				last[k] = max(last[k], now)
-				switch {
-				case counts[k] < n:
-				case k == 0:
-					fmt.Println(readyLine)
-				default:
-					fmt.Printf("%s%d %d\n", roundPrefix, k, last[k])
-				}
-			}
-			p.nt = copy(p.tail[:], w[max(0, len(w)-len(p.tail)):])
+		}
+		p.nt = copy(p.tail[:], w[max(0, len(w)-len(p.tail)):])
+	}
+}
+
+// receiveTime returns the SO_TIMESTAMPNS_NEW time in a control message:
+// when the kernel received the last segment read.
+func receiveTime(oob []byte) (int64, error) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return 0, err
+	}
+	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SO_TIMESTAMPNS_NEW && len(m.Data) >= 16 {
+			sec, nsec := binary.NativeEndian.Uint64(m.Data), binary.NativeEndian.Uint64(m.Data[8:])
+			return int64(sec)*1e9 + int64(nsec), nil
 		}
 	}
+	return 0, fmt.Errorf("no receive timestamp in %d bytes of control messages", len(oob))
+}
+
+// readJob reads until every peer has had notify k (0: the handshake's)
+// and exactly k+1 in all, polling those still without it, and returns
+// the latest receive time of notify k.
+func readJob(peers []rawPeer, k int) (int64, error) {
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(16))
+	waiting := make([]int, len(peers)) // peers without notify k
+	for i := range waiting {
+		waiting[i] = i
+	}
+	fds := make([]unix.PollFd, 0, len(peers))
+	var last int64
+	for pass := 0; len(waiting) > 0; pass++ {
+		if pass > 0 { // wait for some
+			fds = fds[:0]
+			for _, i := range waiting {
+				fds = append(fds, unix.PollFd{Fd: int32(peers[i].fd), Events: unix.POLLIN})
+			}
+			m, err := unix.Poll(fds, 30_000)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				return 0, err
+			}
+			if m == 0 {
+				return 0, fmt.Errorf("job %d: %d connections without it after 30s", k, len(waiting))
+			}
+		}
+		still := waiting[:0]
+		for j, i := range waiting {
+			if pass > 0 && fds[j].Revents == 0 {
+				still = append(still, i)
+				continue
+			}
+			p := &peers[i]
+			if err := p.drain(buf, oob); err != nil {
+				return 0, fmt.Errorf("connection %d, job %d: %w", i, k, err)
+			}
+			switch {
+			case p.notifies > k+1:
+				return 0, fmt.Errorf("connection %d: %d notifies by job %d", i, p.notifies, k)
+			case p.notifies == k+1:
+				last = max(last, p.at)
+			default:
+				still = append(still, i)
+			}
+		}
+		waiting = still
+	}
+	return last, nil
 }
