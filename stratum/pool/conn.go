@@ -41,9 +41,11 @@ type conn struct {
 	closed atomic.Bool
 	flush  chan struct{} // wakes the writer; capacity 1
 	done   chan struct{} // closed on close
+	raw    *rawWriter    // non-blocking writes, under mu; nil: the writer writes all
 
 	mu         sync.Mutex
 	out, spare []byte // pending output; the writer's idle buffer
+	writing    bool   // the writer is writing: out waits for its next turn
 	reason     CloseReason
 	subscribed bool
 	diff       float64    // difficulty of the next jobs
@@ -71,6 +73,9 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 		sent:    make([]sentJob, 2*s.cfg.MaxJobs), // each job, re-sent once after a difficulty change
 		dup:     make(map[chain.Hash]uint64),
 		vdStart: time.Now(),
+	}
+	if tc, ok := nc.(*net.TCPConn); ok { // not TLS, not a wrapper with its own Write
+		c.raw = newRawWriter(tc)
 	}
 	e := s.nextE1.Add(1)
 	c.e1 = [4]byte{byte(e >> 24), byte(e >> 16), byte(e >> 8), byte(e)}
@@ -132,6 +137,7 @@ func (c *conn) writeLoop() {
 		c.mu.Lock()
 		buf := c.out
 		c.out, c.spare = c.spare, nil
+		c.writing = len(buf) > 0
 		c.mu.Unlock()
 		if len(buf) > 0 {
 			c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
@@ -142,15 +148,32 @@ func (c *conn) writeLoop() {
 		}
 		c.mu.Lock()
 		c.spare = buf[:0]
+		c.writing = false
 		c.mu.Unlock()
 	}
 }
 
-// signal wakes the writer.
+// signal flushes the outbound buffer after an append: unless the writer
+// is writing, it writes what the socket takes at once, without blocking,
+// and it wakes the writer for the rest. A new job thus reaches a client
+// that keeps up without a goroutine switch, and a slow one costs its
+// caller no more than a full socket.
 func (c *conn) signal() {
-	select {
-	case c.flush <- struct{}{}:
-	default:
+	c.mu.Lock()
+	if c.raw != nil && !c.writing && len(c.out) > 0 && !c.closed.Load() {
+		n, err := c.raw.writeNow(c.out)
+		if err != nil {
+			c.closeLocked(CloseWriteError)
+		}
+		c.out = c.out[:copy(c.out, c.out[n:])]
+	}
+	pending := len(c.out) > 0
+	c.mu.Unlock()
+	if pending {
+		select {
+		case c.flush <- struct{}{}:
+		default:
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"net"
 	"testing"
 	"time"
 
@@ -42,4 +43,48 @@ func TestSentRing(t *testing.T) {
 	if _, found, _ := c.lookupSent(1, &any); found {
 		t.Error("job 1 still remembered after 2*MaxJobs newer jobs")
 	}
+}
+
+// TestSlowConsumerTCP: jobs keep going out while a TCP client that never
+// reads fills its socket, then its outbound buffer; it is closed as a
+// slow consumer.
+func TestSlowConsumerTCP(t *testing.T) {
+	tp := newTestPool(t, func(c *Config) { c.RefreshInterval = time.Hour; c.MaxOutbound = 64 << 10 })
+	nc, err := net.Dial("tcp", tp.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	user := testAddr(16).String() + ".w"
+	if _, err := nc.Write([]byte(`{"id":1,"method":"mining.subscribe","params":[]}` + "\n" +
+		`{"id":2,"method":"mining.authorize","params":["` + user + `","x"]}` + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	var c *conn
+	for c == nil {
+		time.Sleep(time.Millisecond)
+		for _, k := range tp.connSnapshot() {
+			k.mu.Lock()
+			if k.subscribed {
+				c = k
+			}
+			k.mu.Unlock()
+		}
+	}
+	jobs := 0
+	for !c.closed.Load() {
+		if err := tp.newJob(false); err != nil {
+			t.Fatal(err)
+		}
+		if jobs++; jobs > 1e5 {
+			t.Fatal("a client that does not read is still open")
+		}
+	}
+	c.mu.Lock()
+	reason := c.reason
+	c.mu.Unlock()
+	if reason != CloseSlowConsumer {
+		t.Errorf("closed with %v after %d jobs", reason, jobs)
+	}
+	t.Logf("closed after %d jobs", jobs)
 }

@@ -10,9 +10,12 @@
 // that backs off on temporary errors. Each connection has a reader
 // goroutine (a stratum.Reader with a bounded line length, closing at once
 // on input that is not JSON, such as a TLS probe, or on an over-long line)
-// and a writer goroutine that flushes a bounded outbound buffer with a
-// write deadline; a client whose buffer overflows is closed
-// (CloseSlowConsumer), so no client stalls the server or another client.
+// and a bounded outbound buffer: what is appended to it (a response, a
+// job) is written at once when the TCP socket takes it without blocking,
+// and a writer goroutine flushes the rest with a write deadline; a client
+// whose buffer overflows is closed (CloseSlowConsumer), so no client
+// stalls the server or another client. A new job is sent from up to
+// GOMAXPROCS goroutines, each writing to its share of the connections.
 // Every close has a CloseReason. Limits: MaxConns, MaxConnsPerIP, an idle
 // timeout, a handshake timeout (no successful mining.authorize in time)
 // and a temporary ban of an IP after BanInvalidShares invalid shares.
