@@ -300,7 +300,7 @@ func runClients(addr string, n int, hello []byte) error {
 type rawPeer struct {
 	fd       int
 	notifies int   // notifies read
-	at       int64 // kernel receive time of the last notify, Unix ns
+	at       int64 // kernel receive time of the last notify, Unix ns; 0: none
 	tail     [len(notifyText) - 1]byte
 	nt       int // bytes of tail in use: a notifyText cut by a read
 }
@@ -323,28 +323,27 @@ func (p *rawPeer) drain(buf, oob []byte) error {
 		w := buf[:p.nt+r]
 		if c := bytes.Count(w, []byte(notifyText)); c > 0 {
 			p.notifies += c
-			if p.at, err = receiveTime(oob[:oobn]); err != nil {
-				return err
-			}
+			p.at = receiveTime(oob[:oobn])
 		}
 		p.nt = copy(p.tail[:], w[max(0, len(w)-len(p.tail)):])
 	}
 }
 
 // receiveTime returns the SO_TIMESTAMPNS_NEW time in a control message:
-// when the kernel received the last segment read.
-func receiveTime(oob []byte) (int64, error) {
+// when the kernel received the last segment read; 0 when there is none
+// (the kernel turns timestamps on a little after the first socket asks).
+func receiveTime(oob []byte) int64 {
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil {
-		return 0, err
+		return 0
 	}
 	for _, m := range msgs {
 		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SO_TIMESTAMPNS_NEW && len(m.Data) >= 16 {
 			sec, nsec := binary.NativeEndian.Uint64(m.Data), binary.NativeEndian.Uint64(m.Data[8:])
-			return int64(sec)*1e9 + int64(nsec), nil
+			return int64(sec)*1e9 + int64(nsec)
 		}
 	}
-	return 0, fmt.Errorf("no receive timestamp in %d bytes of control messages", len(oob))
+	return 0
 }
 
 // readJob reads until every peer has had notify k (0: the handshake's)
@@ -389,6 +388,8 @@ func readJob(peers []rawPeer, k int) (int64, error) {
 			switch {
 			case p.notifies > k+1:
 				return 0, fmt.Errorf("connection %d: %d notifies by job %d", i, p.notifies, k)
+			case p.notifies == k+1 && k > 0 && p.at == 0:
+				return 0, fmt.Errorf("connection %d, job %d: no receive timestamp", i, k)
 			case p.notifies == k+1:
 				last = max(last, p.at)
 			default:
