@@ -50,7 +50,9 @@
 // conn.mu, Server.mu and pplns.mu are never held together. The published
 // job set is immutable and swapped atomically; a connection's reader
 // goroutine owns its handshake state, and what the job loop and the
-// writer share with it is under conn.mu.
+// writer share with it is under conn.mu. The non-blocking write of a
+// connection's output is made under conn.mu; the writer's blocking one is
+// not, and conn.writing keeps the two apart.
 //
 // What it does not do: no session resumption, no mining.set_extranonce,
 // no persistence of shares or statistics across restarts.
