@@ -16,11 +16,16 @@ func TestSentRing(t *testing.T) {
 	tp := newTestPool(t, func(c *Config) { c.MaxJobs = maxJobs; c.RefreshInterval = time.Hour })
 	c := fuzzConn(tp.Server)
 	defer c.nc.Close()
-	const low, high = 1e-6, 4e-6
-	lowOnly := target(t, low) // meets the low difficulty's target only
-	var any chain.Hash        // meets every target
-	send := func(seq uint64) {
-		j := &job{seq: seq, line: [2][]byte{[]byte("{}\n"), []byte("{}\n")}}
+	const low, high = 1e-6, 4e-6 // below the dev chain's block difficulty
+	lowOnly := target(t, low)    // meets the low difficulty's target only
+	var any chain.Hash           // meets every target
+	var seqs []uint64
+	for range 2 * maxJobs {
+		if err := tp.newJob(false); err != nil {
+			t.Fatal(err)
+		}
+		j := tp.jobs.Load().latest
+		seqs = append(seqs, j.seq)
 		c.mu.Lock()
 		c.setDifficultyLocked(low)
 		c.appendJobLocked(j, false)
@@ -28,20 +33,17 @@ func TestSentRing(t *testing.T) {
 		c.appendJobLocked(j, false) // the re-send after a difficulty change
 		c.out = c.out[:0]
 		c.mu.Unlock()
-	}
-	for seq := uint64(1); seq <= 2*maxJobs; seq++ {
-		send(seq)
-		for live := max(1, seq-maxJobs+1); live <= seq; live++ {
+		for _, live := range seqs[max(0, len(seqs)-maxJobs):] {
 			if d, found, met := c.lookupSent(live, &lowOnly); !found || !met || d != low {
-				t.Fatalf("after job %d, job %d meeting the first difficulty only: %g, found %v, met %v", seq, live, d, found, met)
+				t.Fatalf("after job %d, job %d meeting the first difficulty only: %g, found %v, met %v", j.seq, live, d, found, met)
 			}
 			if d, found, met := c.lookupSent(live, &any); !found || !met || d != high {
-				t.Fatalf("after job %d, job %d: %g, found %v, met %v; want the newest, %g", seq, live, d, found, met, high)
+				t.Fatalf("after job %d, job %d: %g, found %v, met %v; want the newest, %g", j.seq, live, d, found, met, high)
 			}
 		}
 	}
-	if _, found, _ := c.lookupSent(1, &any); found {
-		t.Error("job 1 still remembered after 2*MaxJobs newer jobs")
+	if _, found, _ := c.lookupSent(seqs[0], &any); found {
+		t.Errorf("job %d still remembered after 2*MaxJobs newer jobs", seqs[0])
 	}
 }
 
