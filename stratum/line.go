@@ -14,10 +14,15 @@ const MaxLineSize = 16 << 10
 // minLineLimit is the smallest limit NewReaderSize accepts.
 const minLineLimit = 64
 
-// Reader reads newline-delimited Stratum lines from a stream. It keeps one
-// buffer of limit+2 bytes for its whole life, so reading does not allocate
-// after NewReader. It is not safe for concurrent use; a connection's read
-// loop owns it.
+// initialReadSize is the initial buffer of a Reader: a few submits.
+const initialReadSize = 512
+
+// Reader reads newline-delimited Stratum lines from a stream. Its buffer
+// starts at initialReadSize bytes and doubles, up to limit+2, only when a
+// line does not fit: a server with many connections keeps a small buffer
+// for each, and reading allocates only when a line is longer than any
+// before. It is not safe for concurrent use; a connection's read loop
+// owns it.
 type Reader struct {
 	r     io.Reader
 	buf   []byte
@@ -37,7 +42,7 @@ func NewReader(r io.Reader) *Reader {
 // long (64 at least: smaller values are raised to 64).
 func NewReaderSize(r io.Reader, limit int) *Reader {
 	limit = max(limit, minLineLimit)
-	return &Reader{r: r, buf: make([]byte, limit+2), limit: limit}
+	return &Reader{r: r, buf: make([]byte, min(initialReadSize, limit+2)), limit: limit}
 }
 
 // ReadLine returns the next non-blank line without its "\n" and without a
@@ -80,9 +85,14 @@ func (r *Reader) ReadLine() ([]byte, error) {
 			return nil, r.fail(ErrLineTooLong)
 		}
 		if r.end == len(r.buf) {
-			// Move the pending line to the front to make room.
-			copy(r.buf, pending)
-			r.start, r.end = 0, len(pending)
+			// Make room: grow the buffer when the pending line fills
+			// more than half of it, else move the line to the front.
+			buf := r.buf
+			if 2*len(pending) > len(buf) && len(buf) < r.limit+2 {
+				buf = make([]byte, min(2*len(buf), r.limit+2))
+			}
+			copy(buf, pending)
+			r.buf, r.start, r.end = buf, 0, len(pending)
 		}
 		n, err := r.r.Read(r.buf[r.end:])
 		r.end += n

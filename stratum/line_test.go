@@ -73,6 +73,34 @@ func TestReaderErrors(t *testing.T) {
 	}
 }
 
+// TestReaderGrows reads lines around the initial buffer size and the
+// limit, whole and in chunks: the buffer grows for long lines, up to the
+// limit and no further.
+func TestReaderGrows(t *testing.T) {
+	line := func(n int) string { return "{" + strings.Repeat(" ", n-2) + "}" }
+	var in strings.Builder
+	var want []string
+	for _, n := range []int{100, initialReadSize - 2, initialReadSize - 1, initialReadSize, initialReadSize + 1, 3000, 100, MaxLineSize - 1, MaxLineSize, 2} {
+		in.WriteString(line(n) + "\r\n")
+		want = append(want, line(n))
+	}
+	tooLong := in.String() + line(MaxLineSize+1) + "\n" + line(10) + "\n"
+	for _, chunk := range []int{1, 7, 4096, 1 << 20} {
+		r := NewReader(&chunkReader{data: []byte(tooLong), n: chunk})
+		lines, err := readAll(r)
+		if !errors.Is(err, ErrLineTooLong) || strings.Join(lines, "|") != strings.Join(want, "|") {
+			t.Fatalf("chunks of %d: %d lines, err %v; want %d lines, ErrLineTooLong", chunk, len(lines), err, len(want))
+		}
+		if len(r.buf) != MaxLineSize+2 {
+			t.Errorf("chunks of %d: buffer of %d bytes, want %d", chunk, len(r.buf), MaxLineSize+2)
+		}
+	}
+	r := NewReader(strings.NewReader(line(100) + "\n" + line(200) + "\n"))
+	if _, err := readAll(r); err != io.EOF || len(r.buf) != initialReadSize {
+		t.Errorf("short lines: err %v, buffer of %d bytes, want io.EOF, %d", err, len(r.buf), initialReadSize)
+	}
+}
+
 // blockingReader returns its data, then blocks until the test ends: a
 // TLS probe whose sender waits for an answer.
 type blockingReader struct {

@@ -13,14 +13,6 @@ import (
 	"github.com/powmine/powmine/stratum"
 )
 
-// sentRingSize is how many sent notifies a connection remembers (with the
-// difficulty each was sent at): enough for MaxMaxJobs jobs, each re-sent
-// once after a difficulty change.
-const sentRingSize = 2 * MaxMaxJobs
-
-// initialBufSize is the initial capacity of each outbound buffer.
-const initialBufSize = 4 << 10
-
 // sentJob is a notify sent to a connection and the share difficulty it
 // was sent with.
 type sentJob struct {
@@ -49,15 +41,17 @@ type conn struct {
 	closed atomic.Bool
 	flush  chan struct{} // wakes the writer; capacity 1
 	done   chan struct{} // closed on close
+	raw    *rawWriter    // non-blocking writes, under mu; nil: the writer writes all
 
 	mu         sync.Mutex
 	out, spare []byte // pending output; the writer's idle buffer
+	writing    bool   // the writer is writing: out waits for its next turn
 	reason     CloseReason
 	subscribed bool
 	diff       float64    // difficulty of the next jobs
 	target     chain.Hash // target of diff
 	sentDiff   float64    // last difficulty sent with set_difficulty, 0: none
-	sent       [sentRingSize]sentJob
+	sent       []sentJob  // ring of the last 2*MaxJobs notifies sent
 	sentNext   int
 	dup        map[chain.Hash]uint64 // accepted share hashes -> job seq
 	vdShares   int
@@ -74,10 +68,12 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 		workers: make(map[string]chain.Address),
 		flush:   make(chan struct{}, 1),
 		done:    make(chan struct{}),
-		out:     make([]byte, 0, initialBufSize),
-		spare:   make([]byte, 0, initialBufSize),
+		sent:    make([]sentJob, 2*s.cfg.MaxJobs), // each job, re-sent once after a difficulty change
 		dup:     make(map[chain.Hash]uint64),
 		vdStart: time.Now(),
+	}
+	if tc, ok := nc.(*net.TCPConn); ok { // not TLS, not a wrapper with its own Write
+		c.raw = newRawWriter(tc)
 	}
 	e := s.nextE1.Add(1)
 	c.e1 = [4]byte{byte(e >> 24), byte(e >> 16), byte(e >> 8), byte(e)}
@@ -141,6 +137,7 @@ func (c *conn) writeLoop() {
 		c.mu.Lock()
 		buf := c.out
 		c.out, c.spare = c.spare, nil
+		c.writing = len(buf) > 0
 		c.mu.Unlock()
 		if len(buf) > 0 {
 			c.nc.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
@@ -151,15 +148,32 @@ func (c *conn) writeLoop() {
 		}
 		c.mu.Lock()
 		c.spare = buf[:0]
+		c.writing = false
 		c.mu.Unlock()
 	}
 }
 
-// signal wakes the writer.
+// signal flushes the outbound buffer after an append: unless the writer
+// is writing, it writes what the socket takes at once, without blocking,
+// and it wakes the writer for the rest. A new job thus reaches a client
+// that keeps up without a goroutine switch, and a slow one costs its
+// caller no more than a full socket.
 func (c *conn) signal() {
-	select {
-	case c.flush <- struct{}{}:
-	default:
+	c.mu.Lock()
+	if c.raw != nil && !c.writing && len(c.out) > 0 && !c.closed.Load() {
+		n, err := c.raw.writeNow(c.out)
+		if err != nil {
+			c.closeLocked(CloseWriteError)
+		}
+		c.out = c.out[:copy(c.out, c.out[n:])]
+	}
+	pending := len(c.out) > 0
+	c.mu.Unlock()
+	if pending {
+		select {
+		case c.flush <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -216,7 +230,7 @@ func (c *conn) appendJobLocked(j *job, clean bool) {
 		c.out = append(c.out, j.line[0]...)
 	}
 	c.sent[c.sentNext] = sentJob{seq: j.seq, diff: d, target: t}
-	c.sentNext = (c.sentNext + 1) % sentRingSize
+	c.sentNext = (c.sentNext + 1) % len(c.sent)
 	c.flushLocked()
 }
 
@@ -248,8 +262,9 @@ func (c *conn) sendJob(j *job, clean bool, oldest uint64) {
 // job seq whose target hash meets, or of the newest one at all
 // (met=false), or found=false when seq was never sent here.
 func (c *conn) lookupSent(seq uint64, hash *chain.Hash) (diff float64, found, met bool) {
-	for i := range sentRingSize {
-		e := &c.sent[(c.sentNext-1-i+2*sentRingSize)%sentRingSize]
+	n := len(c.sent)
+	for i := range n {
+		e := &c.sent[(c.sentNext-1-i+n)%n]
 		if e.seq != seq || seq == 0 {
 			continue
 		}

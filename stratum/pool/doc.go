@@ -10,9 +10,12 @@
 // that backs off on temporary errors. Each connection has a reader
 // goroutine (a stratum.Reader with a bounded line length, closing at once
 // on input that is not JSON, such as a TLS probe, or on an over-long line)
-// and a writer goroutine that flushes a bounded outbound buffer with a
-// write deadline; a client whose buffer overflows is closed
-// (CloseSlowConsumer), so no client stalls the server or another client.
+// and a bounded outbound buffer: what is appended to it (a response, a
+// job) is written at once when the TCP socket takes it without blocking,
+// and a writer goroutine flushes the rest with a write deadline; a client
+// whose buffer overflows is closed (CloseSlowConsumer), so no client
+// stalls the server or another client. A new job is sent from up to
+// GOMAXPROCS goroutines, each writing to its share of the connections.
 // Every close has a CloseReason. Limits: MaxConns, MaxConnsPerIP, an idle
 // timeout, a handshake timeout (no successful mining.authorize in time)
 // and a temporary ban of an IP after BanInvalidShares invalid shares.
@@ -60,7 +63,9 @@
 // held together. The published
 // job set is immutable and swapped atomically; a connection's reader
 // goroutine owns its handshake state, and what the job loop and the
-// writer share with it is under conn.mu.
+// writer share with it is under conn.mu. The non-blocking write of a
+// connection's output is made under conn.mu; the writer's blocking one is
+// not, and conn.writing keeps the two apart.
 //
 // The PPLNS window survives restarts when Config.WindowFile is set
 // (cmd/node keeps it in the data directory); the statistics do not.

@@ -3,7 +3,9 @@ package pool
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/powmine/powmine/chain"
@@ -137,10 +139,36 @@ func (s *Server) newJob(clean bool) error {
 	}
 	s.jobs.Store(next)
 	s.log.Debug("new job", "id", j.notify.JobID, "height", t.Height, "clean", clean, "txs", len(t.Transactions), "payouts", len(payouts))
-	for _, c := range s.connSnapshot() {
-		c.sendJob(j, clean, next.list[0].seq)
-	}
+	s.fanOut(j, clean, next.list[0].seq)
 	return nil
+}
+
+// fanOutShard is the fewest connections worth a goroutine of their own
+// when a job is sent.
+const fanOutShard = 512
+
+// fanOut sends j to every connection, split among up to GOMAXPROCS
+// goroutines: the cost is a socket write per connection. It returns once
+// every connection has it, so that jobs reach each one in order.
+func (s *Server) fanOut(j *job, clean bool, oldest uint64) {
+	conns := s.connSnapshot()
+	shards := min(runtime.GOMAXPROCS(0), len(conns)/fanOutShard)
+	if shards <= 1 {
+		for _, c := range conns {
+			c.sendJob(j, clean, oldest)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	for k := range shards {
+		part := conns[k*len(conns)/shards : (k+1)*len(conns)/shards]
+		wg.Go(func() {
+			for _, c := range part {
+				c.sendJob(j, clean, oldest)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // clampDifficulty bounds d to the configured range.

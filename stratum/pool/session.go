@@ -119,8 +119,8 @@ func (c *conn) saveSession() {
 		return
 	}
 	ss := &savedSession{id: c.subID, ip: c.ip, e1: c.e1, diff: c.diff, floor: c.floor, dup: c.dup}
-	for i := range sentRingSize {
-		e := c.sent[(c.sentNext+i)%sentRingSize] // oldest first
+	for i := range len(c.sent) {
+		e := c.sent[(c.sentNext+i)%len(c.sent)] // oldest first
 		if e.seq != 0 && e.seq >= oldest {
 			ss.sent = append(ss.sent, e)
 		}
@@ -138,7 +138,7 @@ func (c *conn) resumeLocked(ss *savedSession, oldest uint64) (live bool) {
 	c.setDifficultyLocked(ss.diff)
 	for _, e := range ss.sent {
 		c.sent[c.sentNext] = e
-		c.sentNext = (c.sentNext + 1) % sentRingSize
+		c.sentNext = (c.sentNext + 1) % len(c.sent)
 	}
 	if ss.dup != nil {
 		c.dup = ss.dup
