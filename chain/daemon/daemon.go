@@ -16,7 +16,7 @@ import (
 	"github.com/powmine/powmine/chain/mempool"
 	"github.com/powmine/powmine/chain/mining"
 	"github.com/powmine/powmine/chain/node"
-	"github.com/powmine/powmine/chain/rpc"
+	"github.com/powmine/powmine/internal/jsonrpc"
 )
 
 // Config configures a Daemon. New validates it.
@@ -59,7 +59,7 @@ type Daemon struct {
 	log     *slog.Logger
 	now     func() time.Time
 	metrics *metrics
-	rpc     *rpc.Server
+	rpc     *jsonrpc.Server
 	rpcAddr string
 	rpcLn   net.Listener
 	closers []func() error
@@ -120,7 +120,7 @@ func New(cfg Config) (*Daemon, error) {
 	d.mu.Unlock()
 	d.metrics.setTip(n.Tip())
 	if cfg.RPCAddr != "" || cfg.RPCListener != nil {
-		rcfg := rpc.Config{User: cfg.RPCUser, Password: cfg.RPCPassword, Logger: d.log.With("component", "rpc")}
+		rcfg := jsonrpc.Config{User: cfg.RPCUser, Password: cfg.RPCPassword, Logger: d.log.With("component", "rpc")}
 		if cfg.RPCPassword == "" {
 			if cfg.DataDir == "" {
 				d.Close()
@@ -128,7 +128,7 @@ func New(cfg Config) (*Daemon, error) {
 			}
 			rcfg.CookieFile = filepath.Join(cfg.DataDir, ".cookie")
 		}
-		if d.rpc, err = rpc.New(rcfg); err != nil {
+		if d.rpc, err = jsonrpc.New(rcfg); err != nil {
 			d.Close()
 			return nil, err
 		}

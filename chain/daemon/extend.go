@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/powmine/powmine/chain/rpc"
+	"github.com/powmine/powmine/internal/jsonrpc"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -28,7 +28,7 @@ func (d *Daemon) RegisterMetrics(c prometheus.Collector) error {
 
 // RegisterMethod adds a JSON-RPC method served next to the node's. Call
 // it before Run.
-func (d *Daemon) RegisterMethod(name string, h rpc.Handler) error {
+func (d *Daemon) RegisterMethod(name string, h jsonrpc.Handler) error {
 	if d.rpc == nil {
 		return ErrNoRPC
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/node"
-	"github.com/powmine/powmine/chain/rpc"
+	"github.com/powmine/powmine/internal/jsonrpc"
 )
 
 // registerMethods adds the JSON-RPC methods, named and shaped as Bitcoin
@@ -39,12 +39,12 @@ func (d *Daemon) getBestBlockHash(context.Context, json.RawMessage) (any, error)
 
 func (d *Daemon) getBlockHash(_ context.Context, params json.RawMessage) (any, error) {
 	height := int64(-1)
-	if err := rpc.Params(params, &height); err != nil {
+	if err := jsonrpc.Params(params, &height); err != nil {
 		return nil, err
 	}
 	info, ok := d.node.BlockByHeight(height)
 	if !ok {
-		return nil, rpc.Errorf(rpc.CodeInvalidParameter, "Block height out of range")
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParameter, "Block height out of range")
 	}
 	return info.Hash.String(), nil
 }
@@ -53,11 +53,11 @@ func (d *Daemon) getBlockHash(_ context.Context, params json.RawMessage) (any, e
 func (d *Daemon) lookup(s string) (node.BlockInfo, error) {
 	hash, err := chain.NewHashFromStr(s)
 	if err != nil {
-		return node.BlockInfo{}, rpc.Errorf(rpc.CodeInvalidParameter, "blockhash must be of length 64 (not %d, for '%s')", len(s), s)
+		return node.BlockInfo{}, jsonrpc.Errorf(jsonrpc.CodeInvalidParameter, "blockhash must be of length 64 (not %d, for '%s')", len(s), s)
 	}
 	info, ok := d.node.BlockInfo(hash)
 	if !ok {
-		return node.BlockInfo{}, rpc.Errorf(rpc.CodeInvalidAddressOrKey, "Block not found")
+		return node.BlockInfo{}, jsonrpc.Errorf(jsonrpc.CodeInvalidAddressOrKey, "Block not found")
 	}
 	return info, nil
 }
@@ -111,7 +111,7 @@ func (d *Daemon) headerJSON(info node.BlockInfo, nTx int) headerJSON {
 func (d *Daemon) getBlockHeader(_ context.Context, params json.RawMessage) (any, error) {
 	var hash string
 	verbose := true
-	if err := rpc.Params(params, &hash, &verbose); err != nil {
+	if err := jsonrpc.Params(params, &hash, &verbose); err != nil {
 		return nil, err
 	}
 	info, err := d.lookup(hash)
@@ -175,7 +175,7 @@ func decodeTx(tx *chain.Transaction) txJSON {
 func (d *Daemon) getBlock(_ context.Context, params json.RawMessage) (any, error) {
 	var hash string
 	verbosity := 1
-	if err := rpc.Params(params, &hash, &verbosity); err != nil {
+	if err := jsonrpc.Params(params, &hash, &verbosity); err != nil {
 		return nil, err
 	}
 	info, err := d.lookup(hash)
@@ -184,7 +184,7 @@ func (d *Daemon) getBlock(_ context.Context, params json.RawMessage) (any, error
 	}
 	b, err := d.node.Block(info.Hash)
 	if errors.Is(err, node.ErrNotFound) {
-		return nil, rpc.Errorf(rpc.CodeMiscError, "Block not available")
+		return nil, jsonrpc.Errorf(jsonrpc.CodeMiscError, "Block not available")
 	}
 	if err != nil {
 		return nil, err
@@ -198,7 +198,7 @@ func (d *Daemon) getBlock(_ context.Context, params json.RawMessage) (any, error
 		return hex.EncodeToString(raw), nil
 	case 1, 2:
 	default:
-		return nil, rpc.Errorf(rpc.CodeInvalidParameter, "verbosity must be 0, 1 or 2")
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParameter, "verbosity must be 0, 1 or 2")
 	}
 	j := blockJSON{headerJSON: d.headerJSON(info, len(b.Transactions)), Size: len(raw)}
 	if verbosity == 1 {
@@ -258,16 +258,16 @@ func (d *Daemon) getBalance(_ context.Context, params json.RawMessage) (any, err
 // an orphan or side block, the rule that failed).
 func (d *Daemon) submitBlock(_ context.Context, params json.RawMessage) (any, error) {
 	var s string
-	if err := rpc.Params(params, &s); err != nil {
+	if err := jsonrpc.Params(params, &s); err != nil {
 		return nil, err
 	}
 	raw, err := hex.DecodeString(s)
 	if err != nil {
-		return nil, rpc.Errorf(rpc.CodeDeserializationError, "Block decode failed")
+		return nil, jsonrpc.Errorf(jsonrpc.CodeDeserializationError, "Block decode failed")
 	}
 	var b chain.Block
 	if err := b.UnmarshalBinary(raw); err != nil {
-		return nil, rpc.Errorf(rpc.CodeDeserializationError, "Block decode failed: %v", err)
+		return nil, jsonrpc.Errorf(jsonrpc.CodeDeserializationError, "Block decode failed: %v", err)
 	}
 	res, err := d.SubmitBlock(&b)
 	var rerr chain.RuleError
@@ -287,12 +287,12 @@ func (d *Daemon) submitBlock(_ context.Context, params json.RawMessage) (any, er
 // addressParam decodes a method's single address parameter.
 func addressParam(params json.RawMessage) (chain.Address, error) {
 	var s string
-	if err := rpc.Params(params, &s); err != nil {
+	if err := jsonrpc.Params(params, &s); err != nil {
 		return chain.Address{}, err
 	}
 	addr, err := chain.ParseAddress(s)
 	if err != nil {
-		return addr, rpc.Errorf(rpc.CodeInvalidAddressOrKey, "Invalid address: %v", err)
+		return addr, jsonrpc.Errorf(jsonrpc.CodeInvalidAddressOrKey, "Invalid address: %v", err)
 	}
 	return addr, nil
 }

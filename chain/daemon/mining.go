@@ -11,7 +11,7 @@ import (
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/mempool"
 	"github.com/powmine/powmine/chain/mining"
-	"github.com/powmine/powmine/chain/rpc"
+	"github.com/powmine/powmine/internal/jsonrpc"
 )
 
 // longPollWait is how long getblocktemplate with a current longpollid
@@ -55,12 +55,12 @@ type templateRequest struct {
 
 func (d *Daemon) getBlockTemplate(ctx context.Context, params json.RawMessage) (any, error) {
 	var req templateRequest
-	if err := rpc.Params(params, &req); err != nil {
+	if err := jsonrpc.Params(params, &req); err != nil {
 		return nil, err
 	}
 	payout, err := chain.ParseAddress(req.Payout)
 	if err != nil {
-		return nil, rpc.Errorf(rpc.CodeInvalidAddressOrKey, "template_request needs a valid \"payout\" address: %v", err)
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidAddressOrKey, "template_request needs a valid \"payout\" address: %v", err)
 	}
 	if req.LongPollID != "" && req.LongPollID == d.node.Tip().Hash.String() {
 		wait, cancel := context.WithTimeout(ctx, longPollWait)
@@ -72,7 +72,7 @@ func (d *Daemon) getBlockTemplate(ctx context.Context, params json.RawMessage) (
 	}
 	t, err := d.Template([]mining.Payout{{Address: payout, Weight: 1}})
 	if err != nil {
-		return nil, rpc.Errorf(rpc.CodeMiscError, "template: %v", err)
+		return nil, jsonrpc.Errorf(jsonrpc.CodeMiscError, "template: %v", err)
 	}
 	target, err := chain.BigToHash(chain.CompactToBig(t.Header.Bits))
 	if err != nil {
@@ -110,21 +110,21 @@ func (d *Daemon) getBlockTemplate(ctx context.Context, params json.RawMessage) (
 
 func (d *Daemon) sendRawTransaction(_ context.Context, params json.RawMessage) (any, error) {
 	var s string
-	if err := rpc.Params(params, &s); err != nil {
+	if err := jsonrpc.Params(params, &s); err != nil {
 		return nil, err
 	}
 	raw, err := hex.DecodeString(s)
 	if err != nil {
-		return nil, rpc.Errorf(rpc.CodeDeserializationError, "TX decode failed")
+		return nil, jsonrpc.Errorf(jsonrpc.CodeDeserializationError, "TX decode failed")
 	}
 	var tx chain.Transaction
 	if err := tx.UnmarshalBinary(raw); err != nil {
-		return nil, rpc.Errorf(rpc.CodeDeserializationError, "TX decode failed: %v", err)
+		return nil, jsonrpc.Errorf(jsonrpc.CodeDeserializationError, "TX decode failed: %v", err)
 	}
 	if err := d.SendTransaction(&tx); err != nil {
 		var rej *mempool.RejectError
 		if errors.As(err, &rej) {
-			return nil, rpc.Errorf(rpc.CodeVerifyRejected, "%s: %s", rej.Reason, rej.Description)
+			return nil, jsonrpc.Errorf(jsonrpc.CodeVerifyRejected, "%s: %s", rej.Reason, rej.Description)
 		}
 		return nil, err
 	}

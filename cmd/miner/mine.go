@@ -17,9 +17,9 @@ import (
 	"github.com/klauspost/cpuid/v2"
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/daemon"
-	"github.com/powmine/powmine/chain/rpc"
 	"github.com/powmine/powmine/chain/wallet"
 	"github.com/powmine/powmine/hash/sha256d"
+	"github.com/powmine/powmine/internal/jsonrpc"
 	"github.com/powmine/powmine/miner"
 	"github.com/powmine/powmine/miner/solo"
 	"github.com/powmine/powmine/stratum/client"
@@ -139,7 +139,7 @@ func mine(ctx context.Context, o *options, out *reporter) error {
 type counter struct{ accepted, submitted int }
 
 // mineSolo mines on a node's getblocktemplate and submits blocks.
-func mineSolo(ctx context.Context, client *rpc.Client, payout chain.Address, m *miner.Miner, out *reporter, acc *counter) error {
+func mineSolo(ctx context.Context, client *jsonrpc.Client, payout chain.Address, m *miner.Miner, out *reporter, acc *counter) error {
 	out.printf("solo mining, paying %s", payout)
 	return solo.Run(ctx, solo.Config{
 		Client: client,
@@ -190,7 +190,7 @@ func minePool(ctx context.Context, o *options, m *miner.Miner, out *reporter) er
 // a free loopback port.
 type embedded struct {
 	d       *daemon.Daemon
-	client  *rpc.Client
+	client  *jsonrpc.Client
 	payout  chain.Address
 	out     *reporter
 	ln      net.Listener
@@ -232,7 +232,7 @@ func startEmbedded(o *options, out *reporter) (*embedded, error) {
 	}
 	tip := d.Node().Tip()
 	out.final(fmt.Sprintf("embedded dev node: data in %s, height %d, tip %s", dataDir, tip.Height, tip.Hash))
-	client := rpc.NewClient("http://"+ln.Addr().String(), "miner", password)
+	client := jsonrpc.NewClient("http://"+ln.Addr().String(), "miner", password)
 	return &embedded{d: d, client: client, payout: payout, out: out}, nil
 }
 
@@ -269,7 +269,7 @@ func payoutAddress(flag string, out *reporter) (chain.Address, error) {
 
 // nodeClient returns an RPC client for -o, with -u/-p or the cookie of
 // the default dev data directory.
-func nodeClient(o *options) (*rpc.Client, error) {
+func nodeClient(o *options) (*jsonrpc.Client, error) {
 	user, pass := o.user, o.pass
 	if user == "" {
 		dir := o.dataDir
@@ -277,11 +277,11 @@ func nodeClient(o *options) (*rpc.Client, error) {
 			dir = daemon.DefaultDataDir("dev")
 		}
 		var err error
-		if user, pass, err = rpc.ReadCookie(filepath.Join(dir, ".cookie")); err != nil {
+		if user, pass, err = jsonrpc.ReadCookie(filepath.Join(dir, ".cookie")); err != nil {
 			return nil, usagef("no -u/-p given and %v", err)
 		}
 	}
-	return rpc.NewClient(o.url(), user, pass), nil
+	return jsonrpc.NewClient(o.url(), user, pass), nil
 }
 
 // pickKernel returns the named kernel, or the fastest that passes its

@@ -12,8 +12,8 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/daemon"
-	"github.com/powmine/powmine/chain/rpc"
 	"github.com/powmine/powmine/chain/wallet"
+	"github.com/powmine/powmine/internal/jsonrpc"
 )
 
 // sendCmd signs a transfer with the wallet's key and submits it.
@@ -45,7 +45,7 @@ func sendCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return usagef("bad --fee: %v", err)
 	}
 	if *user == "" {
-		if *user, *pass, err = rpc.ReadCookie(filepath.Join(*dataDir, ".cookie")); err != nil {
+		if *user, *pass, err = jsonrpc.ReadCookie(filepath.Join(*dataDir, ".cookie")); err != nil {
 			return err
 		}
 	}
@@ -57,7 +57,7 @@ func sendCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err != nil {
 		return err
 	}
-	client := rpc.NewClient(*url, *user, *pass)
+	client := jsonrpc.NewClient(*url, *user, *pass)
 	// The signature covers the network's genesis hash (no replay on
 	// another chain): ask the node which network it runs.
 	var genesis string

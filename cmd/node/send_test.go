@@ -12,7 +12,7 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/daemon"
-	"github.com/powmine/powmine/chain/rpc"
+	"github.com/powmine/powmine/internal/jsonrpc"
 	"github.com/powmine/powmine/miner"
 	"github.com/powmine/powmine/miner/solo"
 )
@@ -53,7 +53,7 @@ func TestWalletSendMined(t *testing.T) {
 	go func() { nodeDone <- d.Run(ctx) }()
 	defer func() { cancel(); <-nodeDone; d.Close() }()
 	url := "http://" + ln.Addr().String()
-	user, pass, err := rpc.ReadCookie(filepath.Join(dir, ".cookie"))
+	user, pass, err := jsonrpc.ReadCookie(filepath.Join(dir, ".cookie"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestWalletSendMined(t *testing.T) {
 		t.Fatal(err)
 	}
 	go m.Run(ctx)
-	go solo.Run(ctx, solo.Config{Client: rpc.NewClient(url, user, pass), Payout: from, Miner: m})
+	go solo.Run(ctx, solo.Config{Client: jsonrpc.NewClient(url, user, pass), Payout: from, Miner: m})
 
 	waitFor := func(what string, cond func() bool) {
 		t.Helper()

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
-	"github.com/powmine/powmine/chain/rpc"
 	"github.com/powmine/powmine/hash/sha256d"
+	"github.com/powmine/powmine/internal/jsonrpc"
 	"github.com/powmine/powmine/internal/testcert"
 	"github.com/powmine/powmine/stratum"
 	"github.com/powmine/powmine/stratum/pool"
@@ -179,7 +179,7 @@ func TestStratumStatsWired(t *testing.T) {
 			t.Error(err)
 		}
 	}()
-	cl := rpc.NewClient("http://"+addrs[0], "u", "p")
+	cl := jsonrpc.NewClient("http://"+addrs[0], "u", "p")
 	var info pool.PoolInfo
 	for deadline := time.Now().Add(startTimeout); ; {
 		err := cl.Call(ctx, "getpoolinfo", &info)

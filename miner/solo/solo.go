@@ -12,7 +12,7 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/mining"
-	"github.com/powmine/powmine/chain/rpc"
+	"github.com/powmine/powmine/internal/jsonrpc"
 	"github.com/powmine/powmine/miner"
 )
 
@@ -23,7 +23,7 @@ const refresh = 15 * time.Second
 // Config configures Run.
 type Config struct {
 	// Client talks to the node. This field is required.
-	Client *rpc.Client
+	Client *jsonrpc.Client
 	// Payout receives the block rewards. This field is required.
 	Payout chain.Address
 	// Miner does the hashing; Run feeds it work and reads its shares.
@@ -89,7 +89,7 @@ func Run(ctx context.Context, cfg Config) error {
 }
 
 // submit assembles and submits the block of a share.
-func submit(ctx context.Context, c *rpc.Client, j *job, s miner.Share) (Found, error) {
+func submit(ctx context.Context, c *jsonrpc.Client, j *job, s miner.Share) (Found, error) {
 	b, err := j.block(s.Header, s.Roll)
 	if err != nil {
 		return Found{}, err

@@ -10,12 +10,12 @@ import (
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/daemon"
 	"github.com/powmine/powmine/chain/mining"
-	"github.com/powmine/powmine/chain/rpc"
+	"github.com/powmine/powmine/internal/jsonrpc"
 	"github.com/powmine/powmine/miner"
 )
 
 // startNode runs a dev-chain daemon with its RPC on loopback.
-func startNode(t *testing.T, dataDir string) (*daemon.Daemon, *rpc.Client) {
+func startNode(t *testing.T, dataDir string) (*daemon.Daemon, *jsonrpc.Client) {
 	t.Helper()
 	p, err := daemon.DevParams(dataDir, time.Now())
 	if err != nil {
@@ -39,7 +39,7 @@ func startNode(t *testing.T, dataDir string) (*daemon.Daemon, *rpc.Client) {
 		<-done
 		d.Close()
 	})
-	c := rpc.NewClient("http://"+addr, "u", "p")
+	c := jsonrpc.NewClient("http://"+addr, "u", "p")
 	for range 200 {
 		if c.Call(context.Background(), "getblockcount", nil) == nil {
 			break

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 
-	"github.com/powmine/powmine/chain/rpc"
+	"github.com/powmine/powmine/internal/jsonrpc"
 )
 
 // MethodRegistrar takes JSON-RPC methods; *daemon.Daemon satisfies it.
 type MethodRegistrar interface {
 	// RegisterMethod adds a method to the RPC server.
-	RegisterMethod(name string, h rpc.Handler) error
+	RegisterMethod(name string, h jsonrpc.Handler) error
 }
 
 // RegisterRPC adds the pool's JSON-RPC methods: getpoolinfo (the totals,
@@ -51,7 +51,7 @@ type WorkerInfo struct {
 }
 
 func (s *Server) getPoolInfo(_ context.Context, params json.RawMessage) (any, error) {
-	if err := rpc.Params(params); err != nil {
+	if err := jsonrpc.Params(params); err != nil {
 		return nil, err
 	}
 	ps := s.PoolStats()
@@ -68,7 +68,7 @@ func (s *Server) getPoolInfo(_ context.Context, params json.RawMessage) (any, er
 }
 
 func (s *Server) getPoolWorkers(_ context.Context, params json.RawMessage) (any, error) {
-	if err := rpc.Params(params); err != nil {
+	if err := jsonrpc.Params(params); err != nil {
 		return nil, err
 	}
 	ws := s.WorkerStats()

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain/daemon"
-	"github.com/powmine/powmine/chain/rpc"
+	"github.com/powmine/powmine/internal/jsonrpc"
 	"github.com/powmine/powmine/stratum"
 )
 
@@ -286,7 +286,7 @@ func TestPoolMetricsAndRPC(t *testing.T) {
 		}
 	}
 
-	cl := rpc.NewClient(url, "u", "p")
+	cl := jsonrpc.NewClient(url, "u", "p")
 	var info PoolInfo
 	if err := cl.Call(context.Background(), "getpoolinfo", &info); err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-// Package rpc serves JSON-RPC over HTTP the way Bitcoin Core does: one
+// Package jsonrpc serves JSON-RPC over HTTP the way Bitcoin Core does: one
 // POST endpoint, JSON-RPC 2.0 (and the 1.0 envelope that Core's clients
 // still send), batches, HTTP basic authentication with a password or a
 // cookie file, and Core's error codes.
@@ -6,7 +6,7 @@
 // It knows nothing about chains: the node registers its methods as
 // Handlers. Every limit (body size, batch length, header and handler time)
 // is an exported constant or a Server field.
-package rpc
+package jsonrpc
 
 import (
 	"bytes"
