@@ -2,6 +2,7 @@ package chain
 
 import (
 	"bufio"
+	"fmt"
 	"errors"
 	"math"
 	"math/big"
@@ -54,26 +55,13 @@ type asertVector struct {
 }
 
 // loadASERTRuns reads the aserti3-2d test vectors of the specification,
-// run01 to run12, from shared/data/asert beside the project (they are
-// public data, kept in the shared folder rather than in this repository).
-// Without them the test is skipped, saying so; the exact-formula and
-// hand-computed tests still run.
+// testdata/asert/run01 to run12. A missing or unreadable run fails the
+// test: it is never skipped.
 func loadASERTRuns(t *testing.T) []asertRun {
 	t.Helper()
-	dir, err := dataPath("asert")
-	if err != nil {
-		t.Skipf("BCH aserti3-2d vectors not available (%v): add run01..run12 under shared/data/asert", err)
-	}
-	paths, err := filepath.Glob(filepath.Join(dir, "run*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(paths) != 12 {
-		t.Fatalf("found %d ASERT runs, want 12", len(paths))
-	}
-	runs := make([]asertRun, 0, len(paths))
-	for _, path := range paths {
-		runs = append(runs, parseASERTRun(t, path))
+	runs := make([]asertRun, 0, 12)
+	for i := 1; i <= 12; i++ {
+		runs = append(runs, parseASERTRun(t, filepath.Join("testdata", "asert", fmt.Sprintf("run%02d", i))))
 	}
 	return runs
 }

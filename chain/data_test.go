@@ -13,44 +13,16 @@ import (
 	"testing"
 )
 
-// The real mainnet data lives in the shared folder next to the project
-// root: ../shared/data from the root, ../../shared/data from chain/. Tests
-// walk up from the package directory so that checkouts nested one level
-// deeper (git worktrees) find it too; POWMINE_SHARED_DATA overrides the
-// search. A missing file fails the test: it is never skipped.
+// The real mainnet data lives in testdata/ (see testdata/README.md for
+// where each file comes from). A missing file fails the test: it is never
+// skipped.
 const (
-	dataDirEnv     = "POWMINE_SHARED_DATA"
 	runFile        = "mainnet-headers-822528-830592.hex"
 	boundariesFile = "mainnet-retarget-boundaries.csv"
 
 	runFirstHeight = 822528
 	runLen         = 8065
 )
-
-func dataPath(name string) (string, error) {
-	if dir := os.Getenv(dataDirEnv); dir != "" {
-		p := filepath.Join(dir, name)
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("test data %s not found in %s=%s: %w", name, dataDirEnv, dir, err)
-		}
-		return p, nil
-	}
-	start, err := filepath.Abs(".")
-	if err != nil {
-		return "", err
-	}
-	for dir := start; ; dir = filepath.Dir(dir) {
-		p := filepath.Join(dir, "shared", "data", name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-		if filepath.Dir(dir) == dir {
-			break
-		}
-	}
-	return "", fmt.Errorf("test data %s not found: expected shared/data/%s in a directory above %s "+
-		"(../../shared/data from chain/); set %s to the data directory", name, name, start, dataDirEnv)
-}
 
 // runData is the consecutive mainnet run, heights 822528 to 830592.
 type runData struct {
@@ -68,11 +40,7 @@ type boundaryRow struct {
 
 // eachLine calls fn for every line of the named data file, numbering from 1.
 func eachLine(name string, fn func(line int, text string) error) error {
-	path, err := dataPath(name)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(path)
+	f, err := os.Open(filepath.Join("testdata", name))
 	if err != nil {
 		return err
 	}
