@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -36,6 +37,7 @@ const (
 
 	CodeMiscError            = -1  // RPC_MISC_ERROR
 	CodeTypeError            = -3  // RPC_TYPE_ERROR
+	CodeOutOfMemory          = -7  // RPC_OUT_OF_MEMORY: a reply over MaxReplySize
 	CodeInvalidAddressOrKey  = -5  // RPC_INVALID_ADDRESS_OR_KEY: unknown block, bad address
 	CodeInvalidParameter     = -8  // RPC_INVALID_PARAMETER
 	CodeDeserializationError = -22 // RPC_DESERIALIZATION_ERROR: bad block or transaction encoding
@@ -52,6 +54,12 @@ const (
 	MaxBodySize = 8 << 20
 	// MaxBatch is the most calls one batch may hold.
 	MaxBatch = 1000
+	// MaxReplySize bounds a reply: one call's result, or a whole batch's
+	// (calls left once a batch's replies reach it are not run).
+	MaxReplySize = 32 << 20
+	// FailedAuthDelay is how long a request with wrong credentials waits
+	// for its 401, as Core's 250 ms, to slow password guessing.
+	FailedAuthDelay = 250 * time.Millisecond
 	// CookieUser is the user name of cookie authentication, as in Core.
 	CookieUser = "__cookie__"
 )
@@ -83,6 +91,10 @@ type Server struct {
 	timeout  time.Duration
 	maxBody  int64
 	maxBatch int
+	maxReply int
+	// authDelay is FailedAuthDelay; tests shorten it.
+	authDelay    time.Duration
+	authFailures logLimiter
 }
 
 // Config configures a Server.
@@ -129,12 +141,14 @@ func New(cfg Config) (*Server, error) {
 		timeout = 30 * time.Second
 	}
 	return &Server{
-		methods:  map[string]Handler{},
-		authHdr:  "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass)),
-		log:      log,
-		timeout:  timeout,
-		maxBody:  MaxBodySize,
-		maxBatch: MaxBatch,
+		methods:   map[string]Handler{},
+		authHdr:   "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass)),
+		log:       log,
+		timeout:   timeout,
+		maxBody:   MaxBodySize,
+		maxBatch:  MaxBatch,
+		maxReply:  MaxReplySize,
+		authDelay: FailedAuthDelay,
 	}, nil
 }
 
@@ -153,21 +167,20 @@ func (s *Server) Has(name string) bool {
 	return ok
 }
 
-// request is one call. ID is kept raw so it is echoed exactly.
-type request struct {
-	JSONRPC string          `json:"jsonrpc"`
-	ID      json.RawMessage `json:"id"`
-	Method  string          `json:"method"`
-	Params  json.RawMessage `json:"params"`
-}
-
 // response is one reply. Result and Error are both present for 1.0
-// callers (one of them null), as Core does; 2.0 replies omit the other.
+// callers (one of them null), as Core does.
 type response struct {
 	JSONRPC string          `json:"jsonrpc,omitempty"`
 	Result  any             `json:"result"`
 	Error   *Error          `json:"error"`
 	ID      json.RawMessage `json:"id"`
+}
+
+// reply is one encoded response, or none for a JSON-RPC 2.0 notification.
+type reply struct {
+	body    []byte // encoded response; nil for a notification
+	version string // "2.0" or "" (1.0)
+	code    int    // the error's code, 0 on success
 }
 
 // ServeHTTP implements http.Handler.
@@ -178,9 +191,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(s.authHdr)) != 1 {
-		w.Header().Set("WWW-Authenticate", `Basic realm="jsonrpc"`)
-		http.Error(w, "unauthorized", http.StatusUnauthorized)
-		s.log.Warn("rpc: bad credentials", "remote", r.RemoteAddr)
+		s.refuse(w, r)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
@@ -196,84 +207,203 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
 	defer cancel()
 	out, status := s.handle(ctx, body)
+	if out == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(out)
 }
 
+// refuse answers a request with wrong or missing credentials after
+// FailedAuthDelay, as Core does, and logs at most one line a second.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request) {
+	if s.authDelay > 0 {
+		t := time.NewTimer(s.authDelay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+		}
+	}
+	w.Header().Set("WWW-Authenticate", `Basic realm="jsonrpc"`)
+	http.Error(w, "unauthorized", http.StatusUnauthorized)
+	if n, ok := s.authFailures.note(time.Now()); ok {
+		s.log.Warn("rpc: bad credentials", "remote", r.RemoteAddr, "refused_since_last_line", n)
+	}
+}
+
 // handle decodes a single call or a batch and returns the encoded reply
-// and its HTTP status (Core answers errors of single 1.0 calls with 500
-// or 404; 2.0 calls and batches always with 200).
+// and its HTTP status, or a nil reply when every call was a notification.
+// As Core does, errors of single 1.0 calls are answered with 400 (invalid
+// request), 404 (unknown method) or 500; 2.0 calls and batches always
+// with 200.
 func (s *Server) handle(ctx context.Context, body []byte) ([]byte, int) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) > 0 && trimmed[0] == '[' {
-		var calls []json.RawMessage
-		if err := json.Unmarshal(trimmed, &calls); err != nil {
-			return encode(errorReply(nil, "2.0", Errorf(CodeParseError, "parse error: %v", err))), http.StatusOK
-		}
-		if len(calls) == 0 || len(calls) > s.maxBatch {
-			return encode(errorReply(nil, "2.0", Errorf(CodeInvalidRequest, "batch of %d calls (allowed 1 to %d)", len(calls), s.maxBatch))), http.StatusOK
-		}
-		replies := make([]response, 0, len(calls))
-		for _, c := range calls {
-			replies = append(replies, s.call(ctx, c))
-		}
-		return encode(replies), http.StatusOK
+		return s.batch(ctx, trimmed)
 	}
-	reply := s.call(ctx, body)
+	r := s.call(ctx, body, "", s.maxReply)
+	if r.body == nil {
+		return nil, http.StatusNoContent
+	}
 	status := http.StatusOK
-	if reply.Error != nil && reply.JSONRPC == "" {
-		status = http.StatusInternalServerError
-		if reply.Error.Code == CodeMethodNotFound {
+	if r.code != 0 && r.version == "" {
+		switch r.code {
+		case CodeInvalidRequest:
+			status = http.StatusBadRequest
+		case CodeMethodNotFound:
 			status = http.StatusNotFound
+		default:
+			status = http.StatusInternalServerError
 		}
 	}
-	return encode(reply), status
+	return append(r.body, '\n'), status
 }
 
-// call runs one request.
-func (s *Server) call(ctx context.Context, raw json.RawMessage) response {
+// batch runs the calls of a batch in order. A call whose result does not
+// fit in what is left of maxReply answers an error instead, and the calls
+// after it are not run, so a batch's reply never grows past the limit by
+// more than a few error objects.
+func (s *Server) batch(ctx context.Context, body []byte) ([]byte, int) {
+	var calls []json.RawMessage
+	if err := strictUnmarshal(body, &calls); err != nil {
+		return errorBody(nil, "2.0", Errorf(CodeParseError, "parse error: %v", err)), http.StatusOK
+	}
+	if len(calls) == 0 || len(calls) > s.maxBatch {
+		return errorBody(nil, "2.0", Errorf(CodeInvalidRequest, "batch of %d calls (allowed 1 to %d)", len(calls), s.maxBatch)), http.StatusOK
+	}
+	out := []byte{'['}
+	full := false
+	for _, c := range calls {
+		var r reply
+		if full {
+			r = s.overLimit(c)
+		} else {
+			r = s.call(ctx, c, "2.0", s.maxReply-len(out))
+			full = r.code == CodeOutOfMemory
+		}
+		if r.body == nil {
+			continue
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, r.body...)
+	}
+	if len(out) == 1 {
+		return nil, http.StatusNoContent
+	}
+	return append(out, ']', '\n'), http.StatusOK
+}
+
+// request is one call as parsed by parseRequest.
+type request struct {
+	version string          // "2.0" or "" (1.0)
+	id      json.RawMessage // nil when absent: a 2.0 notification
+	method  string
+	params  json.RawMessage
+}
+
+// parseRequest decodes one call object. Member names match exactly, as
+// in Core ("METHOD" is not "method"), and nothing may follow the object.
+// A value that is not an object is answered in the given version.
+func parseRequest(raw json.RawMessage, version string) (request, *Error) {
+	var members map[string]json.RawMessage
+	if err := strictUnmarshal(raw, &members); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) {
+			return request{version: version}, Errorf(CodeInvalidRequest, "Invalid Request object")
+		}
+		return request{version: version}, Errorf(CodeParseError, "parse error: %v", err)
+	}
+	if members == nil {
+		return request{version: version}, Errorf(CodeInvalidRequest, "Invalid Request object")
+	}
 	var req request
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&req); err != nil {
-		return errorReply(nil, "", Errorf(CodeParseError, "parse error: %v", err))
+	if v, ok := members["jsonrpc"]; ok && string(v) == `"2.0"` {
+		req.version = "2.0"
 	}
-	version := ""
-	if req.JSONRPC == "2.0" {
-		version = "2.0"
+	if id, ok := members["id"]; ok {
+		req.id = id
+	} else if req.version == "" {
+		req.id = json.RawMessage("null") // 1.0 has no notifications
 	}
-	if req.Method == "" {
-		return errorReply(req.ID, version, Errorf(CodeInvalidRequest, "missing method"))
-	}
-	h, ok := s.methods[req.Method]
+	method, ok := members["method"]
 	if !ok {
-		return errorReply(req.ID, version, Errorf(CodeMethodNotFound, "Method not found"))
+		return req, Errorf(CodeInvalidRequest, "Missing method")
 	}
-	if len(req.Params) > 0 && req.Params[0] != '[' && req.Params[0] != '{' && string(req.Params) != "null" {
-		return errorReply(req.ID, version, Errorf(CodeInvalidRequest, "params must be an array or an object"))
+	if json.Unmarshal(method, &req.method) != nil || method[0] != '"' {
+		return req, Errorf(CodeInvalidRequest, "Method must be a string")
 	}
-	result, err := h(ctx, req.Params)
-	if err != nil {
-		var rerr *Error
+	req.params = members["params"]
+	if p := req.params; len(p) > 0 && p[0] != '[' && p[0] != '{' && string(p) != "null" {
+		return req, Errorf(CodeInvalidRequest, "Params must be an array or object")
+	}
+	return req, nil
+}
+
+// call runs one request and encodes its reply; a result whose encoding
+// is longer than maxReply bytes is replaced by an error. version is the
+// envelope of an answer to a request that is not an object at all.
+func (s *Server) call(ctx context.Context, raw json.RawMessage, version string, maxReply int) reply {
+	req, rerr := parseRequest(raw, version)
+	if rerr != nil {
+		return reply{body: errorBody(req.id, req.version, rerr), version: req.version, code: rerr.Code}
+	}
+	h, ok := s.methods[req.method]
+	if !ok {
+		rerr = Errorf(CodeMethodNotFound, "Method not found")
+	} else if result, err := h(ctx, req.params); err != nil {
 		if !errors.As(err, &rerr) {
 			rerr = &Error{Code: CodeMiscError, Message: err.Error()}
 		}
-		s.log.Info("rpc: call failed", "method", req.Method, "code", rerr.Code, "err", rerr.Message)
-		return errorReply(req.ID, version, rerr)
+		s.log.Info("rpc: call failed", "method", req.method, "code", rerr.Code, "err", rerr.Message)
+	} else if req.id != nil {
+		body := encode(response{JSONRPC: req.version, Result: result, ID: req.id})
+		if len(body) <= maxReply {
+			return reply{body: body, version: req.version}
+		}
+		rerr = Errorf(CodeOutOfMemory, "reply of %d bytes is over the %d-byte limit", len(body), maxReply)
+		s.log.Warn("rpc: reply over limit", "method", req.method, "bytes", len(body), "limit", maxReply)
 	}
-	return response{JSONRPC: version, Result: result, ID: idOrNull(req.ID)}
+	if req.id == nil {
+		return reply{version: req.version} // a notification: no reply
+	}
+	return reply{body: errorBody(req.id, req.version, rerr), version: req.version, code: rerr.Code}
 }
 
-func errorReply(id json.RawMessage, version string, e *Error) response {
-	return response{JSONRPC: version, Error: e, ID: idOrNull(id)}
+// overLimit answers a batch call that was not run because the batch's
+// reply already reached the limit.
+func (s *Server) overLimit(raw json.RawMessage) reply {
+	req, _ := parseRequest(raw, "2.0")
+	if req.id == nil && req.version == "2.0" {
+		return reply{version: req.version}
+	}
+	e := Errorf(CodeOutOfMemory, "not run: the batch's reply reached the %d-byte limit", s.maxReply)
+	return reply{body: errorBody(req.id, req.version, e), version: req.version, code: e.Code}
 }
 
-func idOrNull(id json.RawMessage) json.RawMessage {
+// strictUnmarshal decodes one JSON value, keeping numbers as written, and
+// fails when anything but white space follows it.
+func strictUnmarshal(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errors.New("data after the JSON value")
+	}
+	return nil
+}
+
+func errorBody(id json.RawMessage, version string, e *Error) []byte {
 	if len(id) == 0 {
-		return json.RawMessage("null")
+		id = json.RawMessage("null")
 	}
-	return id
+	return encode(response{JSONRPC: version, Error: e, ID: id})
 }
 
 func encode(v any) []byte {
@@ -283,7 +413,29 @@ func encode(v any) []byte {
 		// internal error rather than sending a broken reply.
 		b, _ = json.Marshal(response{Error: Errorf(CodeInternalError, "encode result: %v", err), ID: json.RawMessage("null")})
 	}
-	return append(b, '\n')
+	return b
+}
+
+// logLimiter lets one log line through per second and counts the events
+// in between.
+type logLimiter struct {
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+// note records an event at now and reports whether to log it, with the
+// number of events not logged since the last line.
+func (l *logLimiter) note(now time.Time) (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.last) < time.Second {
+		l.suppressed++
+		return 0, false
+	}
+	n := l.suppressed
+	l.last, l.suppressed = now, 0
+	return n, true
 }
 
 // Params decodes positional params (a JSON array) into dst, which are

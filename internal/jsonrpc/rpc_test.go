@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func newTestServer(t *testing.T) (*Server, *httptest.Server) {
@@ -71,15 +72,30 @@ func TestCalls(t *testing.T) {
 		{"wrong param type", `{"id":1,"method":"echo","params":[5]}`, 500, `"code":-3`},
 		{"too many params", `{"id":1,"method":"echo","params":["a",1,2]}`, 500, `"code":-32602`},
 		{"named params", `{"id":1,"method":"echo","params":{"a":"x"}}`, 500, `"code":-32602`},
-		{"scalar params", `{"id":1,"method":"echo","params":5}`, 500, `"code":-32600`},
-		{"missing method", `{"id":1}`, 500, `"code":-32600`},
+		{"scalar params", `{"id":1,"method":"echo","params":5}`, 400, `"code":-32600`},
+		{"missing method", `{"id":1}`, 400, `"code":-32600`},
+		{"method not a string", `{"id":1,"method":5}`, 400, `{"code":-32600,"message":"Method must be a string"}`},
+		{"method null", `{"id":1,"method":null}`, 400, `"Method must be a string"`},
+		{"keys match exactly", `{"id":1,"METHOD":"echo"}`, 400, `"code":-32600`},
+		{"not an object", `5`, 400, `{"code":-32600,"message":"Invalid Request object"}`},
+		{"null request", `null`, 400, `"Invalid Request object"`},
+		{"data after the request", `{"id":1,"method":"echo"} {"id":2,"method":"echo"}`, 500, `"code":-32700`},
+		{"garbage after the request", `{"id":1,"method":"echo"}x`, 500, `"code":-32700`},
+		{"2.0 invalid request", `{"jsonrpc":"2.0","id":1,"method":[]}`, 200, `"code":-32600`},
+		{"2.0 notification", `{"jsonrpc":"2.0","method":"echo","params":["n"]}`, 204, ``},
+		{"2.0 failing notification", `{"jsonrpc":"2.0","method":"fail"}`, 204, ``},
+		{"1.0 without id is a call", `{"method":"echo"}`, 200, `"id":null`},
+		{"non-object batch entry", `[1,{"jsonrpc":"2.0","id":2,"method":"echo"}]`, 200, `[{"jsonrpc":"2.0","result":null,"error":{"code":-32600,"message":"Invalid Request object"},"id":null},{"jsonrpc":"2.0","result":{"a":"","b":0},"error":null,"id":2}]`},
+		{"notifications in a batch", `[{"jsonrpc":"2.0","method":"echo"},{"jsonrpc":"2.0","id":3,"method":"echo"}]`, 200, `[{"jsonrpc":"2.0","result":{"a":"","b":0},"error":null,"id":3}]`},
+		{"batch of notifications", `[{"jsonrpc":"2.0","method":"echo"},{"jsonrpc":"2.0","method":"nope"}]`, 204, ``},
+		{"data after a batch", `[{"id":1,"method":"echo"}] []`, 200, `"code":-32700`},
 		{"batch", `[{"jsonrpc":"2.0","id":1,"method":"echo","params":["a"]},{"jsonrpc":"2.0","id":2,"method":"nope"}]`, 200, `[{"jsonrpc":"2.0","result":{"a":"a","b":0},"error":null,"id":1},{"jsonrpc":"2.0","result":null,"error":{"code":-32601,"message":"Method not found"},"id":2}]`},
 		{"empty batch", `[]`, 200, `"code":-32600`},
 		{"broken batch", `[{"id":1},`, 200, `"code":-32700`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			status, body := post(t, hs.URL, "u", "p", c.body)
-			if status != c.status || !strings.Contains(body, c.want) {
+			if status != c.status || !strings.Contains(body, c.want) || (c.want == "") != (body == "") {
 				t.Fatalf("got %d %s\nwant %d containing %s", status, body, c.status, c.want)
 			}
 		})
@@ -109,6 +125,88 @@ func TestAuthAndLimits(t *testing.T) {
 	s.maxBody, s.maxBatch = MaxBodySize, 2
 	if _, body := post(t, hs.URL, "u", "p", `[{"id":1,"method":"echo"},{"id":2,"method":"echo"},{"id":3,"method":"echo"}]`); !strings.Contains(body, `"code":-32600`) {
 		t.Fatalf("over-long batch: %s", body)
+	}
+}
+
+// TestReplyLimit checks that a result over the reply limit becomes an
+// error, and that a batch stops running calls once its reply reaches the
+// limit.
+func TestReplyLimit(t *testing.T) {
+	s, err := New(Config{User: "u", Password: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := 0
+	s.Register("big", func(_ context.Context, params json.RawMessage) (any, error) {
+		runs++
+		var n int
+		if err := Params(params, &n); err != nil {
+			return nil, err
+		}
+		return strings.Repeat("x", n), nil
+	})
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	s.maxReply = 1000
+
+	if status, body := post(t, hs.URL, "u", "p", `{"id":1,"method":"big","params":[900]}`); status != 200 || !strings.Contains(body, strings.Repeat("x", 900)) {
+		t.Fatalf("reply under the limit: %d %.100s", status, body)
+	}
+	status, body := post(t, hs.URL, "u", "p", `{"id":1,"method":"big","params":[2000]}`)
+	if status != 500 || !strings.Contains(body, `"code":-7`) || len(body) > 200 {
+		t.Fatalf("reply over the limit: %d %.200s", status, body)
+	}
+
+	runs = 0
+	status, body = post(t, hs.URL, "u", "p", `[{"id":1,"method":"big","params":[400]},{"id":2,"method":"big","params":[400]},`+
+		`{"id":3,"method":"big","params":[400]},{"id":4,"method":"big","params":[400]}]`)
+	var replies []struct {
+		Result *string
+		Error  *Error
+		ID     int
+	}
+	if err := json.Unmarshal([]byte(body), &replies); err != nil || status != 200 || len(replies) != 4 {
+		t.Fatalf("batch: %d %v %.300s", status, err, body)
+	}
+	for i, r := range replies {
+		ok := r.Result != nil && len(*r.Result) == 400
+		if want := i < 2; ok != want || (!ok && (r.Error == nil || r.Error.Code != CodeOutOfMemory)) || r.ID != i+1 {
+			t.Errorf("batch reply %d: result %v, error %v, id %d", i, ok, r.Error, r.ID)
+		}
+	}
+	// The third call ran and was refused as over the room left; the
+	// fourth was not run at all.
+	if r := replies[3]; r.Error == nil || !strings.Contains(r.Error.Message, "not run") {
+		t.Errorf("fourth reply %+v, want not run", r.Error)
+	}
+	if runs != 3 || len(body) > 2*s.maxReply {
+		t.Fatalf("batch ran %d calls, reply %d bytes", runs, len(body))
+	}
+}
+
+func TestFailedLoginDelay(t *testing.T) {
+	s, hs := newTestServer(t)
+	s.authDelay = 50 * time.Millisecond
+	start := time.Now()
+	if status, _ := post(t, hs.URL, "u", "wrong", `{"id":1,"method":"echo"}`); status != http.StatusUnauthorized {
+		t.Fatalf("wrong password: %d", status)
+	}
+	if d := time.Since(start); d < s.authDelay {
+		t.Fatalf("refused after %v, before the %v delay", d, s.authDelay)
+	}
+
+	var l logLimiter
+	t0 := time.Now()
+	if n, ok := l.note(t0); !ok || n != 0 {
+		t.Fatalf("first event: %d %v", n, ok)
+	}
+	for i := 1; i <= 5; i++ {
+		if _, ok := l.note(t0.Add(time.Duration(i) * 100 * time.Millisecond)); ok {
+			t.Fatalf("event %d within a second was logged", i)
+		}
+	}
+	if n, ok := l.note(t0.Add(1100 * time.Millisecond)); !ok || n != 5 {
+		t.Fatalf("event after a second: logged %v, suppressed count %d, want 5", ok, n)
 	}
 }
 
@@ -155,7 +253,10 @@ func FuzzHandle(f *testing.F) {
 	})
 	s.Register("fail", func(context.Context, json.RawMessage) (any, error) { return nil, errors.New("x") })
 	f.Fuzz(func(t *testing.T, body []byte) {
-		out, _ := s.handle(context.Background(), body)
+		out, status := s.handle(context.Background(), body)
+		if out == nil && status == http.StatusNoContent {
+			return // only notifications
+		}
 		if !json.Valid(out) {
 			t.Fatalf("invalid JSON reply %q to %q", out, body)
 		}
