@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
+	"time"
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/node"
@@ -48,9 +50,11 @@ var (
 // (in this process or another) get ErrLocked from Open.
 type DB struct {
 	bolt    *bolt.DB
+	path    string
 	network string
 	genesis chain.Hash
 	log     *slog.Logger
+	damage  *damage
 
 	// commitHook, when set (by tests), runs after each stage of a Commit
 	// ("blocks", "index", "undo", "accounts", "tip"); an error from it
@@ -65,10 +69,11 @@ var _ node.Store = (*DB)(nil)
 // genesis hash, and an existing one must carry the same genesis hash
 // (else ErrWrongNetwork). It fails with ErrLocked when another process
 // holds the file longer than the lock timeout (see WithLockTimeout), with
-// ErrNewerSchema, ErrOlderSchema, ErrNotStore or ErrCorrupt for a file it cannot use, and
+// ErrNewerSchema, ErrOlderSchema, ErrNotStore or ErrCorrupt for a file it cannot use,
 // with bbolt's error (wrapped, with the path) for a file that is not a
-// bbolt database.
-func Open(path string, params *chain.Params, opts ...Option) (*DB, error) {
+// bbolt database, and with ErrDamaged when bbolt's consistency check of
+// the whole file fails or bbolt panics on a damaged page.
+func Open(path string, params *chain.Params, opts ...Option) (db *DB, err error) {
 	if params == nil {
 		return nil, errors.New("store: Open needs the network's Params")
 	}
@@ -81,7 +86,7 @@ func Open(path string, params *chain.Params, opts ...Option) (*DB, error) {
 	if err := checkFileSize(path); err != nil {
 		return nil, err
 	}
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: cfg.lockTimeout})
+	b, err := openBolt(path, cfg.lockTimeout)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s (waited %v)", ErrLocked, path, cfg.lockTimeout)
 	}
@@ -91,20 +96,36 @@ func Open(path string, params *chain.Params, opts ...Option) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	db := &DB{bolt: b, network: params.Name, genesis: params.GenesisHash,
-		log: cfg.logger.With("component", "store")}
+	db = &DB{bolt: b, path: path, network: params.Name, genesis: params.GenesisHash,
+		log: cfg.logger.With("component", "store"), damage: newDamage()}
 	if err := db.checkMeta(path); err != nil {
+		_ = b.Close()
+		return nil, err
+	}
+	if err := db.check(); err != nil {
 		_ = b.Close()
 		return nil, err
 	}
 	return db, nil
 }
 
+// openBolt opens the bbolt file, turning a panic on a damaged page (bbolt
+// reads the freelist as it opens) into ErrDamaged.
+func openBolt(path string, lockTimeout time.Duration) (b *bolt.DB, err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, fmt.Errorf("%w: %s: %v", ErrDamaged, path, r)
+		}
+	}()
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout})
+}
+
 // checkMeta initializes an empty file, or checks an existing one's
 // schema, network and buckets.
 func (db *DB) checkMeta(path string) error {
 	var empty bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketMeta) == nil {
 			empty = tx.ForEach(func([]byte, *bolt.Bucket) error { return errStop }) == nil
 			if !empty {
@@ -120,7 +141,7 @@ func (db *DB) checkMeta(path string) error {
 		}
 		return err
 	}
-	err = db.bolt.Update(func(tx *bolt.Tx) error {
+	err = db.update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucket(bucketMeta)
 		if err != nil {
 			return err

@@ -2,12 +2,16 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	mrand "math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -374,3 +378,186 @@ func snapshotBatch(t *testing.T, db *DB) *node.Batch {
 
 // addrKey returns account i's address as a key.
 func addrKey(i int) []byte { a := addr(i); return a[:] }
+
+// TestDamagedPages damages one page of a store file at a time (random
+// bytes over part of a page, or a whole page zeroed or filled) and opens
+// it: the store must be refused with an error, or every read must return
+// an error or a value, never panic. A branch, leaf or freelist page
+// destroyed whole must be refused at open (bbolt's consistency check
+// reaches every page). Pages are damaged only within the file's length
+// (a truncated file is TestTruncatedFile's).
+func TestDamagedPages(t *testing.T) {
+	c := newTestChain(t, "damage", 5)
+	s := c.buildScenario()
+	db, path := openTemp(t, c)
+	runScenario(t, c, s, db)
+	_ = db.Close()
+	full, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pageSize := b.Info().PageSize
+	pages := len(full) / pageSize
+	types := make([]string, pages) // "" for a page inside an overflow run
+	err = b.View(func(tx *bolt.Tx) error {
+		for id := 0; id < pages; id++ {
+			info, err := tx.Page(id)
+			if err != nil {
+				return err
+			}
+			if info != nil {
+				types[id] = info.Type
+				for o := 1; o <= info.OverflowCount && id+o < pages; o++ {
+					types[id+o] = info.Type
+				}
+				id += info.OverflowCount
+			}
+		}
+		return nil
+	})
+	_ = b.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var used []int // pages in use; most of a small file is free
+	for id, typ := range types {
+		if typ != "free" && typ != "" {
+			used = append(used, id)
+		}
+	}
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	outcomes := map[string]int{}
+	for i := range 150 {
+		damaged := slices.Clone(full)
+		page := rng.IntN(pages)
+		if i%4 != 0 {
+			page = used[rng.IntN(len(used))]
+		}
+		region := damaged[page*pageSize : (page+1)*pageSize]
+		whole := i%3 != 0
+		switch i % 3 {
+		case 0: // random bytes over part of the page
+			off := rng.IntN(pageSize - 64)
+			for j := range 64 {
+				region[off+j] = byte(rng.Uint32())
+			}
+		case 1:
+			clear(region)
+		case 2:
+			for j := range region {
+				region[j] = 0xff
+			}
+		}
+		p := filepath.Join(t.TempDir(), "damaged.db")
+		if err := os.WriteFile(p, damaged, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		db, err := Open(p, c.p)
+		if err != nil {
+			outcomes["refused at open"]++
+			continue
+		}
+		if used := types[page] == "branch" || types[page] == "leaf" || types[page] == "freelist"; whole && used {
+			t.Errorf("case %d: %s page %d destroyed, yet Open accepted the file", i, types[page], page)
+		}
+		n, err := node.New(c.config(db))
+		readErrs := 0
+		for _, b := range s.blocks {
+			if _, e := db.Block(b.Hash()); e != nil && !errors.Is(e, node.ErrNotFound) {
+				readErrs++
+			}
+			if _, e := db.Undo(b.Hash()); e != nil && !errors.Is(e, node.ErrNotFound) {
+				readErrs++
+			}
+		}
+		switch {
+		case db.Err() != nil:
+			outcomes["damage found by a read"]++
+			if !errors.Is(db.Err(), ErrDamaged) {
+				t.Fatalf("case %d: damage reported as %v", i, db.Err())
+			}
+			select {
+			case <-db.Damaged():
+			default:
+				t.Fatalf("case %d: Err set but Damaged not closed", i)
+			}
+			if _, err := db.Block(s.blocks[0].Hash()); !errors.Is(err, ErrDamaged) {
+				t.Fatalf("case %d: read after damage: %v, want ErrDamaged", i, err)
+			}
+		case err != nil:
+			outcomes["node refused the values"]++
+		case readErrs > 0:
+			outcomes["a read refused a value"]++
+		default:
+			_ = n.Tip()
+			outcomes[fmt.Sprintf("no effect (%s page)", cmp.Or(types[page], "free"))]++
+		}
+		_ = db.Close()
+	}
+	t.Log(outcomes)
+	if outcomes["refused at open"] == 0 {
+		t.Fatal("no damaged file was refused at open")
+	}
+}
+
+// TestConsistencyCheck writes a freelist that lists a page the blocks
+// bucket still uses: every value still decodes, so only bbolt's
+// consistency check can tell, and Open must refuse the file.
+func TestConsistencyCheck(t *testing.T) {
+	c := newTestChain(t, "check", 5)
+	db, path := openTemp(t, c)
+	runScenario(t, c, c.buildScenario(), db)
+	_ = db.Close()
+	db, err := Open(path, c.p)
+	if err != nil {
+		t.Fatalf("undamaged file refused: %v", err)
+	}
+	_ = db.Close()
+
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root uint64
+	_ = b.View(func(tx *bolt.Tx) error {
+		root = uint64(tx.Bucket(bucketBlocks).Root())
+		return nil
+	})
+	_ = b.Close()
+	if root == 0 {
+		t.Fatal("the blocks bucket is inline: the scenario should fill a page")
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both meta pages name a freelist page (offset 48 of the meta page:
+	// 16 bytes of page header, then magic, version, page size, flags and
+	// the 16-byte root bucket); rewrite each as a freelist of one page.
+	pageSize := int(binary.NativeEndian.Uint32(raw[boltPageHeaderSize+8:]))
+	for meta := range 2 {
+		free := binary.NativeEndian.Uint64(raw[meta*pageSize+48:])
+		page := raw[int(free)*pageSize : int(free+1)*pageSize]
+		clear(page)
+		binary.NativeEndian.PutUint64(page[0:], free)
+		binary.NativeEndian.PutUint16(page[8:], 0x10) // freelist page
+		binary.NativeEndian.PutUint16(page[10:], 1)
+		binary.NativeEndian.PutUint64(page[16:], root)
+	}
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db, err = Open(path, c.p)
+	if err == nil {
+		_ = db.Close()
+	}
+	if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("Open of a file whose freelist holds a used page: %v, want ErrDamaged naming the file", err)
+	}
+	t.Log(err)
+}

@@ -29,7 +29,7 @@ const ReindexLogInterval = 1000
 // what it has re-verified: a left-over entry marked "data stored" would be
 // connected without the context-free checks.
 func (db *DB) ResetState() error {
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		pending, err := tx.CreateBucketIfNotExists(bucketReindex)
 		if err != nil {
 			return err
@@ -63,7 +63,7 @@ func (db *DB) ResetState() error {
 // finished since, so that a daemon can resume an interrupted reindex.
 func (db *DB) ReindexPending() (bool, error) {
 	var pending bool
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		pending = tx.Bucket(bucketReindex) != nil
 		return nil
 	})
@@ -156,7 +156,7 @@ func (db *DB) Reindex(cfg node.Config) (*node.Node, error) {
 // numbered when it is accepted, after its parent).
 func (db *DB) pendingEntries() ([]node.IndexEntry, error) {
 	var out []node.IndexEntry
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketReindex).ForEach(func(k, v []byte) error {
 			e, err := decodeIndexEntry(k, v)
 			if err != nil {
@@ -177,7 +177,7 @@ func (db *DB) pendingEntries() ([]node.IndexEntry, error) {
 
 // finishReindex deletes the bodies in drop and the pending list.
 func (db *DB) finishReindex(drop []chain.Hash) error {
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
+	err := db.update(func(tx *bolt.Tx) error {
 		blocks := tx.Bucket(bucketBlocks)
 		for _, h := range drop {
 			if err := blocks.Delete(h[:]); err != nil {

@@ -14,7 +14,7 @@ import (
 // *CorruptError naming its bucket and key.
 func (db *DB) Load() (*node.Snapshot, error) {
 	var snap *node.Snapshot
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		tip := tx.Bucket(bucketMeta).Get(metaTip)
 		if tip == nil {
 			return nil
@@ -66,7 +66,7 @@ func (db *DB) Load() (*node.Snapshot, error) {
 // whose header does not hash to its key, yields a *CorruptError.
 func (db *DB) Block(hash chain.Hash) (*chain.Block, error) {
 	var b *chain.Block
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketBlocks).Get(hash[:])
 		if v == nil {
 			return fmt.Errorf("%w: block %v", node.ErrNotFound, hash)
@@ -91,7 +91,7 @@ func (db *DB) Block(hash chain.Hash) (*chain.Block, error) {
 // a *CorruptError.
 func (db *DB) Undo(hash chain.Hash) (*node.Undo, error) {
 	var u *node.Undo
-	err := db.bolt.View(func(tx *bolt.Tx) error {
+	err := db.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketUndo).Get(hash[:])
 		if v == nil {
 			return fmt.Errorf("%w: undo of block %v", node.ErrNotFound, hash)
@@ -115,7 +115,7 @@ func (db *DB) Undo(hash chain.Hash) (*node.Undo, error) {
 // encode or exceeds chain.MaxBlockSize, an index entry with a negative
 // height or whose header does not hash to its Hash, a nil Undo.
 func (db *DB) Commit(b *node.Batch) error {
-	err := db.bolt.Update(func(tx *bolt.Tx) error { return db.apply(tx, b) })
+	err := db.update(func(tx *bolt.Tx) error { return db.apply(tx, b) })
 	if err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
