@@ -189,12 +189,10 @@ func minePool(ctx context.Context, o *options, m *miner.Miner, out *reporter) er
 // embedded is a dev-chain node running in this process, with its RPC on
 // a free loopback port.
 type embedded struct {
-	d       *daemon.Daemon
-	client  *jsonrpc.Client
-	payout  chain.Address
-	out     *reporter
-	ln      net.Listener
-	dataDir string
+	d      *daemon.Daemon
+	client *jsonrpc.Client
+	payout chain.Address
+	out    *reporter
 }
 
 // startEmbedded opens (or creates) the dev chain in the data directory.
