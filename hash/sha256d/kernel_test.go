@@ -6,34 +6,62 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/cpuid/v2"
 )
 
-// forEachKernel runs f as a subtest for every compiled kernel. Kernels the
-// CPU cannot run are skipped with the reason, unless SHA256D_REQUIRE lists
-// their name (comma-separated), in which case the test fails: CI on a
-// machine known to have a feature sets it so a kernel cannot silently go
-// untested.
+// TestMain accepts cpuid's -cpu.disable flag, so that the tests run as on
+// a CPU without some features:
+//
+//	go test ./hash/sha256d -args -cpu.disable=AVX512F,SHA
+func TestMain(m *testing.M) {
+	cpuid.Flags()
+	flag.Parse()
+	cpuid.Detect()
+	os.Exit(m.Run())
+}
+
+// requiredKernels lists the kernels SHA256D_REQUIRE names (comma-separated).
+// CI on a machine known to have their features sets it, so that a kernel
+// cannot silently go untested there.
+func requiredKernels() []string {
+	return strings.FieldsFunc(os.Getenv("SHA256D_REQUIRE"), func(r rune) bool { return r == ',' })
+}
+
+// requireKernel returns the kernel called name for a test of it. If this
+// CPU or build cannot run it, the test is skipped with the reason, or fails
+// if SHA256D_REQUIRE names the kernel (and the build compiles kernels in).
+func requireKernel(t *testing.T, name string) *Kernel {
+	t.Helper()
+	k, err := Lookup(name)
+	if err == nil {
+		return k
+	}
+	if slices.Contains(requiredKernels(), name) && (asmBuild || !errors.Is(err, ErrUnknownKernel)) {
+		t.Fatalf("kernel %s is required (SHA256D_REQUIRE) but cannot run: %v", name, err)
+	}
+	t.Skipf("kernel %s skipped: %v", name, err)
+	return nil
+}
+
+// forEachKernel runs f as a subtest for every compiled kernel; requireKernel
+// decides what happens to those this CPU cannot run. A required kernel
+// that is not compiled in fails the test.
 func forEachKernel(t *testing.T, f func(t *testing.T, k *Kernel)) {
-	required := strings.FieldsFunc(os.Getenv("SHA256D_REQUIRE"), func(r rune) bool { return r == ',' })
-	for _, name := range required {
+	for _, name := range requiredKernels() {
 		if _, err := Lookup(name); asmBuild && errors.Is(err, ErrUnknownKernel) {
 			t.Errorf("kernel %s is required (SHA256D_REQUIRE) but not compiled in", name)
 		}
 	}
 	for _, k := range Kernels() {
 		t.Run(k.Name(), func(t *testing.T) {
-			if !k.Supported() {
-				if slices.Contains(required, k.Name()) {
-					t.Fatalf("kernel %s is required but this CPU or build lacks %v", k.Name(), k.Requires())
-				}
-				t.Skipf("kernel %s skipped: this CPU or build lacks %v", k.Name(), k.Requires())
-			}
-			f(t, k)
+			f(t, requireKernel(t, k.Name()))
 		})
 	}
 }
