@@ -106,9 +106,6 @@ type Scanner struct {
 // NewScanner returns a scanner that runs k.
 func NewScanner(k *Kernel) *Scanner { return &Scanner{k: k} }
 
-// Kernel returns the kernel the scanner runs.
-func (s *Scanner) Kernel() *Kernel { return s.k }
-
 // MaxScan is the largest count Scan accepts: the whole 32-bit nonce space.
 const MaxScan = 1 << 32
 
