@@ -20,9 +20,6 @@ const (
 	chunkBits = 24
 	// rollBits sets the nonces searched before the header rolls: all 2^32.
 	rollBits = 32
-	// batchesPerLane sets the nonces between two checks for new work:
-	// lanes * batchesPerLane, capped at the kernel's Batch.
-	batchesPerLane = 128
 )
 
 // Config configures a Miner. The zero value mines on every core with the
@@ -233,8 +230,8 @@ func (m *Miner) worker(ctx context.Context, id int) error {
 	}
 	scanner := sha256d.NewScanner(m.kernel)
 	// A whole number of kernel iterations, so no nonce of a batch falls
-	// to the portable kernel's remainder path.
-	batch := uint32(min(m.kernel.Lanes()*batchesPerLane, m.kernel.Batch()))
+	// to the portable kernel's remainder path; the size SelfTest checks.
+	batch := uint32(m.kernel.Step())
 	ctr := &m.counters[id]
 	hits := make([]uint32, 0, 16)
 

@@ -66,6 +66,13 @@ func forEachKernel(t *testing.T, f func(t *testing.T, k *Kernel)) {
 	}
 }
 
+// candidates runs the raw kernel once, to check the early H7 test itself
+// before Scan's full comparison hides its mistakes.
+func (s *Scanner) candidates(j *Job, start, count uint32) []uint32 {
+	c := s.k.scan(&j.st, start, count, &s.cand[0])
+	return s.cand[:c]
+}
+
 // refHash is sha256d by the standard library, independent of this package.
 func refHash(hdr [HeaderSize]byte, nonce uint32) [Size]byte {
 	binary.LittleEndian.PutUint32(hdr[76:], nonce)
@@ -306,6 +313,17 @@ func TestScanZeroAllocs(t *testing.T) {
 			t.Fatalf("Scan allocates %.1f times per call", allocs)
 		}
 	})
+}
+
+// TestStep checks the call sizes the miner, SelfTest and Choose use: whole
+// kernel iterations, never more than a raw call takes.
+func TestStep(t *testing.T) {
+	for _, k := range Kernels() {
+		step, batch, lanes := k.Step(), k.Batch(), k.Lanes()
+		if step <= 0 || step > batch || batch > batchSize || step%lanes != 0 || batch%lanes != 0 {
+			t.Errorf("kernel %s: step %d, batch %d, %d lanes", k.Name(), step, batch, lanes)
+		}
+	}
 }
 
 func TestChooseReturnsWorkingKernel(t *testing.T) {
