@@ -33,8 +33,8 @@ type Config struct {
 	CPUs []int
 	// ShareBuffer is the capacity of the Shares channel; 0 means 64.
 	ShareBuffer int
-	// Logger receives start-up warnings (failed kernel self-tests); nil
-	// discards them.
+	// Logger receives the kernel choice and start-up warnings (failed
+	// kernel self-tests); nil discards them.
 	Logger *slog.Logger
 }
 
@@ -104,11 +104,12 @@ func New(cfg Config) (*Miner, error) {
 	}
 	k := cfg.Kernel
 	if k == nil {
-		var failures []error
-		k, failures = sha256d.Choose()
-		for _, err := range failures {
+		c := sha256d.Choose()
+		for _, err := range c.Failures {
 			log.Warn("kernel failed its self-test; not using it", "err", err)
 		}
+		log.Info("kernel chosen", "kernel", c.Kernel.Name(), "rates", c.String(), "took", c.Elapsed)
+		k = c.Kernel
 	}
 	buf := cfg.ShareBuffer
 	if buf <= 0 {

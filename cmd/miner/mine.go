@@ -286,11 +286,11 @@ func nodeClient(o *options) (*jsonrpc.Client, error) {
 // self-test.
 func pickKernel(name string, out *reporter) (*sha256d.Kernel, error) {
 	if name == "" {
-		k, failures := sha256d.Choose()
-		for _, err := range failures {
+		c := sha256d.Choose()
+		for _, err := range c.Failures {
 			out.printf("warning: %v; not using it", err)
 		}
-		return k, nil
+		return c.Kernel, nil
 	}
 	k, err := sha256d.Lookup(name)
 	if err != nil {

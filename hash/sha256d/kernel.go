@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 )
 
 // batchSize is the most nonces one call of a raw kernel scans. Assembly is
@@ -142,35 +141,4 @@ func (s *Scanner) Scan(j *Job, start uint32, count uint64, hits []uint32) []uint
 		count -= uint64(n)
 	}
 	return hits
-}
-
-// Choose returns the fastest supported kernel that passes its self-test,
-// timing each for a few milliseconds on this CPU. Kernels that fail the
-// self-test are skipped and their errors returned, so the caller can warn.
-func Choose() (*Kernel, []error) {
-	var failures []error
-	best, bestRate := generic, 0.0
-	var zero [Size]byte
-	j := NewJob(&genesisHeader, &zero)
-	for _, k := range kernels {
-		if !k.Supported() {
-			continue
-		}
-		if err := k.SelfTest(); err != nil {
-			failures = append(failures, err)
-			continue
-		}
-		s := NewScanner(k)
-		s.Scan(j, 0, batchSize, nil) // warm up
-		var n uint64
-		t0 := time.Now()
-		for time.Since(t0) < 5*time.Millisecond {
-			s.Scan(j, uint32(n), batchSize, nil)
-			n += batchSize
-		}
-		if rate := float64(n) / time.Since(t0).Seconds(); rate > bestRate*1.03 {
-			best, bestRate = k, rate
-		}
-	}
-	return best, failures
 }

@@ -326,15 +326,67 @@ func TestStep(t *testing.T) {
 	}
 }
 
-func TestChooseReturnsWorkingKernel(t *testing.T) {
-	k, failures := Choose()
-	for _, err := range failures {
+func TestChoose(t *testing.T) {
+	c := Choose()
+	for _, err := range c.Failures {
 		t.Errorf("self-test failure: %v", err)
 	}
-	if !k.Supported() {
-		t.Fatalf("Choose returned unsupported kernel %s", k.Name())
+	var want, got []string
+	for _, k := range Kernels() {
+		if k.Supported() {
+			want = append(want, k.Name())
+		}
 	}
-	t.Logf("chosen kernel: %s", k.Name())
+	chosen := -1.0
+	for _, r := range c.Rates {
+		got = append(got, r.Kernel.Name())
+		if r.HashesPerSecond <= 0 {
+			t.Errorf("kernel %s measured at %g H/s", r.Kernel.Name(), r.HashesPerSecond)
+		}
+		if r.Kernel == c.Kernel {
+			chosen = r.HashesPerSecond
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("measured kernels %v, want the supported ones %v", got, want)
+	}
+	for _, r := range c.Rates {
+		if r.HashesPerSecond > chosen*tieMargin {
+			t.Errorf("chose %s (%.0f H/s), but %s measured %.0f H/s", c.Kernel.Name(), chosen, r.Kernel.Name(), r.HashesPerSecond)
+		}
+	}
+	t.Logf("chose %s in %v: %s", c.Kernel.Name(), c.Elapsed, c)
+}
+
+// TestFastest checks the pick among measured rates, preferred kernels
+// first: the fastest wins unless a preferred one is within 3% of it.
+func TestFastest(t *testing.T) {
+	a, b, c := &Kernel{name: "a"}, &Kernel{name: "b"}, &Kernel{name: "c"}
+	for _, tc := range []struct {
+		name  string
+		rates []Rate
+		want  *Kernel
+	}{
+		{"none", nil, nil},
+		{"one", []Rate{{a, 1}}, a},
+		{"preferred is fastest", []Rate{{a, 28e6}, {b, 15e6}, {c, 1.8e6}}, a},
+		{"later is fastest", []Rate{{a, 13e6}, {b, 15e6}, {c, 1.8e6}}, b},
+		{"near tie keeps preferred", []Rate{{a, 10e6}, {b, 10.2e6}}, a},
+		{"last is fastest", []Rate{{a, 10e6}, {b, 10.2e6}, {c, 11e6}}, c},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := fastest(tc.rates); got != tc.want {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestChoiceString(t *testing.T) {
+	c := Choice{Rates: []Rate{{&Kernel{name: "avx512"}, 57.14e6}, {generic, 1.8e6}}}
+	if got, want := c.String(), "avx512 57.1 MH/s, generic 1.8 MH/s"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
 }
 
 // FuzzScan compares every supported kernel with the standard library over
