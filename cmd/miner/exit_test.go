@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"slices"
@@ -15,6 +16,16 @@ import (
 // TestMain lets tests run the real main in a child process.
 func TestMain(m *testing.M) {
 	if os.Getenv("MINER_TEST_MAIN") == "1" {
+		if name := os.Getenv("MINER_TEST_BREAK_KERNEL"); name != "" {
+			// A kernel that fails its self-test, which no real kernel
+			// does on demand.
+			selfTest = func(k *sha256d.Kernel) error {
+				if k.Name() == name {
+					return fmt.Errorf("sha256d: kernel %s self-test: broken on purpose", name)
+				}
+				return k.SelfTest()
+			}
+		}
 		os.Args = append([]string{"miner"}, strings.Fields(os.Getenv("MINER_TEST_ARGS"))...)
 		main()
 		os.Exit(0)
@@ -46,19 +57,24 @@ func TestExitStatus(t *testing.T) {
 		args string
 		env  []string
 		code int
+		want string // in standard error
 	}{
-		{"--bogus", nil, 2},
-		{"-a scrypt", nil, 2},
-		{"-t -1", nil, 2},
-		{"--list-kernels", nil, 0},
-		{"--benchmark --time-limit 1 -q --kernel generic", nil, 0},
+		{"--bogus", nil, 2, "not defined"},
+		{"-a scrypt", nil, 2, "unsupported algorithm"},
+		{"-t -1", nil, 2, "thread count"},
+		{"--list-kernels", nil, 0, ""},
+		{"--benchmark --time-limit 1 -q --kernel generic", nil, 0, ""},
+		{"--benchmark --time-limit 1 --kernel generic", []string{"MINER_TEST_BREAK_KERNEL=generic"}, 2, "kernel generic self-test: broken"},
 	} {
 		code, stderr := runMain(t, c.args, c.env...)
 		if code != c.code {
-			t.Errorf("miner %s: exit %d, want %d (stderr %q)", c.args, code, c.code, stderr)
+			t.Errorf("miner %s %v: exit %d, want %d (stderr %q)", c.args, c.env, code, c.code, stderr)
 		}
 		if c.code == 2 && strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 			t.Errorf("miner %s: want a one-line error, got %q", c.args, stderr)
+		}
+		if !strings.Contains(stderr, c.want) {
+			t.Errorf("miner %s %v: stderr %q lacks %q", c.args, c.env, stderr, c.want)
 		}
 	}
 }
