@@ -26,7 +26,7 @@ func NewDevGenesis(time uint32) *Block {
 	hdr := b.Header.Serialize()
 	t := [sha256d.Size]byte(target)
 	job := sha256d.NewJob(&hdr, &t)
-	k, _ := sha256d.Choose()
+	k := sha256d.Choose().Kernel
 	s := sha256d.NewScanner(k)
 	// About one nonce in 2^22 meets the target: the chance that none of
 	// the 2^32 does is below e^-1000.

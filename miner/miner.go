@@ -20,9 +20,6 @@ const (
 	chunkBits = 24
 	// rollBits sets the nonces searched before the header rolls: all 2^32.
 	rollBits = 32
-	// batchesPerLane sets the nonces between two checks for new work:
-	// lanes * batchesPerLane, capped at the kernel's Batch.
-	batchesPerLane = 128
 )
 
 // Config configures a Miner. The zero value mines on every core with the
@@ -36,8 +33,8 @@ type Config struct {
 	CPUs []int
 	// ShareBuffer is the capacity of the Shares channel; 0 means 64.
 	ShareBuffer int
-	// Logger receives start-up warnings (failed kernel self-tests); nil
-	// discards them.
+	// Logger receives the kernel choice and start-up warnings (failed
+	// kernel self-tests); nil discards them.
 	Logger *slog.Logger
 }
 
@@ -107,11 +104,12 @@ func New(cfg Config) (*Miner, error) {
 	}
 	k := cfg.Kernel
 	if k == nil {
-		var failures []error
-		k, failures = sha256d.Choose()
-		for _, err := range failures {
+		c := sha256d.Choose()
+		for _, err := range c.Failures {
 			log.Warn("kernel failed its self-test; not using it", "err", err)
 		}
+		log.Info("kernel chosen", "kernel", c.Kernel.Name(), "rates", c.String(), "took", c.Elapsed)
+		k = c.Kernel
 	}
 	buf := cfg.ShareBuffer
 	if buf <= 0 {
@@ -233,8 +231,8 @@ func (m *Miner) worker(ctx context.Context, id int) error {
 	}
 	scanner := sha256d.NewScanner(m.kernel)
 	// A whole number of kernel iterations, so no nonce of a batch falls
-	// to the portable kernel's remainder path.
-	batch := uint32(min(m.kernel.Lanes()*batchesPerLane, m.kernel.Batch()))
+	// to the portable kernel's remainder path; the size SelfTest checks.
+	batch := uint32(m.kernel.Step())
 	ctr := &m.counters[id]
 	hits := make([]uint32, 0, 16)
 

@@ -99,7 +99,7 @@ func (td *testDaemon) mineBlock(t *testing.T, transfers ...chain.Transaction) *c
 	}
 	hdr, tg := b.Header.Serialize(), [32]byte(target)
 	job := sha256d.NewJob(&hdr, &tg)
-	k, _ := sha256d.Choose()
+	k := sha256d.Choose().Kernel
 	s := sha256d.NewScanner(k)
 	var hits []uint32
 	for start := uint64(0); len(hits) == 0; start += 1 << 20 {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,6 +16,16 @@ import (
 // TestMain lets tests run the real main in a child process.
 func TestMain(m *testing.M) {
 	if os.Getenv("MINER_TEST_MAIN") == "1" {
+		if name := os.Getenv("MINER_TEST_BREAK_KERNEL"); name != "" {
+			// A kernel that fails its self-test, which no real kernel
+			// does on demand.
+			selfTest = func(k *sha256d.Kernel) error {
+				if k.Name() == name {
+					return fmt.Errorf("sha256d: kernel %s self-test: broken on purpose", name)
+				}
+				return k.SelfTest()
+			}
+		}
 		os.Args = append([]string{"miner"}, strings.Fields(os.Getenv("MINER_TEST_ARGS"))...)
 		main()
 		os.Exit(0)
@@ -45,19 +57,24 @@ func TestExitStatus(t *testing.T) {
 		args string
 		env  []string
 		code int
+		want string // in standard error
 	}{
-		{"--bogus", nil, 2},
-		{"-a scrypt", nil, 2},
-		{"-t -1", nil, 2},
-		{"--list-kernels", nil, 0},
-		{"--benchmark --time-limit 1 -q --kernel generic", nil, 0},
+		{"--bogus", nil, 2, "not defined"},
+		{"-a scrypt", nil, 2, "unsupported algorithm"},
+		{"-t -1", nil, 2, "thread count"},
+		{"--list-kernels", nil, 0, ""},
+		{"--benchmark --time-limit 1 -q --kernel generic", nil, 0, ""},
+		{"--benchmark --time-limit 1 --kernel generic", []string{"MINER_TEST_BREAK_KERNEL=generic"}, 2, "kernel generic self-test: broken"},
 	} {
 		code, stderr := runMain(t, c.args, c.env...)
 		if code != c.code {
-			t.Errorf("miner %s: exit %d, want %d (stderr %q)", c.args, code, c.code, stderr)
+			t.Errorf("miner %s %v: exit %d, want %d (stderr %q)", c.args, c.env, code, c.code, stderr)
 		}
 		if c.code == 2 && strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 			t.Errorf("miner %s: want a one-line error, got %q", c.args, stderr)
+		}
+		if !strings.Contains(stderr, c.want) {
+			t.Errorf("miner %s %v: stderr %q lacks %q", c.args, c.env, stderr, c.want)
 		}
 	}
 }
@@ -65,18 +82,18 @@ func TestExitStatus(t *testing.T) {
 // TestKernelTheCPULacks turns a kernel's CPU feature off, as on a CPU
 // without it, and asks for that kernel.
 func TestKernelTheCPULacks(t *testing.T) {
-	var victim *sha256d.Kernel
-	for _, k := range sha256d.Kernels() {
-		if k.Name() == "avx2" && k.Supported() {
-			victim = k
-		}
-	}
-	if victim == nil {
-		t.Skip("no supported avx2 kernel in this build or on this CPU to turn off")
+	_, err := sha256d.Lookup("avx2")
+	switch {
+	case errors.Is(err, sha256d.ErrUnknownKernel):
+		t.Skip("no avx2 kernel in this build to turn off")
+	case err != nil && slices.Contains(strings.Split(os.Getenv("SHA256D_REQUIRE"), ","), "avx2"):
+		t.Fatalf("kernel avx2 is required (SHA256D_REQUIRE) but cannot run: %v", err)
+	case err != nil:
+		t.Skipf("no avx2 to turn off: %v", err)
 	}
 	cpuid.CPU.Disable(cpuid.AVX2)
 	defer cpuid.CPU.Enable(cpuid.AVX2)
-	err := run(t.Context(), []string{"--benchmark", "--kernel", "avx2"}, os.Stdout, os.Stderr)
+	err = run(t.Context(), []string{"--benchmark", "--kernel", "avx2"}, os.Stdout, os.Stderr)
 	var ue usageError
 	if !errors.As(err, &ue) || !errors.Is(err, sha256d.ErrUnsupportedKernel) {
 		t.Fatalf("got %v, want an unsupported-kernel usage error", err)

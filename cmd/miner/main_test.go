@@ -65,7 +65,7 @@ func TestBenchmarkPrintsTotal(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := out.String()
-	for _, want := range []string{"kernel generic", "2 threads", "features:", "CPU #1: "} {
+	for _, want := range []string{"kernel generic chosen by --kernel (self-test passed)", "kernel generic (1 lanes), 2 threads", "features:", "CPU #1: "} {
 		if !strings.Contains(s, want) {
 			t.Errorf("output lacks %q:\n%s", want, s)
 		}
@@ -73,6 +73,25 @@ func TestBenchmarkPrintsTotal(t *testing.T) {
 	if !regexp.MustCompile(`Total: [0-9.]+ [kMG]?H/s\n$`).MatchString(s) {
 		t.Fatalf("output does not end with a Total line:\n%s", s)
 	}
+}
+
+// TestStartSaysWhyKernel starts a benchmark without --kernel (and stops
+// it at once): the start-up lines must give every kernel's measured rate.
+func TestStartSaysWhyKernel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"--benchmark", "-t", "1"}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`kernel (\w+) chosen in \d+ ms: (?:\w+ [0-9.]+ MH/s, )*generic [0-9.]+ MH/s\n`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no line with the kernels' rates:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "kernel "+m[1]+" (") {
+		t.Fatalf("chose %s but mines with another kernel:\n%s", m[1], out.String())
+	}
+	t.Log(strings.TrimSpace(m[0]))
 }
 
 func TestFormatRate(t *testing.T) {

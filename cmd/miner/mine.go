@@ -74,7 +74,7 @@ func mine(ctx context.Context, o *options, out *reporter) error {
 			return minePool(ctx, o, m, out)
 		}
 	}
-	kernel, err := pickKernel(o.kernel, out)
+	kernel, why, err := pickKernel(o.kernel, out)
 	if err != nil {
 		return err
 	}
@@ -92,6 +92,7 @@ func mine(ctx context.Context, o *options, out *reporter) error {
 		mode = "mining"
 	}
 	out.printf("CPU: %s (family %d model %d), features: %s", cpuid.CPU.BrandName, cpuid.CPU.Family, cpuid.CPU.Model, featureList())
+	out.printf("kernel %s chosen %s", kernel.Name(), why)
 	out.printf("kernel %s (%d lanes), %d threads, %s", kernel.Name(), kernel.Lanes(), m.Threads(), mode)
 
 	if o.timeLimit > 0 {
@@ -189,12 +190,10 @@ func minePool(ctx context.Context, o *options, m *miner.Miner, out *reporter) er
 // embedded is a dev-chain node running in this process, with its RPC on
 // a free loopback port.
 type embedded struct {
-	d       *daemon.Daemon
-	client  *jsonrpc.Client
-	payout  chain.Address
-	out     *reporter
-	ln      net.Listener
-	dataDir string
+	d      *daemon.Daemon
+	client *jsonrpc.Client
+	payout chain.Address
+	out    *reporter
 }
 
 // startEmbedded opens (or creates) the dev chain in the data directory.
@@ -284,26 +283,29 @@ func nodeClient(o *options) (*jsonrpc.Client, error) {
 	return jsonrpc.NewClient(o.url(), user, pass), nil
 }
 
-// pickKernel returns the named kernel, or the fastest that passes its
-// self-test.
-func pickKernel(name string, out *reporter) (*sha256d.Kernel, error) {
+// selfTest checks the kernel --kernel names. It is a variable so that
+// tests can play a kernel that fails its self-test.
+var selfTest = (*sha256d.Kernel).SelfTest
+
+// pickKernel returns the kernel --kernel names, which must pass its
+// self-test, or else the fastest that passes; and why it was chosen, for
+// the start-up lines.
+func pickKernel(name string, out *reporter) (*sha256d.Kernel, string, error) {
 	if name == "" {
-		k, failures := sha256d.Choose()
-		for _, err := range failures {
+		c := sha256d.Choose()
+		for _, err := range c.Failures {
 			out.printf("warning: %v; not using it", err)
 		}
-		return k, nil
+		return c.Kernel, fmt.Sprintf("in %d ms: %s", c.Elapsed.Milliseconds(), c), nil
 	}
 	k, err := sha256d.Lookup(name)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, "", usageError{err}
 	}
-	if err := k.SelfTest(); err != nil {
-		g := sha256d.Generic()
-		out.printf("warning: %v; falling back to %s", err, g.Name())
-		return g, nil
+	if err := selfTest(k); err != nil {
+		return nil, "", usageError{err}
 	}
-	return k, nil
+	return k, "by --kernel (self-test passed)", nil
 }
 
 // benchmarkWork is a synthetic header with a target no hash meets, so the

@@ -611,7 +611,7 @@ type crashBlock struct {
 }
 
 func newCrashModel(t *testing.T, params *chain.Params, rng *rand.Rand) *crashModel {
-	k, _ := sha256d.Choose()
+	k := sha256d.Choose().Kernel
 	m := &crashModel{t: t, params: params, rng: rng, blocks: make(map[chain.Hash]*crashBlock), scanner: sha256d.NewScanner(k)}
 	keyRand := rand.NewChaCha8([32]byte{byte(rng.Uint64())})
 	for range crashKeys {

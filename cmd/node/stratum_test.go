@@ -101,7 +101,7 @@ func TestStratumFlag(t *testing.T) {
 	raw := hdr.Serialize()
 	target, _ := chain.BigToHash(chain.CompactToBig(job.Bits))
 	tg := [32]byte(target)
-	k, _ := sha256d.Choose()
+	k := sha256d.Choose().Kernel
 	var hits []uint32
 	for start := uint64(0); len(hits) == 0; start += 1 << 20 {
 		hits = sha256d.NewScanner(k).Scan(sha256d.NewJob(&raw, &tg), uint32(start), 1<<20, hits)

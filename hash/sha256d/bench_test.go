@@ -40,3 +40,12 @@ func BenchmarkScan(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkChoose reports how long Choose takes, self-tests and timing
+// together; the self-tests' reference hashes, computed once per process,
+// are left out after the first iteration.
+func BenchmarkChoose(b *testing.B) {
+	for b.Loop() {
+		Choose()
+	}
+}

@@ -39,9 +39,7 @@ type jobState struct {
 // is immutable after NewJob and safe for concurrent use by many scanners.
 type Job struct {
 	st     jobState
-	header [HeaderSize]byte
 	target [Size]byte
-	tw     [8]uint32
 }
 
 // NewJob prepares header for nonce search. The header's nonce field (bytes
@@ -49,17 +47,14 @@ type Job struct {
 // digest (little-endian, as Bitcoin compares hashes): a nonce is a hit when
 // its sha256d, read the same way, is at or below it.
 func NewJob(header *[HeaderSize]byte, target *[Size]byte) *Job {
-	j := &Job{header: *header, target: *target}
-	for i := range j.tw {
-		j.tw[i] = binary.LittleEndian.Uint32(target[4*i:])
-	}
+	j := &Job{target: *target}
 	st := &j.st
 	st.mid = iv
 	var b1 [16]uint32
 	wordsBE(b1[:], header[:64])
 	compress(&st.mid, &b1)
 	wordsBE(st.w[:], header[64:76])
-	st.t7 = j.tw[7]
+	st.t7 = binary.LittleEndian.Uint32(target[28:])
 
 	s := st.mid
 	for t := 0; t < 3; t++ {
@@ -99,12 +94,6 @@ func NewJob(header *[HeaderSize]byte, target *[Size]byte) *Job {
 	}
 	return j
 }
-
-// Header returns the job's header with the nonce field as given to NewJob.
-func (j *Job) Header() [HeaderSize]byte { return j.header }
-
-// Target returns the job's target in digest byte order.
-func (j *Job) Target() [Size]byte { return j.target }
 
 // Hash returns the sha256d of the job's header with nonce in place. It uses
 // the plain compression function on the midstate and is the reference every

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 )
 
 // batchSize is the most nonces one call of a raw kernel scans. Assembly is
@@ -38,6 +37,15 @@ func (k *Kernel) Lanes() int { return int(k.stride) }
 // scans in whole iterations: Scan calls of multiples of it never fall back
 // to the portable kernel for a remainder.
 func (k *Kernel) Batch() int { return int(batchSize / k.stride * k.stride) }
+
+// stepIters is the number of kernel iterations in one Step.
+const stepIters = 128
+
+// Step returns the nonce count the miner scans per call, between two checks
+// for new work: 128 kernel iterations, at most Batch, which is tens of
+// microseconds for every kernel. SelfTest checks a call of this size and
+// Choose times calls of this size.
+func (k *Kernel) Step() int { return min(int(k.stride)*stepIters, k.Batch()) }
 
 // Requires returns the CPU features the kernel needs.
 func (k *Kernel) Requires() []string { return slices.Clone(k.features) }
@@ -106,9 +114,6 @@ type Scanner struct {
 // NewScanner returns a scanner that runs k.
 func NewScanner(k *Kernel) *Scanner { return &Scanner{k: k} }
 
-// Kernel returns the kernel the scanner runs.
-func (s *Scanner) Kernel() *Kernel { return s.k }
-
 // MaxScan is the largest count Scan accepts: the whole 32-bit nonce space.
 const MaxScan = 1 << 32
 
@@ -136,89 +141,4 @@ func (s *Scanner) Scan(j *Job, start uint32, count uint64, hits []uint32) []uint
 		count -= uint64(n)
 	}
 	return hits
-}
-
-// candidates runs the raw kernel once; tests use it to check the early H7
-// test itself, before Scan's full comparison hides its mistakes.
-func (s *Scanner) candidates(j *Job, start, count uint32) []uint32 {
-	c := s.k.scan(&j.st, start, count, &s.cand[0])
-	return s.cand[:c]
-}
-
-// genesisHeader is the Bitcoin genesis block header; its nonce is
-// 2083236893 and its hash 000000000019d6...8ce26f.
-var genesisHeader = [HeaderSize]byte{
-	0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-	0x00, 0x00, 0x00, 0x00, 0x3b, 0xa3, 0xed, 0xfd, 0x7a, 0x7b, 0x12, 0xb2, 0x7a, 0xc7, 0x2c, 0x3e,
-	0x67, 0x76, 0x8f, 0x61, 0x7f, 0xc8, 0x1b, 0xc3, 0x88, 0x8a, 0x51, 0x32, 0x3a, 0x9f, 0xb8, 0xaa,
-	0x4b, 0x1e, 0x5e, 0x4a, 0x29, 0xab, 0x5f, 0x49, 0xff, 0xff, 0x00, 0x1d, 0x1d, 0xac, 0x2b, 0x7c,
-}
-
-const genesisNonce = 2083236893
-
-// SelfTest checks the kernel against known answers and against the
-// portable kernel: the genesis block's nonce must be found at every lane
-// position, and the candidate sets of a job with an easy target must match
-// exactly over ranges that wrap at 2^32.
-func (k *Kernel) SelfTest() error {
-	if !k.Supported() {
-		return fmt.Errorf("%w: %s", ErrUnsupportedKernel, k.name)
-	}
-	s := NewScanner(k)
-	var genesisTarget [Size]byte
-	genesisTarget[26], genesisTarget[27] = 0xff, 0xff // bits 0x1d00ffff
-	g := NewJob(&genesisHeader, &genesisTarget)
-	for lane := uint32(0); lane < 2*k.stride; lane++ {
-		start := uint32(genesisNonce) - lane
-		hits := s.Scan(g, start, uint64(2*k.stride), nil)
-		if len(hits) != 1 || hits[0] != genesisNonce {
-			return fmt.Errorf("sha256d: kernel %s self-test: genesis nonce at lane %d: got %v", k.name, lane, hits)
-		}
-	}
-
-	var easy [Size]byte
-	easy[31], easy[30] = 0x0f, 0xff // about one nonce in 16
-	e := NewJob(&genesisHeader, &easy)
-	ref := NewScanner(generic)
-	for _, start := range []uint32{0, 0xffffffff - 3*k.stride, 0x12345678} {
-		n := 4 * k.stride
-		want := slices.Clone(ref.candidates(e, start, n))
-		got := s.candidates(e, start, n)
-		if !slices.Equal(got, want) {
-			return fmt.Errorf("sha256d: kernel %s self-test: candidates from %#x: got %v, want %v", k.name, start, got, want)
-		}
-	}
-	return nil
-}
-
-// Choose returns the fastest supported kernel that passes its self-test,
-// timing each for a few milliseconds on this CPU. Kernels that fail the
-// self-test are skipped and their errors returned, so the caller can warn.
-func Choose() (*Kernel, []error) {
-	var failures []error
-	best, bestRate := generic, 0.0
-	var zero [Size]byte
-	j := NewJob(&genesisHeader, &zero)
-	for _, k := range kernels {
-		if !k.Supported() {
-			continue
-		}
-		if err := k.SelfTest(); err != nil {
-			failures = append(failures, err)
-			continue
-		}
-		s := NewScanner(k)
-		s.Scan(j, 0, batchSize, nil) // warm up
-		var n uint64
-		t0 := time.Now()
-		for time.Since(t0) < 5*time.Millisecond {
-			s.Scan(j, uint32(n), batchSize, nil)
-			n += batchSize
-		}
-		if rate := float64(n) / time.Since(t0).Seconds(); rate > bestRate*1.03 {
-			best, bestRate = k, rate
-		}
-	}
-	return best, failures
 }

@@ -8,10 +8,7 @@ import "testing"
 // lanes of all streams take the candidate path in one iteration: the kernel
 // must write each nonce once, in scan order, across the 2^32 wrap.
 func TestAVX512EveryLaneCandidate(t *testing.T) {
-	k, err := Lookup("avx512")
-	if err != nil {
-		t.Skip(err)
-	}
+	k := requireKernel(t, "avx512")
 	tg := targetWithTop(0xffffffff, 0)
 	j := NewJob(&genesisHeader, &tg)
 	s := NewScanner(k)

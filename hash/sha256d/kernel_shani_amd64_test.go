@@ -8,10 +8,7 @@ import "testing"
 // t7 = 0xffffffff every nonce of a full batch is a candidate, and the kernel
 // must write exactly batchSize of them, in order, and nothing past the end.
 func TestShaniFullBatch(t *testing.T) {
-	k, err := Lookup("shani")
-	if err != nil {
-		t.Skip(err)
-	}
+	k := requireKernel(t, "shani")
 	var tg [Size]byte
 	for i := range tg {
 		tg[i] = 0xff

@@ -6,36 +6,71 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/cpuid/v2"
 )
 
-// forEachKernel runs f as a subtest for every compiled kernel. Kernels the
-// CPU cannot run are skipped with the reason, unless SHA256D_REQUIRE lists
-// their name (comma-separated), in which case the test fails: CI on a
-// machine known to have a feature sets it so a kernel cannot silently go
-// untested.
+// TestMain accepts cpuid's -cpu.disable flag, so that the tests run as on
+// a CPU without some features:
+//
+//	go test ./hash/sha256d -args -cpu.disable=AVX512F,SHA
+func TestMain(m *testing.M) {
+	cpuid.Flags()
+	flag.Parse()
+	cpuid.Detect()
+	os.Exit(m.Run())
+}
+
+// requiredKernels lists the kernels SHA256D_REQUIRE names (comma-separated).
+// CI on a machine known to have their features sets it, so that a kernel
+// cannot silently go untested there.
+func requiredKernels() []string {
+	return strings.FieldsFunc(os.Getenv("SHA256D_REQUIRE"), func(r rune) bool { return r == ',' })
+}
+
+// requireKernel returns the kernel called name for a test of it. If this
+// CPU or build cannot run it, the test is skipped with the reason, or fails
+// if SHA256D_REQUIRE names the kernel (and the build compiles kernels in).
+func requireKernel(t *testing.T, name string) *Kernel {
+	t.Helper()
+	k, err := Lookup(name)
+	if err == nil {
+		return k
+	}
+	if slices.Contains(requiredKernels(), name) && (asmBuild || !errors.Is(err, ErrUnknownKernel)) {
+		t.Fatalf("kernel %s is required (SHA256D_REQUIRE) but cannot run: %v", name, err)
+	}
+	t.Skipf("kernel %s skipped: %v", name, err)
+	return nil
+}
+
+// forEachKernel runs f as a subtest for every compiled kernel; requireKernel
+// decides what happens to those this CPU cannot run. A required kernel
+// that is not compiled in fails the test.
 func forEachKernel(t *testing.T, f func(t *testing.T, k *Kernel)) {
-	required := strings.FieldsFunc(os.Getenv("SHA256D_REQUIRE"), func(r rune) bool { return r == ',' })
-	for _, name := range required {
+	for _, name := range requiredKernels() {
 		if _, err := Lookup(name); asmBuild && errors.Is(err, ErrUnknownKernel) {
 			t.Errorf("kernel %s is required (SHA256D_REQUIRE) but not compiled in", name)
 		}
 	}
 	for _, k := range Kernels() {
 		t.Run(k.Name(), func(t *testing.T) {
-			if !k.Supported() {
-				if slices.Contains(required, k.Name()) {
-					t.Fatalf("kernel %s is required but this CPU or build lacks %v", k.Name(), k.Requires())
-				}
-				t.Skipf("kernel %s skipped: this CPU or build lacks %v", k.Name(), k.Requires())
-			}
-			f(t, k)
+			f(t, requireKernel(t, k.Name()))
 		})
 	}
+}
+
+// candidates runs the raw kernel once, to check the early H7 test itself
+// before Scan's full comparison hides its mistakes.
+func (s *Scanner) candidates(j *Job, start, count uint32) []uint32 {
+	c := s.k.scan(&j.st, start, count, &s.cand[0])
+	return s.cand[:c]
 }
 
 // refHash is sha256d by the standard library, independent of this package.
@@ -280,15 +315,78 @@ func TestScanZeroAllocs(t *testing.T) {
 	})
 }
 
-func TestChooseReturnsWorkingKernel(t *testing.T) {
-	k, failures := Choose()
-	for _, err := range failures {
+// TestStep checks the call sizes the miner, SelfTest and Choose use: whole
+// kernel iterations, never more than a raw call takes.
+func TestStep(t *testing.T) {
+	for _, k := range Kernels() {
+		step, batch, lanes := k.Step(), k.Batch(), k.Lanes()
+		if step <= 0 || step > batch || batch > batchSize || step%lanes != 0 || batch%lanes != 0 {
+			t.Errorf("kernel %s: step %d, batch %d, %d lanes", k.Name(), step, batch, lanes)
+		}
+	}
+}
+
+func TestChoose(t *testing.T) {
+	c := Choose()
+	for _, err := range c.Failures {
 		t.Errorf("self-test failure: %v", err)
 	}
-	if !k.Supported() {
-		t.Fatalf("Choose returned unsupported kernel %s", k.Name())
+	var want, got []string
+	for _, k := range Kernels() {
+		if k.Supported() {
+			want = append(want, k.Name())
+		}
 	}
-	t.Logf("chosen kernel: %s", k.Name())
+	chosen := -1.0
+	for _, r := range c.Rates {
+		got = append(got, r.Kernel.Name())
+		if r.HashesPerSecond <= 0 {
+			t.Errorf("kernel %s measured at %g H/s", r.Kernel.Name(), r.HashesPerSecond)
+		}
+		if r.Kernel == c.Kernel {
+			chosen = r.HashesPerSecond
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("measured kernels %v, want the supported ones %v", got, want)
+	}
+	for _, r := range c.Rates {
+		if r.HashesPerSecond > chosen*tieMargin {
+			t.Errorf("chose %s (%.0f H/s), but %s measured %.0f H/s", c.Kernel.Name(), chosen, r.Kernel.Name(), r.HashesPerSecond)
+		}
+	}
+	t.Logf("chose %s in %v: %s", c.Kernel.Name(), c.Elapsed, c)
+}
+
+// TestFastest checks the pick among measured rates, preferred kernels
+// first: the fastest wins unless a preferred one is within 3% of it.
+func TestFastest(t *testing.T) {
+	a, b, c := &Kernel{name: "a"}, &Kernel{name: "b"}, &Kernel{name: "c"}
+	for _, tc := range []struct {
+		name  string
+		rates []Rate
+		want  *Kernel
+	}{
+		{"none", nil, nil},
+		{"one", []Rate{{a, 1}}, a},
+		{"preferred is fastest", []Rate{{a, 28e6}, {b, 15e6}, {c, 1.8e6}}, a},
+		{"later is fastest", []Rate{{a, 13e6}, {b, 15e6}, {c, 1.8e6}}, b},
+		{"near tie keeps preferred", []Rate{{a, 10e6}, {b, 10.2e6}}, a},
+		{"last is fastest", []Rate{{a, 10e6}, {b, 10.2e6}, {c, 11e6}}, c},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := fastest(tc.rates); got != tc.want {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestChoiceString(t *testing.T) {
+	c := Choice{Rates: []Rate{{&Kernel{name: "avx512"}, 57.14e6}, {generic, 1.8e6}}}
+	if got, want := c.String(), "avx512 57.1 MH/s, generic 1.8 MH/s"; got != want {
+		t.Fatalf("got %q, want %q", got, want)
+	}
 }
 
 // FuzzScan compares every supported kernel with the standard library over

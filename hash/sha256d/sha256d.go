@@ -7,7 +7,10 @@
 // Kernel, one implementation of the search loop. The portable kernel is
 // always available and is the reference; SIMD kernels (SHA extensions,
 // AVX2, AVX-512) are compiled on amd64 unless the purego tag is set, and are
-// offered only where the CPU supports them.
+// offered only where the CPU supports them. Choose picks one at start: each
+// supported kernel must pass SelfTest (known answers, and a miner-sized call
+// checked against the reference hash), then the kernels are timed in
+// interleaved rounds and the fastest best round wins.
 package sha256d
 
 import (

@@ -259,7 +259,7 @@ func (c *client) mineRolled(job *stratum.NotifyParams, e2 []byte, vbits, mask ui
 	raw := hdr.Serialize()
 	tg := [32]byte(target)
 	sj := sha256d.NewJob(&raw, &tg)
-	k, _ := sha256d.Choose()
+	k := sha256d.Choose().Kernel
 	sc := sha256d.NewScanner(k)
 	var hits []uint32
 	for start := uint64(0); start < sha256d.MaxScan; start += 1 << 18 {
