@@ -9,14 +9,17 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/daemon"
+	"github.com/powmine/powmine/chain/mining"
+	"github.com/powmine/powmine/hash/sha256d"
 	"github.com/powmine/powmine/stratum"
 )
 
 // TestGetTransactions: mining.get_transactions answers with the job's
-// transaction ids after the coinbase, in block order (the leaves of the
-// job's merkle branch), echoing BFGMiner's string id; an unknown job gets
-// 21, and a list over half the outbound buffer gets 20 on a connection
-// that stays open.
+// transaction ids after the coinbase, in block order (they make the job's
+// merkle branch), echoing BFGMiner's string id; an unknown job gets 21,
+// and a list over half the outbound buffer gets 20 on a connection that
+// stays open.
 func TestGetTransactions(t *testing.T) {
 	const transfers = 40 // 40 ids take 2,681 bytes: over 4096/2
 	pub, priv, err := chain.GenerateKey(rand.Reader)
@@ -25,7 +28,7 @@ func TestGetTransactions(t *testing.T) {
 	}
 	sender := pub.Address()
 	d := newTestDaemon(t)
-	tp := newTestPoolOn(t, d, func(c *Config) { c.PoolAddress = sender; c.RefreshInterval = 50 * time.Millisecond })
+	tp := newTestPoolOn(t, d, func(c *Config) { c.RefreshInterval = 50 * time.Millisecond; c.MaxJobs = MaxMaxJobs })
 	c := dial(t, tp.addr)
 	job := c.handshake(testAddr(1))
 
@@ -61,15 +64,10 @@ func TestGetTransactions(t *testing.T) {
 		t.Fatalf("unknown job: %v, want code 21", e)
 	}
 
-	// Fund the sender with the first block (an empty PPLNS window pays the
-	// pool address), then queue the transfers.
-	blk := c.mine(job, []byte{1, 2, 3, 4}, netTarget(t, job), nil)
-	if e := c.submit(testAddr(1).String()+".w", job.JobID, blk); e != nil {
-		t.Fatal(e)
-	}
-	for d.Node().Account(sender).Balance == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	// Fund the sender with a block mined on the node (not through the
+	// pool, whose refresh jobs would make a slow share stale), then queue
+	// the transfers.
+	mineTo(t, d, sender)
 	var want []string
 	for seq := range uint64(transfers) {
 		tr := &chain.Transfer{To: testAddr(9), Amount: 1, Fee: 1000, Sequence: seq}
@@ -110,7 +108,7 @@ func TestGetTransactions(t *testing.T) {
 	}
 
 	// The same list is too long for a 4 KiB outbound buffer.
-	small := newTestPoolOn(t, d, func(c *Config) { c.PoolAddress = sender; c.LineLimit = 2048; c.MaxOutbound = 4096 })
+	small := newTestPoolOn(t, d, func(c *Config) { c.LineLimit = 2048; c.MaxOutbound = 4096 })
 	sc := dial(t, small.addr)
 	job = sc.handshake(testAddr(1))
 	if !slices.Equal(job.MerkleBranch, branch) {
@@ -121,5 +119,36 @@ func TestGetTransactions(t *testing.T) {
 	}
 	if e := sc.authorize(testAddr(2).String() + ".w"); e != nil {
 		t.Fatalf("the connection did not stay usable: %v", e)
+	}
+}
+
+// mineTo mines a block on d's tip paying its whole reward to addr.
+func mineTo(t *testing.T, d *daemon.Daemon, addr chain.Address) {
+	t.Helper()
+	tmpl, err := d.Template([]mining.Payout{{Address: addr, Weight: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := tmpl.Header.Serialize()
+	h, err := chain.BigToHash(chain.CompactToBig(tmpl.Header.Bits))
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := [32]byte(h)
+	k, _ := sha256d.Choose()
+	sc := sha256d.NewScanner(k)
+	var hits []uint32
+	for start := uint64(0); len(hits) == 0 && start < sha256d.MaxScan; start += 1 << 20 {
+		hits = sc.Scan(sha256d.NewJob(&raw, &target), uint32(start), 1<<20, hits)
+	}
+	if len(hits) == 0 {
+		t.Fatal("no nonce meets the block target")
+	}
+	b, err := tmpl.Block(make([]byte, tmpl.ExtranonceSize), tmpl.Header.Timestamp, hits[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := d.SubmitBlock(b); err != nil || !res.MainChain {
+		t.Fatalf("block paying %s: %+v, %v", addr, res, err)
 	}
 }
