@@ -479,8 +479,8 @@ func (*ExtranonceSubscribeParams) Decode(raw []byte) error {
 }
 
 // GetTransactionsParams are the params of mining.get_transactions:
-// [job_id]. BFGMiner asks after every notify; answering true keeps it
-// mining.
+// [job_id]. BFGMiner asks after every notify; answered true, it logs that
+// the pool hides the block contents and mines on.
 type GetTransactionsParams struct {
 	// JobID is the job asked about; empty when absent.
 	JobID string

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -75,6 +76,39 @@ func TestExitStatus(t *testing.T) {
 		}
 		if !strings.Contains(stderr, c.want) {
 			t.Errorf("miner %s %v: stderr %q lacks %q", c.args, c.env, stderr, c.want)
+		}
+	}
+}
+
+// TestBadFlagsCreateNothing runs the real main with bad flags and an
+// empty home directory (and, in the last cases, an absent --datadir): it
+// must exit with status 2 and leave the directory empty.
+func TestBadFlagsCreateNothing(t *testing.T) {
+	for _, args := range []string{
+		"--kernel avx9",
+		"-t 0",
+		"--cpu-affinity zz",
+		"-a scrypt",
+		"-o ftp://x:1",
+		"--coinbase-addr nope",
+		"-u x",
+		"-o http://127.0.0.1:1",
+		"-o stratum+tcp://127.0.0.1:1",
+		"--datadir DATADIR --kernel avx9",
+		"--datadir DATADIR --threads=-2",
+	} {
+		home := t.TempDir()
+		args := strings.ReplaceAll(args, "DATADIR", filepath.Join(home, "data"))
+		code, stderr := runMain(t, args, "HOME="+home, "XDG_DATA_HOME=")
+		if code != 2 {
+			t.Errorf("miner %s: exit %d, want 2 (stderr %q)", args, code, stderr)
+		}
+		entries, err := os.ReadDir(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			t.Errorf("miner %s created %s in the home directory", args, e.Name())
 		}
 	}
 }

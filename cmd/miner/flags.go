@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/stratum/client"
 )
 
 // options are the parsed command-line flags.
@@ -22,7 +25,11 @@ type options struct {
 	urls         []string
 	noRolling    bool
 	user, pass   string
+	rpcUser      string
+	rpcPass      string
+	rpcCookie    string
 	coinbaseAddr string
+	payout       chain.Address // --coinbase-addr parsed
 	dataDir      string
 	cpus         []int
 	kernel       string
@@ -58,9 +65,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		fs.Var((*urlList)(&o.urls), n, "node (http://host:port) or pool (stratum+tcp://host:port, stratum+ssl://host:port) URL; repeat for failover pools")
 	}
 	boolean(&o.noRolling, "do not ask the pool for version rolling (BIP310)", "no-version-rolling")
-	str(&o.user, "", "pool user name (payout address, optionally .worker)", "u", "user")
-	str(&o.pass, "", "pool password", "p", "pass")
-	str(&o.coinbaseAddr, "", "payout address for solo mining (default: the dev wallet's address)", "coinbase-addr")
+	str(&o.user, "", "pool user name (payout address, optionally .worker); with -o http:// the node's RPC user, as --rpc-user", "u", "user")
+	str(&o.pass, "", "pool password; with -o http:// the node's RPC password, as --rpc-password", "p", "pass")
+	str(&o.rpcUser, "", "RPC user of the -o http:// node (solo mining; with --rpc-password)", "rpc-user")
+	str(&o.rpcPass, "", "RPC password of the -o http:// node", "rpc-password")
+	str(&o.rpcCookie, "", "RPC cookie file of the -o http:// node (default without --rpc-user: .cookie in --datadir or the default dev data directory)", "rpc-cookie")
+	str(&o.coinbaseAddr, "", "payout address: required for solo mining (-o http://) unless the default wallet exists; with no -o, default: the dev key in the data directory, created on the first run", "coinbase-addr")
 	str(&o.dataDir, "", "data directory of the embedded dev node (default: the user's data directory/powmine/dev)", "datadir")
 	var affinity string
 	str(&affinity, "", "CPU mask to pin threads to, e.g. 0x3 for CPUs 0 and 1 (Linux)", "cpu-affinity")
@@ -108,7 +118,63 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			return nil, usagef("several -o URLs (failover) are for pools only, got %q", u)
 		}
 	}
+	if o.coinbaseAddr != "" {
+		a, err := chain.ParseAddress(o.coinbaseAddr)
+		if err != nil {
+			return nil, usagef("bad --coinbase-addr: %v", err)
+		}
+		o.payout = a
+	}
+	if err := o.checkMode(); err != nil {
+		return nil, err
+	}
 	return o, nil
+}
+
+// checkMode checks the flags that only some modes take: the pool's -u,
+// and the node's RPC credentials and payout address. For solo mining it
+// moves -u/-p (cpuminer's spelling) into the RPC credentials.
+func (o *options) checkMode() error {
+	rpcFlags := o.rpcUser != "" || o.rpcPass != "" || o.rpcCookie != ""
+	switch scheme := urlScheme(o.url()); {
+	case o.benchmark:
+	case strings.HasPrefix(scheme, "stratum+"):
+		if o.user == "" {
+			return usagef("pool mining needs -u USER (the payout address, optionally .worker)")
+		}
+		for _, u := range o.urls {
+			if _, err := client.ParseURL(u); err != nil {
+				return usageError{err}
+			}
+		}
+		if rpcFlags {
+			return usagef("--rpc-user, --rpc-password and --rpc-cookie are for solo mining (-o http://NODE); a pool takes -u and -p")
+		}
+		if o.coinbaseAddr != "" {
+			return usagef("--coinbase-addr is for solo mining; on a pool the payout address is -u USER")
+		}
+	case scheme == "http" || scheme == "https":
+		if (o.user != "" && o.rpcUser != "") || (o.pass != "" && o.rpcPass != "") {
+			return usagef("give the RPC credentials as --rpc-user and --rpc-password, or as -u and -p, not both")
+		}
+		if o.user != "" {
+			o.rpcUser = o.user
+		}
+		if o.pass != "" {
+			o.rpcPass = o.pass
+		}
+		if (o.rpcUser == "") != (o.rpcPass == "") {
+			return usagef("--rpc-user and --rpc-password (or -u and -p) go together")
+		}
+		if o.rpcUser != "" && o.rpcCookie != "" {
+			return usagef("give --rpc-user and --rpc-password, or --rpc-cookie, not both")
+		}
+	default: // the embedded dev node
+		if rpcFlags || o.user != "" || o.pass != "" {
+			return usagef("-u, -p and the --rpc-* flags need -o (a pool or a node); without -o the miner runs its own dev node")
+		}
+	}
+	return nil
 }
 
 // urlList is the repeatable -o/--url flag.

@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -30,8 +33,22 @@ const reportInterval = 5 * time.Second
 
 // mine starts the miner on the work source the flags name: synthetic work
 // (--benchmark), a node's RPC (-o http://), or, with no -o, a dev-chain
-// node embedded in this process.
+// node embedded in this process. The kernel and the miner are set up
+// first, so that their errors come before anything is written to disk.
 func mine(ctx context.Context, o *options, out *reporter) error {
+	kernel, why, err := pickKernel(o.kernel, out)
+	if err != nil {
+		return err
+	}
+	m, err := miner.New(miner.Config{
+		Threads: o.threads,
+		Kernel:  kernel,
+		CPUs:    o.cpus,
+		Logger:  slog.New(slog.NewTextHandler(out.w, nil)),
+	})
+	if err != nil {
+		return usageError{err}
+	}
 	var source func(ctx context.Context, m *miner.Miner, accepted *counter) error
 	switch scheme := urlScheme(o.url()); {
 	case o.benchmark:
@@ -50,7 +67,7 @@ func mine(ctx context.Context, o *options, out *reporter) error {
 		defer node.close()
 		source = node.mine
 	case scheme == "http" || scheme == "https":
-		payout, err := payoutAddress(o.coinbaseAddr, out)
+		payout, err := soloPayout(o)
 		if err != nil {
 			return err
 		}
@@ -62,30 +79,9 @@ func mine(ctx context.Context, o *options, out *reporter) error {
 			return mineSolo(ctx, client, payout, m, out, acc)
 		}
 	default:
-		if o.user == "" {
-			return usagef("pool mining needs -u USER (the payout address, optionally .worker)")
-		}
-		for _, u := range o.urls {
-			if _, err := client.ParseURL(u); err != nil {
-				return usageError{err}
-			}
-		}
 		source = func(ctx context.Context, m *miner.Miner, _ *counter) error {
 			return minePool(ctx, o, m, out)
 		}
-	}
-	kernel, why, err := pickKernel(o.kernel, out)
-	if err != nil {
-		return err
-	}
-	m, err := miner.New(miner.Config{
-		Threads: o.threads,
-		Kernel:  kernel,
-		CPUs:    o.cpus,
-		Logger:  slog.New(slog.NewTextHandler(out.w, nil)),
-	})
-	if err != nil {
-		return usageError{err}
 	}
 	mode := "benchmark mode"
 	if !o.benchmark {
@@ -196,15 +192,19 @@ type embedded struct {
 	out    *reporter
 }
 
-// startEmbedded opens (or creates) the dev chain in the data directory.
+// startEmbedded opens (or creates) the dev chain in the data directory,
+// and the dev key there unless --coinbase-addr names the payout address.
 func startEmbedded(o *options, out *reporter) (*embedded, error) {
 	dataDir := o.dataDir
 	if dataDir == "" {
 		dataDir = daemon.DefaultDataDir("dev")
 	}
-	payout, err := payoutAddress(o.coinbaseAddr, out)
-	if err != nil {
-		return nil, err
+	payout := o.payout
+	if o.coinbaseAddr == "" {
+		var err error
+		if payout, err = devKey(dataDir, out); err != nil {
+			return nil, err
+		}
 	}
 	params, err := daemon.DevParams(dataDir, time.Now())
 	if err != nil {
@@ -249,35 +249,76 @@ func (e *embedded) mine(ctx context.Context, m *miner.Miner, acc *counter) error
 // close closes the node's store.
 func (e *embedded) close() { e.d.Close() }
 
-// payoutAddress is --coinbase-addr, else the default wallet's address,
-// else the zero address (whose key nobody has) with a warning.
-func payoutAddress(flag string, out *reporter) (chain.Address, error) {
-	if flag != "" {
-		a, err := chain.ParseAddress(flag)
-		if err != nil {
-			return a, usagef("bad --coinbase-addr: %v", err)
-		}
-		return a, nil
+// devKeyFile is the dev key's file in the dev data directory: the file
+// "node wallet new" and "node send" use by default (daemon.DefaultWallet)
+// when the data directory is the default one.
+const devKeyFile = "wallet.json"
+
+// devKeyPassphrase seals the dev key that the miner creates. It is
+// printed and documented, so it protects nothing: the key is for the dev
+// chain only, and its file is readable by its owner only (mode 0600).
+// It lets "node send" spend the dev key's rewards like any wallet's.
+const devKeyPassphrase = "powmine-dev"
+
+// devKey returns the address of the key file in dataDir, after creating
+// the file (a chain/wallet key sealed with devKeyPassphrase) if there is
+// none. A key file made with "node wallet new" is used as it is.
+func devKey(dataDir string, out *reporter) (chain.Address, error) {
+	path := filepath.Join(dataDir, devKeyFile)
+	addr, err := wallet.ReadAddress(path)
+	if err == nil {
+		out.final(fmt.Sprintf("paying %s, the address of the key in %s", addr, path))
+		return addr, nil
 	}
-	if a, err := wallet.ReadAddress(daemon.DefaultWallet()); err == nil {
-		return a, nil
+	if !errors.Is(err, fs.ErrNotExist) {
+		return addr, err
 	}
-	out.final("warning: no --coinbase-addr and no wallet (create one with: go run ./cmd/node wallet new); rewards go to the zero address")
-	return chain.Address{}, nil
+	k, err := wallet.New([]byte(devKeyPassphrase), nil)
+	if err != nil {
+		return addr, err
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return addr, fmt.Errorf("data directory: %w", err)
+	}
+	if err := k.Save(path); err != nil {
+		return addr, err
+	}
+	out.final(fmt.Sprintf("created the dev key %s (passphrase %q, for the dev chain only): paying its address %s", path, devKeyPassphrase, k.Address()))
+	return k.Address(), nil
 }
 
-// nodeClient returns an RPC client for -o, with -u/-p or the cookie of
-// the default dev data directory.
+// soloPayout is --coinbase-addr, else the default wallet's address. With
+// neither, solo mining is refused: the rewards would go to an address
+// whose key nobody has.
+func soloPayout(o *options) (chain.Address, error) {
+	if o.coinbaseAddr != "" {
+		return o.payout, nil
+	}
+	path := daemon.DefaultWallet()
+	a, err := wallet.ReadAddress(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return a, usagef("solo mining needs --coinbase-addr ADDR (or a wallet at %s: node wallet new)", path)
+	}
+	return a, err
+}
+
+// nodeClient returns an RPC client for -o, with --rpc-user and
+// --rpc-password (or -u and -p), else the cookie file: --rpc-cookie, or
+// .cookie in the data directory.
 func nodeClient(o *options) (*jsonrpc.Client, error) {
-	user, pass := o.user, o.pass
+	user, pass := o.rpcUser, o.rpcPass
 	if user == "" {
-		dir := o.dataDir
-		if dir == "" {
-			dir = daemon.DefaultDataDir("dev")
+		cookie := o.rpcCookie
+		if cookie == "" {
+			dir := o.dataDir
+			if dir == "" {
+				dir = daemon.DefaultDataDir("dev")
+			}
+			cookie = filepath.Join(dir, ".cookie")
 		}
 		var err error
-		if user, pass, err = jsonrpc.ReadCookie(filepath.Join(dir, ".cookie")); err != nil {
-			return nil, usagef("no -u/-p given and %v", err)
+		if user, pass, err = jsonrpc.ReadCookie(cookie); err != nil {
+			return nil, usagef("no RPC credentials (--rpc-user and --rpc-password, or --rpc-cookie FILE): %v", err)
 		}
 	}
 	return jsonrpc.NewClient(o.url(), user, pass), nil

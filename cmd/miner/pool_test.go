@@ -2,9 +2,9 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"net"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/powmine/powmine/stratum/client/clienttest"
@@ -25,16 +25,9 @@ func TestPoolMining(t *testing.T) {
 	}
 	dead := "stratum+tcp://" + ln.Addr().String()
 	ln.Close()
-	var out bytes.Buffer
-	args := []string{"-o", dead, "--url", pool.URL(), "-u", zeroAddress(), "-p", "x", "--time-limit", "3", "-t", "1"}
-	if err := run(context.Background(), args, &out, &out); err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
-	s := out.String()
-	if !regexp.MustCompile(`accepted: [1-9]\d*/[1-9]\d* \(100\.00%\), [0-9.]+ [kMG]?H/s yay!!!`).MatchString(s) {
-		t.Fatalf("no accepted share in the output:\n%s", s)
-	}
-	t.Logf("%d lines; first lines:\n%s", bytes.Count(out.Bytes(), []byte("\n")), firstLines(s, 14))
+	args := []string{"-o", dead, "--url", pool.URL(), "-u", zeroAddress(), "-p", "x", "-t", "1"}
+	s := mineUntil(t, args, regexp.MustCompile(`accepted: [1-9]\d*/[1-9]\d* \(100\.00%\), [0-9.]+ [kMG]?H/s yay!!!`))
+	t.Logf("%d lines; first lines:\n%s", strings.Count(s, "\n"), firstLines(s, 14))
 	for {
 		select {
 		case sub := <-pool.Submits():

@@ -105,8 +105,11 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		WindowFile:       filepath.Join(*dataDir, poolWindowFile),
 		Logger:           log,
 	})
+	if errors.Is(err, pool.ErrConfig) {
+		return usageError{err} // a --stratum-* flag out of range
+	}
 	if err != nil {
-		return usageError{err}
+		return err // such as a corrupt PPLNS window file, named in err
 	}
 	if err := d.RegisterMetrics(srv); err != nil {
 		return err
@@ -143,15 +146,22 @@ func stratumTLS(certFile, keyFile string) (*tls.Config, error) {
 	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
-// parse parses flags, printing usage for -h and turning errors into
-// usage errors.
+// parse parses flags, printing usage for -h (and returning errHelp) and
+// turning errors into usage errors.
 func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	err := fs.Parse(args)
 	if errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(stderr)
+		if fs.Name() == "node" {
+			fmt.Fprint(stderr, `usage: node --dev [flags]                  run a node (flags below)
+       node wallet new|address [flags]     create a key file, print its address (node wallet new -h)
+       node send --to ADDR --amount X ...  sign and submit a transfer (node send -h)
+
+`)
+		}
 		fmt.Fprintf(stderr, "usage of %s:\n", fs.Name())
 		fs.PrintDefaults()
-		return usageError{errors.New("help requested")}
+		return errHelp
 	}
 	if err != nil {
 		return usagef("%v (see %s -h)", err, fs.Name())

@@ -40,16 +40,24 @@ func (e usageError) Unwrap() error { return e.error }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
+// errHelp is returned by parse for -h after it printed the usage; run
+// turns it into success, as miner -h does.
+var errHelp = errors.New("help requested")
+
 // run dispatches the subcommands; main only maps its error to an exit
 // status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) > 0 {
-		switch args[0] {
-		case "wallet":
-			return walletCmd(args[1:], stdin, stdout, stderr)
-		case "send":
-			return sendCmd(ctx, args[1:], stdin, stdout, stderr)
-		}
+	var err error
+	switch {
+	case len(args) > 0 && args[0] == "wallet":
+		err = walletCmd(args[1:], stdin, stdout, stderr)
+	case len(args) > 0 && args[0] == "send":
+		err = sendCmd(ctx, args[1:], stdin, stdout, stderr)
+	default:
+		err = daemonCmd(ctx, args, stdout, stderr)
 	}
-	return daemonCmd(ctx, args, stdout, stderr)
+	if errors.Is(err, errHelp) {
+		return nil
+	}
+	return err
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,20 +40,84 @@ func TestParseCoins(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	for _, args := range [][]string{
-		{"--bogus"},
-		{},                          // no --dev
-		{"--dev", "--rpcuser", "u"}, // user without password
-		{"wallet"},                  // no subcommand
-		{"wallet", "new", "extra"},  // stray argument
-		{"send", "--to", "nope"},    // bad address
-		{"send", "--to", chain.Address{}.String(), "--amount", "x"},
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--bogus"}, "not defined"},
+		{[]string{}, "add --dev"},
+		{[]string{"--dev", "--rpcuser", "u"}, "go together"},
+		{[]string{"wallet"}, "usage: node wallet"},
+		{[]string{"wallet", "new", "extra"}, "unexpected argument"},
+		{[]string{"send"}, "--to ADDR is required"},
+		{[]string{"send", "--amount", "1"}, "--to ADDR is required"},
+		{[]string{"send", "--to", chain.Address{}.String()}, "--amount X is required"},
+		{[]string{"send", "--to", "nope", "--amount", "1"}, "bad --to"},
+		{[]string{"send", "--to", chain.Address{}.String(), "--amount", "x"}, "bad --amount"},
 	} {
-		err := run(context.Background(), args, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+		err := run(context.Background(), c.args, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 		var ue usageError
-		if !errors.As(err, &ue) {
-			t.Errorf("node %q: %v, want a usage error", args, err)
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("node %q: %v, want a usage error saying %q", c.args, err, c.want)
 		}
+	}
+}
+
+// runNode runs the real node (main) in a child process with args and
+// returns its exit status and standard error.
+func runNode(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "NODE_TEST_MAIN=1", "NODE_TEST_ARGS="+strings.Join(args, "\n"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), stderr.String()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0, stderr.String()
+}
+
+// TestExitStatus: -h prints the usage and succeeds, as miner -h does, for
+// the node and its subcommands; bad flags exit with status 2.
+func TestExitStatus(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"-h"}, 0, "-stratum-payout"},
+		{[]string{"--help"}, 0, "usage: node --dev"},
+		{[]string{"send", "-h"}, 0, "-amount"},
+		{[]string{"wallet", "new", "-h"}, 0, "-passphrase-file"},
+		{[]string{"--bogus"}, 2, "not defined"},
+		{[]string{"send"}, 2, "--to ADDR is required"},
+	} {
+		code, stderr := runNode(t, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("node %q: exit %d, want %d with %q on stderr:\n%s", c.args, code, c.code, c.want, stderr)
+		}
+	}
+}
+
+// TestCorruptWindowFile: a corrupt PPLNS window file in the data directory
+// is a runtime error (exit status 1) that names the file, not a usage
+// error.
+func TestCorruptWindowFile(t *testing.T) {
+	dir := t.TempDir()
+	window := filepath.Join(dir, poolWindowFile)
+	if err := os.WriteFile(window, []byte("not a window file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var payout chain.Address
+	payout[0] = 7
+	code, stderr := runNode(t, "--dev", "--datadir", dir, "--rpc", "", "--stratum", "127.0.0.1:0", "--stratum-payout", payout.String())
+	if code != 1 || !strings.Contains(stderr, window) {
+		t.Fatalf("exit %d, want 1 with an error naming %s:\n%s", code, window, stderr)
 	}
 }
 

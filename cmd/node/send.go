@@ -32,6 +32,12 @@ func sendCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
+	if *to == "" {
+		return usagef("--to ADDR is required: the recipient's address")
+	}
+	if *amount == "" {
+		return usagef("--amount X is required: the coins to send, e.g. 1.5")
+	}
 	recipient, err := chain.ParseAddress(*to)
 	if err != nil {
 		return usagef("bad --to: %v", err)

@@ -27,6 +27,14 @@
 // optionally ".worker"), mining.extranonce.subscribe,
 // mining.suggest_difficulty, mining.get_transactions and mining.submit.
 // mining.set_difficulty always precedes the first mining.notify.
+// mining.get_transactions [job_id] (BFGMiner asks after every notify) is
+// answered with the ids of the job's transactions after the coinbase, in
+// block order, as an array of hex strings in RPC (display) order: the
+// leaves of the merkle tree that the job's branch comes from, so a miner
+// can see what it mines. An unknown or stale job id gets error 21; a list
+// of more than MaxOutbound/2 bytes gets error 20 ("transaction list too
+// long"). Other methods get error 26 (illegal method); the connection
+// stays open.
 //
 // The subscription id is the connection's extranonce1 in hex. When a
 // subscribed connection closes, its session (extranonce1, difficulty,

@@ -24,6 +24,7 @@ var (
 	errBadAddress       = stratum.NewError(stratum.CodeUnauthorized, "unauthorized worker: user must be a payout address[.worker]")
 	errTooManyWorkers   = stratum.NewError(stratum.CodeOther, "too many workers on one connection")
 	errInvalidVersionMk = stratum.NewError(stratum.CodeInvalidVersionMask, "")
+	errTxListTooLong    = stratum.NewError(stratum.CodeOther, "transaction list too long")
 )
 
 // handleLine dispatches one received line. A line that is not a Stratum
@@ -48,7 +49,9 @@ func (c *conn) handleLine(line []byte) {
 		c.handleConfigure(&m)
 	case stratum.MethodSuggestDifficulty:
 		c.handleSuggestDifficulty(&m)
-	case stratum.MethodExtranonceSubscribe, stratum.MethodGetTransactions:
+	case stratum.MethodGetTransactions:
+		c.handleGetTransactions(&m)
+	case stratum.MethodExtranonceSubscribe:
 		c.reply(m.ID, stratum.BoolResult(true))
 	default:
 		c.replyError(m.ID, errUnknownMethod)
@@ -80,6 +83,35 @@ func paramsError(err error) *stratum.Error {
 		return se
 	}
 	return stratum.NewError(stratum.CodeOther, err.Error())
+}
+
+// rawResult is a result already encoded as JSON.
+type rawResult []byte
+
+// AppendResult implements stratum.Result.
+func (r rawResult) AppendResult(dst []byte) []byte { return append(dst, r...) }
+
+// handleGetTransactions answers mining.get_transactions with the ids of
+// the job's transactions (see the package comment). A list longer than
+// half the outbound buffer is refused with code 20 rather than sent, so
+// that asking never closes the connection as a slow consumer.
+func (c *conn) handleGetTransactions(m *stratum.Message) {
+	var p stratum.GetTransactionsParams
+	if err := p.Decode(m.Params); err != nil {
+		c.replyError(m.ID, paramsError(err))
+		return
+	}
+	j := c.s.jobs.Load().byID[p.JobID]
+	if j == nil {
+		c.replyError(m.ID, errJobNotFound)
+		return
+	}
+	txids := j.txids()
+	if len(txids) > c.s.cfg.MaxOutbound/2 {
+		c.replyError(m.ID, errTxListTooLong)
+		return
+	}
+	c.reply(m.ID, rawResult(txids))
 }
 
 func (c *conn) handleSubscribe(m *stratum.Message) {

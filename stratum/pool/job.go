@@ -32,6 +32,7 @@ type job struct {
 	netDiff   float64                 // the block difficulty: the most a share is asked
 	netShare  chain.Hash              // the share target of netDiff
 	created   time.Time
+	txids     func() []byte // the mining.get_transactions result, made once on first use
 }
 
 // jobSet is the published set of live jobs, oldest first. Immutable.
@@ -112,6 +113,7 @@ func (s *Server) newJob(clean bool) error {
 		netTarget: netTarget,
 		netDiff:   stratum.DifficultyFromTarget(netTarget),
 		created:   time.Now(),
+		txids:     sync.OnceValue(func() []byte { return appendTxIDs(nil, t) }),
 	}
 	if j.netShare, err = stratum.TargetFromDifficulty(j.netDiff); err != nil {
 		return fmt.Errorf("pool: template difficulty: %w", err)
@@ -141,6 +143,23 @@ func (s *Server) newJob(clean bool) error {
 	s.log.Debug("new job", "id", j.notify.JobID, "height", t.Height, "clean", clean, "txs", len(t.Transactions), "payouts", len(payouts))
 	s.fanOut(j, clean, next.list[0].seq)
 	return nil
+}
+
+// appendTxIDs appends the ids of t's transactions after the coinbase, in
+// block order, as a JSON array of the hex strings RPC shows
+// (chain.Hash.String).
+func appendTxIDs(dst []byte, t *mining.Template) []byte {
+	dst = append(dst, '[')
+	for i := 1; i < len(t.Transactions); i++ {
+		if i > 1 {
+			dst = append(dst, ',')
+		}
+		id := t.Transactions[i].TxID()
+		dst = append(dst, '"')
+		dst = append(dst, id.String()...)
+		dst = append(dst, '"')
+	}
+	return append(dst, ']')
 }
 
 // fanOutShard is the fewest connections worth a goroutine of their own
