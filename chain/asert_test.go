@@ -2,8 +2,8 @@ package chain
 
 import (
 	"bufio"
-	"fmt"
 	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
