@@ -35,7 +35,7 @@ func (d *Daemon) openNode(dataDir string, reindex bool, cfg node.Config) (*node.
 	}
 	if pending {
 		d.log.Info("rebuilding the chain state from the stored blocks")
-		return db.Reindex(cfg)
+		return node.Reindex(cfg, db)
 	}
 	return node.New(cfg)
 }

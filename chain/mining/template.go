@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
-	"github.com/powmine/powmine/chain/node"
 )
 
 // Template limits and defaults.
@@ -56,7 +55,7 @@ type Chain interface {
 	NextHeaderContext() chain.HeaderContext
 
 	// Account returns the state of an address at the tip.
-	Account(chain.Address) node.Account
+	Account(chain.Address) chain.Account
 }
 
 // TxSource supplies pending transfers. *mempool.Pool satisfies it.
@@ -254,8 +253,8 @@ func (b *Builder) build(ctx *chain.HeaderContext, payouts []Payout, now time.Tim
 // bytes and maxTxs transactions and that the account state admits, in
 // order; it returns txs and their fees.
 func (b *Builder) selectTxs(txs []chain.Transaction, maxTxs, room int) ([]chain.Transaction, uint64) {
-	accounts := make(map[chain.Address]node.Account)
-	account := func(a chain.Address) node.Account {
+	accounts := make(map[chain.Address]chain.Account)
+	account := func(a chain.Address) chain.Account {
 		acc, ok := accounts[a]
 		if !ok {
 			acc = b.Chain.Account(a)

@@ -157,15 +157,15 @@ func TestTemplateMinedByNode(t *testing.T) {
 // set otherwise, at a fixed tip.
 type fakeChain struct {
 	ctx      chain.HeaderContext
-	accounts map[chain.Address]node.Account
+	accounts map[chain.Address]chain.Account
 }
 
 func (c *fakeChain) NextHeaderContext() chain.HeaderContext { return c.ctx }
-func (c *fakeChain) Account(a chain.Address) node.Account {
+func (c *fakeChain) Account(a chain.Address) chain.Account {
 	if acc, ok := c.accounts[a]; ok {
 		return acc
 	}
-	return node.Account{Balance: 1 << 40}
+	return chain.Account{Balance: 1 << 40}
 }
 
 // sliceSource is a TxSource over a fixed list.
@@ -189,7 +189,7 @@ func unsigned(n int) sliceSource {
 func newFake() *fakeChain {
 	return &fakeChain{
 		ctx:      chain.HeaderContext{PrevHash: chain.Hash{9}, PrevHeight: 99, PrevBits: 0x207fffff, PrevTime: 5000, MedianTime: 4000},
-		accounts: map[chain.Address]node.Account{},
+		accounts: map[chain.Address]chain.Account{},
 	}
 }
 
@@ -250,9 +250,9 @@ func TestTemplateSkipsInvalid(t *testing.T) {
 	txs := unsigned(4)
 	// Sender 1 is at sequence 1: its transfer is stale. Sender 2 cannot
 	// pay its second transfer; its third follows a skipped one.
-	c.accounts[txs[1].Transfer.From.Address()] = node.Account{Balance: 1 << 40, Sequence: 1}
+	c.accounts[txs[1].Transfer.From.Address()] = chain.Account{Balance: 1 << 40, Sequence: 1}
 	s2 := txs[2].Transfer
-	c.accounts[s2.From.Address()] = node.Account{Balance: 10}
+	c.accounts[s2.From.Address()] = chain.Account{Balance: 10}
 	second := *s2
 	second.Sequence, second.Amount, second.Fee = 1, 100, 1
 	third := *s2

@@ -16,7 +16,7 @@
 //     waiting for the block, recursively.
 //   - The block index: a node per block with parent and skip pointers
 //     (Bitcoin Core's GetAncestor, O(log n)), height, cumulative work, a
-//     first-seen sequence number and BlockStatus bits (data stored,
+//     first-seen sequence number and storage.BlockStatus bits (data stored,
 //     valid, validate failed, invalid ancestor). The best chain is also
 //     kept as a flat slice, genesis to tip, for O(1) lookups by height,
 //     fork points and block locators.
@@ -42,9 +42,12 @@
 //     Config.Notify receives one Event per connected and per disconnected
 //     block, in order.
 //   - Persistence: every connect, disconnect, accepted block or status
-//     change is one Store.Commit of one Batch, so a store can make each
-//     atomic (one bbolt transaction); New reloads the index, accounts and
-//     tip with Store.Load. MemStore is the in-memory Store.
+//     change is one Store.Commit of one storage.Batch, so a store can make
+//     each atomic (one bbolt transaction); New reloads the index, accounts
+//     and tip with Store.Load. The stored records live in chain/storage,
+//     which chain/store (the bbolt Store) imports instead of this
+//     package. MemStore is the in-memory Store. Reindex rebuilds the state
+//     of a Reindexer from its blocks, replaying them in first-seen order.
 //
 // What it does not do: no networking, no mempool, no block templates or
 // mining, no header-only sync (every index node has its block); no logging

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/storage"
 )
 
 // ErrDuplicate is returned (wrapped) by ProcessBlock for a block the node
@@ -137,7 +138,7 @@ type Node struct {
 	index      map[chain.Hash]*blockNode
 	view       chainView
 	candidates map[*blockNode]struct{} // leaves of the valid, stored tree (and a few inner nodes)
-	accounts   map[chain.Address]Account
+	accounts   map[chain.Address]chain.Account
 	orphans    *orphanPool
 	nextSeq    uint64
 	nextTicket uint64 // the next delivery ticket, see notifyMu
@@ -179,7 +180,7 @@ func New(cfg Config) (*Node, error) {
 		log:        cfg.Logger.With("component", "node"),
 		index:      make(map[chain.Hash]*blockNode),
 		candidates: make(map[*blockNode]struct{}),
-		accounts:   make(map[chain.Address]Account),
+		accounts:   make(map[chain.Address]chain.Account),
 		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.MaxOrphanBytes),
 	}
 	n.notifyCond.L = &n.notifyMu
@@ -216,15 +217,15 @@ func (n *Node) initGenesis() error {
 		return fmt.Errorf("node: genesis block: %w", err)
 	}
 	node := newBlockNode(&g.Header, hash, nil, n.takeSeq())
-	node.status = StatusDataStored | StatusValid
+	node.status = storage.StatusDataStored | storage.StatusValid
 	d, err := connectDelta(n.accounts, g, 0, n.params, false)
 	if err != nil {
 		return fmt.Errorf("node: genesis block: %w", err)
 	}
-	batch := &Batch{
+	batch := &storage.Batch{
 		Blocks:   []*chain.Block{g},
-		Index:    []IndexEntry{node.entry()},
-		PutUndo:  []UndoEntry{{Hash: hash, Undo: &d.undo}},
+		Index:    []storage.IndexEntry{node.entry()},
+		PutUndo:  []storage.UndoEntry{{Hash: hash, Undo: &d.undo}},
 		Accounts: d.entries(),
 		Tip:      &hash,
 	}
@@ -239,9 +240,9 @@ func (n *Node) initGenesis() error {
 }
 
 // load rebuilds the index, candidates, view and accounts from snap.
-func (n *Node) load(snap *Snapshot) error {
+func (n *Node) load(snap *storage.Snapshot) error {
 	entries := slices.Clone(snap.Index)
-	slices.SortFunc(entries, func(a, b IndexEntry) int { return cmp.Compare(a.Height, b.Height) })
+	slices.SortFunc(entries, func(a, b storage.IndexEntry) int { return cmp.Compare(a.Height, b.Height) })
 	for _, e := range entries {
 		var parent *blockNode
 		if e.Height > 0 {
@@ -258,7 +259,7 @@ func (n *Node) load(snap *Snapshot) error {
 		node.status = e.Status
 		n.index[e.Hash] = node
 		n.nextSeq = max(n.nextSeq, e.Seq+1)
-		if e.Status&StatusDataStored != 0 && !e.Status.KnownInvalid() {
+		if e.Status&storage.StatusDataStored != 0 && !e.Status.KnownInvalid() {
 			n.candidates[node] = struct{}{}
 		}
 	}
@@ -288,8 +289,8 @@ func (n *Node) takeSeq() uint64 {
 }
 
 // entry returns the node's stored form.
-func (b *blockNode) entry() IndexEntry {
-	return IndexEntry{Hash: b.hash, Height: b.height, Header: b.header, Status: b.status, Seq: b.seq}
+func (b *blockNode) entry() storage.IndexEntry {
+	return storage.IndexEntry{Hash: b.hash, Height: b.height, Header: b.header, Status: b.status, Seq: b.seq}
 }
 
 // ProcessBlock validates b and adds it to the chain: to the best chain,
@@ -438,8 +439,8 @@ func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error 
 func (n *Node) acceptBlock(b *chain.Block, hash chain.Hash, parent *blockNode) (*blockNode, error) {
 	if parent.status.KnownInvalid() {
 		node := newBlockNode(&b.Header, hash, parent, n.takeSeq())
-		node.status = StatusInvalidAncestor
-		if err := n.store.Commit(&Batch{Index: []IndexEntry{node.entry()}}); err != nil {
+		node.status = storage.StatusInvalidAncestor
+		if err := n.store.Commit(&storage.Batch{Index: []storage.IndexEntry{node.entry()}}); err != nil {
 			return nil, err
 		}
 		n.index[hash] = node
@@ -453,8 +454,8 @@ func (n *Node) acceptBlock(b *chain.Block, hash chain.Hash, parent *blockNode) (
 		return nil, err
 	}
 	node := newBlockNode(&b.Header, hash, parent, n.takeSeq())
-	node.status = StatusDataStored
-	if err := n.store.Commit(&Batch{Blocks: []*chain.Block{b}, Index: []IndexEntry{node.entry()}}); err != nil {
+	node.status = storage.StatusDataStored
+	if err := n.store.Commit(&storage.Batch{Blocks: []*chain.Block{b}, Index: []storage.IndexEntry{node.entry()}}); err != nil {
 		return nil, err
 	}
 	n.index[hash] = node
@@ -522,13 +523,13 @@ func (n *Node) connectBlock(node *blockNode) error {
 	if err != nil {
 		return err
 	}
-	status := node.status | StatusValid
+	status := node.status | storage.StatusValid
 	e := node.entry()
 	e.Status = status
 	tip := node.hash
-	batch := &Batch{
-		Index:    []IndexEntry{e},
-		PutUndo:  []UndoEntry{{Hash: node.hash, Undo: &d.undo}},
+	batch := &storage.Batch{
+		Index:    []storage.IndexEntry{e},
+		PutUndo:  []storage.UndoEntry{{Hash: node.hash, Undo: &d.undo}},
 		Accounts: d.entries(),
 		Tip:      &tip,
 	}
@@ -558,7 +559,7 @@ func (n *Node) disconnectTip() error {
 		return fmt.Errorf("node: disconnect block %v: %w", tip.hash, err)
 	}
 	parent := tip.parent.hash
-	batch := &Batch{DeleteUndo: []chain.Hash{tip.hash}, Accounts: u.Accounts, Tip: &parent}
+	batch := &storage.Batch{DeleteUndo: []chain.Hash{tip.hash}, Accounts: u.Accounts, Tip: &parent}
 	if err := n.store.Commit(batch); err != nil {
 		return fmt.Errorf("node: disconnect block %v: %w", tip.hash, err)
 	}
@@ -574,14 +575,14 @@ func (n *Node) disconnectTip() error {
 // the candidates. failed's parent becomes a candidate again.
 func (n *Node) markInvalid(failed *blockNode) error {
 	changed := []*blockNode{failed}
-	status := []BlockStatus{failed.status | StatusValidateFailed}
+	status := []storage.BlockStatus{failed.status | storage.StatusValidateFailed}
 	for _, x := range n.index {
-		if x.height > failed.height && x.status&StatusInvalidAncestor == 0 && x.Ancestor(failed.height) == failed {
+		if x.height > failed.height && x.status&storage.StatusInvalidAncestor == 0 && x.Ancestor(failed.height) == failed {
 			changed = append(changed, x)
-			status = append(status, x.status|StatusInvalidAncestor)
+			status = append(status, x.status|storage.StatusInvalidAncestor)
 		}
 	}
-	batch := &Batch{Index: make([]IndexEntry, len(changed))}
+	batch := &storage.Batch{Index: make([]storage.IndexEntry, len(changed))}
 	for i, x := range changed {
 		batch.Index[i] = x.entry()
 		batch.Index[i].Status = status[i]

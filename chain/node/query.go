@@ -54,7 +54,7 @@ func (n *Node) Block(hash chain.Hash) (*chain.Block, error) {
 
 // Account returns the state of an address at the tip (the zero Account
 // for an unused one). It is safe for concurrent use.
-func (n *Node) Account(a chain.Address) Account {
+func (n *Node) Account(a chain.Address) chain.Account {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.accounts[a]
