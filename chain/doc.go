@@ -41,7 +41,8 @@
 //   - Accounts: Address (20 bytes of the double SHA-256 of a public key,
 //     written "pm" + hex + checksum; ParseAddress), PublicKey, GenerateKey,
 //     Transfer.Sign and Transfer.Verify over a domain-separated signing
-//     message.
+//     message; Account, the state of an address (balance and next
+//     sequence number) as the node, its store and the mempool share it.
 //   - Checks in layers: CheckProofOfWork and CheckHeaderSanity need only
 //     the header; CheckHeaderContext needs facts about the parent
 //     (HeaderContext) and the local clock. MedianTimePast computes the
