@@ -179,13 +179,17 @@ func (d *Daemon) onEvent(e node.Event) {
 	d.tipCh = make(chan struct{})
 }
 
-// SubmitBlock validates a block and adds it to the chain. It returns the
-// node's result and error (chain.RuleError for consensus failures).
-func (d *Daemon) SubmitBlock(b *chain.Block) (node.Result, error) {
+// SubmitBlock validates a block and adds it to the chain. It reports
+// whether the block is on the best chain after the call (false for an
+// orphan or a block kept on a side branch), and the node's error: one
+// holding a chain.RuleError for a consensus failure, one wrapping
+// node.ErrDuplicate for a known block. A Stratum pool calls it through
+// its own Node interface.
+func (d *Daemon) SubmitBlock(b *chain.Block) (mainChain bool, err error) {
 	start := time.Now()
 	res, err := d.node.ProcessBlock(b)
 	d.metrics.validation.Observe(time.Since(start).Seconds())
-	return res, err
+	return res.MainChain, err
 }
 
 // Run serves the RPC API and /metrics until ctx is done.

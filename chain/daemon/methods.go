@@ -270,7 +270,7 @@ func (d *Daemon) submitBlock(_ context.Context, params json.RawMessage) (any, er
 	if err := b.UnmarshalBinary(raw); err != nil {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeDeserializationError, "Block decode failed: %v", err)
 	}
-	res, err := d.SubmitBlock(&b)
+	mainChain, err := d.SubmitBlock(&b)
 	var rerr chain.RuleError
 	switch {
 	case errors.Is(err, node.ErrDuplicate):
@@ -279,7 +279,7 @@ func (d *Daemon) submitBlock(_ context.Context, params json.RawMessage) (any, er
 		return rerr.Code.String(), nil
 	case err != nil:
 		return nil, err
-	case res.Orphan || !res.MainChain:
+	case !mainChain: // an orphan, or a side branch
 		return "inconclusive", nil
 	}
 	return nil, nil
