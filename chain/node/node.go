@@ -330,9 +330,7 @@ func (n *Node) ProcessBlock(b *chain.Block) (Result, error) {
 	n.mu.Lock()
 	err := n.processBlock(b, hash, &res)
 	for i := len(n.disconnected) - 1; i >= 0; i-- {
-		for _, tx := range n.disconnected[i].Transactions[1:] {
-			res.Disconnected = append(res.Disconnected, tx)
-		}
+		res.Disconnected = append(res.Disconnected, n.disconnected[i].Transactions[1:]...)
 	}
 	events := n.pending
 	n.pending, n.disconnected = nil, nil
