@@ -9,7 +9,8 @@ import (
 
 // blockNode is one header of the block index. Nodes are created once and
 // never removed; every field but status is immutable after creation, and
-// status is guarded by Node.mu. Fields are ordered to limit padding.
+// status is written by a change holding Node.writeMu and Node.mu, read
+// under either. Fields are ordered to limit padding.
 type blockNode struct {
 	parent *blockNode // nil only for genesis
 	skip   *blockNode // ancestor at skipHeight(height), for fast Ancestor

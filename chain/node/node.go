@@ -115,8 +115,11 @@ type Result struct {
 // the orphan pool. It validates blocks, reorganizes when a heavier valid
 // branch appears, and persists every change through a Store.
 //
-// All methods are safe for concurrent use. One mutex guards the state;
-// ProcessBlock verifies a block's signatures before taking it.
+// All methods are safe for concurrent use. Changes are made one at a time
+// under a write lock held across their Store commits; the read methods
+// take a separate read lock that a change holds only while it applies
+// what it has committed, so reads never wait for a commit. See the
+// package comment's Concurrency section.
 type Node struct {
 	// Immutable after New.
 	cfg    Config
@@ -125,27 +128,37 @@ type Node struct {
 	log    *slog.Logger
 
 	// notifyMu guards notifyTurn. Each ProcessBlock call with events takes
-	// a ticket under mu and delivers them when notifyTurn reaches it, so
-	// deliveries keep the order of the changes and never overlap. No lock
-	// is held while Notify runs, so it may call the read methods, which
-	// take mu: mu is never held while waiting for a turn.
+	// a ticket under writeMu and delivers them when notifyTurn reaches it,
+	// so deliveries keep the order of the changes and never overlap. No
+	// lock is held while Notify runs, so it may call the read methods:
+	// neither writeMu nor mu is held while waiting for a turn.
 	notifyMu   sync.Mutex
 	notifyCond sync.Cond
 	notifyTurn uint64
 
-	// mu guards everything below, and the status of every blockNode.
-	mu         sync.Mutex
-	index      map[chain.Hash]*blockNode
-	view       chainView
+	// writeMu serializes the changes: ProcessBlock runs under it after
+	// the sanity checks, and every Store call but Node.Block's is made
+	// with it held (a Commit may wait for an fsync). It guards the fields
+	// below it that only a change uses. Lock order: writeMu, then mu.
+	writeMu    sync.Mutex
 	candidates map[*blockNode]struct{} // leaves of the valid, stored tree (and a few inner nodes)
-	accounts   map[chain.Address]chain.Account
-	orphans    *orphanPool
 	nextSeq    uint64
 	nextTicket uint64 // the next delivery ticket, see notifyMu
 
 	// Scratch of the ProcessBlock call in progress.
 	pending      []Event
 	disconnected []*chain.Block
+
+	// mu guards what the read methods see: the fields below it and the
+	// status of every blockNode. Only a change modifies them, holding
+	// writeMu and taking mu briefly, after the Store has committed what it
+	// applies, never across a Store call; so a change reads them without
+	// mu, and readers take it shared and never wait for a commit.
+	mu       sync.RWMutex
+	index    map[chain.Hash]*blockNode
+	view     chainView
+	accounts map[chain.Address]chain.Account
+	orphans  *orphanPool
 }
 
 // New returns a node on the chain in cfg.Store, or, for an empty store, a
@@ -316,9 +329,9 @@ func (b *blockNode) entry() storage.IndexEntry {
 func (n *Node) ProcessBlock(b *chain.Block) (Result, error) {
 	hash := b.Hash()
 	res := Result{Hash: hash}
-	n.mu.Lock()
+	n.mu.RLock()
 	dup := n.isKnown(hash)
-	n.mu.Unlock()
+	n.mu.RUnlock()
 	if dup != nil {
 		return res, dup
 	}
@@ -327,7 +340,7 @@ func (n *Node) ProcessBlock(b *chain.Block) (Result, error) {
 		return res, err
 	}
 
-	n.mu.Lock()
+	n.writeMu.Lock()
 	err := n.processBlock(b, hash, &res)
 	for i := len(n.disconnected) - 1; i >= 0; i-- {
 		res.Disconnected = append(res.Disconnected, n.disconnected[i].Transactions[1:]...)
@@ -335,12 +348,12 @@ func (n *Node) ProcessBlock(b *chain.Block) (Result, error) {
 	events := n.pending
 	n.pending, n.disconnected = nil, nil
 	if n.cfg.Notify == nil || len(events) == 0 {
-		n.mu.Unlock()
+		n.writeMu.Unlock()
 		return res, err
 	}
 	ticket := n.nextTicket
 	n.nextTicket++
-	n.mu.Unlock()
+	n.writeMu.Unlock()
 	n.deliver(ticket, events)
 	return res, err
 }
@@ -365,7 +378,7 @@ func (n *Node) deliver(ticket uint64, events []Event) {
 }
 
 // isKnown returns an ErrDuplicate error when the block is in the index or
-// the orphan pool.
+// the orphan pool. The caller holds mu (shared) or writeMu.
 func (n *Node) isKnown(hash chain.Hash) error {
 	if node := n.index[hash]; node != nil {
 		if node.status.KnownInvalid() {
@@ -379,14 +392,16 @@ func (n *Node) isKnown(hash chain.Hash) error {
 	return nil
 }
 
-// processBlock is ProcessBlock after the sanity checks, with n.mu held.
+// processBlock is ProcessBlock after the sanity checks, with writeMu held.
 func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error {
 	if err := n.isKnown(hash); err != nil {
 		return err // another goroutine was faster
 	}
 	parent := n.index[b.Header.PrevBlock]
 	if parent == nil {
+		n.mu.Lock()
 		n.orphans.add(b, hash, n.cfg.Now())
+		n.mu.Unlock()
 		res.Orphan = true
 		n.log.Debug("orphan block", "hash", hash, "parent", b.Header.PrevBlock)
 		return nil
@@ -402,7 +417,10 @@ func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error 
 	for len(queue) > 0 {
 		p := queue[0]
 		queue = queue[1:]
-		for _, ob := range n.orphans.takeChildren(p.hash) {
+		n.mu.Lock()
+		children := n.orphans.takeChildren(p.hash)
+		n.mu.Unlock()
+		for _, ob := range children {
 			child, err := n.acceptBlock(ob, ob.Hash(), p)
 			if err != nil {
 				n.log.Debug("orphan rejected", "hash", ob.Hash(), "err", err)
@@ -441,7 +459,9 @@ func (n *Node) acceptBlock(b *chain.Block, hash chain.Hash, parent *blockNode) (
 		if err := n.store.Commit(&storage.Batch{Index: []storage.IndexEntry{node.entry()}}); err != nil {
 			return nil, err
 		}
+		n.mu.Lock()
 		n.index[hash] = node
+		n.mu.Unlock()
 		return node, ruleErr(chain.ErrInvalidAncestorBlock, "block %v extends invalid block %v", hash, parent.hash)
 	}
 	ctx := headerContext(parent, n.params)
@@ -456,7 +476,9 @@ func (n *Node) acceptBlock(b *chain.Block, hash chain.Hash, parent *blockNode) (
 	if err := n.store.Commit(&storage.Batch{Blocks: []*chain.Block{b}, Index: []storage.IndexEntry{node.entry()}}); err != nil {
 		return nil, err
 	}
+	n.mu.Lock()
 	n.index[hash] = node
+	n.mu.Unlock()
 	n.candidates[node] = struct{}{}
 	delete(n.candidates, parent)
 	return node, nil
@@ -534,9 +556,11 @@ func (n *Node) connectBlock(node *blockNode) error {
 	if err := n.store.Commit(batch); err != nil {
 		return fmt.Errorf("node: connect block %v: %w", node.hash, err)
 	}
+	n.mu.Lock()
 	node.status = status
 	applyEntries(n.accounts, batch.Accounts)
 	n.view.setTip(node)
+	n.mu.Unlock()
 	n.pending = append(n.pending, Event{Kind: BlockConnected, Hash: node.hash, Height: node.height, Block: b})
 	return nil
 }
@@ -561,8 +585,10 @@ func (n *Node) disconnectTip() error {
 	if err := n.store.Commit(batch); err != nil {
 		return fmt.Errorf("node: disconnect block %v: %w", tip.hash, err)
 	}
+	n.mu.Lock()
 	applyEntries(n.accounts, u.Accounts)
 	n.view.setTip(tip.parent)
+	n.mu.Unlock()
 	n.disconnected = append(n.disconnected, b)
 	n.pending = append(n.pending, Event{Kind: BlockDisconnected, Hash: tip.hash, Height: tip.height, Block: b})
 	return nil
@@ -588,8 +614,12 @@ func (n *Node) markInvalid(failed *blockNode) error {
 	if err := n.store.Commit(batch); err != nil {
 		return fmt.Errorf("node: mark block %v invalid: %w", failed.hash, err)
 	}
+	n.mu.Lock()
 	for i, x := range changed {
 		x.status = status[i]
+	}
+	n.mu.Unlock()
+	for _, x := range changed {
 		delete(n.candidates, x)
 	}
 	if p := failed.parent; p != nil && !p.status.KnownInvalid() {

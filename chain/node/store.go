@@ -20,8 +20,13 @@ import (
 // account state in memory and reads blocks and undo records back only to
 // connect a side branch or disconnect a block.
 //
-// The node serializes its calls (it holds its lock around them), so an
-// implementation need not be safe for concurrent use by one node.
+// The node serializes its calls to Load, Undo and Commit (it holds its
+// write lock around them). Block is also called by Node.Block, outside
+// the node's locks, concurrently with the others: it must be safe for
+// concurrent use with every method, and must not wait for a Commit in
+// progress if reads are not to wait behind writes (bbolt's read
+// transactions do not). MemStore and chain/store's DB are safe for
+// concurrent use.
 type Store interface {
 	// Load returns everything stored, or a nil Snapshot for an empty
 	// store. The node calls it once, from New.
