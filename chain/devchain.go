@@ -1,18 +1,20 @@
 package chain
 
-import (
-	"fmt"
+import "fmt"
 
-	"github.com/powmine/powmine/hash/sha256d"
-)
-
-// NewDevGenesis returns a dev-network genesis block stamped with time,
-// mined to DevParams' genesis target. A fresh local chain starts from one
-// made at its creation: ASERT measures the chain's schedule from its
-// genesis, so a chain started long after DevParams' fixed genesis would
-// sit at the limit target until it had mined a block for every 5 seconds
-// since then.
-func NewDevGenesis(time uint32) *Block {
+// DevGenesisTemplate returns a dev-network genesis block stamped with
+// time and nonce 0: a lone coinbase paying DevParams.InitialSubsidy to the
+// zero address under its merkle root, with the dev genesis bits. Its
+// header does not meet the target yet; the caller mines it (chain/daemon
+// does, for a fresh local chain) by searching the nonce, and DevParamsFor
+// then accepts it. DevParams' own genesis is the template at 2025-01-01
+// with the first nonce that meets the target.
+//
+// A fresh local chain starts from a genesis made at its creation: ASERT
+// measures the chain's schedule from its genesis, so a chain started long
+// after DevParams' fixed genesis would sit at the limit target until it
+// had mined a block for every 5 seconds since then.
+func DevGenesisTemplate(time uint32) *Block {
 	b := &Block{
 		Header: Header{Version: 1, Timestamp: time, Bits: devGenesisBits},
 		Transactions: []Transaction{{Coinbase: &Coinbase{
@@ -22,20 +24,6 @@ func NewDevGenesis(time uint32) *Block {
 		}}},
 	}
 	b.Header.MerkleRoot, _ = b.MerkleRoot()
-	target, _ := BigToHash(CompactToBig(devGenesisBits))
-	hdr := b.Header.Serialize()
-	t := [sha256d.Size]byte(target)
-	job := sha256d.NewJob(&hdr, &t)
-	k := sha256d.Choose().Kernel
-	s := sha256d.NewScanner(k)
-	// About one nonce in 2^22 meets the target: the chance that none of
-	// the 2^32 does is below e^-1000.
-	const step = 1 << 20
-	var hits []uint32
-	for start := uint64(0); len(hits) == 0 && start < sha256d.MaxScan; start += step {
-		hits = s.Scan(job, uint32(start), step, hits)
-	}
-	b.Header.Nonce = hits[0]
 	return b
 }
 

@@ -5,26 +5,23 @@ import (
 	"testing"
 )
 
-func TestNewDevGenesis(t *testing.T) {
-	const at = 1_800_000_000
-	g := NewDevGenesis(at)
+// TestDevGenesisTemplate rebuilds DevParams' genesis from the template at
+// its time and nonce: the template is the block DevParamsFor expects.
+func TestDevGenesisTemplate(t *testing.T) {
+	g := DevGenesisTemplate(devGenesisTime)
+	if g.Header.Nonce != 0 {
+		t.Fatalf("template nonce %d, want 0", g.Header.Nonce)
+	}
+	g.Header.Nonce = DevParams.GenesisHeader.Nonce
+	if g.Hash() != DevParams.GenesisHash {
+		t.Fatalf("template with the genesis nonce hashes to %v, want %v", g.Hash(), DevParams.GenesisHash)
+	}
 	p, err := DevParamsFor(g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.GenesisHash != g.Hash() || p.GenesisBlock != g || p.GenesisHeader.Timestamp != at {
-		t.Fatalf("params do not describe the genesis: %+v", p.GenesisHeader)
-	}
-	if p.ASERTAnchor.ParentTime != at-5 || p.ASERTAnchor.Bits != g.Header.Bits {
-		t.Fatalf("anchor %+v", p.ASERTAnchor)
-	}
-	if err := CheckProofOfWork(g.Hash(), g.Header.Bits, p.PowLimit); err != nil {
-		t.Fatal(err)
-	}
-	// A block on schedule right after genesis keeps the genesis target.
-	c := HeaderContext{PrevHash: p.GenesisHash, PrevHeight: 0, PrevBits: g.Header.Bits, PrevTime: at, MedianTime: at}
-	if got := c.NextBits(&p); got != g.Header.Bits {
-		t.Fatalf("next bits %#x, want the genesis target %#x", got, g.Header.Bits)
+	if p.GenesisHash != DevParams.GenesisHash || p.ASERTAnchor != DevParams.ASERTAnchor {
+		t.Fatalf("params %+v differ from DevParams", p.ASERTAnchor)
 	}
 	// The fixed DevParams genesis passes the same checks.
 	if _, err := DevParamsFor(DevParams.GenesisBlock); err != nil {
@@ -33,7 +30,7 @@ func TestNewDevGenesis(t *testing.T) {
 }
 
 func TestDevParamsForRejects(t *testing.T) {
-	good := NewDevGenesis(1_800_000_000)
+	good := DevParams.GenesisBlock
 	cases := map[string]func(b *Block){
 		"nonce":         func(b *Block) { b.Header.Nonce++ },
 		"merkle":        func(b *Block) { b.Transactions[0].Coinbase.Extranonce = []byte("x") },
@@ -51,5 +48,9 @@ func TestDevParamsForRejects(t *testing.T) {
 		} else if name == "nonce" && !errors.As(err, new(RuleError)) {
 			t.Errorf("nonce: %v, want a RuleError", err)
 		}
+	}
+	// Nonce 0 of a template does not meet the target.
+	if _, err := DevParamsFor(DevGenesisTemplate(1_800_000_000)); !errors.As(err, new(RuleError)) {
+		t.Errorf("unmined template: %v, want a RuleError", err)
 	}
 }

@@ -25,7 +25,9 @@
 //     a child must carry.
 //   - Parameters: Params, MainNetParams (Bitcoin's header rules) and
 //     DevParams (a local chain with 5-second blocks and ASERT, with a full
-//     GenesisBlock); CalcBlockSubsidy for the new coins a block may create.
+//     GenesisBlock); DevGenesisTemplate and DevParamsFor for a dev chain
+//     with a genesis of its own (mined by chain/daemon, not here);
+//     CalcBlockSubsidy for the new coins a block may create.
 //   - Blocks and transactions: Block (a Header and its Transactions, the
 //     coinbase first); Transaction, which holds either a Coinbase (height,
 //     extranonce, payouts) or a Transfer (ed25519 sender key, recipient
@@ -41,7 +43,8 @@
 //   - Accounts: Address (20 bytes of the double SHA-256 of a public key,
 //     written "pm" + hex + checksum; ParseAddress), PublicKey, GenerateKey,
 //     Transfer.Sign and Transfer.Verify over a domain-separated signing
-//     message.
+//     message; Account, the state of an address (balance and next
+//     sequence number) as the node, its store and the mempool share it.
 //   - Checks in layers: CheckProofOfWork and CheckHeaderSanity need only
 //     the header; CheckHeaderContext needs facts about the parent
 //     (HeaderContext) and the local clock. MedianTimePast computes the
@@ -51,7 +54,8 @@
 //     block's height.
 //
 // What it does not do: it keeps no block index, account state or mempool,
-// chooses no fork, touches no storage or network. So it checks no
+// chooses no fork, mines nothing (it hashes, never searches nonces),
+// touches no storage or network. So it checks no
 // balances, sequence numbers or coinbase value (at most CalcBlockSubsidy
 // plus the block's fees): those need the account state and belong to the
 // layer that connects blocks. Those layers live in sub-packages and in the

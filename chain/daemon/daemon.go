@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/powmine/powmine/chain/mempool"
 	"github.com/powmine/powmine/chain/mining"
 	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/store"
 	"github.com/powmine/powmine/internal/jsonrpc"
 )
 
@@ -38,6 +40,12 @@ type Config struct {
 	RPCUser, RPCPassword string
 	// Reindex rebuilds the chain state from the stored blocks at start.
 	Reindex bool
+	// LockTimeout is how long New waits for another process to release
+	// the store in DataDir before it fails with an error wrapping
+	// store.ErrLocked: a second node on the same data directory fails
+	// instead of hanging. 0 selects store.DefaultLockTimeout; it must not
+	// be negative.
+	LockTimeout time.Duration
 	// MaxMempoolBytes bounds the mempool; 0 selects
 	// mempool.DefaultMaxPoolBytes.
 	MaxMempoolBytes int
@@ -75,6 +83,9 @@ func New(cfg Config) (*Daemon, error) {
 	if cfg.Params == nil || cfg.Params.GenesisBlock == nil {
 		return nil, fmt.Errorf("%w: params with a genesis block are required", ErrConfig)
 	}
+	if cfg.LockTimeout < 0 {
+		return nil, fmt.Errorf("%w: negative lock timeout %v", ErrConfig, cfg.LockTimeout)
+	}
 	d := &Daemon{
 		params:  cfg.Params,
 		log:     cfg.Logger,
@@ -95,7 +106,7 @@ func New(cfg Config) (*Daemon, error) {
 			return nil, fmt.Errorf("daemon: data directory: %w", err)
 		}
 	}
-	n, err := d.openNode(cfg.DataDir, cfg.Reindex, node.Config{
+	n, err := d.openNode(cfg.DataDir, cfg.Reindex, cmp.Or(cfg.LockTimeout, store.DefaultLockTimeout), node.Config{
 		Params:  cfg.Params,
 		Genesis: cfg.Params.GenesisBlock,
 		Notify:  d.onEvent,
@@ -179,13 +190,17 @@ func (d *Daemon) onEvent(e node.Event) {
 	d.tipCh = make(chan struct{})
 }
 
-// SubmitBlock validates a block and adds it to the chain. It returns the
-// node's result and error (chain.RuleError for consensus failures).
-func (d *Daemon) SubmitBlock(b *chain.Block) (node.Result, error) {
+// SubmitBlock validates a block and adds it to the chain. It reports
+// whether the block is on the best chain after the call (false for an
+// orphan or a block kept on a side branch), and the node's error: one
+// holding a chain.RuleError for a consensus failure, one wrapping
+// node.ErrDuplicate for a known block. A Stratum pool calls it through
+// its own Node interface.
+func (d *Daemon) SubmitBlock(b *chain.Block) (mainChain bool, err error) {
 	start := time.Now()
 	res, err := d.node.ProcessBlock(b)
 	d.metrics.validation.Observe(time.Since(start).Seconds())
-	return res, err
+	return res.MainChain, err
 }
 
 // Run serves the RPC API and /metrics until ctx is done.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/store"
 	"github.com/powmine/powmine/hash/sha256d"
 )
 
@@ -334,5 +336,40 @@ func TestRestartAndReindex(t *testing.T) {
 		}
 		again.stop()
 		again.stop = func() {}
+	}
+}
+
+// TestSecondNodeOnDataDir starts a second daemon on the data directory of
+// a running one: it fails with store.ErrLocked, naming the directory,
+// after its lock timeout, and the first goes on; once the first stops, the
+// directory opens. A negative lock timeout is a configuration error.
+func TestSecondNodeOnDataDir(t *testing.T) {
+	dir := t.TempDir()
+	td := newTestDaemonIn(t, dir, false)
+	p, err := DevParams(dir, td.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = New(Config{Params: p, DataDir: dir, LockTimeout: 100 * time.Millisecond})
+	if !errors.Is(err, store.ErrLocked) || !strings.Contains(err.Error(), dir) {
+		t.Fatalf("second node: %v, want store.ErrLocked naming %s", err, dir)
+	}
+	td.call(t, nil, "submitblock", hexBlock(t, td.mineBlock(t)))
+	if h := td.Node().Tip().Height; h != 1 {
+		t.Fatalf("first node at height %d after the second's attempt, want 1", h)
+	}
+	if _, err := New(Config{Params: p, DataDir: dir, LockTimeout: -time.Second}); !errors.Is(err, ErrConfig) {
+		t.Fatalf("negative lock timeout: %v, want ErrConfig", err)
+	}
+
+	td.stop()
+	td.stop = func() {}
+	d, err := New(Config{Params: p, DataDir: dir, LockTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("after the first node stopped: %v", err)
+	}
+	defer d.Close()
+	if h := d.Node().Tip().Height; h != 1 {
+		t.Fatalf("reopened at height %d, want 1", h)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/storage"
 	"github.com/powmine/powmine/internal/jsonrpc"
 )
 
@@ -183,7 +184,7 @@ func (d *Daemon) getBlock(_ context.Context, params json.RawMessage) (any, error
 		return nil, err
 	}
 	b, err := d.node.Block(info.Hash)
-	if errors.Is(err, node.ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeMiscError, "Block not available")
 	}
 	if err != nil {
@@ -234,7 +235,7 @@ func (d *Daemon) getChainTips(context.Context, json.RawMessage) (any, error) {
 			status = "active"
 		case t.Status.KnownInvalid():
 			status = "invalid"
-		case t.Status&node.StatusValid != 0:
+		case t.Status&storage.StatusValid != 0:
 			status = "valid-fork"
 		}
 		out = append(out, chainTipJSON{Height: t.Height, Hash: t.Hash.String(), BranchLen: t.BranchLen, Status: status})
@@ -269,7 +270,7 @@ func (d *Daemon) submitBlock(_ context.Context, params json.RawMessage) (any, er
 	if err := b.UnmarshalBinary(raw); err != nil {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeDeserializationError, "Block decode failed: %v", err)
 	}
-	res, err := d.SubmitBlock(&b)
+	mainChain, err := d.SubmitBlock(&b)
 	var rerr chain.RuleError
 	switch {
 	case errors.Is(err, node.ErrDuplicate):
@@ -278,7 +279,7 @@ func (d *Daemon) submitBlock(_ context.Context, params json.RawMessage) (any, er
 		return rerr.Code.String(), nil
 	case err != nil:
 		return nil, err
-	case res.Orphan || !res.MainChain:
+	case !mainChain: // an orphan, or a side branch
 		return "inconclusive", nil
 	}
 	return nil, nil

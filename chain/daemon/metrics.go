@@ -7,6 +7,7 @@ import (
 	"github.com/powmine/powmine/chain/mempool"
 	"github.com/powmine/powmine/chain/node"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -37,7 +38,7 @@ func newMetrics() *metrics {
 		mempoolB:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "powmine_mempool_bytes", Help: "Serialized size of the mempool's transfers."}),
 	}
 	m.reg.MustRegister(m.height, m.work, m.connected, m.reorgs, m.reorgDepth, m.validation, m.mempoolTxs, m.mempoolB,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

@@ -10,7 +10,7 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/mempool"
-	"github.com/powmine/powmine/chain/mining"
+	"github.com/powmine/powmine/chain/template"
 	"github.com/powmine/powmine/internal/jsonrpc"
 )
 
@@ -20,7 +20,7 @@ import (
 const longPollWait = 20 * time.Second
 
 // Template builds a block template on the tip paying payouts.
-func (d *Daemon) Template(payouts []mining.Payout) (*mining.Template, error) {
+func (d *Daemon) Template(payouts []template.Payout) (*template.Template, error) {
 	return d.builder.NewTemplate(payouts, d.now())
 }
 
@@ -28,7 +28,7 @@ func (d *Daemon) Template(payouts []mining.Payout) (*mining.Template, error) {
 // whose coinbase extranonce field has extranonceSize bytes (1 to
 // chain.MaxExtranonceSize), for a Stratum pool that splits it into its
 // extranonce1 and the miners' extranonce2.
-func (d *Daemon) TemplateExtranonce(payouts []mining.Payout, extranonceSize int) (*mining.Template, error) {
+func (d *Daemon) TemplateExtranonce(payouts []template.Payout, extranonceSize int) (*template.Template, error) {
 	b := *d.builder
 	b.ExtranonceSize = extranonceSize
 	return b.NewTemplate(payouts, d.now())
@@ -70,7 +70,7 @@ func (d *Daemon) getBlockTemplate(ctx context.Context, params json.RawMessage) (
 		}
 		cancel()
 	}
-	t, err := d.Template([]mining.Payout{{Address: payout, Weight: 1}})
+	t, err := d.Template([]template.Payout{{Address: payout, Weight: 1}})
 	if err != nil {
 		return nil, jsonrpc.Errorf(jsonrpc.CodeMiscError, "template: %v", err)
 	}
@@ -79,7 +79,7 @@ func (d *Daemon) getBlockTemplate(ctx context.Context, params json.RawMessage) (
 		return nil, err
 	}
 	prefix, suffix := t.CoinbaseParts()
-	j := mining.TemplateReply{
+	j := template.Reply{
 		Version:           t.Header.Version,
 		PreviousBlockHash: t.Header.PrevBlock.String(),
 		Height:            t.Height,
@@ -92,7 +92,7 @@ func (d *Daemon) getBlockTemplate(ctx context.Context, params json.RawMessage) (
 		CoinbaseSuffix:    hex.EncodeToString(suffix),
 		ExtranonceSize:    t.ExtranonceSize,
 		MerkleBranch:      []string{},
-		Transactions:      []mining.TemplateTx{},
+		Transactions:      []template.ReplyTx{},
 		LongPollID:        t.Header.PrevBlock.String(),
 	}
 	for _, h := range t.MerkleBranch() {
@@ -103,7 +103,7 @@ func (d *Daemon) getBlockTemplate(ctx context.Context, params json.RawMessage) (
 		if err != nil {
 			return nil, err
 		}
-		j.Transactions = append(j.Transactions, mining.TemplateTx{Data: hex.EncodeToString(raw), TxID: tx.TxID().String(), Fee: tx.Transfer.Fee})
+		j.Transactions = append(j.Transactions, template.ReplyTx{Data: hex.EncodeToString(raw), TxID: tx.TxID().String(), Fee: tx.Transfer.Fee})
 	}
 	return j, nil
 }

@@ -1,7 +1,10 @@
 package daemon
 
 import (
+	"errors"
+	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/powmine/powmine/chain/node"
 	"github.com/powmine/powmine/chain/store"
@@ -12,12 +15,17 @@ const storeFile = "chain.db"
 
 // openNode opens the store (in memory without a data directory) and the
 // node over it, rebuilding the state from the stored blocks when reindex
-// is set or an earlier reindex was interrupted.
-func (d *Daemon) openNode(dataDir string, reindex bool, cfg node.Config) (*node.Node, error) {
+// is set or an earlier reindex was interrupted. It waits lockTimeout for
+// another process holding the store, then fails with store.ErrLocked.
+func (d *Daemon) openNode(dataDir string, reindex bool, lockTimeout time.Duration, cfg node.Config) (*node.Node, error) {
 	if dataDir == "" {
 		return node.New(cfg)
 	}
-	db, err := store.Open(filepath.Join(dataDir, storeFile), cfg.Params, store.WithLogger(d.log))
+	db, err := store.Open(filepath.Join(dataDir, storeFile), cfg.Params,
+		store.WithLogger(d.log), store.WithLockTimeout(lockTimeout))
+	if errors.Is(err, store.ErrLocked) {
+		return nil, fmt.Errorf("daemon: data directory %s is in use by another node: %w", dataDir, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +43,7 @@ func (d *Daemon) openNode(dataDir string, reindex bool, cfg node.Config) (*node.
 	}
 	if pending {
 		d.log.Info("rebuilding the chain state from the stored blocks")
-		return db.Reindex(cfg)
+		return node.Reindex(cfg, db)
 	}
 	return node.New(cfg)
 }

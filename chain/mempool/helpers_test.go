@@ -51,13 +51,13 @@ func transferFor(tb testing.TB, network chain.Hash, from, to int, amount, fee, s
 // fakeChain is a Chain with settable accounts.
 type fakeChain struct {
 	mu       sync.Mutex
-	accounts map[chain.Address]node.Account
+	accounts map[chain.Address]chain.Account
 	height   int64
 }
 
-func newFakeChain() *fakeChain { return &fakeChain{accounts: make(map[chain.Address]node.Account)} }
+func newFakeChain() *fakeChain { return &fakeChain{accounts: make(map[chain.Address]chain.Account)} }
 
-func (c *fakeChain) Account(a chain.Address) node.Account {
+func (c *fakeChain) Account(a chain.Address) chain.Account {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.accounts[a]
@@ -72,7 +72,7 @@ func (c *fakeChain) Tip() node.BlockInfo {
 func (c *fakeChain) set(i int, balance, seq uint64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.accounts[addr(i)] = node.Account{Balance: balance, Sequence: seq}
+	c.accounts[addr(i)] = chain.Account{Balance: balance, Sequence: seq}
 }
 
 // newPool returns a dev-network pool on c with the given byte bound (0:

@@ -29,7 +29,7 @@ const (
 // *node.Node satisfies it.
 type Chain interface {
 	// Account returns the state of an address at the tip.
-	Account(chain.Address) node.Account
+	Account(chain.Address) chain.Account
 
 	// Tip returns the tip of the best chain.
 	Tip() node.BlockInfo

@@ -8,14 +8,15 @@
 // against the account state so that a template never carries a transfer
 // the tip has made invalid, builds the coinbase (the height, a zeroed
 // extranonce field for the miner or pool to roll, and the subsidy plus
-// fees split among weighted payouts), the merkle root and the header
-// (bits from HeaderContext.NextBits, a timestamp after the median time
-// past).
+// fees split among weighted template.Payouts) and the header (bits from
+// HeaderContext.NextBits, a timestamp after the median time past), and
+// returns a template.Template.
 //
-// A Template then gives a miner or pool what it needs: Block fills in the
-// extranonce, timestamp and nonce and returns the full block for
+// The Template type lives in chain/template, which pools and solo miners
+// import without this package: it gives them what they need (Block fills
+// in the extranonce, timestamp and nonce and returns the full block for
 // node.ProcessBlock; CoinbaseParts and MerkleBranch are Stratum's coinb1,
-// coinb2 and merkle branch for mining.notify.
+// coinb2 and merkle branch for mining.notify).
 //
 // What it does not do: no hashing, no networking, no long polling; a
 // template goes stale when the tip changes and the caller builds a new
@@ -25,15 +26,13 @@
 //
 // A Builder may be used by several goroutines at once when its Chain and
 // TxSource are safe for concurrent use (Node and Pool are). A Template is
-// immutable after NewTemplate: all its methods are safe for concurrent
-// use.
+// immutable: all its methods are safe for concurrent use.
 //
 // # Errors
 //
 // NewTemplate fails with errors wrapping ErrBadConfig (a Builder or
 // payouts it cannot work with), ErrAmountOverflow (subsidy plus fees do
 // not fit in a uint64), ErrTimeRange (a timestamp beyond uint32) or
-// ErrTipChanged (the tip moved during every attempt). Template.Block and
-// Template.MerkleRoot fail with ErrExtranonceSize and ErrTimeTooOld for
-// inputs that cannot make a valid block. Test with errors.Is.
+// ErrTipChanged (the tip moved during every attempt). Test with
+// errors.Is. Template's own errors are chain/template's.
 package mining

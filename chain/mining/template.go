@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
-	"slices"
 	"time"
 
 	"github.com/powmine/powmine/chain"
-	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/template"
 )
 
 // Template limits and defaults.
@@ -27,8 +26,7 @@ const (
 	maxAttempts = 3
 )
 
-// Errors of NewTemplate, Template.Block and Template.MerkleRoot, wrapped
-// with detail (test with errors.Is).
+// Errors of NewTemplate, wrapped with detail (test with errors.Is).
 var (
 	// ErrBadConfig: a Builder field or the payouts are unusable.
 	ErrBadConfig = errors.New("mining: bad template configuration")
@@ -41,13 +39,6 @@ var (
 
 	// ErrTipChanged: the tip moved during every attempt to build.
 	ErrTipChanged = errors.New("mining: chain tip kept changing")
-
-	// ErrExtranonceSize: the extranonce does not have the template's
-	// ExtranonceSize bytes.
-	ErrExtranonceSize = errors.New("mining: wrong extranonce size")
-
-	// ErrTimeTooOld: the timestamp is not after the median time past.
-	ErrTimeTooOld = errors.New("mining: timestamp not after the median time past")
 )
 
 // Chain is the chain state a template extends. *node.Node satisfies it.
@@ -56,7 +47,7 @@ type Chain interface {
 	NextHeaderContext() chain.HeaderContext
 
 	// Account returns the state of an address at the tip.
-	Account(chain.Address) node.Account
+	Account(chain.Address) chain.Account
 }
 
 // TxSource supplies pending transfers. *mempool.Pool satisfies it.
@@ -64,13 +55,6 @@ type TxSource interface {
 	// Transactions returns up to max transfers in mining order: the
 	// transfers of one sender in sequence order.
 	Transactions(max int) []chain.Transaction
-}
-
-// Payout is one coinbase recipient: it gets Weight parts of the block
-// reward out of the payouts' total weight.
-type Payout struct {
-	Address chain.Address
-	Weight  uint64
 }
 
 // Builder builds block templates. Set the fields, then call NewTemplate as
@@ -96,37 +80,6 @@ type Builder struct {
 	MaxTxs       int
 }
 
-// Template is a block to mine: the header and transactions of a block
-// with an all-zero extranonce, and what Block, MerkleRoot, CoinbaseParts
-// and MerkleBranch need to vary it. Do not modify its fields.
-type Template struct {
-	// Header has the version, parent, bits, the merkle root for the
-	// all-zero extranonce, a timestamp of max(now, MinTimestamp) and
-	// nonce 0.
-	Header chain.Header
-
-	// Height is the block's height.
-	Height int64
-
-	// Transactions are the coinbase (all-zero extranonce) and the
-	// selected transfers, shared with the TxSource.
-	Transactions []chain.Transaction
-
-	// Subsidy and Fees make up the reward the coinbase pays out.
-	Subsidy uint64
-	Fees    uint64
-
-	// MinTimestamp is the lowest valid timestamp: the median time past
-	// plus one second.
-	MinTimestamp uint32
-
-	// ExtranonceSize is the length of the extranonce field.
-	ExtranonceSize int
-
-	coinb1, coinb2 []byte       // the coinbase serialization around the extranonce
-	branch         []chain.Hash // the coinbase's merkle branch
-}
-
 // NewTemplate builds a template on the current tip paying the reward to
 // payouts (1 to chain.MaxCoinbaseOutputs, positive weights) with a
 // timestamp of max(now, median time past + 1). It takes transfers from
@@ -136,7 +89,7 @@ type Template struct {
 // amount plus fee, a recipient balance that would overflow. If the tip
 // moves while it works, it starts over (a few times). It is safe for
 // concurrent use under the conditions in the package comment.
-func (b *Builder) NewTemplate(payouts []Payout, now time.Time) (*Template, error) {
+func (b *Builder) NewTemplate(payouts []template.Payout, now time.Time) (*template.Template, error) {
 	if err := b.check(payouts); err != nil {
 		return nil, err
 	}
@@ -154,7 +107,7 @@ func (b *Builder) NewTemplate(payouts []Payout, now time.Time) (*Template, error
 }
 
 // check validates the Builder and the payouts.
-func (b *Builder) check(payouts []Payout) error {
+func (b *Builder) check(payouts []template.Payout) error {
 	switch {
 	case b.Params == nil || b.Chain == nil:
 		return fmt.Errorf("%w: Builder.Params and Builder.Chain are required", ErrBadConfig)
@@ -192,7 +145,7 @@ func (b *Builder) limits() (extranonce, size, count int) {
 }
 
 // build makes a template on the tip described by ctx.
-func (b *Builder) build(ctx *chain.HeaderContext, payouts []Payout, now time.Time) (*Template, error) {
+func (b *Builder) build(ctx *chain.HeaderContext, payouts []template.Payout, now time.Time) (*template.Template, error) {
 	height := ctx.PrevHeight + 1
 	minTime := ctx.MedianTime + 1
 	ts := max(now.Unix(), minTime)
@@ -221,41 +174,21 @@ func (b *Builder) build(ctx *chain.HeaderContext, payouts []Payout, now time.Tim
 		cb.Outputs[i] = chain.Output{Address: payouts[i].Address, Amount: amount}
 	}
 
-	t := &Template{
-		Height:         height,
-		Transactions:   txs,
-		Subsidy:        subsidy,
-		Fees:           fees,
-		MinTimestamp:   uint32(minTime),
-		ExtranonceSize: extranonce,
+	hdr := chain.Header{
+		Version:   BlockVersion,
+		PrevBlock: ctx.PrevHash,
+		Timestamp: uint32(ts),
+		Bits:      ctx.NextBits(b.Params),
 	}
-	ids := make([]chain.Hash, len(txs))
-	for i := 1; i < len(txs); i++ {
-		ids[i] = txs[i].TxID()
-	}
-	t.branch = chain.CoinbaseMerkleBranch(ids)
-	raw, err := txs[0].MarshalBinary()
-	if err != nil {
-		return nil, err // cannot happen: a well-formed coinbase
-	}
-	split := len(raw) - 4 - extranonce // the extranonce, then the 4-byte height
-	t.coinb1, t.coinb2 = raw[:split], raw[split+extranonce:]
-	t.Header = chain.Header{
-		Version:    BlockVersion,
-		PrevBlock:  ctx.PrevHash,
-		MerkleRoot: chain.MerkleRootFromBranch(txs[0].TxID(), t.branch),
-		Timestamp:  uint32(ts),
-		Bits:       ctx.NextBits(b.Params),
-	}
-	return t, nil
+	return template.New(hdr, height, txs, subsidy, fees, uint32(minTime))
 }
 
 // selectTxs appends to txs the transfers from b.Txs that fit in room
 // bytes and maxTxs transactions and that the account state admits, in
 // order; it returns txs and their fees.
 func (b *Builder) selectTxs(txs []chain.Transaction, maxTxs, room int) ([]chain.Transaction, uint64) {
-	accounts := make(map[chain.Address]node.Account)
-	account := func(a chain.Address) node.Account {
+	accounts := make(map[chain.Address]chain.Account)
+	account := func(a chain.Address) chain.Account {
 		acc, ok := accounts[a]
 		if !ok {
 			acc = b.Chain.Account(a)
@@ -311,7 +244,7 @@ func (b *Builder) selectTxs(txs []chain.Transaction, maxTxs, room int) ([]chain.
 // weights, rounding down, and gives the remainder to the first. The
 // amounts sum to reward exactly. The weights must be positive and their
 // sum must fit in a uint64.
-func splitReward(reward uint64, payouts []Payout) []uint64 {
+func splitReward(reward uint64, payouts []template.Payout) []uint64 {
 	var total uint64
 	for _, p := range payouts {
 		total += p.Weight
@@ -331,58 +264,4 @@ func splitReward(reward uint64, payouts []Payout) []uint64 {
 func uvarintLen(v uint64) int {
 	var buf [binary.MaxVarintLen64]byte
 	return binary.PutUvarint(buf[:], v)
-}
-
-// CoinbaseParts returns the coinbase serialization before and after the
-// extranonce field (Stratum's coinb1 and coinb2): the coinbase with
-// extranonce e serializes to prefix || e || suffix. The slices are
-// copies.
-func (t *Template) CoinbaseParts() (prefix, suffix []byte) {
-	return slices.Clone(t.coinb1), slices.Clone(t.coinb2)
-}
-
-// MerkleBranch returns the coinbase's merkle branch (see
-// chain.CoinbaseMerkleBranch), a copy.
-func (t *Template) MerkleBranch() []chain.Hash { return slices.Clone(t.branch) }
-
-// MerkleRoot returns the merkle root of the template's block with the
-// given extranonce, which must have ExtranonceSize bytes.
-func (t *Template) MerkleRoot(extranonce []byte) (chain.Hash, error) {
-	cb, err := t.coinbase(extranonce)
-	if err != nil {
-		return chain.Hash{}, err
-	}
-	return chain.MerkleRootFromBranch(cb.TxID(), t.branch), nil
-}
-
-// coinbase returns a transaction holding a copy of the template's
-// coinbase with the extranonce.
-func (t *Template) coinbase(extranonce []byte) (chain.Transaction, error) {
-	if len(extranonce) != t.ExtranonceSize {
-		return chain.Transaction{}, fmt.Errorf("%w: %d bytes, want %d", ErrExtranonceSize, len(extranonce), t.ExtranonceSize)
-	}
-	cb := *t.Transactions[0].Coinbase
-	cb.Extranonce = slices.Clone(extranonce)
-	return chain.Transaction{Coinbase: &cb}, nil
-}
-
-// Block returns the template's block with the extranonce (ExtranonceSize
-// bytes), timestamp (at least MinTimestamp) and nonce: the coinbase with
-// that extranonce, the merkle root through the coinbase branch and the
-// header. The transfers are shared with the template. Whether the header
-// meets its target is the caller's to check.
-func (t *Template) Block(extranonce []byte, timestamp, nonce uint32) (*chain.Block, error) {
-	if timestamp < t.MinTimestamp {
-		return nil, fmt.Errorf("%w: %d, want at least %d", ErrTimeTooOld, timestamp, t.MinTimestamp)
-	}
-	cb, err := t.coinbase(extranonce)
-	if err != nil {
-		return nil, err
-	}
-	b := &chain.Block{Header: t.Header, Transactions: slices.Clone(t.Transactions)}
-	b.Transactions[0] = cb
-	b.Header.MerkleRoot = chain.MerkleRootFromBranch(cb.TxID(), t.branch)
-	b.Header.Timestamp = timestamp
-	b.Header.Nonce = nonce
-	return b, nil
 }

@@ -1,7 +1,6 @@
 package mining
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
@@ -15,7 +14,7 @@ import (
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/mempool"
 	"github.com/powmine/powmine/chain/node"
-	"github.com/powmine/powmine/hash/sha256d"
+	"github.com/powmine/powmine/chain/template"
 )
 
 // The node and the pool must satisfy the interfaces.
@@ -87,7 +86,7 @@ func newNode(tb testing.TB, notify func(node.Event)) (*node.Node, *chain.Params)
 // solve rolls the nonce (and the extranonce's first byte when the nonce
 // space runs out, which it never does on easy params) until the block
 // meets its target.
-func solve(tb testing.TB, t *Template, p *chain.Params, extranonce []byte) *chain.Block {
+func solve(tb testing.TB, t *template.Template, p *chain.Params, extranonce []byte) *chain.Block {
 	tb.Helper()
 	for nonce := uint32(0); nonce < 1<<20; nonce++ {
 		b, err := t.Block(extranonce, t.Header.Timestamp, nonce)
@@ -122,7 +121,7 @@ func TestTemplateMinedByNode(t *testing.T) {
 		}
 	}
 	builder := &Builder{Params: p, Chain: n, Txs: pool}
-	payouts := []Payout{{Address: addr(7), Weight: 3}, {Address: addr(8), Weight: 1}}
+	payouts := []template.Payout{{Address: addr(7), Weight: 3}, {Address: addr(8), Weight: 1}}
 	now := time.Unix(1_700_000_100, 0)
 	for height := int64(1); height <= 2; height++ {
 		tmpl, err := builder.NewTemplate(payouts, now)
@@ -157,15 +156,15 @@ func TestTemplateMinedByNode(t *testing.T) {
 // set otherwise, at a fixed tip.
 type fakeChain struct {
 	ctx      chain.HeaderContext
-	accounts map[chain.Address]node.Account
+	accounts map[chain.Address]chain.Account
 }
 
 func (c *fakeChain) NextHeaderContext() chain.HeaderContext { return c.ctx }
-func (c *fakeChain) Account(a chain.Address) node.Account {
+func (c *fakeChain) Account(a chain.Address) chain.Account {
 	if acc, ok := c.accounts[a]; ok {
 		return acc
 	}
-	return node.Account{Balance: 1 << 40}
+	return chain.Account{Balance: 1 << 40}
 }
 
 // sliceSource is a TxSource over a fixed list.
@@ -189,7 +188,7 @@ func unsigned(n int) sliceSource {
 func newFake() *fakeChain {
 	return &fakeChain{
 		ctx:      chain.HeaderContext{PrevHash: chain.Hash{9}, PrevHeight: 99, PrevBits: 0x207fffff, PrevTime: 5000, MedianTime: 4000},
-		accounts: map[chain.Address]node.Account{},
+		accounts: map[chain.Address]chain.Account{},
 	}
 }
 
@@ -201,7 +200,7 @@ func fakeParams() *chain.Params {
 
 func TestTemplateLimits(t *testing.T) {
 	src := unsigned(chain.MaxTxPerBlock + 10)
-	payouts := []Payout{{Weight: 1}}
+	payouts := []template.Payout{{Weight: 1}}
 	tests := []struct {
 		name    string
 		b       Builder
@@ -250,16 +249,16 @@ func TestTemplateSkipsInvalid(t *testing.T) {
 	txs := unsigned(4)
 	// Sender 1 is at sequence 1: its transfer is stale. Sender 2 cannot
 	// pay its second transfer; its third follows a skipped one.
-	c.accounts[txs[1].Transfer.From.Address()] = node.Account{Balance: 1 << 40, Sequence: 1}
+	c.accounts[txs[1].Transfer.From.Address()] = chain.Account{Balance: 1 << 40, Sequence: 1}
 	s2 := txs[2].Transfer
-	c.accounts[s2.From.Address()] = node.Account{Balance: 10}
+	c.accounts[s2.From.Address()] = chain.Account{Balance: 10}
 	second := *s2
 	second.Sequence, second.Amount, second.Fee = 1, 100, 1
 	third := *s2
 	third.Sequence, third.Fee = 2, 1
 	src := append(txs, chain.Transaction{Transfer: &second}, chain.Transaction{Transfer: &third})
 	b := &Builder{Params: fakeParams(), Chain: c, Txs: src}
-	tmpl, err := b.NewTemplate([]Payout{{Weight: 1}}, time.Unix(0, 0))
+	tmpl, err := b.NewTemplate([]template.Payout{{Weight: 1}}, time.Unix(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +279,7 @@ func TestSplitReward(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for range 1000 {
 		n := 1 + rng.IntN(20)
-		payouts := make([]Payout, n)
+		payouts := make([]template.Payout, n)
 		var total uint64
 		for i := range payouts {
 			payouts[i].Weight = 1 + rng.Uint64N(math.MaxUint64/uint64(n))
@@ -302,7 +301,7 @@ func TestSplitReward(t *testing.T) {
 			t.Fatalf("payouts sum to %d, reward %d", sum, reward)
 		}
 	}
-	if got := splitReward(10, []Payout{{Weight: 1}, {Weight: 1}, {Weight: 1}}); got[0] != 4 || got[1] != 3 || got[2] != 3 {
+	if got := splitReward(10, []template.Payout{{Weight: 1}, {Weight: 1}, {Weight: 1}}); got[0] != 4 || got[1] != 3 || got[2] != 3 {
 		t.Fatalf("10 in three: %v", got)
 	}
 }
@@ -311,7 +310,7 @@ func TestTemplateTimestamp(t *testing.T) {
 	c := newFake()
 	b := &Builder{Params: fakeParams(), Chain: c}
 	for _, now := range []int64{0, 3999, 4000, 4001, 9000} {
-		tmpl, err := b.NewTemplate([]Payout{{Weight: 1}}, time.Unix(now, 0))
+		tmpl, err := b.NewTemplate([]template.Payout{{Weight: 1}}, time.Unix(now, 0))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -323,68 +322,34 @@ func TestTemplateTimestamp(t *testing.T) {
 		if err := chain.CheckHeaderContext(&tmpl.Header, b.Params, &hc, time.Unix(9000, 0)); err != nil {
 			t.Fatalf("now %d: %v", now, err)
 		}
-		if _, err := tmpl.Block(make([]byte, tmpl.ExtranonceSize), 4000, 0); !errors.Is(err, ErrTimeTooOld) {
+		if _, err := tmpl.Block(make([]byte, tmpl.ExtranonceSize), 4000, 0); !errors.Is(err, template.ErrTimeTooOld) {
 			t.Fatalf("timestamp at the median time: %v", err)
 		}
 	}
-	if _, err := b.NewTemplate([]Payout{{Weight: 1}}, time.Unix(1<<33, 0)); !errors.Is(err, ErrTimeRange) {
+	if _, err := b.NewTemplate([]template.Payout{{Weight: 1}}, time.Unix(1<<33, 0)); !errors.Is(err, ErrTimeRange) {
 		t.Fatalf("timestamp beyond uint32: %v", err)
 	}
 }
 
-func TestExtranonceAndMerkleRoot(t *testing.T) {
+// TestBuilderExtranonceSize builds a template with a 12-byte extranonce
+// and six transfers: the template carries them, and its blocks have the
+// merkle root of their transactions.
+func TestBuilderExtranonceSize(t *testing.T) {
 	b := &Builder{Params: fakeParams(), Chain: newFake(), Txs: unsigned(6), ExtranonceSize: 12}
-	tmpl, err := b.NewTemplate([]Payout{{Weight: 1}}, time.Unix(0, 0))
+	tmpl, err := b.NewTemplate([]template.Payout{{Weight: 1}}, time.Unix(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	prefix, suffix := tmpl.CoinbaseParts()
-	// Only the height follows the extranonce: coinb2 does not grow with
-	// the payouts.
-	if want := binary.LittleEndian.AppendUint32(nil, uint32(tmpl.Height)); !bytes.Equal(suffix, want) {
-		t.Fatalf("coinb2 %x, want the height %x", suffix, want)
+	if tmpl.ExtranonceSize != 12 || len(tmpl.Transactions) != 7 || tmpl.Height != 100 {
+		t.Fatalf("extranonce %d bytes, %d transactions, height %d; want 12, 7, 100",
+			tmpl.ExtranonceSize, len(tmpl.Transactions), tmpl.Height)
 	}
-	seen := map[chain.Hash]bool{}
-	for i := range 5 {
-		en := bytes.Repeat([]byte{byte(i)}, 12)
-		blk, err := tmpl.Block(en, tmpl.MinTimestamp+1, 7)
-		if err != nil {
-			t.Fatal(err)
-		}
-		full, mutated := blk.MerkleRoot()
-		if mutated || blk.Header.MerkleRoot != full {
-			t.Fatalf("extranonce %x: header root %v, full recomputation %v", en, blk.Header.MerkleRoot, full)
-		}
-		if seen[full] {
-			t.Fatalf("extranonce %x repeats a merkle root", en)
-		}
-		seen[full] = true
-		if i == 0 && full != tmpl.Header.MerkleRoot {
-			t.Fatal("the template's header root is not the zero-extranonce root")
-		}
-		// Stratum's way: coinb1 || extranonce || coinb2, then the branch.
-		raw, _ := blk.Transactions[0].MarshalBinary()
-		joined := append(append(append([]byte{}, prefix...), en...), suffix...)
-		if !bytes.Equal(raw, joined) {
-			t.Fatalf("coinb1 || extranonce || coinb2 is not the coinbase")
-		}
-		if r := chain.MerkleRootFromBranch(sha256d.DoubleSum(joined), tmpl.MerkleBranch()); r != full {
-			t.Fatal("the branch does not give the root")
-		}
-		if r, err := tmpl.MerkleRoot(en); err != nil || r != full {
-			t.Fatalf("MerkleRoot: %v, %v", r, err)
-		}
-		if blk.Header.Timestamp != tmpl.MinTimestamp+1 || blk.Header.Nonce != 7 {
-			t.Fatal("timestamp or nonce not set")
-		}
+	blk, err := tmpl.Block(make([]byte, 12), tmpl.MinTimestamp, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, en := range [][]byte{nil, make([]byte, 11), make([]byte, 13)} {
-		if _, err := tmpl.Block(en, tmpl.MinTimestamp, 0); !errors.Is(err, ErrExtranonceSize) {
-			t.Fatalf("extranonce of %d bytes: %v", len(en), err)
-		}
-	}
-	if tmpl.Transactions[0].Coinbase.Extranonce[0] != 0 {
-		t.Fatal("Block modified the template")
+	if full, mutated := blk.MerkleRoot(); mutated || full != tmpl.Header.MerkleRoot || blk.Header.MerkleRoot != full {
+		t.Fatalf("header root %v, full recomputation %v", tmpl.Header.MerkleRoot, full)
 	}
 }
 
@@ -393,16 +358,16 @@ func TestBadConfig(t *testing.T) {
 	tests := []struct {
 		name    string
 		mod     func(*Builder)
-		payouts []Payout
+		payouts []template.Payout
 	}{
-		{"no params", func(b *Builder) { b.Params = nil }, []Payout{{Weight: 1}}},
-		{"no chain", func(b *Builder) { b.Chain = nil }, []Payout{{Weight: 1}}},
-		{"extranonce too long", func(b *Builder) { b.ExtranonceSize = chain.MaxExtranonceSize + 1 }, []Payout{{Weight: 1}}},
-		{"negative size", func(b *Builder) { b.MaxBlockSize = -1 }, []Payout{{Weight: 1}}},
+		{"no params", func(b *Builder) { b.Params = nil }, []template.Payout{{Weight: 1}}},
+		{"no chain", func(b *Builder) { b.Chain = nil }, []template.Payout{{Weight: 1}}},
+		{"extranonce too long", func(b *Builder) { b.ExtranonceSize = chain.MaxExtranonceSize + 1 }, []template.Payout{{Weight: 1}}},
+		{"negative size", func(b *Builder) { b.MaxBlockSize = -1 }, []template.Payout{{Weight: 1}}},
 		{"no payouts", func(*Builder) {}, nil},
-		{"zero weight", func(*Builder) {}, []Payout{{Weight: 1}, {Weight: 0}}},
-		{"weights overflow", func(*Builder) {}, []Payout{{Weight: math.MaxUint64}, {Weight: 1}}},
-		{"too many payouts", func(*Builder) {}, make([]Payout, chain.MaxCoinbaseOutputs+1)},
+		{"zero weight", func(*Builder) {}, []template.Payout{{Weight: 1}, {Weight: 0}}},
+		{"weights overflow", func(*Builder) {}, []template.Payout{{Weight: math.MaxUint64}, {Weight: 1}}},
+		{"too many payouts", func(*Builder) {}, make([]template.Payout, chain.MaxCoinbaseOutputs+1)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

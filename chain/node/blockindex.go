@@ -4,38 +4,13 @@ import (
 	"math/big"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/storage"
 )
-
-// BlockStatus is a bit field describing what the node knows about a block.
-type BlockStatus uint8
-
-// The status bits.
-const (
-	// StatusDataStored: the block's body is in the store.
-	StatusDataStored BlockStatus = 1 << iota
-
-	// StatusValid: the block was connected at least once, so it passed
-	// every rule including the account-state ones.
-	StatusValid
-
-	// StatusValidateFailed: the block itself broke a rule when it was
-	// connected.
-	StatusValidateFailed
-
-	// StatusInvalidAncestor: one of the block's ancestors is invalid.
-	StatusInvalidAncestor
-
-	// statusInvalidMask covers both invalid bits.
-	statusInvalidMask = StatusValidateFailed | StatusInvalidAncestor
-)
-
-// KnownInvalid reports whether the block or one of its ancestors is known
-// to break a rule.
-func (s BlockStatus) KnownInvalid() bool { return s&statusInvalidMask != 0 }
 
 // blockNode is one header of the block index. Nodes are created once and
 // never removed; every field but status is immutable after creation, and
-// status is guarded by Node.mu. Fields are ordered to limit padding.
+// status is written by a change holding Node.writeMu and Node.mu, read
+// under either. Fields are ordered to limit padding.
 type blockNode struct {
 	parent *blockNode // nil only for genesis
 	skip   *blockNode // ancestor at skipHeight(height), for fast Ancestor
@@ -49,7 +24,7 @@ type blockNode struct {
 
 	header chain.Header
 	hash   chain.Hash
-	status BlockStatus
+	status storage.BlockStatus
 }
 
 // newBlockNode returns the node of header h, whose parent is parent (nil
@@ -143,7 +118,7 @@ type BlockInfo struct {
 	Height int64
 	Header chain.Header
 	Work   *big.Int
-	Status BlockStatus
+	Status storage.BlockStatus
 }
 
 // info returns the node's BlockInfo; status is read under the caller's lock.

@@ -16,7 +16,7 @@
 //     waiting for the block, recursively.
 //   - The block index: a node per block with parent and skip pointers
 //     (Bitcoin Core's GetAncestor, O(log n)), height, cumulative work, a
-//     first-seen sequence number and BlockStatus bits (data stored,
+//     first-seen sequence number and storage.BlockStatus bits (data stored,
 //     valid, validate failed, invalid ancestor). The best chain is also
 //     kept as a flat slice, genesis to tip, for O(1) lookups by height,
 //     fork points and block locators.
@@ -42,9 +42,12 @@
 //     Config.Notify receives one Event per connected and per disconnected
 //     block, in order.
 //   - Persistence: every connect, disconnect, accepted block or status
-//     change is one Store.Commit of one Batch, so a store can make each
-//     atomic (one bbolt transaction); New reloads the index, accounts and
-//     tip with Store.Load. MemStore is the in-memory Store.
+//     change is one Store.Commit of one storage.Batch, so a store can make
+//     each atomic (one bbolt transaction); New reloads the index, accounts
+//     and tip with Store.Load. The stored records live in chain/storage,
+//     which chain/store (the bbolt Store) imports instead of this
+//     package. MemStore is the in-memory Store. Reindex rebuilds the state
+//     of a Reindexer from its blocks, replaying them in first-seen order.
 //
 // What it does not do: no networking, no mempool, no block templates or
 // mining, no header-only sync (every index node has its block); no logging
@@ -56,12 +59,38 @@
 //
 // # Concurrency
 //
-// Every exported method of Node is safe for concurrent use. One mutex
-// guards the index, the chain view, the account state and the orphan pool;
-// ProcessBlock verifies signatures before taking it, and delivers events
-// after releasing it, in the order of the changes (each call takes a
-// turn), holding no lock, so Notify may call the read methods.
-// Store calls are made with the mutex held, one at a time.
+// Every exported method of Node is safe for concurrent use, and reads do
+// not wait behind writes. Two locks split the work:
+//
+//   - The write lock serializes changes. ProcessBlock verifies signatures
+//     before taking it, then holds it through the whole change: header
+//     checks, fork choice, connecting and disconnecting, and every Store
+//     call that change makes (Commit may wait for an fsync), so the
+//     changes are made, and committed, one at a time.
+//   - The read lock (a sync.RWMutex) guards what the read methods see: the
+//     index, the best chain, the account state, the orphan pool and the
+//     block statuses. A change takes it exclusively only for a few
+//     memory writes: to apply what its Store.Commit has just made durable
+//     (a new index node, a new tip with its accounts, new statuses), or to
+//     add or take orphans, which are not stored. It never holds it across
+//     a Store call. Tip, BlockInfo, BlockByHeight, MainChainHas,
+//     Account, Locator, NextHeaderContext, OrphanCount and ChainTips take
+//     it shared, so they return while a Commit is still syncing, showing
+//     the state before that change. ProcessBlock's duplicate check takes
+//     it shared too.
+//   - Block takes neither lock: it reads from the Store, which must allow
+//     that concurrently with Commit (see Store). Any block the index shows
+//     is committed before it shows it.
+//
+// Lock order: write lock, then read lock; the notification turn is taken
+// with neither. A change applies its effects in the order it commits
+// them, so a reader never sees a tip whose accounts or index entries are
+// not in memory yet; between the steps of a reorganization it may see an
+// intermediate tip, as a restart after a crash there would. Events are
+// delivered after the write lock is released, in the order of the changes
+// (each call takes a turn), holding no lock, so Notify may call the read
+// methods. Store calls are made one at a time, with the write lock held,
+// except Block's.
 //
 // # Errors
 //

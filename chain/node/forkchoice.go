@@ -11,8 +11,8 @@ package node
 // best branch that is not vetoed, or stays where it is. Extending the
 // current tip is never vetoed.
 //
-// The node calls AllowReorg with its lock held, so it must be fast and
-// must not call back into the Node. The BlockInfo values are copies; their
+// The node calls AllowReorg with its write lock held, so it must be fast
+// and must not call ProcessBlock; it may call the read methods. The BlockInfo values are copies; their
 // Work must not be modified.
 type Finalizer interface {
 	// AllowReorg reports whether the node may reorganize from oldTip to

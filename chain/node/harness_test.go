@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/storage"
 )
 
 // genesisTime is the timestamp of the test genesis block.
@@ -282,7 +283,7 @@ func wantCode(tb testing.TB, err error, code chain.ErrorCode) {
 }
 
 // wantStatus fails unless the block's status is exactly s.
-func (h *harness) wantStatus(b *chain.Block, s BlockStatus) {
+func (h *harness) wantStatus(b *chain.Block, s storage.BlockStatus) {
 	h.tb.Helper()
 	info, ok := h.node.BlockInfo(b.Hash())
 	if !ok {
@@ -305,14 +306,14 @@ func (h *harness) checkInvariants() {
 	n := h.node
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	replay := make(map[chain.Address]Account)
+	replay := make(map[chain.Address]chain.Account)
 	var minted, fees uint64
 	for height := int64(0); height < int64(len(n.view.nodes)); height++ {
 		node := n.view.nodes[height]
 		if node.height != height || (height > 0 && node.parent != n.view.nodes[height-1]) {
 			h.tb.Fatalf("chain view broken at height %d", height)
 		}
-		if node.status&StatusValid == 0 || node.status.KnownInvalid() {
+		if node.status&storage.StatusValid == 0 || node.status.KnownInvalid() {
 			h.tb.Fatalf("block %v on the best chain has status %04b", node.hash, node.status)
 		}
 		if _, err := h.store.Undo(node.hash); err != nil {
@@ -357,7 +358,7 @@ func (h *harness) checkInvariants() {
 		}
 	}
 	for c := range n.candidates {
-		if c.status.KnownInvalid() || c.status&StatusDataStored == 0 {
+		if c.status.KnownInvalid() || c.status&storage.StatusDataStored == 0 {
 			h.tb.Fatalf("candidate %v has status %04b", c.hash, c.status)
 		}
 	}

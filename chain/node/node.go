@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/storage"
 )
 
 // ErrDuplicate is returned (wrapped) by ProcessBlock for a block the node
@@ -114,8 +115,11 @@ type Result struct {
 // the orphan pool. It validates blocks, reorganizes when a heavier valid
 // branch appears, and persists every change through a Store.
 //
-// All methods are safe for concurrent use. One mutex guards the state;
-// ProcessBlock verifies a block's signatures before taking it.
+// All methods are safe for concurrent use. Changes are made one at a time
+// under a write lock held across their Store commits; the read methods
+// take a separate read lock that a change holds only while it applies
+// what it has committed, so reads never wait for a commit. See the
+// package comment's Concurrency section.
 type Node struct {
 	// Immutable after New.
 	cfg    Config
@@ -124,27 +128,37 @@ type Node struct {
 	log    *slog.Logger
 
 	// notifyMu guards notifyTurn. Each ProcessBlock call with events takes
-	// a ticket under mu and delivers them when notifyTurn reaches it, so
-	// deliveries keep the order of the changes and never overlap. No lock
-	// is held while Notify runs, so it may call the read methods, which
-	// take mu: mu is never held while waiting for a turn.
+	// a ticket under writeMu and delivers them when notifyTurn reaches it,
+	// so deliveries keep the order of the changes and never overlap. No
+	// lock is held while Notify runs, so it may call the read methods:
+	// neither writeMu nor mu is held while waiting for a turn.
 	notifyMu   sync.Mutex
 	notifyCond sync.Cond
 	notifyTurn uint64
 
-	// mu guards everything below, and the status of every blockNode.
-	mu         sync.Mutex
-	index      map[chain.Hash]*blockNode
-	view       chainView
+	// writeMu serializes the changes: ProcessBlock runs under it after
+	// the sanity checks, and every Store call but Node.Block's is made
+	// with it held (a Commit may wait for an fsync). It guards the fields
+	// below it that only a change uses. Lock order: writeMu, then mu.
+	writeMu    sync.Mutex
 	candidates map[*blockNode]struct{} // leaves of the valid, stored tree (and a few inner nodes)
-	accounts   map[chain.Address]Account
-	orphans    *orphanPool
 	nextSeq    uint64
 	nextTicket uint64 // the next delivery ticket, see notifyMu
 
 	// Scratch of the ProcessBlock call in progress.
 	pending      []Event
 	disconnected []*chain.Block
+
+	// mu guards what the read methods see: the fields below it and the
+	// status of every blockNode. Only a change modifies them, holding
+	// writeMu and taking mu briefly, after the Store has committed what it
+	// applies, never across a Store call; so a change reads them without
+	// mu, and readers take it shared and never wait for a commit.
+	mu       sync.RWMutex
+	index    map[chain.Hash]*blockNode
+	view     chainView
+	accounts map[chain.Address]chain.Account
+	orphans  *orphanPool
 }
 
 // New returns a node on the chain in cfg.Store, or, for an empty store, a
@@ -179,7 +193,7 @@ func New(cfg Config) (*Node, error) {
 		log:        cfg.Logger.With("component", "node"),
 		index:      make(map[chain.Hash]*blockNode),
 		candidates: make(map[*blockNode]struct{}),
-		accounts:   make(map[chain.Address]Account),
+		accounts:   make(map[chain.Address]chain.Account),
 		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.MaxOrphanBytes),
 	}
 	n.notifyCond.L = &n.notifyMu
@@ -216,15 +230,15 @@ func (n *Node) initGenesis() error {
 		return fmt.Errorf("node: genesis block: %w", err)
 	}
 	node := newBlockNode(&g.Header, hash, nil, n.takeSeq())
-	node.status = StatusDataStored | StatusValid
+	node.status = storage.StatusDataStored | storage.StatusValid
 	d, err := connectDelta(n.accounts, g, 0, n.params, false)
 	if err != nil {
 		return fmt.Errorf("node: genesis block: %w", err)
 	}
-	batch := &Batch{
+	batch := &storage.Batch{
 		Blocks:   []*chain.Block{g},
-		Index:    []IndexEntry{node.entry()},
-		PutUndo:  []UndoEntry{{Hash: hash, Undo: &d.undo}},
+		Index:    []storage.IndexEntry{node.entry()},
+		PutUndo:  []storage.UndoEntry{{Hash: hash, Undo: &d.undo}},
 		Accounts: d.entries(),
 		Tip:      &hash,
 	}
@@ -239,9 +253,9 @@ func (n *Node) initGenesis() error {
 }
 
 // load rebuilds the index, candidates, view and accounts from snap.
-func (n *Node) load(snap *Snapshot) error {
+func (n *Node) load(snap *storage.Snapshot) error {
 	entries := slices.Clone(snap.Index)
-	slices.SortFunc(entries, func(a, b IndexEntry) int { return cmp.Compare(a.Height, b.Height) })
+	slices.SortFunc(entries, func(a, b storage.IndexEntry) int { return cmp.Compare(a.Height, b.Height) })
 	for _, e := range entries {
 		var parent *blockNode
 		if e.Height > 0 {
@@ -258,7 +272,7 @@ func (n *Node) load(snap *Snapshot) error {
 		node.status = e.Status
 		n.index[e.Hash] = node
 		n.nextSeq = max(n.nextSeq, e.Seq+1)
-		if e.Status&StatusDataStored != 0 && !e.Status.KnownInvalid() {
+		if e.Status&storage.StatusDataStored != 0 && !e.Status.KnownInvalid() {
 			n.candidates[node] = struct{}{}
 		}
 	}
@@ -288,8 +302,8 @@ func (n *Node) takeSeq() uint64 {
 }
 
 // entry returns the node's stored form.
-func (b *blockNode) entry() IndexEntry {
-	return IndexEntry{Hash: b.hash, Height: b.height, Header: b.header, Status: b.status, Seq: b.seq}
+func (b *blockNode) entry() storage.IndexEntry {
+	return storage.IndexEntry{Hash: b.hash, Height: b.height, Header: b.header, Status: b.status, Seq: b.seq}
 }
 
 // ProcessBlock validates b and adds it to the chain: to the best chain,
@@ -315,9 +329,9 @@ func (b *blockNode) entry() IndexEntry {
 func (n *Node) ProcessBlock(b *chain.Block) (Result, error) {
 	hash := b.Hash()
 	res := Result{Hash: hash}
-	n.mu.Lock()
+	n.mu.RLock()
 	dup := n.isKnown(hash)
-	n.mu.Unlock()
+	n.mu.RUnlock()
 	if dup != nil {
 		return res, dup
 	}
@@ -326,22 +340,20 @@ func (n *Node) ProcessBlock(b *chain.Block) (Result, error) {
 		return res, err
 	}
 
-	n.mu.Lock()
+	n.writeMu.Lock()
 	err := n.processBlock(b, hash, &res)
 	for i := len(n.disconnected) - 1; i >= 0; i-- {
-		for _, tx := range n.disconnected[i].Transactions[1:] {
-			res.Disconnected = append(res.Disconnected, tx)
-		}
+		res.Disconnected = append(res.Disconnected, n.disconnected[i].Transactions[1:]...)
 	}
 	events := n.pending
 	n.pending, n.disconnected = nil, nil
 	if n.cfg.Notify == nil || len(events) == 0 {
-		n.mu.Unlock()
+		n.writeMu.Unlock()
 		return res, err
 	}
 	ticket := n.nextTicket
 	n.nextTicket++
-	n.mu.Unlock()
+	n.writeMu.Unlock()
 	n.deliver(ticket, events)
 	return res, err
 }
@@ -366,7 +378,7 @@ func (n *Node) deliver(ticket uint64, events []Event) {
 }
 
 // isKnown returns an ErrDuplicate error when the block is in the index or
-// the orphan pool.
+// the orphan pool. The caller holds mu (shared) or writeMu.
 func (n *Node) isKnown(hash chain.Hash) error {
 	if node := n.index[hash]; node != nil {
 		if node.status.KnownInvalid() {
@@ -380,14 +392,16 @@ func (n *Node) isKnown(hash chain.Hash) error {
 	return nil
 }
 
-// processBlock is ProcessBlock after the sanity checks, with n.mu held.
+// processBlock is ProcessBlock after the sanity checks, with writeMu held.
 func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error {
 	if err := n.isKnown(hash); err != nil {
 		return err // another goroutine was faster
 	}
 	parent := n.index[b.Header.PrevBlock]
 	if parent == nil {
+		n.mu.Lock()
 		n.orphans.add(b, hash, n.cfg.Now())
+		n.mu.Unlock()
 		res.Orphan = true
 		n.log.Debug("orphan block", "hash", hash, "parent", b.Header.PrevBlock)
 		return nil
@@ -403,7 +417,10 @@ func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error 
 	for len(queue) > 0 {
 		p := queue[0]
 		queue = queue[1:]
-		for _, ob := range n.orphans.takeChildren(p.hash) {
+		n.mu.Lock()
+		children := n.orphans.takeChildren(p.hash)
+		n.mu.Unlock()
+		for _, ob := range children {
 			child, err := n.acceptBlock(ob, ob.Hash(), p)
 			if err != nil {
 				n.log.Debug("orphan rejected", "hash", ob.Hash(), "err", err)
@@ -438,11 +455,13 @@ func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error 
 func (n *Node) acceptBlock(b *chain.Block, hash chain.Hash, parent *blockNode) (*blockNode, error) {
 	if parent.status.KnownInvalid() {
 		node := newBlockNode(&b.Header, hash, parent, n.takeSeq())
-		node.status = StatusInvalidAncestor
-		if err := n.store.Commit(&Batch{Index: []IndexEntry{node.entry()}}); err != nil {
+		node.status = storage.StatusInvalidAncestor
+		if err := n.store.Commit(&storage.Batch{Index: []storage.IndexEntry{node.entry()}}); err != nil {
 			return nil, err
 		}
+		n.mu.Lock()
 		n.index[hash] = node
+		n.mu.Unlock()
 		return node, ruleErr(chain.ErrInvalidAncestorBlock, "block %v extends invalid block %v", hash, parent.hash)
 	}
 	ctx := headerContext(parent, n.params)
@@ -453,11 +472,13 @@ func (n *Node) acceptBlock(b *chain.Block, hash chain.Hash, parent *blockNode) (
 		return nil, err
 	}
 	node := newBlockNode(&b.Header, hash, parent, n.takeSeq())
-	node.status = StatusDataStored
-	if err := n.store.Commit(&Batch{Blocks: []*chain.Block{b}, Index: []IndexEntry{node.entry()}}); err != nil {
+	node.status = storage.StatusDataStored
+	if err := n.store.Commit(&storage.Batch{Blocks: []*chain.Block{b}, Index: []storage.IndexEntry{node.entry()}}); err != nil {
 		return nil, err
 	}
+	n.mu.Lock()
 	n.index[hash] = node
+	n.mu.Unlock()
 	n.candidates[node] = struct{}{}
 	delete(n.candidates, parent)
 	return node, nil
@@ -522,22 +543,24 @@ func (n *Node) connectBlock(node *blockNode) error {
 	if err != nil {
 		return err
 	}
-	status := node.status | StatusValid
+	status := node.status | storage.StatusValid
 	e := node.entry()
 	e.Status = status
 	tip := node.hash
-	batch := &Batch{
-		Index:    []IndexEntry{e},
-		PutUndo:  []UndoEntry{{Hash: node.hash, Undo: &d.undo}},
+	batch := &storage.Batch{
+		Index:    []storage.IndexEntry{e},
+		PutUndo:  []storage.UndoEntry{{Hash: node.hash, Undo: &d.undo}},
 		Accounts: d.entries(),
 		Tip:      &tip,
 	}
 	if err := n.store.Commit(batch); err != nil {
 		return fmt.Errorf("node: connect block %v: %w", node.hash, err)
 	}
+	n.mu.Lock()
 	node.status = status
 	applyEntries(n.accounts, batch.Accounts)
 	n.view.setTip(node)
+	n.mu.Unlock()
 	n.pending = append(n.pending, Event{Kind: BlockConnected, Hash: node.hash, Height: node.height, Block: b})
 	return nil
 }
@@ -558,12 +581,14 @@ func (n *Node) disconnectTip() error {
 		return fmt.Errorf("node: disconnect block %v: %w", tip.hash, err)
 	}
 	parent := tip.parent.hash
-	batch := &Batch{DeleteUndo: []chain.Hash{tip.hash}, Accounts: u.Accounts, Tip: &parent}
+	batch := &storage.Batch{DeleteUndo: []chain.Hash{tip.hash}, Accounts: u.Accounts, Tip: &parent}
 	if err := n.store.Commit(batch); err != nil {
 		return fmt.Errorf("node: disconnect block %v: %w", tip.hash, err)
 	}
+	n.mu.Lock()
 	applyEntries(n.accounts, u.Accounts)
 	n.view.setTip(tip.parent)
+	n.mu.Unlock()
 	n.disconnected = append(n.disconnected, b)
 	n.pending = append(n.pending, Event{Kind: BlockDisconnected, Hash: tip.hash, Height: tip.height, Block: b})
 	return nil
@@ -574,14 +599,14 @@ func (n *Node) disconnectTip() error {
 // the candidates. failed's parent becomes a candidate again.
 func (n *Node) markInvalid(failed *blockNode) error {
 	changed := []*blockNode{failed}
-	status := []BlockStatus{failed.status | StatusValidateFailed}
+	status := []storage.BlockStatus{failed.status | storage.StatusValidateFailed}
 	for _, x := range n.index {
-		if x.height > failed.height && x.status&StatusInvalidAncestor == 0 && x.Ancestor(failed.height) == failed {
+		if x.height > failed.height && x.status&storage.StatusInvalidAncestor == 0 && x.Ancestor(failed.height) == failed {
 			changed = append(changed, x)
-			status = append(status, x.status|StatusInvalidAncestor)
+			status = append(status, x.status|storage.StatusInvalidAncestor)
 		}
 	}
-	batch := &Batch{Index: make([]IndexEntry, len(changed))}
+	batch := &storage.Batch{Index: make([]storage.IndexEntry, len(changed))}
 	for i, x := range changed {
 		batch.Index[i] = x.entry()
 		batch.Index[i].Status = status[i]
@@ -589,8 +614,12 @@ func (n *Node) markInvalid(failed *blockNode) error {
 	if err := n.store.Commit(batch); err != nil {
 		return fmt.Errorf("node: mark block %v invalid: %w", failed.hash, err)
 	}
+	n.mu.Lock()
 	for i, x := range changed {
 		x.status = status[i]
+	}
+	n.mu.Unlock()
+	for _, x := range changed {
 		delete(n.candidates, x)
 	}
 	if p := failed.parent; p != nil && !p.status.KnownInvalid() {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/storage"
 )
 
 func TestExtendTip(t *testing.T) {
@@ -21,7 +22,7 @@ func TestExtendTip(t *testing.T) {
 	}
 	h.wantTip(a2)
 	const coin = chain.BaseUnitsPerCoin
-	if got, want := h.node.Account(addr(0)), (Account{Balance: 1000*coin - 165 + 7, Sequence: 2}); got != want {
+	if got, want := h.node.Account(addr(0)), (chain.Account{Balance: 1000*coin - 165 + 7, Sequence: 2}); got != want {
 		t.Errorf("account 0 = %+v, want %+v", got, want)
 	}
 	if got := h.node.Account(addr(5)).Balance; got != 2*50*coin+15 {
@@ -33,7 +34,7 @@ func TestExtendTip(t *testing.T) {
 	if _, err := h.node.ProcessBlock(a2); !errors.Is(err, ErrDuplicate) {
 		t.Errorf("second ProcessBlock: %v, want ErrDuplicate", err)
 	}
-	h.wantStatus(a2, StatusDataStored|StatusValid)
+	h.wantStatus(a2, storage.StatusDataStored|storage.StatusValid)
 	if loc := h.node.Locator(); len(loc) != 3 || loc[0] != a2.Hash() || loc[2] != h.genesis.Hash() {
 		t.Errorf("locator %v", loc)
 	}
@@ -50,7 +51,7 @@ func TestSideBranchLessWorkStaysSide(t *testing.T) {
 		}
 	}
 	h.wantTip(main[2])
-	h.wantStatus(side[1], StatusDataStored) // never connected, never validated
+	h.wantStatus(side[1], storage.StatusDataStored) // never connected, never validated
 	if n := len(h.events); n != 3 {
 		t.Errorf("%d events, want 3", n)
 	}
@@ -120,10 +121,10 @@ func TestReorgMultiBlock(t *testing.T) {
 	}
 	// The state is a replay of genesis..b4 (checked by the harness) and
 	// the old branch's undo records are gone.
-	if _, err := h.store.Undo(a1.Hash()); !errors.Is(err, ErrNotFound) {
+	if _, err := h.store.Undo(a1.Hash()); !errors.Is(err, storage.ErrNotFound) {
 		t.Errorf("undo of a disconnected block: %v", err)
 	}
-	h.wantStatus(a1, StatusDataStored|StatusValid)
+	h.wantStatus(a1, storage.StatusDataStored|storage.StatusValid)
 }
 
 func txIDs(txs []chain.Transaction) []chain.Hash {
@@ -147,12 +148,12 @@ func TestInvalidBlockInHeavierBranch(t *testing.T) {
 	_, err := h.process(b3)
 	wantCode(t, err, chain.ErrInvalidAncestorBlock)
 	h.wantTip(a[1]) // back on the best valid chain, not on b1
-	h.wantStatus(b1, StatusDataStored|StatusValid)
-	h.wantStatus(b2, StatusDataStored|StatusValidateFailed)
-	h.wantStatus(b3, StatusDataStored|StatusInvalidAncestor)
+	h.wantStatus(b1, storage.StatusDataStored|storage.StatusValid)
+	h.wantStatus(b2, storage.StatusDataStored|storage.StatusValidateFailed)
+	h.wantStatus(b3, storage.StatusDataStored|storage.StatusInvalidAncestor)
 	_, err = h.process(b4)
 	wantCode(t, err, chain.ErrInvalidAncestorBlock)
-	h.wantStatus(b4, StatusInvalidAncestor)
+	h.wantStatus(b4, storage.StatusInvalidAncestor)
 	if _, err := h.node.ProcessBlock(b2); !errors.Is(err, ErrDuplicate) {
 		t.Errorf("resubmitting an invalid block: %v", err)
 	}
@@ -182,7 +183,7 @@ func TestInvalidPrefixKeepsValidPart(t *testing.T) {
 		t.Fatalf("b2: %v", err)
 	}
 	h.wantTip(b2)
-	h.wantStatus(b3, StatusDataStored|StatusValidateFailed)
+	h.wantStatus(b3, storage.StatusDataStored|storage.StatusValidateFailed)
 }
 
 func TestMoreBlocksLessWorkLoses(t *testing.T) {
@@ -362,7 +363,7 @@ func TestStateRules(t *testing.T) {
 			}
 			wantCode(t, err, tt.code)
 			h.wantTip(h.genesis)
-			h.wantStatus(b, StatusDataStored|StatusValidateFailed)
+			h.wantStatus(b, storage.StatusDataStored|storage.StatusValidateFailed)
 			if len(h.events) != 0 {
 				t.Errorf("events for a rejected block: %+v", h.events)
 			}

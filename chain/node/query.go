@@ -9,16 +9,16 @@ import (
 
 // Tip returns the tip of the best chain. It is safe for concurrent use.
 func (n *Node) Tip() BlockInfo {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	n.mu.RLock()
+	defer n.mu.RUnlock()
 	return n.view.tip().info()
 }
 
 // BlockInfo returns what the index knows about the block with the given
 // hash, on any branch. It is safe for concurrent use.
 func (n *Node) BlockInfo(hash chain.Hash) (BlockInfo, bool) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	n.mu.RLock()
+	defer n.mu.RUnlock()
 	if node := n.index[hash]; node != nil {
 		return node.info(), true
 	}
@@ -28,8 +28,8 @@ func (n *Node) BlockInfo(hash chain.Hash) (BlockInfo, bool) {
 // BlockByHeight returns the block info at height on the best chain. It is
 // safe for concurrent use.
 func (n *Node) BlockByHeight(height int64) (BlockInfo, bool) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	n.mu.RLock()
+	defer n.mu.RUnlock()
 	if node := n.view.nodeByHeight(height); node != nil {
 		return node.info(), true
 	}
@@ -39,24 +39,24 @@ func (n *Node) BlockByHeight(height int64) (BlockInfo, bool) {
 // MainChainHas reports whether the block is on the best chain. It is safe
 // for concurrent use.
 func (n *Node) MainChainHas(hash chain.Hash) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	n.mu.RLock()
+	defer n.mu.RUnlock()
 	return n.view.contains(n.index[hash])
 }
 
-// Block returns a stored block from the Store. It is safe for concurrent
-// use; the result must not be modified.
+// Block returns a stored block from the Store, without taking the node's
+// locks: it does not wait for a change in progress, whose blocks are
+// committed before the index shows them. It is safe for concurrent use;
+// the result must not be modified.
 func (n *Node) Block(hash chain.Hash) (*chain.Block, error) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
 	return n.store.Block(hash)
 }
 
 // Account returns the state of an address at the tip (the zero Account
 // for an unused one). It is safe for concurrent use.
-func (n *Node) Account(a chain.Address) Account {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+func (n *Node) Account(a chain.Address) chain.Account {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
 	return n.accounts[a]
 }
 
@@ -64,8 +64,8 @@ func (n *Node) Account(a chain.Address) Account {
 // recent hashes first, then exponentially spaced ones, ending at genesis.
 // It is safe for concurrent use.
 func (n *Node) Locator() []chain.Hash {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	n.mu.RLock()
+	defer n.mu.RUnlock()
 	return n.view.locator()
 }
 
@@ -74,16 +74,16 @@ func (n *Node) Locator() []chain.Hash {
 // carry and its MedianTime the time it must exceed. It is safe for
 // concurrent use.
 func (n *Node) NextHeaderContext() chain.HeaderContext {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	n.mu.RLock()
+	defer n.mu.RUnlock()
 	return headerContext(n.view.tip(), n.params)
 }
 
 // OrphanCount returns the number of blocks in the orphan pool. It is safe
 // for concurrent use.
 func (n *Node) OrphanCount() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	n.mu.RLock()
+	defer n.mu.RUnlock()
 	return n.orphans.len()
 }
 
@@ -103,8 +103,8 @@ type ChainTip struct {
 // meant for operators (getchaintips), not hot paths. It is safe for
 // concurrent use.
 func (n *Node) ChainTips() []ChainTip {
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	n.mu.RLock()
+	defer n.mu.RUnlock()
 	hasChild := make(map[*blockNode]bool, len(n.index))
 	for _, b := range n.index {
 		if b.parent != nil {

@@ -5,29 +5,8 @@ import (
 	"math/bits"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/storage"
 )
-
-// Account is the state of one address: its balance in base units and the
-// sequence number its next transfer must carry. The zero Account is an
-// address never used; the node does not keep zero accounts.
-type Account struct {
-	Balance  uint64
-	Sequence uint64
-}
-
-// AccountEntry is the state of one address, as stored and as undone.
-type AccountEntry struct {
-	Address chain.Address
-	Account Account // the zero value means "absent": delete the entry
-}
-
-// Undo is what disconnecting a block needs to restore the state before it:
-// the previous state of every account the block touched, in the order the
-// block first touched them. Restoring them in any order gives the same
-// state.
-type Undo struct {
-	Accounts []AccountEntry
-}
 
 // ruleErr builds a chain.RuleError with the package's prefix.
 func ruleErr(code chain.ErrorCode, format string, args ...any) chain.RuleError {
@@ -38,12 +17,12 @@ func ruleErr(code chain.ErrorCode, format string, args ...any) chain.RuleError {
 // without modifying it: the new value of every touched account and the
 // undo record holding the old ones.
 type stateDelta struct {
-	next map[chain.Address]Account
-	undo Undo
+	next map[chain.Address]chain.Account
+	undo storage.Undo
 }
 
 // get returns the account as the block has left it so far.
-func (d *stateDelta) get(accounts map[chain.Address]Account, a chain.Address) Account {
+func (d *stateDelta) get(accounts map[chain.Address]chain.Account, a chain.Address) chain.Account {
 	if acc, ok := d.next[a]; ok {
 		return acc
 	}
@@ -51,18 +30,18 @@ func (d *stateDelta) get(accounts map[chain.Address]Account, a chain.Address) Ac
 }
 
 // set records the account's new value, remembering its old one on first touch.
-func (d *stateDelta) set(accounts map[chain.Address]Account, a chain.Address, acc Account) {
+func (d *stateDelta) set(accounts map[chain.Address]chain.Account, a chain.Address, acc chain.Account) {
 	if _, ok := d.next[a]; !ok {
-		d.undo.Accounts = append(d.undo.Accounts, AccountEntry{Address: a, Account: accounts[a]})
+		d.undo.Accounts = append(d.undo.Accounts, storage.AccountEntry{Address: a, Account: accounts[a]})
 	}
 	d.next[a] = acc
 }
 
 // entries returns the new values in first-touch order.
-func (d *stateDelta) entries() []AccountEntry {
-	out := make([]AccountEntry, len(d.undo.Accounts))
+func (d *stateDelta) entries() []storage.AccountEntry {
+	out := make([]storage.AccountEntry, len(d.undo.Accounts))
 	for i, e := range d.undo.Accounts {
-		out[i] = AccountEntry{Address: e.Address, Account: d.next[e.Address]}
+		out[i] = storage.AccountEntry{Address: e.Address, Account: d.next[e.Address]}
 	}
 	return out
 }
@@ -82,8 +61,8 @@ func (d *stateDelta) entries() []AccountEntry {
 //
 // b must have passed chain.CheckBlockSanity, so amounts plus fees, the
 // fees and the coinbase outputs each fit in a uint64. accounts is only read.
-func connectDelta(accounts map[chain.Address]Account, b *chain.Block, height int64, p *chain.Params, checkValue bool) (*stateDelta, error) {
-	d := &stateDelta{next: make(map[chain.Address]Account, 2*len(b.Transactions))}
+func connectDelta(accounts map[chain.Address]chain.Account, b *chain.Block, height int64, p *chain.Params, checkValue bool) (*stateDelta, error) {
+	d := &stateDelta{next: make(map[chain.Address]chain.Account, 2*len(b.Transactions))}
 	var fees uint64
 	for i := 1; i < len(b.Transactions); i++ {
 		t := b.Transactions[i].Transfer
@@ -131,7 +110,7 @@ func connectDelta(accounts map[chain.Address]Account, b *chain.Block, height int
 }
 
 // credit adds amount to a's balance.
-func (d *stateDelta) credit(accounts map[chain.Address]Account, a chain.Address, amount uint64, height int64) error {
+func (d *stateDelta) credit(accounts map[chain.Address]chain.Account, a chain.Address, amount uint64, height int64) error {
 	acc := d.get(accounts, a)
 	sum, carry := bits.Add64(acc.Balance, amount, 0)
 	if carry != 0 {
@@ -143,9 +122,9 @@ func (d *stateDelta) credit(accounts map[chain.Address]Account, a chain.Address,
 }
 
 // applyEntries writes entries into accounts, deleting zero accounts.
-func applyEntries(accounts map[chain.Address]Account, entries []AccountEntry) {
+func applyEntries(accounts map[chain.Address]chain.Account, entries []storage.AccountEntry) {
 	for _, e := range entries {
-		if e.Account == (Account{}) {
+		if e.Account == (chain.Account{}) {
 			delete(accounts, e.Address)
 		} else {
 			accounts[e.Address] = e.Account

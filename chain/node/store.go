@@ -1,20 +1,17 @@
 package node
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"sync"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/storage"
 )
 
-// ErrNotFound is returned (wrapped) by a Store for a block or undo record it
-// does not hold.
-var ErrNotFound = errors.New("node: not found")
-
-// Store persists the node's state. The node calls Commit once per change
+// Store persists the node's state, as the records of chain/storage. The
+// node calls Commit once per change
 // of its state, each call one atomic unit: an accepted block, one
 // connected block, one disconnected block, or a batch of status changes.
 // An implementation must apply a Batch entirely or not at all (one bbolt
@@ -23,66 +20,29 @@ var ErrNotFound = errors.New("node: not found")
 // account state in memory and reads blocks and undo records back only to
 // connect a side branch or disconnect a block.
 //
-// The node serializes its calls (it holds its lock around them), so an
-// implementation need not be safe for concurrent use by one node.
+// The node serializes its calls to Load, Undo and Commit (it holds its
+// write lock around them). Block is also called by Node.Block, outside
+// the node's locks, concurrently with the others: it must be safe for
+// concurrent use with every method, and must not wait for a Commit in
+// progress if reads are not to wait behind writes (bbolt's read
+// transactions do not). MemStore and chain/store's DB are safe for
+// concurrent use.
 type Store interface {
 	// Load returns everything stored, or a nil Snapshot for an empty
 	// store. The node calls it once, from New.
-	Load() (*Snapshot, error)
+	Load() (*storage.Snapshot, error)
 
 	// Block returns the stored block with the given hash, or an error
-	// wrapping ErrNotFound. The node does not modify the result.
+	// wrapping storage.ErrNotFound. The node does not modify the result.
 	Block(hash chain.Hash) (*chain.Block, error)
 
 	// Undo returns the undo record of a connected block, or an error
-	// wrapping ErrNotFound.
-	Undo(hash chain.Hash) (*Undo, error)
+	// wrapping storage.ErrNotFound.
+	Undo(hash chain.Hash) (*storage.Undo, error)
 
 	// Commit applies b atomically. The node does not modify b or anything
 	// it points to afterwards, so an implementation may keep references.
-	Commit(b *Batch) error
-}
-
-// IndexEntry is the stored form of one block index node: key it by
-// (Height, Hash) and a cursor walk returns parents before children. The
-// chainwork is not stored; the node recomputes it from the headers.
-type IndexEntry struct {
-	Hash   chain.Hash
-	Height int64
-	Header chain.Header
-	Status BlockStatus
-	Seq    uint64 // first-seen order, the tie-break at equal work
-}
-
-// Batch is one atomic change of the stored state. Apply in this order:
-// Blocks, Index (insert or overwrite), PutUndo, DeleteUndo, Accounts
-// (a zero Account deletes the entry), then Tip when it is non-nil.
-//
-//   - accepting a block: Blocks and Index hold it;
-//   - connecting: Index (its status now includes StatusValid), PutUndo,
-//     the touched Accounts and the new Tip;
-//   - disconnecting: DeleteUndo, the restored Accounts and the new Tip;
-//   - marking blocks invalid: Index only.
-type Batch struct {
-	Blocks     []*chain.Block
-	Index      []IndexEntry
-	PutUndo    []UndoEntry
-	DeleteUndo []chain.Hash
-	Accounts   []AccountEntry
-	Tip        *chain.Hash
-}
-
-// UndoEntry is the undo record of the block with hash Hash.
-type UndoEntry struct {
-	Hash chain.Hash
-	Undo *Undo
-}
-
-// Snapshot is everything a Store holds but blocks and undo records.
-type Snapshot struct {
-	Index    []IndexEntry // any order
-	Accounts []AccountEntry
-	Tip      chain.Hash
+	Commit(b *storage.Batch) error
 }
 
 // MemStore is a Store that keeps everything in memory, for tests and
@@ -90,9 +50,9 @@ type Snapshot struct {
 type MemStore struct {
 	mu       sync.Mutex
 	blocks   map[chain.Hash]*chain.Block
-	index    map[chain.Hash]IndexEntry
-	undo     map[chain.Hash]*Undo
-	accounts map[chain.Address]Account
+	index    map[chain.Hash]storage.IndexEntry
+	undo     map[chain.Hash]*storage.Undo
+	accounts map[chain.Address]chain.Account
 	tip      *chain.Hash
 	commits  int
 }
@@ -103,23 +63,23 @@ var _ Store = (*MemStore)(nil)
 func NewMemStore() *MemStore {
 	return &MemStore{
 		blocks:   make(map[chain.Hash]*chain.Block),
-		index:    make(map[chain.Hash]IndexEntry),
-		undo:     make(map[chain.Hash]*Undo),
-		accounts: make(map[chain.Address]Account),
+		index:    make(map[chain.Hash]storage.IndexEntry),
+		undo:     make(map[chain.Hash]*storage.Undo),
+		accounts: make(map[chain.Address]chain.Account),
 	}
 }
 
 // Load implements Store.
-func (s *MemStore) Load() (*Snapshot, error) {
+func (s *MemStore) Load() (*storage.Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.tip == nil {
 		return nil, nil
 	}
-	snap := &Snapshot{Tip: *s.tip}
+	snap := &storage.Snapshot{Tip: *s.tip}
 	snap.Index = slices.Collect(maps.Values(s.index))
 	for a, acc := range s.accounts {
-		snap.Accounts = append(snap.Accounts, AccountEntry{Address: a, Account: acc})
+		snap.Accounts = append(snap.Accounts, storage.AccountEntry{Address: a, Account: acc})
 	}
 	return snap, nil
 }
@@ -131,21 +91,21 @@ func (s *MemStore) Block(hash chain.Hash) (*chain.Block, error) {
 	if b, ok := s.blocks[hash]; ok {
 		return b, nil
 	}
-	return nil, fmt.Errorf("%w: block %v", ErrNotFound, hash)
+	return nil, fmt.Errorf("%w: block %v", storage.ErrNotFound, hash)
 }
 
 // Undo implements Store.
-func (s *MemStore) Undo(hash chain.Hash) (*Undo, error) {
+func (s *MemStore) Undo(hash chain.Hash) (*storage.Undo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if u, ok := s.undo[hash]; ok {
 		return u, nil
 	}
-	return nil, fmt.Errorf("%w: undo of block %v", ErrNotFound, hash)
+	return nil, fmt.Errorf("%w: undo of block %v", storage.ErrNotFound, hash)
 }
 
 // Commit implements Store.
-func (s *MemStore) Commit(b *Batch) error {
+func (s *MemStore) Commit(b *storage.Batch) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, blk := range b.Blocks {

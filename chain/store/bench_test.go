@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/powmine/powmine/chain"
-	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/storage"
 )
 
 // BenchmarkCommit measures one Commit, fsync included, of the batches a
@@ -26,12 +26,12 @@ func BenchmarkCommit(b *testing.B) {
 
 	// entry returns the index entry of a variant of blk (nonce n), so that
 	// every iteration writes new keys.
-	entry := func(n int) node.IndexEntry {
+	entry := func(n int) storage.IndexEntry {
 		h := blk.Header
 		h.Nonce = uint32(n)
-		return node.IndexEntry{Hash: h.Hash(), Height: int64(n) + 1, Header: h, Status: node.StatusDataStored, Seq: uint64(n)}
+		return storage.IndexEntry{Hash: h.Hash(), Height: int64(n) + 1, Header: h, Status: storage.StatusDataStored, Seq: uint64(n)}
 	}
-	run := func(b *testing.B, batch func(n int) *node.Batch) {
+	run := func(b *testing.B, batch func(n int) *storage.Batch) {
 		db, _ := openTemp(b, c)
 		b.ReportAllocs()
 		n := 0
@@ -45,24 +45,24 @@ func BenchmarkCommit(b *testing.B) {
 	}
 
 	b.Run("connect", func(b *testing.B) {
-		run(b, func(n int) *node.Batch {
+		run(b, func(n int) *storage.Batch {
 			e := entry(n)
-			e.Status |= node.StatusValid
-			undo := &node.Undo{Accounts: make([]node.AccountEntry, len(touched))}
-			accounts := make([]node.AccountEntry, len(touched))
+			e.Status |= storage.StatusValid
+			undo := &storage.Undo{Accounts: make([]storage.AccountEntry, len(touched))}
+			accounts := make([]storage.AccountEntry, len(touched))
 			for i, a := range touched {
-				undo.Accounts[i] = node.AccountEntry{Address: a, Account: node.Account{Balance: 1000e8 - uint64(n), Sequence: uint64(n)}}
-				accounts[i] = node.AccountEntry{Address: a, Account: node.Account{Balance: 1000e8 - uint64(n) - 1, Sequence: uint64(n) + 1}}
+				undo.Accounts[i] = storage.AccountEntry{Address: a, Account: chain.Account{Balance: 1000e8 - uint64(n), Sequence: uint64(n)}}
+				accounts[i] = storage.AccountEntry{Address: a, Account: chain.Account{Balance: 1000e8 - uint64(n) - 1, Sequence: uint64(n) + 1}}
 			}
-			return &node.Batch{Index: []node.IndexEntry{e}, PutUndo: []node.UndoEntry{{Hash: e.Hash, Undo: undo}},
+			return &storage.Batch{Index: []storage.IndexEntry{e}, PutUndo: []storage.UndoEntry{{Hash: e.Hash, Undo: undo}},
 				Accounts: accounts, Tip: &e.Hash}
 		})
 	})
 	b.Run("accept", func(b *testing.B) {
-		run(b, func(n int) *node.Batch {
+		run(b, func(n int) *storage.Batch {
 			v := *blk
 			v.Header = entry(n).Header
-			return &node.Batch{Blocks: []*chain.Block{&v}, Index: []node.IndexEntry{entry(n)}}
+			return &storage.Batch{Blocks: []*chain.Block{&v}, Index: []storage.IndexEntry{entry(n)}}
 		})
 	})
 }

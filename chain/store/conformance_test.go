@@ -10,17 +10,18 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/storage"
 )
 
 // recorder is a node.Store that records every Batch on its way to a
 // MemStore.
 type recorder struct {
 	*node.MemStore
-	batches []*node.Batch
+	batches []*storage.Batch
 }
 
 // Commit records b and applies it.
-func (r *recorder) Commit(b *node.Batch) error {
+func (r *recorder) Commit(b *storage.Batch) error {
 	r.batches = append(r.batches, b)
 	return r.MemStore.Commit(b)
 }
@@ -44,8 +45,8 @@ func wantSameStore(t *testing.T, step string, want, got node.Store, hashes []cha
 		if gs.Tip != ws.Tip {
 			t.Fatalf("%s: tip %v, want %v", step, gs.Tip, ws.Tip)
 		}
-		byHash := func(a, b node.IndexEntry) int { return bytes.Compare(a.Hash[:], b.Hash[:]) }
-		byAddr := func(a, b node.AccountEntry) int { return bytes.Compare(a.Address[:], b.Address[:]) }
+		byHash := func(a, b storage.IndexEntry) int { return bytes.Compare(a.Hash[:], b.Hash[:]) }
+		byAddr := func(a, b storage.AccountEntry) int { return bytes.Compare(a.Address[:], b.Address[:]) }
 		slices.SortFunc(ws.Index, byHash)
 		slices.SortFunc(gs.Index, byHash)
 		slices.SortFunc(ws.Accounts, byAddr)
@@ -57,14 +58,14 @@ func wantSameStore(t *testing.T, step string, want, got node.Store, hashes []cha
 			t.Fatalf("%s: accounts\n%+v\nwant\n%+v", step, gs.Accounts, ws.Accounts)
 		}
 		// The index comes back in height order, parents first.
-		if !slices.IsSortedFunc(mustLoad(t, got).Index, func(a, b node.IndexEntry) int { return cmp.Compare(a.Height, b.Height) }) {
+		if !slices.IsSortedFunc(mustLoad(t, got).Index, func(a, b storage.IndexEntry) int { return cmp.Compare(a.Height, b.Height) }) {
 			t.Fatalf("%s: index not in height order", step)
 		}
 	}
 	for _, h := range hashes {
 		wb, werr := want.Block(h)
 		gb, gerr := got.Block(h)
-		if errors.Is(werr, node.ErrNotFound) != errors.Is(gerr, node.ErrNotFound) || (werr == nil) != (gerr == nil) {
+		if errors.Is(werr, storage.ErrNotFound) != errors.Is(gerr, storage.ErrNotFound) || (werr == nil) != (gerr == nil) {
 			t.Fatalf("%s: Block(%v) error %v, want %v", step, h, gerr, werr)
 		}
 		if werr == nil {
@@ -76,7 +77,7 @@ func wantSameStore(t *testing.T, step string, want, got node.Store, hashes []cha
 		}
 		wu, werr := want.Undo(h)
 		gu, gerr := got.Undo(h)
-		if errors.Is(werr, node.ErrNotFound) != errors.Is(gerr, node.ErrNotFound) || (werr == nil) != (gerr == nil) {
+		if errors.Is(werr, storage.ErrNotFound) != errors.Is(gerr, storage.ErrNotFound) || (werr == nil) != (gerr == nil) {
 			t.Fatalf("%s: Undo(%v) error %v, want %v", step, h, gerr, werr)
 		}
 		if werr == nil && !slices.Equal(wu.Accounts, gu.Accounts) {
@@ -86,7 +87,7 @@ func wantSameStore(t *testing.T, step string, want, got node.Store, hashes []cha
 }
 
 // mustLoad loads st.
-func mustLoad(t *testing.T, st node.Store) *node.Snapshot {
+func mustLoad(t *testing.T, st node.Store) *storage.Snapshot {
 	t.Helper()
 	s, err := st.Load()
 	if err != nil {
@@ -115,17 +116,17 @@ func TestConformance(t *testing.T) {
 	// Edge cases the node does not produce in this history.
 	g := c.genesis.Hash()
 	a1 := s.blocks[0]
-	a1Entry := node.IndexEntry{Hash: a1.Hash(), Height: 1, Header: a1.Header, Status: node.StatusDataStored, Seq: 1 << 40}
-	extra := []*node.Batch{
-		{},                                  // empty: changes nothing
-		{Index: []node.IndexEntry{a1Entry}}, // overwrite an entry
-		{Accounts: []node.AccountEntry{{Address: addr(0)}, {Address: addr(77), Account: node.Account{Balance: 1}}}}, // delete, create
+	a1Entry := storage.IndexEntry{Hash: a1.Hash(), Height: 1, Header: a1.Header, Status: storage.StatusDataStored, Seq: 1 << 40}
+	extra := []*storage.Batch{
+		{},                                     // empty: changes nothing
+		{Index: []storage.IndexEntry{a1Entry}}, // overwrite an entry
+		{Accounts: []storage.AccountEntry{{Address: addr(0)}, {Address: addr(77), Account: chain.Account{Balance: 1}}}}, // delete, create
 		{DeleteUndo: []chain.Hash{{9}, g}},
-		{PutUndo: []node.UndoEntry{{Hash: g, Undo: &node.Undo{}}}, Tip: &g}, // empty undo record
-		{PutUndo: []node.UndoEntry{{Hash: g, Undo: &node.Undo{Accounts: []node.AccountEntry{{Address: addr(1)}}}}}},
+		{PutUndo: []storage.UndoEntry{{Hash: g, Undo: &storage.Undo{}}}, Tip: &g}, // empty undo record
+		{PutUndo: []storage.UndoEntry{{Hash: g, Undo: &storage.Undo{Accounts: []storage.AccountEntry{{Address: addr(1)}}}}}},
 		// Later parts of one batch win over earlier ones.
-		{Accounts: []node.AccountEntry{{Address: addr(5), Account: node.Account{Balance: 3}}, {Address: addr(5)}}},
-		{PutUndo: []node.UndoEntry{{Hash: a1.Hash(), Undo: &node.Undo{}}}, DeleteUndo: []chain.Hash{a1.Hash()}},
+		{Accounts: []storage.AccountEntry{{Address: addr(5), Account: chain.Account{Balance: 3}}, {Address: addr(5)}}},
+		{PutUndo: []storage.UndoEntry{{Hash: a1.Hash(), Undo: &storage.Undo{}}}, DeleteUndo: []chain.Hash{a1.Hash()}},
 	}
 	batches := append(rec.batches, extra...)
 	if len(rec.batches) < 20 {

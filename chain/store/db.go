@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
-	"github.com/powmine/powmine/chain/node"
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
 )
@@ -40,7 +39,7 @@ var (
 	metaTip     = []byte("tip")     // the tip's hash; absent in an empty store
 )
 
-// DB is a node.Store in one bbolt file. Every Commit is one bbolt write
+// DB is a node.Store (and node.Reindexer) in one bbolt file. Every Commit is one bbolt write
 // transaction, synced to disk before it returns (bbolt's default; this
 // package never disables it), so after a crash the file holds the state
 // of the last successful Commit.
@@ -61,8 +60,6 @@ type DB struct {
 	// fails the Commit.
 	commitHook func(stage string) error
 }
-
-var _ node.Store = (*DB)(nil)
 
 // Open opens the store at path, creating the file when it does not exist,
 // for the network of params: a new file records the network's name and

@@ -18,6 +18,7 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/storage"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -221,7 +222,7 @@ func TestCorruptValues(t *testing.T) {
 	g := c.genesis
 	gh := g.Hash()
 	blk := c.next(g, 1, 0)
-	goodIndex := appendIndexValue(nil, &node.IndexEntry{Header: g.Header, Status: node.StatusDataStored})
+	goodIndex := appendIndexValue(nil, &storage.IndexEntry{Header: g.Header, Status: storage.StatusDataStored})
 	gkey := indexKey(0, gh)
 
 	tests := []struct {
@@ -246,7 +247,7 @@ func TestCorruptValues(t *testing.T) {
 		{"tip short", bucketMeta, metaTip, gh[:31], load},
 		{"block garbage", bucketBlocks, gh[:], []byte("garbage"), func(db *DB) error { _, err := db.Block(gh); return err }},
 		{"block under the wrong key", bucketBlocks, gh[:], mustMarshal(t, blk), func(db *DB) error { _, err := db.Block(gh); return err }},
-		{"undo truncated", bucketUndo, gh[:], appendUndo(nil, &node.Undo{Accounts: []node.AccountEntry{{Address: addr(0)}}})[:10],
+		{"undo truncated", bucketUndo, gh[:], appendUndo(nil, &storage.Undo{Accounts: []storage.AccountEntry{{Address: addr(0)}}})[:10],
 			func(db *DB) error { _, err := db.Undo(gh); return err }},
 		{"undo huge count", bucketUndo, gh[:], []byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f}, func(db *DB) error { _, err := db.Undo(gh); return err }},
 	}
@@ -308,13 +309,13 @@ func TestCommitAtomic(t *testing.T) {
 	}
 	b2 := c.next(b1, 1, 0)
 	gh, h1, h2 := c.genesis.Hash(), b1.Hash(), b2.Hash()
-	full := func() *node.Batch {
-		return &node.Batch{
+	full := func() *storage.Batch {
+		return &storage.Batch{
 			Blocks:     []*chain.Block{b2},
-			Index:      []node.IndexEntry{{Hash: h2, Height: 2, Header: b2.Header, Status: node.StatusDataStored | node.StatusValid, Seq: 9}},
-			PutUndo:    []node.UndoEntry{{Hash: h2, Undo: &node.Undo{}}},
+			Index:      []storage.IndexEntry{{Hash: h2, Height: 2, Header: b2.Header, Status: storage.StatusDataStored | storage.StatusValid, Seq: 9}},
+			PutUndo:    []storage.UndoEntry{{Hash: h2, Undo: &storage.Undo{}}},
 			DeleteUndo: []chain.Hash{h1},
-			Accounts:   []node.AccountEntry{{Address: addr(0)}, {Address: addr(5), Account: node.Account{Balance: 1}}},
+			Accounts:   []storage.AccountEntry{{Address: addr(0)}, {Address: addr(5), Account: chain.Account{Balance: 1}}},
 			Tip:        &h2,
 		}
 	}
@@ -333,15 +334,17 @@ func TestCommitAtomic(t *testing.T) {
 	}
 	db.commitHook = nil
 
-	refused := map[string]func(b *node.Batch){
-		"negative height": func(b *node.Batch) {
-			b.Index = append(b.Index, node.IndexEntry{Hash: h1, Height: -1, Header: b1.Header})
+	refused := map[string]func(b *storage.Batch){
+		"negative height": func(b *storage.Batch) {
+			b.Index = append(b.Index, storage.IndexEntry{Hash: h1, Height: -1, Header: b1.Header})
 		},
-		"header mismatch": func(b *node.Batch) {
-			b.Index = append(b.Index, node.IndexEntry{Hash: gh, Height: 1, Header: b1.Header})
+		"header mismatch": func(b *storage.Batch) {
+			b.Index = append(b.Index, storage.IndexEntry{Hash: gh, Height: 1, Header: b1.Header})
 		},
-		"nil undo":          func(b *node.Batch) { b.PutUndo = append(b.PutUndo, node.UndoEntry{Hash: h1}) },
-		"unencodable block": func(b *node.Batch) { b.Blocks = append(b.Blocks, &chain.Block{Transactions: []chain.Transaction{{}}}) },
+		"nil undo": func(b *storage.Batch) { b.PutUndo = append(b.PutUndo, storage.UndoEntry{Hash: h1}) },
+		"unencodable block": func(b *storage.Batch) {
+			b.Blocks = append(b.Blocks, &chain.Block{Transactions: []chain.Transaction{{}}})
+		},
 	}
 	for name, spoil := range refused {
 		b := full()
@@ -361,16 +364,16 @@ func TestCommitAtomic(t *testing.T) {
 }
 
 // snapshotBatch returns a Batch that recreates db's content in a MemStore.
-func snapshotBatch(t *testing.T, db *DB) *node.Batch {
+func snapshotBatch(t *testing.T, db *DB) *storage.Batch {
 	t.Helper()
 	s := mustLoad(t, db)
-	b := &node.Batch{Index: s.Index, Accounts: s.Accounts, Tip: &s.Tip}
+	b := &storage.Batch{Index: s.Index, Accounts: s.Accounts, Tip: &s.Tip}
 	for _, e := range s.Index {
 		if blk, err := db.Block(e.Hash); err == nil {
 			b.Blocks = append(b.Blocks, blk)
 		}
 		if u, err := db.Undo(e.Hash); err == nil {
-			b.PutUndo = append(b.PutUndo, node.UndoEntry{Hash: e.Hash, Undo: u})
+			b.PutUndo = append(b.PutUndo, storage.UndoEntry{Hash: e.Hash, Undo: u})
 		}
 	}
 	return b
@@ -468,10 +471,10 @@ func TestDamagedPages(t *testing.T) {
 		n, err := node.New(c.config(db))
 		readErrs := 0
 		for _, b := range s.blocks {
-			if _, e := db.Block(b.Hash()); e != nil && !errors.Is(e, node.ErrNotFound) {
+			if _, e := db.Block(b.Hash()); e != nil && !errors.Is(e, storage.ErrNotFound) {
 				readErrs++
 			}
-			if _, e := db.Undo(b.Hash()); e != nil && !errors.Is(e, node.ErrNotFound) {
+			if _, e := db.Undo(b.Hash()); e != nil && !errors.Is(e, storage.ErrNotFound) {
 				readErrs++
 			}
 		}

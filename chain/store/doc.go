@@ -1,6 +1,9 @@
 // Package store is the persistent node.Store: the chain of a node in one
 // go.etcd.io/bbolt file. Open it for a network's Params, hand the DB to
-// node.Config.Store, Close it when the node is done.
+// node.Config.Store, Close it when the node is done. The records it keeps
+// (storage.Batch, storage.IndexEntry, storage.Undo, ...) are defined in
+// chain/storage, which chain/node also imports; this package does not
+// import chain/node.
 //
 // Layout (bbolt buckets; integers in keys are big-endian):
 //
@@ -13,7 +16,7 @@
 //   - "index": height (8 bytes) || hash -> header, status bits and
 //     first-seen sequence number, so one cursor walk returns parents
 //     before children.
-//   - "undo": block hash -> the node.Undo of a connected block.
+//   - "undo": block hash -> the storage.Undo of a connected block.
 //   - "accounts": address -> balance and sequence; zero accounts are
 //     deleted, never stored.
 //   - "reindex": while a reindex is pending, the index entries waiting
@@ -24,14 +27,17 @@
 // old; a change of layout raises SchemaVersion.
 //
 // Durability: each Commit is exactly one bbolt write transaction, applied
-// in the order node.Batch documents and synced to disk before Commit
+// in the order storage.Batch documents and synced to disk before Commit
 // returns (bbolt's default; NoSync is never set), so a crash leaves the
 // state of the last successful Commit and a failing Commit leaves nothing
 // applied. Commit refuses values it could not load back.
 //
-// Reindex (node --reindex) throws away statuses, undo records, accounts
-// and tip, and replays every stored block through a new node.Node, in the
-// order the blocks were first seen; it resumes after an interruption.
+// Reindex (node --reindex, node.Reindex): ResetState throws away
+// statuses, undo records, accounts and tip, keeping the index entries in
+// a pending list; node.Reindex replays every stored block
+// (ReindexEntries, in the order the blocks were first seen) through a new
+// node.Node, then FinishReindex drops the pending list and the blocks the
+// rules now refuse. An interrupted reindex resumes.
 //
 // What it does not do: no pruning of blocks, no compaction (a bbolt file
 // never shrinks), no sharing of the file between processes (the second
@@ -48,6 +54,6 @@
 // Sentinels, matched with errors.Is: ErrCorrupt (a stored value that does
 // not decode or breaks an invariant; the *CorruptError names the bucket
 // and key), ErrNotStore, ErrNewerSchema, ErrOlderSchema, ErrWrongNetwork, ErrLocked; a
-// missing block or undo record wraps node.ErrNotFound. Decoding never
+// missing block or undo record wraps storage.ErrNotFound. Decoding never
 // panics, whatever the bytes.
 package store

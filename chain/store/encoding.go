@@ -6,7 +6,7 @@ import (
 	"fmt"
 
 	"github.com/powmine/powmine/chain"
-	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/storage"
 )
 
 // Value formats. Every value this package writes but a block starts with
@@ -20,7 +20,7 @@ const (
 	//	size  field
 	//	   1  indexFormat (1)
 	//	  80  Header (chain.Header encoding)
-	//	   1  Status (node.BlockStatus bits)
+	//	   1  Status (storage.BlockStatus bits)
 	//	 var  Seq, canonical uvarint
 	//
 	// Height and Hash are in the key: 8-byte big-endian height || hash,
@@ -74,7 +74,7 @@ func indexKey(height int64, hash chain.Hash) []byte {
 }
 
 // appendIndexValue appends the value of e to dst.
-func appendIndexValue(dst []byte, e *node.IndexEntry) []byte {
+func appendIndexValue(dst []byte, e *storage.IndexEntry) []byte {
 	dst = append(dst, indexFormat)
 	dst, _ = e.Header.AppendBinary(dst) // never fails
 	dst = append(dst, byte(e.Status))
@@ -83,8 +83,8 @@ func appendIndexValue(dst []byte, e *node.IndexEntry) []byte {
 
 // decodeIndexEntry decodes an index key and value. It checks the formats
 // and that the header hashes to the key's hash.
-func decodeIndexEntry(key, val []byte) (node.IndexEntry, error) {
-	var e node.IndexEntry
+func decodeIndexEntry(key, val []byte) (storage.IndexEntry, error) {
+	var e storage.IndexEntry
 	if len(key) != indexKeySize {
 		return e, fmt.Errorf("key of %d bytes, want %d", len(key), indexKeySize)
 	}
@@ -101,7 +101,7 @@ func decodeIndexEntry(key, val []byte) (node.IndexEntry, error) {
 		return e, fmt.Errorf("%w %d", errFormat, val[0])
 	}
 	_ = e.Header.UnmarshalBinary(val[1 : 1+chain.HeaderSize]) // cannot fail: 80 bytes
-	e.Status = node.BlockStatus(val[1+chain.HeaderSize])
+	e.Status = storage.BlockStatus(val[1+chain.HeaderSize])
 	rest := val[2+chain.HeaderSize:]
 	var n int
 	var err error
@@ -118,7 +118,7 @@ func decodeIndexEntry(key, val []byte) (node.IndexEntry, error) {
 }
 
 // appendUndo appends the value of u to dst.
-func appendUndo(dst []byte, u *node.Undo) []byte {
+func appendUndo(dst []byte, u *storage.Undo) []byte {
 	dst = append(dst, undoFormat)
 	dst = binary.AppendUvarint(dst, uint64(len(u.Accounts)))
 	for _, e := range u.Accounts {
@@ -131,7 +131,7 @@ func appendUndo(dst []byte, u *node.Undo) []byte {
 
 // decodeUndo decodes an undo value. A record with no entries decodes to
 // an Undo with nil Accounts.
-func decodeUndo(val []byte) (*node.Undo, error) {
+func decodeUndo(val []byte) (*storage.Undo, error) {
 	if len(val) < 2 {
 		return nil, fmt.Errorf("%w: value of %d bytes", errTruncated, len(val))
 	}
@@ -146,9 +146,9 @@ func decodeUndo(val []byte) (*node.Undo, error) {
 	if count > uint64(len(rest)/minUndoEntrySize) {
 		return nil, fmt.Errorf("%w: %d entries cannot fit in %d bytes", errTruncated, count, len(rest))
 	}
-	u := &node.Undo{}
+	u := &storage.Undo{}
 	if count > 0 {
-		u.Accounts = make([]node.AccountEntry, count)
+		u.Accounts = make([]storage.AccountEntry, count)
 	}
 	for i := range u.Accounts {
 		e := &u.Accounts[i]
@@ -169,19 +169,19 @@ func decodeUndo(val []byte) (*node.Undo, error) {
 }
 
 // appendAccount appends the value of a to dst.
-func appendAccount(dst []byte, a node.Account) []byte {
+func appendAccount(dst []byte, a chain.Account) []byte {
 	dst = append(dst, accountFormat)
 	dst = binary.AppendUvarint(dst, a.Balance)
 	return binary.AppendUvarint(dst, a.Sequence)
 }
 
 // decodeAccount decodes an account value; the zero account is corrupt.
-func decodeAccount(val []byte) (node.Account, error) {
+func decodeAccount(val []byte) (chain.Account, error) {
 	if len(val) == 0 {
-		return node.Account{}, fmt.Errorf("%w: empty value", errTruncated)
+		return chain.Account{}, fmt.Errorf("%w: empty value", errTruncated)
 	}
 	if val[0] != accountFormat {
-		return node.Account{}, fmt.Errorf("%w %d", errFormat, val[0])
+		return chain.Account{}, fmt.Errorf("%w %d", errFormat, val[0])
 	}
 	a, n, err := readAccount(val[1:])
 	if err != nil {
@@ -190,15 +190,15 @@ func decodeAccount(val []byte) (node.Account, error) {
 	if n != len(val)-1 {
 		return a, fmt.Errorf("%w: %d after the account", errTrailing, len(val)-1-n)
 	}
-	if a == (node.Account{}) {
+	if a == (chain.Account{}) {
 		return a, errors.New("zero account stored (it should have been deleted)")
 	}
 	return a, nil
 }
 
 // readAccount reads a balance and a sequence and returns the bytes read.
-func readAccount(b []byte) (node.Account, int, error) {
-	var a node.Account
+func readAccount(b []byte) (chain.Account, int, error) {
+	var a chain.Account
 	bal, n1, err := readUvarint(b, "balance")
 	if err != nil {
 		return a, 0, err
@@ -207,7 +207,7 @@ func readAccount(b []byte) (node.Account, int, error) {
 	if err != nil {
 		return a, 0, err
 	}
-	return node.Account{Balance: bal, Sequence: seq}, n1 + n2, nil
+	return chain.Account{Balance: bal, Sequence: seq}, n1 + n2, nil
 }
 
 // readUvarint reads a canonical (shortest-form) uvarint.

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/powmine/powmine/chain"
-	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/storage"
 )
 
 // TestEncodingRoundTrip encodes and decodes index entries, undo records
@@ -13,7 +13,7 @@ import (
 func TestEncodingRoundTrip(t *testing.T) {
 	c := newTestChain(t, "enc", 1)
 	g := c.genesis
-	for _, e := range []node.IndexEntry{
+	for _, e := range []storage.IndexEntry{
 		{Hash: g.Hash(), Height: 0, Header: g.Header, Status: 0, Seq: 0},
 		{Hash: g.Hash(), Height: 1<<63 - 1, Header: g.Header, Status: 0xff, Seq: 1<<64 - 1},
 	} {
@@ -22,9 +22,9 @@ func TestEncodingRoundTrip(t *testing.T) {
 			t.Fatalf("index entry %+v came back as %+v, %v", e, got, err)
 		}
 	}
-	for _, u := range []node.Undo{
+	for _, u := range []storage.Undo{
 		{},
-		{Accounts: []node.AccountEntry{{Address: addr(0)}, {Address: addr(1), Account: node.Account{Balance: 1<<64 - 1, Sequence: 1<<64 - 1}}}},
+		{Accounts: []storage.AccountEntry{{Address: addr(0)}, {Address: addr(1), Account: chain.Account{Balance: 1<<64 - 1, Sequence: 1<<64 - 1}}}},
 	} {
 		got, err := decodeUndo(appendUndo(nil, &u))
 		if err != nil || len(got.Accounts) != len(u.Accounts) {
@@ -36,7 +36,7 @@ func TestEncodingRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	for _, a := range []node.Account{{Balance: 1}, {Sequence: 1}, {Balance: 1<<64 - 1, Sequence: 1<<64 - 1}} {
+	for _, a := range []chain.Account{{Balance: 1}, {Sequence: 1}, {Balance: 1<<64 - 1, Sequence: 1<<64 - 1}} {
 		if got, err := decodeAccount(appendAccount(nil, a)); err != nil || got != a {
 			t.Fatalf("account %+v came back as %+v, %v", a, got, err)
 		}
@@ -48,9 +48,9 @@ func TestEncodingRoundTrip(t *testing.T) {
 func FuzzIndexEntry(f *testing.F) {
 	c := newTestChain(f, "fuzz", 1)
 	g := c.genesis
-	for _, e := range []node.IndexEntry{
-		{Hash: g.Hash(), Height: 0, Header: g.Header, Status: node.StatusDataStored | node.StatusValid, Seq: 0},
-		{Hash: g.Hash(), Height: 12345, Header: g.Header, Status: node.StatusValidateFailed, Seq: 1 << 40},
+	for _, e := range []storage.IndexEntry{
+		{Hash: g.Hash(), Height: 0, Header: g.Header, Status: storage.StatusDataStored | storage.StatusValid, Seq: 0},
+		{Hash: g.Hash(), Height: 12345, Header: g.Header, Status: storage.StatusValidateFailed, Seq: 1 << 40},
 	} {
 		v := appendIndexValue(nil, &e)
 		f.Add(indexKey(e.Height, e.Hash), v)
@@ -77,12 +77,12 @@ func FuzzIndexEntry(f *testing.F) {
 // FuzzUndo decodes arbitrary undo and account values: never a panic, and
 // whatever decodes re-encodes to the same bytes.
 func FuzzUndo(f *testing.F) {
-	f.Add(appendUndo(nil, &node.Undo{}))
-	f.Add(appendUndo(nil, &node.Undo{Accounts: []node.AccountEntry{
-		{Address: chain.Address{1}}, {Address: chain.Address{2}, Account: node.Account{Balance: 300, Sequence: 1<<64 - 1}},
+	f.Add(appendUndo(nil, &storage.Undo{}))
+	f.Add(appendUndo(nil, &storage.Undo{Accounts: []storage.AccountEntry{
+		{Address: chain.Address{1}}, {Address: chain.Address{2}, Account: chain.Account{Balance: 300, Sequence: 1<<64 - 1}},
 	}}))
 	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f})
-	f.Add(appendAccount(nil, node.Account{Balance: 5, Sequence: 1}))
+	f.Add(appendAccount(nil, chain.Account{Balance: 5, Sequence: 1}))
 	f.Fuzz(func(t *testing.T, val []byte) {
 		if u, err := decodeUndo(val); err == nil {
 			if v := appendUndo(nil, u); !bytes.Equal(v, val) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/storage"
 )
 
 // A minimal copy of chain/node's test harness: easy fixed-difficulty
@@ -204,7 +205,7 @@ func wantSameNode(tb testing.TB, want, got *node.Node, c *testChain, s *scenario
 	for _, b := range append([]*chain.Block{c.genesis}, s.blocks...) {
 		w, wok := want.BlockInfo(b.Hash())
 		g, gok := got.BlockInfo(b.Hash())
-		if bodiesOnly && (!wok || w.Status&node.StatusDataStored == 0) {
+		if bodiesOnly && (!wok || w.Status&storage.StatusDataStored == 0) {
 			continue
 		}
 		if wok != gok || (wok && (w.Status != g.Status || w.Height != g.Height || w.Work.Cmp(g.Work) != 0)) {

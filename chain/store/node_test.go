@@ -6,7 +6,12 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/storage"
 )
+
+// DB is the node's Store, and its Reindexer. The assertion lives in a
+// test: the package itself does not import chain/node.
+var _ node.Reindexer = (*DB)(nil)
 
 // runScenario runs the scenario on a node over st and returns it.
 func runScenario(t *testing.T, c *testChain, s *scenario, st node.Store) *node.Node {
@@ -84,7 +89,7 @@ func TestReindex(t *testing.T) {
 	db, _ := openTemp(t, c)
 	runScenario(t, c, s, db)
 
-	got, err := db.Reindex(c.config(nil))
+	got, err := node.Reindex(c.config(nil), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,8 +101,22 @@ func TestReindex(t *testing.T) {
 	if p, _ := db.ReindexPending(); p {
 		t.Fatal("reindex still pending")
 	}
-	if info, _ := got.BlockInfo(s.blocks[8].Hash()); info.Status&node.StatusValidateFailed == 0 {
+	if info, _ := got.BlockInfo(s.blocks[8].Hash()); info.Status&storage.StatusValidateFailed == 0 {
 		t.Fatalf("bad block status %04b after reindex", info.Status)
+	}
+}
+
+// TestReindexNotPending asks for the entries of a reindex that was never
+// started: none, and finishing it fails instead of panicking.
+func TestReindexNotPending(t *testing.T) {
+	c := newTestChain(t, "notpending", 1)
+	db, _ := openTemp(t, c)
+	entries, err := db.ReindexEntries()
+	if err != nil || len(entries) != 0 {
+		t.Fatalf("ReindexEntries: %v, %v; want none", entries, err)
+	}
+	if err := db.FinishReindex(nil); err == nil {
+		t.Fatal("FinishReindex without a pending reindex succeeded")
 	}
 }
 
@@ -114,8 +133,8 @@ func TestReindexResume(t *testing.T) {
 	// A block with a bad merkle root, indexed as if it had been accepted.
 	bogus := c.next(s.blocks[6], 14, 0)
 	bogus.Transactions[0].Coinbase.Outputs[0].Amount--
-	entry := node.IndexEntry{Hash: bogus.Hash(), Height: 5, Header: bogus.Header, Status: node.StatusDataStored, Seq: 1000}
-	if err := db.Commit(&node.Batch{Blocks: []*chain.Block{bogus}, Index: []node.IndexEntry{entry}}); err != nil {
+	entry := storage.IndexEntry{Hash: bogus.Hash(), Height: 5, Header: bogus.Header, Status: storage.StatusDataStored, Seq: 1000}
+	if err := db.Commit(&storage.Batch{Blocks: []*chain.Block{bogus}, Index: []storage.IndexEntry{entry}}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -129,7 +148,7 @@ func TestReindexResume(t *testing.T) {
 		}
 		return nil
 	}
-	if _, err := db.Reindex(c.config(db)); !errors.Is(err, boom) {
+	if _, err := node.Reindex(c.config(db), db); !errors.Is(err, boom) {
 		t.Fatalf("Reindex error %v, want %v", err, boom)
 	}
 	db.commitHook = nil
@@ -149,12 +168,12 @@ func TestReindexResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	got, err := db.Reindex(c.config(db))
+	got, err := node.Reindex(c.config(db), db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantSameNode(t, want, got, c, s, true)
-	if _, err := db.Block(bogus.Hash()); !errors.Is(err, node.ErrNotFound) {
+	if _, err := db.Block(bogus.Hash()); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("refused block body: %v, want ErrNotFound", err)
 	}
 	for _, e := range mustLoad(t, db).Index {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/powmine/powmine/chain"
-	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/storage"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -12,8 +12,8 @@ import (
 // and the tip, or a nil Snapshot when no tip is stored. Every value is
 // checked as it is decoded; the first bad one fails Load with a
 // *CorruptError naming its bucket and key.
-func (db *DB) Load() (*node.Snapshot, error) {
-	var snap *node.Snapshot
+func (db *DB) Load() (*storage.Snapshot, error) {
+	var snap *storage.Snapshot
 	err := db.view(func(tx *bolt.Tx) error {
 		tip := tx.Bucket(bucketMeta).Get(metaTip)
 		if tip == nil {
@@ -22,7 +22,7 @@ func (db *DB) Load() (*node.Snapshot, error) {
 		if len(tip) != chain.HashSize {
 			return corruptError(string(bucketMeta), metaTip, "tip of %d bytes, want %d", len(tip), chain.HashSize)
 		}
-		s := &node.Snapshot{Tip: chain.Hash(tip)}
+		s := &storage.Snapshot{Tip: chain.Hash(tip)}
 		seen := make(map[chain.Hash]struct{})
 		err := tx.Bucket(bucketIndex).ForEach(func(k, v []byte) error {
 			e, err := decodeIndexEntry(k, v)
@@ -47,7 +47,7 @@ func (db *DB) Load() (*node.Snapshot, error) {
 			if err != nil {
 				return corruptError(string(bucketAccounts), k, "%w", err)
 			}
-			s.Accounts = append(s.Accounts, node.AccountEntry{Address: chain.Address(k), Account: a})
+			s.Accounts = append(s.Accounts, storage.AccountEntry{Address: chain.Address(k), Account: a})
 			return nil
 		})
 		if err != nil {
@@ -69,7 +69,7 @@ func (db *DB) Block(hash chain.Hash) (*chain.Block, error) {
 	err := db.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketBlocks).Get(hash[:])
 		if v == nil {
-			return fmt.Errorf("%w: block %v", node.ErrNotFound, hash)
+			return fmt.Errorf("%w: block %v", storage.ErrNotFound, hash)
 		}
 		var blk chain.Block
 		if err := blk.UnmarshalBinary(v); err != nil {
@@ -89,12 +89,12 @@ func (db *DB) Block(hash chain.Hash) (*chain.Block, error) {
 
 // Undo implements node.Store. A stored record that does not decode yields
 // a *CorruptError.
-func (db *DB) Undo(hash chain.Hash) (*node.Undo, error) {
-	var u *node.Undo
+func (db *DB) Undo(hash chain.Hash) (*storage.Undo, error) {
+	var u *storage.Undo
 	err := db.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketUndo).Get(hash[:])
 		if v == nil {
-			return fmt.Errorf("%w: undo of block %v", node.ErrNotFound, hash)
+			return fmt.Errorf("%w: undo of block %v", storage.ErrNotFound, hash)
 		}
 		var err error
 		if u, err = decodeUndo(v); err != nil {
@@ -109,12 +109,12 @@ func (db *DB) Undo(hash chain.Hash) (*node.Undo, error) {
 }
 
 // Commit implements node.Store: one bbolt write transaction, synced
-// before it returns, applying b in the order node.Batch gives (Blocks,
+// before it returns, applying b in the order storage.Batch gives (Blocks,
 // Index, PutUndo, DeleteUndo, Accounts, Tip). It refuses, applying
 // nothing, a batch that could not be loaded back: a block that does not
 // encode or exceeds chain.MaxBlockSize, an index entry with a negative
 // height or whose header does not hash to its Hash, a nil Undo.
-func (db *DB) Commit(b *node.Batch) error {
+func (db *DB) Commit(b *storage.Batch) error {
 	err := db.update(func(tx *bolt.Tx) error { return db.apply(tx, b) })
 	if err != nil {
 		return fmt.Errorf("store: commit: %w", err)
@@ -123,7 +123,7 @@ func (db *DB) Commit(b *node.Batch) error {
 }
 
 // apply writes b in tx.
-func (db *DB) apply(tx *bolt.Tx, b *node.Batch) error {
+func (db *DB) apply(tx *bolt.Tx, b *storage.Batch) error {
 	// Values must stay valid until the transaction ends: they are carved
 	// out of buf, whose old arrays stay alive when append moves it.
 	var buf []byte
@@ -190,7 +190,7 @@ func (db *DB) apply(tx *bolt.Tx, b *node.Batch) error {
 	accounts := tx.Bucket(bucketAccounts)
 	for _, e := range b.Accounts {
 		var err error
-		if e.Account == (node.Account{}) {
+		if e.Account == (chain.Account{}) {
 			err = accounts.Delete(e.Address[:])
 		} else {
 			start := len(buf)

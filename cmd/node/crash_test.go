@@ -29,7 +29,7 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/daemon"
-	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/storage"
 	"github.com/powmine/powmine/chain/store"
 	"github.com/powmine/powmine/hash/sha256d"
 )
@@ -300,13 +300,13 @@ func (c *crashRun) checkStore(st *crashStats) *crashBlock {
 	if err != nil || snap == nil {
 		t.Fatalf("load the store: %v %v", snap, err)
 	}
-	index := make(map[chain.Hash]node.IndexEntry, len(snap.Index))
+	index := make(map[chain.Hash]storage.IndexEntry, len(snap.Index))
 	for _, e := range snap.Index {
 		b := c.m.blocks[e.Hash]
 		if b == nil || b.height != e.Height {
 			t.Fatalf("stored index entry %v at height %d is no block of the test's", e.Hash, e.Height)
 		}
-		if e.Status&node.StatusDataStored == 0 || e.Status.KnownInvalid() {
+		if e.Status&storage.StatusDataStored == 0 || e.Status.KnownInvalid() {
 			t.Fatalf("stored block %v has status %#x", e.Hash, e.Status)
 		}
 		if _, err := db.Block(e.Hash); err != nil {
@@ -332,7 +332,7 @@ func (c *crashRun) checkStore(st *crashStats) *crashBlock {
 		if !ok {
 			t.Fatalf("block %v of the stored main chain is not in the index", h)
 		}
-		if e.Status&node.StatusValid == 0 {
+		if e.Status&storage.StatusValid == 0 {
 			t.Fatalf("block %v of the stored main chain was never connected (status %#x)", h, e.Status)
 		}
 		main[h] = true
@@ -350,15 +350,15 @@ func (c *crashRun) checkStore(st *crashStats) *crashBlock {
 		switch {
 		case err == nil && !main[h]:
 			t.Fatalf("block %v off the stored main chain has an undo record", h)
-		case errors.Is(err, node.ErrNotFound) && main[h]:
+		case errors.Is(err, storage.ErrNotFound) && main[h]:
 			t.Fatalf("block %v of the stored main chain has no undo record", h)
-		case err != nil && !errors.Is(err, node.ErrNotFound):
+		case err != nil && !errors.Is(err, storage.ErrNotFound):
 			t.Fatalf("undo of block %v: %v", h, err)
 		}
 	}
 
 	// The accounts: exactly the replayed state, and no coin made or lost.
-	got := make(map[chain.Address]node.Account, len(snap.Accounts))
+	got := make(map[chain.Address]chain.Account, len(snap.Accounts))
 	var sum big.Int
 	for _, a := range snap.Accounts {
 		got[a.Address] = a.Account
@@ -606,8 +606,8 @@ type crashBlock struct {
 	hash   chain.Hash
 	height int64
 	parent *crashBlock
-	work   *big.Int                       // chainwork up to and including the block
-	state  map[chain.Address]node.Account // after the block; nil until stateOf
+	work   *big.Int                        // chainwork up to and including the block
+	state  map[chain.Address]chain.Account // after the block; nil until stateOf
 }
 
 func newCrashModel(t *testing.T, params *chain.Params, rng *rand.Rand) *crashModel {
@@ -628,7 +628,7 @@ func newCrashModel(t *testing.T, params *chain.Params, rng *rand.Rand) *crashMod
 		m.addrs = append(m.addrs, a)
 	}
 	g := &crashBlock{block: params.GenesisBlock, hash: params.GenesisHash, work: chain.CalcWork(params.GenesisBlock.Header.Bits),
-		state: make(map[chain.Address]node.Account)}
+		state: make(map[chain.Address]chain.Account)}
 	applyBlock(g.state, g.block)
 	m.blocks[g.hash] = g
 	return m
@@ -636,9 +636,9 @@ func newCrashModel(t *testing.T, params *chain.Params, rng *rand.Rand) *crashMod
 
 // applyBlock applies b's transfers, then its coinbase, to state, deleting
 // emptied accounts, as the node does; b must be valid on state.
-func applyBlock(state map[chain.Address]node.Account, b *chain.Block) {
-	set := func(a chain.Address, acc node.Account) {
-		if acc == (node.Account{}) {
+func applyBlock(state map[chain.Address]chain.Account, b *chain.Block) {
+	set := func(a chain.Address, acc chain.Account) {
+		if acc == (chain.Account{}) {
 			delete(state, a)
 		} else {
 			state[a] = acc
@@ -663,7 +663,7 @@ func applyBlock(state map[chain.Address]node.Account, b *chain.Block) {
 }
 
 // stateOf returns the account state after b; the caller must not modify it.
-func (m *crashModel) stateOf(b *crashBlock) map[chain.Address]node.Account {
+func (m *crashModel) stateOf(b *crashBlock) map[chain.Address]chain.Account {
 	var path []*crashBlock
 	for ; b.state == nil; b = b.parent {
 		path = append(path, b)

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
-	"github.com/powmine/powmine/chain/mining"
+	"github.com/powmine/powmine/chain/template"
 	"github.com/powmine/powmine/internal/jsonrpc"
 	"github.com/powmine/powmine/miner"
 )
@@ -119,7 +119,7 @@ func fetchLoop(ctx context.Context, cfg Config, log *slog.Logger, out chan<- *jo
 		if longPoll != "" && time.Since(fetched) < refresh {
 			req["longpollid"] = longPoll
 		}
-		var t mining.TemplateReply
+		var t template.Reply
 		err := cfg.Client.Call(ctx, "getblocktemplate", &t, req)
 		if err != nil {
 			if ctx.Err() == nil {

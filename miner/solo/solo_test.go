@@ -9,7 +9,7 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/daemon"
-	"github.com/powmine/powmine/chain/mining"
+	"github.com/powmine/powmine/chain/template"
 	"github.com/powmine/powmine/internal/jsonrpc"
 	"github.com/powmine/powmine/miner"
 )
@@ -120,17 +120,17 @@ func TestSoloMinesBlocksWithTransfers(t *testing.T) {
 }
 
 func TestTemplateDecodeRejectsNonsense(t *testing.T) {
-	good := mining.TemplateReply{PreviousBlockHash: chain.Hash{}.String(), Bits: "207fffff", ExtranonceSize: 4}
-	for name, mutate := range map[string]func(*mining.TemplateReply){
-		"prev":       func(t *mining.TemplateReply) { t.PreviousBlockHash = "xyz" },
-		"bits":       func(t *mining.TemplateReply) { t.Bits = "zz" },
-		"extranonce": func(t *mining.TemplateReply) { t.ExtranonceSize = 0 },
-		"prefix":     func(t *mining.TemplateReply) { t.CoinbasePrefix = "0g" },
-		"branch":     func(t *mining.TemplateReply) { t.MerkleBranch = []string{"00"} },
-		"tx": func(t *mining.TemplateReply) {
-			t.Transactions = append(t.Transactions, mining.TemplateTx{Data: "ff"})
+	good := template.Reply{PreviousBlockHash: chain.Hash{}.String(), Bits: "207fffff", ExtranonceSize: 4}
+	for name, mutate := range map[string]func(*template.Reply){
+		"prev":       func(t *template.Reply) { t.PreviousBlockHash = "xyz" },
+		"bits":       func(t *template.Reply) { t.Bits = "zz" },
+		"extranonce": func(t *template.Reply) { t.ExtranonceSize = 0 },
+		"prefix":     func(t *template.Reply) { t.CoinbasePrefix = "0g" },
+		"branch":     func(t *template.Reply) { t.MerkleBranch = []string{"00"} },
+		"tx": func(t *template.Reply) {
+			t.Transactions = append(t.Transactions, template.ReplyTx{Data: "ff"})
 		},
-		"coinbase": func(t *mining.TemplateReply) {},
+		"coinbase": func(t *template.Reply) {},
 	} {
 		tt := good
 		mutate(&tt)

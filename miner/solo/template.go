@@ -7,7 +7,7 @@ import (
 	"strconv"
 
 	"github.com/powmine/powmine/chain"
-	"github.com/powmine/powmine/chain/mining"
+	"github.com/powmine/powmine/chain/template"
 )
 
 // job is a template decoded and checked, ready to mine.
@@ -24,7 +24,7 @@ type job struct {
 
 // decode checks a template and turns it into a job. A node that sends
 // nonsense gets an error, never a panic.
-func decode(t *mining.TemplateReply) (*job, error) {
+func decode(t *template.Reply) (*job, error) {
 	j := &job{height: t.Height, extranonceSize: t.ExtranonceSize, longPollID: t.LongPollID}
 	prev, err := chain.NewHashFromStr(t.PreviousBlockHash)
 	if err != nil {

@@ -9,20 +9,22 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
-	"github.com/powmine/powmine/chain/mining"
-	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/template"
 	"github.com/powmine/powmine/stratum"
 )
 
-// Node is what the pool needs from the node. *daemon.Daemon satisfies it.
+// Node is what the pool needs from the node: templates in the shared
+// chain/template types, and a way to hand blocks back. *daemon.Daemon
+// satisfies it.
 type Node interface {
 	// Params returns the consensus parameters.
 	Params() *chain.Params
 	// TemplateExtranonce builds a template on the tip paying payouts with
 	// an extranonce field of extranonceSize bytes.
-	TemplateExtranonce(payouts []mining.Payout, extranonceSize int) (*mining.Template, error)
-	// SubmitBlock validates a block and adds it to the chain.
-	SubmitBlock(b *chain.Block) (node.Result, error)
+	TemplateExtranonce(payouts []template.Payout, extranonceSize int) (*template.Template, error)
+	// SubmitBlock validates a block and adds it to the chain; mainChain
+	// reports whether it is on the best chain afterwards.
+	SubmitBlock(b *chain.Block) (mainChain bool, err error)
 	// TipChanged returns a channel closed at the next change of the tip.
 	TipChanged() <-chan struct{}
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/daemon"
-	"github.com/powmine/powmine/chain/mining"
+	"github.com/powmine/powmine/chain/template"
 	"github.com/powmine/powmine/hash/sha256d"
 	"github.com/powmine/powmine/stratum"
 )
@@ -125,7 +125,7 @@ func TestGetTransactions(t *testing.T) {
 // mineTo mines a block on d's tip paying its whole reward to addr.
 func mineTo(t *testing.T, d *daemon.Daemon, addr chain.Address) {
 	t.Helper()
-	tmpl, err := d.Template([]mining.Payout{{Address: addr, Weight: 1}})
+	tmpl, err := d.Template([]template.Payout{{Address: addr, Weight: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +148,7 @@ func mineTo(t *testing.T, d *daemon.Daemon, addr chain.Address) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res, err := d.SubmitBlock(b); err != nil || !res.MainChain {
-		t.Fatalf("block paying %s: %+v, %v", addr, res, err)
+	if main, err := d.SubmitBlock(b); err != nil || !main {
+		t.Fatalf("block paying %s: main chain %v, %v", addr, main, err)
 	}
 }

@@ -351,15 +351,15 @@ func (c *conn) submitBlock(j *job, hdr *chain.Header, hash chain.Hash) {
 		s.log.Error("block from share does not match the share", "job", j.notify.JobID, "share", hash, "block", got)
 		return
 	}
-	res, err := s.cfg.Node.SubmitBlock(b)
+	mainChain, err := s.cfg.Node.SubmitBlock(b)
 	if err != nil {
 		s.log.Warn("block rejected", "hash", hash, "height", j.tmpl.Height, "err", err)
 		return
 	}
-	if res.MainChain {
+	if mainChain {
 		s.blocks.Add(1)
 	} else {
 		s.sideBlocks.Add(1)
 	}
-	s.log.Info("block found", "hash", hash, "height", j.tmpl.Height, "main", res.MainChain, "worker", c.sub.Worker)
+	s.log.Info("block found", "hash", hash, "height", j.tmpl.Height, "main", mainChain, "worker", c.sub.Worker)
 }

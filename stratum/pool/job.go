@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
-	"github.com/powmine/powmine/chain/mining"
+	"github.com/powmine/powmine/chain/template"
 	"github.com/powmine/powmine/stratum"
 )
 
@@ -24,7 +24,7 @@ const (
 // Immutable once published.
 type job struct {
 	seq       uint64
-	tmpl      *mining.Template
+	tmpl      *template.Template
 	notify    stratum.NotifyParams    // CleanJobs false
 	prefix    *stratum.CoinbasePrefix // notify.Coinb1 hashed ahead
 	line      [2][]byte               // the notify line without / with clean_jobs
@@ -148,7 +148,7 @@ func (s *Server) newJob(clean bool) error {
 // appendTxIDs appends the ids of t's transactions after the coinbase, in
 // block order, as a JSON array of the hex strings RPC shows
 // (chain.Hash.String).
-func appendTxIDs(dst []byte, t *mining.Template) []byte {
+func appendTxIDs(dst []byte, t *template.Template) []byte {
 	dst = append(dst, '[')
 	for i := 1; i < len(t.Transactions); i++ {
 		if i > 1 {

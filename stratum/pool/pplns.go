@@ -7,7 +7,7 @@ import (
 	"sync"
 
 	"github.com/powmine/powmine/chain"
-	"github.com/powmine/powmine/chain/mining"
+	"github.com/powmine/powmine/chain/template"
 )
 
 // MaxPayouts bounds the coinbase outputs of a pool template, below
@@ -75,7 +75,7 @@ func (p *pplns) trimLocked() {
 // payouts of the shares in it: each address weighted by its share of the
 // window's difficulty, the MaxPayouts largest; fallback alone when the
 // window is empty.
-func (p *pplns) payouts(window float64, fallback chain.Address) []mining.Payout {
+func (p *pplns) payouts(window float64, fallback chain.Address) []template.Payout {
 	p.mu.Lock()
 	p.window = window
 	p.trimLocked()
@@ -89,14 +89,14 @@ func (p *pplns) payouts(window float64, fallback chain.Address) []mining.Payout 
 	p.total = total // drop the float drift of the running sum
 	p.mu.Unlock()
 	if len(sums) == 0 || !(total > 0) {
-		return []mining.Payout{{Address: fallback, Weight: 1}}
+		return []template.Payout{{Address: fallback, Weight: 1}}
 	}
-	out := make([]mining.Payout, 0, len(sums))
+	out := make([]template.Payout, 0, len(sums))
 	for a, d := range sums {
 		w := uint64(math.Round(d / total * payoutScale))
-		out = append(out, mining.Payout{Address: a, Weight: max(w, 1)})
+		out = append(out, template.Payout{Address: a, Weight: max(w, 1)})
 	}
-	slices.SortFunc(out, func(x, y mining.Payout) int {
+	slices.SortFunc(out, func(x, y template.Payout) int {
 		if c := cmp.Compare(y.Weight, x.Weight); c != 0 {
 			return c
 		}
