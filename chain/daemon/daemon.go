@@ -70,6 +70,7 @@ type Daemon struct {
 	rpc     *jsonrpc.Server
 	rpcAddr string
 	rpcLn   net.Listener
+	db      *store.DB // nil for a chain kept in memory
 	closers []func() error
 
 	mu     sync.Mutex
@@ -203,11 +204,26 @@ func (d *Daemon) SubmitBlock(b *chain.Block) (mainChain bool, err error) {
 	return res.MainChain, err
 }
 
-// Run serves the RPC API and /metrics until ctx is done.
+// storeDamaged is closed when the store finds its file damaged; never
+// for a chain kept in memory.
+func (d *Daemon) storeDamaged() <-chan struct{} {
+	if d.db == nil {
+		return nil
+	}
+	return d.db.Damaged()
+}
+
+// Run serves the RPC API and /metrics until ctx is done. It returns an
+// error wrapping store.ErrDamaged, and stops serving, as soon as the
+// store finds its file damaged: the node cannot go on without its store.
 func (d *Daemon) Run(ctx context.Context) error {
 	if d.rpc == nil {
-		<-ctx.Done()
-		return nil
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.storeDamaged():
+			return fmt.Errorf("daemon: stopping: %w", d.db.Err())
+		}
 	}
 	ln := d.rpcLn
 	if ln == nil {
@@ -230,14 +246,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	var stop error
 	select {
 	case err := <-errc:
 		return fmt.Errorf("daemon: RPC server: %w", err)
 	case <-ctx.Done():
+	case <-d.storeDamaged():
+		stop = fmt.Errorf("daemon: stopping: %w", d.db.Err())
 	}
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	return errors.Join(stop, srv.Shutdown(shutdown))
 }
 
 // Close releases the store. The Daemon must not be used afterwards.

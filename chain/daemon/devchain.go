@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/store"
 	"github.com/powmine/powmine/hash/sha256d"
 	"github.com/powmine/powmine/internal/atomicfile"
 )
@@ -16,38 +18,109 @@ import (
 // genesisFile is where a dev data directory keeps its genesis block.
 const genesisFile = "genesis.bin"
 
-// DevParams returns the parameters of the local dev chain in dataDir: its
-// genesis block is made (at now) the first time and kept in
-// dataDir/genesis.bin, so every later start continues the same chain. An
-// empty dataDir gives a new chain each call.
+// ErrStoreMissing is returned by DevParams for a data directory whose
+// genesis file says it holds a chain but whose store is missing or empty:
+// the blocks are gone, and starting a new chain there would hide it.
+var ErrStoreMissing = errors.New("daemon: the data directory's store is missing or empty")
+
+// DevParams returns the parameters of the local dev chain in dataDir. The
+// first time, it mines a genesis block (at now), creates the store with
+// that block committed, and only then writes dataDir/genesis.bin, so every
+// later start continues the same chain and a start stopped at any point
+// leaves either a whole new chain or none:
+//   - genesis.bin present: the chain it names, whose store must exist and
+//     not be empty (else ErrStoreMissing, naming both files);
+//   - genesis.bin missing but a store holding a chain: genesis.bin is
+//     written again from the store's genesis block;
+//   - neither (or a store that holds no chain, left by a first start that
+//     stopped before its genesis block was committed, and removed): a new
+//     chain.
+//
+// An empty dataDir gives a new chain each call, kept nowhere.
 func DevParams(dataDir string, now time.Time) (*chain.Params, error) {
-	path := filepath.Join(dataDir, genesisFile)
-	raw, err := os.ReadFile(path)
-	switch {
-	case dataDir == "" || errors.Is(err, fs.ErrNotExist):
+	if dataDir == "" {
 		g, err := mineDevGenesis(uint32(now.Unix()))
 		if err != nil {
 			return nil, err
 		}
-		if dataDir != "" {
+		return devParams(g, "")
+	}
+	path := filepath.Join(dataDir, genesisFile)
+	storePath := filepath.Join(dataDir, storeFile)
+	raw, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		var g chain.Block
+		if err := g.UnmarshalBinary(raw); err != nil {
+			return nil, fmt.Errorf("daemon: %s is corrupt or from an earlier version (remove the data directory to start a new dev chain): %w", path, err)
+		}
+		if st, err := os.Stat(storePath); err != nil || st.Size() == 0 {
+			what := "is missing"
+			if err == nil {
+				what = "is empty"
+			}
+			return nil, fmt.Errorf("%w: %s holds the genesis block of a dev chain, but its store %s %s: restore the store, "+
+				"or remove %s to start a new dev chain there", ErrStoreMissing, path, storePath, what, path)
+		}
+		return devParams(&g, path)
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("daemon: read dev genesis: %w", err)
+	}
+
+	if st, err := os.Stat(storePath); err == nil && st.Size() > 0 {
+		g, err := store.ReadGenesis(storePath, store.DefaultLockTimeout)
+		if err == nil {
 			if err := writeFileAtomic(path, g); err != nil {
 				return nil, err
 			}
+			return devParams(g, path)
 		}
-		p, err := chain.DevParamsFor(g)
-		return &p, err
-	case err != nil:
-		return nil, fmt.Errorf("daemon: read dev genesis: %w", err)
+		if !errors.Is(err, store.ErrNoChain) {
+			return nil, fmt.Errorf("daemon: %s is missing and its genesis block cannot be read from %s: %w", path, storePath, err)
+		}
+		if err := os.Remove(storePath); err != nil {
+			return nil, fmt.Errorf("daemon: remove the store %s that holds no chain: %w", storePath, err)
+		}
 	}
-	var g chain.Block
-	if err := g.UnmarshalBinary(raw); err != nil {
-		return nil, fmt.Errorf("daemon: %s is corrupt or from an earlier version (remove the data directory to start a new dev chain): %w", path, err)
-	}
-	p, err := chain.DevParamsFor(&g)
+	g, err := mineDevGenesis(uint32(now.Unix()))
 	if err != nil {
-		return nil, fmt.Errorf("daemon: %s is not a dev genesis block: %w", path, err)
+		return nil, err
+	}
+	p, err := devParams(g, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := createStore(storePath, p); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(path, g); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// devParams returns the dev parameters for genesis block g, read from
+// path (for messages; empty when g was mined just now).
+func devParams(g *chain.Block, path string) (*chain.Params, error) {
+	p, err := chain.DevParamsFor(g)
+	if err != nil {
+		if path != "" {
+			return nil, fmt.Errorf("daemon: %s is not a dev genesis block: %w", path, err)
+		}
+		return nil, err
 	}
 	return &p, nil
+}
+
+// createStore creates the store at path for p and commits p's genesis
+// block to it.
+func createStore(path string, p *chain.Params) error {
+	db, err := store.Open(path, p)
+	if err != nil {
+		return err
+	}
+	_, err = node.New(node.Config{Params: p, Genesis: p.GenesisBlock, Store: db})
+	return errors.Join(err, db.Close())
 }
 
 // mineDevGenesis returns chain.DevGenesisTemplate(time) with the first

@@ -30,6 +30,7 @@ func (d *Daemon) openNode(dataDir string, reindex bool, lockTimeout time.Duratio
 		return nil, err
 	}
 	d.closers = append(d.closers, db.Close)
+	d.db = db
 	cfg.Store = db
 	pending, err := db.ReindexPending()
 	if err != nil {

@@ -235,10 +235,17 @@ func startEmbedded(o *options, out *reporter) (*embedded, error) {
 	return &embedded{d: d, client: client, payout: payout, out: out}, nil
 }
 
-// mine serves the node and mines on it until ctx is done.
+// mine serves the node and mines on it until ctx is done or the node
+// stops (its store found damaged).
 func (e *embedded) mine(ctx context.Context, m *miner.Miner, acc *counter) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	nodeDone := make(chan error, 1)
-	go func() { nodeDone <- e.d.Run(ctx) }()
+	go func() {
+		err := e.d.Run(ctx)
+		cancel()
+		nodeDone <- err
+	}()
 	err := mineSolo(ctx, e.client, e.payout, m, e.out, acc)
 	if nErr := <-nodeDone; err == nil {
 		err = nErr
