@@ -152,6 +152,49 @@ var errorCodeStrings = [...]string{
 	ErrInvalidAncestorBlock: "ErrInvalidAncestorBlock",
 }
 
+// rejectReasons are the reasons submitblock gives (BIP22), Bitcoin Core's
+// strings (src/validation.cpp) where Core has the rule, and strings in
+// the same style for the rules of account transfers, which Core has not.
+var rejectReasons = [...]string{
+	ErrHighHash:             "high-hash",
+	ErrBadTarget:            "bad-diffbits",
+	ErrTargetAbovePowLimit:  "bad-diffbits",
+	ErrUnexpectedDifficulty: "bad-diffbits",
+	ErrTimeTooOld:           "time-too-old",
+	ErrTimeTooNew:           "time-too-new",
+	ErrBadPrevBlock:         "bad-prevblk",
+	ErrBadMerkleRoot:        "bad-txnmrklroot",
+	ErrMutatedBlock:         "bad-txns-duplicate",
+	ErrNoTransactions:       "bad-blk-length",
+	ErrFirstTxNotCoinbase:   "bad-cb-missing",
+	ErrMultipleCoinbases:    "bad-cb-multiple",
+	ErrBlockTooBig:          "bad-blk-length",
+	ErrTooManyTransactions:  "bad-blk-length",
+	ErrDuplicateTx:          "bad-txns-duplicate",
+	ErrBadTxSize:            "bad-txns-oversize",
+	ErrBadExtranonceLen:     "bad-cb-length",
+	ErrBadCoinbaseOutputs:   "bad-cb-outputs",
+	ErrAmountOverflow:       "bad-txns-txouttotal-toolarge",
+	ErrBadSignature:         "bad-txns-signature",
+	ErrBadCoinbaseHeight:    "bad-cb-height",
+	ErrInsufficientBalance:  "bad-txns-in-belowout",
+	ErrBadSequence:          "bad-txns-sequence",
+	ErrBadCoinbaseValue:     "bad-cb-amount",
+	ErrInvalidAncestorBlock: "bad-prevblk",
+}
+
+// RejectReason returns the short reason a node gives for a block that
+// breaks the rule, as submitblock answers it (BIP22): Bitcoin Core's
+// string where Core has the rule ("high-hash", "bad-diffbits",
+// "bad-cb-amount", "bad-prevblk", ...), one in its style otherwise, and
+// "rejected" for an unknown code.
+func (e ErrorCode) RejectReason() string {
+	if e >= 0 && e < numErrorCodes {
+		return rejectReasons[e]
+	}
+	return "rejected"
+}
+
 // String returns the constant's name, or "Unknown ErrorCode (n)".
 func (e ErrorCode) String() string {
 	if e >= 0 && e < numErrorCodes {

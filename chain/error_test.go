@@ -3,6 +3,7 @@ package chain
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"testing"
 )
 
@@ -77,5 +78,39 @@ func wantRuleError(t *testing.T, err error, code ErrorCode) {
 	}
 	if rerr.Code != code {
 		t.Fatalf("got code %v (%v), want %v", rerr.Code, err, code)
+	}
+}
+
+// TestRejectReason checks BIP22's submitblock reasons: Bitcoin Core's
+// strings for the rules it has, and a reason of the same shape for
+// every code.
+func TestRejectReason(t *testing.T) {
+	core := map[ErrorCode]string{
+		ErrHighHash:             "high-hash",
+		ErrUnexpectedDifficulty: "bad-diffbits",
+		ErrTimeTooOld:           "time-too-old",
+		ErrTimeTooNew:           "time-too-new",
+		ErrBadMerkleRoot:        "bad-txnmrklroot",
+		ErrFirstTxNotCoinbase:   "bad-cb-missing",
+		ErrMultipleCoinbases:    "bad-cb-multiple",
+		ErrBlockTooBig:          "bad-blk-length",
+		ErrDuplicateTx:          "bad-txns-duplicate",
+		ErrBadCoinbaseHeight:    "bad-cb-height",
+		ErrBadCoinbaseValue:     "bad-cb-amount",
+		ErrInvalidAncestorBlock: "bad-prevblk",
+	}
+	for c, want := range core {
+		if got := c.RejectReason(); got != want {
+			t.Errorf("%v.RejectReason() = %q, want Core's %q", c, got, want)
+		}
+	}
+	shape := regexp.MustCompile(`^[a-z]+(-[a-z0-9]+)+$`)
+	for c := ErrorCode(0); c < numErrorCodes; c++ {
+		if r := c.RejectReason(); !shape.MatchString(r) {
+			t.Errorf("%v.RejectReason() = %q, not a BIP22 reason", c, r)
+		}
+	}
+	if got := ErrorCode(-1).RejectReason(); got != "rejected" {
+		t.Errorf("unknown code: %q", got)
 	}
 }

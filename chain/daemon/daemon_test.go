@@ -183,6 +183,25 @@ func TestChainMethods(t *testing.T) {
 	if e := td.call(t, nil, "getblockhash", 99); e == nil || e.Code != -8 {
 		t.Fatalf("out-of-range height: %+v", e)
 	}
+	for _, c := range []struct {
+		method string
+		params []any
+		code   int
+		msg    string
+	}{
+		{"getblockhash", nil, -32602, "missing required parameter"},
+		{"getblockhash", []any{nil}, -32602, "missing required parameter"},
+		{"getblock", nil, -32602, "missing required parameter"},
+		{"getblockheader", []any{"00"}, -8, "blockhash must be of length 64 (not 2, for '00')"},
+		{"getblock", []any{strings.Repeat("zz", 32)}, -8, "blockhash must be hexadecimal string (not 'zzzz"},
+		{"getbalance", nil, -32602, "missing required parameter"},
+		{"submitblock", nil, -32602, "missing required parameter"},
+		{"sendrawtransaction", nil, -32602, "missing required parameter"},
+	} {
+		if e := td.call(t, nil, c.method, c.params...); e == nil || e.Code != c.code || !strings.Contains(e.Message, c.msg) {
+			t.Errorf("%s %v: %+v, want %d %q", c.method, c.params, e, c.code, c.msg)
+		}
+	}
 	var hdr headerJSON
 	td.call(t, &hdr, "getblockheader", h1)
 	if hdr.Height != 1 || hdr.Confirmations != 3 || hdr.Next != blocks[1].Hash().String() || hdr.Previous != td.params.GenesisHash.String() || len(hdr.ChainWork) != 64 {
@@ -238,7 +257,7 @@ func TestSubmitBlockReasonsAndTips(t *testing.T) {
 	}
 	var reason string
 	td.call(t, &reason, "submitblock", hexBlock(t, &bad))
-	if reason != chain.ErrHighHash.String() {
+	if reason != "high-hash" {
 		t.Fatalf("bad block reason %q", reason)
 	}
 	if e := td.call(t, nil, "submitblock", "00ff"); e == nil || e.Code != -22 {

@@ -90,6 +90,9 @@ func DevParams(dataDir string, now time.Time) (*chain.Params, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("daemon: data directory: %w", err)
+	}
 	if err := createStore(storePath, p); err != nil {
 		return nil, err
 	}

@@ -193,3 +193,17 @@ func TestRunStopsOnDamagedStore(t *testing.T) {
 		t.Fatal("Run went on serving a damaged store")
 	}
 }
+
+// TestDevParamsNewDirectory: DevParams makes the data directory (and its
+// parents) for a new chain, readable by its owner only.
+func TestDevParamsNewDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	p, err := DevParams(dir, time.Unix(1_800_000_000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(dir); err != nil || st.Mode().Perm() != 0o700 {
+		t.Fatalf("data directory: %v %v", st.Mode(), err)
+	}
+	startOn(t, dir, p)
+}

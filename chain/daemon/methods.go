@@ -40,7 +40,7 @@ func (d *Daemon) getBestBlockHash(context.Context, json.RawMessage) (any, error)
 
 func (d *Daemon) getBlockHash(_ context.Context, params json.RawMessage) (any, error) {
 	height := int64(-1)
-	if err := jsonrpc.Params(params, &height); err != nil {
+	if err := jsonrpc.RequiredParams(params, 1, &height); err != nil {
 		return nil, err
 	}
 	info, ok := d.node.BlockByHeight(height)
@@ -52,9 +52,12 @@ func (d *Daemon) getBlockHash(_ context.Context, params json.RawMessage) (any, e
 
 // lookup parses a displayed block hash and finds the block's index entry.
 func (d *Daemon) lookup(s string) (node.BlockInfo, error) {
+	if len(s) != 2*chain.HashSize {
+		return node.BlockInfo{}, jsonrpc.Errorf(jsonrpc.CodeInvalidParameter, "blockhash must be of length 64 (not %d, for '%s')", len(s), s)
+	}
 	hash, err := chain.NewHashFromStr(s)
 	if err != nil {
-		return node.BlockInfo{}, jsonrpc.Errorf(jsonrpc.CodeInvalidParameter, "blockhash must be of length 64 (not %d, for '%s')", len(s), s)
+		return node.BlockInfo{}, jsonrpc.Errorf(jsonrpc.CodeInvalidParameter, "blockhash must be hexadecimal string (not '%s')", s)
 	}
 	info, ok := d.node.BlockInfo(hash)
 	if !ok {
@@ -112,7 +115,7 @@ func (d *Daemon) headerJSON(info node.BlockInfo, nTx int) headerJSON {
 func (d *Daemon) getBlockHeader(_ context.Context, params json.RawMessage) (any, error) {
 	var hash string
 	verbose := true
-	if err := jsonrpc.Params(params, &hash, &verbose); err != nil {
+	if err := jsonrpc.RequiredParams(params, 1, &hash, &verbose); err != nil {
 		return nil, err
 	}
 	info, err := d.lookup(hash)
@@ -176,7 +179,7 @@ func decodeTx(tx *chain.Transaction) txJSON {
 func (d *Daemon) getBlock(_ context.Context, params json.RawMessage) (any, error) {
 	var hash string
 	verbosity := 1
-	if err := jsonrpc.Params(params, &hash, &verbosity); err != nil {
+	if err := jsonrpc.RequiredParams(params, 1, &hash, &verbosity); err != nil {
 		return nil, err
 	}
 	info, err := d.lookup(hash)
@@ -259,7 +262,7 @@ func (d *Daemon) getBalance(_ context.Context, params json.RawMessage) (any, err
 // an orphan or side block, the rule that failed).
 func (d *Daemon) submitBlock(_ context.Context, params json.RawMessage) (any, error) {
 	var s string
-	if err := jsonrpc.Params(params, &s); err != nil {
+	if err := jsonrpc.RequiredParams(params, 1, &s); err != nil {
 		return nil, err
 	}
 	raw, err := hex.DecodeString(s)
@@ -276,7 +279,7 @@ func (d *Daemon) submitBlock(_ context.Context, params json.RawMessage) (any, er
 	case errors.Is(err, node.ErrDuplicate):
 		return "duplicate", nil
 	case errors.As(err, &rerr):
-		return rerr.Code.String(), nil
+		return rerr.Code.RejectReason(), nil
 	case err != nil:
 		return nil, err
 	case !mainChain: // an orphan, or a side branch
@@ -288,7 +291,7 @@ func (d *Daemon) submitBlock(_ context.Context, params json.RawMessage) (any, er
 // addressParam decodes a method's single address parameter.
 func addressParam(params json.RawMessage) (chain.Address, error) {
 	var s string
-	if err := jsonrpc.Params(params, &s); err != nil {
+	if err := jsonrpc.RequiredParams(params, 1, &s); err != nil {
 		return chain.Address{}, err
 	}
 	addr, err := chain.ParseAddress(s)

@@ -110,7 +110,7 @@ func (d *Daemon) getBlockTemplate(ctx context.Context, params json.RawMessage) (
 
 func (d *Daemon) sendRawTransaction(_ context.Context, params json.RawMessage) (any, error) {
 	var s string
-	if err := jsonrpc.Params(params, &s); err != nil {
+	if err := jsonrpc.RequiredParams(params, 1, &s); err != nil {
 		return nil, err
 	}
 	raw, err := hex.DecodeString(s)

@@ -443,18 +443,29 @@ func (l *logLimiter) note(now time.Time) (int, bool) {
 // optional), extra ones are an error. Named params (an object) are
 // rejected with CodeInvalidParams: no method here takes them.
 func Params(raw json.RawMessage, dst ...any) error {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
-	}
-	if strings.HasPrefix(strings.TrimSpace(string(raw)), "{") {
-		return Errorf(CodeInvalidParams, "named parameters are not supported; pass an array")
-	}
+	return RequiredParams(raw, 0, dst...)
+}
+
+// RequiredParams is Params for a method whose first required params must
+// be given: fewer (or a null among them) is a CodeInvalidParams error.
+func RequiredParams(raw json.RawMessage, required int, dst ...any) error {
 	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return Errorf(CodeInvalidParams, "params: %v", err)
+	switch {
+	case len(raw) == 0 || string(raw) == "null":
+	case strings.HasPrefix(strings.TrimSpace(string(raw)), "{"):
+		return Errorf(CodeInvalidParams, "named parameters are not supported; pass an array")
+	default:
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return Errorf(CodeInvalidParams, "params: %v", err)
+		}
 	}
 	if len(items) > len(dst) {
 		return Errorf(CodeInvalidParams, "too many parameters: got %d, want at most %d", len(items), len(dst))
+	}
+	for i := range required {
+		if i >= len(items) || string(items[i]) == "null" {
+			return Errorf(CodeInvalidParams, "missing required parameter %d of %d", i+1, required)
+		}
 	}
 	for i, it := range items {
 		if err := json.Unmarshal(it, dst[i]); err != nil {
