@@ -204,6 +204,7 @@ func (w *rateWindow) hashrate(now, since time.Time) float64 {
 
 // workerStat is a tracked worker.
 type workerStat struct {
+	user       string // its key in stats.workers
 	addr       chain.Address
 	accepted   uint64
 	rejected   RejectCounts
@@ -211,6 +212,9 @@ type workerStat struct {
 	lastSeen   time.Time // last authorize or share: the eviction order
 	authorized time.Time
 	rate       rateWindow
+	// newer and older link the workers in lastSeen order (stats.newest
+	// to stats.oldest), so that the longest idle is found in O(1).
+	newer, older *workerStat
 }
 
 // stats are the pool's share statistics, behind one mutex.
@@ -221,6 +225,8 @@ type stats struct {
 
 	mu       sync.Mutex
 	workers  map[string]*workerStat
+	newest   *workerStat // most recently seen
+	oldest   *workerStat // longest idle: the next evicted
 	rejected RejectCounts
 	rate     rateWindow
 }
@@ -232,32 +238,56 @@ func newStats(now func() time.Time, capacity int) *stats {
 // epochOf returns the bucket number of t.
 func epochOf(t time.Time) int64 { return t.UnixNano() / int64(HashrateBucket) }
 
-// workerLocked returns the worker's entry, making it (evicting the
-// longest idle worker at the cap) when it is not tracked.
+// workerLocked returns the worker's entry, seen at now, making it when
+// it is not tracked: at the cap it takes over the entry of the longest
+// idle worker, which costs no scan and no allocation.
 func (st *stats) workerLocked(user string, addr chain.Address, now time.Time) *workerStat {
-	if w := st.workers[user]; w != nil {
-		return w
-	}
-	if len(st.workers) >= st.cap {
-		var oldest string
-		var ow *workerStat
-		for u, w := range st.workers {
-			if ow == nil || w.lastSeen.Before(ow.lastSeen) {
-				oldest, ow = u, w
-			}
+	w := st.workers[user]
+	if w != nil {
+		st.unlinkLocked(w)
+	} else {
+		if len(st.workers) >= st.cap && st.oldest != nil {
+			w = st.oldest
+			st.unlinkLocked(w)
+			delete(st.workers, w.user)
+		} else {
+			w = new(workerStat)
 		}
-		delete(st.workers, oldest)
+		*w = workerStat{user: user, addr: addr, authorized: now}
+		st.workers[user] = w
 	}
-	w := &workerStat{addr: addr, lastSeen: now, authorized: now}
-	st.workers[user] = w
+	w.lastSeen = now
+	w.older = st.newest
+	if st.newest != nil {
+		st.newest.newer = w
+	}
+	st.newest = w
+	if st.oldest == nil {
+		st.oldest = w
+	}
 	return w
+}
+
+// unlinkLocked takes w out of the lastSeen order.
+func (st *stats) unlinkLocked(w *workerStat) {
+	if w.newer != nil {
+		w.newer.older = w.older
+	} else {
+		st.newest = w.older
+	}
+	if w.older != nil {
+		w.older.newer = w.newer
+	} else {
+		st.oldest = w.newer
+	}
+	w.newer, w.older = nil, nil
 }
 
 // authorize starts tracking a worker or refreshes it.
 func (st *stats) authorize(user string, addr chain.Address) {
 	now := st.now()
 	st.mu.Lock()
-	st.workerLocked(user, addr, now).lastSeen = now
+	st.workerLocked(user, addr, now)
 	st.mu.Unlock()
 }
 
@@ -269,7 +299,7 @@ func (st *stats) accept(user string, addr chain.Address, diff float64) {
 	st.mu.Lock()
 	w := st.workerLocked(user, addr, now)
 	w.accepted++
-	w.lastShare, w.lastSeen = now, now
+	w.lastShare = now
 	w.rate.add(e, diff)
 	st.rate.add(e, diff)
 	st.mu.Unlock()
@@ -284,7 +314,7 @@ func (st *stats) reject(user string, addr chain.Address, r RejectReason) {
 	if user != "" {
 		w := st.workerLocked(user, addr, now)
 		w.rejected[r]++
-		w.lastShare, w.lastSeen = now, now
+		w.lastShare = now
 	}
 	st.mu.Unlock()
 }
