@@ -98,6 +98,20 @@ const (
 
 	// MaxWorkersPerConn bounds the users one connection may authorize.
 	MaxWorkersPerConn = 32
+	// MaxUserLength bounds the user name of mining.authorize in bytes;
+	// a longer one is refused (code 24). A user is "address[.worker]":
+	// an address is chain.AddressStringSize (50) characters, which leaves
+	// 77 bytes for ".worker", more than any rig name needs. ckpool keeps
+	// 127 bytes of a user name (a 128-byte buffer). With it a connection
+	// holds at most 32 x 128 bytes of names, and a tracked worker's
+	// name costs 128 bytes, not a line (16 KB).
+	MaxUserLength = 128
+	// DefaultWorkerIdleTimeout is the default of Config.WorkerIdleTimeout:
+	// a day, so that a daily view of the workers is complete. ckpool
+	// stops listing workers idle for a week (600,000 s), but it keeps
+	// them on disk; here the statistics are in memory, and a day also
+	// bounds how long the names of a burst of junk authorizations stay.
+	DefaultWorkerIdleTimeout = 24 * time.Hour
 	// MaxTrackedShares bounds the accepted shares a connection remembers
 	// for the duplicate check; a share beyond it on live jobs is rejected
 	// (code 20) until jobs expire.
@@ -177,6 +191,9 @@ type Config struct {
 	// MaxTrackedWorkers bounds the workers whose statistics are kept; at
 	// the cap a new worker evicts the longest idle one.
 	MaxTrackedWorkers int
+	// WorkerIdleTimeout drops the statistics of a worker without an
+	// authorize or a share for that long.
+	WorkerIdleTimeout time.Duration
 	// Now is the clock of the statistics (hashrate windows, share times).
 	// Can be nil: time.Now.
 	Now func() time.Time
@@ -229,6 +246,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	defD(&cfg.BanWindow, DefaultBanWindow)
 	defD(&cfg.BanDuration, DefaultBanDuration)
 	def(&cfg.MaxTrackedWorkers, DefaultMaxTrackedWorkers)
+	defD(&cfg.WorkerIdleTimeout, DefaultWorkerIdleTimeout)
 	defD(&cfg.SessionTimeout, DefaultSessionTimeout)
 	def(&cfg.MaxSessions, DefaultMaxSessions)
 	if cfg.Now == nil {
@@ -257,7 +275,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	case cfg.MaxOutbound < 2*cfg.LineLimit:
 		return cfg, fmt.Errorf("%w: MaxOutbound %d below twice the line limit", ErrConfig, cfg.MaxOutbound)
 	case cfg.ShareInterval < 0 || cfg.RetargetInterval < 0 || cfg.RefreshInterval < 0 || cfg.IdleTimeout < 0 ||
-		cfg.HandshakeTimeout < 0 || cfg.WriteTimeout < 0 || cfg.BanWindow < 0 || cfg.BanDuration < 0 || cfg.SessionTimeout < 0 || cfg.WindowSaveInterval < 0:
+		cfg.HandshakeTimeout < 0 || cfg.WriteTimeout < 0 || cfg.BanWindow < 0 || cfg.BanDuration < 0 || cfg.SessionTimeout < 0 || cfg.WindowSaveInterval < 0 || cfg.WorkerIdleTimeout < 0:
 		return cfg, fmt.Errorf("%w: negative duration", ErrConfig)
 	}
 	return cfg, nil

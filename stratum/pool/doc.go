@@ -24,7 +24,7 @@
 // version rolling, mask 0x1fffe000 intersected with the client's),
 // mining.subscribe (a unique 4-byte extranonce1 per connection and a
 // configurable extranonce2 size), mining.authorize (user = payout address,
-// optionally ".worker"), mining.extranonce.subscribe,
+// optionally ".worker", at most MaxUserLength bytes), mining.extranonce.subscribe,
 // mining.suggest_difficulty, mining.get_transactions and mining.submit.
 // mining.set_difficulty always precedes the first mining.notify.
 //

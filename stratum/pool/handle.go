@@ -3,6 +3,7 @@ package pool
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/powmine/powmine/chain"
@@ -22,6 +23,7 @@ var (
 	errTooManyShares    = stratum.NewError(stratum.CodeOther, "too many shares on live jobs")
 	errUnknownMethod    = stratum.NewError(stratum.CodeIllegalMethod, "unknown method")
 	errBadAddress       = stratum.NewError(stratum.CodeUnauthorized, "unauthorized worker: user must be a payout address[.worker]")
+	errUserTooLong      = stratum.NewError(stratum.CodeUnauthorized, fmt.Sprintf("unauthorized worker: user longer than %d bytes", MaxUserLength))
 	errTooManyWorkers   = stratum.NewError(stratum.CodeOther, "too many workers on one connection")
 	errInvalidVersionMk = stratum.NewError(stratum.CodeInvalidVersionMask, "")
 )
@@ -119,6 +121,10 @@ func (c *conn) handleAuthorize(m *stratum.Message) {
 	var p stratum.AuthorizeParams
 	if err := p.Decode(m.Params); err != nil {
 		c.replyError(m.ID, paramsError(err))
+		return
+	}
+	if len(p.User) > MaxUserLength {
+		c.replyError(m.ID, errUserTooLong)
 		return
 	}
 	addr, err := chain.ParseAddress(p.Address())

@@ -79,7 +79,7 @@ func New(cfg Config) (*Server, error) {
 		log:      cfg.Logger.With("component", "stratum"),
 		params:   cfg.Node.Params(),
 		pplns:    newPPLNS(),
-		stats:    newStats(cfg.Now, cfg.MaxTrackedWorkers),
+		stats:    newStats(cfg.Now, cfg.MaxTrackedWorkers, cfg.WorkerIdleTimeout),
 		sessions: newSessionCache(cfg.SessionTimeout, cfg.MaxSessions),
 		quit:     make(chan struct{}),
 		conns:    make(map[*conn]struct{}),

@@ -221,7 +221,8 @@ type workerStat struct {
 type stats struct {
 	now   func() time.Time
 	cap   int
-	start time.Time // the pool's window start
+	idle  time.Duration // a worker idle for longer is dropped
+	start time.Time     // the pool's window start
 
 	mu       sync.Mutex
 	workers  map[string]*workerStat
@@ -231,8 +232,8 @@ type stats struct {
 	rate     rateWindow
 }
 
-func newStats(now func() time.Time, capacity int) *stats {
-	return &stats{now: now, cap: capacity, start: now(), workers: make(map[string]*workerStat)}
+func newStats(now func() time.Time, capacity int, idle time.Duration) *stats {
+	return &stats{now: now, cap: capacity, idle: idle, start: now(), workers: make(map[string]*workerStat)}
 }
 
 // epochOf returns the bucket number of t.
@@ -268,6 +269,15 @@ func (st *stats) workerLocked(user string, addr chain.Address, now time.Time) *w
 	return w
 }
 
+// expireLocked drops the workers idle for longer than st.idle, the
+// oldest first.
+func (st *stats) expireLocked(now time.Time) {
+	for w := st.oldest; w != nil && now.Sub(w.lastSeen) > st.idle; w = st.oldest {
+		st.unlinkLocked(w)
+		delete(st.workers, w.user)
+	}
+}
+
 // unlinkLocked takes w out of the lastSeen order.
 func (st *stats) unlinkLocked(w *workerStat) {
 	if w.newer != nil {
@@ -287,6 +297,7 @@ func (st *stats) unlinkLocked(w *workerStat) {
 func (st *stats) authorize(user string, addr chain.Address) {
 	now := st.now()
 	st.mu.Lock()
+	st.expireLocked(now)
 	st.workerLocked(user, addr, now)
 	st.mu.Unlock()
 }
@@ -297,6 +308,7 @@ func (st *stats) accept(user string, addr chain.Address, diff float64) {
 	now := st.now()
 	e := epochOf(now)
 	st.mu.Lock()
+	st.expireLocked(now)
 	w := st.workerLocked(user, addr, now)
 	w.accepted++
 	w.lastShare = now
@@ -310,6 +322,7 @@ func (st *stats) accept(user string, addr chain.Address, diff float64) {
 func (st *stats) reject(user string, addr chain.Address, r RejectReason) {
 	now := st.now()
 	st.mu.Lock()
+	st.expireLocked(now)
 	st.rejected[r]++
 	if user != "" {
 		w := st.workerLocked(user, addr, now)
@@ -323,24 +336,57 @@ func (st *stats) reject(user string, addr chain.Address, r RejectReason) {
 func (st *stats) workerStats() []WorkerStats {
 	now := st.now()
 	st.mu.Lock()
+	st.expireLocked(now)
 	out := make([]WorkerStats, 0, len(st.workers))
-	for u, w := range st.workers {
-		_, name := stratum.SplitUser(u)
-		out = append(out, WorkerStats{
-			Worker:     u,
-			Address:    w.addr,
-			Name:       name,
-			Hashrate:   w.rate.hashrate(now, w.authorized),
-			Accepted:   w.accepted,
-			Rejected:   w.rejected,
-			Stale:      w.rejected[RejectStale],
-			LastShare:  w.lastShare,
-			Authorized: w.authorized,
-		})
+	for _, w := range st.workers {
+		out = append(out, w.stats(now))
 	}
 	st.mu.Unlock()
 	slices.SortFunc(out, func(a, b WorkerStats) int { return strings.Compare(a.Worker, b.Worker) })
 	return out
+}
+
+// workerPage returns the statistics of at most count workers whose user
+// sorts after after, sorted by user. The names are sorted outside the
+// lock, which shares take.
+func (st *stats) workerPage(after string, count int) []WorkerStats {
+	st.mu.Lock()
+	st.expireLocked(st.now())
+	users := make([]string, 0, len(st.workers))
+	for u := range st.workers {
+		if u > after {
+			users = append(users, u)
+		}
+	}
+	st.mu.Unlock()
+	slices.Sort(users)
+	users = users[:min(count, len(users))]
+	out := make([]WorkerStats, 0, len(users))
+	now := st.now()
+	st.mu.Lock()
+	for _, u := range users {
+		if w := st.workers[u]; w != nil { // not evicted meanwhile
+			out = append(out, w.stats(now))
+		}
+	}
+	st.mu.Unlock()
+	return out
+}
+
+// stats returns w's statistics at now; the stats lock is held.
+func (w *workerStat) stats(now time.Time) WorkerStats {
+	_, name := stratum.SplitUser(w.user)
+	return WorkerStats{
+		Worker:     w.user,
+		Address:    w.addr,
+		Name:       name,
+		Hashrate:   w.rate.hashrate(now, w.authorized),
+		Accepted:   w.accepted,
+		Rejected:   w.rejected,
+		Stale:      w.rejected[RejectStale],
+		LastShare:  w.lastShare,
+		Authorized: w.authorized,
+	}
 }
 
 // totals returns the worker count, the rejections and the pool hashrate.
@@ -348,6 +394,7 @@ func (st *stats) totals() (workers int, rejected RejectCounts, hashrate float64)
 	now := st.now()
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.expireLocked(now)
 	return len(st.workers), st.rejected, st.rate.hashrate(now, st.start)
 }
 

@@ -118,7 +118,7 @@ func TestWorkerStatsReasons(t *testing.T) {
 // the expected hashrate, which decays as buckets leave the window.
 func TestHashrateWindow(t *testing.T) {
 	clk := newFakeClock()
-	st := newStats(clk.now, 4)
+	st := newStats(clk.now, 4, DefaultWorkerIdleTimeout)
 	addr := testAddr(4)
 	st.authorize("u", addr)
 	for range hashrateBuckets {
@@ -147,7 +147,7 @@ func TestHashrateWindow(t *testing.T) {
 		}
 	}
 	clk.advance(HashrateWindow + HashrateBucket)
-	st = newStats(clk.now, 4)
+	st = newStats(clk.now, 4, DefaultWorkerIdleTimeout)
 	st.authorize("u", addr)
 	for range hashrateBuckets {
 		clk.advance(HashrateBucket)
@@ -172,7 +172,7 @@ func TestHashrateWindow(t *testing.T) {
 // TestWorkerCapEviction: at the cap a new worker evicts the longest idle.
 func TestWorkerCapEviction(t *testing.T) {
 	clk := newFakeClock()
-	st := newStats(clk.now, 2)
+	st := newStats(clk.now, 2, DefaultWorkerIdleTimeout)
 	a := testAddr(5)
 	st.authorize("a", a)
 	clk.advance(time.Second)
@@ -317,7 +317,7 @@ func TestPoolMetricsAndRPC(t *testing.T) {
 func TestWorkerEvictionNoAllocs(t *testing.T) {
 	const capacity = 64
 	clk := newFakeClock()
-	st := newStats(clk.now, capacity)
+	st := newStats(clk.now, capacity, DefaultWorkerIdleTimeout)
 	addr := testAddr(5)
 	names := make([]string, 4*capacity)
 	for i := range names {
