@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/stratum"
@@ -24,6 +26,7 @@ var (
 	errUnknownMethod    = stratum.NewError(stratum.CodeIllegalMethod, "unknown method")
 	errBadAddress       = stratum.NewError(stratum.CodeUnauthorized, "unauthorized worker: user must be a payout address[.worker]")
 	errUserTooLong      = stratum.NewError(stratum.CodeUnauthorized, fmt.Sprintf("unauthorized worker: user longer than %d bytes", MaxUserLength))
+	errUserNotPrintable = stratum.NewError(stratum.CodeUnauthorized, "unauthorized worker: user must be printable UTF-8")
 	errTooManyWorkers   = stratum.NewError(stratum.CodeOther, "too many workers on one connection")
 	errInvalidVersionMk = stratum.NewError(stratum.CodeInvalidVersionMask, "")
 )
@@ -127,6 +130,10 @@ func (c *conn) handleAuthorize(m *stratum.Message) {
 		c.replyError(m.ID, errUserTooLong)
 		return
 	}
+	if !printable(p.User) {
+		c.replyError(m.ID, errUserNotPrintable)
+		return
+	}
 	addr, err := chain.ParseAddress(p.Address())
 	if err != nil {
 		c.replyError(m.ID, errBadAddress)
@@ -140,6 +147,18 @@ func (c *conn) handleAuthorize(m *stratum.Message) {
 	c.authorized = true
 	c.s.stats.authorize(p.User, addr)
 	c.reply(m.ID, stratum.BoolResult(true))
+}
+
+// printable reports whether s is valid UTF-8 made of printable
+// characters only (letters, marks, numbers, punctuation, symbols and the
+// ASCII space): user names go into logs, RPC replies and metric labels.
+func printable(s string) bool {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return false // RuneError: an invalid byte, or U+FFFD itself
+		}
+	}
+	return true
 }
 
 func (c *conn) handleConfigure(m *stratum.Message) {

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/powmine/powmine/internal/jsonrpc"
 	"github.com/powmine/powmine/stratum"
@@ -127,5 +130,64 @@ func TestGetPoolWorkersPages(t *testing.T) {
 		if !errors.As(err, &re) {
 			t.Errorf("params %s: %v, want a JSON-RPC error", bad, err)
 		}
+	}
+}
+
+// TestAuthorizeUserPrintable: a user name that is not valid UTF-8, or
+// holds a character that is not printable, is refused at
+// mining.authorize and never tracked; printable non-ASCII is accepted.
+func TestAuthorizeUserPrintable(t *testing.T) {
+	tp := newTestPool(t, nil)
+	addr := testAddr(23).String()
+	c := dial(t, tp.addr)
+	c.subscribe()
+	for i, worker := range []string{"rig\xff", "\xc3", "a\x7fb", `tab\t`, `nul\u0000`, `zw\u200b`, `bidi\u202e`, "new\\nline"} {
+		id := 100 + i
+		c.write(fmt.Sprintf(`{"id":%d,"method":"mining.authorize","params":["%s.%s","x"]}`+"\n", id, addr, worker))
+		if e := c.response(id).ResponseError(); e == nil || e.Code != stratum.CodeUnauthorized {
+			t.Errorf("worker %q: %v, want code 24", worker, e)
+		}
+	}
+	if e := c.authorize(addr + ".rig-ü 1"); e != nil {
+		t.Fatalf("printable UTF-8 worker: %v", e)
+	}
+	if ws := tp.WorkerStats(); len(ws) != 1 || ws[0].Name != "rig-ü 1" {
+		t.Fatalf("tracked %+v, want only rig-ü 1", ws)
+	}
+}
+
+// TestMetricsBadLabels: worker names that are not UTF-8 (which authorize
+// refuses, but the statistics must not trust) never fail a scrape, even
+// when two of them would be sanitized alike.
+func TestMetricsBadLabels(t *testing.T) {
+	tp := newTestPool(t, nil)
+	addr := testAddr(24)
+	for _, w := range []string{"ok", "a\xff", "a\xfe", `a\xff`, "a\xff\xfe"} {
+		tp.stats.authorize(addr.String()+"."+w, addr)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(tp.Server); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("scrape failed: %v", err)
+	}
+	labels := map[string]bool{}
+	for _, mf := range mfs {
+		if mf.GetName() != "powmine_pool_worker_hashrate" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if !utf8.ValidString(l.GetValue()) || labels[l.GetValue()] {
+					t.Errorf("label %q invalid or repeated", l.GetValue())
+				}
+				labels[l.GetValue()] = true
+			}
+		}
+	}
+	if len(labels) < 4 || !labels[addr.String()+".ok"] {
+		t.Errorf("worker series %v, want the valid worker and the others sanitized", labels)
 	}
 }
