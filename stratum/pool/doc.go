@@ -33,8 +33,9 @@
 // the live jobs it was sent and its accepted shares on them) is kept for
 // SessionTimeout; a client from the same IP that subscribes with that id
 // as params[1], as cpuminer does after a reconnect, resumes it: the work
-// it had stays valid, and the latest job is re-sent without clean_jobs
-// when its jobs are still live. A session is resumed at most once.
+// it had stays valid, and the latest job is re-sent (as a variant, below)
+// without clean_jobs when its jobs are still live. A session is resumed
+// at most once.
 //
 // # Jobs and shares
 //
@@ -47,7 +48,13 @@
 // version bits inside the negotiated mask (33), duplicate (22, by the
 // share's header hash), share target (23). A share is judged at the
 // difficulty its job was sent with to that connection: after a vardiff
-// change the shares on jobs sent before keep the old difficulty. The
+// change the shares on jobs sent before keep the old difficulty. A job
+// sent again to a connection (at once after a difficulty change, so that
+// the new difficulty applies now, or on a resume) goes as a variant:
+// job id "<id>.<n>" and ntime + n, n counting the job's sends to that
+// connection in hex, so that a miner that restarts the job at extranonce2
+// 0 and nonce 0 searches other headers instead of finding its accepted
+// shares again. A duplicate share is not counted towards a ban. The
 // difficulty sent is capped at the job's block difficulty, as ckpool
 // does, so that a miner submits every block it finds; a share that meets
 // the network target is never refused as low difficulty, and is

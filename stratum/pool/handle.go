@@ -240,7 +240,11 @@ func (c *conn) handleSubmit(m *stratum.Message) {
 		c.reject(m.ID, errExtranonce2Size, true)
 		return
 	}
-	j := s.jobs.Load().byID[sp.JobID]
+	var j *job
+	base, variant, ok := splitJobID(sp.JobID)
+	if ok {
+		j = s.jobs.Load().byID[base]
+	}
 	if j == nil {
 		c.reject(m.ID, errJobNotFound, false)
 		return
@@ -269,7 +273,7 @@ func (c *conn) handleSubmit(m *stratum.Message) {
 	hash := hdr.Hash()
 
 	c.mu.Lock()
-	diff, found, met := c.lookupSent(j.seq, &hash)
+	diff, found, met := c.lookupSent(j.seq, variant, &hash)
 	var rej *stratum.Error
 	switch _, dup := c.dup[hash]; {
 	case !found:
@@ -286,7 +290,9 @@ func (c *conn) handleSubmit(m *stratum.Message) {
 		c.flushLocked()
 		c.mu.Unlock()
 		c.signal()
-		c.countReject(sp.Worker, rej, rej != errJobNotFound && rej != errTooManyShares)
+		// A duplicate is what a miner that restarts a job sends, and a
+		// stale share what a slow one sends: neither counts towards a ban.
+		c.countReject(sp.Worker, rej, rej == errLowDifficulty)
 		return
 	}
 	c.dup[hash] = j.seq
