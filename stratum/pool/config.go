@@ -95,6 +95,11 @@ const (
 	// kept (Config.MaxSessions, -1: none).
 	DefaultSessionTimeout = 10 * time.Minute
 	DefaultMaxSessions    = DefaultMaxConns
+	// DefaultMaxSessionsPerIP bounds the sessions kept of one client IP
+	// (Config.MaxSessionsPerIP): as many as its open connections may be,
+	// so that a farm behind one NAT address that reconnects at once
+	// resumes every session, and one IP never holds more.
+	DefaultMaxSessionsPerIP = DefaultMaxConnsPerIP
 
 	// MaxWorkersPerConn bounds the users one connection may authorize.
 	MaxWorkersPerConn = 32
@@ -181,12 +186,15 @@ type Config struct {
 	BanInvalidShares       int
 	BanWindow, BanDuration time.Duration
 
-	// SessionTimeout and MaxSessions: the session of a closed connection
-	// (its extranonce1, difficulty and live jobs) can be resumed for
-	// SessionTimeout by a client from the same IP that subscribes with
-	// its subscription id; at most MaxSessions are kept, -1 keeps none.
-	SessionTimeout time.Duration
-	MaxSessions    int
+	// SessionTimeout, MaxSessions and MaxSessionsPerIP: the session of a
+	// closed connection (its extranonce1, difficulty and live jobs) can be
+	// resumed for SessionTimeout by a client from the same IP that
+	// subscribes with its subscription id; at most MaxSessions are kept
+	// (-1 keeps none), MaxSessionsPerIP of one IP. Beyond MaxSessions the
+	// sessions without accepted shares are evicted first.
+	SessionTimeout   time.Duration
+	MaxSessions      int
+	MaxSessionsPerIP int
 
 	// MaxTrackedWorkers bounds the workers whose statistics are kept; at
 	// the cap a new worker evicts the longest idle one.
@@ -249,6 +257,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	defD(&cfg.WorkerIdleTimeout, DefaultWorkerIdleTimeout)
 	defD(&cfg.SessionTimeout, DefaultSessionTimeout)
 	def(&cfg.MaxSessions, DefaultMaxSessions)
+	def(&cfg.MaxSessionsPerIP, DefaultMaxSessionsPerIP)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -268,7 +277,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("%w: MaxJobs %d, want 1 to %d", ErrConfig, cfg.MaxJobs, MaxMaxJobs)
 	case cfg.MaxSessions < -1:
 		return cfg, fmt.Errorf("%w: MaxSessions %d below -1", ErrConfig, cfg.MaxSessions)
-	case cfg.MaxConns < 0 || cfg.MaxConnsPerIP < 0 || cfg.RetargetShares < 0 || cfg.BanInvalidShares < 0 || cfg.MaxTrackedWorkers < 0:
+	case cfg.MaxConns < 0 || cfg.MaxConnsPerIP < 0 || cfg.RetargetShares < 0 || cfg.BanInvalidShares < 0 || cfg.MaxTrackedWorkers < 0 || cfg.MaxSessionsPerIP < 0:
 		return cfg, fmt.Errorf("%w: negative limit", ErrConfig)
 	case cfg.LineLimit < 256:
 		return cfg, fmt.Errorf("%w: line limit %d below 256", ErrConfig, cfg.LineLimit)

@@ -35,12 +35,13 @@ type conn struct {
 	nc    net.Conn
 	ip    string
 	e1    [Extranonce1Size]byte
-	subID string
+	subID string // the session id, made at the first mining.subscribe
 	start time.Time
 
 	sub        stratum.SubmitParams // reused by every submit
 	workers    map[string]chain.Address
 	authorized bool
+	worked     bool                 // a share was accepted (on this session)
 	mask       uint32               // negotiated version-rolling mask
 	enBuf      []byte               // extranonce scratch for blocks
 	hasher     *stratum.ShareHasher // made at the first share
@@ -84,7 +85,6 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 	}
 	e := s.nextE1.Add(1)
 	c.e1 = [4]byte{byte(e >> 24), byte(e >> 16), byte(e >> 8), byte(e)}
-	c.subID = sessionID(c.e1)
 	c.setDifficultyLocked(s.cfg.StartDifficulty)
 	return c
 }

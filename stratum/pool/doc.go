@@ -28,11 +28,15 @@
 // mining.suggest_difficulty, mining.get_transactions and mining.submit.
 // mining.set_difficulty always precedes the first mining.notify.
 //
-// The subscription id is the connection's extranonce1 in hex. When a
-// subscribed connection closes, its session (extranonce1, difficulty,
-// the live jobs it was sent and its accepted shares on them) is kept for
-// SessionTimeout; a client from the same IP that subscribes with that id
-// as params[1], as cpuminer does after a reconnect, resumes it: the work
+// The subscription id is a random SessionIDSize-byte session id in hex,
+// not the extranonce1, so that no client takes over another's session.
+// When a subscribed connection closes, its session (extranonce1,
+// difficulty, the live jobs it was sent and its accepted shares on them)
+// is kept for SessionTimeout, within MaxSessions and MaxSessionsPerIP
+// (sessions without accepted shares are evicted first, so that churn
+// never evicts a miner's session); a client from the same IP that
+// subscribes with that id as params[1], as cpuminer does after a
+// reconnect, resumes it: the work
 // it had stays valid, and the latest job is re-sent (as a variant, below)
 // without clean_jobs when its jobs are still live. A session is resumed
 // at most once.

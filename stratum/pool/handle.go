@@ -102,6 +102,8 @@ func (c *conn) handleSubscribe(m *stratum.Message) {
 	clean := true
 	if resumed != nil {
 		clean = !c.resumeLocked(resumed, jobs.oldestSeq())
+	} else if c.subID == "" {
+		c.subID = newSessionID()
 	}
 	c.out = stratum.AppendResponse(c.out, m.ID, &stratum.SubscribeResult{
 		SubscriptionID:  c.subID,
@@ -297,6 +299,7 @@ func (c *conn) handleSubmit(m *stratum.Message) {
 	}
 	c.dup[hash] = j.seq
 	c.mu.Unlock()
+	c.worked = true
 	s.accepted.Add(1)
 	s.pplns.add(addr, diff)
 	s.stats.accept(sp.Worker, addr, diff)

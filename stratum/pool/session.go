@@ -1,12 +1,19 @@
 package pool
 
 import (
+	"container/list"
+	"crypto/rand"
 	"encoding/hex"
 	"sync"
 	"time"
 
 	"github.com/powmine/powmine/chain"
 )
+
+// SessionIDSize is the length in bytes of a session id (the subscription
+// id, sent in hex): 128 random bits, which no client guesses, unlike an
+// extranonce1 that counts connections.
+const SessionIDSize = 16
 
 // savedSession is what a closed subscribed connection leaves behind so
 // that its client can resume it (mining.subscribe with the old
@@ -23,68 +30,104 @@ type savedSession struct {
 	floor   float64
 	sent    []sentJob
 	dup     map[chain.Hash]uint64
+	worked  bool // it had accepted shares
 	expires time.Time
+	queue   *list.Element // in sessionCache.idle or .worked
+	ipQueue *list.Element // in sessionCache.byIP[ip]
 }
 
 // sessionCache keeps the sessions of closed connections for
-// Config.SessionTimeout, at most Config.MaxSessions of them (the oldest
-// go first).
+// Config.SessionTimeout: at most Config.MaxSessions of them, and
+// Config.MaxSessionsPerIP of one client IP (the IP's oldest goes first).
+// Beyond the limit the oldest session without accepted shares goes
+// first, and a session with accepted shares only when there is none
+// left: subscribing and closing, however fast, never evicts a miner's
+// session.
 type sessionCache struct {
 	mu      sync.Mutex
 	timeout time.Duration
 	max     int
+	perIP   int
 	byID    map[string]*savedSession
-	order   []*savedSession // saving order, which is expiry order
+	idle    list.List // sessions without accepted shares, oldest first
+	worked  list.List // sessions with accepted shares, oldest first
+	byIP    map[string]*list.List
 }
 
-func newSessionCache(timeout time.Duration, max int) *sessionCache {
-	return &sessionCache{timeout: timeout, max: max, byID: make(map[string]*savedSession)}
+func newSessionCache(timeout time.Duration, max, perIP int) *sessionCache {
+	return &sessionCache{timeout: timeout, max: max, perIP: perIP,
+		byID: make(map[string]*savedSession), byIP: make(map[string]*list.List)}
 }
 
-// sessionID is the subscription id of a session: its extranonce1 in hex,
-// as ckpool does.
-func sessionID(e1 [Extranonce1Size]byte) string { return hex.EncodeToString(e1[:]) }
+// newSessionID returns a fresh random session id in hex.
+func newSessionID() string {
+	var b [SessionIDSize]byte
+	rand.Read(b[:]) // never fails (crypto/rand)
+	return hex.EncodeToString(b[:])
+}
 
 // save keeps ss until it expires, is taken or is evicted.
 func (sc *sessionCache) save(ss *savedSession, now time.Time) {
-	if sc.max <= 0 || sc.timeout <= 0 {
+	if sc.max <= 0 || sc.perIP <= 0 || sc.timeout <= 0 {
 		return
 	}
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
+	sc.expireLocked(now)
+	if old := sc.byID[ss.id]; old != nil {
+		sc.removeLocked(old)
+	}
+	q := sc.byIP[ss.ip]
+	if q == nil {
+		q = list.New()
+		sc.byIP[ss.ip] = q
+	} else if q.Len() >= sc.perIP {
+		sc.removeLocked(q.Front().Value.(*savedSession))
+	}
 	ss.expires = now.Add(sc.timeout)
 	sc.byID[ss.id] = ss
-	sc.order = append(sc.order, ss)
-	sc.pruneLocked(now)
+	if ss.worked {
+		ss.queue = sc.worked.PushBack(ss)
+	} else {
+		ss.queue = sc.idle.PushBack(ss)
+	}
+	ss.ipQueue = q.PushBack(ss)
+	for len(sc.byID) > sc.max {
+		sc.removeLocked(sc.victimLocked())
+	}
 }
 
-// pruneLocked drops expired sessions and the oldest beyond the limit,
-// and the queue entries of sessions already taken.
-func (sc *sessionCache) pruneLocked(now time.Time) {
-	drop := 0
-	for drop < len(sc.order) {
-		ss := sc.order[drop]
-		live := sc.byID[ss.id] == ss
-		if live && now.Before(ss.expires) && len(sc.byID) <= sc.max {
-			break
-		}
-		if live {
-			delete(sc.byID, ss.id)
-		}
-		sc.order[drop] = nil
-		drop++
+// victimLocked returns the session evicted first: the oldest without
+// accepted shares, else the oldest.
+func (sc *sessionCache) victimLocked() *savedSession {
+	if e := sc.idle.Front(); e != nil {
+		return e.Value.(*savedSession)
 	}
-	sc.order = sc.order[drop:]
-	// Taken sessions leave holes in the queue; compact it when they are
-	// most of it.
-	if len(sc.order) > 64 && len(sc.order) > 2*len(sc.byID) {
-		kept := make([]*savedSession, 0, 2*len(sc.byID))
-		for _, ss := range sc.order {
-			if sc.byID[ss.id] == ss {
-				kept = append(kept, ss)
-			}
+	return sc.worked.Front().Value.(*savedSession)
+}
+
+// expireLocked drops the expired sessions; both queues are in expiry
+// order.
+func (sc *sessionCache) expireLocked(now time.Time) {
+	for _, q := range []*list.List{&sc.idle, &sc.worked} {
+		for e := q.Front(); e != nil && !now.Before(e.Value.(*savedSession).expires); e = q.Front() {
+			sc.removeLocked(e.Value.(*savedSession))
 		}
-		sc.order = kept
+	}
+}
+
+// removeLocked forgets ss.
+func (sc *sessionCache) removeLocked(ss *savedSession) {
+	delete(sc.byID, ss.id)
+	if ss.worked {
+		sc.worked.Remove(ss.queue)
+	} else {
+		sc.idle.Remove(ss.queue)
+	}
+	q := sc.byIP[ss.ip]
+	q.Remove(ss.ipQueue)
+	if q.Len() == 0 {
+		delete(sc.byIP, ss.ip)
 	}
 }
 
@@ -93,12 +136,12 @@ func (sc *sessionCache) pruneLocked(now time.Time) {
 func (sc *sessionCache) take(id, ip string, now time.Time) *savedSession {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	sc.pruneLocked(now)
+	sc.expireLocked(now)
 	ss := sc.byID[id]
 	if ss == nil || ss.ip != ip {
 		return nil
 	}
-	delete(sc.byID, id)
+	sc.removeLocked(ss)
 	return ss
 }
 
@@ -118,7 +161,7 @@ func (c *conn) saveSession() {
 		c.mu.Unlock()
 		return
 	}
-	ss := &savedSession{id: c.subID, ip: c.ip, e1: c.e1, diff: c.diff, floor: c.floor, dup: c.dup}
+	ss := &savedSession{id: c.subID, ip: c.ip, e1: c.e1, diff: c.diff, floor: c.floor, dup: c.dup, worked: c.worked}
 	for i := range len(c.sent) {
 		e := c.sent[(c.sentNext+i)%len(c.sent)] // oldest first
 		if e.seq != 0 && e.seq >= oldest {
@@ -130,11 +173,12 @@ func (c *conn) saveSession() {
 	c.s.sessions.save(ss, time.Now())
 }
 
-// resumeLocked takes over a saved session: its extranonce1, difficulty
-// and the live jobs it had. It reports whether the newest job the
-// session was sent is still live, so that the client's work stays valid.
+// resumeLocked takes over a saved session: its id, extranonce1,
+// difficulty and the live jobs it had. It reports whether the newest job
+// the session was sent is still live, so that the client's work stays
+// valid.
 func (c *conn) resumeLocked(ss *savedSession, oldest uint64) (live bool) {
-	c.e1, c.subID, c.floor = ss.e1, ss.id, ss.floor
+	c.e1, c.subID, c.floor, c.worked = ss.e1, ss.id, ss.floor, ss.worked
 	c.setDifficultyLocked(ss.diff)
 	for _, e := range ss.sent {
 		c.sent[c.sentNext] = e

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"net"
 	"testing"
@@ -64,9 +65,6 @@ func TestSessionResume(t *testing.T) {
 	user := testAddr(1).String() + ".w"
 	a := dial(t, tp.addr)
 	id := a.subscribeResume("")
-	if id != fmt.Sprintf("%x", a.e1) {
-		t.Errorf("subscription id %q, want the extranonce1 %x", id, a.e1)
-	}
 	if e := a.authorize(user); e != nil {
 		t.Fatal(e)
 	}
@@ -114,7 +112,7 @@ func TestSessionResume(t *testing.T) {
 	}
 	// An unknown id gets a new session too.
 	d := dial(t, tp.addr)
-	if got := d.subscribeResume("00c0ffee"); got == "00c0ffee" || bytes.Equal(d.e1, c.e1) {
+	if got := d.subscribeResume("00c0ffee"); got == "00c0ffee" || bytes.Equal(d.e1, c.e1) || bytes.Equal(d.e1, e1) {
 		t.Errorf("unknown session resumed as %q (extranonce1 %x)", got, d.e1)
 	}
 }
@@ -181,11 +179,13 @@ func TestSessionResumeAfterNewTip(t *testing.T) {
 	}
 }
 
-// TestSessionCacheLimits: sessions expire after the timeout, the oldest
-// is evicted beyond the limit, and a negative limit keeps none.
+// TestSessionCacheLimits: sessions expire after the timeout; beyond the
+// limit the oldest without accepted shares is evicted first, then the
+// oldest; one IP keeps at most its own limit; a negative limit keeps
+// none.
 func TestSessionCacheLimits(t *testing.T) {
 	t0 := time.Unix(1_000_000, 0)
-	sc := newSessionCache(time.Minute, 2)
+	sc := newSessionCache(time.Minute, 2, 10)
 	for i := range 3 {
 		sc.save(&savedSession{id: fmt.Sprint(i), ip: "ip"}, t0.Add(time.Duration(i)*time.Second))
 	}
@@ -201,17 +201,103 @@ func TestSessionCacheLimits(t *testing.T) {
 	if sc.take("1", "ip", t0.Add(61*time.Second)) != nil {
 		t.Error("session 1 resumed after its timeout")
 	}
-	for i := range 200 { // taken sessions do not pile up in the queue
-		sc.save(&savedSession{id: fmt.Sprint(i), ip: "ip"}, t0)
-		sc.take(fmt.Sprint(i), "ip", t0)
+	for i := range 200 { // taken sessions leave nothing behind
+		sc.save(&savedSession{id: fmt.Sprint(i), ip: fmt.Sprint("ip", i)}, t0)
+		sc.take(fmt.Sprint(i), fmt.Sprint("ip", i), t0)
 	}
-	if len(sc.order) > 65 {
-		t.Errorf("expiry queue holds %d entries for %d sessions", len(sc.order), sc.len())
+	if sc.len() != 0 || sc.idle.Len() != 0 || sc.worked.Len() != 0 || len(sc.byIP) != 0 {
+		t.Errorf("after taking every session: %d, queues %d and %d, %d IPs", sc.len(), sc.idle.Len(), sc.worked.Len(), len(sc.byIP))
 	}
 
-	none := newSessionCache(time.Minute, -1)
+	// A worked session outlives newer idle ones, and goes only when
+	// every session is worked.
+	sc = newSessionCache(time.Minute, 3, 10)
+	sc.save(&savedSession{id: "w1", ip: "a", worked: true}, t0)
+	for i := range 10 {
+		sc.save(&savedSession{id: fmt.Sprint("i", i), ip: "b"}, t0.Add(time.Second))
+	}
+	if sc.take("w1", "a", t0.Add(2*time.Second)) == nil {
+		t.Fatal("a worked session was evicted by idle ones")
+	}
+	for i := range 4 {
+		sc.save(&savedSession{id: fmt.Sprint("w", i), ip: "a", worked: true}, t0.Add(3*time.Second))
+	}
+	if sc.len() != 3 || sc.take("w0", "a", t0.Add(4*time.Second)) != nil || sc.take("w3", "a", t0.Add(4*time.Second)) == nil {
+		t.Error("beyond the limit with worked sessions only, the oldest was not the one evicted")
+	}
+
+	// One IP keeps at most its limit, its oldest going first.
+	sc = newSessionCache(time.Minute, 100, 2)
+	sc.save(&savedSession{id: "other", ip: "b"}, t0)
+	for i := range 5 {
+		sc.save(&savedSession{id: fmt.Sprint(i), ip: "a", worked: true}, t0)
+	}
+	if sc.len() != 3 || sc.take("3", "a", t0) == nil || sc.take("other", "b", t0) == nil {
+		t.Errorf("per-IP limit: %d sessions kept, want a's newest two and b's", sc.len())
+	}
+
+	none := newSessionCache(time.Minute, -1, 10)
 	none.save(&savedSession{id: "x", ip: "ip"}, t0)
 	if none.take("x", "ip", t0) != nil {
 		t.Error("a session was kept with MaxSessions -1")
+	}
+}
+
+// TestSessionIDUnguessable: the subscription id is 128 random bits in
+// hex, not the extranonce1: a session is resumed by its id, never by its
+// extranonce1 or a neighbour's.
+func TestSessionIDUnguessable(t *testing.T) {
+	tp := newTestPool(t, nil)
+	a, b := dial(t, tp.addr), dial(t, tp.addr)
+	idA, idB := a.subscribeResume(""), b.subscribeResume("")
+	for _, id := range []string{idA, idB} {
+		if raw, err := hex.DecodeString(id); err != nil || len(raw) != 16 {
+			t.Fatalf("subscription id %q, want 16 bytes in hex", id)
+		}
+	}
+	if idA == idB || idA == hex.EncodeToString(a.e1) {
+		t.Fatalf("subscription ids %q and %q (extranonce1 %x)", idA, idB, a.e1)
+	}
+	e1 := bytes.Clone(a.e1)
+	a.nc.Close()
+	waitSessions(t, tp, 1)
+	c := dial(t, tp.addr)
+	if got := c.subscribeResume(hex.EncodeToString(e1)); got == idA || bytes.Equal(c.e1, e1) {
+		t.Fatalf("session resumed by its extranonce1 %x", e1)
+	}
+	d := dial(t, tp.addr)
+	if got := d.subscribeResume(idA); got != idA || !bytes.Equal(d.e1, e1) {
+		t.Fatalf("session %q not resumed by its id: got %q, extranonce1 %x", idA, got, d.e1)
+	}
+}
+
+// TestSessionChurnKeepsWorked: subscribing and closing, many times the
+// session limit over from one IP, does not evict the session of a miner
+// that had shares accepted.
+func TestSessionChurnKeepsWorked(t *testing.T) {
+	const maxSessions = 20
+	tp := newTestPool(t, func(c *Config) { c.MaxSessions = maxSessions; c.RefreshInterval = time.Hour })
+	user := testAddr(31).String() + ".w"
+	a := dial(t, tp.addr)
+	id := a.subscribeResume("")
+	if e := a.authorize(user); e != nil {
+		t.Fatal(e)
+	}
+	job := a.waitJobs(1)
+	nt := netTarget(t, job)
+	if e := a.submit(user, job.JobID, a.mine(job, []byte{1, 0, 0, 0}, target(t, a.jobDif[0]), &nt)); e != nil {
+		t.Fatal(e)
+	}
+	a.nc.Close()
+	waitSessions(t, tp, 1)
+	for range 3 * maxSessions {
+		c := dial(t, tp.addr)
+		c.subscribeResume("")
+		c.nc.Close()
+	}
+	waitSessions(t, tp, maxSessions)
+	b := dial(t, tp.addr)
+	if got := b.subscribeResume(id); got != id {
+		t.Fatalf("the miner's session was evicted by %d subscribe/close cycles", 3*maxSessions)
 	}
 }
