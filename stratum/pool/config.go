@@ -186,15 +186,18 @@ type Config struct {
 	BanInvalidShares       int
 	BanWindow, BanDuration time.Duration
 
-	// SessionTimeout, MaxSessions and MaxSessionsPerIP: the session of a
-	// closed connection (its extranonce1, difficulty and live jobs) can be
+	// SessionTimeout, MaxSessions, MaxSessionsPerIP and MaxSessionBytes:
+	// the session of a closed connection (its extranonce1, difficulty,
+	// live jobs and at most MaxSessionShares shares on them) can be
 	// resumed for SessionTimeout by a client from the same IP that
 	// subscribes with its subscription id; at most MaxSessions are kept
-	// (-1 keeps none), MaxSessionsPerIP of one IP. Beyond MaxSessions the
-	// sessions without accepted shares are evicted first.
+	// (-1 keeps none), MaxSessionsPerIP of one IP, costing at most
+	// MaxSessionBytes in all (default DefaultMaxSessionBytes). Beyond a
+	// limit the sessions without accepted shares are evicted first.
 	SessionTimeout   time.Duration
 	MaxSessions      int
 	MaxSessionsPerIP int
+	MaxSessionBytes  int
 
 	// MaxTrackedWorkers bounds the workers whose statistics are kept; at
 	// the cap a new worker evicts the longest idle one.
@@ -258,6 +261,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	defD(&cfg.SessionTimeout, DefaultSessionTimeout)
 	def(&cfg.MaxSessions, DefaultMaxSessions)
 	def(&cfg.MaxSessionsPerIP, DefaultMaxSessionsPerIP)
+	def(&cfg.MaxSessionBytes, DefaultMaxSessionBytes)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -277,7 +281,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("%w: MaxJobs %d, want 1 to %d", ErrConfig, cfg.MaxJobs, MaxMaxJobs)
 	case cfg.MaxSessions < -1:
 		return cfg, fmt.Errorf("%w: MaxSessions %d below -1", ErrConfig, cfg.MaxSessions)
-	case cfg.MaxConns < 0 || cfg.MaxConnsPerIP < 0 || cfg.RetargetShares < 0 || cfg.BanInvalidShares < 0 || cfg.MaxTrackedWorkers < 0 || cfg.MaxSessionsPerIP < 0:
+	case cfg.MaxConns < 0 || cfg.MaxConnsPerIP < 0 || cfg.RetargetShares < 0 || cfg.BanInvalidShares < 0 || cfg.MaxTrackedWorkers < 0 || cfg.MaxSessionsPerIP < 0 || cfg.MaxSessionBytes < 0:
 		return cfg, fmt.Errorf("%w: negative limit", ErrConfig)
 	case cfg.LineLimit < 256:
 		return cfg, fmt.Errorf("%w: line limit %d below 256", ErrConfig, cfg.LineLimit)

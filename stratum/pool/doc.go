@@ -31,8 +31,9 @@
 // The subscription id is a random SessionIDSize-byte session id in hex,
 // not the extranonce1, so that no client takes over another's session.
 // When a subscribed connection closes, its session (extranonce1,
-// difficulty, the live jobs it was sent and its accepted shares on them)
-// is kept for SessionTimeout, within MaxSessions and MaxSessionsPerIP
+// difficulty, its newest live jobs and its accepted shares on them, at
+// most MaxSessionShares) is kept for SessionTimeout, within MaxSessions,
+// MaxSessionsPerIP and MaxSessionBytes
 // (sessions without accepted shares are evicted first, so that churn
 // never evicts a miner's session); a client from the same IP that
 // subscribes with that id as params[1], as cpuminer does after a

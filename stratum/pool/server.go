@@ -80,7 +80,7 @@ func New(cfg Config) (*Server, error) {
 		params:   cfg.Node.Params(),
 		pplns:    newPPLNS(),
 		stats:    newStats(cfg.Now, cfg.MaxTrackedWorkers, cfg.WorkerIdleTimeout),
-		sessions: newSessionCache(cfg.SessionTimeout, cfg.MaxSessions, cfg.MaxSessionsPerIP),
+		sessions: newSessionCache(cfg.SessionTimeout, cfg.MaxSessions, cfg.MaxSessionsPerIP, cfg.MaxSessionBytes),
 		quit:     make(chan struct{}),
 		conns:    make(map[*conn]struct{}),
 		ips:      make(map[string]*ipState),

@@ -2,12 +2,14 @@ package pool
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"net"
 	"testing"
 	"time"
 
+	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/stratum"
 )
 
@@ -185,7 +187,7 @@ func TestSessionResumeAfterNewTip(t *testing.T) {
 // none.
 func TestSessionCacheLimits(t *testing.T) {
 	t0 := time.Unix(1_000_000, 0)
-	sc := newSessionCache(time.Minute, 2, 10)
+	sc := newSessionCache(time.Minute, 2, 10, 1<<30)
 	for i := range 3 {
 		sc.save(&savedSession{id: fmt.Sprint(i), ip: "ip"}, t0.Add(time.Duration(i)*time.Second))
 	}
@@ -211,7 +213,7 @@ func TestSessionCacheLimits(t *testing.T) {
 
 	// A worked session outlives newer idle ones, and goes only when
 	// every session is worked.
-	sc = newSessionCache(time.Minute, 3, 10)
+	sc = newSessionCache(time.Minute, 3, 10, 1<<30)
 	sc.save(&savedSession{id: "w1", ip: "a", worked: true}, t0)
 	for i := range 10 {
 		sc.save(&savedSession{id: fmt.Sprint("i", i), ip: "b"}, t0.Add(time.Second))
@@ -227,7 +229,7 @@ func TestSessionCacheLimits(t *testing.T) {
 	}
 
 	// One IP keeps at most its limit, its oldest going first.
-	sc = newSessionCache(time.Minute, 100, 2)
+	sc = newSessionCache(time.Minute, 100, 2, 1<<30)
 	sc.save(&savedSession{id: "other", ip: "b"}, t0)
 	for i := range 5 {
 		sc.save(&savedSession{id: fmt.Sprint(i), ip: "a", worked: true}, t0)
@@ -236,7 +238,7 @@ func TestSessionCacheLimits(t *testing.T) {
 		t.Errorf("per-IP limit: %d sessions kept, want a's newest two and b's", sc.len())
 	}
 
-	none := newSessionCache(time.Minute, -1, 10)
+	none := newSessionCache(time.Minute, -1, 10, 1<<30)
 	none.save(&savedSession{id: "x", ip: "ip"}, t0)
 	if none.take("x", "ip", t0) != nil {
 		t.Error("a session was kept with MaxSessions -1")
@@ -299,5 +301,86 @@ func TestSessionChurnKeepsWorked(t *testing.T) {
 	b := dial(t, tp.addr)
 	if got := b.subscribeResume(id); got != id {
 		t.Fatalf("the miner's session was evicted by %d subscribe/close cycles", 3*maxSessions)
+	}
+}
+
+// TestSavedSessionBounded: a closed connection with many accepted shares
+// leaves a session of at most MaxSessionShares shares: those of its
+// newest live jobs, whole, and only those jobs, so that no share of a
+// resumable job can be credited twice.
+func TestSavedSessionBounded(t *testing.T) {
+	tp := newTestPool(t, func(c *Config) { c.RefreshInterval = time.Hour })
+	c := fuzzConn(tp.Server)
+	c.handleLine([]byte(`{"id":1,"method":"mining.subscribe","params":["x"]}`))
+	for range 3 {
+		if err := tp.newJob(false); err != nil {
+			t.Fatal(err)
+		}
+		c.mu.Lock()
+		c.appendJobLocked(tp.jobs.Load().latest, false)
+		c.mu.Unlock()
+	}
+	live := tp.jobs.Load().list // oldest first; all four were sent to c
+	perJob := []int{MaxTrackedShares - 3*80, 80, 80, 80}
+	c.mu.Lock()
+	n := 0
+	for i, j := range live {
+		for range perJob[i] {
+			var h chain.Hash
+			binary.LittleEndian.PutUint64(h[:], uint64(n))
+			c.dup[h] = j.seq
+			n++
+		}
+	}
+	c.mu.Unlock()
+	c.close(CloseClientQuit)
+	c.saveSession()
+	ss := tp.sessions.take(c.subID, c.ip, time.Now())
+	if ss == nil {
+		t.Fatal("session not saved")
+	}
+	keep := map[uint64]bool{}
+	for _, j := range live[1:] { // 240 shares fit, not the oldest job's
+		keep[j.seq] = true
+	}
+	for _, e := range ss.sent {
+		if !keep[e.seq] {
+			t.Errorf("job %d kept without its shares", e.seq)
+		}
+	}
+	if len(ss.sent) != len(keep) || len(ss.shares) != 240 {
+		t.Fatalf("saved %d jobs and %d shares, want %d and 240", len(ss.sent), len(ss.shares), len(keep))
+	}
+	for _, sh := range ss.shares {
+		if !keep[sh.seq] {
+			t.Fatalf("share of job %d saved", sh.seq)
+		}
+	}
+	if ss.size > maxSessionSize(tp.cfg.MaxJobs) {
+		t.Errorf("saved session costs %d bytes, over the bound %d", ss.size, maxSessionSize(tp.cfg.MaxJobs))
+	}
+}
+
+// TestSessionCacheBytes: the saved sessions' total cost stays within the
+// byte budget, evicting the oldest.
+func TestSessionCacheBytes(t *testing.T) {
+	t0 := time.Unix(1_000_000, 0)
+	const budget = 1 << 20
+	sc := newSessionCache(time.Minute, 10000, 10000, budget)
+	for i := range 1000 {
+		ss := &savedSession{id: fmt.Sprint(i), ip: "ip", worked: true,
+			sent: make([]sentJob, 2*DefaultMaxJobs), shares: make([]savedShare, MaxSessionShares)}
+		sc.save(ss, t0)
+		if sc.bytes > budget {
+			t.Fatalf("after %d sessions: %d bytes kept, over the budget %d", i+1, sc.bytes, budget)
+		}
+	}
+	full := maxSessionSize(DefaultMaxJobs)
+	if sc.len() != budget/full || sc.take("999", "ip", t0) == nil || sc.take("0", "ip", t0) != nil {
+		t.Errorf("%d sessions of %d bytes kept, want the newest %d", sc.len(), full, budget/full)
+	}
+	sc.save(&savedSession{id: "huge", ip: "ip", shares: make([]savedShare, budget)}, t0)
+	if sc.take("huge", "ip", t0) != nil || sc.bytes > budget {
+		t.Error("a session over the whole budget was kept")
 	}
 }
