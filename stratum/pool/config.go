@@ -84,11 +84,19 @@ const (
 	// a client that lets it overflow is closed.
 	DefaultMaxOutbound = 256 << 10
 
-	// DefaultBanInvalidShares invalid shares (stale ones not counted) from
-	// one IP within DefaultBanWindow ban it for DefaultBanDuration.
-	DefaultBanInvalidShares = 50
-	DefaultBanWindow        = 5 * time.Minute
-	DefaultBanDuration      = 10 * time.Minute
+	// DefaultMaxInvalidPerConn invalid requests from one connection
+	// (invalid shares other than stale and duplicate ones, malformed
+	// params, refused authorizations) within DefaultBanWindow close it:
+	// 50, the sample of miningcore's and NOMP's invalid-share check.
+	// DefaultBanAbusiveConns connections of one IP closed so within
+	// DefaultBanWindow ban the IP for DefaultBanDuration. An IP is often
+	// a whole farm behind a NAT: one broken miner there is closed at most
+	// once per 50 invalid shares, minutes apart at vardiff's pace, so
+	// only a client that reconnects to go on sending junk bans it.
+	DefaultMaxInvalidPerConn = 50
+	DefaultBanAbusiveConns   = 5
+	DefaultBanWindow         = 5 * time.Minute
+	DefaultBanDuration       = 10 * time.Minute
 
 	// DefaultSessionTimeout is how long the session of a closed
 	// connection can be resumed; DefaultMaxSessions bounds the sessions
@@ -182,9 +190,13 @@ type Config struct {
 	IdleTimeout, HandshakeTimeout, WriteTimeout time.Duration
 	// MaxOutbound is a connection's outbound buffer in bytes.
 	MaxOutbound int
-	// BanInvalidShares, BanWindow and BanDuration: invalid-share bans.
-	BanInvalidShares       int
-	BanWindow, BanDuration time.Duration
+	// MaxInvalidPerConn invalid requests from one connection within
+	// BanWindow close it (CloseAbuse, with a client.show_message saying
+	// why); BanAbusiveConns connections of one IP closed so within
+	// BanWindow ban the IP for BanDuration: its new connections are
+	// refused, with a message, and its open ones go on.
+	MaxInvalidPerConn, BanAbusiveConns int
+	BanWindow, BanDuration             time.Duration
 
 	// SessionTimeout, MaxSessions, MaxSessionsPerIP and MaxSessionBytes:
 	// the session of a closed connection (its extranonce1, difficulty,
@@ -253,7 +265,8 @@ func (cfg Config) withDefaults() (Config, error) {
 	defD(&cfg.HandshakeTimeout, DefaultHandshakeTimeout)
 	defD(&cfg.WriteTimeout, DefaultWriteTimeout)
 	def(&cfg.MaxOutbound, DefaultMaxOutbound)
-	def(&cfg.BanInvalidShares, DefaultBanInvalidShares)
+	def(&cfg.MaxInvalidPerConn, DefaultMaxInvalidPerConn)
+	def(&cfg.BanAbusiveConns, DefaultBanAbusiveConns)
 	defD(&cfg.BanWindow, DefaultBanWindow)
 	defD(&cfg.BanDuration, DefaultBanDuration)
 	def(&cfg.MaxTrackedWorkers, DefaultMaxTrackedWorkers)
@@ -281,7 +294,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("%w: MaxJobs %d, want 1 to %d", ErrConfig, cfg.MaxJobs, MaxMaxJobs)
 	case cfg.MaxSessions < -1:
 		return cfg, fmt.Errorf("%w: MaxSessions %d below -1", ErrConfig, cfg.MaxSessions)
-	case cfg.MaxConns < 0 || cfg.MaxConnsPerIP < 0 || cfg.RetargetShares < 0 || cfg.BanInvalidShares < 0 || cfg.MaxTrackedWorkers < 0 || cfg.MaxSessionsPerIP < 0 || cfg.MaxSessionBytes < 0:
+	case cfg.MaxConns < 0 || cfg.MaxConnsPerIP < 0 || cfg.RetargetShares < 0 || cfg.MaxInvalidPerConn < 0 || cfg.BanAbusiveConns < 0 || cfg.MaxTrackedWorkers < 0 || cfg.MaxSessionsPerIP < 0 || cfg.MaxSessionBytes < 0:
 		return cfg, fmt.Errorf("%w: negative limit", ErrConfig)
 	case cfg.LineLimit < 256:
 		return cfg, fmt.Errorf("%w: line limit %d below 256", ErrConfig, cfg.LineLimit)

@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -38,13 +39,15 @@ type conn struct {
 	subID string // the session id, made at the first mining.subscribe
 	start time.Time
 
-	sub        stratum.SubmitParams // reused by every submit
-	workers    map[string]chain.Address
-	authorized bool
-	worked     bool                 // a share was accepted (on this session)
-	mask       uint32               // negotiated version-rolling mask
-	enBuf      []byte               // extranonce scratch for blocks
-	hasher     *stratum.ShareHasher // made at the first share
+	sub          stratum.SubmitParams // reused by every submit
+	workers      map[string]chain.Address
+	authorized   bool
+	worked       bool                 // a share was accepted (on this session)
+	mask         uint32               // negotiated version-rolling mask
+	enBuf        []byte               // extranonce scratch for blocks
+	hasher       *stratum.ShareHasher // made at the first share
+	invalid      int                  // invalid requests since invalidStart
+	invalidStart time.Time            // start of the invalid-request window
 
 	closed atomic.Bool
 	flush  chan struct{} // wakes the writer; capacity 1
@@ -199,6 +202,33 @@ func (c *conn) closeLocked(r CloseReason) {
 	c.nc.Close()
 	close(c.done)
 	c.s.log.Debug("connection closed", "remote", c.nc.RemoteAddr().String(), "reason", r)
+}
+
+// closeWithMessage closes the connection for r, after a
+// client.show_message telling the client why (written at once when the
+// socket takes it, else lost), and logs it.
+func (c *conn) closeWithMessage(r CloseReason, msg string) {
+	c.mu.Lock()
+	c.out = stratum.AppendNotification(c.out, showMessage(msg))
+	if c.raw != nil && !c.writing && !c.closed.Load() {
+		c.raw.writeNow(c.out)
+	}
+	c.closeLocked(r)
+	c.mu.Unlock()
+	c.s.log.Info("connection closed", "remote", c.nc.RemoteAddr().String(), "reason", r, "why", msg)
+}
+
+// showMessage is the params of client.show_message: a text the client
+// logs (cpuminer: "MESSAGE FROM SERVER").
+type showMessage string
+
+// Method implements stratum.Params.
+func (showMessage) Method() string { return "client.show_message" }
+
+// AppendParams implements stratum.Params.
+func (m showMessage) AppendParams(dst []byte) []byte {
+	s, _ := json.Marshal(string(m)) // a string always marshals
+	return append(append(append(dst, '['), s...), ']')
 }
 
 // flushLocked checks the outbound bound after an append: a client that

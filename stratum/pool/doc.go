@@ -18,7 +18,10 @@
 // GOMAXPROCS goroutines, each writing to its share of the connections.
 // Every close has a CloseReason. Limits: MaxConns, MaxConnsPerIP, an idle
 // timeout, a handshake timeout (no successful mining.authorize in time)
-// and a temporary ban of an IP after BanInvalidShares invalid shares.
+// and a connection closed after MaxInvalidPerConn invalid requests (with
+// a client.show_message saying why); an IP is banned for BanDuration only
+// when BanAbusiveConns of its connections were closed so within
+// BanWindow, since one IP is often a whole farm behind a NAT.
 //
 // Requests may come in any order and pipelined: mining.configure (BIP310
 // version rolling, mask 0x1fffe000 intersected with the client's),

@@ -90,7 +90,7 @@ func paramsError(err error) *stratum.Error {
 func (c *conn) handleSubscribe(m *stratum.Message) {
 	var p stratum.SubscribeParams
 	if err := p.Decode(m.Params); err != nil {
-		c.replyError(m.ID, paramsError(err))
+		c.refuse(m.ID, paramsError(err))
 		return
 	}
 	var resumed *savedSession
@@ -125,24 +125,24 @@ func (c *conn) handleSubscribe(m *stratum.Message) {
 func (c *conn) handleAuthorize(m *stratum.Message) {
 	var p stratum.AuthorizeParams
 	if err := p.Decode(m.Params); err != nil {
-		c.replyError(m.ID, paramsError(err))
+		c.refuse(m.ID, paramsError(err))
 		return
 	}
 	if len(p.User) > MaxUserLength {
-		c.replyError(m.ID, errUserTooLong)
+		c.refuse(m.ID, errUserTooLong)
 		return
 	}
 	if !printable(p.User) {
-		c.replyError(m.ID, errUserNotPrintable)
+		c.refuse(m.ID, errUserNotPrintable)
 		return
 	}
 	addr, err := chain.ParseAddress(p.Address())
 	if err != nil {
-		c.replyError(m.ID, errBadAddress)
+		c.refuse(m.ID, errBadAddress)
 		return
 	}
 	if _, ok := c.workers[p.User]; !ok && len(c.workers) >= MaxWorkersPerConn {
-		c.replyError(m.ID, errTooManyWorkers)
+		c.refuse(m.ID, errTooManyWorkers)
 		return
 	}
 	c.workers[p.User] = addr
@@ -166,7 +166,7 @@ func printable(s string) bool {
 func (c *conn) handleConfigure(m *stratum.Message) {
 	var p stratum.ConfigureParams
 	if err := p.Decode(m.Params); err != nil {
-		c.replyError(m.ID, paramsError(err))
+		c.refuse(m.ID, paramsError(err))
 		return
 	}
 	var r stratum.ConfigureResult
@@ -189,7 +189,7 @@ func (c *conn) handleConfigure(m *stratum.Message) {
 func (c *conn) handleSuggestDifficulty(m *stratum.Message) {
 	var p stratum.SuggestDifficultyParams
 	if err := p.Decode(m.Params); err != nil {
-		c.replyError(m.ID, paramsError(err))
+		c.refuse(m.ID, paramsError(err))
 		return
 	}
 	d := c.s.clampDifficulty(p.Difficulty)
@@ -318,7 +318,7 @@ func (c *conn) handleSubmit(m *stratum.Message) {
 }
 
 // reject answers a decoded share with an error and counts it; invalid
-// ones count towards the IP's ban.
+// ones count towards closing the connection.
 func (c *conn) reject(id json.RawMessage, e *stratum.Error, invalid bool) {
 	c.replyError(id, e)
 	c.countReject(c.sub.Worker, e, invalid)
@@ -333,9 +333,32 @@ func (c *conn) countReject(user string, e *stratum.Error, invalid bool) {
 		user = ""
 	}
 	c.s.stats.reject(user, addr, rejectReasonOf(e))
-	if invalid && c.s.invalidShare(c.ip) {
-		c.close(CloseBanned)
+	if invalid {
+		c.invalidRequest()
 	}
+}
+
+// refuse answers a request with an error and counts it as invalid.
+func (c *conn) refuse(id json.RawMessage, e *stratum.Error) {
+	c.replyError(id, e)
+	c.invalidRequest()
+}
+
+// invalidRequest counts an invalid request. The MaxInvalidPerConn-th
+// within BanWindow closes the connection, saying why, and counts towards
+// a ban of its IP.
+func (c *conn) invalidRequest() {
+	cfg := &c.s.cfg
+	now := time.Now()
+	if now.Sub(c.invalidStart) > cfg.BanWindow {
+		c.invalidStart, c.invalid = now, 0
+	}
+	c.invalid++
+	if c.invalid < cfg.MaxInvalidPerConn {
+		return
+	}
+	c.closeWithMessage(CloseAbuse, fmt.Sprintf("closing the connection: %d invalid requests within %v", c.invalid, cfg.BanWindow))
+	c.s.abusiveConn(c.ip)
 }
 
 // submitBlock assembles the block of a share that meets the network

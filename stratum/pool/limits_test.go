@@ -72,8 +72,50 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-func TestBanAfterInvalidShares(t *testing.T) {
-	tp := newTestPool(t, func(c *Config) { c.BanInvalidShares = 3; c.BanDuration = time.Minute })
+// TestAbuseClosesTheConnection: malformed submits from a connection that
+// never subscribed close that connection, with a message saying why, and
+// do not ban its IP: another miner at the same address keeps mining and
+// new connections are welcome.
+func TestAbuseClosesTheConnection(t *testing.T) {
+	tp := newTestPool(t, nil)
+	honest := dial(t, tp.addr)
+	job := honest.handshake(testAddr(9))
+	user := testAddr(9).String() + ".w"
+	bad := dial(t, tp.addr)
+	var msg string
+	for i := range 60 {
+		bad.request(stratum.MethodSubmit, `[1,2]`)
+		if m, err := bad.read(time.Second); err != nil {
+			break
+		} else if m.Method == "client.show_message" {
+			msg = string(m.Params)
+			bad.waitClosed(time.Second)
+			break
+		}
+		if i == 59 {
+			t.Fatal("60 malformed submits and the connection is still open")
+		}
+	}
+	if !strings.Contains(msg, "invalid") {
+		t.Errorf("closing message %q does not say why", msg)
+	}
+	if tp.Banned("127.0.0.1") {
+		t.Fatal("one abusive connection banned its IP")
+	}
+	nt := netTarget(t, job)
+	if e := honest.submit(user, job.JobID, honest.mine(job, []byte{0, 0, 0, 1}, target(t, honest.jobDif[0]), &nt)); e != nil {
+		t.Fatalf("the honest miner at the same IP: %v", e)
+	}
+	dial(t, tp.addr).subscribe() // still welcome
+}
+
+// TestBanAfterAbusiveConns: an IP is banned once BanAbusiveConns of its
+// connections were closed for abuse within BanWindow; a refused
+// connection is told why.
+func TestBanAfterAbusiveConns(t *testing.T) {
+	tp := newTestPool(t, func(c *Config) {
+		c.MaxInvalidPerConn, c.BanAbusiveConns, c.BanDuration = 3, 2, time.Minute
+	})
 	c := dial(t, tp.addr)
 	job := c.handshake(testAddr(9))
 	user := testAddr(9).String() + ".w"
@@ -83,20 +125,31 @@ func TestBanAfterInvalidShares(t *testing.T) {
 			t.Fatalf("got %v", e)
 		}
 	}
-	// Stale shares do not count.
-	if e := c.submit(user, "nope", share{e2: []byte{1, 2, 3, 4}, ntime: job.Time}); e == nil || e.Code != stratum.CodeJobNotFound {
-		t.Fatalf("got %v", e)
-	}
-	if tp.Banned("127.0.0.1") {
-		t.Fatal("banned after 2 invalid shares")
+	// Stale and duplicate shares do not count.
+	for range 5 {
+		if e := c.submit(user, "nope", share{e2: []byte{1, 2, 3, 4}, ntime: job.Time}); e == nil || e.Code != stratum.CodeJobNotFound {
+			t.Fatalf("got %v", e)
+		}
 	}
 	c.request(stratum.MethodSubmit, c.submitParams(user, job.JobID, bad))
 	c.waitClosed(time.Second)
-	if !tp.Banned("127.0.0.1") {
-		t.Fatal("not banned")
+	if tp.Banned("127.0.0.1") {
+		t.Fatal("banned after one abusive connection")
 	}
 	d := dial(t, tp.addr)
+	for range 3 {
+		d.request(stratum.MethodAuthorize, `["nobody","x"]`) // refused authorizations count
+	}
 	d.waitClosed(time.Second)
+	if !tp.Banned("127.0.0.1") {
+		t.Fatal("not banned after two abusive connections")
+	}
+	e := dial(t, tp.addr)
+	m, err := e.read(time.Second)
+	if err != nil || m.Method != "client.show_message" || !strings.Contains(string(m.Params), "banned") {
+		t.Fatalf("refused connection got %v (%v), want a message that the IP is banned", m, err)
+	}
+	e.waitClosed(time.Second)
 }
 
 func TestTimeouts(t *testing.T) {

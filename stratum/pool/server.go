@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/stratum"
 )
 
 // Accept loop backoff on temporary errors.
@@ -20,6 +21,11 @@ const (
 	minAcceptBackoff = 5 * time.Millisecond
 	maxAcceptBackoff = time.Second
 )
+
+// refuseWriteTimeout bounds the write of the message to a refused
+// connection, made by the accept loop: the first write to a new socket
+// never waits for the client.
+const refuseWriteTimeout = 10 * time.Millisecond
 
 // Stats are the server's counters.
 type Stats struct {
@@ -63,8 +69,8 @@ type Server struct {
 // ipState is what the server knows of one client IP.
 type ipState struct {
 	conns       int
-	invalid     int       // invalid shares since windowStart
-	windowStart time.Time // start of the invalid-share window
+	abusive     int       // connections closed for abuse since windowStart
+	windowStart time.Time // start of the abuse window
 	bannedUntil time.Time
 }
 
@@ -203,9 +209,13 @@ func (s *Server) startConn(nc net.Conn) {
 		reason = CloseMaxConnsPerIP
 	}
 	if reason != 0 {
+		msg := "connection refused: " + reason.String()
+		if reason == CloseBanned {
+			msg += fmt.Sprintf(" for %v: %d connections closed for invalid requests", st.bannedUntil.Sub(now).Round(time.Second), s.cfg.BanAbusiveConns)
+		}
 		s.mu.Unlock()
 		s.log.Debug("connection refused", "remote", nc.RemoteAddr().String(), "reason", reason)
-		nc.Close()
+		refuse(nc, msg)
 		return
 	}
 	if st == nil {
@@ -230,15 +240,15 @@ func (s *Server) removeConn(c *conn) {
 	delete(s.conns, c)
 	if st := s.ips[c.ip]; st != nil {
 		st.conns--
-		if st.conns == 0 && st.bannedUntil.IsZero() && st.invalid == 0 {
+		if st.conns == 0 && st.bannedUntil.IsZero() && st.abusive == 0 {
 			delete(s.ips, c.ip)
 		}
 	}
 }
 
-// invalidShare counts an invalid share from ip and reports whether the IP
-// is now banned.
-func (s *Server) invalidShare(ip string) bool {
+// abusiveConn counts a connection of ip closed for abuse, and bans the
+// IP at the BanAbusiveConns-th within BanWindow.
+func (s *Server) abusiveConn(ip string) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -248,16 +258,25 @@ func (s *Server) invalidShare(ip string) bool {
 		s.ips[ip] = st
 	}
 	if now.Sub(st.windowStart) > s.cfg.BanWindow {
-		st.windowStart, st.invalid = now, 0
+		st.windowStart, st.abusive = now, 0
 	}
-	st.invalid++
-	if s.cfg.BanInvalidShares > 0 && st.invalid >= s.cfg.BanInvalidShares {
+	st.abusive++
+	if st.abusive >= s.cfg.BanAbusiveConns {
 		st.bannedUntil = now.Add(s.cfg.BanDuration)
-		st.invalid = 0
-		s.log.Info("IP banned", "ip", ip, "until", st.bannedUntil)
-		return true
+		st.abusive = 0
+		s.log.Info("IP banned", "ip", ip, "until", st.bannedUntil, "why", fmt.Sprintf("%d connections closed for invalid requests within %v", s.cfg.BanAbusiveConns, s.cfg.BanWindow))
 	}
-	return false
+}
+
+// refuse tells a client why its connection is refused, when that costs
+// no wait (plain TCP: a TLS write would run the handshake), and closes
+// it.
+func refuse(nc net.Conn, msg string) {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))
+		tc.Write(stratum.AppendNotification(nil, showMessage(msg)))
+	}
+	nc.Close()
 }
 
 // sweepIPs forgets IPs without connections whose ban and invalid-share
