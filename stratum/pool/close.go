@@ -36,6 +36,10 @@ const (
 	// CloseAbuse: the connection sent Config.MaxInvalidPerConn invalid
 	// requests within Config.BanWindow.
 	CloseAbuse
+	// CloseHandshakeEvicted: the connection was the oldest not yet
+	// authorized when a new one needed its slot (MaxConns or
+	// MaxUnauthConns).
+	CloseHandshakeEvicted
 )
 
 var closeReasonNames = [...]string{
@@ -53,6 +57,7 @@ var closeReasonNames = [...]string{
 	CloseMaxConnsPerIP:    "too many connections from the IP",
 	CloseServerShutdown:   "server shutdown",
 	CloseAbuse:            "too many invalid requests",
+	CloseHandshakeEvicted: "evicted before authorizing",
 }
 
 // String returns the reason in words.

@@ -72,12 +72,22 @@ const (
 	// DefaultMaxConns and DefaultMaxConnsPerIP are the connection limits.
 	DefaultMaxConns      = 10000
 	DefaultMaxConnsPerIP = 1024
+	// DefaultMaxUnauthConns bounds the connections not yet authorized
+	// (Config.MaxUnauthConns): a tenth of DefaultMaxConns. A miner
+	// authorizes in its first round trip, so even the reconnection of
+	// every miner after a restart keeps far fewer waiting, while idle
+	// sockets opened to fill the server hold at most this many slots.
+	DefaultMaxUnauthConns = DefaultMaxConns / 10
 
 	// DefaultIdleTimeout closes a connection that sent no line for that
 	// long; DefaultHandshakeTimeout one not authorized in time;
 	// DefaultWriteTimeout is the deadline of one flush.
+	// The handshake timeout is 10 s: miners pipeline subscribe and
+	// authorize in their first round trip, and 10 s leaves room for a TLS
+	// handshake on a slow link (ckpool drops clients not authorized
+	// within 60 s).
 	DefaultIdleTimeout      = 10 * time.Minute
-	DefaultHandshakeTimeout = 30 * time.Second
+	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultWriteTimeout     = 10 * time.Second
 
 	// DefaultMaxOutbound is the outbound buffer of a connection in bytes;
@@ -182,8 +192,15 @@ type Config struct {
 	// MaxJobs is how many recent jobs stay valid for shares.
 	MaxJobs int
 
-	// MaxConns and MaxConnsPerIP limit connections.
-	MaxConns, MaxConnsPerIP int
+	// MaxConns and MaxConnsPerIP limit connections; IPv6 clients count
+	// by /64 (a host has a whole /64 to pick addresses from).
+	// MaxUnauthConns limits the connections not yet authorized. At
+	// MaxConns or MaxUnauthConns a new connection takes the slot of the
+	// oldest one not yet authorized (closed with CloseHandshakeEvicted),
+	// so idle sockets never lock new miners out; authorized connections
+	// keep theirs, and only when all are authorized is a new connection
+	// refused.
+	MaxConns, MaxConnsPerIP, MaxUnauthConns int
 	// LineLimit is the maximum line length (stratum.MaxLineSize).
 	LineLimit int
 	// IdleTimeout, HandshakeTimeout and WriteTimeout are the timeouts.
@@ -260,6 +277,7 @@ func (cfg Config) withDefaults() (Config, error) {
 	def(&cfg.MaxJobs, DefaultMaxJobs)
 	def(&cfg.MaxConns, DefaultMaxConns)
 	def(&cfg.MaxConnsPerIP, DefaultMaxConnsPerIP)
+	def(&cfg.MaxUnauthConns, DefaultMaxUnauthConns)
 	def(&cfg.LineLimit, stratum.MaxLineSize)
 	defD(&cfg.IdleTimeout, DefaultIdleTimeout)
 	defD(&cfg.HandshakeTimeout, DefaultHandshakeTimeout)
@@ -294,7 +312,7 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("%w: MaxJobs %d, want 1 to %d", ErrConfig, cfg.MaxJobs, MaxMaxJobs)
 	case cfg.MaxSessions < -1:
 		return cfg, fmt.Errorf("%w: MaxSessions %d below -1", ErrConfig, cfg.MaxSessions)
-	case cfg.MaxConns < 0 || cfg.MaxConnsPerIP < 0 || cfg.RetargetShares < 0 || cfg.MaxInvalidPerConn < 0 || cfg.BanAbusiveConns < 0 || cfg.MaxTrackedWorkers < 0 || cfg.MaxSessionsPerIP < 0 || cfg.MaxSessionBytes < 0:
+	case cfg.MaxConns < 0 || cfg.MaxConnsPerIP < 0 || cfg.MaxUnauthConns < 0 || cfg.RetargetShares < 0 || cfg.MaxInvalidPerConn < 0 || cfg.BanAbusiveConns < 0 || cfg.MaxTrackedWorkers < 0 || cfg.MaxSessionsPerIP < 0 || cfg.MaxSessionBytes < 0:
 		return cfg, fmt.Errorf("%w: negative limit", ErrConfig)
 	case cfg.LineLimit < 256:
 		return cfg, fmt.Errorf("%w: line limit %d below 256", ErrConfig, cfg.LineLimit)

@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"container/list"
 	"encoding/json"
 	"errors"
 	"io"
@@ -48,6 +49,8 @@ type conn struct {
 	hasher       *stratum.ShareHasher // made at the first share
 	invalid      int                  // invalid requests since invalidStart
 	invalidStart time.Time            // start of the invalid-request window
+
+	unauth *list.Element // in Server.unauth until authorized; under Server.mu
 
 	closed atomic.Bool
 	flush  chan struct{} // wakes the writer; capacity 1

@@ -16,8 +16,11 @@
 // whose buffer overflows is closed (CloseSlowConsumer), so no client
 // stalls the server or another client. A new job is sent from up to
 // GOMAXPROCS goroutines, each writing to its share of the connections.
-// Every close has a CloseReason. Limits: MaxConns, MaxConnsPerIP, an idle
-// timeout, a handshake timeout (no successful mining.authorize in time)
+// Every close has a CloseReason. Limits: MaxConns, MaxConnsPerIP (IPv6
+// clients counted by /64), MaxUnauthConns (connections not yet
+// authorized; at a limit a new connection takes the slot of the oldest of
+// them, so idle sockets never lock new miners out), an idle timeout, a
+// handshake timeout (no successful mining.authorize in time)
 // and a connection closed after MaxInvalidPerConn invalid requests (with
 // a client.show_message saying why); an IP is banned for BanDuration only
 // when BanAbusiveConns of its connections were closed so within

@@ -146,7 +146,10 @@ func (c *conn) handleAuthorize(m *stratum.Message) {
 		return
 	}
 	c.workers[p.User] = addr
-	c.authorized = true
+	if !c.authorized {
+		c.authorized = true
+		c.s.authorizedConn(c)
+	}
 	c.s.stats.authorize(p.User, addr)
 	c.reply(m.ID, stratum.BoolResult(true))
 }

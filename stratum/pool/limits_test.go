@@ -55,9 +55,11 @@ func TestConnectionLimits(t *testing.T) {
 	d := dial(t, tp.addr)
 	d.subscribe()
 
+	// At MaxConns with every connection authorized, a new one is
+	// refused.
 	tp2 := newTestPool(t, func(c *Config) { c.MaxConns = 1 })
 	e := dial(t, tp2.addr)
-	e.subscribe()
+	e.handshake(testAddr(43))
 	f := dial(t, tp2.addr)
 	f.waitClosed(time.Second)
 }
@@ -213,4 +215,94 @@ func TestSlowConsumer(t *testing.T) {
 		t.Errorf("closed with %v", reason)
 	}
 	s.removeConn(c)
+}
+
+// TestIdleConnsDoNotLockOut: connections that never authorize cannot keep
+// a new miner out: at MaxConns a new connection takes the slot of the
+// oldest connection not yet authorized, and authorized miners keep
+// theirs.
+func TestIdleConnsDoNotLockOut(t *testing.T) {
+	tp := newTestPool(t, func(c *Config) { c.MaxConns = 10 })
+	first := dial(t, tp.addr)
+	job := first.handshake(testAddr(40))
+	idle := make([]*client, 9)
+	for i := range idle {
+		idle[i] = dial(t, tp.addr)
+		waitFor(t, func() bool { return tp.Stats().Conns == i+2 })
+	}
+	late := dial(t, tp.addr)
+	late.handshake(testAddr(41))
+	idle[0].waitClosed(time.Second)
+	nt := netTarget(t, job)
+	if e := first.submit(testAddr(40).String()+".w", job.JobID, first.mine(job, []byte{0, 0, 0, 1}, target(t, first.jobDif[0]), &nt)); e != nil {
+		t.Fatalf("the authorized miner: %v", e)
+	}
+}
+
+// TestMaxUnauthConns: at most MaxUnauthConns connections wait for their
+// authorization; a new one closes the oldest.
+func TestMaxUnauthConns(t *testing.T) {
+	tp := newTestPool(t, func(c *Config) { c.MaxUnauthConns = 3 })
+	m := dial(t, tp.addr)
+	m.handshake(testAddr(42))
+	var idle []*client
+	for i := range 6 {
+		idle = append(idle, dial(t, tp.addr))
+		idle[i].subscribe() // subscribed, not authorized
+		if i >= 3 {
+			idle[i-3].waitClosed(time.Second)
+		}
+	}
+	waitFor(t, func() bool { return tp.Stats().Conns == 4 })
+	if _, e := m.call(stratum.MethodExtranonceSubscribe, "[]"); e != nil {
+		t.Fatalf("the authorized miner: %v", e)
+	}
+}
+
+// pipeConn is one end of a net.Pipe with the remote address of a client.
+type pipeConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (p pipeConn) RemoteAddr() net.Addr { return p.remote }
+
+// TestIPv6PerIPLimitBy64: the per-IP limit counts IPv6 clients by /64, so
+// that one host cannot take a new address of its /64 for every
+// connection.
+func TestIPv6PerIPLimitBy64(t *testing.T) {
+	tp := newTestPool(t, func(c *Config) { c.MaxConnsPerIP = 2 })
+	open := func(ip string) bool {
+		t.Helper()
+		server, client := net.Pipe()
+		t.Cleanup(func() { client.Close() })
+		before := tp.Stats().Conns
+		tp.startConn(pipeConn{server, &net.TCPAddr{IP: net.ParseIP(ip), Port: 3333}})
+		return tp.Stats().Conns == before+1
+	}
+	for _, tc := range []struct {
+		ip   string
+		want bool
+	}{
+		{"2001:db8:1:2::1", true},
+		{"2001:db8:1:2:aaaa:bbbb:cccc:dddd", true},
+		{"2001:db8:1:2:ffff::", false}, // the same /64, at its limit
+		{"2001:db8:1:3::1", true},      // the next /64
+		{"192.0.2.1", true},
+		{"192.0.2.2", true}, // IPv4 addresses count one by one
+	} {
+		if got := open(tc.ip); got != tc.want {
+			t.Errorf("connection from %s accepted: %v, want %v", tc.ip, got, tc.want)
+		}
+	}
+	for ip, want := range map[string]string{
+		"2001:db8:1:2:aaaa:bbbb:cccc:dddd": "2001:db8:1:2::/64",
+		"::ffff:192.0.2.1":                 "192.0.2.1",
+		"192.0.2.1":                        "192.0.2.1",
+		"::1":                              "::/64",
+	} {
+		if got := ipKey(&net.TCPAddr{IP: net.ParseIP(ip)}); got != want {
+			t.Errorf("ipKey(%s) = %s, want %s", ip, got, want)
+		}
+	}
 }

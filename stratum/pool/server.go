@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"container/list"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -61,7 +62,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
-	ips      map[string]*ipState
+	unauth   list.List           // connections not yet authorized, oldest first
+	ips      map[string]*ipState // by ipKey
 	shutdown bool
 	wg       sync.WaitGroup
 }
@@ -190,23 +192,34 @@ func (s *Server) acceptLoop(ln net.Listener) {
 }
 
 // startConn registers a new connection and starts its goroutines, or
-// closes it at once when a limit refuses it.
+// closes it at once when a limit refuses it. At MaxConns or
+// MaxUnauthConns it closes the oldest connection not yet authorized to
+// make room; until that one's reader has gone, the server holds one
+// connection more than the limit.
 func (s *Server) startConn(nc net.Conn) {
-	ip := hostOf(nc.RemoteAddr())
+	ip := ipKey(nc.RemoteAddr())
 	c := newConn(s, nc, ip)
 	now := time.Now()
 	s.mu.Lock()
 	st := s.ips[ip]
 	reason := CloseReason(0)
+	var evicted *conn
 	switch {
 	case s.shutdown:
 		reason = CloseServerShutdown
 	case st != nil && now.Before(st.bannedUntil):
 		reason = CloseBanned
-	case len(s.conns) >= s.cfg.MaxConns:
-		reason = CloseMaxConns
 	case st != nil && st.conns >= s.cfg.MaxConnsPerIP:
 		reason = CloseMaxConnsPerIP
+	case len(s.conns) >= s.cfg.MaxConns || s.unauth.Len() >= s.cfg.MaxUnauthConns:
+		e := s.unauth.Front()
+		if e == nil {
+			reason = CloseMaxConns
+			break
+		}
+		evicted = e.Value.(*conn)
+		s.unauth.Remove(e)
+		evicted.unauth = nil
 	}
 	if reason != 0 {
 		msg := "connection refused: " + reason.String()
@@ -224,8 +237,12 @@ func (s *Server) startConn(nc net.Conn) {
 	}
 	st.conns++
 	s.conns[c] = struct{}{}
+	c.unauth = s.unauth.PushBack(c)
 	s.wg.Add(2)
 	s.mu.Unlock()
+	if evicted != nil {
+		evicted.close(CloseHandshakeEvicted)
+	}
 	go func() { defer s.wg.Done(); c.readLoop() }()
 	go func() { defer s.wg.Done(); c.writeLoop() }()
 }
@@ -238,6 +255,10 @@ func (s *Server) removeConn(c *conn) {
 		return
 	}
 	delete(s.conns, c)
+	if c.unauth != nil {
+		s.unauth.Remove(c.unauth)
+		c.unauth = nil
+	}
 	if st := s.ips[c.ip]; st != nil {
 		st.conns--
 		if st.conns == 0 && st.bannedUntil.IsZero() && st.abusive == 0 {
@@ -292,8 +313,21 @@ func (s *Server) sweepIPs() {
 	}
 }
 
-// Banned reports whether ip is banned now.
+// authorizedConn takes c off the connections waiting for authorization.
+func (s *Server) authorizedConn(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.unauth != nil {
+		s.unauth.Remove(c.unauth)
+		c.unauth = nil
+	}
+}
+
+// Banned reports whether ip (for IPv6, its /64) is banned now.
 func (s *Server) Banned(ip string) bool {
+	if a := net.ParseIP(ip); a != nil {
+		ip = ipKey(&net.TCPAddr{IP: a})
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.ips[ip]
@@ -319,10 +353,15 @@ func (s *Server) Stats() Stats {
 	return Stats{Conns: n, Accepted: s.accepted.Load(), Rejected: s.rejected.Load(), Blocks: s.blocks.Load(), Jobs: s.jobsMade.Load()}
 }
 
-// hostOf returns the IP of a remote address.
-func hostOf(a net.Addr) string {
+// ipKey returns the client of a remote address as the limits and bans
+// count it: its IP, or for IPv6 its /64 ("2001:db8:1:2::/64"), since a
+// host is given a whole /64 and picks addresses from it at will.
+func ipKey(a net.Addr) string {
 	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.IP.String()
+		if ip4 := ta.IP.To4(); ip4 != nil {
+			return ip4.String()
+		}
+		return ta.IP.Mask(net.CIDRMask(64, 128)).String() + "/64"
 	}
 	host, _, err := net.SplitHostPort(a.String())
 	if err != nil {
