@@ -203,8 +203,8 @@ func (sc *sessionCache) len() int {
 func (c *conn) saveSession() {
 	oldest := c.s.jobs.Load().oldestSeq()
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if !c.subscribed {
+		c.mu.Unlock()
 		return
 	}
 	perJob := make(map[uint64]int)
@@ -243,7 +243,8 @@ func (c *conn) saveSession() {
 			ss.shares = append(ss.shares, savedShare{hash: h, seq: seq})
 		}
 	}
-	c.s.sessions.save(ss, time.Now())
+	c.mu.Unlock()
+	c.s.sessions.save(ss, time.Now()) // conn.mu and the cache's lock are never held together
 }
 
 // resumeLocked takes over a saved session: its id, extranonce1,
