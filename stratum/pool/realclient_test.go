@@ -54,11 +54,11 @@ func mineWithClient(t *testing.T, addr, user string, limit time.Duration, done f
 func TestClientVardiffNoDuplicates(t *testing.T) {
 	tp := newTestPool(t, func(c *Config) {
 		c.StartDifficulty, c.MinDifficulty = 1e-5, 1e-7
-		c.ShareInterval = 20 * time.Millisecond
+		c.ShareInterval = 10 * time.Millisecond
 		c.RetargetShares = 4
 		c.RefreshInterval = time.Hour
 	})
-	const want, changes = 200, 5
+	const want, changes = 150, 5
 	user := testAddr(30).String() + ".rig"
 	results := mineWithClient(t, tp.addr, user, 20*time.Second, func(rs []stratumclient.ShareResult) bool {
 		return len(rs) >= want && diffChanges(rs) >= changes

@@ -228,7 +228,7 @@ func (s *Server) startConn(nc net.Conn) {
 		}
 		s.mu.Unlock()
 		s.log.Debug("connection refused", "remote", nc.RemoteAddr().String(), "reason", reason)
-		refuse(nc, msg)
+		refuseConn(nc, msg)
 		return
 	}
 	if st == nil {
@@ -289,10 +289,10 @@ func (s *Server) abusiveConn(ip string) {
 	}
 }
 
-// refuse tells a client why its connection is refused, when that costs
+// refuseConn tells a client why its connection is refused, when that costs
 // no wait (plain TCP: a TLS write would run the handshake), and closes
 // it.
-func refuse(nc net.Conn, msg string) {
+func refuseConn(nc net.Conn, msg string) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))
 		tc.Write(stratum.AppendNotification(nil, showMessage(msg)))
