@@ -300,7 +300,7 @@ func refuseConn(nc net.Conn, msg string) {
 	nc.Close()
 }
 
-// sweepIPs forgets IPs without connections whose ban and invalid-share
+// sweepIPs forgets IPs without connections whose ban and abuse
 // window have expired.
 func (s *Server) sweepIPs() {
 	now := time.Now()
