@@ -378,3 +378,42 @@ func TestBackoffBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestResentJobKeepsPosition: a pool that sends the current job again
+// (same id, no clean_jobs) after a difficulty change gets no share twice:
+// the client goes on past what it searched instead of restarting the job
+// at extranonce2 0 and nonce 0.
+func TestResentJobKeepsPosition(t *testing.T) {
+	const diff = 1.0 / (1 << 14)
+	pool := newPool(t, clienttest.Config{Difficulty: diff})
+	startClient(t, []string{pool.URL()}, nil)
+	type key struct {
+		e2           string
+		ntime, nonce uint32
+	}
+	seen := map[key]bool{}
+	record := func(s clienttest.Submit) {
+		t.Helper()
+		k := key{string(s.Params.Extranonce2), s.Params.NTime, s.Params.Nonce}
+		if seen[k] {
+			t.Fatalf("share %x/%08x/%08x of job %s sent twice", k.e2, k.ntime, k.nonce, s.Params.JobID)
+		}
+		seen[k] = true
+	}
+	first := nextSubmit(t, pool, accepted)
+	record(first)
+	job := first.Params.JobID
+	onJob := func(s clienttest.Submit) bool { return s.Params.JobID == job }
+	for range 5 {
+		record(nextSubmit(t, pool, onJob))
+	}
+	for range 3 {
+		pool.SetDifficulty(diff)
+		if id := pool.Resend(); id != job {
+			t.Fatalf("re-sent job %s, want %s", id, job)
+		}
+		for range 5 {
+			record(nextSubmit(t, pool, onJob))
+		}
+	}
+}

@@ -31,7 +31,10 @@
 // (cpuminer's counting: 00000000, 01000000, ...), truncated to that size.
 // With a granted mask of k bits, the low k bits of n are scattered into
 // the mask's bit positions and XORed into the job's version, and
-// extranonce2 = n >> k. Roll 0 is the job's own header.
+// extranonce2 = n >> k. Roll 0 is the job's own header. A job the pool
+// sends again with the same id and headers (no clean_jobs), as pools do
+// to apply a new difficulty at once, is mined from past the rolls already
+// searched, not from roll 0, so that no share is found and sent twice.
 //
 // # Shares
 //

@@ -1,7 +1,9 @@
 package client
 
 import (
+	"bytes"
 	"math/bits"
+	"slices"
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/miner"
@@ -17,6 +19,11 @@ type job struct {
 	difficulty  float64
 	target      chain.Hash
 	mask        uint32 // version-rolling mask; 0 when not rolling
+	// rollBase is the roll the work starts at: 0, or past the rolls
+	// searched of the same job sent before (see session.firstRoll).
+	rollBase uint64
+	// hashes is the miner's hash count when the work was published.
+	hashes uint64
 }
 
 // extranonce2 returns the extranonce2 of roll n: n >> (bits in mask),
@@ -55,14 +62,25 @@ func (j *job) header(n uint64) chain.Header {
 	return j.notify.BuildHeader(root, j.version(n), j.notify.Time, 0)
 }
 
-// work returns the miner.Work of the job.
+// work returns the miner.Work of the job: its roll n is the job's roll
+// rollBase + n.
 func (j *job) work() *miner.Work {
 	return &miner.Work{
 		ID:     j.notify.JobID,
-		Header: j.header(0),
+		Header: j.header(j.rollBase),
 		Target: j.target,
-		Roll:   func(_ chain.Header, n uint64) chain.Header { return j.header(n) },
+		Roll:   func(_ chain.Header, n uint64) chain.Header { return j.header(j.rollBase + n) },
 	}
+}
+
+// sameWork reports whether o has the same headers to search as j: the
+// same notify apart from clean_jobs, extranonce and version mask.
+func (j *job) sameWork(o *job) bool {
+	a, b := &j.notify, &o.notify
+	return a.JobID == b.JobID && a.PrevHash == b.PrevHash && bytes.Equal(a.Coinb1, b.Coinb1) &&
+		bytes.Equal(a.Coinb2, b.Coinb2) && slices.Equal(a.MerkleBranch, b.MerkleBranch) &&
+		a.Version == b.Version && a.Bits == b.Bits && a.Time == b.Time &&
+		bytes.Equal(j.extranonce1, o.extranonce1) && j.e2size == o.e2size && j.mask == o.mask
 }
 
 // submitParams returns the mining.submit params of a share found on this
@@ -71,7 +89,7 @@ func (j *job) submitParams(user string, s *miner.Share) stratum.SubmitParams {
 	p := stratum.SubmitParams{
 		Worker:      user,
 		JobID:       j.notify.JobID,
-		Extranonce2: j.extranonce2(s.Roll),
+		Extranonce2: j.extranonce2(j.rollBase + s.Roll),
 		NTime:       s.Header.Timestamp,
 		Nonce:       s.Header.Nonce,
 	}

@@ -411,6 +411,9 @@ func (s *session) newJob(p *stratum.NotifyParams) {
 		target:      s.target,
 		mask:        s.mask,
 	}
+	if !p.CleanJobs {
+		j.rollBase = s.firstRoll(j)
+	}
 	s.publish(j)
 	if !s.established {
 		s.established = true
@@ -418,8 +421,26 @@ func (s *session) newJob(p *stratum.NotifyParams) {
 	}
 }
 
+// firstRoll returns the roll a new job starts at: past every roll the
+// miner may have searched of the newest live job with the same id and
+// headers, which pools send again (without clean_jobs) to apply a new
+// difficulty at once, so that the miner does not find the shares it
+// already sent; 0 for any other job. A roll is 2^32 nonces (miner.Work),
+// so the miner's hashes since that job was published bound the rolls it
+// searched: two more cover the rounding down and the nonces it claimed
+// but had not hashed yet.
+func (s *session) firstRoll(j *job) uint64 {
+	for i := len(s.order) - 1; i >= 0; i-- {
+		if old := s.jobs[s.order[i]]; old.sameWork(j) {
+			return old.rollBase + (s.c.cfg.Miner.Hashes()-old.hashes)>>32 + 2
+		}
+	}
+	return 0
+}
+
 // publish makes j's work live and current.
 func (s *session) publish(j *job) {
+	j.hashes = s.c.cfg.Miner.Hashes()
 	w := j.work()
 	s.jobs[w] = j
 	s.order = append(s.order, w)

@@ -135,3 +135,51 @@ func benchmarkShare(b *testing.B, payouts int) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "shares/s")
 }
+
+// BenchmarkShareWorkerCap validates shares with the worker statistics at
+// their cap (DefaultMaxTrackedWorkers): "tracked" submits shares of a
+// tracked worker; "churn" also authorizes a new worker name before each
+// share, as an attacker cycling names does, so that every iteration
+// evicts a worker.
+func BenchmarkShareWorkerCap(b *testing.B) {
+	for _, churn := range []bool{false, true} {
+		name := "tracked"
+		if churn {
+			name = "churn"
+		}
+		b.Run(name, func(b *testing.B) {
+			sb := newShareBench(b, 1)
+			st := sb.c.s.stats
+			addr := testAddr(14)
+			names := make([]string, 2*DefaultMaxTrackedWorkers)
+			for i := range names {
+				names[i] = fmt.Sprintf("%s.churn%d", addr, i)
+			}
+			for _, n := range names[:DefaultMaxTrackedWorkers] {
+				st.authorize(n, addr)
+			}
+			sb.round() // the bench worker is tracked again, and the most recent
+			b.ReportAllocs()
+			b.ResetTimer()
+			i, k := 0, DefaultMaxTrackedWorkers
+			for b.Loop() {
+				if i == benchLines {
+					sb.c.mu.Lock()
+					clear(sb.c.dup)
+					sb.c.mu.Unlock()
+					i = 0
+				}
+				if churn {
+					st.authorize(names[k], addr)
+					k = (k + 1) % len(names)
+				}
+				sb.submit(sb.lines[i])
+				i++
+			}
+			b.StopTimer()
+			if n, _, _ := st.totals(); n != DefaultMaxTrackedWorkers {
+				b.Fatalf("%d workers tracked, want %d", n, DefaultMaxTrackedWorkers)
+			}
+		})
+	}
+}

@@ -24,7 +24,8 @@ const (
 	// CloseHandshakeTimeout: no successful authorize within the handshake
 	// timeout.
 	CloseHandshakeTimeout
-	// CloseBanned: the client's IP is banned (too many invalid shares).
+	// CloseBanned: the client's IP is banned (too many of its connections
+	// were closed for abuse).
 	CloseBanned
 	// CloseMaxConns: the server is at MaxConns.
 	CloseMaxConns
@@ -32,6 +33,13 @@ const (
 	CloseMaxConnsPerIP
 	// CloseServerShutdown: the server is stopping.
 	CloseServerShutdown
+	// CloseAbuse: the connection sent Config.MaxInvalidPerConn invalid
+	// requests within Config.BanWindow.
+	CloseAbuse
+	// CloseHandshakeEvicted: the connection was the oldest not yet
+	// authorized when a new one needed its slot (MaxConns or
+	// MaxUnauthConns).
+	CloseHandshakeEvicted
 )
 
 var closeReasonNames = [...]string{
@@ -48,6 +56,8 @@ var closeReasonNames = [...]string{
 	CloseMaxConns:         "too many connections",
 	CloseMaxConnsPerIP:    "too many connections from the IP",
 	CloseServerShutdown:   "server shutdown",
+	CloseAbuse:            "too many invalid requests",
+	CloseHandshakeEvicted: "evicted before authorizing",
 }
 
 // String returns the reason in words.

@@ -74,32 +74,69 @@ const (
 	// DefaultMaxConns and DefaultMaxConnsPerIP are the connection limits.
 	DefaultMaxConns      = 10000
 	DefaultMaxConnsPerIP = 1024
+	// DefaultMaxUnauthConns bounds the connections not yet authorized
+	// (Config.MaxUnauthConns): a tenth of DefaultMaxConns. A miner
+	// authorizes in its first round trip, so even the reconnection of
+	// every miner after a restart keeps far fewer waiting, while idle
+	// sockets opened to fill the server hold at most this many slots.
+	DefaultMaxUnauthConns = DefaultMaxConns / 10
 
 	// DefaultIdleTimeout closes a connection that sent no line for that
 	// long; DefaultHandshakeTimeout one not authorized in time;
 	// DefaultWriteTimeout is the deadline of one flush.
+	// The handshake timeout is 10 s: miners pipeline subscribe and
+	// authorize in their first round trip, and 10 s leaves room for a TLS
+	// handshake on a slow link (ckpool drops clients not authorized
+	// within 60 s).
 	DefaultIdleTimeout      = 10 * time.Minute
-	DefaultHandshakeTimeout = 30 * time.Second
+	DefaultHandshakeTimeout = 10 * time.Second
 	DefaultWriteTimeout     = 10 * time.Second
 
 	// DefaultMaxOutbound is the outbound buffer of a connection in bytes;
 	// a client that lets it overflow is closed.
 	DefaultMaxOutbound = 256 << 10
 
-	// DefaultBanInvalidShares invalid shares (stale ones not counted) from
-	// one IP within DefaultBanWindow ban it for DefaultBanDuration.
-	DefaultBanInvalidShares = 50
-	DefaultBanWindow        = 5 * time.Minute
-	DefaultBanDuration      = 10 * time.Minute
+	// DefaultMaxInvalidPerConn invalid requests from one connection
+	// (invalid shares other than stale and duplicate ones, malformed
+	// params, refused authorizations) within DefaultBanWindow close it:
+	// 50, the sample of miningcore's and NOMP's invalid-share check.
+	// DefaultBanAbusiveConns connections of one IP closed so within
+	// DefaultBanWindow ban the IP for DefaultBanDuration. An IP is often
+	// a whole farm behind a NAT: one broken miner there is closed at most
+	// once per 50 invalid shares, minutes apart at vardiff's pace, so
+	// only a client that reconnects to go on sending junk bans it.
+	DefaultMaxInvalidPerConn = 50
+	DefaultBanAbusiveConns   = 5
+	DefaultBanWindow         = 5 * time.Minute
+	DefaultBanDuration       = 10 * time.Minute
 
 	// DefaultSessionTimeout is how long the session of a closed
 	// connection can be resumed; DefaultMaxSessions bounds the sessions
 	// kept (Config.MaxSessions, -1: none).
 	DefaultSessionTimeout = 10 * time.Minute
 	DefaultMaxSessions    = DefaultMaxConns
+	// DefaultMaxSessionsPerIP bounds the sessions kept of one client IP
+	// (Config.MaxSessionsPerIP): as many as its open connections may be,
+	// so that a farm behind one NAT address that reconnects at once
+	// resumes every session, and one IP never holds more.
+	DefaultMaxSessionsPerIP = DefaultMaxConnsPerIP
 
 	// MaxWorkersPerConn bounds the users one connection may authorize.
 	MaxWorkersPerConn = 32
+	// MaxUserLength bounds the user name of mining.authorize in bytes;
+	// a longer one is refused (code 24). A user is "address[.worker]":
+	// an address is chain.AddressStringSize (50) characters, which leaves
+	// 77 bytes for ".worker", more than any rig name needs. ckpool keeps
+	// 127 bytes of a user name (a 128-byte buffer). With it a connection
+	// holds at most 32 x 128 bytes of names, and a tracked worker's
+	// name costs 128 bytes, not a line (16 KB).
+	MaxUserLength = 128
+	// DefaultWorkerIdleTimeout is the default of Config.WorkerIdleTimeout:
+	// a day, so that a daily view of the workers is complete. ckpool
+	// stops listing workers idle for a week (600,000 s), but it keeps
+	// them on disk; here the statistics are in memory, and a day also
+	// bounds how long the names of a burst of junk authorizations stay.
+	DefaultWorkerIdleTimeout = 24 * time.Hour
 	// MaxTrackedShares bounds the accepted shares a connection remembers
 	// for the duplicate check; a share beyond it on live jobs is rejected
 	// (code 20) until jobs expire.
@@ -157,28 +194,48 @@ type Config struct {
 	// MaxJobs is how many recent jobs stay valid for shares.
 	MaxJobs int
 
-	// MaxConns and MaxConnsPerIP limit connections.
-	MaxConns, MaxConnsPerIP int
+	// MaxConns and MaxConnsPerIP limit connections; IPv6 clients count
+	// by /64 (a host has a whole /64 to pick addresses from).
+	// MaxUnauthConns limits the connections not yet authorized. At
+	// MaxConns or MaxUnauthConns a new connection takes the slot of the
+	// oldest one not yet authorized (closed with CloseHandshakeEvicted),
+	// so idle sockets never lock new miners out; authorized connections
+	// keep theirs, and only when all are authorized is a new connection
+	// refused.
+	MaxConns, MaxConnsPerIP, MaxUnauthConns int
 	// LineLimit is the maximum line length (stratum.MaxLineSize).
 	LineLimit int
 	// IdleTimeout, HandshakeTimeout and WriteTimeout are the timeouts.
 	IdleTimeout, HandshakeTimeout, WriteTimeout time.Duration
 	// MaxOutbound is a connection's outbound buffer in bytes.
 	MaxOutbound int
-	// BanInvalidShares, BanWindow and BanDuration: invalid-share bans.
-	BanInvalidShares       int
-	BanWindow, BanDuration time.Duration
+	// MaxInvalidPerConn invalid requests from one connection within
+	// BanWindow close it (CloseAbuse, with a client.show_message saying
+	// why); BanAbusiveConns connections of one IP closed so within
+	// BanWindow ban the IP for BanDuration: its new connections are
+	// refused, with a message, and its open ones go on.
+	MaxInvalidPerConn, BanAbusiveConns int
+	BanWindow, BanDuration             time.Duration
 
-	// SessionTimeout and MaxSessions: the session of a closed connection
-	// (its extranonce1, difficulty and live jobs) can be resumed for
-	// SessionTimeout by a client from the same IP that subscribes with
-	// its subscription id; at most MaxSessions are kept, -1 keeps none.
-	SessionTimeout time.Duration
-	MaxSessions    int
+	// SessionTimeout, MaxSessions, MaxSessionsPerIP and MaxSessionBytes:
+	// the session of a closed connection (its extranonce1, difficulty,
+	// live jobs and at most MaxSessionShares shares on them) can be
+	// resumed for SessionTimeout by a client from the same IP that
+	// subscribes with its subscription id; at most MaxSessions are kept
+	// (-1 keeps none), MaxSessionsPerIP of one IP, costing at most
+	// MaxSessionBytes in all (default DefaultMaxSessionBytes). Beyond a
+	// limit the sessions without accepted shares are evicted first.
+	SessionTimeout   time.Duration
+	MaxSessions      int
+	MaxSessionsPerIP int
+	MaxSessionBytes  int
 
 	// MaxTrackedWorkers bounds the workers whose statistics are kept; at
 	// the cap a new worker evicts the longest idle one.
 	MaxTrackedWorkers int
+	// WorkerIdleTimeout drops the statistics of a worker without an
+	// authorize or a share for that long.
+	WorkerIdleTimeout time.Duration
 	// Now is the clock of the statistics (hashrate windows, share times).
 	// Can be nil: time.Now.
 	Now func() time.Time
@@ -222,17 +279,22 @@ func (cfg Config) withDefaults() (Config, error) {
 	def(&cfg.MaxJobs, DefaultMaxJobs)
 	def(&cfg.MaxConns, DefaultMaxConns)
 	def(&cfg.MaxConnsPerIP, DefaultMaxConnsPerIP)
+	def(&cfg.MaxUnauthConns, DefaultMaxUnauthConns)
 	def(&cfg.LineLimit, stratum.MaxLineSize)
 	defD(&cfg.IdleTimeout, DefaultIdleTimeout)
 	defD(&cfg.HandshakeTimeout, DefaultHandshakeTimeout)
 	defD(&cfg.WriteTimeout, DefaultWriteTimeout)
 	def(&cfg.MaxOutbound, DefaultMaxOutbound)
-	def(&cfg.BanInvalidShares, DefaultBanInvalidShares)
+	def(&cfg.MaxInvalidPerConn, DefaultMaxInvalidPerConn)
+	def(&cfg.BanAbusiveConns, DefaultBanAbusiveConns)
 	defD(&cfg.BanWindow, DefaultBanWindow)
 	defD(&cfg.BanDuration, DefaultBanDuration)
 	def(&cfg.MaxTrackedWorkers, DefaultMaxTrackedWorkers)
+	defD(&cfg.WorkerIdleTimeout, DefaultWorkerIdleTimeout)
 	defD(&cfg.SessionTimeout, DefaultSessionTimeout)
 	def(&cfg.MaxSessions, DefaultMaxSessions)
+	def(&cfg.MaxSessionsPerIP, DefaultMaxSessionsPerIP)
+	def(&cfg.MaxSessionBytes, DefaultMaxSessionBytes)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -252,14 +314,14 @@ func (cfg Config) withDefaults() (Config, error) {
 		return cfg, fmt.Errorf("%w: MaxJobs %d, want 1 to %d", ErrConfig, cfg.MaxJobs, MaxMaxJobs)
 	case cfg.MaxSessions < -1:
 		return cfg, fmt.Errorf("%w: MaxSessions %d below -1", ErrConfig, cfg.MaxSessions)
-	case cfg.MaxConns < 0 || cfg.MaxConnsPerIP < 0 || cfg.RetargetShares < 0 || cfg.BanInvalidShares < 0 || cfg.MaxTrackedWorkers < 0:
+	case cfg.MaxConns < 0 || cfg.MaxConnsPerIP < 0 || cfg.MaxUnauthConns < 0 || cfg.RetargetShares < 0 || cfg.MaxInvalidPerConn < 0 || cfg.BanAbusiveConns < 0 || cfg.MaxTrackedWorkers < 0 || cfg.MaxSessionsPerIP < 0 || cfg.MaxSessionBytes < 0:
 		return cfg, fmt.Errorf("%w: negative limit", ErrConfig)
 	case cfg.LineLimit < 256:
 		return cfg, fmt.Errorf("%w: line limit %d below 256", ErrConfig, cfg.LineLimit)
 	case cfg.MaxOutbound < 2*cfg.LineLimit:
 		return cfg, fmt.Errorf("%w: MaxOutbound %d below twice the line limit", ErrConfig, cfg.MaxOutbound)
 	case cfg.ShareInterval < 0 || cfg.RetargetInterval < 0 || cfg.RefreshInterval < 0 || cfg.IdleTimeout < 0 ||
-		cfg.HandshakeTimeout < 0 || cfg.WriteTimeout < 0 || cfg.BanWindow < 0 || cfg.BanDuration < 0 || cfg.SessionTimeout < 0 || cfg.WindowSaveInterval < 0:
+		cfg.HandshakeTimeout < 0 || cfg.WriteTimeout < 0 || cfg.BanWindow < 0 || cfg.BanDuration < 0 || cfg.SessionTimeout < 0 || cfg.WindowSaveInterval < 0 || cfg.WorkerIdleTimeout < 0:
 		return cfg, fmt.Errorf("%w: negative duration", ErrConfig)
 	}
 	return cfg, nil

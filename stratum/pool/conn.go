@@ -1,10 +1,14 @@
 package pool
 
 import (
+	"container/list"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,11 +18,16 @@ import (
 )
 
 // sentJob is a notify sent to a connection and the share difficulty it
-// was sent with.
+// was sent with. A job sent again to the same connection (after a
+// difficulty change, or on a resume) is a new variant of it: another job
+// id and another ntime, so that a miner that restarts it from
+// extranonce2 0 and nonce 0 searches other headers and finds no share it
+// already sent.
 type sentJob struct {
-	seq    uint64
-	diff   float64
-	target chain.Hash
+	seq     uint64
+	variant uint32 // 0: the job as made; n: its id is "<id>.<n in hex>", its ntime the job's + n
+	diff    float64
+	target  chain.Hash
 }
 
 // conn is one client connection. The reader goroutine owns the fields
@@ -28,15 +37,20 @@ type conn struct {
 	nc    net.Conn
 	ip    string
 	e1    [Extranonce1Size]byte
-	subID string
+	subID string // the session id, made at the first mining.subscribe
 	start time.Time
 
-	sub        stratum.SubmitParams // reused by every submit
-	workers    map[string]chain.Address
-	authorized bool
-	mask       uint32               // negotiated version-rolling mask
-	enBuf      []byte               // extranonce scratch for blocks
-	hasher     *stratum.ShareHasher // made at the first share
+	sub          stratum.SubmitParams // reused by every submit
+	workers      map[string]chain.Address
+	authorized   bool
+	worked       bool                 // a share was accepted (on this session)
+	mask         uint32               // negotiated version-rolling mask
+	enBuf        []byte               // extranonce scratch for blocks
+	hasher       *stratum.ShareHasher // made at the first share
+	invalid      int                  // invalid requests since invalidStart
+	invalidStart time.Time            // start of the invalid-request window
+
+	unauth *list.Element // in Server.unauth until authorized; under Server.mu
 
 	closed atomic.Bool
 	flush  chan struct{} // wakes the writer; capacity 1
@@ -51,7 +65,7 @@ type conn struct {
 	diff       float64    // difficulty of the next jobs
 	target     chain.Hash // target of diff
 	sentDiff   float64    // last difficulty sent with set_difficulty, 0: none
-	sent       []sentJob  // ring of the last 2*MaxJobs notifies sent
+	sent       []sentJob  // ring of the last 2*MaxJobs notifies sent, variants included
 	sentNext   int
 	dup        map[chain.Hash]uint64 // accepted share hashes -> job seq
 	vdShares   int
@@ -77,7 +91,6 @@ func newConn(s *Server, nc net.Conn, ip string) *conn {
 	}
 	e := s.nextE1.Add(1)
 	c.e1 = [4]byte{byte(e >> 24), byte(e >> 16), byte(e >> 8), byte(e)}
-	c.subID = sessionID(c.e1)
 	c.setDifficultyLocked(s.cfg.StartDifficulty)
 	return c
 }
@@ -194,6 +207,33 @@ func (c *conn) closeLocked(r CloseReason) {
 	c.s.log.Debug("connection closed", "remote", c.nc.RemoteAddr().String(), "reason", r)
 }
 
+// closeWithMessage closes the connection for r, after a
+// client.show_message telling the client why (written at once when the
+// socket takes it, else lost), and logs it.
+func (c *conn) closeWithMessage(r CloseReason, msg string) {
+	c.mu.Lock()
+	c.out = stratum.AppendNotification(c.out, showMessage(msg))
+	if c.raw != nil && !c.writing && !c.closed.Load() {
+		c.raw.writeNow(c.out)
+	}
+	c.closeLocked(r)
+	c.mu.Unlock()
+	c.s.log.Info("connection closed", "remote", c.nc.RemoteAddr().String(), "reason", r, "why", msg)
+}
+
+// showMessage is the params of client.show_message: a text the client
+// logs (cpuminer: "MESSAGE FROM SERVER").
+type showMessage string
+
+// Method implements stratum.Params.
+func (showMessage) Method() string { return "client.show_message" }
+
+// AppendParams implements stratum.Params.
+func (m showMessage) AppendParams(dst []byte) []byte {
+	s, _ := json.Marshal(string(m)) // a string always marshals
+	return append(append(append(dst, '['), s...), ']')
+}
+
 // flushLocked checks the outbound bound after an append: a client that
 // does not read is closed.
 func (c *conn) flushLocked() {
@@ -224,12 +264,20 @@ func (c *conn) appendJobLocked(j *job, clean bool) {
 		c.out = stratum.AppendNotification(c.out, &stratum.SetDifficultyParams{Difficulty: d})
 		c.sentDiff = d
 	}
-	if clean {
+	variant := c.nextVariantLocked(j.seq)
+	switch {
+	case variant != 0:
+		np := j.notify
+		np.JobID = variantJobID(j.notify.JobID, variant)
+		np.Time += variant
+		np.CleanJobs = clean
+		c.out = stratum.AppendNotification(c.out, &np)
+	case clean:
 		c.out = append(c.out, j.line[1]...)
-	} else {
+	default:
 		c.out = append(c.out, j.line[0]...)
 	}
-	c.sent[c.sentNext] = sentJob{seq: j.seq, diff: d, target: t}
+	c.sent[c.sentNext] = sentJob{seq: j.seq, variant: variant, diff: d, target: t}
 	c.sentNext = (c.sentNext + 1) % len(c.sent)
 	c.flushLocked()
 }
@@ -258,22 +306,59 @@ func (c *conn) sendJob(j *job, clean bool, oldest uint64) {
 	c.signal()
 }
 
-// lookupSent returns the difficulty and target of the newest notify of
-// job seq whose target hash meets, or of the newest one at all
-// (met=false), or found=false when seq was never sent here.
-func (c *conn) lookupSent(seq uint64, hash *chain.Hash) (diff float64, found, met bool) {
-	n := len(c.sent)
-	for i := range n {
-		e := &c.sent[(c.sentNext-1-i+n)%n]
-		if e.seq != seq || seq == 0 {
-			continue
-		}
-		if !found {
-			diff, found = e.diff, true
-		}
-		if stratum.HashMeetsTarget(hash, &e.target) {
-			return e.diff, true, true
+// nextVariantLocked returns the variant of job seq to send: 0 when the
+// connection was never sent it (or has forgotten it), else one more than
+// the newest variant it was sent.
+func (c *conn) nextVariantLocked(seq uint64) uint32 {
+	next := uint32(0)
+	for i := range c.sent {
+		if e := &c.sent[i]; e.seq == seq && e.seq != 0 {
+			next = max(next, e.variant+1)
 		}
 	}
-	return diff, found, false
+	return next
+}
+
+// lookupSent returns the difficulty of the notify of job seq, variant
+// variant, sent to this connection, and whether hash meets its target;
+// found is false when it was not sent here (or is forgotten).
+func (c *conn) lookupSent(seq uint64, variant uint32, hash *chain.Hash) (diff float64, found, met bool) {
+	for i := range c.sent {
+		if e := &c.sent[i]; e.seq == seq && e.variant == variant && seq != 0 {
+			return e.diff, true, stratum.HashMeetsTarget(hash, &e.target)
+		}
+	}
+	return 0, false, false
+}
+
+// variantJobID returns the job id of variant n of the job with id id.
+func variantJobID(id string, n uint32) string {
+	return id + "." + strconv.FormatUint(uint64(n), 16)
+}
+
+// splitJobID splits a job id from a submit into the id of its job and
+// its variant (see sentJob); ok is false when the suffix is not one
+// variantJobID writes. It does not allocate.
+func splitJobID(id string) (base string, variant uint32, ok bool) {
+	i := strings.IndexByte(id, '.')
+	if i < 0 {
+		return id, 0, true
+	}
+	suffix := id[i+1:]
+	if len(suffix) == 0 || len(suffix) > 8 || suffix[0] == '0' {
+		return "", 0, false
+	}
+	for k := 0; k < len(suffix); k++ {
+		var d byte
+		switch ch := suffix[k]; {
+		case '0' <= ch && ch <= '9':
+			d = ch - '0'
+		case 'a' <= ch && ch <= 'f':
+			d = ch - 'a' + 10
+		default:
+			return "", 0, false
+		}
+		variant = variant<<4 | uint32(d)
+	}
+	return id[:i], variant, true
 }

@@ -1,16 +1,19 @@
 package pool
 
 import (
+	"bytes"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/stratum"
 )
 
 // TestSentRing: a connection remembers, for each of the MaxJobs live
-// jobs, the difficulty it was first sent at and the one it was re-sent at
-// after a difficulty change.
+// jobs, the difficulty it was first sent at and the one its variant was
+// sent at after a difficulty change; the variant has its own job id and
+// ntime.
 func TestSentRing(t *testing.T) {
 	const maxJobs = 4
 	tp := newTestPool(t, func(c *Config) { c.MaxJobs = maxJobs; c.RefreshInterval = time.Hour })
@@ -29,21 +32,55 @@ func TestSentRing(t *testing.T) {
 		c.mu.Lock()
 		c.setDifficultyLocked(low)
 		c.appendJobLocked(j, false)
+		c.out = c.out[:0]
 		c.setDifficultyLocked(high)
 		c.appendJobLocked(j, false) // the re-send after a difficulty change
+		resent := bytes.Clone(c.out)
 		c.out = c.out[:0]
 		c.mu.Unlock()
+		var p stratum.NotifyParams
+		if m, err := stratum.ParseMessage(bytes.TrimSpace(resent[bytes.LastIndexByte(resent[:len(resent)-1], '\n')+1:])); err != nil || p.Decode(m.Params) != nil {
+			t.Fatalf("re-sent notify %q: %v", resent, err)
+		}
+		if p.JobID != j.notify.JobID+".1" || p.Time != j.notify.Time+1 || p.CleanJobs {
+			t.Fatalf("re-sent job %s ntime %d clean %v, want %s.1 ntime %d", p.JobID, p.Time, p.CleanJobs, j.notify.JobID, j.notify.Time+1)
+		}
 		for _, live := range seqs[max(0, len(seqs)-maxJobs):] {
-			if d, found, met := c.lookupSent(live, &lowOnly); !found || !met || d != low {
-				t.Fatalf("after job %d, job %d meeting the first difficulty only: %g, found %v, met %v", j.seq, live, d, found, met)
+			if d, found, met := c.lookupSent(live, 0, &lowOnly); !found || !met || d != low {
+				t.Fatalf("after job %d, job %d meeting the first difficulty: %g, found %v, met %v", j.seq, live, d, found, met)
 			}
-			if d, found, met := c.lookupSent(live, &any); !found || !met || d != high {
-				t.Fatalf("after job %d, job %d: %g, found %v, met %v; want the newest, %g", j.seq, live, d, found, met, high)
+			if d, found, met := c.lookupSent(live, 1, &any); !found || !met || d != high {
+				t.Fatalf("after job %d, variant 1 of job %d: %g, found %v, met %v; want %g", j.seq, live, d, found, met, high)
+			}
+			if _, found, met := c.lookupSent(live, 1, &lowOnly); !found || met {
+				t.Fatalf("after job %d, variant 1 of job %d met by a low share (found %v)", j.seq, live, found)
+			}
+			if _, found, _ := c.lookupSent(live, 2, &any); found {
+				t.Fatalf("variant 2 of job %d found, never sent", live)
 			}
 		}
 	}
-	if _, found, _ := c.lookupSent(seqs[0], &any); found {
+	if _, found, _ := c.lookupSent(seqs[0], 0, &any); found {
 		t.Errorf("job %d still remembered after 2*MaxJobs newer jobs", seqs[0])
+	}
+}
+
+// TestSplitJobID: the ids variantJobID writes split back; other suffixes
+// do not.
+func TestSplitJobID(t *testing.T) {
+	for _, n := range []uint32{0, 1, 0xa, 0x10, 0xffffffff} {
+		id := "5e3a1b"
+		if n != 0 {
+			id = variantJobID(id, n)
+		}
+		if base, v, ok := splitJobID(id); !ok || base != "5e3a1b" || v != n {
+			t.Errorf("splitJobID(%q) = %q, %d, %v", id, base, v, ok)
+		}
+	}
+	for _, bad := range []string{"1.", "1.0", "1.01", "1.A", "1.g", "1.1.1", "1.100000000", "1.-1", "1. 1"} {
+		if _, _, ok := splitJobID(bad); ok {
+			t.Errorf("splitJobID(%q) accepted", bad)
+		}
 	}
 }
 

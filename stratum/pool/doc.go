@@ -16,17 +16,24 @@
 // whose buffer overflows is closed (CloseSlowConsumer), so no client
 // stalls the server or another client. A new job is sent from up to
 // GOMAXPROCS goroutines, each writing to its share of the connections.
-// Every close has a CloseReason. Limits: MaxConns, MaxConnsPerIP, an idle
-// timeout, a handshake timeout (no successful mining.authorize in time)
-// and a temporary ban of an IP after BanInvalidShares invalid shares.
+// Every close has a CloseReason. Limits: MaxConns, MaxConnsPerIP (IPv6
+// clients counted by /64), MaxUnauthConns (connections not yet authorized;
+// at a limit a new connection takes the slot of the oldest of them, so
+// idle sockets never lock new miners out), an idle timeout, a handshake
+// timeout (no successful mining.authorize in time) and a connection closed
+// after MaxInvalidPerConn invalid requests (with a client.show_message
+// saying why); an IP is banned for BanDuration only when BanAbusiveConns
+// of its connections were closed so within BanWindow, since one IP is
+// often a whole farm behind a NAT.
 //
 // Requests may come in any order and pipelined: mining.configure (BIP310
 // version rolling, mask 0x1fffe000 intersected with the client's),
 // mining.subscribe (a unique 4-byte extranonce1 per connection and a
 // configurable extranonce2 size), mining.authorize (user = payout address,
-// optionally ".worker"), mining.extranonce.subscribe,
-// mining.suggest_difficulty, mining.get_transactions and mining.submit.
-// mining.set_difficulty always precedes the first mining.notify.
+// optionally ".worker", at most MaxUserLength bytes),
+// mining.extranonce.subscribe, mining.suggest_difficulty,
+// mining.get_transactions and mining.submit. mining.set_difficulty always
+// precedes the first mining.notify.
 // mining.get_transactions [job_id] (BFGMiner asks after every notify) is
 // answered with the ids of the job's transactions after the coinbase, in
 // block order, as an array of hex strings in RPC (display) order: the
@@ -36,13 +43,18 @@
 // long"). Other methods get error 26 (illegal method); the connection
 // stays open.
 //
-// The subscription id is the connection's extranonce1 in hex. When a
-// subscribed connection closes, its session (extranonce1, difficulty,
-// the live jobs it was sent and its accepted shares on them) is kept for
-// SessionTimeout; a client from the same IP that subscribes with that id
-// as params[1], as cpuminer does after a reconnect, resumes it: the work
-// it had stays valid, and the latest job is re-sent without clean_jobs
-// when its jobs are still live. A session is resumed at most once.
+// The subscription id is a random SessionIDSize-byte session id in hex,
+// not the extranonce1, so that no client takes over another's session.
+// When a subscribed connection closes, its session (extranonce1,
+// difficulty, its newest live jobs and its accepted shares on them, at
+// most MaxSessionShares) is kept for SessionTimeout, within MaxSessions,
+// MaxSessionsPerIP and MaxSessionBytes (sessions without accepted shares
+// are evicted first, so that churn never evicts a miner's session); a
+// client from the same IP that subscribes with that id as params[1], as
+// cpuminer does after a reconnect, resumes it: the work it had stays
+// valid, and the latest job is re-sent (as a variant, below) without
+// clean_jobs when its jobs are still live. A session is resumed at most
+// once.
 //
 // # Jobs and shares
 //
@@ -55,7 +67,13 @@
 // version bits inside the negotiated mask (33), duplicate (22, by the
 // share's header hash), share target (23). A share is judged at the
 // difficulty its job was sent with to that connection: after a vardiff
-// change the shares on jobs sent before keep the old difficulty. The
+// change the shares on jobs sent before keep the old difficulty. A job
+// sent again to a connection (at once after a difficulty change, so that
+// the new difficulty applies now, or on a resume) goes as a variant:
+// job id "<id>.<n>" and ntime + n, n counting the job's sends to that
+// connection in hex, so that a miner that restarts the job at extranonce2
+// 0 and nonce 0 searches other headers instead of finding its accepted
+// shares again. Duplicate and stale shares are not invalid requests. The
 // difficulty sent is capped at the job's block difficulty, as ckpool
 // does, so that a miner submits every block it finds; a share that meets
 // the network target is never refused as low difficulty, and is
@@ -73,7 +91,10 @@
 // goroutine owns its handshake state, and what the job loop and the
 // writer share with it is under conn.mu. The non-blocking write of a
 // connection's output is made under conn.mu; the writer's blocking one is
-// not, and conn.writing keeps the two apart.
+// not, and conn.writing keeps the two apart. Server.mu guards the
+// connection set, the per-IP state and the list of connections not yet
+// authorized (with each conn.unauth); the statistics have their own lock,
+// never held with another.
 //
 // The PPLNS window survives restarts when Config.WindowFile is set
 // (cmd/node keeps it in the data directory); the statistics do not.

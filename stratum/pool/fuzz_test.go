@@ -18,7 +18,7 @@ func fuzzConn(s *Server) *conn {
 // FuzzHandleLine feeds arbitrary lines, one connection per input, to the
 // server's dispatch: it must never panic, and output stays bounded.
 func FuzzHandleLine(f *testing.F) {
-	tp := newTestPool(f, func(c *Config) { c.RefreshInterval = time.Hour; c.BanInvalidShares = 1 << 30 })
+	tp := newTestPool(f, func(c *Config) { c.RefreshInterval = time.Hour; c.MaxInvalidPerConn = 1 << 30 })
 	user := testAddr(12).String() + ".w"
 	seeds := []string{
 		`{"id":1,"method":"mining.subscribe","params":["cpuminer/2.5.1"]}`,

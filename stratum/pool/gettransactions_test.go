@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,6 +106,20 @@ func TestGetTransactions(t *testing.T) {
 	}
 	if got := ids(m); !slices.Equal(got, want) {
 		t.Fatalf("ids %q,\nwant %q", got, want)
+	}
+	// A job re-sent to the connection (a vardiff change) carries a
+	// variant id, "<id>.<n>": same transactions.
+	if base, _, _ := strings.Cut(job.JobID, "."); base == job.JobID {
+		m, e = getTxs(c, job.JobID+".1")
+		if e != nil {
+			t.Fatalf("variant id: %v", e)
+		}
+		if got := ids(m); !slices.Equal(got, want) {
+			t.Fatalf("variant id: ids %q,\nwant %q", got, want)
+		}
+	}
+	if _, e := getTxs(c, job.JobID+".x"); e == nil || e.Code != stratum.CodeJobNotFound {
+		t.Fatalf("malformed variant id: %v, want code 21", e)
 	}
 
 	// The same list is too long for a 4 KiB outbound buffer.

@@ -3,7 +3,10 @@ package pool
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/stratum"
@@ -22,6 +25,8 @@ var (
 	errTooManyShares    = stratum.NewError(stratum.CodeOther, "too many shares on live jobs")
 	errUnknownMethod    = stratum.NewError(stratum.CodeIllegalMethod, "unknown method")
 	errBadAddress       = stratum.NewError(stratum.CodeUnauthorized, "unauthorized worker: user must be a payout address[.worker]")
+	errUserTooLong      = stratum.NewError(stratum.CodeUnauthorized, fmt.Sprintf("unauthorized worker: user longer than %d bytes", MaxUserLength))
+	errUserNotPrintable = stratum.NewError(stratum.CodeUnauthorized, "unauthorized worker: user must be printable UTF-8")
 	errTooManyWorkers   = stratum.NewError(stratum.CodeOther, "too many workers on one connection")
 	errInvalidVersionMk = stratum.NewError(stratum.CodeInvalidVersionMask, "")
 	errTxListTooLong    = stratum.NewError(stratum.CodeOther, "transaction list too long")
@@ -101,7 +106,10 @@ func (c *conn) handleGetTransactions(m *stratum.Message) {
 		c.replyError(m.ID, paramsError(err))
 		return
 	}
-	j := c.s.jobs.Load().byID[p.JobID]
+	var j *job
+	if base, _, ok := splitJobID(p.JobID); ok {
+		j = c.s.jobs.Load().byID[base]
+	}
 	if j == nil {
 		c.replyError(m.ID, errJobNotFound)
 		return
@@ -117,7 +125,7 @@ func (c *conn) handleGetTransactions(m *stratum.Message) {
 func (c *conn) handleSubscribe(m *stratum.Message) {
 	var p stratum.SubscribeParams
 	if err := p.Decode(m.Params); err != nil {
-		c.replyError(m.ID, paramsError(err))
+		c.refuse(m.ID, paramsError(err))
 		return
 	}
 	var resumed *savedSession
@@ -129,6 +137,8 @@ func (c *conn) handleSubscribe(m *stratum.Message) {
 	clean := true
 	if resumed != nil {
 		clean = !c.resumeLocked(resumed, jobs.oldestSeq())
+	} else if c.subID == "" {
+		c.subID = newSessionID()
 	}
 	c.out = stratum.AppendResponse(c.out, m.ID, &stratum.SubscribeResult{
 		SubscriptionID:  c.subID,
@@ -150,28 +160,51 @@ func (c *conn) handleSubscribe(m *stratum.Message) {
 func (c *conn) handleAuthorize(m *stratum.Message) {
 	var p stratum.AuthorizeParams
 	if err := p.Decode(m.Params); err != nil {
-		c.replyError(m.ID, paramsError(err))
+		c.refuse(m.ID, paramsError(err))
+		return
+	}
+	if len(p.User) > MaxUserLength {
+		c.refuse(m.ID, errUserTooLong)
+		return
+	}
+	if !printable(p.User) {
+		c.refuse(m.ID, errUserNotPrintable)
 		return
 	}
 	addr, err := chain.ParseAddress(p.Address())
 	if err != nil {
-		c.replyError(m.ID, errBadAddress)
+		c.refuse(m.ID, errBadAddress)
 		return
 	}
 	if _, ok := c.workers[p.User]; !ok && len(c.workers) >= MaxWorkersPerConn {
-		c.replyError(m.ID, errTooManyWorkers)
+		c.refuse(m.ID, errTooManyWorkers)
 		return
 	}
 	c.workers[p.User] = addr
-	c.authorized = true
+	if !c.authorized {
+		c.authorized = true
+		c.s.authorizedConn(c)
+	}
 	c.s.stats.authorize(p.User, addr)
 	c.reply(m.ID, stratum.BoolResult(true))
+}
+
+// printable reports whether s is valid UTF-8 made of printable
+// characters only (letters, marks, numbers, punctuation, symbols and the
+// ASCII space): user names go into logs, RPC replies and metric labels.
+func printable(s string) bool {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return false // RuneError: an invalid byte, or U+FFFD itself
+		}
+	}
+	return true
 }
 
 func (c *conn) handleConfigure(m *stratum.Message) {
 	var p stratum.ConfigureParams
 	if err := p.Decode(m.Params); err != nil {
-		c.replyError(m.ID, paramsError(err))
+		c.refuse(m.ID, paramsError(err))
 		return
 	}
 	var r stratum.ConfigureResult
@@ -194,7 +227,7 @@ func (c *conn) handleConfigure(m *stratum.Message) {
 func (c *conn) handleSuggestDifficulty(m *stratum.Message) {
 	var p stratum.SuggestDifficultyParams
 	if err := p.Decode(m.Params); err != nil {
-		c.replyError(m.ID, paramsError(err))
+		c.refuse(m.ID, paramsError(err))
 		return
 	}
 	d := c.s.clampDifficulty(p.Difficulty)
@@ -247,7 +280,11 @@ func (c *conn) handleSubmit(m *stratum.Message) {
 		c.reject(m.ID, errExtranonce2Size, true)
 		return
 	}
-	j := s.jobs.Load().byID[sp.JobID]
+	var j *job
+	base, variant, ok := splitJobID(sp.JobID)
+	if ok {
+		j = s.jobs.Load().byID[base]
+	}
 	if j == nil {
 		c.reject(m.ID, errJobNotFound, false)
 		return
@@ -276,7 +313,7 @@ func (c *conn) handleSubmit(m *stratum.Message) {
 	hash := hdr.Hash()
 
 	c.mu.Lock()
-	diff, found, met := c.lookupSent(j.seq, &hash)
+	diff, found, met := c.lookupSent(j.seq, variant, &hash)
 	var rej *stratum.Error
 	switch _, dup := c.dup[hash]; {
 	case !found:
@@ -293,11 +330,14 @@ func (c *conn) handleSubmit(m *stratum.Message) {
 		c.flushLocked()
 		c.mu.Unlock()
 		c.signal()
-		c.countReject(sp.Worker, rej, rej != errJobNotFound && rej != errTooManyShares)
+		// A duplicate is what a miner that restarts a job sends, and a
+		// stale share what a slow one sends: neither counts towards a ban.
+		c.countReject(sp.Worker, rej, rej == errLowDifficulty)
 		return
 	}
 	c.dup[hash] = j.seq
 	c.mu.Unlock()
+	c.worked = true
 	s.accepted.Add(1)
 	s.pplns.add(addr, diff)
 	s.stats.accept(sp.Worker, addr, diff)
@@ -316,7 +356,7 @@ func (c *conn) handleSubmit(m *stratum.Message) {
 }
 
 // reject answers a decoded share with an error and counts it; invalid
-// ones count towards the IP's ban.
+// ones count towards closing the connection.
 func (c *conn) reject(id json.RawMessage, e *stratum.Error, invalid bool) {
 	c.replyError(id, e)
 	c.countReject(c.sub.Worker, e, invalid)
@@ -331,9 +371,32 @@ func (c *conn) countReject(user string, e *stratum.Error, invalid bool) {
 		user = ""
 	}
 	c.s.stats.reject(user, addr, rejectReasonOf(e))
-	if invalid && c.s.invalidShare(c.ip) {
-		c.close(CloseBanned)
+	if invalid {
+		c.invalidRequest()
 	}
+}
+
+// refuse answers a request with an error and counts it as invalid.
+func (c *conn) refuse(id json.RawMessage, e *stratum.Error) {
+	c.replyError(id, e)
+	c.invalidRequest()
+}
+
+// invalidRequest counts an invalid request. The MaxInvalidPerConn-th
+// within BanWindow closes the connection, saying why, and counts towards
+// a ban of its IP.
+func (c *conn) invalidRequest() {
+	cfg := &c.s.cfg
+	now := time.Now()
+	if now.Sub(c.invalidStart) > cfg.BanWindow {
+		c.invalidStart, c.invalid = now, 0
+	}
+	c.invalid++
+	if c.invalid < cfg.MaxInvalidPerConn {
+		return
+	}
+	c.closeWithMessage(CloseAbuse, fmt.Sprintf("closing the connection: %d invalid requests within %v", c.invalid, cfg.BanWindow))
+	c.s.abusiveConn(c.ip)
 }
 
 // submitBlock assembles the block of a share that meets the network

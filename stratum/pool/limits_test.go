@@ -55,9 +55,11 @@ func TestConnectionLimits(t *testing.T) {
 	d := dial(t, tp.addr)
 	d.subscribe()
 
+	// At MaxConns with every connection authorized, a new one is
+	// refused.
 	tp2 := newTestPool(t, func(c *Config) { c.MaxConns = 1 })
 	e := dial(t, tp2.addr)
-	e.subscribe()
+	e.handshake(testAddr(43))
 	f := dial(t, tp2.addr)
 	f.waitClosed(time.Second)
 }
@@ -72,8 +74,50 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 }
 
-func TestBanAfterInvalidShares(t *testing.T) {
-	tp := newTestPool(t, func(c *Config) { c.BanInvalidShares = 3; c.BanDuration = time.Minute })
+// TestAbuseClosesTheConnection: malformed submits from a connection that
+// never subscribed close that connection, with a message saying why, and
+// do not ban its IP: another miner at the same address keeps mining and
+// new connections are welcome.
+func TestAbuseClosesTheConnection(t *testing.T) {
+	tp := newTestPool(t, nil)
+	honest := dial(t, tp.addr)
+	job := honest.handshake(testAddr(9))
+	user := testAddr(9).String() + ".w"
+	bad := dial(t, tp.addr)
+	var msg string
+	for i := range 60 {
+		bad.request(stratum.MethodSubmit, `[1,2]`)
+		if m, err := bad.read(time.Second); err != nil {
+			break
+		} else if m.Method == "client.show_message" {
+			msg = string(m.Params)
+			bad.waitClosed(time.Second)
+			break
+		}
+		if i == 59 {
+			t.Fatal("60 malformed submits and the connection is still open")
+		}
+	}
+	if !strings.Contains(msg, "invalid") {
+		t.Errorf("closing message %q does not say why", msg)
+	}
+	if tp.Banned("127.0.0.1") {
+		t.Fatal("one abusive connection banned its IP")
+	}
+	nt := netTarget(t, job)
+	if e := honest.submit(user, job.JobID, honest.mine(job, []byte{0, 0, 0, 1}, target(t, honest.jobDif[0]), &nt)); e != nil {
+		t.Fatalf("the honest miner at the same IP: %v", e)
+	}
+	dial(t, tp.addr).subscribe() // still welcome
+}
+
+// TestBanAfterAbusiveConns: an IP is banned once BanAbusiveConns of its
+// connections were closed for abuse within BanWindow; a refused
+// connection is told why.
+func TestBanAfterAbusiveConns(t *testing.T) {
+	tp := newTestPool(t, func(c *Config) {
+		c.MaxInvalidPerConn, c.BanAbusiveConns, c.BanDuration = 3, 2, time.Minute
+	})
 	c := dial(t, tp.addr)
 	job := c.handshake(testAddr(9))
 	user := testAddr(9).String() + ".w"
@@ -83,20 +127,31 @@ func TestBanAfterInvalidShares(t *testing.T) {
 			t.Fatalf("got %v", e)
 		}
 	}
-	// Stale shares do not count.
-	if e := c.submit(user, "nope", share{e2: []byte{1, 2, 3, 4}, ntime: job.Time}); e == nil || e.Code != stratum.CodeJobNotFound {
-		t.Fatalf("got %v", e)
-	}
-	if tp.Banned("127.0.0.1") {
-		t.Fatal("banned after 2 invalid shares")
+	// Stale and duplicate shares do not count.
+	for range 5 {
+		if e := c.submit(user, "nope", share{e2: []byte{1, 2, 3, 4}, ntime: job.Time}); e == nil || e.Code != stratum.CodeJobNotFound {
+			t.Fatalf("got %v", e)
+		}
 	}
 	c.request(stratum.MethodSubmit, c.submitParams(user, job.JobID, bad))
 	c.waitClosed(time.Second)
-	if !tp.Banned("127.0.0.1") {
-		t.Fatal("not banned")
+	if tp.Banned("127.0.0.1") {
+		t.Fatal("banned after one abusive connection")
 	}
 	d := dial(t, tp.addr)
+	for range 3 {
+		d.request(stratum.MethodAuthorize, `["nobody","x"]`) // refused authorizations count
+	}
 	d.waitClosed(time.Second)
+	if !tp.Banned("127.0.0.1") {
+		t.Fatal("not banned after two abusive connections")
+	}
+	e := dial(t, tp.addr)
+	m, err := e.read(time.Second)
+	if err != nil || m.Method != "client.show_message" || !strings.Contains(string(m.Params), "banned") {
+		t.Fatalf("refused connection got %v (%v), want a message that the IP is banned", m, err)
+	}
+	e.waitClosed(time.Second)
 }
 
 func TestTimeouts(t *testing.T) {
@@ -160,4 +215,94 @@ func TestSlowConsumer(t *testing.T) {
 		t.Errorf("closed with %v", reason)
 	}
 	s.removeConn(c)
+}
+
+// TestIdleConnsDoNotLockOut: connections that never authorize cannot keep
+// a new miner out: at MaxConns a new connection takes the slot of the
+// oldest connection not yet authorized, and authorized miners keep
+// theirs.
+func TestIdleConnsDoNotLockOut(t *testing.T) {
+	tp := newTestPool(t, func(c *Config) { c.MaxConns = 10 })
+	first := dial(t, tp.addr)
+	job := first.handshake(testAddr(40))
+	idle := make([]*client, 9)
+	for i := range idle {
+		idle[i] = dial(t, tp.addr)
+		waitFor(t, func() bool { return tp.Stats().Conns == i+2 })
+	}
+	late := dial(t, tp.addr)
+	late.handshake(testAddr(41))
+	idle[0].waitClosed(time.Second)
+	nt := netTarget(t, job)
+	if e := first.submit(testAddr(40).String()+".w", job.JobID, first.mine(job, []byte{0, 0, 0, 1}, target(t, first.jobDif[0]), &nt)); e != nil {
+		t.Fatalf("the authorized miner: %v", e)
+	}
+}
+
+// TestMaxUnauthConns: at most MaxUnauthConns connections wait for their
+// authorization; a new one closes the oldest.
+func TestMaxUnauthConns(t *testing.T) {
+	tp := newTestPool(t, func(c *Config) { c.MaxUnauthConns = 3 })
+	m := dial(t, tp.addr)
+	m.handshake(testAddr(42))
+	var idle []*client
+	for i := range 6 {
+		idle = append(idle, dial(t, tp.addr))
+		idle[i].subscribe() // subscribed, not authorized
+		if i >= 3 {
+			idle[i-3].waitClosed(time.Second)
+		}
+	}
+	waitFor(t, func() bool { return tp.Stats().Conns == 4 })
+	if _, e := m.call(stratum.MethodExtranonceSubscribe, "[]"); e != nil {
+		t.Fatalf("the authorized miner: %v", e)
+	}
+}
+
+// pipeConn is one end of a net.Pipe with the remote address of a client.
+type pipeConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (p pipeConn) RemoteAddr() net.Addr { return p.remote }
+
+// TestIPv6PerIPLimitBy64: the per-IP limit counts IPv6 clients by /64, so
+// that one host cannot take a new address of its /64 for every
+// connection.
+func TestIPv6PerIPLimitBy64(t *testing.T) {
+	tp := newTestPool(t, func(c *Config) { c.MaxConnsPerIP = 2 })
+	open := func(ip string) bool {
+		t.Helper()
+		server, client := net.Pipe()
+		t.Cleanup(func() { client.Close() })
+		before := tp.Stats().Conns
+		tp.startConn(pipeConn{server, &net.TCPAddr{IP: net.ParseIP(ip), Port: 3333}})
+		return tp.Stats().Conns == before+1
+	}
+	for _, tc := range []struct {
+		ip   string
+		want bool
+	}{
+		{"2001:db8:1:2::1", true},
+		{"2001:db8:1:2:aaaa:bbbb:cccc:dddd", true},
+		{"2001:db8:1:2:ffff::", false}, // the same /64, at its limit
+		{"2001:db8:1:3::1", true},      // the next /64
+		{"192.0.2.1", true},
+		{"192.0.2.2", true}, // IPv4 addresses count one by one
+	} {
+		if got := open(tc.ip); got != tc.want {
+			t.Errorf("connection from %s accepted: %v, want %v", tc.ip, got, tc.want)
+		}
+	}
+	for ip, want := range map[string]string{
+		"2001:db8:1:2:aaaa:bbbb:cccc:dddd": "2001:db8:1:2::/64",
+		"::ffff:192.0.2.1":                 "192.0.2.1",
+		"192.0.2.1":                        "192.0.2.1",
+		"::1":                              "::/64",
+	} {
+		if got := ipKey(&net.TCPAddr{IP: net.ParseIP(ip)}); got != want {
+			t.Errorf("ipKey(%s) = %s, want %s", ip, got, want)
+		}
+	}
 }

@@ -1,6 +1,9 @@
 package pool
 
 import (
+	"strconv"
+	"unicode/utf8"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -40,9 +43,31 @@ func (s *Server) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descBlocks, prometheus.CounterValue, float64(ps.Blocks), "main")
 	ch <- prometheus.MustNewConstMetric(descBlocks, prometheus.CounterValue, float64(ps.SideBlocks), "side")
 	ch <- prometheus.MustNewConstMetric(descHashrate, prometheus.GaugeValue, ps.Hashrate)
-	for _, w := range s.WorkerStats() {
-		ch <- prometheus.MustNewConstMetric(descWorkerHashrate, prometheus.GaugeValue, w.Hashrate, w.Worker)
+	ws := s.WorkerStats()
+	seen := make(map[string]bool, len(ws))
+	for _, w := range ws {
+		label := labelValue(w.Worker)
+		if seen[label] {
+			continue // two names sanitized alike: a repeated series fails the scrape
+		}
+		seen[label] = true
+		m, err := prometheus.NewConstMetric(descWorkerHashrate, prometheus.GaugeValue, w.Hashrate, label)
+		if err != nil {
+			continue // one bad series must not fail the scrape
+		}
+		ch <- m
 	}
+}
+
+// labelValue returns s as a label value: s when it is valid UTF-8, else s
+// quoted with its invalid bytes escaped (\xff), which Prometheus
+// accepts. Authorize refuses such names; the collector does not rely on
+// it, since one bad label fails every scrape.
+func labelValue(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strconv.Quote(s)
 }
 
 var _ prometheus.Collector = (*Server)(nil)

@@ -364,8 +364,16 @@ func TestVardiff(t *testing.T) {
 	if c.jobDif[1] != VardiffMaxStep*start || c.diffs[len(c.diffs)-1] != VardiffMaxStep*start {
 		t.Fatalf("difficulty after 4 fast shares: %v, want %g", c.diffs, VardiffMaxStep*start)
 	}
-	if e := c.submit(user, j.JobID, oldOnly); e != nil {
-		t.Fatalf("share at the old difficulty on a job sent before: %v", e)
+	// The job is re-sent at once as a variant: another id and ntime, so
+	// that the miner restarting it finds no share it already sent.
+	if j.JobID != job.JobID+".1" || j.Time != job.Time+1 || j.CleanJobs {
+		t.Fatalf("re-sent job %s ntime %d clean %v, want %s.1 ntime %d", j.JobID, j.Time, j.CleanJobs, job.JobID, job.Time+1)
+	}
+	if e := c.submit(user, job.JobID, oldOnly); e != nil {
+		t.Fatalf("share at the old difficulty on the job sent before: %v", e)
+	}
+	if low := c.mine(j, []byte{0, 0, 1, 1}, target(t, start), &hi); c.submit(user, j.JobID, low) == nil {
+		t.Fatal("share at the old difficulty on the variant sent at the new one accepted")
 	}
 	// A fresh job is sent at the new difficulty only.
 	if err := tp.newJob(false); err != nil {

@@ -14,8 +14,18 @@ type MethodRegistrar interface {
 	RegisterMethod(name string, h jsonrpc.Handler) error
 }
 
+// MaxRPCWorkers is the most workers one getpoolworkers reply lists, and
+// the count it lists when not asked: about 400 KB of JSON with the
+// longest names, where the DefaultMaxTrackedWorkers workers would be
+// 4 MB (and 326 MB before user names were bounded).
+const MaxRPCWorkers = 1000
+
 // RegisterRPC adds the pool's JSON-RPC methods: getpoolinfo (the totals,
-// PoolInfo) and getpoolworkers (the tracked workers, []WorkerInfo).
+// PoolInfo) and getpoolworkers [count, after] (the tracked workers,
+// []WorkerInfo): count workers (1 to MaxRPCWorkers, default
+// MaxRPCWorkers) in user order, from the first whose user sorts after
+// after (default ""). A reply of count workers may have a next page: ask
+// again with its last worker as after.
 func (s *Server) RegisterRPC(r MethodRegistrar) error {
 	return errors.Join(
 		r.RegisterMethod("getpoolinfo", s.getPoolInfo),
@@ -68,10 +78,14 @@ func (s *Server) getPoolInfo(_ context.Context, params json.RawMessage) (any, er
 }
 
 func (s *Server) getPoolWorkers(_ context.Context, params json.RawMessage) (any, error) {
-	if err := jsonrpc.Params(params); err != nil {
+	count, after := MaxRPCWorkers, ""
+	if err := jsonrpc.Params(params, &count, &after); err != nil {
 		return nil, err
 	}
-	ws := s.WorkerStats()
+	if count < 1 || count > MaxRPCWorkers {
+		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParameter, "count %d, want 1 to %d", count, MaxRPCWorkers)
+	}
+	ws := s.stats.workerPage(after, count)
 	out := make([]WorkerInfo, len(ws))
 	for i, w := range ws {
 		out[i] = WorkerInfo{

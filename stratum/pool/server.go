@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"container/list"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/stratum"
 )
 
 // Accept loop backoff on temporary errors.
@@ -20,6 +22,11 @@ const (
 	minAcceptBackoff = 5 * time.Millisecond
 	maxAcceptBackoff = time.Second
 )
+
+// refuseWriteTimeout bounds the write of the message to a refused
+// connection, made by the accept loop: the first write to a new socket
+// never waits for the client.
+const refuseWriteTimeout = 10 * time.Millisecond
 
 // Stats are the server's counters.
 type Stats struct {
@@ -55,7 +62,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
-	ips      map[string]*ipState
+	unauth   list.List           // connections not yet authorized, oldest first
+	ips      map[string]*ipState // by ipKey
 	shutdown bool
 	wg       sync.WaitGroup
 }
@@ -63,8 +71,8 @@ type Server struct {
 // ipState is what the server knows of one client IP.
 type ipState struct {
 	conns       int
-	invalid     int       // invalid shares since windowStart
-	windowStart time.Time // start of the invalid-share window
+	abusive     int       // connections closed for abuse since windowStart
+	windowStart time.Time // start of the abuse window
 	bannedUntil time.Time
 }
 
@@ -79,8 +87,8 @@ func New(cfg Config) (*Server, error) {
 		log:      cfg.Logger.With("component", "stratum"),
 		params:   cfg.Node.Params(),
 		pplns:    newPPLNS(),
-		stats:    newStats(cfg.Now, cfg.MaxTrackedWorkers),
-		sessions: newSessionCache(cfg.SessionTimeout, cfg.MaxSessions),
+		stats:    newStats(cfg.Now, cfg.MaxTrackedWorkers, cfg.WorkerIdleTimeout),
+		sessions: newSessionCache(cfg.SessionTimeout, cfg.MaxSessions, cfg.MaxSessionsPerIP, cfg.MaxSessionBytes),
 		quit:     make(chan struct{}),
 		conns:    make(map[*conn]struct{}),
 		ips:      make(map[string]*ipState),
@@ -184,28 +192,43 @@ func (s *Server) acceptLoop(ln net.Listener) {
 }
 
 // startConn registers a new connection and starts its goroutines, or
-// closes it at once when a limit refuses it.
+// closes it at once when a limit refuses it. At MaxConns or
+// MaxUnauthConns it closes the oldest connection not yet authorized to
+// make room; until that one's reader has gone, the server holds one
+// connection more than the limit.
 func (s *Server) startConn(nc net.Conn) {
-	ip := hostOf(nc.RemoteAddr())
+	ip := ipKey(nc.RemoteAddr())
 	c := newConn(s, nc, ip)
 	now := time.Now()
 	s.mu.Lock()
 	st := s.ips[ip]
 	reason := CloseReason(0)
+	var evicted *conn
 	switch {
 	case s.shutdown:
 		reason = CloseServerShutdown
 	case st != nil && now.Before(st.bannedUntil):
 		reason = CloseBanned
-	case len(s.conns) >= s.cfg.MaxConns:
-		reason = CloseMaxConns
 	case st != nil && st.conns >= s.cfg.MaxConnsPerIP:
 		reason = CloseMaxConnsPerIP
+	case len(s.conns) >= s.cfg.MaxConns || s.unauth.Len() >= s.cfg.MaxUnauthConns:
+		e := s.unauth.Front()
+		if e == nil {
+			reason = CloseMaxConns
+			break
+		}
+		evicted = e.Value.(*conn)
+		s.unauth.Remove(e)
+		evicted.unauth = nil
 	}
 	if reason != 0 {
+		msg := "connection refused: " + reason.String()
+		if reason == CloseBanned {
+			msg += fmt.Sprintf(" for %v: %d connections closed for invalid requests", st.bannedUntil.Sub(now).Round(time.Second), s.cfg.BanAbusiveConns)
+		}
 		s.mu.Unlock()
 		s.log.Debug("connection refused", "remote", nc.RemoteAddr().String(), "reason", reason)
-		nc.Close()
+		refuseConn(nc, msg)
 		return
 	}
 	if st == nil {
@@ -214,8 +237,12 @@ func (s *Server) startConn(nc net.Conn) {
 	}
 	st.conns++
 	s.conns[c] = struct{}{}
+	c.unauth = s.unauth.PushBack(c)
 	s.wg.Add(2)
 	s.mu.Unlock()
+	if evicted != nil {
+		evicted.close(CloseHandshakeEvicted)
+	}
 	go func() { defer s.wg.Done(); c.readLoop() }()
 	go func() { defer s.wg.Done(); c.writeLoop() }()
 }
@@ -228,17 +255,21 @@ func (s *Server) removeConn(c *conn) {
 		return
 	}
 	delete(s.conns, c)
+	if c.unauth != nil {
+		s.unauth.Remove(c.unauth)
+		c.unauth = nil
+	}
 	if st := s.ips[c.ip]; st != nil {
 		st.conns--
-		if st.conns == 0 && st.bannedUntil.IsZero() && st.invalid == 0 {
+		if st.conns == 0 && st.bannedUntil.IsZero() && st.abusive == 0 {
 			delete(s.ips, c.ip)
 		}
 	}
 }
 
-// invalidShare counts an invalid share from ip and reports whether the IP
-// is now banned.
-func (s *Server) invalidShare(ip string) bool {
+// abusiveConn counts a connection of ip closed for abuse, and bans the
+// IP at the BanAbusiveConns-th within BanWindow.
+func (s *Server) abusiveConn(ip string) {
 	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -248,19 +279,28 @@ func (s *Server) invalidShare(ip string) bool {
 		s.ips[ip] = st
 	}
 	if now.Sub(st.windowStart) > s.cfg.BanWindow {
-		st.windowStart, st.invalid = now, 0
+		st.windowStart, st.abusive = now, 0
 	}
-	st.invalid++
-	if s.cfg.BanInvalidShares > 0 && st.invalid >= s.cfg.BanInvalidShares {
+	st.abusive++
+	if st.abusive >= s.cfg.BanAbusiveConns {
 		st.bannedUntil = now.Add(s.cfg.BanDuration)
-		st.invalid = 0
-		s.log.Info("IP banned", "ip", ip, "until", st.bannedUntil)
-		return true
+		st.abusive = 0
+		s.log.Info("IP banned", "ip", ip, "until", st.bannedUntil, "why", fmt.Sprintf("%d connections closed for invalid requests within %v", s.cfg.BanAbusiveConns, s.cfg.BanWindow))
 	}
-	return false
 }
 
-// sweepIPs forgets IPs without connections whose ban and invalid-share
+// refuseConn tells a client why its connection is refused, when that costs
+// no wait (plain TCP: a TLS write would run the handshake), and closes
+// it.
+func refuseConn(nc net.Conn, msg string) {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetWriteDeadline(time.Now().Add(refuseWriteTimeout))
+		tc.Write(stratum.AppendNotification(nil, showMessage(msg)))
+	}
+	nc.Close()
+}
+
+// sweepIPs forgets IPs without connections whose ban and abuse
 // window have expired.
 func (s *Server) sweepIPs() {
 	now := time.Now()
@@ -273,8 +313,21 @@ func (s *Server) sweepIPs() {
 	}
 }
 
-// Banned reports whether ip is banned now.
+// authorizedConn takes c off the connections waiting for authorization.
+func (s *Server) authorizedConn(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c.unauth != nil {
+		s.unauth.Remove(c.unauth)
+		c.unauth = nil
+	}
+}
+
+// Banned reports whether ip (for IPv6, its /64) is banned now.
 func (s *Server) Banned(ip string) bool {
+	if a := net.ParseIP(ip); a != nil {
+		ip = ipKey(&net.TCPAddr{IP: a})
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.ips[ip]
@@ -300,10 +353,15 @@ func (s *Server) Stats() Stats {
 	return Stats{Conns: n, Accepted: s.accepted.Load(), Rejected: s.rejected.Load(), Blocks: s.blocks.Load(), Jobs: s.jobsMade.Load()}
 }
 
-// hostOf returns the IP of a remote address.
-func hostOf(a net.Addr) string {
+// ipKey returns the client of a remote address as the limits and bans
+// count it: its IP, or for IPv6 its /64 ("2001:db8:1:2::/64"), since a
+// host is given a whole /64 and picks addresses from it at will.
+func ipKey(a net.Addr) string {
 	if ta, ok := a.(*net.TCPAddr); ok {
-		return ta.IP.String()
+		if ip4 := ta.IP.To4(); ip4 != nil {
+			return ip4.String()
+		}
+		return ta.IP.Mask(net.CIDRMask(64, 128)).String() + "/64"
 	}
 	host, _, err := net.SplitHostPort(a.String())
 	if err != nil {

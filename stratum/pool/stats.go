@@ -204,6 +204,7 @@ func (w *rateWindow) hashrate(now, since time.Time) float64 {
 
 // workerStat is a tracked worker.
 type workerStat struct {
+	user       string // its key in stats.workers
 	addr       chain.Address
 	accepted   uint64
 	rejected   RejectCounts
@@ -211,53 +212,93 @@ type workerStat struct {
 	lastSeen   time.Time // last authorize or share: the eviction order
 	authorized time.Time
 	rate       rateWindow
+	// newer and older link the workers in lastSeen order (stats.newest
+	// to stats.oldest), so that the longest idle is found in O(1).
+	newer, older *workerStat
 }
 
 // stats are the pool's share statistics, behind one mutex.
 type stats struct {
 	now   func() time.Time
 	cap   int
-	start time.Time // the pool's window start
+	idle  time.Duration // a worker idle for longer is dropped
+	start time.Time     // the pool's window start
 
 	mu       sync.Mutex
 	workers  map[string]*workerStat
+	newest   *workerStat // most recently seen
+	oldest   *workerStat // longest idle: the next evicted
 	rejected RejectCounts
 	rate     rateWindow
 }
 
-func newStats(now func() time.Time, capacity int) *stats {
-	return &stats{now: now, cap: capacity, start: now(), workers: make(map[string]*workerStat)}
+func newStats(now func() time.Time, capacity int, idle time.Duration) *stats {
+	return &stats{now: now, cap: capacity, idle: idle, start: now(), workers: make(map[string]*workerStat)}
 }
 
 // epochOf returns the bucket number of t.
 func epochOf(t time.Time) int64 { return t.UnixNano() / int64(HashrateBucket) }
 
-// workerLocked returns the worker's entry, making it (evicting the
-// longest idle worker at the cap) when it is not tracked.
+// workerLocked returns the worker's entry, seen at now, making it when
+// it is not tracked: at the cap it takes over the entry of the longest
+// idle worker, which costs no scan and no allocation.
 func (st *stats) workerLocked(user string, addr chain.Address, now time.Time) *workerStat {
-	if w := st.workers[user]; w != nil {
-		return w
-	}
-	if len(st.workers) >= st.cap {
-		var oldest string
-		var ow *workerStat
-		for u, w := range st.workers {
-			if ow == nil || w.lastSeen.Before(ow.lastSeen) {
-				oldest, ow = u, w
-			}
+	w := st.workers[user]
+	if w != nil {
+		st.unlinkLocked(w)
+	} else {
+		if len(st.workers) >= st.cap && st.oldest != nil {
+			w = st.oldest
+			st.unlinkLocked(w)
+			delete(st.workers, w.user)
+		} else {
+			w = new(workerStat)
 		}
-		delete(st.workers, oldest)
+		*w = workerStat{user: user, addr: addr, authorized: now}
+		st.workers[user] = w
 	}
-	w := &workerStat{addr: addr, lastSeen: now, authorized: now}
-	st.workers[user] = w
+	w.lastSeen = now
+	w.older = st.newest
+	if st.newest != nil {
+		st.newest.newer = w
+	}
+	st.newest = w
+	if st.oldest == nil {
+		st.oldest = w
+	}
 	return w
+}
+
+// expireLocked drops the workers idle for longer than st.idle, the
+// oldest first.
+func (st *stats) expireLocked(now time.Time) {
+	for w := st.oldest; w != nil && now.Sub(w.lastSeen) > st.idle; w = st.oldest {
+		st.unlinkLocked(w)
+		delete(st.workers, w.user)
+	}
+}
+
+// unlinkLocked takes w out of the lastSeen order.
+func (st *stats) unlinkLocked(w *workerStat) {
+	if w.newer != nil {
+		w.newer.older = w.older
+	} else {
+		st.newest = w.older
+	}
+	if w.older != nil {
+		w.older.newer = w.newer
+	} else {
+		st.oldest = w.newer
+	}
+	w.newer, w.older = nil, nil
 }
 
 // authorize starts tracking a worker or refreshes it.
 func (st *stats) authorize(user string, addr chain.Address) {
 	now := st.now()
 	st.mu.Lock()
-	st.workerLocked(user, addr, now).lastSeen = now
+	st.expireLocked(now)
+	st.workerLocked(user, addr, now)
 	st.mu.Unlock()
 }
 
@@ -267,9 +308,10 @@ func (st *stats) accept(user string, addr chain.Address, diff float64) {
 	now := st.now()
 	e := epochOf(now)
 	st.mu.Lock()
+	st.expireLocked(now)
 	w := st.workerLocked(user, addr, now)
 	w.accepted++
-	w.lastShare, w.lastSeen = now, now
+	w.lastShare = now
 	w.rate.add(e, diff)
 	st.rate.add(e, diff)
 	st.mu.Unlock()
@@ -280,11 +322,12 @@ func (st *stats) accept(user string, addr chain.Address, diff float64) {
 func (st *stats) reject(user string, addr chain.Address, r RejectReason) {
 	now := st.now()
 	st.mu.Lock()
+	st.expireLocked(now)
 	st.rejected[r]++
 	if user != "" {
 		w := st.workerLocked(user, addr, now)
 		w.rejected[r]++
-		w.lastShare, w.lastSeen = now, now
+		w.lastShare = now
 	}
 	st.mu.Unlock()
 }
@@ -293,24 +336,57 @@ func (st *stats) reject(user string, addr chain.Address, r RejectReason) {
 func (st *stats) workerStats() []WorkerStats {
 	now := st.now()
 	st.mu.Lock()
+	st.expireLocked(now)
 	out := make([]WorkerStats, 0, len(st.workers))
-	for u, w := range st.workers {
-		_, name := stratum.SplitUser(u)
-		out = append(out, WorkerStats{
-			Worker:     u,
-			Address:    w.addr,
-			Name:       name,
-			Hashrate:   w.rate.hashrate(now, w.authorized),
-			Accepted:   w.accepted,
-			Rejected:   w.rejected,
-			Stale:      w.rejected[RejectStale],
-			LastShare:  w.lastShare,
-			Authorized: w.authorized,
-		})
+	for _, w := range st.workers {
+		out = append(out, w.stats(now))
 	}
 	st.mu.Unlock()
 	slices.SortFunc(out, func(a, b WorkerStats) int { return strings.Compare(a.Worker, b.Worker) })
 	return out
+}
+
+// workerPage returns the statistics of at most count workers whose user
+// sorts after after, sorted by user. The names are sorted outside the
+// lock, which shares take.
+func (st *stats) workerPage(after string, count int) []WorkerStats {
+	st.mu.Lock()
+	st.expireLocked(st.now())
+	users := make([]string, 0, len(st.workers))
+	for u := range st.workers {
+		if u > after {
+			users = append(users, u)
+		}
+	}
+	st.mu.Unlock()
+	slices.Sort(users)
+	users = users[:min(count, len(users))]
+	out := make([]WorkerStats, 0, len(users))
+	now := st.now()
+	st.mu.Lock()
+	for _, u := range users {
+		if w := st.workers[u]; w != nil { // not evicted meanwhile
+			out = append(out, w.stats(now))
+		}
+	}
+	st.mu.Unlock()
+	return out
+}
+
+// stats returns w's statistics at now; the stats lock is held.
+func (w *workerStat) stats(now time.Time) WorkerStats {
+	_, name := stratum.SplitUser(w.user)
+	return WorkerStats{
+		Worker:     w.user,
+		Address:    w.addr,
+		Name:       name,
+		Hashrate:   w.rate.hashrate(now, w.authorized),
+		Accepted:   w.accepted,
+		Rejected:   w.rejected,
+		Stale:      w.rejected[RejectStale],
+		LastShare:  w.lastShare,
+		Authorized: w.authorized,
+	}
 }
 
 // totals returns the worker count, the rejections and the pool hashrate.
@@ -318,6 +394,7 @@ func (st *stats) totals() (workers int, rejected RejectCounts, hashrate float64)
 	now := st.now()
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	st.expireLocked(now)
 	return len(st.workers), st.rejected, st.rate.hashrate(now, st.start)
 }
 

@@ -3,6 +3,7 @@ package pool
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net"
@@ -117,7 +118,7 @@ func TestWorkerStatsReasons(t *testing.T) {
 // the expected hashrate, which decays as buckets leave the window.
 func TestHashrateWindow(t *testing.T) {
 	clk := newFakeClock()
-	st := newStats(clk.now, 4)
+	st := newStats(clk.now, 4, DefaultWorkerIdleTimeout)
 	addr := testAddr(4)
 	st.authorize("u", addr)
 	for range hashrateBuckets {
@@ -146,7 +147,7 @@ func TestHashrateWindow(t *testing.T) {
 		}
 	}
 	clk.advance(HashrateWindow + HashrateBucket)
-	st = newStats(clk.now, 4)
+	st = newStats(clk.now, 4, DefaultWorkerIdleTimeout)
 	st.authorize("u", addr)
 	for range hashrateBuckets {
 		clk.advance(HashrateBucket)
@@ -171,7 +172,7 @@ func TestHashrateWindow(t *testing.T) {
 // TestWorkerCapEviction: at the cap a new worker evicts the longest idle.
 func TestWorkerCapEviction(t *testing.T) {
 	clk := newFakeClock()
-	st := newStats(clk.now, 2)
+	st := newStats(clk.now, 2, DefaultWorkerIdleTimeout)
 	a := testAddr(5)
 	st.authorize("a", a)
 	clk.advance(time.Second)
@@ -307,5 +308,51 @@ func TestPoolMetricsAndRPC(t *testing.T) {
 	}
 	if err := cl.Call(context.Background(), "getpoolinfo", &info, 1); err == nil {
 		t.Error("getpoolinfo accepted a parameter")
+	}
+}
+
+// TestWorkerEvictionNoAllocs: at the cap, a new worker takes over the
+// entry of the longest idle one without allocating, and the eviction
+// order stays the lastSeen order.
+func TestWorkerEvictionNoAllocs(t *testing.T) {
+	const capacity = 64
+	clk := newFakeClock()
+	st := newStats(clk.now, capacity, DefaultWorkerIdleTimeout)
+	addr := testAddr(5)
+	names := make([]string, 4*capacity)
+	for i := range names {
+		names[i] = fmt.Sprint("w", i)
+	}
+	for _, n := range names[:capacity] {
+		clk.advance(time.Second)
+		st.authorize(n, addr)
+	}
+	i := capacity
+	next := func() {
+		clk.advance(time.Second)
+		st.authorize(names[i%len(names)], addr)
+		i++
+	}
+	for range capacity { // the map settles at its size
+		next()
+	}
+	if !raceEnabled {
+		if a := testing.AllocsPerRun(1000, next); a != 0 {
+			t.Errorf("evicting a worker costs %v allocations", a)
+		}
+	}
+	ws := st.workerStats()
+	if len(ws) != capacity {
+		t.Fatalf("%d workers tracked, want %d", len(ws), capacity)
+	}
+	// The tracked ones are the last capacity names authorized.
+	want := map[string]bool{}
+	for k := i - capacity; k < i; k++ {
+		want[names[k%len(names)]] = true
+	}
+	for _, w := range ws {
+		if !want[w.Worker] {
+			t.Errorf("worker %s tracked, but it is not among the %d most recent", w.Worker, capacity)
+		}
 	}
 }

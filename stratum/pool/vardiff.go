@@ -18,8 +18,9 @@ const vardiffTolerance = 0.1
 // whose block difficulty caps what is sent (appendJobLocked): a change
 // that moves the capped difficulty by less than vardiffTolerance is
 // skipped. A change is sent with set_difficulty and takes effect with the
-// next notify; with resend, j is re-sent at once so that the client
-// switches now. It reports whether the difficulty changed.
+// next notify; with resend, a variant of j (another id and ntime, see
+// sentJob) is sent at once so that the client switches now. It reports
+// whether the difficulty changed.
 func (c *conn) vardiffLocked(now time.Time, j *job, resend bool) bool {
 	cfg := &c.s.cfg
 	elapsed := now.Sub(c.vdStart)

@@ -171,6 +171,24 @@ func (p *Pool) Notify(clean bool) string {
 	return j.JobID
 }
 
+// Resend sends the current job again, same id, without clean_jobs, to
+// every authorized connection, at the connection's difficulty now: what
+// pools do to apply a difficulty change at once. It returns the job id,
+// "" when there is no job yet.
+func (p *Pool) Resend() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.job == nil {
+		return ""
+	}
+	j := *p.job
+	j.CleanJobs = false
+	for _, c := range p.conns {
+		c.notify(&j)
+	}
+	return j.JobID
+}
+
 // SetDifficulty sends mining.set_difficulty to every connection; jobs sent
 // afterwards are judged at d.
 func (p *Pool) SetDifficulty(d float64) {
