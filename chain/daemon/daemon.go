@@ -46,6 +46,17 @@ type Config struct {
 	// instead of hanging. 0 selects store.DefaultLockTimeout; it must not
 	// be negative.
 	LockTimeout time.Duration
+	// MaxRPCConns bounds the RPC server's open connections (see
+	// connLimiter: an idle connection gives its place to a new one); 0
+	// selects DefaultMaxRPCConns.
+	MaxRPCConns int
+	// RPCIdleTimeout closes keep-alive connections idle this long; 0
+	// selects DefaultRPCIdleTimeout.
+	RPCIdleTimeout time.Duration
+	// PublicMetrics serves /metrics without the RPC credentials on any
+	// address. Without it, /metrics needs them unless the RPC server
+	// listens on a loopback address.
+	PublicMetrics bool
 	// MaxMempoolBytes bounds the mempool; 0 selects
 	// mempool.DefaultMaxPoolBytes.
 	MaxMempoolBytes int
@@ -70,8 +81,13 @@ type Daemon struct {
 	rpc     *jsonrpc.Server
 	rpcAddr string
 	rpcLn   net.Listener
-	db      *store.DB // nil for a chain kept in memory
-	closers []func() error
+	// maxRPCConns, rpcIdleTimeout and publicMetrics are the RPC server's
+	// limits (Config).
+	maxRPCConns    int
+	rpcIdleTimeout time.Duration
+	publicMetrics  bool
+	db             *store.DB // nil for a chain kept in memory
+	closers        []func() error
 
 	mu     sync.Mutex
 	tipCh  chan struct{} // closed and replaced when the tip changes
@@ -87,13 +103,20 @@ func New(cfg Config) (*Daemon, error) {
 	if cfg.LockTimeout < 0 {
 		return nil, fmt.Errorf("%w: negative lock timeout %v", ErrConfig, cfg.LockTimeout)
 	}
+	if cfg.MaxRPCConns < 0 || cfg.RPCIdleTimeout < 0 {
+		return nil, fmt.Errorf("%w: negative RPC connection limit %d or idle timeout %v", ErrConfig, cfg.MaxRPCConns, cfg.RPCIdleTimeout)
+	}
 	d := &Daemon{
 		params:  cfg.Params,
 		log:     cfg.Logger,
 		now:     cfg.Now,
 		rpcAddr: cfg.RPCAddr,
 		rpcLn:   cfg.RPCListener,
-		tipCh:   make(chan struct{}),
+
+		maxRPCConns:    cmp.Or(cfg.MaxRPCConns, DefaultMaxRPCConns),
+		rpcIdleTimeout: cmp.Or(cfg.RPCIdleTimeout, DefaultRPCIdleTimeout),
+		publicMetrics:  cfg.PublicMetrics,
+		tipCh:          make(chan struct{}),
 	}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -232,20 +255,27 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return fmt.Errorf("daemon: RPC listen: %w", err)
 		}
 	}
-	d.log.Info("RPC listening", "addr", ln.Addr().String())
+	public := d.publicMetrics || isLoopback(ln.Addr())
+	d.log.Info("RPC listening", "addr", ln.Addr().String(), "max_conns", d.maxRPCConns, "public_metrics", public)
 	mux := http.NewServeMux()
 	mux.Handle("/", d.rpc)
-	mux.Handle("/metrics", d.metrics.handler())
+	if public {
+		mux.Handle("/metrics", d.metrics.handler())
+	} else {
+		mux.Handle("/metrics", d.rpc.RequireAuth(d.metrics.handler()))
+	}
+	limited := newConnLimiter(ln, d.maxRPCConns)
 	srv := &http.Server{
 		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: rpcHeaderTimeout,
 		ReadTimeout:       60 * time.Second,
 		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		IdleTimeout:       d.rpcIdleTimeout,
 		MaxHeaderBytes:    1 << 16,
+		ConnState:         limited.track,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(limited) }()
 	var stop error
 	select {
 	case err := <-errc:
@@ -257,6 +287,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return errors.Join(stop, srv.Shutdown(shutdown))
+}
+
+// isLoopback reports whether addr is a loopback TCP address.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 // Close releases the store. The Daemon must not be used afterwards.

@@ -59,5 +59,7 @@ func (m *metrics) reorg(depth int) {
 }
 
 func (m *metrics) handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	// A collector's error (a bad label value, say) costs its own metrics,
+	// never the whole scrape.
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }

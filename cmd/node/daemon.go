@@ -39,11 +39,18 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	stratumWindow := fs.Float64("stratum-window", 0, "PPLNS window as total share difficulty (0: twice the network difficulty)")
 	stratumCert := fs.String("stratum-tls-cert", "", "PEM certificate file: serve Stratum over TLS (stratum+ssl://), with --stratum-tls-key")
 	stratumKey := fs.String("stratum-tls-key", "", "PEM private key file of --stratum-tls-cert")
+	rpcMaxConns := fs.Int("rpc-max-conns", daemon.DefaultMaxRPCConns, "most open RPC connections (an idle one gives its place to a new one)")
+	metricsPublic := fs.Bool("metrics-public", false, "serve /metrics without the RPC credentials on a non-loopback --rpc address")
+	var lim poolLimits
+	lim.flags(fs)
 	if err := parse(fs, args, stderr); err != nil {
 		return err
 	}
 	if !*dev {
 		return usagef("only the dev network can run yet: add --dev")
+	}
+	if *rpcMaxConns < 1 {
+		return usagef("--rpc-max-conns must be at least 1")
 	}
 	if (*rpcUser == "") != (*rpcPass == "") {
 		return usagef("--rpcuser and --rpcpassword go together")
@@ -74,14 +81,21 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if *stratumAddr != "" {
+		if err := lim.fit(openFileLimit(), *rpcMaxConns, log); err != nil {
+			return err
+		}
+	}
 	d, err := daemon.New(daemon.Config{
-		Params:      params,
-		DataDir:     *dataDir,
-		RPCAddr:     *rpcAddr,
-		RPCUser:     *rpcUser,
-		RPCPassword: *rpcPass,
-		Reindex:     *reindex,
-		Logger:      log,
+		Params:        params,
+		DataDir:       *dataDir,
+		RPCAddr:       *rpcAddr,
+		RPCUser:       *rpcUser,
+		RPCPassword:   *rpcPass,
+		MaxRPCConns:   *rpcMaxConns,
+		PublicMetrics: *metricsPublic,
+		Reindex:       *reindex,
+		Logger:        log,
 	})
 	if err != nil {
 		return err
@@ -104,6 +118,14 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		WindowDifficulty: *stratumWindow,
 		WindowFile:       filepath.Join(*dataDir, poolWindowFile),
 		Logger:           log,
+
+		MaxConns:          lim.maxConns,
+		MaxConnsPerIP:     lim.maxConnsPerIP,
+		MaxUnauthConns:    lim.maxUnauthConns,
+		MaxInvalidPerConn: lim.maxInvalid,
+		BanAbusiveConns:   lim.banConns,
+		BanWindow:         lim.banWindow,
+		BanDuration:       lim.banDuration,
 	})
 	if errors.Is(err, pool.ErrConfig) {
 		return usageError{err} // a --stratum-* flag out of range

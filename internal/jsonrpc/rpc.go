@@ -190,7 +190,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "JSON-RPC server handles only POST requests", http.StatusMethodNotAllowed)
 		return
 	}
-	if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(s.authHdr)) != 1 {
+	if !s.authorized(r) {
 		s.refuse(w, r)
 		return
 	}
@@ -214,6 +214,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(out)
+}
+
+// authorized reports whether r carries the server's credentials.
+func (s *Server) authorized(r *http.Request) bool {
+	return subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(s.authHdr)) == 1
+}
+
+// RequireAuth returns h behind the server's credentials: a request
+// without them is refused as a JSON-RPC call would be (401 after
+// FailedAuthDelay, logged at most once a second).
+func (s *Server) RequireAuth(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.authorized(r) {
+			s.refuse(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // refuse answers a request with wrong or missing credentials after

@@ -283,3 +283,37 @@ func TestClient(t *testing.T) {
 		t.Fatalf("ReadCookie: %q %q %v", u, p, err)
 	}
 }
+
+func TestRequireAuth(t *testing.T) {
+	s, err := New(Config{User: "u", Password: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.authDelay = 0
+	hs := httptest.NewServer(s.RequireAuth(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "secret")
+	})))
+	defer hs.Close()
+	get := func(user, pass string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, hs.URL, nil)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, body := get("", ""); status != http.StatusUnauthorized || strings.Contains(body, "secret") {
+		t.Fatalf("no credentials: %d %q", status, body)
+	}
+	if status, body := get("u", "wrong"); status != http.StatusUnauthorized || strings.Contains(body, "secret") {
+		t.Fatalf("wrong password: %d %q", status, body)
+	}
+	if status, body := get("u", "p"); status != http.StatusOK || body != "secret" {
+		t.Fatalf("credentials: %d %q", status, body)
+	}
+}

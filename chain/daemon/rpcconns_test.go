@@ -1,0 +1,177 @@
+package daemon
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestConnLimiter checks the RPC connection cap: silent and idle
+// keep-alive connections give their places to new clients, the count
+// never passes the cap, and when every connection is running a request
+// a new one is closed at once.
+func TestConnLimiter(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const max = 3
+	l := newConnLimiter(ln, max)
+	release := make(chan struct{})
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/block" {
+				<-release
+			}
+			io.WriteString(w, "ok")
+		}),
+		ReadHeaderTimeout: time.Minute,
+		ConnState:         l.track,
+	}
+	go srv.Serve(l)
+	defer srv.Shutdown(context.Background())
+	url := "http://" + ln.Addr().String()
+	newClient := func() *http.Client {
+		return &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, DisableCompression: true}, Timeout: 10 * time.Second}
+	}
+	get := func(c *http.Client, path string) error {
+		resp, err := c.Get(url + path)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		_, err = io.ReadAll(resp.Body)
+		return err
+	}
+
+	// Silent connections (an attacker's sockets that never send) and
+	// idle keep-alive ones fill the cap; new clients still get through.
+	for range max {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	for i := range 2 * max {
+		if err := get(newClient(), "/"); err != nil {
+			t.Fatalf("client %d with the cap full of waiting connections: %v", i, err)
+		}
+		if n := l.open(); n > max {
+			t.Fatalf("%d connections open, cap %d", n, max)
+		}
+	}
+
+	// Every place running a request: a new connection is closed at once.
+	errs := make(chan error, max)
+	for range max {
+		go func() { errs <- get(newClient(), "/block") }()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l.mu.Lock()
+		active := 0
+		for _, st := range l.conns {
+			if st.active {
+				active++
+			}
+		}
+		l.mu.Unlock()
+		if active == max {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d blocking requests running", active, max)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := get(newClient(), "/"); err == nil {
+		t.Fatal("a connection beyond the cap was served while every place was busy")
+	}
+	close(release)
+	for range max {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := get(newClient(), "/"); err != nil {
+		t.Fatalf("after the busy requests ended: %v", err)
+	}
+}
+
+// fakeAddrListener reports another address than the loopback one it
+// listens on, so that a test can play a node bound to a public address
+// while all its traffic stays on 127.0.0.1.
+type fakeAddrListener struct {
+	net.Listener
+	addr net.Addr
+}
+
+func (l fakeAddrListener) Addr() net.Addr { return l.addr }
+
+// TestMetricsAuth: /metrics is open on a loopback RPC address (TestMetrics),
+// needs the RPC credentials on any other, unless PublicMetrics is set.
+func TestMetricsAuth(t *testing.T) {
+	p, err := DevParams("", time.Unix(1_800_000_000, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, public := range []bool{false, true} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		url := "http://" + ln.Addr().String() + "/metrics"
+		fake := fakeAddrListener{ln, &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 18443}}
+		d, err := New(Config{Params: p, RPCListener: fake, RPCUser: "u", RPCPassword: "p", PublicMetrics: public})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- d.Run(ctx) }()
+		scrape := func(user, pass string) int {
+			req, _ := http.NewRequest(http.MethodGet, url, nil)
+			if user != "" {
+				req.SetBasicAuth(user, pass)
+			}
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					if time.Now().After(deadline) {
+						t.Fatal(err)
+					}
+					continue
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK && !strings.Contains(string(b), "powmine_tip_height") {
+					t.Fatalf("scrape without the node's metrics: %.200s", b)
+				}
+				return resp.StatusCode
+			}
+		}
+		wantAnon := http.StatusUnauthorized
+		if public {
+			wantAnon = http.StatusOK
+		}
+		if got := scrape("", ""); got != wantAnon {
+			t.Errorf("public=%v: anonymous scrape %d, want %d", public, got, wantAnon)
+		}
+		if got := scrape("u", "wrong"); !public && got != http.StatusUnauthorized {
+			t.Errorf("wrong password: %d", got)
+		}
+		if got := scrape("u", "p"); got != http.StatusOK {
+			t.Errorf("public=%v: scrape with credentials %d", public, got)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		d.Close()
+	}
+}
