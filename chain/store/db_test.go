@@ -82,11 +82,11 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-// TestTruncatedFile cuts a used store at every page boundary: Open and a
-// node on it must fail cleanly or work, never crash (bbolt alone dies
-// with SIGBUS on such files).
-func TestTruncatedFile(t *testing.T) {
-	c := newTestChain(t, "trunc", 5)
+// scenarioFile runs the test scenario on a new store, closes it and
+// returns the chain, the scenario, the file's path and its bytes.
+func scenarioFile(t *testing.T, name string) (*testChain, *scenario, string, []byte) {
+	t.Helper()
+	c := newTestChain(t, name, 5)
 	s := c.buildScenario()
 	db, path := openTemp(t, c)
 	runScenario(t, c, s, db)
@@ -95,6 +95,14 @@ func TestTruncatedFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c, s, path, full
+}
+
+// TestTruncatedFile cuts a used store at every page boundary: Open and a
+// node on it must fail cleanly or work, never crash (bbolt alone dies
+// with SIGBUS on such files).
+func TestTruncatedFile(t *testing.T) {
+	c, _, _, full := scenarioFile(t, "trunc")
 	refused := 0
 	for cut := 4096; cut < len(full); cut += 4096 {
 		p := filepath.Join(t.TempDir(), "cut.db")
@@ -390,15 +398,7 @@ func addrKey(i int) []byte { a := addr(i); return a[:] }
 // reaches every page). Pages are damaged only within the file's length
 // (a truncated file is TestTruncatedFile's).
 func TestDamagedPages(t *testing.T) {
-	c := newTestChain(t, "damage", 5)
-	s := c.buildScenario()
-	db, path := openTemp(t, c)
-	runScenario(t, c, s, db)
-	_ = db.Close()
-	full, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, s, path, full := scenarioFile(t, "damage")
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
