@@ -36,10 +36,13 @@
 //   - Persistence: every connect, disconnect, accepted block or status
 //     change is one Store.Commit of one storage.Batch, so a store can make
 //     each atomic (one bbolt transaction); New reloads the index, accounts
-//     and tip with Store.Load. The stored records live in chain/storage,
-//     which chain/store (the bbolt Store) imports instead of this
-//     package. MemStore is the in-memory Store. Reindex rebuilds the state
-//     of a Reindexer from its blocks, replaying them in first-seen order.
+//     and tip with Store.Load, leaving out the index entries without a
+//     body that older versions wrote for the children of invalid blocks
+//     (Reindex removes them from the store). The stored records live in
+//     chain/storage, which chain/store (the bbolt Store) imports instead
+//     of this package. MemStore is the in-memory Store. Reindex rebuilds
+//     the state of a Reindexer from its blocks, replaying them in
+//     first-seen order.
 //
 // What it does not do: no networking, no mempool, no block templates or
 // mining, no header-only sync (every index node has its block); no logging

@@ -254,11 +254,21 @@ func (n *Node) initGenesis() error {
 	return nil
 }
 
-// load rebuilds the index, candidates, view and accounts from snap.
+// load rebuilds the index, candidates, view and accounts from snap. It
+// leaves out the index entries without a body, which older versions
+// wrote for the children of invalid blocks without checking their
+// headers; the node no longer stores such blocks. Their descendants have
+// no body either, and every stored block extends a stored one, so what is
+// left is a tree. Reindex removes those entries from the store.
 func (n *Node) load(snap *storage.Snapshot) error {
 	entries := slices.Clone(snap.Index)
 	slices.SortFunc(entries, func(a, b storage.IndexEntry) int { return cmp.Compare(a.Height, b.Height) })
+	var bodiless int
 	for _, e := range entries {
+		if e.Status&storage.StatusDataStored == 0 {
+			bodiless++
+			continue
+		}
 		var parent *blockNode
 		if e.Height > 0 {
 			if parent = n.index[e.Header.PrevBlock]; parent == nil {
@@ -293,6 +303,9 @@ func (n *Node) load(snap *storage.Snapshot) error {
 	n.candidates[tip] = struct{}{}
 	n.view.setTip(tip)
 	applyEntries(n.accounts, snap.Accounts)
+	if bodiless > 0 {
+		n.log.Warn("left out index entries without a body; a reindex removes them from the store", "entries", bodiless)
+	}
 	return nil
 }
 
