@@ -2,6 +2,8 @@ package node
 
 import (
 	"errors"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/powmine/powmine/chain"
@@ -314,4 +316,63 @@ func TestOrphanGetsHeaderContext(t *testing.T) {
 			t.Errorf("refused orphan %v sent again: %v, want ErrDuplicate", b.Hash(), err)
 		}
 	}
+}
+
+// TestConcurrentRefusals sends children and descendants of an invalid
+// block from several goroutines, the same ones twice and some before
+// their parents, while another extends the chain and a reader lists the
+// tips: only the valid blocks are stored. Run it with -race.
+func TestConcurrentRefusals(t *testing.T) {
+	h := newHarness(t, false, Config{})
+	h.node.cfg.Notify = nil // the harness's recorder is not goroutine-safe
+	a := h.branch(h.genesis, 2, 1, 1)
+	h.mustProcess(a...)
+	x := h.invalidBlock(a[1])
+	before, tips := h.counts(), len(h.node.ChainTips())
+	var bad []*chain.Block
+	desc := x
+	for i := range 100 {
+		desc = h.nextExtra(desc, 3, 1, 0)
+		bad = append(bad, h.nextExtra(x, 4+i, 1, 0), desc)
+	}
+	main := h.branch(a[1], 20, 1, 1)
+	reversed := slices.Clone(bad)
+	slices.Reverse(reversed)
+
+	var wg sync.WaitGroup
+	for _, blocks := range [][]*chain.Block{bad, bad, reversed, main} {
+		wg.Go(func() {
+			for _, b := range blocks {
+				if _, err := h.node.ProcessBlock(b); err != nil && !errors.Is(err, ErrDuplicate) {
+					var rerr chain.RuleError
+					if !errors.As(err, &rerr) || rerr.Code != chain.ErrInvalidAncestorBlock {
+						t.Errorf("block %v: %v", b.Hash(), err)
+					}
+				}
+			}
+		})
+	}
+	wg.Go(func() {
+		for range 50 {
+			_ = h.node.ChainTips()
+			_ = h.node.OrphanCount()
+		}
+	})
+	wg.Wait()
+	h.wantTip(main[len(main)-1])
+	if got := h.counts(); got.blocks != before.blocks+len(main) || got.index != before.index+len(main) {
+		t.Errorf("store went from %+v to %+v; want the %d valid blocks only", before, got, len(main))
+	}
+	if got := len(h.node.ChainTips()); got != tips {
+		t.Errorf("%d chain tips, want %d", got, tips)
+	}
+	if o := h.node.OrphanCount(); o != 0 {
+		t.Errorf("%d orphans left", o)
+	}
+	for _, b := range bad {
+		if _, ok := h.node.BlockInfo(b.Hash()); ok {
+			t.Fatalf("refused block %v is in the index", b.Hash())
+		}
+	}
+	h.checkInvariants()
 }
