@@ -88,8 +88,9 @@
 // restart: a forgotten block is checked, and refused, again. The orphan
 // pool is bounded by Config.MaxOrphans and Config.MaxOrphanBytes (100
 // blocks and 32 MiB by default), each orphan for OrphanTTL. So a flood of
-// cheap blocks on an invalid parent, or with the wrong bits, costs a few
-// hundred kilobytes of memory at most and writes nothing.
+// cheap blocks on an invalid parent, or with the wrong bits, writes
+// nothing and costs no more memory than the remembered refusals (about
+// 400 KB at most) and the bounded orphan pool.
 //
 // A mutated body (chain.ErrMutatedBlock, chain.ErrBadMerkleRoot) or a
 // timestamp too far ahead (chain.ErrTimeTooNew) never condemns the
