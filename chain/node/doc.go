@@ -5,15 +5,7 @@
 //
 // What it provides:
 //
-//   - Node.ProcessBlock, the one entry point for blocks, in this pipeline:
-//     duplicate check; chain.CheckBlockSanity (signatures on all CPUs,
-//     outside the node's lock); orphan pool when the parent is unknown;
-//     chain.CheckHeaderContext against the parent (bits from the params'
-//     retarget rule, median time past of the last 11 blocks, future
-//     limit) and chain.CheckCoinbaseHeight; recording in the index and
-//     the store; fork choice; connecting (account-state rules, see below)
-//     or disconnecting blocks one at a time; then the orphans that were
-//     waiting for the block, recursively.
+//   - Node.ProcessBlock, the one entry point for blocks (see Pipeline).
 //   - The block index: a node per block with parent and skip pointers
 //     (Bitcoin Core's GetAncestor, O(log n)), height, cumulative work, a
 //     first-seen sequence number and storage.BlockStatus bits (data stored,
@@ -44,40 +36,93 @@
 //   - Persistence: every connect, disconnect, accepted block or status
 //     change is one Store.Commit of one storage.Batch, so a store can make
 //     each atomic (one bbolt transaction); New reloads the index, accounts
-//     and tip with Store.Load. The stored records live in chain/storage,
-//     which chain/store (the bbolt Store) imports instead of this
-//     package. MemStore is the in-memory Store. Reindex rebuilds the state
-//     of a Reindexer from its blocks, replaying them in first-seen order.
+//     and tip with Store.Load, leaving out the index entries without a
+//     body that older versions wrote for the children of invalid blocks
+//     (Reindex removes them from the store). The stored records live in
+//     chain/storage, which chain/store (the bbolt Store) imports instead
+//     of this package. MemStore is the in-memory Store. Reindex rebuilds
+//     the state of a Reindexer from its blocks, replaying them in
+//     first-seen order.
 //
 // What it does not do: no networking, no mempool, no block templates or
 // mining, no header-only sync (every index node has its block); no logging
-// unless Config.Logger is set. Blocks failing the context-free or header
-// rules are not recorded at all, so a mutated body (chain.ErrMutatedBlock,
-// chain.ErrBadMerkleRoot) or a timestamp too far ahead
-// (chain.ErrTimeTooNew) never condemns the header: the honest body, or the
-// same block later, is accepted.
+// unless Config.Logger is set. Like Core for a block it asked for, it
+// stores a block that passes every check of the pipeline below on a side
+// branch even with less work than the tip: what bounds those is the
+// proof of work their bits require.
+//
+// # Pipeline
+//
+// ProcessBlock follows Bitcoin Core's and btcd's order, so that nothing is
+// written for a block until its header is known to fit its parent:
+//
+//  1. The duplicate check: the index, the orphan pool and the remembered
+//     refusals (see below).
+//  2. Context-free checks: the header's proof of work
+//     (chain.CheckHeaderSanity).
+//  3. The header against its parent, when the parent is known (Core's
+//     AcceptBlockHeader): a parent known invalid, in the index or
+//     remembered, yields chain.ErrInvalidAncestorBlock ("bad-prevblk");
+//     then chain.CheckHeaderContext: the bits the params' retarget or
+//     ASERT rule requires after the parent, a time above the median of
+//     the last 11 blocks and at most Params.MaxFutureBlockTime ahead of
+//     the clock.
+//  4. The body (chain.CheckBlockSanity, signatures on all CPUs).
+//  5. Under the write lock, steps 1 and 3 again, which alone decide; the
+//     orphan pool when the parent is unknown; chain.CheckCoinbaseHeight;
+//     only then is the block written to the index and the store.
+//  6. The orphans that were waiting for the block, each through steps 3
+//     and 5 against it before it is stored, recursively.
+//  7. Fork choice, and connecting (account-state rules, see above) or
+//     disconnecting blocks one at a time.
+//
+// A block refused in step 3 or 5 is never stored. When the rule condemns
+// its header (chain.ErrInvalidAncestorBlock, the header-context rules but
+// chain.ErrTimeTooNew, and the coinbase height, to which the header
+// commits through the merkle root), its hash and the rule are remembered
+// in memory, the MaxRejected (4096) most recent ones, the oldest
+// forgotten first; the orphans waiting for it, and theirs, leave the pool
+// and are remembered as chain.ErrInvalidAncestorBlock. Sent again, such a
+// block is a duplicate, and its children are refused in step 3 instead of
+// waiting as orphans. Nothing else is remembered and nothing survives a
+// restart: a forgotten block is checked, and refused, again. The orphan
+// pool is bounded by Config.MaxOrphans and Config.MaxOrphanBytes (100
+// blocks and 32 MiB by default), each orphan for OrphanTTL. So a flood of
+// cheap blocks on an invalid parent, or with the wrong bits, writes
+// nothing and costs no more memory than the remembered refusals (about
+// 400 KB at most) and the bounded orphan pool.
+//
+// A mutated body (chain.ErrMutatedBlock, chain.ErrBadMerkleRoot) or a
+// timestamp too far ahead (chain.ErrTimeTooNew) never condemns the
+// header, and is not remembered: the honest body, or the same block
+// later, is accepted. A block stored before an ancestor failed the
+// account-state rules keeps its body and is marked StatusInvalidAncestor
+// with the rest of the branch.
 //
 // # Concurrency
 //
 // Every exported method of Node is safe for concurrent use, and reads do
 // not wait behind writes. Two locks split the work:
 //
-//   - The write lock serializes changes. ProcessBlock verifies signatures
-//     before taking it, then holds it through the whole change: header
-//     checks, fork choice, connecting and disconnecting, and every Store
-//     call that change makes (Commit may wait for an fsync), so the
-//     changes are made, and committed, one at a time.
+//   - The write lock serializes changes. ProcessBlock checks the header
+//     and verifies signatures before taking it, then holds it through the
+//     whole change: header checks again, fork choice, connecting and
+//     disconnecting, and every Store call that change makes (Commit may
+//     wait for an fsync), so the changes are made, and committed, one at
+//     a time. A header that ProcessBlock refuses before taking it takes
+//     it only briefly, to remember the refusal.
 //   - The read lock (a sync.RWMutex) guards what the read methods see: the
-//     index, the best chain, the account state, the orphan pool and the
-//     block statuses. A change takes it exclusively only for a few
-//     memory writes: to apply what its Store.Commit has just made durable
-//     (a new index node, a new tip with its accounts, new statuses), or to
-//     add or take orphans, which are not stored. It never holds it across
+//     index, the best chain, the account state, the orphan pool, the
+//     remembered refusals and the block statuses. A change takes it
+//     exclusively only for a few memory writes: to apply what its
+//     Store.Commit has just made durable (a new index node, a new tip
+//     with its accounts, new statuses), or to add or take orphans and
+//     remember refusals, which are not stored. It never holds it across
 //     a Store call. Tip, BlockInfo, BlockByHeight, MainChainHas,
 //     Account, Locator, NextHeaderContext, OrphanCount and ChainTips take
 //     it shared, so they return while a Commit is still syncing, showing
-//     the state before that change. ProcessBlock's duplicate check takes
-//     it shared too.
+//     the state before that change. ProcessBlock's first duplicate and
+//     header checks take it shared too.
 //   - Block takes neither lock: it reads from the Store, which must allow
 //     that concurrently with Commit (see Store). Any block the index shows
 //     is committed before it shows it.
@@ -96,8 +141,12 @@
 //
 // A block that breaks a consensus rule yields an error holding a
 // chain.RuleError (test with errors.As and compare the Code); the node
-// adds chain.ErrInvalidAncestorBlock for a block on top of an invalid one.
-// A block already known yields an error wrapping ErrDuplicate; Store
-// failures are passed on wrapped, and leave the node consistent with the
-// last successful Commit.
+// adds chain.ErrInvalidAncestorBlock (RejectReason "bad-prevblk") for a
+// block on top of an invalid one: refused unstored when the parent is
+// known invalid, or kept as StatusInvalidAncestor when it was stored
+// before an ancestor failed. Which refusals condemn a block and which do
+// not is said under Pipeline. A block already known, or remembered as
+// refused, yields an error wrapping ErrDuplicate; Store failures are
+// passed on wrapped, and leave the node consistent with the last
+// successful Commit.
 package node

@@ -159,6 +159,7 @@ type Node struct {
 	view     chainView
 	accounts map[chain.Address]chain.Account
 	orphans  *orphanPool
+	rejected *rejectedSet // blocks refused before storage, for a rule that condemns them
 }
 
 // New returns a node on the chain in cfg.Store, or, for an empty store, a
@@ -195,6 +196,7 @@ func New(cfg Config) (*Node, error) {
 		candidates: make(map[*blockNode]struct{}),
 		accounts:   make(map[chain.Address]chain.Account),
 		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.MaxOrphanBytes),
+		rejected:   newRejectedSet(MaxRejected),
 	}
 	n.notifyCond.L = &n.notifyMu
 	snap, err := n.store.Load()
@@ -252,11 +254,21 @@ func (n *Node) initGenesis() error {
 	return nil
 }
 
-// load rebuilds the index, candidates, view and accounts from snap.
+// load rebuilds the index, candidates, view and accounts from snap. It
+// leaves out the index entries without a body, which older versions
+// wrote for the children of invalid blocks without checking their
+// headers; the node no longer stores such blocks. Their descendants have
+// no body either, and every stored block extends a stored one, so what is
+// left is a tree. Reindex removes those entries from the store.
 func (n *Node) load(snap *storage.Snapshot) error {
 	entries := slices.Clone(snap.Index)
 	slices.SortFunc(entries, func(a, b storage.IndexEntry) int { return cmp.Compare(a.Height, b.Height) })
+	var bodiless int
 	for _, e := range entries {
+		if e.Status&storage.StatusDataStored == 0 {
+			bodiless++
+			continue
+		}
 		var parent *blockNode
 		if e.Height > 0 {
 			if parent = n.index[e.Header.PrevBlock]; parent == nil {
@@ -291,6 +303,9 @@ func (n *Node) load(snap *storage.Snapshot) error {
 	n.candidates[tip] = struct{}{}
 	n.view.setTip(tip)
 	applyEntries(n.accounts, snap.Accounts)
+	if bodiless > 0 {
+		n.log.Warn("left out index entries without a body; a reindex removes them from the store", "entries", bodiless)
+	}
 	return nil
 }
 
@@ -312,17 +327,18 @@ func (b *blockNode) entry() storage.IndexEntry {
 // Orphan). Orphans waiting for b are processed next, recursively.
 //
 // A block that breaks a rule yields an error holding a chain.RuleError.
-// Context-free and header rules are checked first (chain.CheckBlockSanity,
-// chain.CheckHeaderContext against the parent, chain.CheckCoinbaseHeight);
-// a block failing them is not recorded, so ErrBadMerkleRoot,
-// ErrMutatedBlock and ErrTimeTooNew never condemn the header. The
-// account-state rules (ErrBadSequence, ErrInsufficientBalance,
-// ErrBadCoinbaseValue, ErrAmountOverflow) run when the block is
-// connected; a block failing them is marked StatusValidateFailed, its
-// descendants StatusInvalidAncestor, and the node follows the best chain
-// that remains valid. A block whose parent is known invalid is recorded
-// as such and yields ErrInvalidAncestorBlock. A known block yields
-// ErrDuplicate. Other errors come from the Store.
+// The checks run in Bitcoin Core's order, described in the package
+// comment's Pipeline section: the header's proof of work, its context
+// against the parent (ErrInvalidAncestorBlock, "bad-prevblk", when the
+// parent is known invalid; ErrUnexpectedDifficulty, ErrTimeTooOld,
+// ErrTimeTooNew), the body, the coinbase height; a block failing them is
+// not stored, and its hash is remembered (MaxRejected at most) when the
+// rule condemns the header. The account-state rules (ErrBadSequence,
+// ErrInsufficientBalance, ErrBadCoinbaseValue, ErrAmountOverflow) run
+// when the block is connected; a block failing them is marked
+// StatusValidateFailed, its stored descendants StatusInvalidAncestor, and
+// the node follows the best chain that remains valid. A known or
+// remembered block yields ErrDuplicate. Other errors come from the Store.
 //
 // b must not be modified afterwards. It is safe for concurrent use; see
 // Config.Notify for the events it delivers.
@@ -335,13 +351,29 @@ func (n *Node) ProcessBlock(b *chain.Block) (Result, error) {
 	if dup != nil {
 		return res, dup
 	}
+	// The header first, as Core checks headers before it fetches bodies,
+	// so that a block on an invalid parent or with the wrong bits costs
+	// no signature check. processBlock checks the context again under
+	// the write lock, which alone decides.
+	if err := chain.CheckHeaderSanity(&b.Header, n.params); err != nil {
+		return res, err
+	}
+	n.mu.RLock()
+	_, err := n.checkHeader(&b.Header, hash)
+	n.mu.RUnlock()
+	if err != nil {
+		n.writeMu.Lock()
+		n.reject(hash, err)
+		n.writeMu.Unlock()
+		return res, err
+	}
 	// The costly part, signatures included, runs without the lock.
 	if err := chain.CheckBlockSanity(b, n.params, chain.BFNone); err != nil {
 		return res, err
 	}
 
 	n.writeMu.Lock()
-	err := n.processBlock(b, hash, &res)
+	err = n.processBlock(b, hash, &res)
 	for i := len(n.disconnected) - 1; i >= 0; i-- {
 		res.Disconnected = append(res.Disconnected, n.disconnected[i].Transactions[1:]...)
 	}
@@ -377,8 +409,9 @@ func (n *Node) deliver(ticket uint64, events []Event) {
 	}
 }
 
-// isKnown returns an ErrDuplicate error when the block is in the index or
-// the orphan pool. The caller holds mu (shared) or writeMu.
+// isKnown returns an ErrDuplicate error when the block is in the index,
+// the orphan pool or the remembered refusals. The caller holds mu (shared)
+// or writeMu.
 func (n *Node) isKnown(hash chain.Hash) error {
 	if node := n.index[hash]; node != nil {
 		if node.status.KnownInvalid() {
@@ -389,7 +422,66 @@ func (n *Node) isKnown(hash chain.Hash) error {
 	if n.orphans.has(hash) {
 		return fmt.Errorf("%w: block %v is an orphan", ErrDuplicate, hash)
 	}
+	if code, ok := n.rejected.get(hash); ok {
+		return fmt.Errorf("%w: block %v was refused (%v)", ErrDuplicate, hash, code.RejectReason())
+	}
 	return nil
+}
+
+// checkHeader checks header h, of the block with the given hash, against
+// its parent, as Bitcoin Core's AcceptBlockHeader does after the
+// duplicate check: a parent known invalid (in the index, or remembered
+// as refused) yields ErrInvalidAncestorBlock; then
+// chain.CheckHeaderContext runs against the parent (bits, median time
+// past, future limit). It returns the parent, or nil and no error when the
+// parent is unknown (an orphan). It changes nothing; the caller holds mu
+// (shared) or writeMu.
+func (n *Node) checkHeader(h *chain.Header, hash chain.Hash) (*blockNode, error) {
+	if code, ok := n.rejected.get(h.PrevBlock); ok {
+		return nil, ruleErr(chain.ErrInvalidAncestorBlock, "block %v extends block %v, refused (%v)",
+			hash, h.PrevBlock, code.RejectReason())
+	}
+	parent := n.index[h.PrevBlock]
+	switch {
+	case parent == nil:
+		return nil, nil
+	case parent.status.KnownInvalid():
+		return nil, ruleErr(chain.ErrInvalidAncestorBlock, "block %v extends invalid block %v", hash, parent.hash)
+	}
+	ctx := headerContext(parent, n.params)
+	if err := chain.CheckHeaderContext(h, n.params, &ctx, n.cfg.Now()); err != nil {
+		return nil, err
+	}
+	return parent, nil
+}
+
+// reject handles a block that checkHeader or the coinbase height check
+// refused with err, and returns err. When err condemns the block hash (a
+// RuleError but chain.ErrTimeTooNew, which may pass later), the hash is
+// remembered, and the orphans waiting for the block, and theirs, leave the
+// pool and are remembered as ErrInvalidAncestorBlock. The caller holds
+// writeMu.
+func (n *Node) reject(hash chain.Hash, err error) error {
+	var rerr chain.RuleError
+	if !errors.As(err, &rerr) || rerr.Code == chain.ErrTimeTooNew {
+		return err
+	}
+	n.mu.Lock()
+	n.rejected.add(hash, rerr.Code)
+	var dropped int
+	for queue := []chain.Hash{hash}; len(queue) > 0; {
+		parent := queue[0]
+		queue = queue[1:]
+		for _, ob := range n.orphans.takeChildren(parent) {
+			obHash := ob.Hash()
+			n.rejected.add(obHash, chain.ErrInvalidAncestorBlock)
+			queue = append(queue, obHash)
+			dropped++
+		}
+	}
+	n.mu.Unlock()
+	n.log.Debug("block refused", "hash", hash, "err", err, "orphans", dropped)
+	return err
 }
 
 // processBlock is ProcessBlock after the sanity checks, with writeMu held.
@@ -397,7 +489,10 @@ func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error 
 	if err := n.isKnown(hash); err != nil {
 		return err // another goroutine was faster
 	}
-	parent := n.index[b.Header.PrevBlock]
+	parent, err := n.checkHeader(&b.Header, hash)
+	if err != nil {
+		return n.reject(hash, err)
+	}
 	if parent == nil {
 		n.mu.Lock()
 		n.orphans.add(b, hash, n.cfg.Now())
@@ -407,12 +502,12 @@ func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error 
 		return nil
 	}
 	node, err := n.acceptBlock(b, hash, parent)
-	if node == nil {
+	if err != nil {
 		return err
 	}
-	acceptErr := err
 
-	// Orphans waiting for this block, and for theirs.
+	// Orphans waiting for this block, and for theirs: each meets its
+	// parent's header context now, before it is stored.
 	queue := []*blockNode{node}
 	for len(queue) > 0 {
 		p := queue[0]
@@ -421,13 +516,13 @@ func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error 
 		children := n.orphans.takeChildren(p.hash)
 		n.mu.Unlock()
 		for _, ob := range children {
-			child, err := n.acceptBlock(ob, ob.Hash(), p)
+			obHash := ob.Hash()
+			child, err := n.acceptOrphan(ob, obHash, p)
 			if err != nil {
-				n.log.Debug("orphan rejected", "hash", ob.Hash(), "err", err)
+				n.log.Debug("orphan rejected", "hash", obHash, "err", err)
+				continue
 			}
-			if child != nil {
-				queue = append(queue, child)
-			}
+			queue = append(queue, child)
 		}
 	}
 
@@ -437,8 +532,6 @@ func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error 
 	}
 	res.MainChain = n.view.contains(node)
 	switch {
-	case acceptErr != nil:
-		return acceptErr
 	case failures[node] != nil:
 		return failures[node]
 	case node.status.KnownInvalid():
@@ -447,29 +540,23 @@ func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error 
 	return nil
 }
 
-// acceptBlock checks b against its parent and records it in the index and
-// the store. It returns the new node, also together with an
-// ErrInvalidAncestorBlock error when the parent is known invalid (the
-// block is then recorded as invalid, without its body), or nil and the
-// error that kept the block out.
+// acceptOrphan checks the header of an orphan against parent, which has
+// just been stored, and accepts it (see acceptBlock), or refuses it (see
+// reject).
+func (n *Node) acceptOrphan(b *chain.Block, hash chain.Hash, parent *blockNode) (*blockNode, error) {
+	if _, err := n.checkHeader(&b.Header, hash); err != nil {
+		return nil, n.reject(hash, err)
+	}
+	return n.acceptBlock(b, hash, parent)
+}
+
+// acceptBlock checks the coinbase height of b, whose header has passed
+// checkHeader against parent, and records b in the index and the store.
+// It returns the new node, or nil and the error that kept the block out
+// (a refused block is handled by reject).
 func (n *Node) acceptBlock(b *chain.Block, hash chain.Hash, parent *blockNode) (*blockNode, error) {
-	if parent.status.KnownInvalid() {
-		node := newBlockNode(&b.Header, hash, parent, n.takeSeq())
-		node.status = storage.StatusInvalidAncestor
-		if err := n.store.Commit(&storage.Batch{Index: []storage.IndexEntry{node.entry()}}); err != nil {
-			return nil, err
-		}
-		n.mu.Lock()
-		n.index[hash] = node
-		n.mu.Unlock()
-		return node, ruleErr(chain.ErrInvalidAncestorBlock, "block %v extends invalid block %v", hash, parent.hash)
-	}
-	ctx := headerContext(parent, n.params)
-	if err := chain.CheckHeaderContext(&b.Header, n.params, &ctx, n.cfg.Now()); err != nil {
-		return nil, err
-	}
 	if err := chain.CheckCoinbaseHeight(b, parent.height+1); err != nil {
-		return nil, err
+		return nil, n.reject(hash, err)
 	}
 	node := newBlockNode(&b.Header, hash, parent, n.takeSeq())
 	node.status = storage.StatusDataStored

@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/powmine/powmine/chain"
@@ -180,5 +181,70 @@ func TestReindexResume(t *testing.T) {
 		if e.Hash == bogus.Hash() {
 			t.Fatal("refused block still indexed")
 		}
+	}
+}
+
+// TestNodeInvalidAncestorFlood is the attack on a DB: thousands
+// of cheap children and descendants of an invalid block, and blocks with
+// wrong bits on a valid parent, are refused without a Commit, so the
+// file, its index and the chain tips stay as they were.
+func TestNodeInvalidAncestorFlood(t *testing.T) {
+	const n = 1000
+	c := newTestChain(t, "flood", 1)
+	db, path := openTemp(t, c)
+	nd, err := node.New(c.config(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1 := c.next(c.genesis, 1, 0)
+	x := c.next(a1, 2, 1) // overpays its coinbase
+	if _, err := nd.ProcessBlock(a1); err != nil {
+		t.Fatal(err)
+	}
+	wantRule(t, nd, x, chain.ErrBadCoinbaseValue)
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, tips := len(mustLoad(t, db).Index), len(nd.ChainTips())
+	commits := 0
+	db.commitHook = func(stage string) error {
+		if stage == "tip" { // the last stage of every Commit
+			commits++
+		}
+		return nil
+	}
+	desc := x
+	for i := range n {
+		wantRule(t, nd, c.next(x, 3, uint64(i)), chain.ErrInvalidAncestorBlock)
+		desc = c.next(desc, 4, 0)
+		wantRule(t, nd, desc, chain.ErrInvalidAncestorBlock)
+		wrong := c.next(a1, 5, uint64(i))
+		wrong.Header.Bits = 0x203fffff // the chain requires easyBits
+		seal(t, wrong, c.p)
+		wantRule(t, nd, wrong, chain.ErrUnexpectedDifficulty)
+	}
+	db.commitHook = nil
+	if commits != 0 {
+		t.Errorf("%d commits for refused blocks", commits)
+	}
+	if got := len(mustLoad(t, db).Index); got != entries {
+		t.Errorf("%d index entries, want %d", got, entries)
+	}
+	if got := len(nd.ChainTips()); got != tips {
+		t.Errorf("%d chain tips, want %d", got, tips)
+	}
+	if fi2, err := os.Stat(path); err != nil || fi2.Size() != fi.Size() {
+		t.Errorf("file of %d bytes grew to %v (%v)", fi.Size(), fi2.Size(), err)
+	}
+}
+
+// wantRule fails unless ProcessBlock refuses b with code.
+func wantRule(t *testing.T, nd *node.Node, b *chain.Block, code chain.ErrorCode) {
+	t.Helper()
+	_, err := nd.ProcessBlock(b)
+	var rerr chain.RuleError
+	if !errors.As(err, &rerr) || rerr.Code != code {
+		t.Fatalf("ProcessBlock(%v): %v, want %v", b.Hash(), err, code)
 	}
 }
