@@ -46,7 +46,8 @@
 // argon2id). Reading accepts any parameters within MinKDFTime..MaxKDFTime,
 // 8 KiB per lane..MaxKDFMemoryKiB and MinKDFThreads..MaxKDFThreads, and
 // files of at most MaxFileSize bytes, and checks all of that before it
-// derives anything, so a hostile file costs at most 1 GiB and 100 passes.
+// derives anything, so a hostile file costs at most 256 MiB and 10 passes
+// (about 13 times the default work; see MaxKDFTime for why these bounds).
 //
 // # Errors
 //

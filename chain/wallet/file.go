@@ -41,15 +41,28 @@ const (
 // Bounds on the argon2id parameters of a file being read. A file outside
 // them is ErrCorrupt and is rejected before any key derivation, so a
 // malicious file can make Load allocate at most MaxKDFMemoryKiB KiB and run
-// at most MaxKDFTime passes over it. The lower bounds are those of RFC 9106
-// (memory at least 8 KiB per lane); they are not a strength requirement,
-// since a file's parameters are its writer's choice.
+// at most MaxKDFTime passes over it.
+//
+// The upper bounds are what New writes (DefaultKDFTime, DefaultKDFMemoryKiB,
+// DefaultKDFThreads) with a margin for a file written by a later version
+// with stronger settings: 4 times the memory, over 3 times the passes, 4
+// times the lanes. Their worst case is about 13 times the default work
+// (time x memory), 1.8 s against 0.19 s for the defaults on the 2-core
+// development machine, where the first bounds (100 passes over 1 GiB)
+// let a crafted file stall Load for a minute. For scale, OWASP's argon2id
+// minimum is 19 MiB with 2 passes or 46 MiB with 1, one lane. Lanes add no
+// work (argon2 runs a goroutine per lane), but 16 is as many as a
+// multi-core machine can use.
+//
+// The lower bounds are those of RFC 9106 (memory at least 8 KiB per lane);
+// they are not a strength requirement, since a file's parameters are its
+// writer's choice.
 const (
 	MinKDFTime      = 1
-	MaxKDFTime      = 100
-	MaxKDFMemoryKiB = 1 << 20 // 1 GiB
+	MaxKDFTime      = 10
+	MaxKDFMemoryKiB = 256 << 10 // 256 MiB
 	MinKDFThreads   = 1
-	MaxKDFThreads   = 64 // argon2 runs a goroutine per lane
+	MaxKDFThreads   = 16
 )
 
 // minKDFMemoryPerThreadKiB is RFC 9106's least memory per lane.
@@ -86,11 +99,11 @@ var defaultKDFParams = kdfParams{time: DefaultKDFTime, memoryKiB: DefaultKDFMemo
 func (p kdfParams) check() error {
 	switch {
 	case p.time < MinKDFTime || p.time > MaxKDFTime:
-		return fmt.Errorf("%w: kdf time %d outside [%d, %d]", ErrCorrupt, p.time, MinKDFTime, MaxKDFTime)
+		return fmt.Errorf("%w: kdf time %d passes outside [%d, %d]", ErrCorrupt, p.time, MinKDFTime, MaxKDFTime)
 	case p.threads < MinKDFThreads || p.threads > MaxKDFThreads:
 		return fmt.Errorf("%w: kdf threads %d outside [%d, %d]", ErrCorrupt, p.threads, MinKDFThreads, MaxKDFThreads)
 	case p.memoryKiB < minKDFMemoryPerThreadKiB*uint32(p.threads) || p.memoryKiB > MaxKDFMemoryKiB:
-		return fmt.Errorf("%w: kdf memory %d KiB outside [%d, %d] for %d threads", ErrCorrupt,
+		return fmt.Errorf("%w: kdf memory_kib %d outside [%d, %d] for %d threads", ErrCorrupt,
 			p.memoryKiB, minKDFMemoryPerThreadKiB*uint32(p.threads), MaxKDFMemoryKiB, p.threads)
 	}
 	return nil

@@ -398,6 +398,13 @@ func TestKDFBounds(t *testing.T) {
 		{"threads 0", kdfParams{time: 1, memoryKiB: 64, threads: 0}, false},
 		{"threads over", kdfParams{time: 1, memoryKiB: 1024, threads: MaxKDFThreads + 1}, false},
 		{"threads 255", kdfParams{time: 1, memoryKiB: 1 << 12, threads: 255}, false},
+		// Within the first bounds, which let a crafted file stall Load for
+		// over a minute with 1 GiB of memory.
+		{"100 passes, 1 GiB, 64 lanes", kdfParams{time: 100, memoryKiB: 1 << 20, threads: 64}, false},
+		{"11 passes", kdfParams{time: 11, memoryKiB: 64, threads: 1}, false},
+		{"256 MiB + 1 KiB", kdfParams{time: 1, memoryKiB: 256<<10 + 1, threads: 1}, false},
+		{"17 lanes", kdfParams{time: 1, memoryKiB: 1024, threads: 17}, false},
+		{"10 passes, 256 MiB, 16 lanes", kdfParams{time: 10, memoryKiB: 256 << 10, threads: 16}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -409,28 +416,36 @@ func TestKDFBounds(t *testing.T) {
 	}
 }
 
-// TestKDFBoundsOnLoad gives Load files whose parameters are out of
-// bounds, several of them ruinous if derived (4 TiB, 2^32 passes), and
-// checks that it rejects them before allocating anything like the
-// KDF's memory.
+// TestKDFBoundsOnLoad gives Load and ReadAddress files whose parameters
+// are out of bounds, several of them ruinous if derived (4 TiB, 2^32
+// passes, or 100 passes over 1 GiB, which the first bounds allowed), and
+// checks that Load rejects them, naming the file and the bound, before
+// allocating anything like the KDF's memory.
 func TestKDFBoundsOnLoad(t *testing.T) {
 	_, path := saveTestKey(t)
 	tests := []struct {
-		name string
-		edit func(kdf map[string]any)
+		name  string
+		edit  func(kdf map[string]any)
+		bound string // in the error
 	}{
-		{"memory 1 GiB + 1 KiB", func(kdf map[string]any) { kdf["memory_kib"] = MaxKDFMemoryKiB + 1 }},
-		{"memory 4 TiB", func(kdf map[string]any) { kdf["memory_kib"] = 1<<32 - 1 }},
-		{"memory overflows uint32", func(kdf map[string]any) { kdf["memory_kib"] = 1 << 32 }},
-		{"time 101", func(kdf map[string]any) { kdf["time"] = MaxKDFTime + 1 }},
-		{"time 2^32-1", func(kdf map[string]any) { kdf["time"] = 1<<32 - 1 }},
-		{"time 0", func(kdf map[string]any) { kdf["time"] = 0 }},
-		{"threads 0", func(kdf map[string]any) { kdf["threads"] = 0 }},
-		{"threads 65", func(kdf map[string]any) { kdf["threads"] = MaxKDFThreads + 1 }},
-		{"threads 256", func(kdf map[string]any) { kdf["threads"] = 256 }},
-		{"threads 2^32-1", func(kdf map[string]any) { kdf["threads"] = 1<<32 - 1 }},
-		{"threads 257 (1 as uint8)", func(kdf map[string]any) { kdf["threads"] = 257 }},
-		{"memory under 8 KiB per lane", func(kdf map[string]any) { kdf["memory_kib"] = 15; kdf["threads"] = 2 }},
+		{"memory 256 MiB + 1 KiB", func(kdf map[string]any) { kdf["memory_kib"] = 256<<10 + 1 }, "262144"},
+		{"memory 1 GiB", func(kdf map[string]any) { kdf["memory_kib"] = 1 << 20 }, "262144"},
+		{"memory 4 TiB", func(kdf map[string]any) { kdf["memory_kib"] = 1<<32 - 1 }, "262144"},
+		{"memory overflows uint32", func(kdf map[string]any) { kdf["memory_kib"] = 1 << 32 }, "memory_kib"},
+		{"time 11", func(kdf map[string]any) { kdf["time"] = 11 }, "[1, 10]"},
+		{"time 100", func(kdf map[string]any) { kdf["time"] = 100 }, "[1, 10]"},
+		{"time 2^32-1", func(kdf map[string]any) { kdf["time"] = 1<<32 - 1 }, "[1, 10]"},
+		{"time 0", func(kdf map[string]any) { kdf["time"] = 0 }, "[1, 10]"},
+		{"threads 0", func(kdf map[string]any) { kdf["threads"] = 0 }, "[1, 16]"},
+		{"threads 17", func(kdf map[string]any) { kdf["threads"] = 17 }, "[1, 16]"},
+		{"threads 64", func(kdf map[string]any) { kdf["threads"] = 64 }, "[1, 16]"},
+		{"threads 256", func(kdf map[string]any) { kdf["threads"] = 256 }, "[1, 16]"},
+		{"threads 2^32-1", func(kdf map[string]any) { kdf["threads"] = 1<<32 - 1 }, "[1, 16]"},
+		{"threads 257 (1 as uint8)", func(kdf map[string]any) { kdf["threads"] = 257 }, "[1, 16]"},
+		{"memory under 8 KiB per lane", func(kdf map[string]any) { kdf["memory_kib"] = 15; kdf["threads"] = 2 }, "[16, 262144]"},
+		{"100 passes over 1 GiB with 64 lanes", func(kdf map[string]any) {
+			kdf["time"], kdf["memory_kib"], kdf["threads"] = 100, 1<<20, 64
+		}, "[1, 16]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -451,8 +466,14 @@ func TestKDFBoundsOnLoad(t *testing.T) {
 			if !errors.Is(err, ErrCorrupt) || k != nil {
 				t.Fatalf("Load: key %v, error %v; want ErrCorrupt", k, err)
 			}
+			if msg := err.Error(); !strings.Contains(msg, p) || !strings.Contains(msg, tt.bound) {
+				t.Errorf("Load error %q does not name the file and %q", msg, tt.bound)
+			}
 			if d := after.TotalAlloc - before.TotalAlloc; d > 1<<20 {
 				t.Fatalf("Load allocated %d bytes before rejecting the file", d)
+			}
+			if _, err := ReadAddress(p); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("ReadAddress: %v; want ErrCorrupt", err)
 			}
 		})
 	}
