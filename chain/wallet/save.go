@@ -113,12 +113,19 @@ func Load(path string, passphrase []byte) (*Key, error) {
 
 // ReadAddress returns the address in the key file at path without the
 // passphrase. It validates the whole file as Load does (errors wrap
-// ErrCorrupt) but cannot check the sealed part, so the address is only as
-// trustworthy as the file: Load is what detects an altered address.
+// ErrCorrupt), which includes checking that the address is the one of the
+// public key stored beside it, so an address altered alone is refused. It
+// cannot open the seal: a file whose public key and address were both
+// replaced (as replacing the whole file would) passes, and only Load
+// detects that. A version 1 file, which holds no public key, is refused
+// with ErrVersion1.
 func ReadAddress(path string) (chain.Address, error) {
 	f, err := readFile(path)
 	if err != nil {
 		return chain.Address{}, err
+	}
+	if f.version == fileVersion1 {
+		return chain.Address{}, fmt.Errorf("%w (file %s)", ErrVersion1, path)
 	}
 	return f.address, nil
 }

@@ -46,7 +46,8 @@ func newKey(passphrase []byte, rand io.Reader, params kdfParams) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wallet: %w", err)
 	}
-	f, err := seal(header{address: pub.Address(), kdf: params}, priv.Seed(), passphrase, rand)
+	h := header{version: FileVersion, address: pub.Address(), publicKey: pub, kdf: params}
+	f, err := seal(h, priv.Seed(), passphrase, rand)
 	if err != nil {
 		return nil, err
 	}

@@ -205,10 +205,18 @@ func TestTamper(t *testing.T) {
 		change func(m, kdf, ciph map[string]any)
 		want   error
 	}{
-		{"version", func(m, _, _ map[string]any) { m["version"] = 2 }, ErrCorrupt},
+		{"version 1", func(m, _, _ map[string]any) { m["version"] = 1 }, ErrCorrupt},
+		{"version 3", func(m, _, _ map[string]any) { m["version"] = 3 }, ErrCorrupt},
 		{"version zero", func(m, _, _ map[string]any) { m["version"] = 0 }, ErrCorrupt},
-		{"address", func(m, _, _ map[string]any) { m["address"] = other.Address().String() }, ErrBadPassphrase},
+		{"address", func(m, _, _ map[string]any) { m["address"] = other.Address().String() }, ErrCorrupt},
 		{"address checksum", func(m, _, _ map[string]any) { m["address"] = flipHex(m["address"].(string)) }, ErrCorrupt},
+		{"public key", func(m, _, _ map[string]any) { m["public_key"] = other.String() }, ErrCorrupt},
+		{"public key and address", func(m, _, _ map[string]any) {
+			m["public_key"], m["address"] = other.String(), other.Address().String()
+		}, ErrBadPassphrase},
+		{"public key not hex", func(m, _, _ map[string]any) { m["public_key"] = "zz" + other.String()[2:] }, ErrCorrupt},
+		{"public key short", func(m, _, _ map[string]any) { m["public_key"] = other.String()[2:] }, ErrCorrupt},
+		{"missing public key", func(m, _, _ map[string]any) { delete(m, "public_key") }, ErrCorrupt},
 		{"kdf name", func(_, kdf, _ map[string]any) { kdf["name"] = "argon2i" }, ErrCorrupt},
 		{"kdf time", func(_, kdf, _ map[string]any) { kdf["time"] = 2 }, ErrBadPassphrase},
 		{"kdf memory", func(_, kdf, _ map[string]any) { kdf["memory_kib"] = 72 }, ErrBadPassphrase},
@@ -263,26 +271,176 @@ func TestTamper(t *testing.T) {
 }
 
 // TestAddressMismatch seals a seed under a header naming another
-// address, as only someone with the passphrase could: Load reports it as
-// corrupt instead of returning a key whose Address lies.
+// address, or another public key with its address, as only someone with
+// the passphrase could: Load reports it as corrupt instead of returning a
+// key whose Address lies.
 func TestAddressMismatch(t *testing.T) {
 	pub, priv, err := chain.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrong := pub.Address()
-	wrong[0] ^= 1
-	f, err := seal(header{address: wrong, kdf: testParams}, priv.Seed(), testPass, rand.Reader)
+	other, _, err := chain.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := &Key{priv: priv, pub: pub, file: f}
-	path := filepath.Join(t.TempDir(), "key.json")
-	if err := k.Save(path); err != nil {
+	wrong := pub.Address()
+	wrong[0] ^= 1
+	for _, h := range []header{
+		{version: 1, address: wrong, kdf: testParams},
+		{version: FileVersion, address: other.Address(), publicKey: other, kdf: testParams},
+	} {
+		f, err := seal(h, priv.Seed(), testPass, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := &Key{priv: priv, pub: pub, file: f}
+		path := filepath.Join(t.TempDir(), "key.json")
+		if err := k.Save(path); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := Load(path, testPass); !errors.Is(err, ErrCorrupt) || got != nil {
+			t.Fatalf("version %d: Load: key %v, error %v; want ErrCorrupt", h.version, got, err)
+		}
+	}
+}
+
+// TestAADBindsHeader changes each header field in turn: the additional
+// data of the seal must change with it, so that no field can be altered
+// without Load failing. A version 1 header has no public key to bind.
+func TestAADBindsHeader(t *testing.T) {
+	k := newTestKey(t)
+	base := k.file.header
+	tests := []struct {
+		name   string
+		change func(h *header)
+	}{
+		{"version", func(h *header) { h.version = fileVersion1 }},
+		{"address", func(h *header) { h.address[chain.AddressSize-1] ^= 1 }},
+		{"public key", func(h *header) { h.publicKey[31] ^= 1 }},
+		{"kdf time", func(h *header) { h.kdf.time++ }},
+		{"kdf memory", func(h *header) { h.kdf.memoryKiB++ }},
+		{"kdf threads", func(h *header) { h.kdf.threads++ }},
+		{"salt", func(h *header) { h.salt[0] ^= 1 }},
+		{"nonce", func(h *header) { h.nonce[nonceSize-1] ^= 1 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := base
+			tt.change(&h)
+			if bytes.Equal(h.aad(), base.aad()) {
+				t.Fatal("additional data unchanged")
+			}
+		})
+	}
+	v1 := base
+	v1.version = fileVersion1
+	other := v1
+	other.publicKey[0] ^= 1
+	if !bytes.Equal(v1.aad(), other.aad()) {
+		t.Fatal("a version 1 header binds a public key it does not have")
+	}
+}
+
+// TestReadAddressChecksPublicKey is the attack on "node wallet address":
+// a key file whose clear-text address was replaced by another valid
+// address. ReadAddress must refuse it, since the address is not the one
+// derived from the public key stored beside it. Replacing both with
+// another key's is what replacing the whole file does; ReadAddress cannot
+// tell, but Load can, since both are sealed as additional data.
+func TestReadAddressChecksPublicKey(t *testing.T) {
+	k, path := saveTestKey(t)
+	m := readJSON(t, path)
+	if m["public_key"] != k.pub.String() {
+		t.Fatalf("file's public_key %v, want %s", m["public_key"], k.pub)
+	}
+	other, _, err := chain.GenerateKey(nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := Load(path, testPass); !errors.Is(err, ErrCorrupt) || got != nil {
-		t.Fatalf("Load: key %v, error %v; want ErrCorrupt", got, err)
+	write := func(m map[string]any) string {
+		t.Helper()
+		data, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), "key.json")
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	m["address"] = other.Address().String()
+	p := write(m)
+	if addr, err := ReadAddress(p); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), p) {
+		t.Fatalf("ReadAddress of a file with another address: %s, %v; want ErrCorrupt naming the file", addr, err)
+	}
+
+	m["public_key"] = other.String()
+	p = write(m)
+	if addr, err := ReadAddress(p); err != nil || addr != other.Address() {
+		t.Fatalf("ReadAddress of a consistent file: %s, %v", addr, err)
+	}
+	if got, err := Load(p, testPass); !errors.Is(err, ErrBadPassphrase) || got != nil {
+		t.Fatalf("Load of a file with another key's public key and address: %v, %v; want ErrBadPassphrase", got, err)
+	}
+}
+
+// TestVersion1 reads testdata/key-v1.json, a version 1 file (no public
+// key) written by the first version of this package with testParams and
+// testPass. Load still opens it, since the seal binds its address and
+// Load checks the address against the opened key; ReadAddress refuses it
+// with ErrVersion1, since nothing in it lets the address be checked
+// without the passphrase.
+func TestVersion1(t *testing.T) {
+	const (
+		path = "testdata/key-v1.json"
+		addr = "pm7b32aa0e5e5e1c26fc5bc677ff24d73d9c28f4eba6fb403d"
+		pub  = "8d3bb03133a679f0481bbf9bf93e48849910b8f5cc2f75c9958648c9070250a2"
+	)
+	k, err := Load(path, testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Address().String() != addr || k.pub.String() != pub {
+		t.Fatalf("Load: address %s, public key %s; want %s, %s", k.Address(), k.pub, addr, pub)
+	}
+	if got, err := ReadAddress(path); !errors.Is(err, ErrVersion1) || errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("ReadAddress: %s, %v; want ErrVersion1 naming the file", got, err)
+	}
+
+	// Saved again, it stays version 1 and byte for byte the same.
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "key.json")
+	if err := k.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("re-saved version 1 file:\n%s\nwant\n%s (%v)", got, want, err)
+	}
+
+	// The seal binds a version 1 file's address as before.
+	other, _, err := chain.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := bytes.Replace(want, []byte(addr), []byte(other.Address().String()), 1)
+	if err := os.WriteFile(p, tampered, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Load(p, testPass); !errors.Is(err, ErrBadPassphrase) || got != nil {
+		t.Fatalf("Load of a version 1 file with another address: %v, %v; want ErrBadPassphrase", got, err)
+	}
+	// A public key has no place in a version 1 file.
+	withPub := bytes.Replace(want, []byte(`"address"`), []byte(`"public_key": "`+pub+`", "address"`), 1)
+	if err := os.WriteFile(p, withPub, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Load(p, testPass); !errors.Is(err, ErrCorrupt) || got != nil {
+		t.Fatalf("Load of a version 1 file with a public key: %v, %v; want ErrCorrupt", got, err)
 	}
 }
 
@@ -333,7 +491,7 @@ func TestCorruptFiles(t *testing.T) {
 		{"fractional time", replace(`"time": 1`, `"time": 1.5`)},
 		{"huge time", replace(`"time": 1`, `"time": 99999999999999999999`)},
 		{"time as string", replace(`"time": 1`, `"time": "1"`)},
-		{"version as string", replace(`"version": 1`, `"version": "1"`)},
+		{"version as string", replace(`"version": 2`, `"version": "2"`)},
 		{"salt short", replace(kdf["salt"].(string), salt[2:])},
 		{"salt long", replace(kdf["salt"].(string), salt+"00")},
 		{"salt odd", replace(kdf["salt"].(string), salt[1:])},
