@@ -4,10 +4,10 @@
 // (draft-irtf-cfrg-xchacha) with a random 24-byte nonce seals the 32-byte
 // ed25519 seed.
 //
-// What it provides: New (generate and seal), Key.Save and
-// Key.SaveOverwrite (atomic write, mode 0600), Load (read and open with
-// the passphrase), ReadAddress (the address without the passphrase), and
-// on a Key its Address, PublicKey and SignTransfer (chain.Transfer.Sign).
+// What it provides: New (generate and seal), Key.Save (atomic write that
+// never replaces a file, mode 0600), Load (read and open with the
+// passphrase), ReadAddress (the checked address without the passphrase),
+// and on a Key its Address and SignTransfer (chain.Transfer.Sign).
 //
 // What it does not do: it holds one key per file (no HD derivation), knows
 // nothing of balances or sequence numbers (chain state), cannot change a

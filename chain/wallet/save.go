@@ -21,18 +21,7 @@ const FileMode os.FileMode = 0o600
 // path, so no other writer can slip in between the check and the write;
 // the directory is synced afterwards. This needs a file system with hard
 // links. The passphrase is not needed: the key was sealed by New or Load.
-func (k *Key) Save(path string) error {
-	return k.save(path, false)
-}
-
-// SaveOverwrite is Save except that it atomically replaces an existing
-// file at path (by renaming the temporary file over it).
-func (k *Key) SaveOverwrite(path string) error {
-	return k.save(path, true)
-}
-
-// save implements Save and SaveOverwrite.
-func (k *Key) save(path string, overwrite bool) (err error) {
+func (k *Key) Save(path string) (err error) {
 	data, err := k.file.marshal()
 	if err != nil {
 		return err
@@ -65,12 +54,7 @@ func (k *Key) save(path string, overwrite bool) (err error) {
 	if err != nil {
 		return fmt.Errorf("wallet: save: %w", err)
 	}
-	if overwrite {
-		err = os.Rename(tmpName, path)
-	} else {
-		err = os.Link(tmpName, path)
-	}
-	if err != nil {
+	if err := os.Link(tmpName, path); err != nil {
 		return fmt.Errorf("wallet: save: %w", err)
 	}
 	return syncDir(dir)

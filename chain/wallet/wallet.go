@@ -62,9 +62,6 @@ func publicKey(priv ed25519.PrivateKey) chain.PublicKey {
 // Address returns the key's account address.
 func (k *Key) Address() chain.Address { return k.file.address }
 
-// PublicKey returns the key's ed25519 public key.
-func (k *Key) PublicKey() chain.PublicKey { return k.pub }
-
 // SignTransfer sets t.From to the key's public key and signs t for the
 // network whose genesis hash is network (chain.Transfer.Sign). Set every
 // other field first: the signature covers them all.

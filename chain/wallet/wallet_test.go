@@ -47,16 +47,16 @@ func saveTestKey(t *testing.T) (*Key, string) {
 
 func TestRoundTrip(t *testing.T) {
 	k, path := saveTestKey(t)
-	if k.Address() != k.PublicKey().Address() {
-		t.Fatalf("Address %s, PublicKey().Address() %s", k.Address(), k.PublicKey().Address())
+	if k.Address() != k.pub.Address() {
+		t.Fatalf("Address %s, PublicKey().Address() %s", k.Address(), k.pub.Address())
 	}
 
 	loaded, err := Load(path, testPass)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if loaded.Address() != k.Address() || loaded.PublicKey() != k.PublicKey() {
-		t.Fatalf("loaded %s / %s, saved %s / %s", loaded.Address(), loaded.PublicKey(), k.Address(), k.PublicKey())
+	if loaded.Address() != k.Address() || loaded.pub != k.pub {
+		t.Fatalf("loaded %s / %s, saved %s / %s", loaded.Address(), loaded.pub, k.Address(), k.pub)
 	}
 	addr, err := ReadAddress(path)
 	if err != nil {
@@ -75,7 +75,7 @@ func TestRoundTrip(t *testing.T) {
 	if err := loaded.SignTransfer(&t1, chain.DevParams.GenesisHash); err != nil {
 		t.Fatal(err)
 	}
-	if t1.From != k.PublicKey() || !t1.Verify(chain.DevParams.GenesisHash) {
+	if t1.From != k.pub || !t1.Verify(chain.DevParams.GenesisHash) {
 		t.Fatalf("signed by loaded key: From %s, Verify %v", t1.From, t1.Verify(chain.DevParams.GenesisHash))
 	}
 	if err := k.SignTransfer(&t2, chain.DevParams.GenesisHash); err != nil {
@@ -152,7 +152,7 @@ func TestDeterministicWithRand(t *testing.T) {
 		t.Fatal("same rand, different files")
 	}
 	want := chain.PublicKey(ed25519.NewKeyFromSeed(r[:32]).Public().(ed25519.PublicKey))
-	if a.PublicKey() != want {
+	if a.pub != want {
 		t.Fatal("seed is not the first 32 bytes of rand")
 	}
 }
@@ -649,13 +649,6 @@ func TestFileMode(t *testing.T) {
 	if fi.Mode() != FileMode {
 		t.Fatalf("mode %v, want %v", fi.Mode(), FileMode)
 	}
-	k := newTestKey(t)
-	if err := k.SaveOverwrite(path); err != nil {
-		t.Fatal(err)
-	}
-	if fi, err = os.Stat(path); err != nil || fi.Mode() != FileMode {
-		t.Fatalf("after SaveOverwrite: mode %v, %v", fi.Mode(), err)
-	}
 }
 
 func TestNoOverwrite(t *testing.T) {
@@ -680,19 +673,7 @@ func TestNoOverwrite(t *testing.T) {
 		t.Fatalf("after refused Save: %v, %v", k, err)
 	}
 
-	if err := second.SaveOverwrite(path); err != nil {
-		t.Fatal(err)
-	}
-	assertOnlyFile(t, path)
-	if k, err := Load(path, testPass); err != nil || k.Address() != second.Address() {
-		t.Fatalf("after SaveOverwrite: %v, %v", k, err)
-	}
-
-	// SaveOverwrite also creates; a missing directory is an error.
-	p2 := filepath.Join(filepath.Dir(path), "new.json")
-	if err := second.SaveOverwrite(p2); err != nil {
-		t.Fatal(err)
-	}
+	// A missing directory is an error.
 	if err := second.Save(filepath.Join(path+".d", "key.json")); err == nil {
 		t.Fatal("Save into a missing directory succeeded")
 	}
