@@ -4,10 +4,10 @@
 // (draft-irtf-cfrg-xchacha) with a random 24-byte nonce seals the 32-byte
 // ed25519 seed.
 //
-// What it provides: New (generate and seal), Key.Save and
-// Key.SaveOverwrite (atomic write, mode 0600), Load (read and open with
-// the passphrase), ReadAddress (the address without the passphrase), and
-// on a Key its Address, PublicKey and SignTransfer (chain.Transfer.Sign).
+// What it provides: New (generate and seal), Key.Save (atomic write that
+// never replaces a file, mode 0600), Load (read and open with the
+// passphrase), ReadAddress (the checked address without the passphrase),
+// and on a Key its Address and SignTransfer (chain.Transfer.Sign).
 //
 // What it does not do: it holds one key per file (no HD derivation), knows
 // nothing of balances or sequence numbers (chain state), cannot change a
@@ -15,11 +15,12 @@
 //
 // # File format
 //
-// A key file is one JSON object, version 1:
+// A key file is one JSON object, version 2 (FileVersion):
 //
 //	{
-//	  "version": 1,
+//	  "version": 2,
 //	  "address": "pm…",                 // chain.Address human form, in clear
+//	  "public_key": "…",                // 32-byte ed25519 key, hex, in clear
 //	  "kdf": {
 //	    "name": "argon2id",
 //	    "time": 3,                      // passes
@@ -34,27 +35,41 @@
 //	  }
 //	}
 //
-// Every field but the ciphertext is bound into the seal as additional
-// data, in a fixed binary layout computed from the parsed values (so
-// re-indenting the JSON is harmless). Changing the version, a parameter,
-// the salt, the nonce or the address therefore makes Load fail. The
-// address is in clear so that ReadAddress needs no passphrase; after
-// opening, Load also checks that the seed's address is the header's.
+// The address must be the public key's (chain.PublicKey.Address), which
+// every read checks, so ReadAddress, which has no passphrase, refuses a
+// file whose address alone was altered. Every field but the ciphertext is
+// bound into the seal as additional data, in a fixed binary layout
+// computed from the parsed values (so re-indenting the JSON is harmless).
+// Changing the version, a parameter, the salt, the nonce, the address or
+// the public key therefore makes Load fail, even when the address and
+// public key were replaced together with another key's; after opening,
+// Load also checks that the seed's public key is the header's. Without the
+// passphrase nothing can tell a replaced key from the original: a file
+// someone else could write proves nothing about whose key it holds.
+//
+// Version 1 files, written before the public key was added, have no
+// "public_key" and are otherwise the same (their seal binds the address).
+// Load still opens them and checks the seed's address against theirs, so
+// their coins stay spendable; ReadAddress refuses them with ErrVersion1,
+// since it cannot check their address. Save writes a loaded key back in
+// its own version.
 //
 // New uses DefaultKDFTime, DefaultKDFMemoryKiB and DefaultKDFThreads
 // (3 passes over 64 MiB with 4 lanes, above the OWASP minimum for
 // argon2id). Reading accepts any parameters within MinKDFTime..MaxKDFTime,
 // 8 KiB per lane..MaxKDFMemoryKiB and MinKDFThreads..MaxKDFThreads, and
 // files of at most MaxFileSize bytes, and checks all of that before it
-// derives anything, so a hostile file costs at most 1 GiB and 100 passes.
+// derives anything, so a hostile file costs at most 256 MiB and 10 passes
+// (about 13 times the default work; see MaxKDFTime for why these bounds).
 //
 // # Errors
 //
 // Errors wrap sentinels (test with errors.Is): ErrCorrupt for a file that
 // is not a valid key file (malformed JSON, unknown fields, unknown
-// version, KDF or cipher, wrong lengths, parameters out of bounds, bad
-// address); ErrBadPassphrase when the seal does not open, which means a
-// wrong passphrase or an altered file; ErrEmptyPassphrase from New;
-// fs.ErrExist from Save when the file exists. No file content makes this
-// package panic.
+// version, KDF or cipher, wrong lengths, parameters out of bounds, a bad
+// address or one that is not the public key's); ErrVersion1 from
+// ReadAddress for a version 1 file; ErrBadPassphrase when the seal does
+// not open, which means a wrong passphrase or an altered file;
+// ErrEmptyPassphrase from New; fs.ErrExist from Save when the file exists.
+// No file content makes this package panic.
 package wallet

@@ -13,11 +13,15 @@ import (
 	"github.com/powmine/powmine/chain"
 )
 
-// FileVersion is the key file format version this package writes and
-// reads.
-const FileVersion = 1
+// FileVersion is the key file format version this package writes. It
+// also reads version 1 files, which lack the public key (see ErrVersion1).
+const FileVersion = 2
 
-// Names of the algorithms in a version 1 file.
+// fileVersion1 is the first format: no public key, so its address can be
+// checked only by opening the seal.
+const fileVersion1 = 1
+
+// Names of the algorithms in a key file.
 const (
 	// KDFArgon2id names argon2id (RFC 9106) as the passphrase KDF.
 	KDFArgon2id = "argon2id"
@@ -41,22 +45,35 @@ const (
 // Bounds on the argon2id parameters of a file being read. A file outside
 // them is ErrCorrupt and is rejected before any key derivation, so a
 // malicious file can make Load allocate at most MaxKDFMemoryKiB KiB and run
-// at most MaxKDFTime passes over it. The lower bounds are those of RFC 9106
-// (memory at least 8 KiB per lane); they are not a strength requirement,
-// since a file's parameters are its writer's choice.
+// at most MaxKDFTime passes over it.
+//
+// The upper bounds are what New writes (DefaultKDFTime, DefaultKDFMemoryKiB,
+// DefaultKDFThreads) with a margin for a file written by a later version
+// with stronger settings: 4 times the memory, over 3 times the passes, 4
+// times the lanes. Their worst case is about 13 times the default work
+// (time x memory), 1.8 s against 0.19 s for the defaults on the 2-core
+// development machine, where the first bounds (100 passes over 1 GiB)
+// let a crafted file stall Load for a minute. For scale, OWASP's argon2id
+// minimum is 19 MiB with 2 passes or 46 MiB with 1, one lane. Lanes add no
+// work (argon2 runs a goroutine per lane), but 16 is as many as a
+// multi-core machine can use.
+//
+// The lower bounds are those of RFC 9106 (memory at least 8 KiB per lane);
+// they are not a strength requirement, since a file's parameters are its
+// writer's choice.
 const (
 	MinKDFTime      = 1
-	MaxKDFTime      = 100
-	MaxKDFMemoryKiB = 1 << 20 // 1 GiB
+	MaxKDFTime      = 10
+	MaxKDFMemoryKiB = 256 << 10 // 256 MiB
 	MinKDFThreads   = 1
-	MaxKDFThreads   = 64 // argon2 runs a goroutine per lane
+	MaxKDFThreads   = 16
 )
 
 // minKDFMemoryPerThreadKiB is RFC 9106's least memory per lane.
 const minKDFMemoryPerThreadKiB = 8
 
 // MaxFileSize bounds the size of a key file being read, in bytes. A valid
-// file is about 500 bytes.
+// file is about 600 bytes.
 const MaxFileSize = 16 << 10
 
 // Sizes of the binary fields.
@@ -86,11 +103,11 @@ var defaultKDFParams = kdfParams{time: DefaultKDFTime, memoryKiB: DefaultKDFMemo
 func (p kdfParams) check() error {
 	switch {
 	case p.time < MinKDFTime || p.time > MaxKDFTime:
-		return fmt.Errorf("%w: kdf time %d outside [%d, %d]", ErrCorrupt, p.time, MinKDFTime, MaxKDFTime)
+		return fmt.Errorf("%w: kdf time %d passes outside [%d, %d]", ErrCorrupt, p.time, MinKDFTime, MaxKDFTime)
 	case p.threads < MinKDFThreads || p.threads > MaxKDFThreads:
 		return fmt.Errorf("%w: kdf threads %d outside [%d, %d]", ErrCorrupt, p.threads, MinKDFThreads, MaxKDFThreads)
 	case p.memoryKiB < minKDFMemoryPerThreadKiB*uint32(p.threads) || p.memoryKiB > MaxKDFMemoryKiB:
-		return fmt.Errorf("%w: kdf memory %d KiB outside [%d, %d] for %d threads", ErrCorrupt,
+		return fmt.Errorf("%w: kdf memory_kib %d outside [%d, %d] for %d threads", ErrCorrupt,
 			p.memoryKiB, minKDFMemoryPerThreadKiB*uint32(p.threads), MaxKDFMemoryKiB, p.threads)
 	}
 	return nil
@@ -99,10 +116,12 @@ func (p kdfParams) check() error {
 // header is everything in a key file but the ciphertext: all of it is
 // bound into the seal as additional data (see aad).
 type header struct {
-	address chain.Address
-	kdf     kdfParams
-	salt    [saltSize]byte
-	nonce   [nonceSize]byte
+	version   uint32          // FileVersion or fileVersion1
+	address   chain.Address   // publicKey.Address() after version 1, checked by parseFile
+	publicKey chain.PublicKey // zero in a version 1 file
+	kdf       kdfParams
+	salt      [saltSize]byte
+	nonce     [nonceSize]byte
 }
 
 // sealedFile is a parsed, validated key file.
@@ -113,14 +132,14 @@ type sealedFile struct {
 
 // aad returns the additional data of the seal: aadDomain, then the
 // version, the KDF name, its parameters, the salt, the cipher name, the
-// nonce and the address, in a fixed binary layout (big-endian integers,
-// names prefixed by a length byte). It is computed from the parsed values,
-// not the JSON text, so reformatting the file does not break the seal
-// while changing any value does.
+// nonce, the address and (after version 1) the public key, in a fixed
+// binary layout (big-endian integers, names prefixed by a length byte). It
+// is computed from the parsed values, not the JSON text, so reformatting
+// the file does not break the seal while changing any value does.
 func (h *header) aad() []byte {
-	b := make([]byte, 0, 128)
+	b := make([]byte, 0, 160)
 	b = append(b, aadDomain...)
-	b = binary.BigEndian.AppendUint32(b, FileVersion)
+	b = binary.BigEndian.AppendUint32(b, h.version)
 	b = append(b, byte(len(KDFArgon2id)))
 	b = append(b, KDFArgon2id...)
 	b = binary.BigEndian.AppendUint32(b, h.kdf.time)
@@ -130,16 +149,22 @@ func (h *header) aad() []byte {
 	b = append(b, byte(len(CipherXChaCha20Poly1305)))
 	b = append(b, CipherXChaCha20Poly1305...)
 	b = append(b, h.nonce[:]...)
-	return append(b, h.address[:]...)
+	b = append(b, h.address[:]...)
+	if h.version != fileVersion1 {
+		b = append(b, h.publicKey[:]...)
+	}
+	return b
 }
 
 // fileJSON is the JSON form of a key file. Binary fields are lowercase
-// hex; the address is in human form (chain.Address.String).
+// hex; the address is in human form (chain.Address.String). A version 1
+// file has no public_key.
 type fileJSON struct {
-	Version uint32     `json:"version"`
-	Address string     `json:"address"`
-	KDF     kdfJSON    `json:"kdf"`
-	Cipher  cipherJSON `json:"cipher"`
+	Version   uint32     `json:"version"`
+	Address   string     `json:"address"`
+	PublicKey string     `json:"public_key,omitempty"`
+	KDF       kdfJSON    `json:"kdf"`
+	Cipher    cipherJSON `json:"cipher"`
 }
 
 // kdfJSON is the "kdf" object of a key file.
@@ -161,7 +186,7 @@ type cipherJSON struct {
 // marshal returns the file's JSON text, indented, with a final newline.
 func (f *sealedFile) marshal() ([]byte, error) {
 	j := fileJSON{
-		Version: FileVersion,
+		Version: f.version,
 		Address: f.address.String(),
 		KDF: kdfJSON{
 			Name:      KDFArgon2id,
@@ -176,6 +201,9 @@ func (f *sealedFile) marshal() ([]byte, error) {
 			Ciphertext: hex.EncodeToString(f.ciphertext[:]),
 		},
 	}
+	if f.version != fileVersion1 {
+		j.PublicKey = f.publicKey.String()
+	}
 	b, err := json.MarshalIndent(j, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("wallet: encode key file: %w", err)
@@ -184,9 +212,10 @@ func (f *sealedFile) marshal() ([]byte, error) {
 }
 
 // parseFile decodes and validates a key file without deriving any key:
-// one JSON object with exactly the known fields and nothing after it, the
-// current version, known algorithm names, KDF parameters within bounds,
-// a valid address and binary fields of the exact lengths. Every error wraps
+// one JSON object with exactly the known fields and nothing after it,
+// version FileVersion (with a public key whose address is the file's) or
+// 1 (without one), known algorithm names, KDF parameters within bounds, a
+// valid address and binary fields of the exact lengths. Every error wraps
 // ErrCorrupt. It never panics, and allocates in proportion to len(data)
 // only.
 func parseFile(data []byte) (*sealedFile, error) {
@@ -202,8 +231,8 @@ func parseFile(data []byte) (*sealedFile, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, fmt.Errorf("%w: data after the JSON object", ErrCorrupt)
 	}
-	if j.Version != FileVersion {
-		return nil, fmt.Errorf("%w: version %d, want %d", ErrCorrupt, j.Version, FileVersion)
+	if j.Version != FileVersion && j.Version != fileVersion1 {
+		return nil, fmt.Errorf("%w: version %d, want %d or %d", ErrCorrupt, j.Version, FileVersion, fileVersion1)
 	}
 	if j.KDF.Name != KDFArgon2id {
 		return nil, fmt.Errorf("%w: kdf %q, want %q", ErrCorrupt, j.KDF.Name, KDFArgon2id)
@@ -214,7 +243,7 @@ func parseFile(data []byte) (*sealedFile, error) {
 	if j.KDF.Threads > MaxKDFThreads {
 		return nil, fmt.Errorf("%w: kdf threads %d outside [%d, %d]", ErrCorrupt, j.KDF.Threads, MinKDFThreads, MaxKDFThreads)
 	}
-	f := &sealedFile{header: header{kdf: kdfParams{
+	f := &sealedFile{header: header{version: j.Version, kdf: kdfParams{
 		time:      j.KDF.Time,
 		memoryKiB: j.KDF.MemoryKiB,
 		threads:   uint8(j.KDF.Threads),
@@ -227,6 +256,17 @@ func parseFile(data []byte) (*sealedFile, error) {
 		return nil, fmt.Errorf("%w: address: %w", ErrCorrupt, err)
 	}
 	f.address = addr
+	switch {
+	case j.Version == fileVersion1 && j.PublicKey != "":
+		return nil, fmt.Errorf("%w: a version %d file has no public_key", ErrCorrupt, fileVersion1)
+	case j.Version != fileVersion1:
+		if err := decodeHex(f.publicKey[:], "public_key", j.PublicKey); err != nil {
+			return nil, err
+		}
+		if got := f.publicKey.Address(); got != addr {
+			return nil, fmt.Errorf("%w: address %s is not %s, the address of public_key %s", ErrCorrupt, addr, got, f.publicKey)
+		}
+	}
 	if err := decodeHex(f.salt[:], "kdf salt", j.KDF.Salt); err != nil {
 		return nil, err
 	}

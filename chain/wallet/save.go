@@ -21,18 +21,7 @@ const FileMode os.FileMode = 0o600
 // path, so no other writer can slip in between the check and the write;
 // the directory is synced afterwards. This needs a file system with hard
 // links. The passphrase is not needed: the key was sealed by New or Load.
-func (k *Key) Save(path string) error {
-	return k.save(path, false)
-}
-
-// SaveOverwrite is Save except that it atomically replaces an existing
-// file at path (by renaming the temporary file over it).
-func (k *Key) SaveOverwrite(path string) error {
-	return k.save(path, true)
-}
-
-// save implements Save and SaveOverwrite.
-func (k *Key) save(path string, overwrite bool) (err error) {
+func (k *Key) Save(path string) (err error) {
 	data, err := k.file.marshal()
 	if err != nil {
 		return err
@@ -65,12 +54,7 @@ func (k *Key) save(path string, overwrite bool) (err error) {
 	if err != nil {
 		return fmt.Errorf("wallet: save: %w", err)
 	}
-	if overwrite {
-		err = os.Rename(tmpName, path)
-	} else {
-		err = os.Link(tmpName, path)
-	}
-	if err != nil {
+	if err := os.Link(tmpName, path); err != nil {
 		return fmt.Errorf("wallet: save: %w", err)
 	}
 	return syncDir(dir)
@@ -113,12 +97,19 @@ func Load(path string, passphrase []byte) (*Key, error) {
 
 // ReadAddress returns the address in the key file at path without the
 // passphrase. It validates the whole file as Load does (errors wrap
-// ErrCorrupt) but cannot check the sealed part, so the address is only as
-// trustworthy as the file: Load is what detects an altered address.
+// ErrCorrupt), which includes checking that the address is the one of the
+// public key stored beside it, so an address altered alone is refused. It
+// cannot open the seal: a file whose public key and address were both
+// replaced (as replacing the whole file would) passes, and only Load
+// detects that. A version 1 file, which holds no public key, is refused
+// with ErrVersion1.
 func ReadAddress(path string) (chain.Address, error) {
 	f, err := readFile(path)
 	if err != nil {
 		return chain.Address{}, err
+	}
+	if f.version == fileVersion1 {
+		return chain.Address{}, fmt.Errorf("%w (file %s)", ErrVersion1, path)
 	}
 	return f.address, nil
 }

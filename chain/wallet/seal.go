@@ -36,9 +36,9 @@ func seal(h header, seed []byte, passphrase []byte, rand io.Reader) (*sealedFile
 }
 
 // open derives the key from passphrase and decrypts the seed, then checks
-// that the seed's address is the one in the header. Errors wrap
-// ErrBadPassphrase (the seal did not open) or ErrCorrupt (address
-// mismatch).
+// that the seed's public key is the one in the header (in a version 1
+// file, which has none, that its address is). Errors wrap
+// ErrBadPassphrase (the seal did not open) or ErrCorrupt (key mismatch).
 func (f *sealedFile) open(passphrase []byte) (ed25519.PrivateKey, error) {
 	key := f.deriveKey(passphrase)
 	defer clear(key)
@@ -52,9 +52,14 @@ func (f *sealedFile) open(passphrase []byte) (ed25519.PrivateKey, error) {
 		return nil, fmt.Errorf("%w (address %s)", ErrBadPassphrase, f.address)
 	}
 	priv := ed25519.NewKeyFromSeed(seed[:])
-	if got := publicKey(priv).Address(); got != f.address {
+	pub := publicKey(priv)
+	switch {
+	case f.version == fileVersion1 && pub.Address() != f.address:
 		clear(priv)
-		return nil, fmt.Errorf("%w: sealed key has address %s, header says %s", ErrCorrupt, got, f.address)
+		return nil, fmt.Errorf("%w: sealed key has address %s, header says %s", ErrCorrupt, pub.Address(), f.address)
+	case f.version != fileVersion1 && pub != f.publicKey: // parseFile checked the address against f.publicKey
+		clear(priv)
+		return nil, fmt.Errorf("%w: sealed key has public key %s, header says %s", ErrCorrupt, pub, f.publicKey)
 	}
 	return priv, nil
 }

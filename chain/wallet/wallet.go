@@ -46,7 +46,8 @@ func newKey(passphrase []byte, rand io.Reader, params kdfParams) (*Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wallet: %w", err)
 	}
-	f, err := seal(header{address: pub.Address(), kdf: params}, priv.Seed(), passphrase, rand)
+	h := header{version: FileVersion, address: pub.Address(), publicKey: pub, kdf: params}
+	f, err := seal(h, priv.Seed(), passphrase, rand)
 	if err != nil {
 		return nil, err
 	}
@@ -60,9 +61,6 @@ func publicKey(priv ed25519.PrivateKey) chain.PublicKey {
 
 // Address returns the key's account address.
 func (k *Key) Address() chain.Address { return k.file.address }
-
-// PublicKey returns the key's ed25519 public key.
-func (k *Key) PublicKey() chain.PublicKey { return k.pub }
 
 // SignTransfer sets t.From to the key's public key and signs t for the
 // network whose genesis hash is network (chain.Transfer.Sign). Set every

@@ -47,16 +47,16 @@ func saveTestKey(t *testing.T) (*Key, string) {
 
 func TestRoundTrip(t *testing.T) {
 	k, path := saveTestKey(t)
-	if k.Address() != k.PublicKey().Address() {
-		t.Fatalf("Address %s, PublicKey().Address() %s", k.Address(), k.PublicKey().Address())
+	if k.Address() != k.pub.Address() {
+		t.Fatalf("Address %s, PublicKey().Address() %s", k.Address(), k.pub.Address())
 	}
 
 	loaded, err := Load(path, testPass)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if loaded.Address() != k.Address() || loaded.PublicKey() != k.PublicKey() {
-		t.Fatalf("loaded %s / %s, saved %s / %s", loaded.Address(), loaded.PublicKey(), k.Address(), k.PublicKey())
+	if loaded.Address() != k.Address() || loaded.pub != k.pub {
+		t.Fatalf("loaded %s / %s, saved %s / %s", loaded.Address(), loaded.pub, k.Address(), k.pub)
 	}
 	addr, err := ReadAddress(path)
 	if err != nil {
@@ -75,7 +75,7 @@ func TestRoundTrip(t *testing.T) {
 	if err := loaded.SignTransfer(&t1, chain.DevParams.GenesisHash); err != nil {
 		t.Fatal(err)
 	}
-	if t1.From != k.PublicKey() || !t1.Verify(chain.DevParams.GenesisHash) {
+	if t1.From != k.pub || !t1.Verify(chain.DevParams.GenesisHash) {
 		t.Fatalf("signed by loaded key: From %s, Verify %v", t1.From, t1.Verify(chain.DevParams.GenesisHash))
 	}
 	if err := k.SignTransfer(&t2, chain.DevParams.GenesisHash); err != nil {
@@ -152,7 +152,7 @@ func TestDeterministicWithRand(t *testing.T) {
 		t.Fatal("same rand, different files")
 	}
 	want := chain.PublicKey(ed25519.NewKeyFromSeed(r[:32]).Public().(ed25519.PublicKey))
-	if a.PublicKey() != want {
+	if a.pub != want {
 		t.Fatal("seed is not the first 32 bytes of rand")
 	}
 }
@@ -205,10 +205,18 @@ func TestTamper(t *testing.T) {
 		change func(m, kdf, ciph map[string]any)
 		want   error
 	}{
-		{"version", func(m, _, _ map[string]any) { m["version"] = 2 }, ErrCorrupt},
+		{"version 1", func(m, _, _ map[string]any) { m["version"] = 1 }, ErrCorrupt},
+		{"version 3", func(m, _, _ map[string]any) { m["version"] = 3 }, ErrCorrupt},
 		{"version zero", func(m, _, _ map[string]any) { m["version"] = 0 }, ErrCorrupt},
-		{"address", func(m, _, _ map[string]any) { m["address"] = other.Address().String() }, ErrBadPassphrase},
+		{"address", func(m, _, _ map[string]any) { m["address"] = other.Address().String() }, ErrCorrupt},
 		{"address checksum", func(m, _, _ map[string]any) { m["address"] = flipHex(m["address"].(string)) }, ErrCorrupt},
+		{"public key", func(m, _, _ map[string]any) { m["public_key"] = other.String() }, ErrCorrupt},
+		{"public key and address", func(m, _, _ map[string]any) {
+			m["public_key"], m["address"] = other.String(), other.Address().String()
+		}, ErrBadPassphrase},
+		{"public key not hex", func(m, _, _ map[string]any) { m["public_key"] = "zz" + other.String()[2:] }, ErrCorrupt},
+		{"public key short", func(m, _, _ map[string]any) { m["public_key"] = other.String()[2:] }, ErrCorrupt},
+		{"missing public key", func(m, _, _ map[string]any) { delete(m, "public_key") }, ErrCorrupt},
 		{"kdf name", func(_, kdf, _ map[string]any) { kdf["name"] = "argon2i" }, ErrCorrupt},
 		{"kdf time", func(_, kdf, _ map[string]any) { kdf["time"] = 2 }, ErrBadPassphrase},
 		{"kdf memory", func(_, kdf, _ map[string]any) { kdf["memory_kib"] = 72 }, ErrBadPassphrase},
@@ -263,26 +271,176 @@ func TestTamper(t *testing.T) {
 }
 
 // TestAddressMismatch seals a seed under a header naming another
-// address, as only someone with the passphrase could: Load reports it as
-// corrupt instead of returning a key whose Address lies.
+// address, or another public key with its address, as only someone with
+// the passphrase could: Load reports it as corrupt instead of returning a
+// key whose Address lies.
 func TestAddressMismatch(t *testing.T) {
 	pub, priv, err := chain.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrong := pub.Address()
-	wrong[0] ^= 1
-	f, err := seal(header{address: wrong, kdf: testParams}, priv.Seed(), testPass, rand.Reader)
+	other, _, err := chain.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	k := &Key{priv: priv, pub: pub, file: f}
-	path := filepath.Join(t.TempDir(), "key.json")
-	if err := k.Save(path); err != nil {
+	wrong := pub.Address()
+	wrong[0] ^= 1
+	for _, h := range []header{
+		{version: 1, address: wrong, kdf: testParams},
+		{version: FileVersion, address: other.Address(), publicKey: other, kdf: testParams},
+	} {
+		f, err := seal(h, priv.Seed(), testPass, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := &Key{priv: priv, pub: pub, file: f}
+		path := filepath.Join(t.TempDir(), "key.json")
+		if err := k.Save(path); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := Load(path, testPass); !errors.Is(err, ErrCorrupt) || got != nil {
+			t.Fatalf("version %d: Load: key %v, error %v; want ErrCorrupt", h.version, got, err)
+		}
+	}
+}
+
+// TestAADBindsHeader changes each header field in turn: the additional
+// data of the seal must change with it, so that no field can be altered
+// without Load failing. A version 1 header has no public key to bind.
+func TestAADBindsHeader(t *testing.T) {
+	k := newTestKey(t)
+	base := k.file.header
+	tests := []struct {
+		name   string
+		change func(h *header)
+	}{
+		{"version", func(h *header) { h.version = fileVersion1 }},
+		{"address", func(h *header) { h.address[chain.AddressSize-1] ^= 1 }},
+		{"public key", func(h *header) { h.publicKey[31] ^= 1 }},
+		{"kdf time", func(h *header) { h.kdf.time++ }},
+		{"kdf memory", func(h *header) { h.kdf.memoryKiB++ }},
+		{"kdf threads", func(h *header) { h.kdf.threads++ }},
+		{"salt", func(h *header) { h.salt[0] ^= 1 }},
+		{"nonce", func(h *header) { h.nonce[nonceSize-1] ^= 1 }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := base
+			tt.change(&h)
+			if bytes.Equal(h.aad(), base.aad()) {
+				t.Fatal("additional data unchanged")
+			}
+		})
+	}
+	v1 := base
+	v1.version = fileVersion1
+	other := v1
+	other.publicKey[0] ^= 1
+	if !bytes.Equal(v1.aad(), other.aad()) {
+		t.Fatal("a version 1 header binds a public key it does not have")
+	}
+}
+
+// TestReadAddressChecksPublicKey is the attack on "node wallet address":
+// a key file whose clear-text address was replaced by another valid
+// address. ReadAddress must refuse it, since the address is not the one
+// derived from the public key stored beside it. Replacing both with
+// another key's is what replacing the whole file does; ReadAddress cannot
+// tell, but Load can, since both are sealed as additional data.
+func TestReadAddressChecksPublicKey(t *testing.T) {
+	k, path := saveTestKey(t)
+	m := readJSON(t, path)
+	if m["public_key"] != k.pub.String() {
+		t.Fatalf("file's public_key %v, want %s", m["public_key"], k.pub)
+	}
+	other, _, err := chain.GenerateKey(nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got, err := Load(path, testPass); !errors.Is(err, ErrCorrupt) || got != nil {
-		t.Fatalf("Load: key %v, error %v; want ErrCorrupt", got, err)
+	write := func(m map[string]any) string {
+		t.Helper()
+		data, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(t.TempDir(), "key.json")
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+
+	m["address"] = other.Address().String()
+	p := write(m)
+	if addr, err := ReadAddress(p); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), p) {
+		t.Fatalf("ReadAddress of a file with another address: %s, %v; want ErrCorrupt naming the file", addr, err)
+	}
+
+	m["public_key"] = other.String()
+	p = write(m)
+	if addr, err := ReadAddress(p); err != nil || addr != other.Address() {
+		t.Fatalf("ReadAddress of a consistent file: %s, %v", addr, err)
+	}
+	if got, err := Load(p, testPass); !errors.Is(err, ErrBadPassphrase) || got != nil {
+		t.Fatalf("Load of a file with another key's public key and address: %v, %v; want ErrBadPassphrase", got, err)
+	}
+}
+
+// TestVersion1 reads testdata/key-v1.json, a version 1 file (no public
+// key) written by the first version of this package with testParams and
+// testPass. Load still opens it, since the seal binds its address and
+// Load checks the address against the opened key; ReadAddress refuses it
+// with ErrVersion1, since nothing in it lets the address be checked
+// without the passphrase.
+func TestVersion1(t *testing.T) {
+	const (
+		path = "testdata/key-v1.json"
+		addr = "pm7b32aa0e5e5e1c26fc5bc677ff24d73d9c28f4eba6fb403d"
+		pub  = "8d3bb03133a679f0481bbf9bf93e48849910b8f5cc2f75c9958648c9070250a2"
+	)
+	k, err := Load(path, testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.Address().String() != addr || k.pub.String() != pub {
+		t.Fatalf("Load: address %s, public key %s; want %s, %s", k.Address(), k.pub, addr, pub)
+	}
+	if got, err := ReadAddress(path); !errors.Is(err, ErrVersion1) || errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) {
+		t.Fatalf("ReadAddress: %s, %v; want ErrVersion1 naming the file", got, err)
+	}
+
+	// Saved again, it stays version 1 and byte for byte the same.
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "key.json")
+	if err := k.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(p); err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("re-saved version 1 file:\n%s\nwant\n%s (%v)", got, want, err)
+	}
+
+	// The seal binds a version 1 file's address as before.
+	other, _, err := chain.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tampered := bytes.Replace(want, []byte(addr), []byte(other.Address().String()), 1)
+	if err := os.WriteFile(p, tampered, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Load(p, testPass); !errors.Is(err, ErrBadPassphrase) || got != nil {
+		t.Fatalf("Load of a version 1 file with another address: %v, %v; want ErrBadPassphrase", got, err)
+	}
+	// A public key has no place in a version 1 file.
+	withPub := bytes.Replace(want, []byte(`"address"`), []byte(`"public_key": "`+pub+`", "address"`), 1)
+	if err := os.WriteFile(p, withPub, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Load(p, testPass); !errors.Is(err, ErrCorrupt) || got != nil {
+		t.Fatalf("Load of a version 1 file with a public key: %v, %v; want ErrCorrupt", got, err)
 	}
 }
 
@@ -333,7 +491,7 @@ func TestCorruptFiles(t *testing.T) {
 		{"fractional time", replace(`"time": 1`, `"time": 1.5`)},
 		{"huge time", replace(`"time": 1`, `"time": 99999999999999999999`)},
 		{"time as string", replace(`"time": 1`, `"time": "1"`)},
-		{"version as string", replace(`"version": 1`, `"version": "1"`)},
+		{"version as string", replace(`"version": 2`, `"version": "2"`)},
 		{"salt short", replace(kdf["salt"].(string), salt[2:])},
 		{"salt long", replace(kdf["salt"].(string), salt+"00")},
 		{"salt odd", replace(kdf["salt"].(string), salt[1:])},
@@ -398,6 +556,13 @@ func TestKDFBounds(t *testing.T) {
 		{"threads 0", kdfParams{time: 1, memoryKiB: 64, threads: 0}, false},
 		{"threads over", kdfParams{time: 1, memoryKiB: 1024, threads: MaxKDFThreads + 1}, false},
 		{"threads 255", kdfParams{time: 1, memoryKiB: 1 << 12, threads: 255}, false},
+		// Within the first bounds, which let a crafted file stall Load for
+		// over a minute with 1 GiB of memory.
+		{"100 passes, 1 GiB, 64 lanes", kdfParams{time: 100, memoryKiB: 1 << 20, threads: 64}, false},
+		{"11 passes", kdfParams{time: 11, memoryKiB: 64, threads: 1}, false},
+		{"256 MiB + 1 KiB", kdfParams{time: 1, memoryKiB: 256<<10 + 1, threads: 1}, false},
+		{"17 lanes", kdfParams{time: 1, memoryKiB: 1024, threads: 17}, false},
+		{"10 passes, 256 MiB, 16 lanes", kdfParams{time: 10, memoryKiB: 256 << 10, threads: 16}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -409,28 +574,36 @@ func TestKDFBounds(t *testing.T) {
 	}
 }
 
-// TestKDFBoundsOnLoad gives Load files whose parameters are out of
-// bounds, several of them ruinous if derived (4 TiB, 2^32 passes), and
-// checks that it rejects them before allocating anything like the
-// KDF's memory.
+// TestKDFBoundsOnLoad gives Load and ReadAddress files whose parameters
+// are out of bounds, several of them ruinous if derived (4 TiB, 2^32
+// passes, or 100 passes over 1 GiB, which the first bounds allowed), and
+// checks that Load rejects them, naming the file and the bound, before
+// allocating anything like the KDF's memory.
 func TestKDFBoundsOnLoad(t *testing.T) {
 	_, path := saveTestKey(t)
 	tests := []struct {
-		name string
-		edit func(kdf map[string]any)
+		name  string
+		edit  func(kdf map[string]any)
+		bound string // in the error
 	}{
-		{"memory 1 GiB + 1 KiB", func(kdf map[string]any) { kdf["memory_kib"] = MaxKDFMemoryKiB + 1 }},
-		{"memory 4 TiB", func(kdf map[string]any) { kdf["memory_kib"] = 1<<32 - 1 }},
-		{"memory overflows uint32", func(kdf map[string]any) { kdf["memory_kib"] = 1 << 32 }},
-		{"time 101", func(kdf map[string]any) { kdf["time"] = MaxKDFTime + 1 }},
-		{"time 2^32-1", func(kdf map[string]any) { kdf["time"] = 1<<32 - 1 }},
-		{"time 0", func(kdf map[string]any) { kdf["time"] = 0 }},
-		{"threads 0", func(kdf map[string]any) { kdf["threads"] = 0 }},
-		{"threads 65", func(kdf map[string]any) { kdf["threads"] = MaxKDFThreads + 1 }},
-		{"threads 256", func(kdf map[string]any) { kdf["threads"] = 256 }},
-		{"threads 2^32-1", func(kdf map[string]any) { kdf["threads"] = 1<<32 - 1 }},
-		{"threads 257 (1 as uint8)", func(kdf map[string]any) { kdf["threads"] = 257 }},
-		{"memory under 8 KiB per lane", func(kdf map[string]any) { kdf["memory_kib"] = 15; kdf["threads"] = 2 }},
+		{"memory 256 MiB + 1 KiB", func(kdf map[string]any) { kdf["memory_kib"] = 256<<10 + 1 }, "262144"},
+		{"memory 1 GiB", func(kdf map[string]any) { kdf["memory_kib"] = 1 << 20 }, "262144"},
+		{"memory 4 TiB", func(kdf map[string]any) { kdf["memory_kib"] = 1<<32 - 1 }, "262144"},
+		{"memory overflows uint32", func(kdf map[string]any) { kdf["memory_kib"] = 1 << 32 }, "memory_kib"},
+		{"time 11", func(kdf map[string]any) { kdf["time"] = 11 }, "[1, 10]"},
+		{"time 100", func(kdf map[string]any) { kdf["time"] = 100 }, "[1, 10]"},
+		{"time 2^32-1", func(kdf map[string]any) { kdf["time"] = 1<<32 - 1 }, "[1, 10]"},
+		{"time 0", func(kdf map[string]any) { kdf["time"] = 0 }, "[1, 10]"},
+		{"threads 0", func(kdf map[string]any) { kdf["threads"] = 0 }, "[1, 16]"},
+		{"threads 17", func(kdf map[string]any) { kdf["threads"] = 17 }, "[1, 16]"},
+		{"threads 64", func(kdf map[string]any) { kdf["threads"] = 64 }, "[1, 16]"},
+		{"threads 256", func(kdf map[string]any) { kdf["threads"] = 256 }, "[1, 16]"},
+		{"threads 2^32-1", func(kdf map[string]any) { kdf["threads"] = 1<<32 - 1 }, "[1, 16]"},
+		{"threads 257 (1 as uint8)", func(kdf map[string]any) { kdf["threads"] = 257 }, "[1, 16]"},
+		{"memory under 8 KiB per lane", func(kdf map[string]any) { kdf["memory_kib"] = 15; kdf["threads"] = 2 }, "[16, 262144]"},
+		{"100 passes over 1 GiB with 64 lanes", func(kdf map[string]any) {
+			kdf["time"], kdf["memory_kib"], kdf["threads"] = 100, 1<<20, 64
+		}, "[1, 16]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -451,8 +624,14 @@ func TestKDFBoundsOnLoad(t *testing.T) {
 			if !errors.Is(err, ErrCorrupt) || k != nil {
 				t.Fatalf("Load: key %v, error %v; want ErrCorrupt", k, err)
 			}
+			if msg := err.Error(); !strings.Contains(msg, p) || !strings.Contains(msg, tt.bound) {
+				t.Errorf("Load error %q does not name the file and %q", msg, tt.bound)
+			}
 			if d := after.TotalAlloc - before.TotalAlloc; d > 1<<20 {
 				t.Fatalf("Load allocated %d bytes before rejecting the file", d)
+			}
+			if _, err := ReadAddress(p); !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("ReadAddress: %v; want ErrCorrupt", err)
 			}
 		})
 	}
@@ -469,13 +648,6 @@ func TestFileMode(t *testing.T) {
 	}
 	if fi.Mode() != FileMode {
 		t.Fatalf("mode %v, want %v", fi.Mode(), FileMode)
-	}
-	k := newTestKey(t)
-	if err := k.SaveOverwrite(path); err != nil {
-		t.Fatal(err)
-	}
-	if fi, err = os.Stat(path); err != nil || fi.Mode() != FileMode {
-		t.Fatalf("after SaveOverwrite: mode %v, %v", fi.Mode(), err)
 	}
 }
 
@@ -501,19 +673,7 @@ func TestNoOverwrite(t *testing.T) {
 		t.Fatalf("after refused Save: %v, %v", k, err)
 	}
 
-	if err := second.SaveOverwrite(path); err != nil {
-		t.Fatal(err)
-	}
-	assertOnlyFile(t, path)
-	if k, err := Load(path, testPass); err != nil || k.Address() != second.Address() {
-		t.Fatalf("after SaveOverwrite: %v, %v", k, err)
-	}
-
-	// SaveOverwrite also creates; a missing directory is an error.
-	p2 := filepath.Join(filepath.Dir(path), "new.json")
-	if err := second.SaveOverwrite(p2); err != nil {
-		t.Fatal(err)
-	}
+	// A missing directory is an error.
 	if err := second.Save(filepath.Join(path+".d", "key.json")); err == nil {
 		t.Fatal("Save into a missing directory succeeded")
 	}

@@ -146,3 +146,45 @@ func TestWalletNewAndAddress(t *testing.T) {
 		t.Fatal("wallet new overwrote an existing key file")
 	}
 }
+
+// TestWalletTampered replaces the address in a key file with another
+// valid one, as an attacker who can write the file would to have coins
+// sent to them: "node wallet address" must refuse the file instead of
+// printing that address, and "node send" must refuse it before asking the
+// node anything.
+func TestWalletTampered(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "w.json")
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"wallet", "new", "--wallet", path}, strings.NewReader("secret\n"), &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimSpace(out.String())
+	other, _, err := chain.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(data, []byte(addr)) {
+		t.Fatalf("key file does not hold the address %s:\n%s", addr, data)
+	}
+	data = bytes.Replace(data, []byte(addr), []byte(other.Address().String()), 1)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out.Reset()
+	err = run(context.Background(), []string{"wallet", "address", "--wallet", path}, nil, &out, &errOut)
+	if !errors.Is(err, wallet.ErrCorrupt) || out.Len() != 0 {
+		t.Fatalf("wallet address of a tampered file: printed %q, error %v; want ErrCorrupt", out.String(), err)
+	}
+	// No node listens on port 1: send must fail on the file first.
+	err = run(context.Background(), []string{"send", "--to", other.Address().String(), "--amount", "1", "--wallet", path,
+		"--rpc", "http://127.0.0.1:1", "--rpcuser", "u", "--rpcpassword", "p"}, strings.NewReader("secret\n"), &out, &errOut)
+	if !errors.Is(err, wallet.ErrCorrupt) && !errors.Is(err, wallet.ErrBadPassphrase) || out.Len() != 0 {
+		t.Fatalf("send from a tampered file: printed %q, error %v; want a wallet error", out.String(), err)
+	}
+}

@@ -13,7 +13,9 @@ import (
 	"github.com/powmine/powmine/chain/wallet"
 )
 
-// walletCmd handles "node wallet new|address".
+// walletCmd handles "node wallet new|address". "address" needs no
+// passphrase: it prints the address after wallet.ReadAddress has checked
+// it against the public key in the file.
 func walletCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "new" && args[0] != "address") {
 		return usagef("usage: node wallet new|address [--wallet FILE]")
