@@ -95,20 +95,25 @@ func (td *testDaemon) mineBlock(t *testing.T, transfers ...chain.Transaction) *c
 	b.Header = chain.Header{Version: 1, PrevBlock: tip.Hash, Timestamp: tip.Header.Timestamp + 5, Bits: ctx.NextBits(td.params)}
 	b.Header.MerkleRoot, _ = b.MerkleRoot()
 	td.now = time.Unix(int64(b.Header.Timestamp), 0)
-	target, err := chain.BigToHash(chain.CompactToBig(b.Header.Bits))
+	solve(t, &b.Header)
+	return b
+}
+
+// solve sets h's nonce to the first that meets h's own bits.
+func solve(t *testing.T, h *chain.Header) {
+	t.Helper()
+	target, err := chain.BigToHash(chain.CompactToBig(h.Bits))
 	if err != nil {
 		t.Fatal(err)
 	}
-	hdr, tg := b.Header.Serialize(), [32]byte(target)
+	hdr, tg := h.Serialize(), [32]byte(target)
 	job := sha256d.NewJob(&hdr, &tg)
-	k := sha256d.Choose().Kernel
-	s := sha256d.NewScanner(k)
+	s := sha256d.NewScanner(sha256d.Choose().Kernel)
 	var hits []uint32
 	for start := uint64(0); len(hits) == 0; start += 1 << 20 {
 		hits = s.Scan(job, uint32(start), 1<<20, hits)
 	}
-	b.Header.Nonce = hits[0]
-	return b
+	h.Nonce = hits[0]
 }
 
 // call makes one JSON-RPC call and decodes the result into out.
@@ -269,6 +274,20 @@ func TestSubmitBlockReasonsAndTips(t *testing.T) {
 	td.call(t, &reason, "submitblock", hexBlock(t, side))
 	if reason != "inconclusive" {
 		t.Fatalf("side block: %q", reason)
+	}
+	// Bits that break the difficulty rule, met by the hash all the same:
+	// refused before it is stored, and known invalid when sent again.
+	wrong := td.mineBlock(t)
+	wrong.Header.Bits = td.params.PowLimitBits
+	if next := td.Node().NextHeaderContext(); wrong.Header.Bits == next.NextBits(td.params) {
+		t.Fatal("the dev chain expects the proof-of-work limit: pick other bits")
+	}
+	solve(t, &wrong.Header)
+	for _, want := range []string{"bad-diffbits", "duplicate-invalid"} {
+		td.call(t, &reason, "submitblock", hexBlock(t, wrong))
+		if reason != want {
+			t.Fatalf("block with wrong bits: %q, want %q", reason, want)
+		}
 	}
 	var tips []chainTipJSON
 	td.call(t, &tips, "getchaintips")

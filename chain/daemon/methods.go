@@ -276,6 +276,8 @@ func (d *Daemon) submitBlock(_ context.Context, params json.RawMessage) (any, er
 	mainChain, err := d.SubmitBlock(&b)
 	var rerr chain.RuleError
 	switch {
+	case errors.Is(err, node.ErrKnownInvalid):
+		return "duplicate-invalid", nil
 	case errors.Is(err, node.ErrDuplicate):
 		return "duplicate", nil
 	case errors.As(err, &rerr):

@@ -17,6 +17,11 @@ import (
 // already has in its index or its orphan pool.
 var ErrDuplicate = errors.New("node: duplicate block")
 
+// ErrKnownInvalid is wrapped, beside ErrDuplicate, by ProcessBlock's error
+// for a block the node already holds as invalid or remembers refusing
+// (Core's submitblock answers "duplicate-invalid").
+var ErrKnownInvalid = errors.New("known invalid")
+
 // Config configures a Node. New validates it.
 type Config struct {
 	// Params are the consensus rules. This field is required; the Params
@@ -415,7 +420,7 @@ func (n *Node) deliver(ticket uint64, events []Event) {
 func (n *Node) isKnown(hash chain.Hash) error {
 	if node := n.index[hash]; node != nil {
 		if node.status.KnownInvalid() {
-			return fmt.Errorf("%w: block %v is known invalid", ErrDuplicate, hash)
+			return fmt.Errorf("%w: %w: block %v", ErrDuplicate, ErrKnownInvalid, hash)
 		}
 		return fmt.Errorf("%w: block %v", ErrDuplicate, hash)
 	}
@@ -423,7 +428,7 @@ func (n *Node) isKnown(hash chain.Hash) error {
 		return fmt.Errorf("%w: block %v is an orphan", ErrDuplicate, hash)
 	}
 	if code, ok := n.rejected.get(hash); ok {
-		return fmt.Errorf("%w: block %v was refused (%v)", ErrDuplicate, hash, code.RejectReason())
+		return fmt.Errorf("%w: %w: block %v was refused (%v)", ErrDuplicate, ErrKnownInvalid, hash, code.RejectReason())
 	}
 	return nil
 }

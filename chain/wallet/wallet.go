@@ -54,6 +54,23 @@ func newKey(passphrase []byte, rand io.Reader, params kdfParams) (*Key, error) {
 	return &Key{priv: priv, pub: pub, file: f}, nil
 }
 
+// Reseal returns the same key sealed anew under passphrase in the current
+// file format (FileVersion), with the default KDF parameters and a fresh
+// salt and nonce: the way to bring a version 1 file, which ReadAddress
+// refuses, up to date. An empty passphrase is refused with
+// ErrEmptyPassphrase.
+func (k *Key) Reseal(passphrase []byte) (*Key, error) {
+	if len(passphrase) == 0 {
+		return nil, ErrEmptyPassphrase
+	}
+	h := header{version: FileVersion, address: k.pub.Address(), publicKey: k.pub, kdf: defaultKDFParams}
+	f, err := seal(h, k.priv.Seed(), passphrase, cryptorand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	return &Key{priv: k.priv, pub: k.pub, file: f}, nil
+}
+
 // publicKey returns priv's public key.
 func publicKey(priv ed25519.PrivateKey) chain.PublicKey {
 	return chain.PublicKey(priv.Public().(ed25519.PublicKey))

@@ -706,3 +706,50 @@ func TestStringHidesKey(t *testing.T) {
 		}
 	}
 }
+
+// TestReseal brings a version 1 file up to date: the resealed key has the
+// same address and signs alike, its file is version 2, ReadAddress reads
+// it, and it opens with the new passphrase only.
+func TestReseal(t *testing.T) {
+	k, err := Load("testdata/key-v1.json", testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Reseal(nil); !errors.Is(err, ErrEmptyPassphrase) {
+		t.Fatalf("empty passphrase: %v", err)
+	}
+	newPass := []byte("another passphrase")
+	r, err := k.Reseal(newPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "key.json")
+	if err := r.Save(p); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := ReadAddress(p); err != nil || a != k.Address() {
+		t.Fatalf("ReadAddress of the resealed file: %s, %v; want %s", a, err, k.Address())
+	}
+	raw, err := os.ReadFile(p)
+	if err != nil || !bytes.Contains(raw, []byte(`"version": 2`)) {
+		t.Fatalf("resealed file is not version 2: %s %v", raw, err)
+	}
+	if _, err := Load(p, testPass); !errors.Is(err, ErrBadPassphrase) {
+		t.Fatalf("old passphrase on the resealed file: %v", err)
+	}
+	back, err := Load(p, newPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tr1, tr2 chain.Transfer
+	var network chain.Hash
+	if err := k.SignTransfer(&tr1, network); err != nil {
+		t.Fatal(err)
+	}
+	if err := back.SignTransfer(&tr2, network); err != nil {
+		t.Fatal(err)
+	}
+	if tr1 != tr2 {
+		t.Fatal("the resealed key signs differently")
+	}
+}

@@ -127,6 +127,49 @@ func TestFormatRate(t *testing.T) {
 // must create the dev key (mode 0600, sealed with the documented
 // passphrase), print its address and pay it. A second run reuses the key,
 // and --coinbase-addr pays that address instead.
+// TestDevKeyVersion1: a version 1 dev key (sealed with the dev
+// passphrase, as the miner of an earlier version wrote it) is rewritten in
+// the current format, same key, and paid; a version 1 file sealed with
+// another passphrase is the user's own and is left alone, with an error.
+func TestDevKeyVersion1(t *testing.T) {
+	const v1Addr = "pm8849f92cb90f7208dc38681c31d521a5b75454fae2c87ed6"
+	old, err := os.ReadFile("testdata/dev-key-v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, devKeyFile)
+	if err := os.WriteFile(path, old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	addr, err := devKey(dir, newReporter(&out, false))
+	if err != nil || addr.String() != v1Addr {
+		t.Fatalf("devKey on a version 1 dev key: %s, %v; want %s", addr, err, v1Addr)
+	}
+	if a, err := wallet.ReadAddress(path); err != nil || a != addr {
+		t.Fatalf("the dev key was not rewritten in the current format: %s, %v", a, err)
+	}
+	if k, err := wallet.Load(path, []byte(devKeyPassphrase)); err != nil || k.Address() != addr {
+		t.Fatalf("the rewritten dev key: %v", err)
+	}
+
+	// Not the dev passphrase: the user's own key, left as it is.
+	user, err := os.ReadFile("testdata/user-key-v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, user, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := devKey(dir, newReporter(&out, false)); err == nil || !strings.Contains(err.Error(), "--coinbase-addr") {
+		t.Fatalf("devKey on the user's version 1 key: %v, want an error that says what to do", err)
+	}
+	if now, _ := os.ReadFile(path); !bytes.Equal(now, user) {
+		t.Fatal("the user's version 1 key file was changed")
+	}
+}
+
 func TestDevKey(t *testing.T) {
 	emptyHome(t)
 	dir := filepath.Join(t.TempDir(), "dev")

@@ -273,6 +273,9 @@ const devKeyPassphrase = "powmine-dev"
 func devKey(dataDir string, out *reporter) (chain.Address, error) {
 	path := filepath.Join(dataDir, devKeyFile)
 	addr, err := wallet.ReadAddress(path)
+	if errors.Is(err, wallet.ErrVersion1) {
+		addr, err = upgradeDevKey(path)
+	}
 	if err == nil {
 		out.final(fmt.Sprintf("paying %s, the address of the key in %s", addr, path))
 		return addr, nil
@@ -292,6 +295,35 @@ func devKey(dataDir string, out *reporter) (chain.Address, error) {
 	}
 	out.final(fmt.Sprintf("created the dev key %s (passphrase %q, for the dev chain only): paying its address %s", path, devKeyPassphrase, k.Address()))
 	return k.Address(), nil
+}
+
+// upgradeDevKey rewrites a version 1 dev key file (whose address
+// ReadAddress cannot check) in the current format, same key and
+// passphrase, replacing it atomically. A version 1 file sealed with
+// another passphrase is the user's own key: it is left alone, with an
+// error that says what to do.
+func upgradeDevKey(path string) (chain.Address, error) {
+	k, err := wallet.Load(path, []byte(devKeyPassphrase))
+	if errors.Is(err, wallet.ErrBadPassphrase) {
+		return chain.Address{}, fmt.Errorf("%s is a version 1 key file whose address cannot be checked without its passphrase: "+
+			"pass --coinbase-addr ADDR, or move the file aside to get a new dev key (its coins stay spendable with node send --wallet FILE)", path)
+	}
+	if err != nil {
+		return chain.Address{}, err
+	}
+	r, err := k.Reseal([]byte(devKeyPassphrase))
+	if err != nil {
+		return chain.Address{}, err
+	}
+	tmp := path + ".v2"
+	_ = os.Remove(tmp) // left by an upgrade that stopped before the rename
+	if err := r.Save(tmp); err != nil {
+		return chain.Address{}, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return chain.Address{}, fmt.Errorf("upgrade the dev key: %w", err)
+	}
+	return r.Address(), nil
 }
 
 // soloPayout is --coinbase-addr, else the default wallet's address. With
