@@ -395,8 +395,10 @@ func (c *conn) invalidRequest() {
 	if c.invalid < cfg.MaxInvalidPerConn {
 		return
 	}
-	c.closeWithMessage(CloseAbuse, fmt.Sprintf("closing the connection: %d invalid requests within %v", c.invalid, cfg.BanWindow))
+	// Counted before the close, so that a client that sees its connection
+	// closed and comes back finds its IP's ban, if this made one.
 	c.s.abusiveConn(c.ip)
+	c.closeWithMessage(CloseAbuse, fmt.Sprintf("closing the connection: %d invalid requests within %v", c.invalid, cfg.BanWindow))
 }
 
 // submitBlock assembles the block of a share that meets the network
