@@ -118,6 +118,34 @@ func TestSameSchedule(t *testing.T) {
 	}
 }
 
+// TestHeaviestEndsOnLongest checks the wiring of the real nodes: at the
+// end every node's chain/node tip is the simulator's, and, all blocks
+// having the same work, one of the highest blocks.
+func TestHeaviestEndsOnLongest(t *testing.T) {
+	cfg := forky(Heaviest)
+	for run := range 5 {
+		s, err := newSimulation(&cfg, run, newRealParams())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.run(); err != nil {
+			t.Fatal(err)
+		}
+		var top int32
+		for _, b := range s.blocks {
+			top = max(top, b.height)
+		}
+		for i, n := range s.nodes {
+			if got, want := s.real.nodes[i].Tip().Hash, s.real.blocks[n.tip].Hash(); got != want {
+				t.Fatalf("run %d: node %d's chain/node tip %v, simulator tip %v", run, i, got, want)
+			}
+			if h := s.blocks[n.tip].height; h != top {
+				t.Fatalf("run %d: node %d ends at height %d of %d", run, i, h, top)
+			}
+		}
+	}
+}
+
 func TestSingleNode(t *testing.T) {
 	for _, rule := range Rules() {
 		cfg := forky(rule)

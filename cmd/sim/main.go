@@ -140,24 +140,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if *asJSON {
-		out, err := json.Marshal(reports[rules[0]])
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(stdout, "%s\n", out)
-		return err
-	}
-	fmt.Fprintf(stdout, "# %d nodes, latency %v, block interval %v, duration %v, %d runs, seed %d\n",
-		cfg.Nodes, cfg.Latency, cfg.BlockInterval, cfg.Duration, *runs, cfg.Seed)
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "rule\tconverged_runs\truns\tagree_time_mean_s\tagree_time_p99_s\ttip_flips\tstale_rate\tmax_reorg_depth")
-	for _, r := range rules {
-		rep := reports[r]
-		fmt.Fprintf(tw, "%v\t%d\t%d\t%s\t%s\t%.2f\t%.4f\t%d\n", r, rep.ConvergedRuns, rep.Runs,
-			seconds(rep.AgreeTimeMean), seconds(rep.AgreeTimeP99), rep.TipFlips, rep.StaleRate, rep.MaxReorgDepth)
-	}
-	if err := tw.Flush(); err != nil {
+	if err := printReports(stdout, cfg, *runs, *asJSON, rules, reports); err != nil {
 		return err
 	}
 	if *plotFile == "" {
@@ -175,6 +158,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "sim: wrote %s\n", *plotFile)
 	return nil
+}
+
+// printReports prints the reports of rules: one JSON object (for one
+// rule), or a line naming the parameters and a table.
+func printReports(stdout io.Writer, cfg sim.Config, runs int, asJSON bool, rules []sim.Rule, reports map[sim.Rule]sim.Report) error {
+	if asJSON {
+		out, err := json.Marshal(reports[rules[0]])
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(stdout, "%s\n", out)
+		return err
+	}
+	fmt.Fprintf(stdout, "# %d nodes, latency %v, block interval %v, duration %v, %d runs, seed %d\n",
+		cfg.Nodes, cfg.Latency, cfg.BlockInterval, cfg.Duration, runs, cfg.Seed)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "rule\tconverged_runs\truns\tagree_time_mean_s\tagree_time_p99_s\ttip_flips\tstale_rate\tmax_reorg_depth")
+	for _, r := range rules {
+		rep := reports[r]
+		fmt.Fprintf(tw, "%v\t%d\t%d\t%s\t%s\t%.2f\t%.4f\t%d\n", r, rep.ConvergedRuns, rep.Runs,
+			seconds(rep.AgreeTimeMean), seconds(rep.AgreeTimeP99), rep.TipFlips, rep.StaleRate, rep.MaxReorgDepth)
+	}
+	return tw.Flush()
 }
 
 // seconds formats an optional number of seconds, "-" when absent.

@@ -107,6 +107,20 @@ func TestTableAndPlot(t *testing.T) {
 	}
 }
 
+func TestJSONAndPlot(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "convergence.svg")
+	out, err := runCmd(t, append([]string{"convergence", "--json", "--plot", file}, small...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !json.Valid([]byte(out)) {
+		t.Fatalf("not JSON: %q", out)
+	}
+	if _, err := os.Stat(file); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestAllRules(t *testing.T) {
 	out, err := runCmd(t, append([]string{"convergence", "--rule", "all"}, small...)...)
 	if err != nil {
