@@ -6,8 +6,12 @@
 //
 //   - Topology: a random spanning tree (node i links to a uniform random
 //     node below i) plus Nodes extra random links, so the graph is
-//     connected with a mean degree of about four. Each link has a fixed
-//     one-way latency drawn uniformly from [Latency/2, 3*Latency/2).
+//     connected with a mean degree of about four. Each link has a
+//     one-way latency drawn uniformly from [Latency/2, 3*Latency/2), and
+//     each message over it takes that latency times a factor in
+//     [0.5, 1.5), a hash of the block and the link (the same under every
+//     rule). With fixed link delays a block could never overtake its
+//     parent; with varying ones it can.
 //   - Discovery: blocks are found by a Poisson process of rate
 //     1/BlockInterval, each by a node chosen in proportion to its share
 //     of the hash power. This is the same as one exponential clock per

@@ -159,7 +159,8 @@ type RunResult struct {
 const genesisID = 0
 
 // tailIntervals bounds the tail: after Duration, mining goes on while the
-// nodes disagree, for at most this many block intervals.
+// nodes disagree or messages are in flight, for at most this many block
+// intervals.
 const tailIntervals = 100
 
 // simBlock is one block of the simulator's tree, indexed by id in
@@ -235,6 +236,7 @@ type simulation struct {
 	cfg    *Config
 	rng    *rand.Rand
 	shares []float64 // cumulative hash power shares, for picking finders
+	salt   uint64    // seeds the message delays, see delay
 	now    time.Duration
 	queue  eventQueue
 	seq    uint64
@@ -290,6 +292,7 @@ func newSimulation(cfg *Config, run int, rp *realParams) (*simulation, error) {
 		lastFrac: 1,
 	}
 	s.buildTopology()
+	s.salt = s.rng.Uint64()
 	s.shares = make([]float64, cfg.Nodes)
 	var sum float64
 	for i := range s.shares {
@@ -301,8 +304,9 @@ func newSimulation(cfg *Config, run int, rp *realParams) (*simulation, error) {
 		s.shares[i] = sum
 	}
 
-	// About Duration/BlockInterval blocks, plus genesis and some margin.
-	expect := int(cfg.Duration/cfg.BlockInterval)*9/8 + 16
+	// About Duration/BlockInterval blocks, plus genesis and some margin;
+	// the slices grow past it if need be.
+	expect := int(min(cfg.Duration/cfg.BlockInterval, 1<<16))*9/8 + 16
 	s.blocks = make([]simBlock, 1, expect)
 	s.blocks[genesisID] = simBlock{parent: -1}
 	s.tipCount = make([]int32, 1, expect)
@@ -457,7 +461,7 @@ func (s *simulation) learn(n, id, from int32) error {
 	}
 	for _, p := range node.peers {
 		if p.to != from {
-			s.push(event{at: s.now + p.latency, kind: blockArrives, block: id, to: p.to, from: n})
+			s.push(event{at: s.now + s.delay(p, id, n), kind: blockArrives, block: id, to: p.to, from: n})
 		}
 	}
 	children, ok := node.held[id]
@@ -473,6 +477,23 @@ func (s *simulation) learn(n, id, from int32) error {
 		}
 	}
 	return nil
+}
+
+// delay returns how long block id takes from node from over link p: the
+// link's latency times a factor in [0.5, 1.5). The factor is a hash of
+// the run's salt, the block and the link, not a draw from the run's
+// random stream, so a block crosses a link in the same time under every
+// rule. Since delays vary per message, a block can overtake its parent.
+func (s *simulation) delay(p peer, id, from int32) time.Duration {
+	x := s.salt ^ uint64(id)<<32 ^ uint64(from)<<16 ^ uint64(p.to)
+	// splitmix64's finalizer.
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	factor := 0.5 + float64(x>>11)/(1<<53)
+	return time.Duration(factor * float64(p.latency))
 }
 
 // setTip moves node n's tip and records the measurements.
