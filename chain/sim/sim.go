@@ -56,12 +56,15 @@ func ParseRule(s string) (Rule, error) {
 	return 0, fmt.Errorf("sim: unknown rule %q (want heaviest, keep-first or take-latest)", s)
 }
 
+// MaxNodes is the most nodes a Config may have.
+const MaxNodes = 1 << 16
+
 // Config describes one simulation. Validate checks it.
 type Config struct {
 	// Rule is the fork-choice rule every node follows. Required.
 	Rule Rule
 
-	// Nodes is the number of nodes, at least 1.
+	// Nodes is the number of nodes, 1 to MaxNodes.
 	Nodes int
 
 	// Latency is the mean one-way latency of a link; each link's is drawn
@@ -98,8 +101,8 @@ func (c *Config) Validate() error {
 	switch {
 	case c.Rule < Heaviest || c.Rule > TakeLatest:
 		return fmt.Errorf("sim: unknown rule %v", c.Rule)
-	case c.Nodes < 1:
-		return fmt.Errorf("sim: %d nodes, want at least 1", c.Nodes)
+	case c.Nodes < 1 || c.Nodes > MaxNodes:
+		return fmt.Errorf("sim: %d nodes, want 1 to %d", c.Nodes, MaxNodes)
 	case c.Latency < 0:
 		return fmt.Errorf("sim: negative latency %v", c.Latency)
 	case c.BlockInterval <= 0:

@@ -275,6 +275,7 @@ func TestValidate(t *testing.T) {
 	}{
 		{"no rule", func(c *Config) { c.Rule = 0 }},
 		{"no nodes", func(c *Config) { c.Nodes = 0 }},
+		{"too many nodes", func(c *Config) { c.Nodes = MaxNodes + 1 }},
 		{"negative latency", func(c *Config) { c.Latency = -1 }},
 		{"no interval", func(c *Config) { c.BlockInterval = 0 }},
 		{"no duration", func(c *Config) { c.Duration = 0 }},
