@@ -5,8 +5,9 @@
 // One run, given a Config and a seed:
 //
 //   - Topology: a random spanning tree (node i links to a uniform random
-//     node below i) plus Nodes extra random links, so the graph is
-//     connected with a mean degree of about four. Each link has a
+//     node below i) plus Nodes draws of an extra random link (a draw
+//     that repeats a link or loops is skipped), so the graph is connected
+//     with a mean degree of about four. Each link has a
 //     one-way latency drawn uniformly from [Latency/2, 3*Latency/2), and
 //     each message over it takes that latency times a factor in
 //     [0.5, 1.5), a hash of the block and the link (the same under every
@@ -16,13 +17,14 @@
 //     1/BlockInterval, each by a node chosen in proportion to its share
 //     of the hash power. This is the same as one exponential clock per
 //     node of rate share/BlockInterval: mining is memoryless, so
-//     restarting on a new tip changes nothing. The schedule is drawn
-//     before the run, so with the same seed every rule sees the same
-//     network and the same finders at the same times and differs only in
-//     its choices. A node builds its block on its own current tip.
+//     restarting on a new tip changes nothing. After the topology, the
+//     run's random stream serves the discoveries only, so with the same
+//     seed every rule sees the same network and the same finders at the
+//     same times and differs only in its choices. A node builds its block
+//     on its own current tip.
 //   - Gossip: a node forwards every block it learns, whether it adopts it
 //     or not, once, to every neighbour but the one it came from, arriving
-//     after the link's latency. A block whose parent the node does not
+//     after the message's delay. A block whose parent the node does not
 //     know yet is held, and learned as soon as the parent is: no request
 //     is sent, because the sender learned the parent before the block and
 //     forwarded it too, so by induction over heights every block reaches

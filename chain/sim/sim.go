@@ -56,8 +56,15 @@ func ParseRule(s string) (Rule, error) {
 	return 0, fmt.Errorf("sim: unknown rule %q (want heaviest, keep-first or take-latest)", s)
 }
 
-// MaxNodes is the most nodes a Config may have.
-const MaxNodes = 1 << 16
+// Bounds of a Config.
+const (
+	// MaxNodes is the most nodes a Config may have.
+	MaxNodes = 1 << 16
+
+	// MaxSpan bounds Latency, BlockInterval and Duration, so that virtual
+	// times stay far from overflowing.
+	MaxSpan = 10_000 * time.Hour
+)
 
 // Config describes one simulation. Validate checks it.
 type Config struct {
@@ -68,17 +75,18 @@ type Config struct {
 	Nodes int
 
 	// Latency is the mean one-way latency of a link; each link's is drawn
-	// uniformly from [Latency/2, 3*Latency/2). At least 0.
+	// uniformly from [Latency/2, 3*Latency/2), and each message takes the
+	// link's times a factor in [0.5, 1.5). 0 to MaxSpan.
 	Latency time.Duration
 
 	// BlockInterval is the mean time between blocks over the whole
-	// network. Positive.
+	// network. Positive, at most MaxSpan.
 	BlockInterval time.Duration
 
 	// Duration is how long the network mines. After it, mining goes on
 	// only while the nodes disagree or messages are in flight, for at
 	// most 100 block intervals (the tail; see the package comment), and
-	// the run ends when no message is left. Positive.
+	// the run ends when no message is left. Positive, at most MaxSpan.
 	Duration time.Duration
 
 	// Shares are the nodes' shares of the hash power, one per node, not
@@ -103,12 +111,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("sim: unknown rule %v", c.Rule)
 	case c.Nodes < 1 || c.Nodes > MaxNodes:
 		return fmt.Errorf("sim: %d nodes, want 1 to %d", c.Nodes, MaxNodes)
-	case c.Latency < 0:
-		return fmt.Errorf("sim: negative latency %v", c.Latency)
-	case c.BlockInterval <= 0:
-		return fmt.Errorf("sim: block interval %v, want a positive one", c.BlockInterval)
-	case c.Duration <= 0:
-		return fmt.Errorf("sim: duration %v, want a positive one", c.Duration)
+	case c.Latency < 0 || c.Latency > MaxSpan:
+		return fmt.Errorf("sim: latency %v, want 0 to %v", c.Latency, MaxSpan)
+	case c.BlockInterval <= 0 || c.BlockInterval > MaxSpan:
+		return fmt.Errorf("sim: block interval %v, want more than 0, at most %v", c.BlockInterval, MaxSpan)
+	case c.Duration <= 0 || c.Duration > MaxSpan:
+		return fmt.Errorf("sim: duration %v, want more than 0, at most %v", c.Duration, MaxSpan)
 	case c.Shares != nil && len(c.Shares) != c.Nodes:
 		return fmt.Errorf("sim: %d hash power shares for %d nodes", len(c.Shares), c.Nodes)
 	case c.Bins < 0 || c.Bins > 0 && c.Duration/time.Duration(c.Bins) == 0:
@@ -356,8 +364,8 @@ func (s *simulation) run() error {
 	return nil
 }
 
-// buildTopology links the nodes: a random spanning tree plus Nodes extra
-// random links between distinct, not yet linked nodes.
+// buildTopology links the nodes: a random spanning tree plus Nodes draws
+// of an extra link, skipping those that repeat a link or loop.
 func (s *simulation) buildTopology() {
 	n := len(s.nodes)
 	linked := make(map[[2]int32]bool)
@@ -383,9 +391,9 @@ func (s *simulation) buildTopology() {
 	}
 }
 
-// scheduleDiscovery schedules the next block: an exponential time after
-// now, or after Duration once that has passed (mining is memoryless), by
-// a node picked in proportion to its share.
+// scheduleDiscovery schedules the next block, an exponential time after
+// now (mining is memoryless), by a node picked in proportion to its
+// share.
 func (s *simulation) scheduleDiscovery() {
 	at := s.now + time.Duration(s.rng.ExpFloat64()*float64(s.cfg.BlockInterval))
 	x := s.rng.Float64() * s.shares[len(s.shares)-1]
