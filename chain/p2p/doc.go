@@ -16,9 +16,10 @@
 //     (kept connected, redialed) and Connect (once).
 //   - Gossip: the topics BlocksTopic and TransfersTopic, named with the
 //     genesis hash; flood publishing (a freshly mined block does not wait
-//     for a mesh); the message id is the block hash or the txid, so the
-//     same block relayed by several peers is one message; messages up to
-//     MaxMessageSize, the largest block plus an envelope.
+//     for a mesh); the message id is the txid, or the block hash plus a
+//     digest of the message (see messageID), so the same block relayed by
+//     several peers is one message; messages up to MaxMessageSize, the
+//     largest block plus an envelope.
 //   - Validation before a message spreads: a block is decoded, its proof
 //     of work checked, then handed to Chain.ProcessBlock (header context,
 //     sanity, state); a transfer is decoded and handed to

@@ -67,7 +67,7 @@ func (n *Node) startGossip(ctx context.Context) error {
 	bname, tname := BlocksTopic(g), TransfersTopic(g)
 	ps, err := pubsub.NewGossipSub(ctx, n.host,
 		pubsub.WithFloodPublish(true),
-		pubsub.WithMessageIdFn(messageID),
+		pubsub.WithMessageIdFn(messageID(bname)),
 		pubsub.WithMaxMessageSize(MaxMessageSize),
 		pubsub.WithValidateQueueSize(validateQueue),
 		pubsub.WithRawTracer(n.mesh),
@@ -113,24 +113,32 @@ func (n *Node) join(name string, validate pubsub.ValidatorEx) (*topic, error) {
 	return &topic{name: name, t: t, sub: sub, queue: make(chan []byte, publishQueue)}, nil
 }
 
-// messageID is the block hash of a block message or the txid of a
-// transfer message, so the same block relayed by several peers is one
-// message. Undecodable data gets the SHA-256 of its bytes; the validator
-// rejects it.
-func messageID(m *pb.Message) string {
-	data := m.GetData()
-	var b chain.Block
-	if err := b.UnmarshalBinary(data); err == nil {
-		h := b.Hash()
-		return string(h[:])
-	}
-	var tx chain.Transaction
-	if err := tx.UnmarshalBinary(data); err == nil {
+// messageID returns the function of message ids: the txid of a transfer,
+// and for a block its hash followed by 16 bytes of the SHA-256 of the
+// whole message, so the same block relayed by several peers is one
+// message, while a copy with a mutated body (same header, so same block
+// hash) is another one and, once rejected, does not shadow the honest
+// block in pubsub's seen cache. Data that does not decode gets its
+// SHA-256; the validator rejects it.
+func messageID(blocksTopic string) pubsub.MsgIdFunction {
+	return func(m *pb.Message) string {
+		data := m.GetData()
+		sum := sha256.Sum256(data)
+		if m.GetTopic() == blocksTopic {
+			var h chain.Header
+			if len(data) < chain.HeaderSize || h.UnmarshalBinary(data[:chain.HeaderSize]) != nil {
+				return string(sum[:])
+			}
+			hash := h.Hash()
+			return string(hash[:]) + string(sum[:16])
+		}
+		var tx chain.Transaction
+		if err := tx.UnmarshalBinary(data); err != nil {
+			return string(sum[:])
+		}
 		id := tx.TxID()
 		return string(id[:])
 	}
-	sum := sha256.Sum256(data)
-	return string(sum[:])
 }
 
 // scoreParams scores peers on invalid messages only (P4) and on

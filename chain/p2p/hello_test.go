@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/powmine/powmine/chain"
 )
 
@@ -83,4 +85,43 @@ func FuzzStatus(f *testing.F) {
 			t.Fatalf("decoded %x, encodes as %x", data, raw)
 		}
 	})
+}
+
+// TestMessageID: a block's id starts with its hash and changes with its
+// body; a transfer's is its txid; junk gets a stable id.
+func TestMessageID(t *testing.T) {
+	p := &chain.DevParams
+	id := messageID(BlocksTopic(p.GenesisHash))
+	tt := TransfersTopic(p.GenesisHash)
+	bt := BlocksTopic(p.GenesisHash)
+	b := testBlock(t, p, 1, 1, true)
+	raw, err := b.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := b.Hash()
+	got := id(&pb.Message{Topic: &bt, Data: raw})
+	if !strings.HasPrefix(got, string(hash[:])) || got != id(&pb.Message{Topic: &bt, Data: bytes.Clone(raw)}) {
+		t.Errorf("block id %x", got)
+	}
+	b.Transactions[0].Coinbase.Extranonce = []byte{9} // same header, other body
+	mutated, err := b.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if other := id(&pb.Message{Topic: &bt, Data: mutated}); other == got || !strings.HasPrefix(other, string(hash[:])) {
+		t.Errorf("mutated block id %x, block id %x", other, got)
+	}
+	tx := testTransfer(t, p, 1)
+	traw, err := tx.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	txid := tx.TxID()
+	if got := id(&pb.Message{Topic: &tt, Data: traw}); got != string(txid[:]) {
+		t.Errorf("transfer id %x, want %x", got, txid)
+	}
+	if id(&pb.Message{Topic: &tt, Data: []byte("junk")}) != id(&pb.Message{Topic: &bt, Data: []byte("junk")}) {
+		t.Error("junk ids differ")
+	}
 }

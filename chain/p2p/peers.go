@@ -39,9 +39,12 @@ type gater struct {
 
 func newGater() *gater { return &gater{banned: make(map[peer.ID]time.Time)} }
 
+// ban bans p until the given time, and forgets the bans that ended.
 func (g *gater) ban(p peer.ID, until time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	now := time.Now()
+	maps.DeleteFunc(g.banned, func(_ peer.ID, t time.Time) bool { return !now.Before(t) })
 	g.banned[p] = until
 }
 
@@ -81,7 +84,8 @@ func (n *Node) connected(_ network.Network, c network.Conn) {
 	}()
 }
 
-// disconnected forgets a peer's hello once its last connection closed.
+// disconnected forgets a peer's hello and rejected count once its last
+// connection closed.
 func (n *Node) disconnected(nw network.Network, c network.Conn) {
 	p := c.RemotePeer()
 	if nw.Connectedness(p) == network.Connected {
@@ -91,6 +95,7 @@ func (n *Node) disconnected(nw network.Network, c network.Conn) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	delete(n.hellos, p)
+	delete(n.invalid, p) // gossipsub's score remembers it for an hour
 }
 
 // rejected counts a rejected message from p, and bans p once it sent
