@@ -134,6 +134,9 @@ type Node struct {
 	banDuration time.Duration
 	redial      time.Duration
 
+	// ctx is canceled by Close, which then waits for wg: the goroutines
+	// of the node.
+	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	// refused counts peers closed at the hello for another genesis.
@@ -212,7 +215,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.host = h
 	ctx, cancel := context.WithCancel(context.Background())
-	n.cancel = cancel
+	n.ctx, n.cancel = ctx, cancel
 	if err := n.startGossip(ctx); err != nil {
 		cancel()
 		return nil, errors.Join(err, h.Close())

@@ -185,12 +185,12 @@ func testTransfer(t *testing.T, p *chain.Params, fee uint64) *chain.Transaction 
 	return tx
 }
 
-// TestGossipReachesAll: four nodes in a line (0-1-2-3); a block and a
+// TestGossipReachesAll: five nodes in a line (0-1-2-3-4); a block and a
 // transfer published on node 0 reach all of them, relayed hop by hop
 // after validation.
 func TestGossipReachesAll(t *testing.T) {
 	p := &chain.DevParams
-	nodes := make([]*testNode, 4)
+	nodes := make([]*testNode, 5)
 	for i := range nodes {
 		nodes[i] = newTestNode(t, p)
 	}

@@ -80,7 +80,7 @@ func (n *Node) connected(_ network.Network, c network.Conn) {
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		n.sayHello(context.Background(), c.RemotePeer())
+		n.sayHello(n.ctx, c.RemotePeer())
 	}()
 }
 
