@@ -17,6 +17,7 @@ import (
 	"github.com/powmine/powmine/chain/mempool"
 	"github.com/powmine/powmine/chain/mining"
 	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/p2p"
 	"github.com/powmine/powmine/chain/store"
 	"github.com/powmine/powmine/internal/jsonrpc"
 )
@@ -60,6 +61,9 @@ type Config struct {
 	// MaxMempoolBytes bounds the mempool; 0 selects
 	// mempool.DefaultMaxPoolBytes.
 	MaxMempoolBytes int
+	// Network, if set, connects the node to peers (see Network). Can be
+	// nil: no networking.
+	Network *Network
 	// Logger receives the node's log. Can be nil: discard.
 	Logger *slog.Logger
 	// Now is the clock. Can be nil: time.Now.
@@ -88,6 +92,8 @@ type Daemon struct {
 	publicMetrics  bool
 	db             *store.DB // nil for a chain kept in memory
 	closers        []func() error
+	// net is the p2p node; nil without Config.Network. Set in New.
+	net *p2p.Node
 
 	mu     sync.Mutex
 	tipCh  chan struct{} // closed and replaced when the tip changes
@@ -154,6 +160,12 @@ func New(cfg Config) (*Daemon, error) {
 	d.node = n
 	d.mu.Unlock()
 	d.metrics.setTip(n.Tip())
+	if cfg.Network != nil {
+		if err := d.startNetwork(cfg.Network, cfg.DataDir); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
 	if cfg.RPCAddr != "" || cfg.RPCListener != nil {
 		rcfg := jsonrpc.Config{User: cfg.RPCUser, Password: cfg.RPCPassword, Logger: d.log.With("component", "rpc")}
 		if cfg.RPCPassword == "" {
@@ -203,6 +215,9 @@ func (d *Daemon) onEvent(e node.Event) {
 		}
 		d.metrics.connected.Inc()
 		d.log.Info("block connected", "height", e.Height, "hash", e.Hash, "txs", len(e.Block.Transactions))
+		if d.net != nil {
+			d.net.PublishBlock(e.Block)
+		}
 	case node.BlockDisconnected:
 		d.reorgs++
 		d.log.Info("block disconnected", "height", e.Height, "hash", e.Hash)
@@ -295,9 +310,13 @@ func isLoopback(addr net.Addr) bool {
 	return ok && tcp.IP.IsLoopback()
 }
 
-// Close releases the store. The Daemon must not be used afterwards.
+// Close stops the networking and releases the store. The Daemon must not
+// be used afterwards.
 func (d *Daemon) Close() error {
 	var errs []error
+	if d.net != nil {
+		errs = append(errs, d.net.Close())
+	}
 	for _, c := range d.closers {
 		errs = append(errs, c())
 	}

@@ -42,6 +42,13 @@ func newTestDaemonIn(t *testing.T, dataDir string, reindex bool) *testDaemon {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startTestDaemon(t, now, Config{Params: p, DataDir: dataDir, Reindex: reindex})
+}
+
+// startTestDaemon runs a daemon of cfg with its RPC on loopback and its
+// clock at now.
+func startTestDaemon(t *testing.T, now time.Time, cfg Config) *testDaemon {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -49,8 +56,9 @@ func newTestDaemonIn(t *testing.T, dataDir string, reindex bool) *testDaemon {
 	addr := ln.Addr().String()
 	ln.Close()
 	td := &testDaemon{url: "http://" + addr, now: now}
-	d, err := New(Config{Params: p, DataDir: dataDir, Reindex: reindex, RPCAddr: addr, RPCUser: "u", RPCPassword: "p",
-		Now: func() time.Time { return td.now }})
+	cfg.RPCAddr, cfg.RPCUser, cfg.RPCPassword = addr, "u", "p"
+	cfg.Now = func() time.Time { return td.now }
+	d, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

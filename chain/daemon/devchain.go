@@ -166,3 +166,51 @@ func writeFileAtomic(path string, b *chain.Block) error {
 	}
 	return nil
 }
+
+// ErrOtherChain is returned by JoinDevParams for a data directory that
+// holds another dev chain than the genesis file names.
+var ErrOtherChain = errors.New("daemon: the data directory holds another chain")
+
+// JoinDevParams returns the parameters of the dev chain whose genesis
+// block is in file (another node's genesis.bin), to join that chain. A
+// data directory without a chain gets the genesis block as its own
+// genesis.bin and a new store holding it; one that holds a chain already
+// must hold this one (else ErrOtherChain). An empty dataDir keeps the
+// chain nowhere.
+func JoinDevParams(dataDir, file string) (*chain.Params, error) {
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: read genesis: %w", err)
+	}
+	var g chain.Block
+	if err := g.UnmarshalBinary(raw); err != nil {
+		return nil, fmt.Errorf("daemon: %s is not a genesis block: %w", file, err)
+	}
+	p, err := devParams(&g, file)
+	if err != nil || dataDir == "" {
+		return p, err
+	}
+	path, storePath := filepath.Join(dataDir, genesisFile), filepath.Join(dataDir, storeFile)
+	_, genesisErr := os.Stat(path)
+	st, storeErr := os.Stat(storePath)
+	if genesisErr == nil || storeErr == nil && st.Size() > 0 {
+		have, err := DevParams(dataDir, time.Now())
+		if err != nil {
+			return nil, err
+		}
+		if have.GenesisHash != p.GenesisHash {
+			return nil, fmt.Errorf("%w: %s has genesis %v, %s has %v", ErrOtherChain, dataDir, have.GenesisHash, file, p.GenesisHash)
+		}
+		return have, nil
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("daemon: data directory: %w", err)
+	}
+	if err := createStore(storePath, p); err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(path, &g); err != nil {
+		return nil, err
+	}
+	return p, nil
+}

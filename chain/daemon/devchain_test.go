@@ -207,3 +207,32 @@ func TestDevParamsNewDirectory(t *testing.T) {
 	}
 	startOn(t, dir, p)
 }
+
+// TestJoinDevParams: a new data directory joins the chain of another's
+// genesis.bin, keeps it across restarts, and refuses another chain.
+func TestJoinDevParams(t *testing.T) {
+	dirA, dirB, dirC := t.TempDir(), filepath.Join(t.TempDir(), "b"), t.TempDir()
+	pa, err := DevParams(dirA, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dirA, genesisFile)
+	for range 2 { // a new directory, then the same one again
+		pb, err := JoinDevParams(dirB, file)
+		if err != nil || pb.GenesisHash != pa.GenesisHash {
+			t.Fatalf("JoinDevParams: %v, %v", pb, err)
+		}
+		if got, err := DevParams(dirB, time.Now()); err != nil || got.GenesisHash != pa.GenesisHash {
+			t.Fatalf("DevParams after joining: %v, %v", got, err)
+		}
+	}
+	if _, err := DevParams(dirC, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := JoinDevParams(dirC, file); !errors.Is(err, ErrOtherChain) {
+		t.Fatalf("joining with another chain's directory: %v, want ErrOtherChain", err)
+	}
+	if _, err := JoinDevParams(dirB, filepath.Join(dirB, "nope")); err == nil {
+		t.Fatal("a missing genesis file was accepted")
+	}
+}

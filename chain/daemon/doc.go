@@ -11,4 +11,15 @@
 // transfers to the mempool, and their errors are mapped to Core's RPC
 // error codes. Templates are chain/template's, so that a Stratum pool
 // can take them through its own Node interface, which Daemon satisfies.
+//
+// With Config.Network it also runs a chain/p2p node, which it reaches the
+// chain through (netChain): every block the node connects, from any
+// source (RPC, a pool, a peer, a reorganization), is gossiped, and so is
+// every transfer accepted through SendTransaction; blocks and transfers
+// from peers go to node.ProcessBlock and the mempool, whose errors decide
+// whether the p2p node relays, ignores or rejects them (a rule broken:
+// rejected; known, orphan, or a transfer that does not fit the current
+// state: ignored). An orphan from a peer waits in the node's orphan pool;
+// its parent is not fetched, as there is no sync yet. JoinDevParams
+// joins another node's dev chain from its genesis.bin.
 package daemon

@@ -28,6 +28,7 @@ func (d *Daemon) registerMethods() {
 	d.rpc.Register("sendrawtransaction", d.sendRawTransaction)
 	d.rpc.Register("getmempoolinfo", d.getMempoolInfo)
 	d.rpc.Register("getaccount", d.getAccount)
+	d.registerNetworkMethods()
 }
 
 func (d *Daemon) getBlockCount(context.Context, json.RawMessage) (any, error) {

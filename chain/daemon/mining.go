@@ -34,8 +34,20 @@ func (d *Daemon) TemplateExtranonce(payouts []template.Payout, extranonceSize in
 	return b.NewTemplate(payouts, d.now())
 }
 
-// SendTransaction adds a transfer to the mempool.
+// SendTransaction adds a transfer to the mempool and gossips it to the
+// peers.
 func (d *Daemon) SendTransaction(tx *chain.Transaction) error {
+	if err := d.acceptTransfer(tx); err != nil {
+		return err
+	}
+	if d.net != nil {
+		d.net.PublishTransfer(tx)
+	}
+	return nil
+}
+
+// acceptTransfer adds a transfer to the mempool.
+func (d *Daemon) acceptTransfer(tx *chain.Transaction) error {
 	if err := d.pool.Accept(tx); err != nil {
 		return err
 	}

@@ -420,7 +420,7 @@ type crashNode struct {
 // startNode runs the node on dir, with RPC on addr, and waits until it
 // answers.
 func startNode(dir, addr string) (*crashNode, error) {
-	args := []string{"--dev", "--datadir", dir, "--rpc", addr, "--rpcuser", "u", "--rpcpassword", "p"}
+	args := []string{"--dev", "--listen", "", "--datadir", dir, "--rpc", addr, "--rpcuser", "u", "--rpcpassword", "p"}
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "NODE_TEST_MAIN=1", "NODE_TEST_ARGS="+strings.Join(args, "\n"))
 	n := &crashNode{

@@ -41,6 +41,10 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	stratumKey := fs.String("stratum-tls-key", "", "PEM private key file of --stratum-tls-cert")
 	rpcMaxConns := fs.Int("rpc-max-conns", daemon.DefaultMaxRPCConns, "most open RPC connections (an idle one gives its place to a new one)")
 	metricsPublic := fs.Bool("metrics-public", false, "serve /metrics without the RPC credentials on a non-loopback --rpc address")
+	var listen, peers multiFlag
+	fs.Var(&listen, "listen", "peer-to-peer listen multiaddr, repeatable (default "+defaultListen+`; "" disables networking)`)
+	fs.Var(&peers, "peer", "multiaddr with /p2p/ID of a peer to keep connected to, repeatable")
+	genesis := fs.String("genesis", "", "join the dev chain whose genesis block is in this file (another node's DATADIR/genesis.bin)")
 	var lim poolLimits
 	lim.flags(fs)
 	if err := parse(fs, args, stderr); err != nil {
@@ -48,6 +52,17 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if !*dev {
 		return usagef("only the dev network can run yet: add --dev")
+	}
+	listenMA, err := listenAddrs(&listen)
+	if err != nil {
+		return err
+	}
+	peerMA, err := peerAddrs(&peers)
+	if err != nil {
+		return err
+	}
+	if listenMA == nil && peerMA != nil {
+		return usagef(`--peer needs networking: --listen "" disables it`)
 	}
 	if *rpcMaxConns < 1 {
 		return usagef("--rpc-max-conns must be at least 1")
@@ -77,9 +92,18 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	params, err := daemon.DevParams(*dataDir, time.Now())
+	var params *chain.Params
+	if *genesis != "" {
+		params, err = daemon.JoinDevParams(*dataDir, *genesis)
+	} else {
+		params, err = daemon.DevParams(*dataDir, time.Now())
+	}
 	if err != nil {
 		return err
+	}
+	var network *daemon.Network
+	if listenMA != nil {
+		network = &daemon.Network{Listen: listenMA, Peers: peerMA}
 	}
 	if *stratumAddr != "" {
 		if err := lim.fit(openFileLimit(), *rpcMaxConns, log); err != nil {
@@ -95,6 +119,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		MaxRPCConns:   *rpcMaxConns,
 		PublicMetrics: *metricsPublic,
 		Reindex:       *reindex,
+		Network:       network,
 		Logger:        log,
 	})
 	if err != nil {
@@ -103,6 +128,9 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer d.Close()
 	tip := d.Node().Tip()
 	log.Info("node started", "network", params.Name, "datadir", *dataDir, "genesis", params.GenesisHash, "height", tip.Height, "tip", tip.Hash)
+	for _, a := range d.NetworkAddrs() {
+		fmt.Fprintln(stdout, "p2p address:", a)
+	}
 	if *stratumAddr == "" {
 		return d.Run(ctx)
 	}

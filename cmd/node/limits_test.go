@@ -56,7 +56,7 @@ func TestPoolLimitFlags(t *testing.T) {
 		{"--stratum-max-conns", "-1"},
 		{"--stratum-max-invalid", "-5"},
 	} {
-		args := append([]string{"--dev", "--datadir", filepath.Join(t.TempDir(), "d"), "--rpc", "", "--stratum", "127.0.0.1:0",
+		args := append([]string{"--dev", "--listen", "", "--datadir", filepath.Join(t.TempDir(), "d"), "--rpc", "", "--stratum", "127.0.0.1:0",
 			"--stratum-payout", payout.String()}, bad...)
 		err := run(context.Background(), args, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 		var ue usageError
@@ -74,7 +74,7 @@ func TestPoolLimitFlags(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--dev", "--datadir", filepath.Join(t.TempDir(), "d"), "--rpc", "", "--stratum", addr,
+		done <- run(ctx, []string{"--dev", "--listen", "", "--datadir", filepath.Join(t.TempDir(), "d"), "--rpc", "", "--stratum", addr,
 			"--stratum-payout", payout.String(), "--stratum-max-conns-per-ip", "1"}, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 	}()
 	defer func() {

@@ -3,6 +3,8 @@
 //
 //	node --dev [--datadir DIR] [--rpc 127.0.0.1:18443]   run a local dev chain node
 //	     [--stratum 127.0.0.1:3333 --stratum-payout ADDR]  with a Stratum V1 pool
+//	     [--listen MULTIADDR]... [--peer MULTIADDR/p2p/ID]... peers (default --listen /ip4/0.0.0.0/tcp/18444)
+//	     [--genesis OTHERDIR/genesis.bin]                  join another node's dev chain
 //	node wallet new [--wallet FILE]                        create an encrypted key file
 //	node wallet address [--wallet FILE]                    print its address
 //	node send --to ADDR --amount X [--fee F]               sign and submit a transfer

@@ -46,7 +46,10 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{[]string{"--bogus"}, "not defined"},
 		{[]string{}, "add --dev"},
-		{[]string{"--dev", "--rpcuser", "u"}, "go together"},
+		{[]string{"--dev", "--listen", "", "--rpcuser", "u"}, "go together"},
+		{[]string{"--dev", "--listen", "/ip4/nope"}, "bad --listen"},
+		{[]string{"--dev", "--peer", "/ip4/127.0.0.1/tcp/1"}, "bad --peer"},
+		{[]string{"--dev", "--listen", "", "--peer", "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWGa5BNfj4rVv2xcZn35LvTWEsbg6AJzpfcfNWtFYFwcRg"}, "--peer needs networking"},
 		{[]string{"wallet"}, "usage: node wallet"},
 		{[]string{"wallet", "new", "extra"}, "unexpected argument"},
 		{[]string{"send"}, "--to ADDR is required"},
@@ -95,6 +98,7 @@ func TestExitStatus(t *testing.T) {
 		{[]string{"send", "-h"}, 0, "-amount"},
 		{[]string{"wallet", "new", "-h"}, 0, "-passphrase-file"},
 		{[]string{"--bogus"}, 2, "not defined"},
+		{[]string{"--dev", "--listen", "/ip4/nope"}, 2, "bad --listen"},
 		{[]string{"send"}, 2, "--to ADDR is required"},
 	} {
 		code, stderr := runNode(t, c.args...)
@@ -115,7 +119,7 @@ func TestCorruptWindowFile(t *testing.T) {
 	}
 	var payout chain.Address
 	payout[0] = 7
-	code, stderr := runNode(t, "--dev", "--datadir", dir, "--rpc", "", "--stratum", "127.0.0.1:0", "--stratum-payout", payout.String())
+	code, stderr := runNode(t, "--dev", "--listen", "", "--datadir", dir, "--rpc", "", "--stratum", "127.0.0.1:0", "--stratum-payout", payout.String())
 	if code != 1 || !strings.Contains(stderr, window) {
 		t.Fatalf("exit %d, want 1 with an error naming %s:\n%s", code, window, stderr)
 	}

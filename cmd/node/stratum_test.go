@@ -40,7 +40,7 @@ func TestStratumFlag(t *testing.T) {
 	var stderr bytes.Buffer
 	dataDir := filepath.Join(t.TempDir(), "d")
 	go func() {
-		done <- run(ctx, []string{"--dev", "--datadir", dataDir, "--rpc", "",
+		done <- run(ctx, []string{"--dev", "--listen", "", "--datadir", dataDir, "--rpc", "",
 			"--stratum", addr, "--stratum-payout", payout.String(), "--stratum-difficulty", "0.00001"},
 			strings.NewReader(""), &bytes.Buffer{}, &stderr)
 	}()
@@ -141,8 +141,8 @@ func TestStratumFlag(t *testing.T) {
 
 func TestStratumUsage(t *testing.T) {
 	for _, args := range [][]string{
-		{"--dev", "--rpc", "", "--stratum", "127.0.0.1:0"},
-		{"--dev", "--rpc", "", "--stratum", "127.0.0.1:0", "--stratum-payout", "pm00"},
+		{"--dev", "--listen", "", "--rpc", "", "--stratum", "127.0.0.1:0"},
+		{"--dev", "--listen", "", "--rpc", "", "--stratum", "127.0.0.1:0", "--stratum-payout", "pm00"},
 	} {
 		err := run(context.Background(), args, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 		var ue usageError
@@ -169,7 +169,7 @@ func TestStratumStatsWired(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--dev", "--datadir", filepath.Join(t.TempDir(), "d"), "--rpc", addrs[0],
+		done <- run(ctx, []string{"--dev", "--listen", "", "--datadir", filepath.Join(t.TempDir(), "d"), "--rpc", addrs[0],
 			"--rpcuser", "u", "--rpcpassword", "p", "--stratum", addrs[1], "--stratum-payout", payout.String()},
 			strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 	}()
@@ -239,13 +239,13 @@ func TestStratumTLSFlags(t *testing.T) {
 		{"--stratum-tls-cert", certFile},
 		{"--stratum", "127.0.0.1:0", "--stratum-payout", payout.String(), "--stratum-tls-key", keyFile},
 	} {
-		err := run(context.Background(), append([]string{"--dev", "--rpc", "", "--datadir", filepath.Join(dir, "u")}, args...), strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+		err := run(context.Background(), append([]string{"--dev", "--listen", "", "--rpc", "", "--datadir", filepath.Join(dir, "u")}, args...), strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 		var ue usageError
 		if !errors.As(err, &ue) {
 			t.Errorf("node %q: %v, want a usage error", args, err)
 		}
 	}
-	err := run(context.Background(), []string{"--dev", "--rpc", "", "--datadir", filepath.Join(dir, "m"), "--stratum", "127.0.0.1:0",
+	err := run(context.Background(), []string{"--dev", "--listen", "", "--rpc", "", "--datadir", filepath.Join(dir, "m"), "--stratum", "127.0.0.1:0",
 		"--stratum-payout", payout.String(), "--stratum-tls-cert", filepath.Join(dir, "missing.pem"), "--stratum-tls-key", keyFile},
 		strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "missing.pem") {
@@ -261,7 +261,7 @@ func TestStratumTLSFlags(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"--dev", "--datadir", filepath.Join(dir, "d"), "--rpc", "", "--stratum", addr,
+		done <- run(ctx, []string{"--dev", "--listen", "", "--datadir", filepath.Join(dir, "d"), "--rpc", "", "--stratum", addr,
 			"--stratum-payout", payout.String(), "--stratum-tls-cert", certFile, "--stratum-tls-key", keyFile},
 			strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
 	}()

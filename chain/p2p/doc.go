@@ -1,0 +1,54 @@
+// Package p2p carries blocks and transfers between the nodes of one
+// chain over libp2p: a host, gossipsub topics for blocks and transfers,
+// and the hello protocol that keeps nodes of other chains out. It imports
+// package chain and libp2p only, and reaches the node through the Chain
+// and Mempool interfaces it defines (chain/daemon wires them).
+//
+// What it provides:
+//
+//   - The host (New): TCP and QUIC v1 on the Config.Listen multiaddrs, a
+//     persisted Ed25519 identity (LoadKey), the connection manager with
+//     Config.LowWater and HighWater, the resource manager with
+//     go-libp2p's default limits scaled to fixed ResourceMemory and
+//     ResourceFDs, and a connection gater for bans. No traffic the
+//     operator did not ask for: no bootstrap peers, no relay, no NAT port
+//     mapping, no hole punching, no mDNS or DHT. Peers come from AddPeer
+//     (kept connected, redialed) and Connect (once).
+//   - Gossip: the topics BlocksTopic and TransfersTopic, named with the
+//     genesis hash; flood publishing (a freshly mined block does not wait
+//     for a mesh); the message id is the txid, or the block hash plus a
+//     digest of the message (see messageID), so the same block relayed by
+//     several peers is one message; messages up to MaxMessageSize, the
+//     largest block plus an envelope.
+//   - Validation before a message spreads: a block is decoded, its proof
+//     of work checked, then handed to Chain.ProcessBlock (header context,
+//     sanity, state); a transfer is decoded and handed to
+//     Mempool.AcceptTransfer. What is provably bad is rejected
+//     (undecodable, bad proof of work, a chain.RuleError, ErrInvalid);
+//     what is known already, an orphan, a block from the future or a
+//     transfer that does not fit the current state is ignored. Local
+//     publishes are trusted. An orphan is not relayed and its parent not
+//     fetched: sync is not implemented yet.
+//   - Penalties: gossipsub peer scoring with an invalid-message weight
+//     that stops gossip with a peer after three rejected messages and
+//     graylists it after six, and after Config.MaxInvalid (default 3)
+//     rejected messages a disconnect and a ban of Config.BanDuration
+//     through the gater.
+//   - The hello (HelloProtocol) on every connection the node dials: each
+//     side sends its Status (genesis, tip hash, height, cumulative work);
+//     a peer on another genesis is disconnected; the last Status of each
+//     peer shows in Peers.
+//
+// What it does not do yet: sync (headers-first by locator, block fetch),
+// mDNS, metrics, persistent bans.
+//
+// # Concurrency
+//
+// All exported methods of Node are safe for concurrent use. Validators
+// run on pubsub's goroutines and may call Chain and Mempool
+// concurrently. PublishBlock and PublishTransfer never block: they queue
+// (dropping when the bounded queue is full) for one publishing goroutine
+// per topic, so they may be called from the node's notification callback.
+// Node.mu guards hellos, invalid, added and closed; it is never held
+// while calling libp2p, Chain or Mempool.
+package p2p

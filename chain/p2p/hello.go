@@ -1,0 +1,218 @@
+package p2p
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/powmine/powmine/chain"
+)
+
+// HelloProtocol is the stream protocol of the hello exchange: the dialer
+// writes its Status, the listener answers with its own, and either side
+// closes the connection when the genesis hashes differ.
+const HelloProtocol = "/powmine/hello/1"
+
+// helloTimeout bounds a whole hello exchange, both ways.
+const helloTimeout = 10 * time.Second
+
+// Hello wire format, all integers big-endian:
+//
+//	genesis hash   32 bytes (internal byte order)
+//	tip hash       32 bytes
+//	tip height      8 bytes, at least 0
+//	work length     1 byte, 0 to 32
+//	work           the cumulative work of the tip, minimal big-endian
+//	               bytes (no leading zero byte)
+const (
+	helloFixedSize = 2*chain.HashSize + 8 + 1
+	maxWorkBytes   = 32
+	// MaxHelloSize is the largest encoded Status.
+	MaxHelloSize = helloFixedSize + maxWorkBytes
+)
+
+// ErrBadHello is wrapped by Status.UnmarshalBinary's errors.
+var ErrBadHello = errors.New("p2p: malformed hello")
+
+// Status is what a node says about its chain in the hello: the genesis
+// block that names the chain and the tip of its best chain.
+type Status struct {
+	Genesis chain.Hash
+	TipHash chain.Hash
+	Height  int64
+	// Work is the cumulative work of the chain up to the tip; never
+	// negative, at most 256 bits. Nil reads as 0.
+	Work *big.Int
+}
+
+// MarshalBinary encodes s in the hello wire format. It fails for a
+// negative height or a work that is negative or over 256 bits.
+func (s *Status) MarshalBinary() ([]byte, error) {
+	work := s.Work
+	if work == nil {
+		work = new(big.Int)
+	}
+	if s.Height < 0 || work.Sign() < 0 || work.BitLen() > 8*maxWorkBytes {
+		return nil, fmt.Errorf("%w: height %d or work %v out of range", ErrBadHello, s.Height, work)
+	}
+	w := work.Bytes()
+	b := make([]byte, 0, helloFixedSize+len(w))
+	b = append(b, s.Genesis[:]...)
+	b = append(b, s.TipHash[:]...)
+	b = binary.BigEndian.AppendUint64(b, uint64(s.Height))
+	b = append(b, byte(len(w)))
+	return append(b, w...), nil
+}
+
+// UnmarshalBinary decodes the hello wire format. Only the canonical
+// encoding is accepted: exact length, height at most 2^63-1, work in
+// minimal bytes.
+func (s *Status) UnmarshalBinary(data []byte) error {
+	if len(data) < helloFixedSize || len(data) > MaxHelloSize {
+		return fmt.Errorf("%w: %d bytes", ErrBadHello, len(data))
+	}
+	var out Status
+	copy(out.Genesis[:], data[:chain.HashSize])
+	copy(out.TipHash[:], data[chain.HashSize:2*chain.HashSize])
+	height := binary.BigEndian.Uint64(data[2*chain.HashSize:])
+	if height > 1<<63-1 {
+		return fmt.Errorf("%w: height %d", ErrBadHello, height)
+	}
+	out.Height = int64(height)
+	n := int(data[helloFixedSize-1])
+	w := data[helloFixedSize:]
+	switch {
+	case n > maxWorkBytes || n != len(w):
+		return fmt.Errorf("%w: work of %d bytes, %d follow", ErrBadHello, n, len(w))
+	case n > 0 && w[0] == 0:
+		return fmt.Errorf("%w: work with a leading zero byte", ErrBadHello)
+	}
+	out.Work = new(big.Int).SetBytes(w)
+	*s = out
+	return nil
+}
+
+// handleHello answers a peer's hello with ours.
+func (n *Node) handleHello(s network.Stream) {
+	remote := s.Conn().RemotePeer()
+	theirs, err := n.exchangeHello(s, false)
+	if err != nil {
+		n.log.Debug("hello failed", "peer", remote, "err", err)
+		return
+	}
+	n.helloDone(remote, theirs)
+}
+
+// sayHello runs the hello with a newly connected peer, as the dialer.
+func (n *Node) sayHello(ctx context.Context, p peer.ID) {
+	ctx, cancel := context.WithTimeout(network.WithNoDial(ctx, "hello"), helloTimeout)
+	defer cancel()
+	s, err := n.host.NewStream(ctx, p, HelloProtocol)
+	if err != nil {
+		n.log.Debug("hello: open stream", "peer", p, "err", err)
+		return
+	}
+	stop := context.AfterFunc(ctx, func() { s.Reset() })
+	defer stop()
+	theirs, err := n.exchangeHello(s, true)
+	if err != nil {
+		n.log.Debug("hello failed", "peer", p, "err", err)
+		return
+	}
+	n.helloDone(p, theirs)
+}
+
+// exchangeHello writes our status and reads the peer's, in the order of
+// the side (the dialer writes first, the listener answers), with a
+// deadline and the memory reserved in the stream's scope. It closes or
+// resets s.
+func (n *Node) exchangeHello(s network.Stream, dialer bool) (Status, error) {
+	var theirs Status
+	if err := s.Scope().ReserveMemory(MaxHelloSize, network.ReservationPriorityAlways); err != nil {
+		s.Reset()
+		return theirs, fmt.Errorf("p2p: hello: reserve memory: %w", err)
+	}
+	defer s.Scope().ReleaseMemory(MaxHelloSize)
+	if err := s.SetDeadline(time.Now().Add(helloTimeout)); err != nil {
+		s.Reset()
+		return theirs, err
+	}
+	ours := n.status()
+	raw, err := ours.MarshalBinary()
+	if err != nil {
+		s.Reset()
+		return theirs, err
+	}
+	// Each side writes its status as one length byte and the encoding;
+	// the dialer closes its side after reading the answer, and the
+	// listener waits for that close, so the answer is read before either
+	// side may close the connection.
+	write := func() error {
+		_, err := s.Write(append([]byte{byte(len(raw))}, raw...))
+		return err
+	}
+	read := func() error {
+		var buf [MaxHelloSize]byte
+		if _, err := io.ReadFull(s, buf[:1]); err != nil {
+			return err
+		}
+		size := int(buf[0])
+		if size > MaxHelloSize {
+			return fmt.Errorf("%w: %d bytes", ErrBadHello, size)
+		}
+		if _, err := io.ReadFull(s, buf[:size]); err != nil {
+			return err
+		}
+		return theirs.UnmarshalBinary(buf[:size])
+	}
+	steps := []func() error{read, write}
+	if dialer {
+		steps = []func() error{write, read}
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			s.Reset()
+			return theirs, fmt.Errorf("p2p: hello: %w", err)
+		}
+	}
+	// Both statuses went through; what follows only ends the stream, and
+	// may fail when the peer closes the connection at once (another
+	// chain), which is no error.
+	if !dialer {
+		if n, err := io.Copy(io.Discard, io.LimitReader(s, 1)); err != nil || n != 0 {
+			s.Reset()
+			return theirs, nil
+		}
+	}
+	s.Close()
+	return theirs, nil
+}
+
+// status returns the local hello.
+func (n *Node) status() Status {
+	st := n.chain.Status()
+	st.Genesis = n.params.GenesisHash
+	return st
+}
+
+// helloDone records a peer's status, or closes the connection when the
+// peer is on another chain.
+func (n *Node) helloDone(p peer.ID, theirs Status) {
+	if !bytes.Equal(theirs.Genesis[:], n.params.GenesisHash[:]) {
+		n.log.Info("peer on another chain refused", "peer", p, "genesis", theirs.Genesis)
+		n.refused.Add(1)
+		n.host.Network().ClosePeer(p)
+		return
+	}
+	n.mu.Lock()
+	n.hellos[p] = theirs
+	n.mu.Unlock()
+	n.log.Debug("hello", "peer", p, "height", theirs.Height, "tip", theirs.TipHash)
+}

@@ -1,0 +1,258 @@
+package p2p
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
+	"github.com/powmine/powmine/chain"
+)
+
+// Defaults of Config's zero fields.
+const (
+	DefaultLowWater    = 32
+	DefaultHighWater   = 64
+	DefaultMaxInvalid  = 3
+	DefaultBanDuration = 30 * time.Minute
+	DefaultRedial      = 10 * time.Second
+)
+
+// Resource manager limits: the go-libp2p defaults scaled, always, to this
+// much memory and this many file descriptors, so a node's limits do not
+// depend on the machine it runs on.
+const (
+	ResourceMemory = 1 << 30
+	ResourceFDs    = 1024
+)
+
+// ErrConfig is wrapped by New's errors for an invalid Config.
+var ErrConfig = errors.New("p2p: bad config")
+
+// Chain is the node as the network sees it. Its methods must be safe for
+// concurrent use.
+type Chain interface {
+	// Status returns the tip of the best chain (Genesis is filled in by
+	// the caller).
+	Status() Status
+	// HaveBlock reports whether the block is known already.
+	HaveBlock(hash chain.Hash) bool
+	// ProcessBlock adds a block received from a peer, which passed the
+	// proof-of-work check. It returns nil when the block was accepted
+	// (on the best chain or a side branch: it is relayed), an error
+	// holding a chain.RuleError or wrapping ErrInvalid when the block
+	// breaks a rule (rejected, and the sender penalized; a
+	// chain.ErrTimeTooNew is only ignored), and any other error, such as
+	// one wrapping ErrKnown or ErrOrphan, when it is merely not to be
+	// relayed.
+	ProcessBlock(b *chain.Block) error
+}
+
+// Mempool takes the transfers received from peers. Its method must be
+// safe for concurrent use.
+type Mempool interface {
+	// AcceptTransfer adds a transfer to the pool. It returns nil when the
+	// transfer was added (it is relayed), an error wrapping ErrInvalid
+	// when the transfer can never be valid (bad signature, malformed:
+	// rejected, and the sender penalized), and any other error (already
+	// pending, a sequence or balance that does not fit the current
+	// state, pool full) when it is merely not to be relayed.
+	AcceptTransfer(tx *chain.Transaction) error
+}
+
+// Errors the Chain and Mempool return, wrapped, to say what to do with a
+// message (see Chain and Mempool).
+var (
+	// ErrInvalid: the message breaks a rule; the sender is penalized.
+	ErrInvalid = errors.New("p2p: invalid")
+	// ErrKnown: the block or transfer is known already.
+	ErrKnown = errors.New("p2p: already known")
+	// ErrOrphan: the block's parent is unknown.
+	ErrOrphan = errors.New("p2p: unknown parent")
+)
+
+// Config configures a Node. New validates it.
+type Config struct {
+	// Params are the chain's rules; GenesisHash names the topics and is
+	// compared in the hello. Required.
+	Params *chain.Params
+	// Chain and Mempool receive what peers send. Required.
+	Chain   Chain
+	Mempool Mempool
+	// Listen are the multiaddrs to listen on (TCP and QUIC v1). Can be
+	// empty: the node only dials.
+	Listen []ma.Multiaddr
+	// Key is the identity key. Can be nil: a new one each run (tests);
+	// see LoadKey.
+	Key crypto.PrivKey
+	// LowWater and HighWater are the connection manager's watermarks:
+	// above HighWater connections it trims the least useful ones down to
+	// LowWater. 0 selects DefaultLowWater and DefaultHighWater.
+	LowWater, HighWater int
+	// MaxInvalid is how many rejected messages a peer may send before it
+	// is disconnected and banned for BanDuration; at most 5 (gossipsub
+	// graylists the peer after 6). 0 selects DefaultMaxInvalid and
+	// DefaultBanDuration.
+	MaxInvalid  int
+	BanDuration time.Duration
+	// Redial is how often the node dials the added peers it is not
+	// connected to (see AddPeer). 0 selects DefaultRedial.
+	Redial time.Duration
+	// Logger receives the network's log. Can be nil: discard.
+	Logger *slog.Logger
+}
+
+// Node is a libp2p host with the gossip topics and the hello protocol
+// of one chain. Its methods are safe for concurrent use.
+type Node struct {
+	// Immutable after New.
+	params      *chain.Params
+	chain       Chain
+	mempool     Mempool
+	log         *slog.Logger
+	host        host.Host
+	ps          *pubsub.PubSub
+	blocks      *topic
+	transfers   *topic
+	gater       *gater
+	mesh        *meshTracer
+	maxInvalid  int
+	banDuration time.Duration
+	redial      time.Duration
+
+	// ctx is canceled by Close, which then waits for wg: the goroutines
+	// of the node.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	// refused counts peers closed at the hello for another genesis.
+	refused atomic.Int64
+
+	mu      sync.Mutex
+	hellos  map[peer.ID]Status        // the last hello of each connected peer
+	invalid map[peer.ID]int           // rejected messages per peer
+	added   map[peer.ID]peer.AddrInfo // peers to keep connected (AddPeer)
+	closed  bool
+}
+
+// New starts a host listening on cfg.Listen with TCP and QUIC only, no
+// relay, no NAT port mapping, no hole punching and no discovery, joins
+// the block and transfer topics of cfg.Params' genesis, and serves the
+// hello. Close stops it.
+func New(cfg Config) (*Node, error) {
+	if cfg.Params == nil || cfg.Chain == nil || cfg.Mempool == nil {
+		return nil, fmt.Errorf("%w: Params, Chain and Mempool are required", ErrConfig)
+	}
+	if cfg.LowWater < 0 || cfg.HighWater < 0 || cfg.MaxInvalid < 0 || cfg.BanDuration < 0 || cfg.Redial < 0 {
+		return nil, fmt.Errorf("%w: negative limit", ErrConfig)
+	}
+	if cfg.MaxInvalid > maxInvalidLimit {
+		return nil, fmt.Errorf("%w: MaxInvalid %d above %d (a graylisted peer's messages are no longer seen)", ErrConfig, cfg.MaxInvalid, maxInvalidLimit)
+	}
+	low, high := cmp.Or(cfg.LowWater, DefaultLowWater), cmp.Or(cfg.HighWater, DefaultHighWater)
+	if low > high {
+		return nil, fmt.Errorf("%w: low water %d above high water %d", ErrConfig, low, high)
+	}
+	n := &Node{
+		params:      cfg.Params,
+		chain:       cfg.Chain,
+		mempool:     cfg.Mempool,
+		log:         cfg.Logger,
+		gater:       newGater(),
+		mesh:        newMeshTracer(),
+		maxInvalid:  cmp.Or(cfg.MaxInvalid, DefaultMaxInvalid),
+		banDuration: cmp.Or(cfg.BanDuration, DefaultBanDuration),
+		redial:      cmp.Or(cfg.Redial, DefaultRedial),
+		hellos:      make(map[peer.ID]Status),
+		invalid:     make(map[peer.ID]int),
+		added:       make(map[peer.ID]peer.AddrInfo),
+	}
+	if n.log == nil {
+		n.log = slog.New(slog.DiscardHandler)
+	}
+	cm, err := connmgr.NewConnManager(low, high, connmgr.WithGracePeriod(time.Minute))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	rm, err := newResourceManager()
+	if err != nil {
+		return nil, err
+	}
+	opts := []libp2p.Option{
+		libp2p.ListenAddrs(cfg.Listen...),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(libp2pquic.NewTransport),
+		libp2p.ConnectionManager(cm),
+		libp2p.ResourceManager(rm),
+		libp2p.ConnectionGater(n.gater),
+		libp2p.DisableRelay(),
+		libp2p.DisableMetrics(),
+		libp2p.UserAgent("powmine"),
+	}
+	if len(cfg.Listen) == 0 {
+		opts = append(opts, libp2p.NoListenAddrs)
+	}
+	if cfg.Key != nil {
+		opts = append(opts, libp2p.Identity(cfg.Key))
+	}
+	h, err := libp2p.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("p2p: host: %w", err)
+	}
+	n.host = h
+	ctx, cancel := context.WithCancel(context.Background())
+	n.ctx, n.cancel = ctx, cancel
+	if err := n.startGossip(ctx); err != nil {
+		cancel()
+		return nil, errors.Join(err, h.Close())
+	}
+	h.SetStreamHandler(HelloProtocol, n.handleHello)
+	h.Network().Notify(&network.NotifyBundle{
+		ConnectedF:    n.connected,
+		DisconnectedF: n.disconnected,
+	})
+	n.wg.Add(1)
+	go n.redialLoop(ctx)
+	return n, nil
+}
+
+// ID returns the node's peer id.
+func (n *Node) ID() peer.ID { return n.host.ID() }
+
+// Addrs returns the multiaddrs the node listens on, each ending with
+// /p2p/ID, as peers pass them to --peer or addnode.
+func (n *Node) Addrs() []ma.Multiaddr {
+	addrs, err := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: n.host.ID(), Addrs: n.host.Addrs()})
+	if err != nil { // only for an empty peer id
+		return nil
+	}
+	return addrs
+}
+
+// Close leaves the topics and stops the host.
+func (n *Node) Close() error {
+	n.mu.Lock()
+	if n.closed {
+		n.mu.Unlock()
+		return nil
+	}
+	n.closed = true
+	n.mu.Unlock()
+	n.cancel()
+	n.wg.Wait()
+	return n.host.Close()
+}
