@@ -12,6 +12,7 @@ import (
 
 	"github.com/klauspost/cpuid/v2"
 	"github.com/powmine/powmine/hash/sha256d"
+	"github.com/powmine/powmine/internal/cli"
 )
 
 // TestMain lets tests run the real main in a child process.
@@ -128,7 +129,7 @@ func TestKernelTheCPULacks(t *testing.T) {
 	cpuid.CPU.Disable(cpuid.AVX2)
 	defer cpuid.CPU.Enable(cpuid.AVX2)
 	err = run(t.Context(), []string{"--benchmark", "--kernel", "avx2"}, os.Stdout, os.Stderr)
-	var ue usageError
+	var ue cli.UsageError
 	if !errors.As(err, &ue) || !errors.Is(err, sha256d.ErrUnsupportedKernel) {
 		t.Fatalf("got %v, want an unsupported-kernel usage error", err)
 	}

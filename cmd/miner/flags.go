@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/internal/cli"
 	"github.com/powmine/powmine/stratum/client"
 )
 
@@ -88,19 +89,19 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			o.help = true
 			return o, nil
 		}
-		return nil, usagef("%v (see miner --help)", err)
+		return nil, cli.Usagef("%v (see miner --help)", err)
 	}
 	if fs.NArg() > 0 {
-		return nil, usagef("unexpected argument %q", fs.Arg(0))
+		return nil, cli.Usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if o.algo != "sha256d" {
-		return nil, usagef("unsupported algorithm %q (supported: sha256d)", o.algo)
+		return nil, cli.Usagef("unsupported algorithm %q (supported: sha256d)", o.algo)
 	}
 	if o.threads <= 0 {
-		return nil, usagef("thread count must be positive, got %d", o.threads)
+		return nil, cli.Usagef("thread count must be positive, got %d", o.threads)
 	}
 	if limit < 0 {
-		return nil, usagef("time limit must not be negative, got %d", limit)
+		return nil, cli.Usagef("time limit must not be negative, got %d", limit)
 	}
 	o.timeLimit = time.Duration(limit) * time.Second
 	if affinity != "" {
@@ -115,13 +116,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			return nil, err
 		}
 		if len(o.urls) > 1 && !strings.HasPrefix(urlScheme(u), "stratum+") {
-			return nil, usagef("several -o URLs (failover) are for pools only, got %q", u)
+			return nil, cli.Usagef("several -o URLs (failover) are for pools only, got %q", u)
 		}
 	}
 	if o.coinbaseAddr != "" {
 		a, err := chain.ParseAddress(o.coinbaseAddr)
 		if err != nil {
-			return nil, usagef("bad --coinbase-addr: %v", err)
+			return nil, cli.Usagef("bad --coinbase-addr: %v", err)
 		}
 		o.payout = a
 	}
@@ -140,22 +141,22 @@ func (o *options) checkMode() error {
 	case o.benchmark:
 	case strings.HasPrefix(scheme, "stratum+"):
 		if o.user == "" {
-			return usagef("pool mining needs -u USER (the payout address, optionally .worker)")
+			return cli.Usagef("pool mining needs -u USER (the payout address, optionally .worker)")
 		}
 		for _, u := range o.urls {
 			if _, err := client.ParseURL(u); err != nil {
-				return usageError{err}
+				return cli.Usage(err)
 			}
 		}
 		if rpcFlags {
-			return usagef("--rpc-user, --rpc-password and --rpc-cookie are for solo mining (-o http://NODE); a pool takes -u and -p")
+			return cli.Usagef("--rpc-user, --rpc-password and --rpc-cookie are for solo mining (-o http://NODE); a pool takes -u and -p")
 		}
 		if o.coinbaseAddr != "" {
-			return usagef("--coinbase-addr is for solo mining; on a pool the payout address is -u USER")
+			return cli.Usagef("--coinbase-addr is for solo mining; on a pool the payout address is -u USER")
 		}
 	case scheme == "http" || scheme == "https":
 		if (o.user != "" && o.rpcUser != "") || (o.pass != "" && o.rpcPass != "") {
-			return usagef("give the RPC credentials as --rpc-user and --rpc-password, or as -u and -p, not both")
+			return cli.Usagef("give the RPC credentials as --rpc-user and --rpc-password, or as -u and -p, not both")
 		}
 		if o.user != "" {
 			o.rpcUser = o.user
@@ -164,14 +165,14 @@ func (o *options) checkMode() error {
 			o.rpcPass = o.pass
 		}
 		if (o.rpcUser == "") != (o.rpcPass == "") {
-			return usagef("--rpc-user and --rpc-password (or -u and -p) go together")
+			return cli.Usagef("--rpc-user and --rpc-password (or -u and -p) go together")
 		}
 		if o.rpcUser != "" && o.rpcCookie != "" {
-			return usagef("give --rpc-user and --rpc-password, or --rpc-cookie, not both")
+			return cli.Usagef("give --rpc-user and --rpc-password, or --rpc-cookie, not both")
 		}
 	default: // the embedded dev node
 		if rpcFlags || o.user != "" || o.pass != "" {
-			return usagef("-u, -p and the --rpc-* flags need -o (a pool or a node); without -o the miner runs its own dev node")
+			return cli.Usagef("-u, -p and the --rpc-* flags need -o (a pool or a node); without -o the miner runs its own dev node")
 		}
 	}
 	return nil
@@ -201,13 +202,13 @@ func (o *options) url() string {
 func parseCPUMask(s string) ([]int, error) {
 	mask, err := strconv.ParseUint(s, 0, 64)
 	if err != nil || mask == 0 {
-		return nil, usagef("bad --cpu-affinity %q: want a non-zero mask such as 0x3", s)
+		return nil, cli.Usagef("bad --cpu-affinity %q: want a non-zero mask such as 0x3", s)
 	}
 	var cpus []int
 	for i := range 64 {
 		if mask&(1<<i) != 0 {
 			if i >= runtime.NumCPU() {
-				return nil, usagef("--cpu-affinity %s names CPU %d, but this machine has %d", s, i, runtime.NumCPU())
+				return nil, cli.Usagef("--cpu-affinity %s names CPU %d, but this machine has %d", s, i, runtime.NumCPU())
 			}
 			cpus = append(cpus, i)
 		}
@@ -228,11 +229,11 @@ func urlScheme(s string) string {
 func checkURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
-		return usagef("bad URL %q: want stratum+tcp://host:port, stratum+ssl://host:port or http://host:port", s)
+		return cli.Usagef("bad URL %q: want stratum+tcp://host:port, stratum+ssl://host:port or http://host:port", s)
 	}
 	switch strings.ToLower(u.Scheme) {
 	case "stratum+tcp", "stratum+ssl", "stratum+tls", "http", "https":
 		return nil
 	}
-	return usagef("unsupported URL scheme %q in %q", u.Scheme, s)
+	return cli.Usagef("unsupported URL scheme %q in %q", u.Scheme, s)
 }

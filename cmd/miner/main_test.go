@@ -16,6 +16,7 @@ import (
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/daemon"
 	"github.com/powmine/powmine/chain/wallet"
+	"github.com/powmine/powmine/internal/cli"
 )
 
 func TestBadFlagsAreUsageErrors(t *testing.T) {
@@ -53,7 +54,7 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 			emptyHome(t)
 			var out, errOut bytes.Buffer
 			err := run(context.Background(), c.args, &out, &errOut)
-			var ue usageError
+			var ue cli.UsageError
 			if !errors.As(err, &ue) {
 				t.Fatalf("got %v, want a usage error (exit status 2)", err)
 			}

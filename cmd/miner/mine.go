@@ -22,6 +22,7 @@ import (
 	"github.com/powmine/powmine/chain/daemon"
 	"github.com/powmine/powmine/chain/wallet"
 	"github.com/powmine/powmine/hash/sha256d"
+	"github.com/powmine/powmine/internal/cli"
 	"github.com/powmine/powmine/internal/jsonrpc"
 	"github.com/powmine/powmine/miner"
 	"github.com/powmine/powmine/miner/solo"
@@ -47,7 +48,7 @@ func mine(ctx context.Context, o *options, out *reporter) error {
 		Logger:  slog.New(slog.NewTextHandler(out.w, nil)),
 	})
 	if err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	var source func(ctx context.Context, m *miner.Miner, accepted *counter) error
 	switch scheme := urlScheme(o.url()); {
@@ -177,7 +178,7 @@ func minePool(ctx context.Context, o *options, m *miner.Miner, out *reporter) er
 		},
 	})
 	if err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	out.printf("Starting Stratum on %s", strings.Join(o.urls, ", "))
 	return c.Run(ctx)
@@ -336,7 +337,7 @@ func soloPayout(o *options) (chain.Address, error) {
 	path := daemon.DefaultWallet()
 	a, err := wallet.ReadAddress(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return a, usagef("solo mining needs --coinbase-addr ADDR (or a wallet at %s: node wallet new)", path)
+		return a, cli.Usagef("solo mining needs --coinbase-addr ADDR (or a wallet at %s: node wallet new)", path)
 	}
 	return a, err
 }
@@ -357,7 +358,7 @@ func nodeClient(o *options) (*jsonrpc.Client, error) {
 		}
 		var err error
 		if user, pass, err = jsonrpc.ReadCookie(cookie); err != nil {
-			return nil, usagef("no RPC credentials (--rpc-user and --rpc-password, or --rpc-cookie FILE): %v", err)
+			return nil, cli.Usagef("no RPC credentials (--rpc-user and --rpc-password, or --rpc-cookie FILE): %v", err)
 		}
 	}
 	return jsonrpc.NewClient(o.url(), user, pass), nil
@@ -380,10 +381,10 @@ func pickKernel(name string, out *reporter) (*sha256d.Kernel, string, error) {
 	}
 	k, err := sha256d.Lookup(name)
 	if err != nil {
-		return nil, "", usageError{err}
+		return nil, "", cli.Usage(err)
 	}
 	if err := selfTest(k); err != nil {
-		return nil, "", usageError{err}
+		return nil, "", cli.Usage(err)
 	}
 	return k, "by --kernel (self-test passed)", nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/daemon"
+	"github.com/powmine/powmine/internal/cli"
 	"github.com/powmine/powmine/stratum/pool"
 )
 
@@ -51,7 +52,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if !*dev {
-		return usagef("only the dev network can run yet: add --dev")
+		return cli.Usagef("only the dev network can run yet: add --dev")
 	}
 	listenMA, err := listenAddrs(&listen)
 	if err != nil {
@@ -62,27 +63,27 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if listenMA == nil && peerMA != nil {
-		return usagef(`--peer needs networking: --listen "" disables it`)
+		return cli.Usagef(`--peer needs networking: --listen "" disables it`)
 	}
 	if *rpcMaxConns < 1 {
-		return usagef("--rpc-max-conns must be at least 1")
+		return cli.Usagef("--rpc-max-conns must be at least 1")
 	}
 	if (*rpcUser == "") != (*rpcPass == "") {
-		return usagef("--rpcuser and --rpcpassword go together")
+		return cli.Usagef("--rpcuser and --rpcpassword go together")
 	}
 	var payout chain.Address
 	var tlsConfig *tls.Config
 	if *stratumAddr != "" {
 		a, err := chain.ParseAddress(*stratumPayout)
 		if err != nil {
-			return usagef("--stratum needs a valid --stratum-payout address: %v", err)
+			return cli.Usagef("--stratum needs a valid --stratum-payout address: %v", err)
 		}
 		payout = a
 		if tlsConfig, err = stratumTLS(*stratumCert, *stratumKey); err != nil {
 			return err
 		}
 	} else if *stratumCert != "" || *stratumKey != "" {
-		return usagef("--stratum-tls-cert and --stratum-tls-key need --stratum")
+		return cli.Usagef("--stratum-tls-cert and --stratum-tls-key need --stratum")
 	}
 	if *dataDir == "" {
 		*dataDir = daemon.DefaultDataDir("dev")
@@ -156,7 +157,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		BanDuration:       lim.banDuration,
 	})
 	if errors.Is(err, pool.ErrConfig) {
-		return usageError{err} // a --stratum-* flag out of range
+		return cli.Usage(err) // a --stratum-* flag out of range
 	}
 	if err != nil {
 		return err // such as a corrupt PPLNS window file, named in err
@@ -187,7 +188,7 @@ func stratumTLS(certFile, keyFile string) (*tls.Config, error) {
 		return nil, nil
 	}
 	if certFile == "" || keyFile == "" {
-		return nil, usagef("--stratum-tls-cert and --stratum-tls-key go together")
+		return nil, cli.Usagef("--stratum-tls-cert and --stratum-tls-key go together")
 	}
 	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
@@ -214,10 +215,10 @@ func parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 		return errHelp
 	}
 	if err != nil {
-		return usagef("%v (see %s -h)", err, fs.Name())
+		return cli.Usagef("%v (see %s -h)", err, fs.Name())
 	}
 	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+		return cli.Usagef("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
 }

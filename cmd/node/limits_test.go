@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/internal/cli"
 	"github.com/powmine/powmine/stratum/pool"
 )
 
@@ -59,7 +60,7 @@ func TestPoolLimitFlags(t *testing.T) {
 		args := append([]string{"--dev", "--listen", "", "--datadir", filepath.Join(t.TempDir(), "d"), "--rpc", "", "--stratum", "127.0.0.1:0",
 			"--stratum-payout", payout.String()}, bad...)
 		err := run(context.Background(), args, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
-		var ue usageError
+		var ue cli.UsageError
 		if !errors.As(err, &ue) {
 			t.Errorf("%v: %v, want a usage error", bad, err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/wallet"
+	"github.com/powmine/powmine/internal/cli"
 )
 
 // TestMain lets tests run the real node in a child process: with
@@ -59,7 +60,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"send", "--to", chain.Address{}.String(), "--amount", "x"}, "bad --amount"},
 	} {
 		err := run(context.Background(), c.args, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
-		var ue usageError
+		var ue cli.UsageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("node %q: %v, want a usage error saying %q", c.args, err, c.want)
 		}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/powmine/powmine/internal/cli"
 )
 
 // defaultListen is --listen's default: TCP on all interfaces.
@@ -38,7 +39,7 @@ func listenAddrs(f *multiFlag) ([]ma.Multiaddr, error) {
 	for _, s := range values {
 		a, err := ma.NewMultiaddr(s)
 		if err != nil {
-			return nil, usagef("bad --listen %q: %v", s, err)
+			return nil, cli.Usagef("bad --listen %q: %v", s, err)
 		}
 		out = append(out, a)
 	}
@@ -54,7 +55,7 @@ func peerAddrs(f *multiFlag) ([]ma.Multiaddr, error) {
 			_, err = peer.AddrInfoFromP2pAddr(a)
 		}
 		if err != nil {
-			return nil, usagef("bad --peer %q (a multiaddr ending with /p2p/ID): %v", s, err)
+			return nil, cli.Usagef("bad --peer %q (a multiaddr ending with /p2p/ID): %v", s, err)
 		}
 		out = append(out, a)
 	}

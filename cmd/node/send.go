@@ -13,6 +13,7 @@ import (
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/daemon"
 	"github.com/powmine/powmine/chain/wallet"
+	"github.com/powmine/powmine/internal/cli"
 	"github.com/powmine/powmine/internal/jsonrpc"
 )
 
@@ -33,22 +34,22 @@ func sendCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	if *to == "" {
-		return usagef("--to ADDR is required: the recipient's address")
+		return cli.Usagef("--to ADDR is required: the recipient's address")
 	}
 	if *amount == "" {
-		return usagef("--amount X is required: the coins to send, e.g. 1.5")
+		return cli.Usagef("--amount X is required: the coins to send, e.g. 1.5")
 	}
 	recipient, err := chain.ParseAddress(*to)
 	if err != nil {
-		return usagef("bad --to: %v", err)
+		return cli.Usagef("bad --to: %v", err)
 	}
 	units, err := parseCoins(*amount)
 	if err != nil {
-		return usagef("bad --amount: %v", err)
+		return cli.Usagef("bad --amount: %v", err)
 	}
 	feeUnits, err := parseCoins(*fee)
 	if err != nil {
-		return usagef("bad --fee: %v", err)
+		return cli.Usagef("bad --fee: %v", err)
 	}
 	if *user == "" {
 		if *user, *pass, err = jsonrpc.ReadCookie(filepath.Join(*dataDir, ".cookie")); err != nil {

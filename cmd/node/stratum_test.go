@@ -18,6 +18,7 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/hash/sha256d"
+	"github.com/powmine/powmine/internal/cli"
 	"github.com/powmine/powmine/internal/jsonrpc"
 	"github.com/powmine/powmine/internal/testcert"
 	"github.com/powmine/powmine/stratum"
@@ -145,7 +146,7 @@ func TestStratumUsage(t *testing.T) {
 		{"--dev", "--listen", "", "--rpc", "", "--stratum", "127.0.0.1:0", "--stratum-payout", "pm00"},
 	} {
 		err := run(context.Background(), args, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
-		var ue usageError
+		var ue cli.UsageError
 		if !errors.As(err, &ue) {
 			t.Errorf("node %q: %v, want a usage error", args, err)
 		}
@@ -240,7 +241,7 @@ func TestStratumTLSFlags(t *testing.T) {
 		{"--stratum", "127.0.0.1:0", "--stratum-payout", payout.String(), "--stratum-tls-key", keyFile},
 	} {
 		err := run(context.Background(), append([]string{"--dev", "--listen", "", "--rpc", "", "--datadir", filepath.Join(dir, "u")}, args...), strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
-		var ue usageError
+		var ue cli.UsageError
 		if !errors.As(err, &ue) {
 			t.Errorf("node %q: %v, want a usage error", args, err)
 		}

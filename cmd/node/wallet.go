@@ -11,6 +11,7 @@ import (
 
 	"github.com/powmine/powmine/chain/daemon"
 	"github.com/powmine/powmine/chain/wallet"
+	"github.com/powmine/powmine/internal/cli"
 )
 
 // walletCmd handles "node wallet new|address". "address" needs no
@@ -18,7 +19,7 @@ import (
 // it against the public key in the file.
 func walletCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || (args[0] != "new" && args[0] != "address") {
-		return usagef("usage: node wallet new|address [--wallet FILE]")
+		return cli.Usagef("usage: node wallet new|address [--wallet FILE]")
 	}
 	fs := flag.NewFlagSet("node wallet "+args[0], flag.ContinueOnError)
 	fs.SetOutput(io.Discard)

@@ -27,37 +27,18 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/powmine/powmine/chain/sim"
+	"github.com/powmine/powmine/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err == nil {
-		return
-	}
-	fmt.Fprintln(os.Stderr, "sim:", err)
-	var ue usageError
-	if errors.As(err, &ue) {
-		os.Exit(2)
-	}
-	os.Exit(1)
+	cli.Main("sim", func(ctx context.Context) error { return run(ctx, os.Args[1:], os.Stdout, os.Stderr) })
 }
-
-// usageError marks bad flags or arguments; they exit with status 2.
-type usageError struct{ error }
-
-func (e usageError) Unwrap() error { return e.error }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 // plotBins is the number of time bins of the --plot curves.
 const plotBins = 120
@@ -69,7 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fmt.Fprintln(stdout, "usage: sim convergence [flags]; sim convergence --help lists them")
 			return nil
 		}
-		return usagef("want the command convergence, as in: sim convergence --rule heaviest")
+		return cli.Usagef("want the command convergence, as in: sim convergence --rule heaviest")
 	}
 	fs := flag.NewFlagSet("sim convergence", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -89,32 +70,32 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			fs.PrintDefaults()
 			return nil
 		}
-		return usageError{err}
+		return cli.Usage(err)
 	}
 	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+		return cli.Usagef("unexpected argument %q", fs.Arg(0))
 	}
 
 	rules := sim.Rules()
 	if *ruleName != "all" {
 		r, err := sim.ParseRule(*ruleName)
 		if err != nil {
-			return usageError{err}
+			return cli.Usage(err)
 		}
 		rules = []sim.Rule{r}
 	}
 	if *asJSON && len(rules) > 1 {
-		return usagef("--json prints one rule's report: choose --rule heaviest, keep-first or take-latest")
+		return cli.Usagef("--json prints one rule's report: choose --rule heaviest, keep-first or take-latest")
 	}
 	if *runs < 1 {
-		return usagef("--runs %d, want at least 1", *runs)
+		return cli.Usagef("--runs %d, want at least 1", *runs)
 	}
 	cfg := sim.Config{Nodes: *nodes, Latency: *latency, BlockInterval: *interval, Duration: *duration, Seed: *seed}
 	if *shares != "" {
 		for _, f := range strings.Split(*shares, ",") {
 			w, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
 			if err != nil {
-				return usagef("--shares: %q is not a number", f)
+				return cli.Usagef("--shares: %q is not a number", f)
 			}
 			cfg.Shares = append(cfg.Shares, w)
 		}
@@ -124,7 +105,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.Rule = rules[0]
 	if err := cfg.Validate(); err != nil {
-		return usageError{err}
+		return cli.Usage(err)
 	}
 
 	reports := make(map[sim.Rule]sim.Report)

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/powmine/powmine/internal/cli"
 )
 
 // small keeps the command's runs short.
@@ -46,7 +48,7 @@ func TestUsageErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := runCmd(t, tt.args...)
-			var ue usageError
+			var ue cli.UsageError
 			if !errors.As(err, &ue) {
 				t.Fatalf("got %v, want a usage error", err)
 			}
