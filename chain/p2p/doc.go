@@ -34,7 +34,9 @@
 //     graylists it after six, and after Config.MaxInvalid (default 3)
 //     rejected messages a disconnect and a ban of Config.BanDuration
 //     through the gater.
-//   - The hello (HelloProtocol) on every connection the node dials: each
+//   - The hello (HelloProtocol) on every connection the node dials (a
+//     peer that dials in has Config.HelloWait to send its own, or is
+//     closed): each
 //     side sends its Status (genesis, tip hash, height, cumulative work);
 //     a peer on another genesis is disconnected; the last Status of each
 //     peer shows in Peers.

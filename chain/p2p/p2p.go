@@ -30,6 +30,8 @@ const (
 	DefaultMaxInvalid  = 3
 	DefaultBanDuration = 30 * time.Minute
 	DefaultRedial      = 10 * time.Second
+	// DefaultHelloWait is twice the hello's own deadline.
+	DefaultHelloWait = 2 * helloTimeout
 )
 
 // Resource manager limits: the go-libp2p defaults scaled, always, to this
@@ -112,6 +114,9 @@ type Config struct {
 	// Redial is how often the node dials the added peers it is not
 	// connected to (see AddPeer). 0 selects DefaultRedial.
 	Redial time.Duration
+	// HelloWait is how long a peer that dialed in has to send its hello
+	// before its connections are closed. 0 selects DefaultHelloWait.
+	HelloWait time.Duration
 	// Logger receives the network's log. Can be nil: discard.
 	Logger *slog.Logger
 }
@@ -133,6 +138,7 @@ type Node struct {
 	maxInvalid  int
 	banDuration time.Duration
 	redial      time.Duration
+	helloWait   time.Duration
 
 	// ctx is canceled by Close, which then waits for wg: the goroutines
 	// of the node.
@@ -157,7 +163,7 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Params == nil || cfg.Chain == nil || cfg.Mempool == nil {
 		return nil, fmt.Errorf("%w: Params, Chain and Mempool are required", ErrConfig)
 	}
-	if cfg.LowWater < 0 || cfg.HighWater < 0 || cfg.MaxInvalid < 0 || cfg.BanDuration < 0 || cfg.Redial < 0 {
+	if cfg.LowWater < 0 || cfg.HighWater < 0 || cfg.MaxInvalid < 0 || cfg.BanDuration < 0 || cfg.Redial < 0 || cfg.HelloWait < 0 {
 		return nil, fmt.Errorf("%w: negative limit", ErrConfig)
 	}
 	if cfg.MaxInvalid > maxInvalidLimit {
@@ -177,6 +183,7 @@ func New(cfg Config) (*Node, error) {
 		maxInvalid:  cmp.Or(cfg.MaxInvalid, DefaultMaxInvalid),
 		banDuration: cmp.Or(cfg.BanDuration, DefaultBanDuration),
 		redial:      cmp.Or(cfg.Redial, DefaultRedial),
+		helloWait:   cmp.Or(cfg.HelloWait, DefaultHelloWait),
 		hellos:      make(map[peer.ID]Status),
 		invalid:     make(map[peer.ID]int),
 		added:       make(map[peer.ID]peer.AddrInfo),

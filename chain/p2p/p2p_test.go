@@ -11,7 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 	"github.com/powmine/powmine/chain"
 )
@@ -326,5 +329,35 @@ func TestConfigErrors(t *testing.T) {
 		if _, err := New(c); !errors.Is(err, ErrConfig) {
 			t.Errorf("New(%+v) = %v, want ErrConfig", c, err)
 		}
+	}
+}
+
+// TestSilentPeerClosed: a peer that dials in and never sends its hello is
+// disconnected after HelloWait; peers that said hello stay connected.
+func TestSilentPeerClosed(t *testing.T) {
+	p := &chain.DevParams
+	f := newFakeChain()
+	n, err := New(Config{Params: p, Chain: f, Mempool: f, Listen: loopback(t), HelloWait: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	honest := newTestNode(t, p)
+	connect(t, honest, &testNode{Node: n, fake: f})
+
+	silent, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"), libp2p.NoTransports, libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.DisableRelay(), libp2p.ResourceManager(&network.NullResourceManager{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	if err := silent.Connect(context.Background(), peer.AddrInfo{ID: n.ID(), Addrs: n.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the silent peer closed", func() bool {
+		return n.host.Network().Connectedness(silent.ID()) != network.Connected
+	})
+	if n.host.Network().Connectedness(honest.ID()) != network.Connected {
+		t.Fatal("the peer that said hello was closed too")
 	}
 }

@@ -67,11 +67,9 @@ func (g *gater) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnM
 }
 func (g *gater) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
 
-// connected starts the hello on a connection this node dialed.
+// connected starts the hello on a connection this node dialed, and on
+// one a peer dialed in gives the peer helloWait to send its hello.
 func (n *Node) connected(_ network.Network, c network.Conn) {
-	if c.Stat().Direction != network.DirOutbound {
-		return
-	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
@@ -80,8 +78,32 @@ func (n *Node) connected(_ network.Network, c network.Conn) {
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		n.sayHello(n.ctx, c.RemotePeer())
+		if c.Stat().Direction == network.DirOutbound {
+			n.sayHello(n.ctx, c.RemotePeer())
+		} else {
+			n.awaitHello(c.RemotePeer())
+		}
 	}()
+}
+
+// awaitHello closes the connections of a peer that dialed in and sent no
+// hello within helloWait: a peer that will not say which chain it is on
+// does not keep a connection slot.
+func (n *Node) awaitHello(p peer.ID) {
+	t := time.NewTimer(n.helloWait)
+	defer t.Stop()
+	select {
+	case <-n.ctx.Done():
+		return
+	case <-t.C:
+	}
+	n.mu.Lock()
+	_, said := n.hellos[p]
+	n.mu.Unlock()
+	if !said && n.host.Network().Connectedness(p) == network.Connected {
+		n.log.Info("peer sent no hello: closed", "peer", p, "waited", n.helloWait)
+		n.host.Network().ClosePeer(p)
+	}
 }
 
 // disconnected forgets a peer's hello and rejected count once its last
