@@ -36,10 +36,9 @@
 //     through the gater.
 //   - The hello (HelloProtocol) on every connection the node dials (a
 //     peer that dials in has Config.HelloWait to send its own, or is
-//     closed): each
-//     side sends its Status (genesis, tip hash, height, cumulative work);
-//     a peer on another genesis is disconnected; the last Status of each
-//     peer shows in Peers.
+//     closed): each side sends its Status (genesis, tip hash, height,
+//     cumulative work); a peer on another genesis is disconnected; the
+//     last Status of each peer shows in Peers.
 //
 // What it does not do yet: sync (headers-first by locator, block fetch),
 // mDNS, metrics, persistent bans.
