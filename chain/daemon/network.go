@@ -118,6 +118,36 @@ func (c netChain) ProcessBlock(b *chain.Block) error {
 	return nil
 }
 
+// Locator returns the node's block locator.
+func (c netChain) Locator() []chain.Hash { return c.d.node.Locator() }
+
+// MainChainAfter returns up to max hashes of the best chain after the
+// first locator hash on it, or after genesis.
+func (c netChain) MainChainAfter(locator []chain.Hash, max int) []chain.Hash {
+	var from int64
+	for _, h := range locator {
+		if !c.d.node.MainChainHas(h) {
+			continue
+		}
+		if info, ok := c.d.node.BlockInfo(h); ok {
+			from = info.Height
+			break
+		}
+	}
+	var out []chain.Hash
+	for height := from + 1; len(out) < max; height++ {
+		info, ok := c.d.node.BlockByHeight(height)
+		if !ok {
+			break
+		}
+		out = append(out, info.Hash)
+	}
+	return out
+}
+
+// Block returns a stored block.
+func (c netChain) Block(hash chain.Hash) (*chain.Block, error) { return c.d.node.Block(hash) }
+
 // AcceptTransfer hands a transfer from a peer to the mempool: malformed
 // or badly signed transfers are invalid, the others merely not relayed.
 func (c netChain) AcceptTransfer(tx *chain.Transaction) error {

@@ -218,6 +218,11 @@ func (n *Node) validateBlock(_ context.Context, from peer.ID, m *pubsub.Message)
 		n.log.Info("block rejected", "peer", from, "hash", hash, "err", err)
 		return pubsub.ValidationReject
 	}
+	if errors.Is(err, ErrOrphan) {
+		// The sender has the missing ancestors: fetch them by locator.
+		n.orphanSyncs.Add(1)
+		n.requestSync(from)
+	}
 	n.log.Debug("block ignored", "peer", from, "hash", hash, "err", err)
 	return pubsub.ValidationIgnore
 }

@@ -203,7 +203,8 @@ func (n *Node) status() Status {
 }
 
 // helloDone records a peer's status, or closes the connection when the
-// peer is on another chain.
+// peer is on another chain, and queues a sync with a peer whose chain has
+// more work than ours.
 func (n *Node) helloDone(p peer.ID, theirs Status) {
 	if !bytes.Equal(theirs.Genesis[:], n.params.GenesisHash[:]) {
 		n.log.Info("peer on another chain refused", "peer", p, "genesis", theirs.Genesis)
@@ -215,4 +216,7 @@ func (n *Node) helloDone(p peer.ID, theirs Status) {
 	n.hellos[p] = theirs
 	n.mu.Unlock()
 	n.log.Debug("hello", "peer", p, "height", theirs.Height, "tip", theirs.TipHash)
+	if ours := n.chain.Status().Work; theirs.Work != nil && (ours == nil || theirs.Work.Cmp(ours) > 0) {
+		n.requestSync(p)
+	}
 }

@@ -62,6 +62,15 @@ type Chain interface {
 	// one wrapping ErrKnown or ErrOrphan, when it is merely not to be
 	// relayed.
 	ProcessBlock(b *chain.Block) error
+	// Locator returns a block locator of the best chain: hashes from the
+	// tip back, exponentially spaced, ending at genesis.
+	Locator() []chain.Hash
+	// MainChainAfter returns the hashes of up to max blocks of the best
+	// chain that follow the first locator hash on it (genesis when none
+	// is), in order.
+	MainChainAfter(locator []chain.Hash, max int) []chain.Hash
+	// Block returns a stored block; the result is not modified.
+	Block(hash chain.Hash) (*chain.Block, error)
 }
 
 // Mempool takes the transfers received from peers. Its method must be
@@ -117,6 +126,9 @@ type Config struct {
 	// HelloWait is how long a peer that dialed in has to send its hello
 	// before its connections are closed. 0 selects DefaultHelloWait.
 	HelloWait time.Duration
+	// SyncTimeout bounds the wait for each block of a sync answer (the
+	// first one included). 0 selects DefaultSyncTimeout.
+	SyncTimeout time.Duration
 	// Logger receives the network's log. Can be nil: discard.
 	Logger *slog.Logger
 }
@@ -139,6 +151,8 @@ type Node struct {
 	banDuration time.Duration
 	redial      time.Duration
 	helloWait   time.Duration
+	syncTimeout time.Duration
+	syncs       chan peer.ID // peers to sync with (syncLoop)
 
 	// ctx is canceled by Close, which then waits for wg: the goroutines
 	// of the node.
@@ -147,6 +161,8 @@ type Node struct {
 	wg     sync.WaitGroup
 	// refused counts peers closed at the hello for another genesis.
 	refused atomic.Int64
+	// Sync counters (see SyncStats).
+	syncRequests, syncFailed, syncBlocks, orphanSyncs atomic.Int64
 
 	mu      sync.Mutex
 	hellos  map[peer.ID]Status        // the last hello of each connected peer
@@ -158,12 +174,12 @@ type Node struct {
 // New starts a host listening on cfg.Listen with TCP and QUIC only, no
 // relay, no NAT port mapping, no hole punching and no discovery, joins
 // the block and transfer topics of cfg.Params' genesis, and serves the
-// hello. Close stops it.
+// hello and block sync. Close stops it.
 func New(cfg Config) (*Node, error) {
 	if cfg.Params == nil || cfg.Chain == nil || cfg.Mempool == nil {
 		return nil, fmt.Errorf("%w: Params, Chain and Mempool are required", ErrConfig)
 	}
-	if cfg.LowWater < 0 || cfg.HighWater < 0 || cfg.MaxInvalid < 0 || cfg.BanDuration < 0 || cfg.Redial < 0 || cfg.HelloWait < 0 {
+	if cfg.LowWater < 0 || cfg.HighWater < 0 || cfg.MaxInvalid < 0 || cfg.BanDuration < 0 || cfg.Redial < 0 || cfg.HelloWait < 0 || cfg.SyncTimeout < 0 {
 		return nil, fmt.Errorf("%w: negative limit", ErrConfig)
 	}
 	if cfg.MaxInvalid > maxInvalidLimit {
@@ -184,6 +200,8 @@ func New(cfg Config) (*Node, error) {
 		banDuration: cmp.Or(cfg.BanDuration, DefaultBanDuration),
 		redial:      cmp.Or(cfg.Redial, DefaultRedial),
 		helloWait:   cmp.Or(cfg.HelloWait, DefaultHelloWait),
+		syncTimeout: cmp.Or(cfg.SyncTimeout, DefaultSyncTimeout),
+		syncs:       make(chan peer.ID, syncQueue),
 		hellos:      make(map[peer.ID]Status),
 		invalid:     make(map[peer.ID]int),
 		added:       make(map[peer.ID]peer.AddrInfo),
@@ -228,12 +246,14 @@ func New(cfg Config) (*Node, error) {
 		return nil, errors.Join(err, h.Close())
 	}
 	h.SetStreamHandler(HelloProtocol, n.handleHello)
+	h.SetStreamHandler(BlocksProtocol, n.handleBlocks)
 	h.Network().Notify(&network.NotifyBundle{
 		ConnectedF:    n.connected,
 		DisconnectedF: n.disconnected,
 	})
-	n.wg.Add(1)
+	n.wg.Add(2)
 	go n.redialLoop(ctx)
+	go n.syncLoop(ctx)
 	return n, nil
 }
 

@@ -64,6 +64,12 @@ func (f *fakeChain) ProcessBlock(b *chain.Block) error {
 	return nil
 }
 
+func (f *fakeChain) Locator() []chain.Hash { return nil }
+
+func (f *fakeChain) MainChainAfter([]chain.Hash, int) []chain.Hash { return nil }
+
+func (f *fakeChain) Block(chain.Hash) (*chain.Block, error) { return nil, errors.New("no blocks served") }
+
 func (f *fakeChain) AcceptTransfer(tx *chain.Transaction) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

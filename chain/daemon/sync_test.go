@@ -1,0 +1,116 @@
+package daemon
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/powmine/powmine/chain"
+)
+
+// netDaemons starts k daemons of one dev chain, networked on loopback and
+// not connected, each paying its own miner address.
+func netDaemons(t *testing.T, k int) []*testDaemon {
+	t.Helper()
+	now := time.Now()
+	dev, err := DevParams("", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Blocks at the proof-of-work limit: a few hashes each, so the tests
+	// can mine hundreds.
+	p := *dev
+	p.ASERTAnchor.Bits = p.PowLimitBits
+	var tds []*testDaemon
+	for i := range k {
+		td := startTestDaemon(t, now, Config{Params: &p, Network: &Network{Listen: loopback(t)}})
+		td.miner[1] = byte(i)
+		tds = append(tds, td)
+	}
+	return tds
+}
+
+// mineOn mines and submits n blocks on td's tip and returns the last.
+func mineOn(t *testing.T, td *testDaemon, n int) *chain.Block {
+	t.Helper()
+	var b *chain.Block
+	for range n {
+		b = td.mineBlock(t)
+		if _, err := td.SubmitBlock(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
+
+// dial makes a dial b once.
+func dial(t *testing.T, a, b *testDaemon) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), peerDialTimeout)
+	defer cancel()
+	if err := a.net.Connect(ctx, b.NetworkAddrs()[0]); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// publishQueue is chain/p2p's bound on the blocks waiting for gossip.
+const publishQueue = 256
+
+// TestSyncLateJoin: a node that connects after its peer mined blocks
+// fetches them all by locator, in more than one round, and ends on the
+// peer's tip.
+func TestSyncLateJoin(t *testing.T) {
+	const n = 600 // above p2p.MaxBlocksPerRequest: two rounds
+	tds := netDaemons(t, 2)
+	a, b := tds[0], tds[1]
+	tip := mineOn(t, a, n).Hash()
+	start := time.Now()
+	dial(t, b, a)
+	waitFor(t, "sync", func() bool { return b.Node().Tip().Hash == tip })
+	elapsed := time.Since(start)
+	t.Logf("synced %d blocks in %v: %.0f blocks/s", n, elapsed, n/elapsed.Seconds())
+	// The last blocks a mined may still wait in its publish queue when b
+	// connects, and reach b by gossip (orphans, which also start a sync).
+	if st := b.net.SyncStats(); st.Blocks < n-publishQueue || st.Requests < 2 || st.Failed != 0 {
+		t.Fatalf("sync stats %+v, want %d blocks or more in 2 requests or more", st, n-publishQueue)
+	}
+}
+
+// TestSyncPartitionHeal: two nodes mine apart; once connected both end
+// on the branch with more work, whichever side dialed.
+func TestSyncPartitionHeal(t *testing.T) {
+	tds := netDaemons(t, 2)
+	long, short := tds[0], tds[1]
+	tip := mineOn(t, long, 6).Hash()
+	mineOn(t, short, 4)
+	dial(t, long, short) // the side that is behind answers the hello
+	for _, td := range tds {
+		waitFor(t, "tip", func() bool { return td.Node().Tip().Hash == tip })
+	}
+	if st := long.net.SyncStats(); st.Requests != 0 {
+		t.Fatalf("the node ahead synced: %+v", st)
+	}
+}
+
+// TestSyncOrphanFetch: two nodes on branches of equal work connect (no
+// sync at the hello); a block gossiped on top of one branch is an orphan
+// at the other, which fetches its ancestors from the sender and
+// reorganizes to it.
+func TestSyncOrphanFetch(t *testing.T) {
+	tds := netDaemons(t, 2)
+	a, b := tds[0], tds[1]
+	mineOn(t, a, 3)
+	mineOn(t, b, 3)
+	dial(t, b, a)
+	waitFor(t, "mesh", func() bool { return meshed(a, b) && meshed(b, a) })
+	if st := b.net.SyncStats(); st.Requests != 0 {
+		t.Fatalf("sync at equal work: %+v", st)
+	}
+	tip := mineOn(t, a, 1).Hash()
+	waitFor(t, "tip", func() bool { return b.Node().Tip().Hash == tip })
+	// The sync brings the 3 missing ancestors; the gossiped block waits
+	// in the orphan pool and connects after them.
+	if st := b.net.SyncStats(); st.OrphanSyncs == 0 || st.Blocks != 3 {
+		t.Fatalf("sync stats %+v, want an orphan sync of 3 blocks", st)
+	}
+}
