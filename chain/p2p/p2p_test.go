@@ -68,7 +68,9 @@ func (f *fakeChain) Locator() []chain.Hash { return nil }
 
 func (f *fakeChain) MainChainAfter([]chain.Hash, int) []chain.Hash { return nil }
 
-func (f *fakeChain) Block(chain.Hash) (*chain.Block, error) { return nil, errors.New("no blocks served") }
+func (f *fakeChain) Block(chain.Hash) (*chain.Block, error) {
+	return nil, errors.New("no blocks served")
+}
 
 func (f *fakeChain) AcceptTransfer(tx *chain.Transaction) error {
 	f.mu.Lock()
