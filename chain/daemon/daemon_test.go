@@ -47,7 +47,7 @@ func newTestDaemonIn(t *testing.T, dataDir string, reindex bool) *testDaemon {
 
 // startTestDaemon runs a daemon of cfg with its RPC on loopback and its
 // clock at now.
-func startTestDaemon(t *testing.T, now time.Time, cfg Config) *testDaemon {
+func startTestDaemon(t testing.TB, now time.Time, cfg Config) *testDaemon {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -86,7 +86,7 @@ func startTestDaemon(t *testing.T, now time.Time, cfg Config) *testDaemon {
 
 // mineBlock builds and mines a block with the given transfers on the tip,
 // paying subsidy plus fees to td.miner, 5 s after the tip.
-func (td *testDaemon) mineBlock(t *testing.T, transfers ...chain.Transaction) *chain.Block {
+func (td *testDaemon) mineBlock(t testing.TB, transfers ...chain.Transaction) *chain.Block {
 	t.Helper()
 	tip := td.Node().Tip()
 	ctx := td.Node().NextHeaderContext()
@@ -108,7 +108,7 @@ func (td *testDaemon) mineBlock(t *testing.T, transfers ...chain.Transaction) *c
 }
 
 // solve sets h's nonce to the first that meets h's own bits.
-func solve(t *testing.T, h *chain.Header) {
+func solve(t testing.TB, h *chain.Header) {
 	t.Helper()
 	target, err := chain.BigToHash(chain.CompactToBig(h.Bits))
 	if err != nil {

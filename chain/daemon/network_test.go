@@ -10,7 +10,7 @@ import (
 )
 
 // loopback are the listen addresses of the network tests.
-func loopback(t *testing.T) []ma.Multiaddr {
+func loopback(t testing.TB) []ma.Multiaddr {
 	t.Helper()
 	var out []ma.Multiaddr
 	for _, s := range []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"} {
@@ -23,7 +23,7 @@ func loopback(t *testing.T) []ma.Multiaddr {
 	return out
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {

@@ -10,28 +10,35 @@ import (
 
 // netDaemons starts k daemons of one dev chain, networked on loopback and
 // not connected, each paying its own miner address.
-func netDaemons(t *testing.T, k int) []*testDaemon {
+func netDaemons(t testing.TB, k int) []*testDaemon {
 	t.Helper()
 	now := time.Now()
-	dev, err := DevParams("", now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Blocks at the proof-of-work limit: a few hashes each, so the tests
-	// can mine hundreds.
-	p := *dev
-	p.ASERTAnchor.Bits = p.PowLimitBits
+	p := syncParams(t, now)
 	var tds []*testDaemon
 	for i := range k {
-		td := startTestDaemon(t, now, Config{Params: &p, Network: &Network{Listen: loopback(t)}})
+		td := startTestDaemon(t, now, Config{Params: p, Network: &Network{Listen: loopback(t)}})
 		td.miner[1] = byte(i)
 		tds = append(tds, td)
 	}
 	return tds
 }
 
+// syncParams returns the params of a new dev chain whose blocks are at
+// the proof-of-work limit: a few hashes each, so the tests can mine
+// hundreds.
+func syncParams(t testing.TB, now time.Time) *chain.Params {
+	t.Helper()
+	dev, err := DevParams("", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := *dev
+	p.ASERTAnchor.Bits = p.PowLimitBits
+	return &p
+}
+
 // mineOn mines and submits n blocks on td's tip and returns the last.
-func mineOn(t *testing.T, td *testDaemon, n int) *chain.Block {
+func mineOn(t testing.TB, td *testDaemon, n int) *chain.Block {
 	t.Helper()
 	var b *chain.Block
 	for range n {
@@ -44,7 +51,7 @@ func mineOn(t *testing.T, td *testDaemon, n int) *chain.Block {
 }
 
 // dial makes a dial b once.
-func dial(t *testing.T, a, b *testDaemon) {
+func dial(t testing.TB, a, b *testDaemon) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), peerDialTimeout)
 	defer cancel()
@@ -113,4 +120,32 @@ func TestSyncOrphanFetch(t *testing.T) {
 	if st := b.net.SyncStats(); st.OrphanSyncs == 0 || st.Blocks != 3 {
 		t.Fatalf("sync stats %+v, want an orphan sync of 3 blocks", st)
 	}
+}
+
+// BenchmarkSync: a new node syncs syncBenchBlocks blocks from one peer
+// on loopback; blocks/s is the rate from the dial to the peer's tip.
+func BenchmarkSync(b *testing.B) {
+	const syncBenchBlocks = 1000
+	now := time.Now()
+	p := syncParams(b, now)
+	a := startTestDaemon(b, now, Config{Params: p, Network: &Network{Listen: loopback(b)}})
+	tip := mineOn(b, a, syncBenchBlocks).Hash()
+	var total time.Duration
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		// The new node's clock is the peer's: the mined blocks are not
+		// from its future.
+		c := startTestDaemon(b, a.now, Config{Params: p, Network: &Network{Listen: loopback(b)}})
+		b.StartTimer()
+		start := time.Now()
+		dial(b, c, a)
+		waitFor(b, "sync", func() bool { return c.Node().Tip().Hash == tip })
+		total += time.Since(start)
+		b.StopTimer()
+		c.stop()
+		c.stop = func() {}
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.N*syncBenchBlocks)/total.Seconds(), "blocks/s")
 }
