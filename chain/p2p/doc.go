@@ -27,8 +27,8 @@
 //     (undecodable, bad proof of work, a chain.RuleError, ErrInvalid);
 //     what is known already, an orphan, a block from the future or a
 //     transfer that does not fit the current state is ignored. Local
-//     publishes are trusted. An orphan is not relayed and its parent not
-//     fetched: sync is not implemented yet.
+//     publishes are trusted. An orphan is not relayed; it starts a sync
+//     with its sender, which brings its ancestors.
 //   - Penalties: gossipsub peer scoring with an invalid-message weight
 //     that stops gossip with a peer after three rejected messages and
 //     graylists it after six, and after Config.MaxInvalid (default 3)
@@ -39,15 +39,30 @@
 //     closed): each side sends its Status (genesis, tip hash, height,
 //     cumulative work); a peer on another genesis is disconnected; the
 //     last Status of each peer shows in Peers.
+//   - Block sync, blocks-first (BlocksProtocol): after a hello whose
+//     Status has more work than ours, and for a gossiped orphan, the node
+//     sends the peer its block locator (Chain.Locator, at most
+//     MaxLocatorHashes) and hands the blocks of the answer, up to
+//     MaxBlocksPerRequest of the peer's best chain after the fork point,
+//     to Chain.ProcessBlock in order; rounds go on, up to maxSyncRounds,
+//     while answers are full and bring new blocks. One sync runs at a
+//     time (a goroutine fed by a bounded queue); each block of an answer
+//     has Config.SyncTimeout to arrive and a whole answer
+//     syncRoundTimeout. A malformed answer or request, or a block that
+//     breaks a rule, counts against the peer as a rejected gossip message
+//     does. The node answers the same requests from Chain.MainChainAfter
+//     and Chain.Block, one block in memory at a time.
 //
-// What it does not do yet: sync (headers-first by locator, block fetch),
-// mDNS, metrics, persistent bans.
+// What it does not do yet: headers-first sync (header-only index
+// entries, then block bodies), fetching from several peers in parallel,
+// a by-hash block request, mDNS, metrics, persistent bans.
 //
 // # Concurrency
 //
 // All exported methods of Node are safe for concurrent use. Validators
 // run on pubsub's goroutines and may call Chain and Mempool
-// concurrently. PublishBlock and PublishTransfer never block: they queue
+// concurrently, with the sync goroutine and the handlers of block
+// requests. PublishBlock and PublishTransfer never block: they queue
 // (dropping when the bounded queue is full) for one publishing goroutine
 // per topic, so they may be called from the node's notification callback.
 // Node.mu guards hellos, invalid, added and closed; it is never held

@@ -127,7 +127,8 @@ type Config struct {
 	// before its connections are closed. 0 selects DefaultHelloWait.
 	HelloWait time.Duration
 	// SyncTimeout bounds the wait for each block of a sync answer (the
-	// first one included). 0 selects DefaultSyncTimeout.
+	// first one included), and for a peer's request. 0 selects
+	// DefaultSyncTimeout.
 	SyncTimeout time.Duration
 	// Logger receives the network's log. Can be nil: discard.
 	Logger *slog.Logger

@@ -333,6 +333,7 @@ func TestConfigErrors(t *testing.T) {
 		{Params: &chain.DevParams, Chain: f, Mempool: f, LowWater: 10, HighWater: 5},
 		{Params: &chain.DevParams, Chain: f, Mempool: f, MaxInvalid: -1},
 		{Params: &chain.DevParams, Chain: f, Mempool: f, MaxInvalid: 6},
+		{Params: &chain.DevParams, Chain: f, Mempool: f, SyncTimeout: -1},
 	} {
 		if _, err := New(c); !errors.Is(err, ErrConfig) {
 			t.Errorf("New(%+v) = %v, want ErrConfig", c, err)

@@ -29,10 +29,11 @@ const (
 	MaxBlocksPerRequest = 500
 	// MaxBlocksRequestSize is the largest encoded request.
 	MaxBlocksRequestSize = blocksRequestFixedSize + MaxLocatorHashes*chain.HashSize
-	// DefaultSyncTimeout is Config.SyncTimeout's default.
+	// DefaultSyncTimeout is Config.SyncTimeout's default: the wait for
+	// each block of an answer, and for a request.
 	DefaultSyncTimeout = 10 * time.Second
-	// syncRoundTimeout bounds a whole request and its answer, both on
-	// the requesting and the answering side.
+	// syncRoundTimeout bounds a whole request and its answer, on the
+	// requesting side, and the sending of an answer.
 	syncRoundTimeout = 2 * time.Minute
 	// maxSyncRounds bounds the requests of one sync with a peer; a node
 	// further behind goes on at its next hello or orphan.
@@ -146,7 +147,10 @@ func (n *Node) serveBlocks(s network.Stream) error {
 		return fmt.Errorf("reserve memory: %w", err)
 	}
 	defer s.Scope().ReleaseMemory(reserve)
-	if err := s.SetDeadline(time.Now().Add(syncRoundTimeout)); err != nil {
+	// The request has SyncTimeout to arrive, the answer syncRoundTimeout
+	// to be sent.
+	now := time.Now()
+	if err := errors.Join(s.SetReadDeadline(now.Add(n.syncTimeout)), s.SetWriteDeadline(now.Add(syncRoundTimeout))); err != nil {
 		return err
 	}
 	raw, err := io.ReadAll(io.LimitReader(s, MaxBlocksRequestSize+1))
