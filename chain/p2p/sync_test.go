@@ -231,7 +231,7 @@ func (n *Node) invalidCount(p peer.ID) int {
 // hello; one that never answers is given up after SyncTimeout, one that
 // answers an invalid block is counted against, and the next sync, with
 // an honest answer, brings the block. A malformed request is counted
-// against its sender.
+// against its sender. No stream is left open.
 func TestSyncBadPeers(t *testing.T) {
 	p := &chain.DevParams
 	f := newFakeChain()
@@ -279,4 +279,14 @@ func TestSyncBadPeers(t *testing.T) {
 	}
 	s.Close()
 	waitFor(t, "the malformed request counted", func() bool { return n.invalidCount(r.ID()) == 2 })
+
+	// Every block stream was closed or reset, and its memory released.
+	waitFor(t, "no block streams left", func() bool {
+		var st network.ScopeStat
+		err := n.host.Network().ResourceManager().ViewProtocol(BlocksProtocol, func(s network.ProtocolScope) error {
+			st = s.Stat()
+			return nil
+		})
+		return err == nil && st.NumStreamsInbound == 0 && st.NumStreamsOutbound == 0 && st.Memory == 0
+	})
 }
