@@ -149,3 +149,26 @@ func BenchmarkSync(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*syncBenchBlocks)/total.Seconds(), "blocks/s")
 }
+
+// TestSyncRelay: b syncs a's chain and does not gossip the old blocks one
+// by one, only the tip it ends on; c, connected to b alone, gets that tip
+// as an orphan and fetches the rest from b.
+func TestSyncRelay(t *testing.T) {
+	const n = 300
+	tds := netDaemons(t, 3)
+	a, b, c := tds[0], tds[1], tds[2]
+	tip := mineOn(t, a, n).Hash()
+	dial(t, c, b)
+	waitFor(t, "the c-b mesh", func() bool { return len(b.net.Peers()) == 1 && len(c.net.Peers()) == 1 })
+	dial(t, b, a)
+	for _, td := range []*testDaemon{b, c} {
+		waitFor(t, "tip", func() bool { return td.Node().Tip().Hash == tip })
+	}
+	st := b.net.SyncStats()
+	if st.Announced == 0 || st.Quieted < n-publishQueue-1 {
+		t.Fatalf("b's sync stats %+v: want the tip announced and the old blocks (%d or more) not gossiped", st, n-publishQueue-1)
+	}
+	if st := c.net.SyncStats(); st.OrphanSyncs == 0 && st.Requests == 0 {
+		t.Fatalf("c's sync stats %+v: c never synced from b", st)
+	}
+}

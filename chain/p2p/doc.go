@@ -50,8 +50,11 @@
 //     has Config.SyncTimeout to arrive and a whole answer
 //     syncRoundTimeout. A malformed answer or request, or a block that
 //     breaks a rule, counts against the peer as a rejected gossip message
-//     does. The node answers the same requests from Chain.MainChainAfter
-//     and Chain.Block, one block in memory at a time.
+//     does. The blocks a sync brings are not gossiped one by one
+//     (PublishBlock leaves them out); the tip it ends on is, so that
+//     peers behind this node fetch the rest from it as that block's
+//     ancestors. The node answers the same requests from
+//     Chain.MainChainAfter and Chain.Block, one block in memory at a time.
 //
 // What it does not do yet: headers-first sync (header-only index
 // entries, then block bodies), fetching from several peers in parallel,

@@ -246,9 +246,14 @@ func (n *Node) validateTransfer(_ context.Context, from peer.ID, m *pubsub.Messa
 	return pubsub.ValidationIgnore
 }
 
-// PublishBlock queues a block the node accepted for gossip. It never
-// blocks: when the queue is full the block is dropped (and logged).
+// PublishBlock queues a block the node accepted for gossip, unless sync
+// is handing it to the chain (syncWith announces the tip it ends on). It
+// never blocks: when the queue is full the block is dropped (and logged).
 func (n *Node) PublishBlock(b *chain.Block) {
+	if _, syncing := n.quiet.Load(b.Hash()); syncing {
+		n.syncQuieted.Add(1)
+		return // brought by sync: see syncWith
+	}
 	raw, err := b.MarshalBinary()
 	if err != nil {
 		n.log.Error("publish block: encode", "hash", b.Hash(), "err", err)

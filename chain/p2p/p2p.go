@@ -154,6 +154,11 @@ type Node struct {
 	helloWait   time.Duration
 	syncTimeout time.Duration
 	syncs       chan peer.ID // peers to sync with (syncLoop)
+	// quiet holds the hashes of the blocks sync is handing to the chain,
+	// which PublishBlock leaves out; lastSynced is the last such block
+	// the chain accepted in the running sync (syncWith).
+	quiet      sync.Map
+	lastSynced atomic.Pointer[chain.Block]
 
 	// ctx is canceled by Close, which then waits for wg: the goroutines
 	// of the node.
@@ -164,6 +169,7 @@ type Node struct {
 	refused atomic.Int64
 	// Sync counters (see SyncStats).
 	syncRequests, syncFailed, syncBlocks, orphanSyncs atomic.Int64
+	syncQuieted, syncAnnounced                        atomic.Int64
 
 	mu      sync.Mutex
 	hellos  map[peer.ID]Status        // the last hello of each connected peer

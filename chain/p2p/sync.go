@@ -189,6 +189,9 @@ type SyncStats struct {
 	Blocks int64
 	// OrphanSyncs are the syncs asked for by a gossiped orphan.
 	OrphanSyncs int64
+	// Quieted are the accepted blocks of answers that were not gossiped;
+	// Announced the syncs that ended by gossiping the new tip.
+	Quieted, Announced int64
 }
 
 // SyncStats returns the sync counters.
@@ -198,6 +201,8 @@ func (n *Node) SyncStats() SyncStats {
 		Failed:      n.syncFailed.Load(),
 		Blocks:      n.syncBlocks.Load(),
 		OrphanSyncs: n.orphanSyncs.Load(),
+		Quieted:     n.syncQuieted.Load(),
+		Announced:   n.syncAnnounced.Load(),
 	}
 }
 
@@ -225,8 +230,19 @@ func (n *Node) syncLoop(ctx context.Context) {
 }
 
 // syncWith asks p for the blocks after our locator, round after round,
-// while each round brings new blocks and p's answer was full.
+// while each round brings new blocks and p's answer was full. The blocks
+// it brings are not gossiped one by one (the peer has them, and a long
+// sync would flood the topic with old blocks); at the end the block it
+// synced last is announced if it is the tip, so that peers behind us
+// fetch the rest from us as its ancestors.
 func (n *Node) syncWith(ctx context.Context, p peer.ID) {
+	n.lastSynced.Store(nil)
+	defer func() {
+		if b := n.lastSynced.Swap(nil); b != nil && n.chain.Status().TipHash == b.Hash() {
+			n.syncAnnounced.Add(1)
+			n.PublishBlock(b)
+		}
+	}()
 	for range maxSyncRounds {
 		if ctx.Err() != nil || n.host.Network().Connectedness(p) != network.Connected {
 			return
@@ -346,10 +362,14 @@ func (n *Node) syncBlock(p peer.ID, data []byte) (bool, error) {
 		n.rejected(p)
 		return false, fmt.Errorf("block %v: %w", b.Hash(), err)
 	}
+	hash := b.Hash()
+	n.quiet.Store(hash, struct{}{})
 	err := n.chain.ProcessBlock(&b)
+	n.quiet.Delete(hash)
 	var rerr chain.RuleError
 	switch {
 	case err == nil:
+		n.lastSynced.Store(&b)
 		return true, nil
 	case errors.Is(err, ErrKnown):
 		return false, nil
