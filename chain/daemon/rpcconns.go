@@ -18,16 +18,22 @@ const (
 	DefaultRPCIdleTimeout = 30 * time.Second
 	// rpcHeaderTimeout bounds the wait for a request's headers.
 	rpcHeaderTimeout = 10 * time.Second
+	// minSilence is how long a new connection may stay silent before it
+	// can lose its place: a burst of clients must not push each other
+	// out before they have sent their requests.
+	minSilence = 2 * time.Second
 )
 
 // connLimiter caps the open connections of an HTTP server. At the cap, a
-// new connection takes the place of the one waiting longest for a
-// request (idle between keep-alive requests, or connected and silent);
-// when every connection is running a request, the new one is closed at
-// once. Set Server.ConnState to its track method.
+// new connection takes the place of the one idle longest between
+// keep-alive requests, else of the one silent longest since it connected
+// (if for minSilence at least); when there is neither, the new one is
+// closed at once. Set Server.ConnState to its track method.
 type connLimiter struct {
 	net.Listener
-	max int
+	max        int
+	minSilence time.Duration
+	now        func() time.Time // the clock; tests replace it
 
 	mu    sync.Mutex
 	conns map[net.Conn]connState
@@ -36,11 +42,12 @@ type connLimiter struct {
 // connState is what the limiter knows of a connection.
 type connState struct {
 	active bool      // a request is being read or served
-	since  time.Time // when it became waiting
+	idle   bool      // between keep-alive requests (else new or active)
+	since  time.Time // when it connected or became idle
 }
 
 func newConnLimiter(ln net.Listener, max int) *connLimiter {
-	return &connLimiter{Listener: ln, max: max, conns: make(map[net.Conn]connState)}
+	return &connLimiter{Listener: ln, max: max, minSilence: minSilence, now: time.Now, conns: make(map[net.Conn]connState)}
 }
 
 // Accept returns the next connection, making room for it as above.
@@ -60,7 +67,7 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 		}
 		full := len(l.conns) >= l.max
 		if !full {
-			l.conns[c] = connState{since: time.Now()}
+			l.conns[c] = connState{since: l.now()}
 		}
 		l.mu.Unlock()
 		if victim != nil {
@@ -74,17 +81,29 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 	}
 }
 
-// oldestWaiting returns the connection waiting longest for a request, or
-// nil when all are active. l.mu must be held.
+// oldestWaiting returns the connection idle longest, else the one
+// silent longest if for minSilence at least, else nil. l.mu must be held.
 func (l *connLimiter) oldestWaiting() net.Conn {
-	var oldest net.Conn
-	var since time.Time
+	var idle, silent net.Conn
+	var idleSince, silentSince time.Time
 	for c, st := range l.conns {
-		if !st.active && (oldest == nil || st.since.Before(since)) {
-			oldest, since = c, st.since
+		switch {
+		case st.active:
+		case st.idle:
+			if idle == nil || st.since.Before(idleSince) {
+				idle, idleSince = c, st.since
+			}
+		case silent == nil || st.since.Before(silentSince):
+			silent, silentSince = c, st.since
 		}
 	}
-	return oldest
+	if idle != nil {
+		return idle
+	}
+	if silent != nil && l.now().Sub(silentSince) >= l.minSilence {
+		return silent
+	}
+	return nil
 }
 
 // track follows the server's view of each connection.
@@ -94,9 +113,9 @@ func (l *connLimiter) track(c net.Conn, state http.ConnState) {
 	st, known := l.conns[c]
 	switch state {
 	case http.StateActive:
-		st.active = true
+		st.active, st.idle = true, false
 	case http.StateIdle:
-		st.active, st.since = false, time.Now()
+		st.active, st.idle, st.since = false, true, l.now()
 	case http.StateHijacked, http.StateClosed:
 		delete(l.conns, c)
 		return

@@ -6,14 +6,17 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
 
-// TestConnLimiter checks the RPC connection cap: silent and idle
-// keep-alive connections give their places to new clients, the count
-// never passes the cap, and when every connection is running a request
-// a new one is closed at once.
+// TestConnLimiter checks the RPC connection cap: connections silent
+// for minSilence and idle keep-alive ones give their places to new
+// clients, a burst of new clients does not push itself out, the count
+// never passes the cap, and when every connection is running a request a
+// new one is closed at once.
 func TestConnLimiter(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -21,7 +24,12 @@ func TestConnLimiter(t *testing.T) {
 	}
 	const max = 3
 	l := newConnLimiter(ln, max)
+	var clock atomic.Int64 // the limiter's clock, moved by the test
+	base := time.Now()
+	l.now = func() time.Time { return base.Add(time.Duration(clock.Load())) }
 	release := make(chan struct{})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/block" {
@@ -34,6 +42,7 @@ func TestConnLimiter(t *testing.T) {
 	}
 	go srv.Serve(l)
 	defer srv.Shutdown(context.Background())
+	defer unblock() // before Shutdown, which waits for the handlers
 	url := "http://" + ln.Addr().String()
 	newClient := func() *http.Client {
 		return &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1, DisableCompression: true}, Timeout: 10 * time.Second}
@@ -48,8 +57,9 @@ func TestConnLimiter(t *testing.T) {
 		return err
 	}
 
-	// Silent connections (an attacker's sockets that never send) and
-	// idle keep-alive ones fill the cap; new clients still get through.
+	// Silent connections (an attacker's sockets that never send) fill
+	// the cap: a new client is refused while they are young, and takes
+	// their places once they have been silent for minSilence.
 	for range max {
 		c, err := net.Dial("tcp", ln.Addr().String())
 		if err != nil {
@@ -57,6 +67,11 @@ func TestConnLimiter(t *testing.T) {
 		}
 		defer c.Close()
 	}
+	waitFor(t, "the silent connections counted", func() bool { return l.open() == max })
+	if err := get(newClient(), "/"); err == nil {
+		t.Fatal("a new client pushed out connections silent for less than minSilence")
+	}
+	clock.Add(int64(minSilence))
 	for i := range 2 * max {
 		if err := get(newClient(), "/"); err != nil {
 			t.Fatalf("client %d with the cap full of waiting connections: %v", i, err)
@@ -66,33 +81,28 @@ func TestConnLimiter(t *testing.T) {
 		}
 	}
 
-	// Every place running a request: a new connection is closed at once.
+	// A burst of clients takes the places of the idle keep-alive
+	// connections, not each other's; with every place running a request,
+	// a new connection is closed at once.
 	errs := make(chan error, max)
 	for range max {
 		go func() { errs <- get(newClient(), "/block") }()
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waitFor(t, "the blocking requests running", func() bool {
 		l.mu.Lock()
+		defer l.mu.Unlock()
 		active := 0
 		for _, st := range l.conns {
 			if st.active {
 				active++
 			}
 		}
-		l.mu.Unlock()
-		if active == max {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d blocking requests running", active, max)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return active == max
+	})
 	if err := get(newClient(), "/"); err == nil {
 		t.Fatal("a connection beyond the cap was served while every place was busy")
 	}
-	close(release)
+	unblock()
 	for range max {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
