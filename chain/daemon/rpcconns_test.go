@@ -56,6 +56,20 @@ func TestConnLimiter(t *testing.T) {
 		_, err = io.ReadAll(resp.Body)
 		return err
 	}
+	active := func() int {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		n := 0
+		for _, st := range l.conns {
+			if st.active {
+				n++
+			}
+		}
+		return n
+	}
+	// The server marks a connection idle a little after the client has
+	// read the answer: wait for it, so that the next client finds it idle.
+	settle := func() { waitFor(t, "the server idle", func() bool { return active() == 0 }) }
 
 	// Silent connections (an attacker's sockets that never send) fill
 	// the cap: a new client is refused while they are young, and takes
@@ -76,6 +90,7 @@ func TestConnLimiter(t *testing.T) {
 		if err := get(newClient(), "/"); err != nil {
 			t.Fatalf("client %d with the cap full of waiting connections: %v", i, err)
 		}
+		settle()
 		if n := l.open(); n > max {
 			t.Fatalf("%d connections open, cap %d", n, max)
 		}
@@ -89,15 +104,12 @@ func TestConnLimiter(t *testing.T) {
 		go func() { errs <- get(newClient(), "/block") }()
 	}
 	waitFor(t, "the blocking requests running", func() bool {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		active := 0
-		for _, st := range l.conns {
-			if st.active {
-				active++
-			}
+		select {
+		case err := <-errs:
+			t.Fatalf("a request of the burst: %v", err)
+		default:
 		}
-		return active == max
+		return active() == max
 	})
 	if err := get(newClient(), "/"); err == nil {
 		t.Fatal("a connection beyond the cap was served while every place was busy")
@@ -108,6 +120,7 @@ func TestConnLimiter(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	settle()
 	if err := get(newClient(), "/"); err != nil {
 		t.Fatalf("after the busy requests ended: %v", err)
 	}
