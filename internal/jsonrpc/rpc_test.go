@@ -41,7 +41,14 @@ func newTestServer(t *testing.T) (*Server, *httptest.Server) {
 
 func post(t *testing.T, url, user, pass, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	return send(t, http.MethodPost, url, user, pass, body)
+}
+
+// send makes one HTTP request, with basic credentials when user is set,
+// and returns the status and body.
+func send(t *testing.T, method, url, user, pass, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
 	if user != "" {
 		req.SetBasicAuth(user, pass)
 	}
@@ -294,19 +301,7 @@ func TestRequireAuth(t *testing.T) {
 		io.WriteString(w, "secret")
 	})))
 	defer hs.Close()
-	get := func(user, pass string) (int, string) {
-		req, _ := http.NewRequest(http.MethodGet, hs.URL, nil)
-		if user != "" {
-			req.SetBasicAuth(user, pass)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
+	get := func(user, pass string) (int, string) { return send(t, http.MethodGet, hs.URL, user, pass, "") }
 	if status, body := get("", ""); status != http.StatusUnauthorized || strings.Contains(body, "secret") {
 		t.Fatalf("no credentials: %d %q", status, body)
 	}
