@@ -94,8 +94,11 @@ func TestSyncPartitionHeal(t *testing.T) {
 	for _, td := range tds {
 		waitFor(t, "tip", func() bool { return td.Node().Tip().Hash == tip })
 	}
-	if st := long.net.SyncStats(); st.Requests != 0 {
-		t.Fatalf("the node ahead synced: %+v", st)
+	// The node ahead may still fetch the other branch's blocks that
+	// reach it by gossip as orphans (the publish queue of the node behind
+	// can hold them when the two connect), but its hello starts no sync.
+	if st := long.net.SyncStats(); st.HelloSyncs != 0 {
+		t.Fatalf("the node ahead synced after the hello: %+v", st)
 	}
 }
 

@@ -217,6 +217,7 @@ func (n *Node) helloDone(p peer.ID, theirs Status) {
 	n.mu.Unlock()
 	n.log.Debug("hello", "peer", p, "height", theirs.Height, "tip", theirs.TipHash)
 	if ours := n.chain.Status().Work; theirs.Work != nil && (ours == nil || theirs.Work.Cmp(ours) > 0) {
+		n.helloSyncs.Add(1)
 		n.requestSync(p)
 	}
 }

@@ -168,8 +168,8 @@ type Node struct {
 	// refused counts peers closed at the hello for another genesis.
 	refused atomic.Int64
 	// Sync counters (see SyncStats).
-	syncRequests, syncFailed, syncBlocks, orphanSyncs atomic.Int64
-	syncQuieted, syncAnnounced                        atomic.Int64
+	syncRequests, syncFailed, syncBlocks, orphanSyncs, helloSyncs atomic.Int64
+	syncQuieted, syncAnnounced                                    atomic.Int64
 
 	mu      sync.Mutex
 	hellos  map[peer.ID]Status        // the last hello of each connected peer

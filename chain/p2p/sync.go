@@ -187,8 +187,9 @@ type SyncStats struct {
 	Requests, Failed int64
 	// Blocks are the blocks of answers the chain accepted.
 	Blocks int64
-	// OrphanSyncs are the syncs asked for by a gossiped orphan.
-	OrphanSyncs int64
+	// OrphanSyncs are the syncs asked for by a gossiped orphan,
+	// HelloSyncs those asked for by a hello showing more work than ours.
+	OrphanSyncs, HelloSyncs int64
 	// Quieted are the accepted blocks of answers that were not gossiped;
 	// Announced the syncs that ended by gossiping the new tip.
 	Quieted, Announced int64
@@ -201,6 +202,7 @@ func (n *Node) SyncStats() SyncStats {
 		Failed:      n.syncFailed.Load(),
 		Blocks:      n.syncBlocks.Load(),
 		OrphanSyncs: n.orphanSyncs.Load(),
+		HelloSyncs:  n.helloSyncs.Load(),
 		Quieted:     n.syncQuieted.Load(),
 		Announced:   n.syncAnnounced.Load(),
 	}
