@@ -239,6 +239,8 @@ func (d *Daemon) getChainTips(context.Context, json.RawMessage) (any, error) {
 			status = "active"
 		case t.Status.KnownInvalid():
 			status = "invalid"
+		case t.Status&storage.StatusDataStored == 0:
+			status = "headers-only" // some blocks of the branch are missing
 		case t.Status&storage.StatusValid != 0:
 			status = "valid-fork"
 		}

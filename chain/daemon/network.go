@@ -15,6 +15,7 @@ import (
 	"github.com/powmine/powmine/chain/mempool"
 	"github.com/powmine/powmine/chain/node"
 	"github.com/powmine/powmine/chain/p2p"
+	"github.com/powmine/powmine/chain/storage"
 	"github.com/powmine/powmine/internal/jsonrpc"
 )
 
@@ -96,10 +97,11 @@ func (c netChain) Status() p2p.Status {
 	return p2p.Status{TipHash: tip.Hash, Height: tip.Height, Work: tip.Work}
 }
 
-// HaveBlock reports whether the block is in the index.
+// HaveBlock reports whether the block is in the index with its data (a
+// header-only node wants its block).
 func (c netChain) HaveBlock(hash chain.Hash) bool {
-	_, ok := c.d.node.BlockInfo(hash)
-	return ok
+	info, ok := c.d.node.BlockInfo(hash)
+	return ok && info.Status&storage.StatusDataStored != 0
 }
 
 // ProcessBlock hands a block from a peer to the node.

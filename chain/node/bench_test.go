@@ -2,6 +2,7 @@ package node
 
 import (
 	"testing"
+	"time"
 
 	"github.com/powmine/powmine/chain"
 )
@@ -59,4 +60,50 @@ func BenchmarkConnectDelta(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e3/transfers, "µs/transfer")
+}
+
+// devHeaders returns count headers extending the genesis of p (dev
+// params at the limit target), each meeting the bits its parent's context
+// requires, 5 seconds apart, and the time after the last.
+func devHeaders(tb testing.TB, p *chain.Params, count int) ([]chain.Header, time.Time) {
+	tb.Helper()
+	parent := newBlockNode(&p.GenesisHeader, p.GenesisHash, nil, 0)
+	hs := make([]chain.Header, count)
+	for i := range hs {
+		ctx := headerContext(parent, p)
+		h := chain.Header{Version: 1, PrevBlock: parent.hash, MerkleRoot: chain.Hash{byte(i), byte(i >> 8)},
+			Timestamp: parent.header.Timestamp + 5, Bits: ctx.NextBits(p)}
+		mine(tb, &h, p)
+		hs[i] = h
+		parent = newBlockNode(&h, h.Hash(), parent, uint64(i+1))
+	}
+	return hs, time.Unix(int64(parent.header.Timestamp), 0)
+}
+
+// BenchmarkProcessHeaders adds 10,000 dev headers to a new node, in
+// batches of 2,000 as headers sync hands them: proof of work, header
+// context and index insertion. New nodes are made outside the timer.
+func BenchmarkProcessHeaders(b *testing.B) {
+	const count, batch = 10_000, 2_000
+	p := chain.DevParams
+	p.ASERTAnchor.Bits = p.PowLimitBits
+	hs, now := devHeaders(b, &p, count)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		n, err := New(Config{Params: &p, Genesis: p.GenesisBlock, Now: func() time.Time { return now }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		for i := 0; i < count; i += batch {
+			res, err := n.ProcessHeaders(hs[i : i+batch])
+			if err != nil || res.Added != batch {
+				b.Fatalf("ProcessHeaders: %+v, %v", res, err)
+			}
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*count)/b.Elapsed().Seconds(), "headers/s")
 }

@@ -7,10 +7,13 @@ import (
 	"github.com/powmine/powmine/chain/storage"
 )
 
-// blockNode is one header of the block index. Nodes are created once and
-// never removed; every field but status is immutable after creation, and
-// status is written by a change holding Node.writeMu and Node.mu, read
-// under either. Fields are ordered to limit padding.
+// blockNode is one header of the block index, with its block stored
+// (StatusDataStored) or header-only (see Node.ProcessHeaders). Nodes are
+// created once and never removed; every field but status and seq is
+// immutable after creation. status, and seq (set again when the block of
+// a header-only node arrives), are written by a change holding
+// Node.writeMu and Node.mu, read under either. Fields are ordered to
+// limit padding.
 type blockNode struct {
 	parent *blockNode // nil only for genesis
 	skip   *blockNode // ancestor at skipHeight(height), for fast Ancestor

@@ -5,7 +5,13 @@
 //
 // What it provides:
 //
-//   - Node.ProcessBlock, the one entry point for blocks (see Pipeline).
+//   - Node.ProcessBlock, the one entry point for blocks (see Pipeline),
+//     and Node.ProcessHeaders for headers-first sync: headers checked as
+//     a block's header is (proof of work, bad-prevblk, header context)
+//     become header-only index nodes, kept in memory only and at most
+//     MaxHeaderOnly; ProcessBlock attaches a block to its header-only
+//     node. BestHeader and MissingBlocks say which blocks to fetch,
+//     HeaderLocator and MainChainHeaders serve the header exchange.
 //   - The block index: a node per block with parent and skip pointers
 //     (Bitcoin Core's GetAncestor, O(log n)), height, cumulative work, a
 //     first-seen sequence number and storage.BlockStatus bits (data stored,
@@ -13,7 +19,8 @@
 //     kept as a flat slice, genesis to tip, for O(1) lookups by height,
 //     fork points and block locators.
 //   - Fork choice: the tip is the stored, not-known-invalid block with the
-//     most cumulative work, never the longest chain; at equal work the
+//     most cumulative work (a header-only branch is never a candidate:
+//     every block of a branch must be stored), never the longest chain; at equal work the
 //     block seen first stays (Core's nSequenceId rule). A Finalizer can
 //     veto reorganizations, for example below a finalized block.
 //   - Account state: a balance and a next sequence number per
@@ -44,9 +51,12 @@
 //     the state of a Reindexer from its blocks, replaying them in
 //     first-seen order.
 //
-// What it does not do: no networking, no mempool, no block templates or
-// mining, no header-only sync (every index node has its block); no logging
-// unless Config.Logger is set. Like Core for a block it asked for, it
+// What it does not do: no networking (a p2p layer drives headers-first
+// sync through ProcessHeaders, MissingBlocks and ProcessBlock), no
+// mempool, no block templates or mining, no persistence of header-only
+// nodes (a restart drops them; sync fetches them again), no headers
+// pre-sync (Core's low-work header defence: MaxHeaderOnly bounds the
+// memory instead); no logging unless Config.Logger is set. Like Core for a block it asked for, it
 // stores a block that passes every check of the pipeline below on a side
 // branch even with less work than the tip: what bounds those is the
 // proof of work their bits require.
@@ -119,7 +129,8 @@
 //     with its accounts, new statuses), or to add or take orphans and
 //     remember refusals, which are not stored. It never holds it across
 //     a Store call. Tip, BlockInfo, BlockByHeight, MainChainHas,
-//     Account, Locator, NextHeaderContext, OrphanCount and ChainTips take
+//     Account, Locator, NextHeaderContext, OrphanCount, ChainTips,
+//     BestHeader, MissingBlocks, HeaderLocator and MainChainHeaders take
 //     it shared, so they return while a Commit is still syncing, showing
 //     the state before that change. ProcessBlock's first duplicate and
 //     header checks take it shared too.
@@ -146,7 +157,9 @@
 // known invalid, or kept as StatusInvalidAncestor when it was stored
 // before an ancestor failed. Which refusals condemn a block and which do
 // not is said under Pipeline. A block already known, or remembered as
-// refused, yields an error wrapping ErrDuplicate; Store failures are
+// refused, yields an error wrapping ErrDuplicate (a block whose header
+// alone is known is welcome). ProcessHeaders adds ErrUnconnectedHeaders
+// and ErrTooManyHeaders, which are no rule errors. Store failures are
 // passed on wrapped, and leave the node consistent with the last
 // successful Commit.
 package node

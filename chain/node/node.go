@@ -165,6 +165,11 @@ type Node struct {
 	accounts map[chain.Address]chain.Account
 	orphans  *orphanPool
 	rejected *rejectedSet // blocks refused before storage, for a rule that condemns them
+	// bestHeader is the heaviest index node not known invalid (see
+	// BestHeader); headerOnly counts the index nodes without
+	// StatusDataStored, at most MaxHeaderOnly (see ProcessHeaders).
+	bestHeader *blockNode
+	headerOnly int
 }
 
 // New returns a node on the chain in cfg.Store, or, for an empty store, a
@@ -256,6 +261,7 @@ func (n *Node) initGenesis() error {
 	n.index[hash] = node
 	n.candidates[node] = struct{}{}
 	n.view.setTip(node)
+	n.bestHeader = node
 	return nil
 }
 
@@ -307,6 +313,7 @@ func (n *Node) load(snap *storage.Snapshot) error {
 	}
 	n.candidates[tip] = struct{}{}
 	n.view.setTip(tip)
+	n.bestHeader = n.heaviestHeader()
 	applyEntries(n.accounts, snap.Accounts)
 	if bodiless > 0 {
 		n.log.Warn("left out index entries without a body; a reindex removes them from the store", "entries", bodiless)
@@ -414,15 +421,19 @@ func (n *Node) deliver(ticket uint64, events []Event) {
 	}
 }
 
-// isKnown returns an ErrDuplicate error when the block is in the index,
-// the orphan pool or the remembered refusals. The caller holds mu (shared)
+// isKnown returns an ErrDuplicate error when the block is in the index
+// (with its data, or known invalid), the orphan pool or the remembered
+// refusals. The caller holds mu (shared)
 // or writeMu.
 func (n *Node) isKnown(hash chain.Hash) error {
 	if node := n.index[hash]; node != nil {
 		if node.status.KnownInvalid() {
 			return fmt.Errorf("%w: %w: block %v", ErrDuplicate, ErrKnownInvalid, hash)
 		}
-		return fmt.Errorf("%w: block %v", ErrDuplicate, hash)
+		if node.status&storage.StatusDataStored != 0 {
+			return fmt.Errorf("%w: block %v", ErrDuplicate, hash)
+		}
+		// A header-only node: the block is welcome.
 	}
 	if n.orphans.has(hash) {
 		return fmt.Errorf("%w: block %v is an orphan", ErrDuplicate, hash)
@@ -439,8 +450,8 @@ func (n *Node) isKnown(hash chain.Hash) error {
 // as refused) yields ErrInvalidAncestorBlock; then
 // chain.CheckHeaderContext runs against the parent (bits, median time
 // past, future limit). It returns the parent, or nil and no error when the
-// parent is unknown (an orphan). It changes nothing; the caller holds mu
-// (shared) or writeMu.
+// parent is unknown or header-only (an orphan until the parent's block is
+// stored). It changes nothing; the caller holds mu (shared) or writeMu.
 func (n *Node) checkHeader(h *chain.Header, hash chain.Hash) (*blockNode, error) {
 	if code, ok := n.rejected.get(h.PrevBlock); ok {
 		return nil, ruleErr(chain.ErrInvalidAncestorBlock, "block %v extends block %v, refused (%v)",
@@ -452,6 +463,8 @@ func (n *Node) checkHeader(h *chain.Header, hash chain.Hash) (*blockNode, error)
 		return nil, nil
 	case parent.status.KnownInvalid():
 		return nil, ruleErr(chain.ErrInvalidAncestorBlock, "block %v extends invalid block %v", hash, parent.hash)
+	case parent.status&storage.StatusDataStored == 0:
+		return nil, nil
 	}
 	ctx := headerContext(parent, n.params)
 	if err := chain.CheckHeaderContext(h, n.params, &ctx, n.cfg.Now()); err != nil {
@@ -556,20 +569,44 @@ func (n *Node) acceptOrphan(b *chain.Block, hash chain.Hash, parent *blockNode) 
 }
 
 // acceptBlock checks the coinbase height of b, whose header has passed
-// checkHeader against parent, and records b in the index and the store.
-// It returns the new node, or nil and the error that kept the block out
-// (a refused block is handled by reject).
+// checkHeader against parent, and records b in the index and the store:
+// as a new node, or attached to its header-only node, which then takes a
+// new sequence number (first seen counts from the block, as Core's
+// nSequenceId). It returns the node, or nil and the error that kept the
+// block out (a refused block is handled by reject; its header-only node,
+// if any, is marked invalid with its descendants).
 func (n *Node) acceptBlock(b *chain.Block, hash chain.Hash, parent *blockNode) (*blockNode, error) {
+	headerOnly := n.index[hash]
 	if err := chain.CheckCoinbaseHeight(b, parent.height+1); err != nil {
+		if headerOnly != nil {
+			if merr := n.markInvalid(headerOnly); merr != nil {
+				return nil, merr
+			}
+		}
 		return nil, n.reject(hash, err)
 	}
-	node := newBlockNode(&b.Header, hash, parent, n.takeSeq())
-	node.status = storage.StatusDataStored
-	if err := n.store.Commit(&storage.Batch{Blocks: []*chain.Block{b}, Index: []storage.IndexEntry{node.entry()}}); err != nil {
+	node := headerOnly
+	if node == nil {
+		node = newBlockNode(&b.Header, hash, parent, n.takeSeq())
+	}
+	e := node.entry()
+	e.Status |= storage.StatusDataStored
+	if headerOnly != nil {
+		e.Seq = n.takeSeq()
+	}
+	if err := n.store.Commit(&storage.Batch{Blocks: []*chain.Block{b}, Index: []storage.IndexEntry{e}}); err != nil {
 		return nil, err
 	}
 	n.mu.Lock()
-	n.index[hash] = node
+	node.status, node.seq = e.Status, e.Seq
+	if headerOnly != nil {
+		n.headerOnly--
+	} else {
+		n.index[hash] = node
+		if heavier(node, n.bestHeader) {
+			n.bestHeader = node
+		}
+	}
 	n.mu.Unlock()
 	n.candidates[node] = struct{}{}
 	delete(n.candidates, parent)
@@ -687,8 +724,10 @@ func (n *Node) disconnectTip() error {
 }
 
 // markInvalid marks failed StatusValidateFailed and its descendants
-// StatusInvalidAncestor, in memory and in the store, and drops them from
-// the candidates. failed's parent becomes a candidate again.
+// StatusInvalidAncestor, in memory and, for those whose block is stored,
+// in the store, and drops them from the candidates. failed's parent
+// becomes a candidate again if its block is stored. BestHeader moves off
+// the invalid branch.
 func (n *Node) markInvalid(failed *blockNode) error {
 	changed := []*blockNode{failed}
 	status := []storage.BlockStatus{failed.status | storage.StatusValidateFailed}
@@ -698,23 +737,32 @@ func (n *Node) markInvalid(failed *blockNode) error {
 			status = append(status, x.status|storage.StatusInvalidAncestor)
 		}
 	}
-	batch := &storage.Batch{Index: make([]storage.IndexEntry, len(changed))}
+	batch := &storage.Batch{}
 	for i, x := range changed {
-		batch.Index[i] = x.entry()
-		batch.Index[i].Status = status[i]
+		if x.status&storage.StatusDataStored == 0 {
+			continue // header-only: memory only
+		}
+		e := x.entry()
+		e.Status = status[i]
+		batch.Index = append(batch.Index, e)
 	}
-	if err := n.store.Commit(batch); err != nil {
-		return fmt.Errorf("node: mark block %v invalid: %w", failed.hash, err)
+	if len(batch.Index) > 0 {
+		if err := n.store.Commit(batch); err != nil {
+			return fmt.Errorf("node: mark block %v invalid: %w", failed.hash, err)
+		}
 	}
 	n.mu.Lock()
 	for i, x := range changed {
 		x.status = status[i]
 	}
+	if n.bestHeader.status.KnownInvalid() {
+		n.bestHeader = n.heaviestHeader()
+	}
 	n.mu.Unlock()
 	for _, x := range changed {
 		delete(n.candidates, x)
 	}
-	if p := failed.parent; p != nil && !p.status.KnownInvalid() {
+	if p := failed.parent; p != nil && !p.status.KnownInvalid() && p.status&storage.StatusDataStored != 0 {
 		n.candidates[p] = struct{}{}
 	}
 	return nil

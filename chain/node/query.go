@@ -15,7 +15,8 @@ func (n *Node) Tip() BlockInfo {
 }
 
 // BlockInfo returns what the index knows about the block with the given
-// hash, on any branch. It is safe for concurrent use.
+// hash, on any branch; a header-only node (see ProcessHeaders) has no
+// storage.StatusDataStored. It is safe for concurrent use.
 func (n *Node) BlockInfo(hash chain.Hash) (BlockInfo, bool) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
@@ -88,7 +89,8 @@ func (n *Node) OrphanCount() int {
 }
 
 // ChainTip is a block with no children in the index: the tip of the best
-// chain or of a side branch.
+// chain or of a side branch, which may be header-only (its Status lacks
+// storage.StatusDataStored; getchaintips says "headers-only").
 type ChainTip struct {
 	BlockInfo
 	// BranchLen is the number of blocks from the tip down to the best
