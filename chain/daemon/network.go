@@ -120,31 +120,28 @@ func (c netChain) ProcessBlock(b *chain.Block) error {
 	return nil
 }
 
-// Locator returns the node's block locator.
-func (c netChain) Locator() []chain.Hash { return c.d.node.Locator() }
+// ProcessHeaders hands headers from a peer to the node: headers that do
+// not connect or are known invalid are invalid, like those that break a
+// rule; a full index of header-only nodes is merely no progress.
+func (c netChain) ProcessHeaders(hs []chain.Header) (int, error) {
+	res, err := c.d.node.ProcessHeaders(hs)
+	if errors.Is(err, node.ErrUnconnectedHeaders) || errors.Is(err, node.ErrKnownInvalid) {
+		err = fmt.Errorf("%w: %w", p2p.ErrInvalid, err)
+	}
+	return res.Added, err
+}
 
-// MainChainAfter returns up to max hashes of the best chain after the
+// HeaderLocator returns the locator of the node's best header.
+func (c netChain) HeaderLocator() []chain.Hash { return c.d.node.HeaderLocator() }
+
+// MissingBlocks returns the blocks the node lacks towards its best
+// header.
+func (c netChain) MissingBlocks(max int) []chain.Hash { return c.d.node.MissingBlocks(max) }
+
+// MainChainHeaders returns up to max headers of the best chain after the
 // first locator hash on it, or after genesis.
-func (c netChain) MainChainAfter(locator []chain.Hash, max int) []chain.Hash {
-	var from int64
-	for _, h := range locator {
-		if !c.d.node.MainChainHas(h) {
-			continue
-		}
-		if info, ok := c.d.node.BlockInfo(h); ok {
-			from = info.Height
-			break
-		}
-	}
-	var out []chain.Hash
-	for height := from + 1; len(out) < max; height++ {
-		info, ok := c.d.node.BlockByHeight(height)
-		if !ok {
-			break
-		}
-		out = append(out, info.Hash)
-	}
-	return out
+func (c netChain) MainChainHeaders(locator []chain.Hash, max int) []chain.Header {
+	return c.d.node.MainChainHeaders(locator, max)
 }
 
 // Block returns a stored block.

@@ -39,35 +39,48 @@
 //     closed): each side sends its Status (genesis, tip hash, height,
 //     cumulative work); a peer on another genesis is disconnected; the
 //     last Status of each peer shows in Peers.
-//   - Block sync, blocks-first (BlocksProtocol): after a hello whose
-//     Status has more work than ours, and for a gossiped orphan, the node
-//     sends the peer its block locator (Chain.Locator, at most
-//     MaxLocatorHashes) and hands the blocks of the answer, up to
-//     MaxBlocksPerRequest of the peer's best chain after the fork point,
-//     to Chain.ProcessBlock in order; rounds go on, up to maxSyncRounds,
-//     while answers are full and bring new blocks. One sync runs at a
-//     time (a goroutine fed by a bounded queue); each block of an answer
-//     has Config.SyncTimeout to arrive and a whole answer
-//     syncRoundTimeout. A malformed answer or request, or a block that
-//     breaks a rule, counts against the peer as a rejected gossip message
-//     does. The blocks a sync brings are not gossiped one by one
+//   - Headers-first sync. After a hello whose Status has more work than
+//     ours, and for a gossiped orphan (asking its sender), the node asks
+//     the peer for headers (HeadersProtocol) after the locator of its
+//     best header (Chain.HeaderLocator, at most MaxLocatorHashes), up to
+//     MaxHeadersPerRequest of the peer's best chain after the fork point,
+//     round after round while answers are full, and hands them to
+//     Chain.ProcessHeaders. Then it downloads the blocks the chain lacks
+//     (Chain.MissingBlocks) by hash (GetBlocksProtocol) from every peer
+//     that said hello, the header peer first, in parallel: at most
+//     MaxBlocksPerFetch blocks per request, MaxRequestsPerPeer requests
+//     in flight per peer, a window of MaxBlocksInFlight blocks and
+//     MaxBufferedBytes of blocks waiting, each block of an answer with
+//     Config.SyncTimeout to arrive. Blocks that arrive out of order wait
+//     in the window and are handed to Chain.ProcessBlock in height
+//     order. A request that fails is asked of another peer; a peer
+//     leaves the sync after MaxStalls failed requests. A block the peer
+//     lacks is answered with an empty frame (not found), which is no
+//     fault. One sync runs at a time (a goroutine fed by a bounded
+//     queue). A malformed request or answer, a block other than the one
+//     asked for, and headers or blocks that break a rule count against
+//     the peer as a rejected gossip message does (and the peer leaves
+//     the sync). The blocks a sync brings are not gossiped one by one
 //     (PublishBlock leaves them out); the tip it ends on is, so that
-//     peers behind this node fetch the rest from it as that block's
-//     ancestors. The node answers the same requests from
-//     Chain.MainChainAfter and Chain.Block, one block in memory at a time.
+//     peers behind this node fetch the rest from it. The node answers
+//     the same requests from Chain.MainChainHeaders and Chain.Block, one
+//     block in memory at a time.
 //
-// What it does not do yet: headers-first sync (header-only index
-// entries, then block bodies), fetching from several peers in parallel,
-// a by-hash block request, mDNS, metrics, persistent bans.
+// What it does not do yet: headers pre-sync (low-work header chains are
+// bounded only by the chain's limit on header-only entries), ranking
+// peers by speed, mDNS, metrics, persistent bans.
 //
 // # Concurrency
 //
 // All exported methods of Node are safe for concurrent use. Validators
 // run on pubsub's goroutines and may call Chain and Mempool
-// concurrently, with the sync goroutine and the handlers of block
-// requests. PublishBlock and PublishTransfer never block: they queue
-// (dropping when the bounded queue is full) for one publishing goroutine
-// per topic, so they may be called from the node's notification callback.
-// Node.mu guards hellos, invalid, added and closed; it is never held
-// while calling libp2p, Chain or Mempool.
+// concurrently, with the sync goroutine (which alone calls
+// ProcessHeaders and hands synced blocks to ProcessBlock; its fetching
+// goroutines only read streams) and the handlers of sync requests.
+// PublishBlock and PublishTransfer never block: they queue (dropping
+// when the bounded queue is full) for one publishing goroutine per
+// topic, so they may be called from the node's notification callback.
+// Node.mu guards hellos, invalid, added and closed, Node.servedMu the
+// sync counters per peer; neither is held while calling libp2p, Chain
+// or Mempool.
 package p2p

@@ -51,7 +51,8 @@ type Chain interface {
 	// Status returns the tip of the best chain (Genesis is filled in by
 	// the caller).
 	Status() Status
-	// HaveBlock reports whether the block is known already.
+	// HaveBlock reports whether the block is stored already (a known
+	// header without its block is not).
 	HaveBlock(hash chain.Hash) bool
 	// ProcessBlock adds a block received from a peer, which passed the
 	// proof-of-work check. It returns nil when the block was accepted
@@ -62,13 +63,25 @@ type Chain interface {
 	// one wrapping ErrKnown or ErrOrphan, when it is merely not to be
 	// relayed.
 	ProcessBlock(b *chain.Block) error
-	// Locator returns a block locator of the best chain: hashes from the
-	// tip back, exponentially spaced, ending at genesis.
-	Locator() []chain.Hash
-	// MainChainAfter returns the hashes of up to max blocks of the best
-	// chain that follow the first locator hash on it (genesis when none
-	// is), in order.
-	MainChainAfter(locator []chain.Hash, max int) []chain.Hash
+	// ProcessHeaders adds headers received from a peer, which must form
+	// a chain from a known header, without their blocks. It returns how
+	// many were new; an error holding a chain.RuleError or wrapping
+	// ErrInvalid when they break a rule, are known invalid or do not
+	// connect (the peer is penalized; a chain.ErrTimeTooNew is only
+	// ignored), and any other error, such as a full index, when they are
+	// merely not taken (the headers before the failing one are).
+	ProcessHeaders(hs []chain.Header) (int, error)
+	// HeaderLocator returns a block locator of the chain of the best
+	// header, with or without its blocks: hashes from it back,
+	// exponentially spaced, ending at genesis.
+	HeaderLocator() []chain.Hash
+	// MissingBlocks returns the hashes of up to max blocks, in height
+	// order, that the chain lacks on the chain of its best header.
+	MissingBlocks(max int) []chain.Hash
+	// MainChainHeaders returns up to max headers of the best chain that
+	// follow the first locator hash on it (genesis when none is), in
+	// order.
+	MainChainHeaders(locator []chain.Hash, max int) []chain.Header
 	// Block returns a stored block; the result is not modified.
 	Block(hash chain.Hash) (*chain.Block, error)
 }
@@ -126,9 +139,9 @@ type Config struct {
 	// HelloWait is how long a peer that dialed in has to send its hello
 	// before its connections are closed. 0 selects DefaultHelloWait.
 	HelloWait time.Duration
-	// SyncTimeout bounds the wait for each block of a sync answer (the
-	// first one included), and for a peer's request. 0 selects
-	// DefaultSyncTimeout.
+	// SyncTimeout bounds the wait for a headers answer, for each block
+	// of a blocks answer (the first one included), and for a peer's
+	// request. 0 selects DefaultSyncTimeout.
 	SyncTimeout time.Duration
 	// Logger receives the network's log. Can be nil: discard.
 	Logger *slog.Logger
@@ -168,8 +181,11 @@ type Node struct {
 	// refused counts peers closed at the hello for another genesis.
 	refused atomic.Int64
 	// Sync counters (see SyncStats).
-	syncRequests, syncFailed, syncBlocks, orphanSyncs, helloSyncs atomic.Int64
-	syncQuieted, syncAnnounced                                    atomic.Int64
+	syncRequests, syncHeaderRequests, syncFailed, syncStalls atomic.Int64
+	syncHeaders, syncBlocks, syncNotFound                    atomic.Int64
+	orphanSyncs, helloSyncs, syncQuieted, syncAnnounced      atomic.Int64
+	servedMu                                                 sync.Mutex
+	served                                                   map[peer.ID]int64 // accepted sync blocks per sender
 
 	mu      sync.Mutex
 	hellos  map[peer.ID]Status        // the last hello of each connected peer
@@ -209,6 +225,7 @@ func New(cfg Config) (*Node, error) {
 		helloWait:   cmp.Or(cfg.HelloWait, DefaultHelloWait),
 		syncTimeout: cmp.Or(cfg.SyncTimeout, DefaultSyncTimeout),
 		syncs:       make(chan peer.ID, syncQueue),
+		served:      make(map[peer.ID]int64),
 		hellos:      make(map[peer.ID]Status),
 		invalid:     make(map[peer.ID]int),
 		added:       make(map[peer.ID]peer.AddrInfo),
@@ -253,7 +270,8 @@ func New(cfg Config) (*Node, error) {
 		return nil, errors.Join(err, h.Close())
 	}
 	h.SetStreamHandler(HelloProtocol, n.handleHello)
-	h.SetStreamHandler(BlocksProtocol, n.handleBlocks)
+	h.SetStreamHandler(HeadersProtocol, n.handleHeaders)
+	h.SetStreamHandler(GetBlocksProtocol, n.handleGetBlocks)
 	h.Network().Notify(&network.NotifyBundle{
 		ConnectedF:    n.connected,
 		DisconnectedF: n.disconnected,

@@ -23,11 +23,15 @@ import (
 // milliseconds.
 const waitTimeout = 20 * time.Second
 
-// fakeChain is a Chain and Mempool that accepts every block and transfer
-// except those of version badVersion, and records them.
+// fakeChain is a Chain and Mempool that accepts every header, every
+// block and transfer except blocks of version badVersion (which it then
+// holds invalid), and records them.
 type fakeChain struct {
 	mu        sync.Mutex
 	blocks    map[chain.Hash]bool
+	invalid   map[chain.Hash]bool
+	headers   []chain.Hash // in the order received
+	known     map[chain.Hash]bool
 	transfers map[chain.Hash]bool
 	calls     int // ProcessBlock calls
 }
@@ -35,7 +39,8 @@ type fakeChain struct {
 const badVersion = 99
 
 func newFakeChain() *fakeChain {
-	return &fakeChain{blocks: make(map[chain.Hash]bool), transfers: make(map[chain.Hash]bool)}
+	return &fakeChain{blocks: make(map[chain.Hash]bool), invalid: make(map[chain.Hash]bool),
+		known: make(map[chain.Hash]bool), transfers: make(map[chain.Hash]bool)}
 }
 
 func (f *fakeChain) Status() Status {
@@ -55,6 +60,7 @@ func (f *fakeChain) ProcessBlock(b *chain.Block) error {
 	defer f.mu.Unlock()
 	f.calls++
 	if b.Header.Version == badVersion {
+		f.invalid[b.Hash()] = true
 		return ErrInvalid
 	}
 	if f.blocks[b.Hash()] {
@@ -64,9 +70,40 @@ func (f *fakeChain) ProcessBlock(b *chain.Block) error {
 	return nil
 }
 
-func (f *fakeChain) Locator() []chain.Hash { return nil }
+func (f *fakeChain) ProcessHeaders(hs []chain.Header) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var added int
+	for i := range hs {
+		if h := hs[i].Hash(); !f.known[h] {
+			f.known[h] = true
+			f.headers = append(f.headers, h)
+			added++
+		}
+	}
+	return added, nil
+}
 
-func (f *fakeChain) MainChainAfter([]chain.Hash, int) []chain.Hash { return nil }
+func (f *fakeChain) HeaderLocator() []chain.Hash { return nil }
+
+// MissingBlocks returns the headers without a block, not invalid, in the
+// order they came.
+func (f *fakeChain) MissingBlocks(limit int) []chain.Hash {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []chain.Hash
+	for _, h := range f.headers {
+		if len(out) == limit {
+			break
+		}
+		if !f.blocks[h] && !f.invalid[h] {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+func (f *fakeChain) MainChainHeaders([]chain.Hash, int) []chain.Header { return nil }
 
 func (f *fakeChain) Block(chain.Hash) (*chain.Block, error) {
 	return nil, errors.New("no blocks served")

@@ -6,71 +6,120 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/powmine/powmine/chain"
 )
 
-// BlocksProtocol is the stream protocol of block sync: the requester
-// writes a block locator and a count and closes its side; the responder
-// finds the first locator hash on its best chain (genesis when none is)
-// and answers with up to min(count, MaxBlocksPerRequest) blocks that
-// follow it on its best chain, in order, then closes the stream.
-const BlocksProtocol = "/powmine/blocks/1"
+// HeadersProtocol is the stream protocol of the header exchange: the
+// requester writes a block locator and a count and closes its side; the
+// responder finds the first locator hash on its best chain (genesis when
+// none is) and answers with up to min(count, MaxHeadersPerRequest)
+// headers of its best chain that follow it, in order, then closes the
+// stream.
+const HeadersProtocol = "/powmine/headers/1"
 
-// Block sync limits.
+// GetBlocksProtocol is the stream protocol of blocks by hash: the
+// requester writes up to MaxBlocksPerFetch block hashes and closes its
+// side; the responder answers with one frame per hash, in the order of
+// the request, then closes the stream. A frame of length 0 says the
+// responder lacks the block (not found, which is no fault).
+const GetBlocksProtocol = "/powmine/getblocks/1"
+
+// Sync limits.
 const (
-	// MaxLocatorHashes bounds the locator of a request. A longer local
-	// locator is cut to its first MaxLocatorHashes-1 hashes and genesis.
+	// MaxLocatorHashes bounds the locator of a headers request. A longer
+	// local locator is cut to its first MaxLocatorHashes-1 hashes and
+	// genesis.
 	MaxLocatorHashes = 64
-	// MaxBlocksPerRequest bounds the blocks of one answer.
-	MaxBlocksPerRequest = 500
-	// MaxBlocksRequestSize is the largest encoded request.
-	MaxBlocksRequestSize = blocksRequestFixedSize + MaxLocatorHashes*chain.HashSize
+	// MaxHeadersPerRequest bounds the headers of one answer (Bitcoin's
+	// MAX_HEADERS_RESULTS): 160 KB.
+	MaxHeadersPerRequest = 2000
+	// MaxHeadersRequestSize is the largest encoded headers request.
+	MaxHeadersRequestSize = headersRequestFixedSize + MaxLocatorHashes*chain.HashSize
+	// MaxHeadersAnswerSize is the largest headers answer.
+	MaxHeadersAnswerSize = MaxHeadersPerRequest * chain.HeaderSize
+	// MaxBlocksPerFetch bounds the hashes of one blocks request, so one
+	// answer holds at most 16 MB.
+	MaxBlocksPerFetch = 16
+	// MaxGetBlocksRequestSize is the largest encoded blocks request.
+	MaxGetBlocksRequestSize = 1 + MaxBlocksPerFetch*chain.HashSize
+	// MaxRequestsPerPeer bounds the blocks requests in flight to one peer
+	// during a sync.
+	MaxRequestsPerPeer = 2
+	// MaxBlocksInFlight bounds the blocks a sync has requested or holds,
+	// not yet handed to the chain: the window of MissingBlocks it works
+	// on. Blocks arrive out of order from several peers and wait in it
+	// until their parent has been handed over.
+	MaxBlocksInFlight = 1024
+	// MaxBufferedBytes bounds the blocks waiting in the window: above it
+	// only the request for the lowest missing block is sent, so the
+	// memory of a sync is this plus the answers in flight (at most
+	// MaxRequestsPerPeer*MaxBlocksPerFetch blocks per peer).
+	MaxBufferedBytes = 64 << 20
+	// MaxStalls is how many blocks requests to a peer may fail (time out,
+	// break off) in one sync before the peer leaves that sync; their
+	// blocks are asked of other peers. A peer that sends provably bad
+	// data leaves at once.
+	MaxStalls = 2
 	// DefaultSyncTimeout is Config.SyncTimeout's default: the wait for
-	// each block of an answer, and for a request.
+	// a headers answer, for each block of a blocks answer, and for a
+	// request.
 	DefaultSyncTimeout = 10 * time.Second
 	// syncRoundTimeout bounds a whole request and its answer, on the
 	// requesting side, and the sending of an answer.
 	syncRoundTimeout = 2 * time.Minute
-	// maxSyncRounds bounds the requests of one sync with a peer; a node
-	// further behind goes on at its next hello or orphan.
-	maxSyncRounds = 200
+	// maxHeaderRounds bounds the headers requests of one pass of a sync
+	// (400,000 headers, more than node.MaxHeaderOnly).
+	maxHeaderRounds = 200
 	// syncQueue bounds the peers waiting for a sync; more are dropped.
 	syncQueue = 16
 	// frameHeaderSize is the length prefix of each block of an answer.
 	frameHeaderSize = 4
 )
 
-// Request wire format, integers big-endian:
+// Request wire formats, integers big-endian.
 //
-//	count          2 bytes, 1 to 65535 blocks wanted (the responder
-//	               sends at most MaxBlocksPerRequest)
+// Headers request:
+//
+//	count          2 bytes, 1 to 65535 headers wanted (the responder
+//	               sends at most MaxHeadersPerRequest)
 //	hashes         1 byte, 1 to MaxLocatorHashes
 //	locator        32 bytes per hash, in the order of the locator
 //
-// Answer: for each block, its size (4 bytes, 1 to chain.MaxBlockSize)
-// and its encoding; the end of the stream ends the answer.
-const blocksRequestFixedSize = 3
+// Headers answer: 80-byte headers, one after the other, at most the
+// count asked for; the end of the stream ends the answer.
+//
+// Blocks request:
+//
+//	hashes         1 byte, 1 to MaxBlocksPerFetch
+//	hashes         32 bytes per block
+//
+// Blocks answer: one frame per hash, in order: the block's size (4
+// bytes, 0 for not found, else 1 to chain.MaxBlockSize) and its
+// encoding; then the end of the stream.
+const headersRequestFixedSize = 3
 
 // ErrBadSync is wrapped by the errors of malformed requests and answers.
-var ErrBadSync = errors.New("p2p: malformed block sync message")
+var ErrBadSync = errors.New("p2p: malformed sync message")
 
-// blocksRequest asks for the blocks after a locator.
-type blocksRequest struct {
+// headersRequest asks for the headers after a locator.
+type headersRequest struct {
 	Locator []chain.Hash
 	Count   int
 }
 
 // MarshalBinary encodes r; it fails for a locator of 0 or more than
 // MaxLocatorHashes hashes, or a count outside 1 to 65535.
-func (r *blocksRequest) MarshalBinary() ([]byte, error) {
+func (r *headersRequest) MarshalBinary() ([]byte, error) {
 	if len(r.Locator) == 0 || len(r.Locator) > MaxLocatorHashes || r.Count < 1 || r.Count > 0xffff {
 		return nil, fmt.Errorf("%w: %d hashes, count %d", ErrBadSync, len(r.Locator), r.Count)
 	}
-	b := make([]byte, 0, blocksRequestFixedSize+len(r.Locator)*chain.HashSize)
+	b := make([]byte, 0, headersRequestFixedSize+len(r.Locator)*chain.HashSize)
 	b = binary.BigEndian.AppendUint16(b, uint16(r.Count))
 	b = append(b, byte(len(r.Locator)))
 	for _, h := range r.Locator {
@@ -80,17 +129,17 @@ func (r *blocksRequest) MarshalBinary() ([]byte, error) {
 }
 
 // UnmarshalBinary decodes a request; only the exact length is accepted.
-func (r *blocksRequest) UnmarshalBinary(data []byte) error {
-	if len(data) < blocksRequestFixedSize {
+func (r *headersRequest) UnmarshalBinary(data []byte) error {
+	if len(data) < headersRequestFixedSize {
 		return fmt.Errorf("%w: request of %d bytes", ErrBadSync, len(data))
 	}
 	count := int(binary.BigEndian.Uint16(data))
 	n := int(data[2])
-	rest := data[blocksRequestFixedSize:]
+	rest := data[headersRequestFixedSize:]
 	if count == 0 || n == 0 || n > MaxLocatorHashes || len(rest) != n*chain.HashSize {
 		return fmt.Errorf("%w: count %d, %d hashes in %d bytes", ErrBadSync, count, n, len(rest))
 	}
-	out := blocksRequest{Count: count, Locator: make([]chain.Hash, n)}
+	out := headersRequest{Count: count, Locator: make([]chain.Hash, n)}
 	for i := range out.Locator {
 		copy(out.Locator[i][:], rest[i*chain.HashSize:])
 	}
@@ -98,9 +147,58 @@ func (r *blocksRequest) UnmarshalBinary(data []byte) error {
 	return nil
 }
 
+// decodeHeaders decodes a headers answer of at most limit headers; only
+// whole headers are accepted.
+func decodeHeaders(data []byte, limit int) ([]chain.Header, error) {
+	if len(data)%chain.HeaderSize != 0 || len(data)/chain.HeaderSize > limit {
+		return nil, fmt.Errorf("%w: headers answer of %d bytes for at most %d headers", ErrBadSync, len(data), limit)
+	}
+	hs := make([]chain.Header, len(data)/chain.HeaderSize)
+	for i := range hs {
+		_ = hs[i].UnmarshalBinary(data[i*chain.HeaderSize : (i+1)*chain.HeaderSize]) // cannot fail: 80 bytes
+	}
+	return hs, nil
+}
+
+// getBlocksRequest asks for blocks by hash.
+type getBlocksRequest struct {
+	Hashes []chain.Hash
+}
+
+// MarshalBinary encodes r; it fails for 0 or more than MaxBlocksPerFetch
+// hashes.
+func (r *getBlocksRequest) MarshalBinary() ([]byte, error) {
+	if len(r.Hashes) == 0 || len(r.Hashes) > MaxBlocksPerFetch {
+		return nil, fmt.Errorf("%w: blocks request of %d hashes", ErrBadSync, len(r.Hashes))
+	}
+	b := make([]byte, 0, 1+len(r.Hashes)*chain.HashSize)
+	b = append(b, byte(len(r.Hashes)))
+	for _, h := range r.Hashes {
+		b = append(b, h[:]...)
+	}
+	return b, nil
+}
+
+// UnmarshalBinary decodes a request; only the exact length is accepted.
+func (r *getBlocksRequest) UnmarshalBinary(data []byte) error {
+	if len(data) < 1 {
+		return fmt.Errorf("%w: empty blocks request", ErrBadSync)
+	}
+	n := int(data[0])
+	if n == 0 || n > MaxBlocksPerFetch || len(data) != 1+n*chain.HashSize {
+		return fmt.Errorf("%w: %d hashes in %d bytes", ErrBadSync, n, len(data))
+	}
+	out := getBlocksRequest{Hashes: make([]chain.Hash, n)}
+	for i := range out.Hashes {
+		copy(out.Hashes[i][:], data[1+i*chain.HashSize:])
+	}
+	*r = out
+	return nil
+}
+
 // readFrame reads one length-prefixed block of an answer into buf (at
-// least chain.MaxBlockSize bytes). It returns io.EOF at the clean end of
-// the answer.
+// least chain.MaxBlockSize bytes); an empty frame (not found) gives an
+// empty slice. It returns io.EOF at the clean end of the answer.
 func readFrame(r io.Reader, buf []byte) ([]byte, error) {
 	var hdr [frameHeaderSize]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
@@ -110,7 +208,7 @@ func readFrame(r io.Reader, buf []byte) ([]byte, error) {
 		return nil, err
 	}
 	size := binary.BigEndian.Uint32(hdr[:])
-	if size == 0 || size > chain.MaxBlockSize || int(size) > len(buf) {
+	if size > chain.MaxBlockSize || int(size) > len(buf) {
 		return nil, fmt.Errorf("%w: block of %d bytes", ErrBadSync, size)
 	}
 	if _, err := io.ReadFull(r, buf[:size]); err != nil {
@@ -122,71 +220,116 @@ func readFrame(r io.Reader, buf []byte) ([]byte, error) {
 	return buf[:size], nil
 }
 
-// appendFrame appends a block's frame to dst.
+// appendFrame appends a block's frame to dst (an empty raw for not
+// found).
 func appendFrame(dst, raw []byte) []byte {
 	dst = binary.BigEndian.AppendUint32(dst, uint32(len(raw)))
 	return append(dst, raw...)
 }
 
-// handleBlocks answers a block request.
-func (n *Node) handleBlocks(s network.Stream) {
+// frameBufs holds chain.MaxBlockSize buffers for reading frames.
+var frameBufs = sync.Pool{New: func() any { b := make([]byte, chain.MaxBlockSize); return &b }}
+
+// handleHeaders answers a headers request.
+func (n *Node) handleHeaders(s network.Stream) {
+	n.serve(s, "headers", MaxHeadersRequestSize+MaxHeadersAnswerSize, n.serveHeaders)
+}
+
+// handleGetBlocks answers a blocks request.
+func (n *Node) handleGetBlocks(s network.Stream) {
+	n.serve(s, "blocks", MaxGetBlocksRequestSize+frameHeaderSize+chain.MaxBlockSize, n.serveBlocks)
+}
+
+// serve runs an answer with the memory of reserve reserved in the
+// stream's scope and deadlines: the request has SyncTimeout to arrive,
+// the answer syncRoundTimeout to be sent. It closes or resets s.
+func (n *Node) serve(s network.Stream, what string, reserve int, answer func(network.Stream) error) {
 	remote := s.Conn().RemotePeer()
-	if err := n.serveBlocks(s); err != nil {
-		n.log.Debug("block request failed", "peer", remote, "err", err)
+	err := s.Scope().ReserveMemory(reserve, network.ReservationPriorityAlways)
+	if err != nil {
+		err = fmt.Errorf("reserve memory: %w", err)
+	} else {
+		defer s.Scope().ReleaseMemory(reserve)
+		now := time.Now()
+		err = errors.Join(s.SetReadDeadline(now.Add(n.syncTimeout)), s.SetWriteDeadline(now.Add(syncRoundTimeout)))
+		if err == nil {
+			err = answer(s)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, ErrBadSync) {
+			n.rejected(remote)
+		}
+		n.log.Debug(what+" request failed", "peer", remote, "err", err)
 		s.Reset()
 		return
 	}
 	s.Close()
 }
 
-// serveBlocks reads a request and writes the answer, one block at a time
-// with the memory of one frame reserved in the stream's scope.
-func (n *Node) serveBlocks(s network.Stream) error {
-	const reserve = MaxBlocksRequestSize + frameHeaderSize + chain.MaxBlockSize
-	if err := s.Scope().ReserveMemory(reserve, network.ReservationPriorityAlways); err != nil {
-		return fmt.Errorf("reserve memory: %w", err)
-	}
-	defer s.Scope().ReleaseMemory(reserve)
-	// The request has SyncTimeout to arrive, the answer syncRoundTimeout
-	// to be sent.
-	now := time.Now()
-	if err := errors.Join(s.SetReadDeadline(now.Add(n.syncTimeout)), s.SetWriteDeadline(now.Add(syncRoundTimeout))); err != nil {
-		return err
-	}
-	raw, err := io.ReadAll(io.LimitReader(s, MaxBlocksRequestSize+1))
+// serveHeaders reads a headers request and writes the answer.
+func (n *Node) serveHeaders(s network.Stream) error {
+	raw, err := io.ReadAll(io.LimitReader(s, MaxHeadersRequestSize+1))
 	if err != nil {
 		return err
 	}
-	var req blocksRequest
+	var req headersRequest
 	if err := req.UnmarshalBinary(raw); err != nil {
-		n.rejected(s.Conn().RemotePeer())
 		return err
 	}
-	hashes := n.chain.MainChainAfter(req.Locator, min(req.Count, MaxBlocksPerRequest))
+	hs := n.chain.MainChainHeaders(req.Locator, min(req.Count, MaxHeadersPerRequest))
+	out := make([]byte, 0, len(hs)*chain.HeaderSize)
+	for i := range hs {
+		out, _ = hs[i].AppendBinary(out) // cannot fail
+	}
+	_, err = s.Write(out)
+	return err
+}
+
+// serveBlocks reads a blocks request and writes the answer, one block
+// at a time; a block the chain cannot give is not found.
+func (n *Node) serveBlocks(s network.Stream) error {
+	raw, err := io.ReadAll(io.LimitReader(s, MaxGetBlocksRequestSize+1))
+	if err != nil {
+		return err
+	}
+	var req getBlocksRequest
+	if err := req.UnmarshalBinary(raw); err != nil {
+		return err
+	}
 	frame := make([]byte, 0, frameHeaderSize+chain.MaxBlockSize)
-	for _, h := range hashes {
-		b, err := n.chain.Block(h)
-		if err != nil {
-			return fmt.Errorf("block %v: %w", h, err)
+	for _, h := range req.Hashes {
+		frame = frame[:0]
+		if b, err := n.chain.Block(h); err == nil {
+			if frame, err = b.AppendBinary(binary.BigEndian.AppendUint32(frame, 0)); err != nil {
+				return fmt.Errorf("block %v: %w", h, err)
+			}
+			binary.BigEndian.PutUint32(frame, uint32(len(frame)-frameHeaderSize))
+		} else {
+			frame = appendFrame(frame, nil)
 		}
-		raw, err := b.MarshalBinary()
-		if err != nil {
-			return fmt.Errorf("block %v: %w", h, err)
-		}
-		if _, err := s.Write(appendFrame(frame[:0], raw)); err != nil {
+		if _, err := s.Write(frame); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// SyncStats counts the work of block sync since New.
+// SyncStats counts the work of sync since New.
 type SyncStats struct {
-	// Requests are the block requests sent; Failed those that ended with
-	// an error (timeout, malformed or invalid answer).
-	Requests, Failed int64
-	// Blocks are the blocks of answers the chain accepted.
-	Blocks int64
+	// Requests are the requests sent, headers and blocks together;
+	// HeaderRequests the headers requests among them. Failed are the
+	// requests that ended with an error (timeout, malformed or invalid
+	// answer); Stalls the blocks requests among them that failed without
+	// bad data (timed out or broke off), whose blocks were asked again.
+	Requests, HeaderRequests, Failed, Stalls int64
+	// Headers are the new headers the chain accepted.
+	Headers int64
+	// Blocks are the blocks of answers the chain accepted; NotFound the
+	// blocks a peer answered it lacks.
+	Blocks, NotFound int64
+	// Served are the accepted blocks of answers per peer that sent them.
+	Served map[peer.ID]int64
 	// OrphanSyncs are the syncs asked for by a gossiped orphan,
 	// HelloSyncs those asked for by a hello showing more work than ours.
 	OrphanSyncs, HelloSyncs int64
@@ -197,15 +340,26 @@ type SyncStats struct {
 
 // SyncStats returns the sync counters.
 func (n *Node) SyncStats() SyncStats {
-	return SyncStats{
-		Requests:    n.syncRequests.Load(),
-		Failed:      n.syncFailed.Load(),
-		Blocks:      n.syncBlocks.Load(),
-		OrphanSyncs: n.orphanSyncs.Load(),
-		HelloSyncs:  n.helloSyncs.Load(),
-		Quieted:     n.syncQuieted.Load(),
-		Announced:   n.syncAnnounced.Load(),
+	st := SyncStats{
+		Requests:       n.syncRequests.Load(),
+		HeaderRequests: n.syncHeaderRequests.Load(),
+		Failed:         n.syncFailed.Load(),
+		Stalls:         n.syncStalls.Load(),
+		Headers:        n.syncHeaders.Load(),
+		Blocks:         n.syncBlocks.Load(),
+		NotFound:       n.syncNotFound.Load(),
+		OrphanSyncs:    n.orphanSyncs.Load(),
+		HelloSyncs:     n.helloSyncs.Load(),
+		Quieted:        n.syncQuieted.Load(),
+		Announced:      n.syncAnnounced.Load(),
+		Served:         make(map[peer.ID]int64),
 	}
+	n.servedMu.Lock()
+	for p, c := range n.served {
+		st.Served[p] = c
+	}
+	n.servedMu.Unlock()
+	return st
 }
 
 // requestSync queues a sync with p for the sync goroutine, or drops it
@@ -231,12 +385,17 @@ func (n *Node) syncLoop(ctx context.Context) {
 	}
 }
 
-// syncWith asks p for the blocks after our locator, round after round,
-// while each round brings new blocks and p's answer was full. The blocks
-// it brings are not gossiped one by one (the peer has them, and a long
-// sync would flood the topic with old blocks); at the end the block it
-// synced last is announced if it is the tip, so that peers behind us
-// fetch the rest from us as its ancestors.
+// syncWith syncs headers first with p: it asks p for the headers after
+// the locator of the chain's best header, round after round while
+// answers are full, hands them to Chain.ProcessHeaders, then downloads
+// the blocks the chain misses (Chain.MissingBlocks) from every peer that
+// said hello, p first (see download). When the chain stopped taking
+// headers before p's answers ended (its bound of header-only nodes), the
+// two steps run again once blocks made room. The blocks it brings are
+// not gossiped one by one (the peers have them, and a long sync would
+// flood the topic with old blocks); at the end the block it synced last
+// is announced if it is the tip, so that peers behind us fetch the rest
+// from us.
 func (n *Node) syncWith(ctx context.Context, p peer.ID) {
 	n.lastSynced.Store(nil)
 	defer func() {
@@ -245,141 +404,468 @@ func (n *Node) syncWith(ctx context.Context, p peer.ID) {
 			n.PublishBlock(b)
 		}
 	}()
-	for range maxSyncRounds {
-		if ctx.Err() != nil || n.host.Network().Connectedness(p) != network.Connected {
+	for ctx.Err() == nil {
+		more := n.syncHeadersFrom(ctx, p)
+		if n.download(ctx, p) == 0 || !more {
 			return
 		}
-		accepted, full, err := n.fetchBlocks(ctx, p)
+	}
+}
+
+// syncLocator returns locator cut to MaxLocatorHashes, keeping its last
+// hash (genesis), or genesis alone for an empty one.
+func (n *Node) syncLocator(locator []chain.Hash) []chain.Hash {
+	if len(locator) > MaxLocatorHashes {
+		locator = append(locator[:MaxLocatorHashes-1:MaxLocatorHashes-1], locator[len(locator)-1])
+	}
+	if len(locator) == 0 {
+		locator = []chain.Hash{n.params.GenesisHash}
+	}
+	return locator
+}
+
+// syncHeadersFrom asks p for headers until an answer is not full or
+// brings nothing new, and hands them to the chain. A round after a full
+// answer puts the answer's last hash first in the locator, so p goes on
+// from there even when its branch is not the chain's best header. It
+// reports whether the chain refused headers for a reason that blocks
+// may remove (its bound), so that the sync should go on after them. A
+// malformed answer, or headers that break a rule or do not connect,
+// count against p.
+func (n *Node) syncHeadersFrom(ctx context.Context, p peer.ID) (more bool) {
+	var last *chain.Hash
+	for range maxHeaderRounds {
+		if ctx.Err() != nil || n.host.Network().Connectedness(p) != network.Connected {
+			return false
+		}
+		locator := n.chain.HeaderLocator()
+		if last != nil {
+			locator = append([]chain.Hash{*last}, locator...)
+		}
+		hs, err := n.fetchHeaders(ctx, p, n.syncLocator(locator))
 		if err != nil {
 			n.syncFailed.Add(1)
-			n.log.Info("sync failed", "peer", p, "err", err)
-			return
+			n.log.Info("headers sync failed", "peer", p, "err", err)
+			return false
 		}
-		n.log.Debug("sync round", "peer", p, "accepted", accepted)
-		if accepted == 0 || !full {
-			return
+		if len(hs) == 0 {
+			return false
 		}
+		added, err := n.chain.ProcessHeaders(hs)
+		n.syncHeaders.Add(int64(added))
+		var rerr chain.RuleError
+		switch {
+		case err == nil:
+		case errors.As(err, &rerr) && rerr.Code == chain.ErrTimeTooNew:
+			n.log.Debug("headers from the future", "peer", p, "err", err)
+			return false
+		case errors.As(err, &rerr), errors.Is(err, ErrInvalid):
+			n.rejected(p)
+			n.log.Info("headers rejected", "peer", p, "err", err)
+			return false
+		default:
+			n.log.Debug("headers not taken", "peer", p, "added", added, "err", err)
+			return true
+		}
+		n.log.Debug("headers round", "peer", p, "headers", len(hs), "added", added)
+		if len(hs) < MaxHeadersPerRequest || added == 0 {
+			return false
+		}
+		h := hs[len(hs)-1].Hash()
+		last = &h
 	}
+	return false
 }
 
-// syncLocator returns the chain's locator cut to MaxLocatorHashes,
-// keeping its last hash (genesis).
-func (n *Node) syncLocator() []chain.Hash {
-	loc := n.chain.Locator()
-	if len(loc) > MaxLocatorHashes {
-		loc = append(loc[:MaxLocatorHashes-1:MaxLocatorHashes-1], loc[len(loc)-1])
-	}
-	if len(loc) == 0 {
-		loc = []chain.Hash{n.params.GenesisHash}
-	}
-	return loc
-}
-
-// fetchBlocks sends one request to p and hands each block of the answer
-// to the chain as it arrives. It returns how many the chain accepted
-// and whether the answer held all the blocks asked for. A block that
-// breaks a rule counts against p, like a rejected gossip message, and
-// ends the round with an error.
-func (n *Node) fetchBlocks(ctx context.Context, p peer.ID) (accepted int, full bool, err error) {
+// fetchHeaders sends one headers request to p and returns the answer. A
+// malformed answer counts against p.
+func (n *Node) fetchHeaders(ctx context.Context, p peer.ID, locator []chain.Hash) ([]chain.Header, error) {
 	n.syncRequests.Add(1)
-	req := blocksRequest{Locator: n.syncLocator(), Count: MaxBlocksPerRequest}
+	n.syncHeaderRequests.Add(1)
+	req := headersRequest{Locator: locator, Count: MaxHeadersPerRequest}
 	raw, err := req.MarshalBinary()
 	if err != nil {
-		return 0, false, err
+		return nil, err
 	}
+	var answer []byte
+	err = n.request(ctx, p, HeadersProtocol, raw, MaxHeadersAnswerSize, func(s network.Stream) error {
+		var rerr error
+		answer, rerr = io.ReadAll(io.LimitReader(s, int64(req.Count*chain.HeaderSize+1)))
+		return rerr
+	})
+	if err != nil {
+		return nil, err
+	}
+	hs, err := decodeHeaders(answer, req.Count)
+	if err != nil {
+		n.rejected(p)
+		return nil, err
+	}
+	return hs, nil
+}
+
+// request opens a stream to p for proto, with reserve bytes reserved
+// in its scope, writes raw, closes its side and lets read read the
+// answer; the stream is reset on any error. The answer has SyncTimeout
+// to begin (read may extend the deadline) and syncRoundTimeout to end.
+func (n *Node) request(ctx context.Context, p peer.ID, proto protocol.ID, raw []byte, reserve int, read func(network.Stream) error) error {
 	ctx, cancel := context.WithTimeout(network.WithNoDial(ctx, "sync"), syncRoundTimeout)
 	defer cancel()
-	s, err := n.host.NewStream(ctx, p, BlocksProtocol)
+	s, err := n.host.NewStream(ctx, p, proto)
 	if err != nil {
-		return 0, false, fmt.Errorf("open stream: %w", err)
+		return fmt.Errorf("open stream: %w", err)
 	}
 	stop := context.AfterFunc(ctx, func() { s.Reset() })
 	defer stop()
-	const reserve = frameHeaderSize + chain.MaxBlockSize
 	if err := s.Scope().ReserveMemory(reserve, network.ReservationPriorityAlways); err != nil {
 		s.Reset()
-		return 0, false, fmt.Errorf("reserve memory: %w", err)
+		return fmt.Errorf("reserve memory: %w", err)
 	}
 	defer s.Scope().ReleaseMemory(reserve)
-	if err := s.SetDeadline(time.Now().Add(n.syncTimeout)); err != nil {
-		s.Reset()
-		return 0, false, err
+	err = s.SetDeadline(time.Now().Add(n.syncTimeout))
+	if err == nil {
+		_, err = s.Write(raw)
 	}
-	if _, err := s.Write(raw); err != nil {
-		s.Reset()
-		return 0, false, err
+	if err == nil {
+		err = s.CloseWrite()
 	}
-	if err := s.CloseWrite(); err != nil {
-		s.Reset()
-		return 0, false, err
+	if err == nil {
+		err = read(s)
 	}
-	buf := make([]byte, chain.MaxBlockSize)
-	count := 0
-	for {
-		data, err := readFrame(s, buf)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err == nil && count == req.Count {
-			err = fmt.Errorf("%w: more than %d blocks", ErrBadSync, req.Count)
-		}
-		if err != nil {
-			s.Reset()
-			if errors.Is(err, ErrBadSync) {
-				n.rejected(p)
-			}
-			return accepted, false, err
-		}
-		count++
-		// Each block has syncTimeout to arrive.
-		if err := s.SetDeadline(time.Now().Add(n.syncTimeout)); err != nil {
-			s.Reset()
-			return accepted, false, err
-		}
-		ok, err := n.syncBlock(p, data)
-		if err != nil {
-			s.Reset()
-			return accepted, false, err
-		}
-		if ok {
-			accepted++
-			n.syncBlocks.Add(1)
-		}
+	if err != nil {
+		s.Reset()
+		return err
 	}
 	s.Close()
-	return accepted, count == req.Count, nil
+	return nil
 }
 
-// syncBlock checks a block of an answer and hands it to the chain. It
-// reports whether the chain accepted it; a known block is no error, a
-// block that breaks a rule or does not extend a known one (an answer
-// must follow our locator, in order) is.
-func (n *Node) syncBlock(p peer.ID, data []byte) (bool, error) {
-	var b chain.Block
-	if err := b.UnmarshalBinary(data); err != nil {
-		n.rejected(p)
-		return false, fmt.Errorf("%w: %w", ErrBadSync, err)
+// fetchResult is the answer to one blocks request of a download.
+type fetchResult struct {
+	peer   peer.ID
+	hashes []chain.Hash
+	// blocks holds the blocks of the answer in the order of hashes, nil
+	// for not found; fewer than hashes after an error.
+	blocks []*chain.Block
+	sizes  []int
+	err    error
+	// bad: the answer was provably bad (malformed, a wrong block); p was
+	// penalized.
+	bad bool
+}
+
+// fetchBlocks sends one blocks request to p. Each block of the answer
+// has SyncTimeout to arrive. A malformed frame, a block that does not
+// decode or whose hash is not the one asked for, or frames beyond the
+// request count against p.
+func (n *Node) fetchBlocks(ctx context.Context, p peer.ID, hashes []chain.Hash) fetchResult {
+	n.syncRequests.Add(1)
+	r := fetchResult{peer: p, hashes: hashes}
+	raw, err := (&getBlocksRequest{Hashes: hashes}).MarshalBinary()
+	if err != nil {
+		r.err = err
+		return r
 	}
-	if err := chain.CheckHeaderSanity(&b.Header, n.params); err != nil {
+	bufp := frameBufs.Get().(*[]byte)
+	defer frameBufs.Put(bufp)
+	r.err = n.request(ctx, p, GetBlocksProtocol, raw, frameHeaderSize+chain.MaxBlockSize, func(s network.Stream) error {
+		for {
+			data, err := readFrame(s, *bufp)
+			switch {
+			case errors.Is(err, io.EOF) && len(r.blocks) == len(hashes):
+				return nil
+			case errors.Is(err, io.EOF):
+				return fmt.Errorf("%w: %d blocks of %d", ErrBadSync, len(r.blocks), len(hashes))
+			case err != nil:
+				return err
+			case len(r.blocks) == len(hashes):
+				return fmt.Errorf("%w: more than %d blocks", ErrBadSync, len(hashes))
+			case len(data) == 0:
+				r.blocks, r.sizes = append(r.blocks, nil), append(r.sizes, 0)
+				continue
+			}
+			b := new(chain.Block)
+			if err := b.UnmarshalBinary(data); err != nil {
+				return fmt.Errorf("%w: %w", ErrBadSync, err)
+			}
+			if want := hashes[len(r.blocks)]; b.Hash() != want {
+				return fmt.Errorf("%w: block %v answered for %v", ErrBadSync, b.Hash(), want)
+			}
+			r.blocks, r.sizes = append(r.blocks, b), append(r.sizes, len(data))
+			// Each block has syncTimeout to arrive.
+			if err := s.SetDeadline(time.Now().Add(n.syncTimeout)); err != nil {
+				return err
+			}
+		}
+	})
+	if errors.Is(r.err, ErrBadSync) {
+		r.bad = true
 		n.rejected(p)
-		return false, fmt.Errorf("block %v: %w", b.Hash(), err)
 	}
-	hash := b.Hash()
+	return r
+}
+
+// Slot states of a download.
+const (
+	slotQueued    = iota // to request
+	slotRequested        // in a request in flight
+	slotArrived          // waiting for its parent to be handed over
+)
+
+// slot is one missing block of a download's window.
+type slot struct {
+	state int
+	peer  peer.ID // the request's, or the sender's
+	block *chain.Block
+	size  int
+}
+
+// dlPeer is a peer a download fetches from.
+type dlPeer struct {
+	id       peer.ID
+	inflight int
+	stalls   int
+	out      bool                // left the download
+	lacks    map[chain.Hash]bool // blocks it answered not found
+}
+
+// downloader is the state of one download; only its goroutine uses it.
+type downloader struct {
+	n        *Node
+	ctx      context.Context
+	peers    []*dlPeer // the sync peer first
+	byID     map[peer.ID]*dlPeer
+	want     []chain.Hash // the window: missing blocks in height order
+	slots    map[chain.Hash]*slot
+	full     bool // the last refill filled the window
+	buffered int  // bytes of arrived blocks
+	inflight int  // requests
+	results  chan fetchResult
+	wg       sync.WaitGroup
+	handed   int // blocks the chain accepted
+	stop     bool
+}
+
+// syncPeers returns first and the other connected peers that said hello.
+func (n *Node) syncPeers(first peer.ID) []peer.ID {
+	out := []peer.ID{first}
+	n.mu.Lock()
+	for p := range n.hellos {
+		if p != first {
+			out = append(out, p)
+		}
+	}
+	n.mu.Unlock()
+	return out
+}
+
+// download fetches the blocks the chain misses, Chain.MissingBlocks in
+// windows of MaxBlocksInFlight, from first and the other peers that said
+// hello, in parallel: requests of up to MaxBlocksPerFetch blocks, at most
+// MaxRequestsPerPeer in flight per peer, while the blocks waiting stay
+// under MaxBufferedBytes. Blocks are handed to Chain.ProcessBlock in
+// height order. A request that fails is retried with another peer; a
+// peer leaves the download after MaxStalls failed requests, or at once
+// for provably bad data or a block the chain rejects (which also counts
+// against it). Not found is no fault: the block is asked of a peer that
+// did not say so. It returns how many blocks the chain accepted; it ends
+// when the window is empty, or when no peer can be asked for what is
+// left.
+func (n *Node) download(ctx context.Context, first peer.ID) int {
+	ctx, cancel := context.WithCancel(ctx)
+	ids := n.syncPeers(first)
+	d := &downloader{
+		n:       n,
+		ctx:     ctx,
+		byID:    make(map[peer.ID]*dlPeer, len(ids)),
+		slots:   make(map[chain.Hash]*slot),
+		results: make(chan fetchResult, len(ids)*MaxRequestsPerPeer),
+	}
+	for _, id := range ids {
+		dp := &dlPeer{id: id, lacks: make(map[chain.Hash]bool)}
+		d.peers = append(d.peers, dp)
+		d.byID[id] = dp
+	}
+	defer func() {
+		cancel()
+		d.wg.Wait()
+	}()
+	d.refill()
+	for len(d.want) > 0 && !d.stop {
+		d.assign()
+		if d.inflight == 0 {
+			n.log.Info("sync: no peer to ask for the missing blocks", "missing", len(d.want), "first", d.want[0])
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return d.handed
+		case r := <-d.results:
+			d.handle(r)
+		}
+		d.process()
+	}
+	return d.handed
+}
+
+// refill sets the window to the chain's missing blocks, keeping the
+// state of those it had.
+func (d *downloader) refill() {
+	missing := d.n.chain.MissingBlocks(MaxBlocksInFlight)
+	slots := make(map[chain.Hash]*slot, len(missing))
+	for _, h := range missing {
+		s := d.slots[h]
+		if s == nil {
+			s = &slot{}
+		}
+		slots[h] = s
+	}
+	for h, s := range d.slots {
+		if _, ok := slots[h]; !ok && s.state == slotArrived {
+			d.buffered -= s.size
+		}
+	}
+	d.want, d.slots, d.full = missing, slots, len(missing) == MaxBlocksInFlight
+}
+
+// assign sends requests to the peers with room, the sync peer first,
+// for the queued blocks each did not say it lacks, lowest first. Above
+// MaxBufferedBytes only a request starting with the lowest block not
+// arrived yet is sent, so that the window moves on.
+func (d *downloader) assign() {
+	for _, dp := range d.peers {
+		for !dp.out && dp.inflight < MaxRequestsPerPeer {
+			batch := d.pick(dp)
+			if len(batch) == 0 {
+				break
+			}
+			for _, h := range batch {
+				s := d.slots[h]
+				s.state, s.peer = slotRequested, dp.id
+			}
+			dp.inflight++
+			d.inflight++
+			d.wg.Add(1)
+			go func() {
+				defer d.wg.Done()
+				d.results <- d.n.fetchBlocks(d.ctx, dp.id, batch)
+			}()
+		}
+	}
+}
+
+// pick returns the next batch for dp: up to MaxBlocksPerFetch queued
+// blocks it did not say it lacks, lowest first; above MaxBufferedBytes,
+// only a batch that starts with the lowest block not arrived yet.
+func (d *downloader) pick(dp *dlPeer) []chain.Hash {
+	over := d.buffered >= MaxBufferedBytes
+	var batch []chain.Hash
+	for _, h := range d.want {
+		s := d.slots[h]
+		wanted := s.state == slotQueued && !dp.lacks[h]
+		if over && len(batch) == 0 && s.state != slotArrived && !wanted {
+			return nil
+		}
+		if !wanted {
+			continue
+		}
+		batch = append(batch, h)
+		if len(batch) == MaxBlocksPerFetch {
+			break
+		}
+	}
+	return batch
+}
+
+// handle takes the answer to one request.
+func (d *downloader) handle(r fetchResult) {
+	dp := d.byID[r.peer]
+	dp.inflight--
+	d.inflight--
+	for i, h := range r.hashes {
+		s := d.slots[h]
+		if s == nil || s.state != slotRequested || s.peer != r.peer {
+			continue // left the window meanwhile
+		}
+		switch {
+		case i >= len(r.blocks):
+			s.state = slotQueued // after an error: ask again
+		case r.blocks[i] == nil:
+			s.state = slotQueued
+			dp.lacks[h] = true
+			d.n.syncNotFound.Add(1)
+		default:
+			s.state, s.block, s.size = slotArrived, r.blocks[i], r.sizes[i]
+			d.buffered += s.size
+		}
+	}
+	if r.err == nil {
+		return
+	}
+	d.n.syncFailed.Add(1)
+	if !r.bad {
+		dp.stalls++
+		d.n.syncStalls.Add(1)
+	}
+	if r.bad || dp.stalls >= MaxStalls {
+		dp.out = true
+	}
+	d.n.log.Info("sync: blocks request failed", "peer", r.peer, "blocks", len(r.hashes), "stalls", dp.stalls, "dropped", dp.out, "err", r.err)
+}
+
+// process hands the arrived blocks at the bottom of the window to the
+// chain, in order, and refills the window once half of it is done.
+func (d *downloader) process() {
+	for len(d.want) > 0 && !d.stop {
+		h := d.want[0]
+		s := d.slots[h]
+		if s.state != slotArrived {
+			break
+		}
+		d.want = d.want[1:]
+		delete(d.slots, h)
+		d.buffered -= s.size
+		if !d.hand(s) {
+			d.refill()
+		}
+	}
+	if !d.stop && d.full && len(d.want) <= MaxBlocksInFlight/2 {
+		d.refill()
+	}
+}
+
+// hand gives one block to the chain, keeping it out of gossip. It
+// reports whether the window is still right: false after the chain
+// rejected the block (its sender, which counts the fault, leaves the
+// download).
+func (d *downloader) hand(s *slot) bool {
+	n := d.n
+	hash := s.block.Hash()
 	n.quiet.Store(hash, struct{}{})
-	err := n.chain.ProcessBlock(&b)
+	err := n.chain.ProcessBlock(s.block)
 	n.quiet.Delete(hash)
 	var rerr chain.RuleError
 	switch {
 	case err == nil:
-		n.lastSynced.Store(&b)
-		return true, nil
+		d.handed++
+		n.syncBlocks.Add(1)
+		n.lastSynced.Store(s.block)
+		n.servedMu.Lock()
+		n.served[s.peer]++
+		n.servedMu.Unlock()
+		return true
 	case errors.Is(err, ErrKnown):
-		return false, nil
+		return true
 	case errors.As(err, &rerr) && rerr.Code == chain.ErrTimeTooNew:
-		return false, fmt.Errorf("block %v: %w", b.Hash(), err)
+		n.log.Info("sync: block from the future", "peer", s.peer, "hash", hash, "err", err)
 	case errors.As(err, &rerr), errors.Is(err, ErrInvalid):
-		n.rejected(p)
-		return false, fmt.Errorf("block %v rejected: %w", b.Hash(), err)
+		n.log.Info("sync: block rejected", "peer", s.peer, "hash", hash, "err", err)
+		n.rejected(s.peer)
+		d.byID[s.peer].out = true
+		return false
+	default:
+		n.log.Info("sync: block not taken", "peer", s.peer, "hash", hash, "err", err)
 	}
-	return false, fmt.Errorf("block %v: %w", b.Hash(), err)
+	d.stop = true
+	return false
 }
