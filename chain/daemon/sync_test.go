@@ -130,14 +130,18 @@ func TestSyncOrphanFetch(t *testing.T) {
 	}
 }
 
-// BenchmarkSync: a new node syncs syncBenchBlocks blocks from one peer
-// on loopback; blocks/s is the rate from the dial to the peer's tip.
-func BenchmarkSync(b *testing.B) {
-	const syncBenchBlocks = 1000
+// syncBenchBlocks is the length of the chain the sync benchmarks fetch.
+const syncBenchBlocks = 10_000
+
+// benchSync measures a new node syncing from one peer on loopback that
+// mined syncBenchBlocks blocks: the time from the dial until done
+// reports true, as count per second in unit.
+func benchSync(b *testing.B, unit string, done func(c *testDaemon, tip chain.Hash) bool) {
 	now := time.Now()
 	p := syncParams(b, now)
 	a := startTestDaemon(b, now, Config{Params: p, Network: &Network{Listen: loopback(b)}})
 	tip := mineOn(b, a, syncBenchBlocks).Hash()
+	b.ReportAllocs()
 	var total time.Duration
 	b.ResetTimer()
 	for range b.N {
@@ -148,14 +152,28 @@ func BenchmarkSync(b *testing.B) {
 		b.StartTimer()
 		start := time.Now()
 		dial(b, c, a)
-		waitFor(b, "sync", func() bool { return c.Node().Tip().Hash == tip })
+		waitFor(b, "sync", func() bool { return done(c, tip) })
 		total += time.Since(start)
 		b.StopTimer()
 		c.stop()
 		c.stop = func() {}
 		b.StartTimer()
 	}
-	b.ReportMetric(float64(b.N*syncBenchBlocks)/total.Seconds(), "blocks/s")
+	b.ReportMetric(float64(b.N*syncBenchBlocks)/total.Seconds(), unit)
+}
+
+// BenchmarkSync: a new node syncs syncBenchBlocks blocks (headers first,
+// then the blocks) from one peer; blocks/s is the rate from the dial to
+// the peer's tip.
+func BenchmarkSync(b *testing.B) {
+	benchSync(b, "blocks/s", func(c *testDaemon, tip chain.Hash) bool { return c.Node().Tip().Hash == tip })
+}
+
+// BenchmarkSyncHeaders: the header phase of BenchmarkSync alone;
+// headers/s is the rate from the dial until the new node's best header
+// is the peer's tip.
+func BenchmarkSyncHeaders(b *testing.B) {
+	benchSync(b, "headers/s", func(c *testDaemon, tip chain.Hash) bool { return c.Node().BestHeader().Hash == tip })
 }
 
 // TestSyncRelay: b syncs a's chain and does not gossip the old blocks one
