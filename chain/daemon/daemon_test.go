@@ -308,6 +308,17 @@ func TestSubmitBlockReasonsAndTips(t *testing.T) {
 	if len(tips) != 2 || tips[0].Status != "active" || tips[0].Hash != a.Hash().String() || tips[1].Status != "valid-headers" || tips[1].BranchLen != 1 {
 		t.Fatalf("tips %+v", tips)
 	}
+	// A header without its block: a headers-only tip above the active one.
+	next := td.mineBlock(t)
+	if _, err := td.Node().ProcessHeaders([]chain.Header{next.Header}); err != nil {
+		t.Fatal(err)
+	}
+	tips = nil
+	td.call(t, &tips, "getchaintips")
+	if len(tips) != 3 || tips[0].Hash != a.Hash().String() || tips[1].Hash != next.Hash().String() ||
+		tips[1].Status != "headers-only" || tips[1].BranchLen != 1 {
+		t.Fatalf("tips %+v, want a headers-only tip", tips)
+	}
 }
 
 // sideBlock mines a sibling of b (same parent, other coinbase).

@@ -3,6 +3,7 @@ package node
 import (
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -297,4 +298,58 @@ func TestHeadersRestart(t *testing.T) {
 	h.mustHeaders(a, 3)
 	h.mustProcess(a[2:]...)
 	h.wantTip(a[4])
+}
+
+// TestHeadersConcurrent runs ProcessHeaders, ProcessBlock and the read
+// methods from separate goroutines (for the race detector): blocks and
+// headers of one chain arrive in any interleaving, and the node ends on
+// its tip with no header-only node left.
+func TestHeadersConcurrent(t *testing.T) {
+	h := newHarness(t, false, Config{})
+	a := h.branch(h.genesis, 60, 1, 1)
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < len(a); i += 10 {
+			if _, err := h.node.ProcessHeaders(headersOf(a[i : i+10])); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		defer close(done)
+		for _, b := range a {
+			if _, err := h.node.ProcessBlock(b); err != nil {
+				t.Error(err)
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			tip := h.node.Tip() // first: the best header only grows here
+			best := h.node.BestHeader()
+			_ = h.node.MissingBlocks(8)
+			_ = h.node.HeaderLocator()
+			_ = h.node.MainChainHeaders([]chain.Hash{best.Hash}, 4)
+			_ = h.node.ChainTips()
+			if tip.Work.Cmp(best.Work) > 0 {
+				t.Errorf("tip %v heavier than the best header %v", tip.Hash, best.Hash)
+			}
+		}
+	}()
+	wg.Wait()
+	h.checkInvariants()
+	h.wantTip(a[len(a)-1])
+	if h.node.headerOnly != 0 || h.node.MissingBlocks(10) != nil || h.node.BestHeader().Hash != a[len(a)-1].Hash() {
+		t.Fatalf("%d header-only nodes, best header %v", h.node.headerOnly, h.node.BestHeader().Hash)
+	}
 }
