@@ -66,12 +66,13 @@
 // ProcessBlock follows Bitcoin Core's and btcd's order, so that nothing is
 // written for a block until its header is known to fit its parent:
 //
-//  1. The duplicate check: the index, the orphan pool and the remembered
-//     refusals (see below).
+//  1. The duplicate check: the index (a header-only node is no
+//     duplicate: the block attaches to it), the orphan pool and the
+//     remembered refusals (see below).
 //  2. Context-free checks: the header's proof of work
 //     (chain.CheckHeaderSanity).
-//  3. The header against its parent, when the parent is known (Core's
-//     AcceptBlockHeader): a parent known invalid, in the index or
+//  3. The header against its parent, when the parent's block is stored
+//     (Core's AcceptBlockHeader): a parent known invalid, in the index or
 //     remembered, yields chain.ErrInvalidAncestorBlock ("bad-prevblk");
 //     then chain.CheckHeaderContext: the bits the params' retarget or
 //     ASERT rule requires after the parent, a time above the median of
@@ -79,8 +80,9 @@
 //     the clock.
 //  4. The body (chain.CheckBlockSanity, signatures on all CPUs).
 //  5. Under the write lock, steps 1 and 3 again, which alone decide; the
-//     orphan pool when the parent is unknown; chain.CheckCoinbaseHeight;
-//     only then is the block written to the index and the store.
+//     orphan pool when the parent is unknown or header-only;
+//     chain.CheckCoinbaseHeight; only then is the block written to the
+//     index (a new node, or its header-only node) and the store.
 //  6. The orphans that were waiting for the block, each through steps 3
 //     and 5 against it before it is stored, recursively.
 //  7. Fork choice, and connecting (account-state rules, see above) or

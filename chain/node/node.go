@@ -99,8 +99,9 @@ type Result struct {
 	// Hash is the block's hash.
 	Hash chain.Hash
 
-	// Orphan is true when the parent is unknown: the block waits in the
-	// orphan pool and is processed when its parent arrives.
+	// Orphan is true when the parent is unknown or header-only: the
+	// block waits in the orphan pool and is processed when its parent's
+	// block arrives.
 	Orphan bool
 
 	// MainChain is true when the block is on the best chain after the
@@ -335,8 +336,10 @@ func (b *blockNode) entry() storage.IndexEntry {
 
 // ProcessBlock validates b and adds it to the chain: to the best chain,
 // reorganizing when it makes another branch heavier, to a side branch, or
-// to the orphan pool when its parent is unknown (then the Result says
-// Orphan). Orphans waiting for b are processed next, recursively.
+// to the orphan pool when its parent is unknown or header-only (then the
+// Result says Orphan). A block whose header is in the index header-only
+// (see ProcessHeaders) attaches to that node. Orphans waiting for b are
+// processed next, recursively.
 //
 // A block that breaks a rule yields an error holding a chain.RuleError.
 // The checks run in Bitcoin Core's order, described in the package
