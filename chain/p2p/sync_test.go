@@ -476,9 +476,24 @@ func TestSyncBadPeers(t *testing.T) {
 		t.Fatalf("sync stats %+v, want 3 header requests, %d block requests and 1 block", st, 1+MaxStalls+1)
 	}
 
+	// Blocks the node lacks are answered not found.
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
+	req, _ := (&getBlocksRequest{Hashes: []chain.Hash{{1}, {2}}}).MarshalBinary()
 	s, err := r.NewStream(ctx, n.ID(), GetBlocksProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Write(req); err != nil {
+		t.Fatal(err)
+	}
+	s.CloseWrite()
+	if answer, err := io.ReadAll(s); err != nil || !bytes.Equal(answer, make([]byte, 2*frameHeaderSize)) {
+		t.Fatalf("answer %x, %v; want two not-found frames", answer, err)
+	}
+	s.Close()
+
+	s, err = r.NewStream(ctx, n.ID(), GetBlocksProtocol)
 	if err != nil {
 		t.Fatal(err)
 	}
