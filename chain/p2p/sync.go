@@ -297,7 +297,7 @@ func (n *Node) serveBlocks(s network.Stream) error {
 	if err := req.UnmarshalBinary(raw); err != nil {
 		return err
 	}
-	frame := make([]byte, 0, frameHeaderSize+chain.MaxBlockSize)
+	var frame []byte // grown to the largest block of the answer
 	for _, h := range req.Hashes {
 		frame = frame[:0]
 		if b, err := n.chain.Block(h); err == nil {
