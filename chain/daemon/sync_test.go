@@ -108,12 +108,22 @@ func TestSyncPartitionHeal(t *testing.T) {
 
 // TestSyncOrphanFetch: two nodes on branches of equal work connect (no
 // sync at the hello); a block gossiped on top of one branch is an orphan
-// at the other, which fetches its ancestors from the sender and
-// reorganizes to it.
+// at the other, which fetches its ancestors' headers and blocks from the
+// sender and reorganizes to it.
 func TestSyncOrphanFetch(t *testing.T) {
-	tds := netDaemons(t, 2)
-	a, b := tds[0], tds[1]
-	mineOn(t, a, 3)
+	now := time.Now()
+	p := syncParams(t, now)
+	// a's branch is mined offline: gossipsub would otherwise still offer
+	// its recent blocks to b once they connect, and b would have them
+	// before a's next block.
+	dir := t.TempDir()
+	offline := startTestDaemon(t, now, Config{Params: p, DataDir: dir})
+	mineOn(t, offline, 3)
+	offline.stop()
+	offline.stop = func() {}
+	a := startTestDaemon(t, offline.now, Config{Params: p, DataDir: dir, Network: &Network{Listen: loopback(t)}})
+	b := startTestDaemon(t, now, Config{Params: p, Network: &Network{Listen: loopback(t)}})
+	b.miner[1] = 1
 	mineOn(t, b, 3)
 	dial(t, b, a)
 	waitFor(t, "mesh", func() bool { return meshed(a, b) && meshed(b, a) })

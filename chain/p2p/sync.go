@@ -393,16 +393,27 @@ func (n *Node) syncLoop(ctx context.Context) {
 // headers before p's answers ended (its bound of header-only nodes), the
 // two steps run again once blocks made room. The blocks it brings are
 // not gossiped one by one (the peers have them, and a long sync would
-// flood the topic with old blocks); at the end the block it synced last
-// is announced if it is the tip, so that peers behind us fetch the rest
-// from us.
+// flood the topic with old blocks); at the end, if it brought any, the
+// tip is announced, so that peers behind us fetch the rest from us.
 func (n *Node) syncWith(ctx context.Context, p peer.ID) {
 	n.lastSynced.Store(nil)
 	defer func() {
-		if b := n.lastSynced.Swap(nil); b != nil && n.chain.Status().TipHash == b.Hash() {
-			n.syncAnnounced.Add(1)
-			n.PublishBlock(b)
+		b := n.lastSynced.Swap(nil)
+		if b == nil {
+			return // the sync brought nothing
 		}
+		// The tip may be a block that waited in the orphan pool for the
+		// synced ones, and was gossiped as it connected: announced
+		// again, gossip drops it as seen.
+		if tip := n.chain.Status().TipHash; tip != b.Hash() {
+			var err error
+			if b, err = n.chain.Block(tip); err != nil {
+				n.log.Debug("sync: tip not announced", "tip", tip, "err", err)
+				return
+			}
+		}
+		n.syncAnnounced.Add(1)
+		n.PublishBlock(b)
 	}()
 	for ctx.Err() == nil {
 		more := n.syncHeadersFrom(ctx, p)
