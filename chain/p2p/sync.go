@@ -638,6 +638,7 @@ type dlPeer struct {
 	stalls   int
 	out      bool                // left the download
 	lacks    map[chain.Hash]bool // blocks it answered not found
+	failed   map[chain.Hash]bool // blocks of its requests that failed
 }
 
 // downloader is the state of one download; only its goroutine uses it.
@@ -693,7 +694,7 @@ func (n *Node) download(ctx context.Context, first peer.ID) int {
 		results: make(chan fetchResult, len(ids)*MaxRequestsPerPeer),
 	}
 	for _, id := range ids {
-		dp := &dlPeer{id: id, lacks: make(map[chain.Hash]bool)}
+		dp := &dlPeer{id: id, lacks: make(map[chain.Hash]bool), failed: make(map[chain.Hash]bool)}
 		d.peers = append(d.peers, dp)
 		d.byID[id] = dp
 	}
@@ -766,14 +767,20 @@ func (d *downloader) assign() {
 }
 
 // pick returns the next batch for dp: up to MaxBlocksPerFetch queued
-// blocks it did not say it lacks, lowest first; above MaxBufferedBytes,
-// only a batch that starts with the lowest block not arrived yet.
+// blocks it did not say it lacks, lowest first, leaving those of its
+// failed requests to the other peers while there are any; above
+// MaxBufferedBytes, only a batch that starts with the lowest block not
+// arrived yet.
 func (d *downloader) pick(dp *dlPeer) []chain.Hash {
 	over := d.buffered >= MaxBufferedBytes
+	alone := true
+	for _, other := range d.peers {
+		alone = alone && (other == dp || other.out)
+	}
 	var batch []chain.Hash
 	for _, h := range d.want {
 		s := d.slots[h]
-		wanted := s.state == slotQueued && !dp.lacks[h]
+		wanted := s.state == slotQueued && !dp.lacks[h] && (alone || !dp.failed[h])
 		if over && len(batch) == 0 && s.state != slotArrived && !wanted {
 			return nil
 		}
@@ -800,7 +807,8 @@ func (d *downloader) handle(r fetchResult) {
 		}
 		switch {
 		case i >= len(r.blocks):
-			s.state = slotQueued // after an error: ask again
+			s.state = slotQueued // after an error: ask again, another peer if any
+			dp.failed[h] = true
 		case r.blocks[i] == nil:
 			s.state = slotQueued
 			dp.lacks[h] = true
