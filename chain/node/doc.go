@@ -122,7 +122,9 @@
 //     disconnecting, and every Store call that change makes (Commit may
 //     wait for an fsync), so the changes are made, and committed, one at
 //     a time. A header that ProcessBlock refuses before taking it takes
-//     it only briefly, to remember the refusal.
+//     it only briefly, to remember the refusal. ProcessHeaders hashes
+//     the headers and checks their proofs of work before taking it, and
+//     makes no Store call.
 //   - The read lock (a sync.RWMutex) guards what the read methods see: the
 //     index, the best chain, the account state, the orphan pool, the
 //     remembered refusals and the block statuses. A change takes it
