@@ -145,14 +145,17 @@ func decodeBans(raw []byte) ([]Ban, error) {
 	return out, nil
 }
 
-// add records b, dropping expired bans and, when the list is full, the
-// one that would expire first; it keeps an existing ban of the same peer
-// that ends later. It reports whether the list changed. g.mu is held.
+// add records b; when the list is full it drops the expired bans and,
+// if that is not enough, the one that expires first. It keeps an existing
+// ban of the same peer that ends later. It reports whether the list
+// changed. g.mu is held.
 func (g *gater) add(b Ban) bool {
 	if old, ok := g.banned[b.Peer]; ok && !old.Until.Before(b.Until) {
 		return false
 	}
-	g.dropExpired(time.Now())
+	if _, ok := g.banned[b.Peer]; !ok && len(g.banned) >= g.max {
+		g.dropExpired(time.Now())
+	}
 	if _, ok := g.banned[b.Peer]; !ok && len(g.banned) >= g.max {
 		var first *Ban
 		for _, o := range g.banned {

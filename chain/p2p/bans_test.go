@@ -135,7 +135,8 @@ func TestBanFile(t *testing.T) {
 	}
 }
 
-// TestBanListBound: a full ban list drops the ban that expires first.
+// TestBanListBound: a full ban list drops the expired bans, then the one
+// that expires first.
 func TestBanListBound(t *testing.T) {
 	g, err := newGater("", 3)
 	if err != nil {
@@ -146,7 +147,10 @@ func TestBanListBound(t *testing.T) {
 	for i := range ids {
 		ids[i] = randomPeer(t)
 	}
-	// ids[1] expires first, then ids[0], ids[2].
+	// An expired ban goes first, then ids[1], then ids[0].
+	if err := g.ban(Ban{Peer: randomPeer(t), Created: now.Add(-time.Hour), Until: now.Add(-time.Second)}); err != nil {
+		t.Fatal(err)
+	}
 	for i, d := range []time.Duration{2 * time.Hour, time.Hour, 3 * time.Hour, 4 * time.Hour, 5 * time.Hour} {
 		if err := g.ban(Ban{Peer: ids[i], Created: now, Until: now.Add(d)}); err != nil {
 			t.Fatal(err)

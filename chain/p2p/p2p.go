@@ -190,7 +190,8 @@ type Node struct {
 }
 
 // New starts a host listening on cfg.Listen with TCP and QUIC only, no
-// relay, no NAT port mapping, no hole punching and no discovery, joins
+// relay, no NAT port mapping, no hole punching and no discovery but
+// mDNS with cfg.MDNS, loads the ban list of cfg.BanFile, joins
 // the block and transfer topics of cfg.Params' genesis, and serves the
 // hello and block sync. Close stops it.
 func New(cfg Config) (*Node, error) {

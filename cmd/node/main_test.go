@@ -128,6 +128,20 @@ func TestCorruptWindowFile(t *testing.T) {
 	}
 }
 
+// TestCorruptBanList: a ban list that does not decode stops the node
+// with exit status 1 and an error naming the file.
+func TestCorruptBanList(t *testing.T) {
+	dir := t.TempDir()
+	bans := filepath.Join(dir, "banlist.json")
+	if err := os.WriteFile(bans, []byte("not a ban list"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runNode(t, "--dev", "--listen", "/ip4/127.0.0.1/tcp/0", "--datadir", dir, "--rpc", "")
+	if code != 1 || !strings.Contains(stderr, bans) {
+		t.Fatalf("exit %d, want 1 with an error naming %s:\n%s", code, bans, stderr)
+	}
+}
+
 func TestWalletNewAndAddress(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "w.json")
