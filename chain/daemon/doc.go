@@ -19,7 +19,10 @@
 // from peers go to node.ProcessBlock and the mempool, whose errors decide
 // whether the p2p node relays, ignores or rejects them (a rule broken:
 // rejected; known, orphan, or a transfer that does not fit the current
-// state: ignored). An orphan from a peer waits in the node's orphan pool;
-// its parent is not fetched, as there is no sync yet. JoinDevParams
-// joins another node's dev chain from its genesis.bin.
+// state: ignored). An orphan from a peer waits in the node's bounded
+// orphan pool while the p2p node syncs with its sender. The network RPC
+// methods follow Core's (getpeerinfo, addnode, setban, listbanned, ...),
+// the ban list is DATADIR/banlist.json, and the p2p node's counters are
+// read at each scrape as the powmine_p2p_* metrics (netCollector).
+// JoinDevParams joins another node's dev chain from its genesis.bin.
 package daemon

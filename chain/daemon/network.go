@@ -19,8 +19,12 @@ import (
 	"github.com/powmine/powmine/internal/jsonrpc"
 )
 
-// keyFile is the network identity key in the data directory.
-const keyFile = "p2p.key"
+// keyFile is the network identity key in the data directory, banFile
+// the ban list (see p2p.Config.BanFile).
+const (
+	keyFile = "p2p.key"
+	banFile = "banlist.json"
+)
 
 // peerDialTimeout bounds the first dial of each Network.Peers entry; the
 // p2p node keeps redialing those that failed.
@@ -35,6 +39,11 @@ type Network struct {
 	Listen []ma.Multiaddr
 	// Peers are multiaddrs ending with /p2p/ID to keep connected to.
 	Peers []ma.Multiaddr
+	// MDNS turns on mDNS discovery on the local network.
+	MDNS bool
+	// Redial is how often the peers of Peers and addnode are dialed
+	// while disconnected; 0 selects p2p.DefaultRedial.
+	Redial time.Duration
 }
 
 // startNetwork starts the p2p node (d.pool and d.node must be set) with
@@ -48,6 +57,8 @@ func (d *Daemon) startNetwork(cfg *Network, dataDir string) error {
 		Chain:   netChain{d},
 		Mempool: netChain{d},
 		Listen:  cfg.Listen,
+		MDNS:    cfg.MDNS,
+		Redial:  cfg.Redial,
 		Logger:  d.log.With("component", "p2p"),
 	}
 	if dataDir != "" {
@@ -56,6 +67,7 @@ func (d *Daemon) startNetwork(cfg *Network, dataDir string) error {
 			return err
 		}
 		pcfg.Key = k
+		pcfg.BanFile = filepath.Join(dataDir, banFile)
 	}
 	n, err := p2p.New(pcfg)
 	if err != nil {
@@ -64,9 +76,16 @@ func (d *Daemon) startNetwork(cfg *Network, dataDir string) error {
 	d.mu.Lock()
 	d.net = n
 	d.mu.Unlock()
+	if err := d.metrics.reg.Register(netCollector{n}); err != nil {
+		return fmt.Errorf("daemon: network metrics: %w", err)
+	}
 	for _, addr := range cfg.Peers {
 		ctx, cancel := context.WithTimeout(context.Background(), peerDialTimeout)
-		if err := n.AddPeer(ctx, addr); err != nil {
+		err := n.AddPeer(ctx, addr)
+		switch {
+		case errors.Is(err, p2p.ErrAlreadyAdded):
+			d.log.Warn("peer given twice", "peer", addr)
+		case err != nil:
 			d.log.Warn("peer not reached yet", "peer", addr, "err", err)
 		}
 		cancel()
@@ -165,9 +184,11 @@ func (c netChain) AcceptTransfer(tx *chain.Transaction) error {
 
 // Bitcoin Core's error codes of the network methods.
 const (
-	codeP2PDisabled      = -9  // RPC_CLIENT_P2P_DISABLED
-	codeNodeNotAdded     = -24 // RPC_CLIENT_NODE_NOT_ADDED
-	codeNodeNotConnected = -29 // RPC_CLIENT_NODE_NOT_CONNECTED
+	codeP2PDisabled       = -9  // RPC_CLIENT_P2P_DISABLED
+	codeNodeAlreadyAdded  = -23 // RPC_CLIENT_NODE_ALREADY_ADDED
+	codeNodeNotAdded      = -24 // RPC_CLIENT_NODE_NOT_ADDED
+	codeNodeNotConnected  = -29 // RPC_CLIENT_NODE_NOT_CONNECTED
+	codeInvalidIPOrSubnet = -30 // RPC_CLIENT_INVALID_IP_OR_SUBNET
 )
 
 // registerNetworkMethods adds Core's network methods; without
@@ -178,6 +199,9 @@ func (d *Daemon) registerNetworkMethods() {
 	d.rpc.Register("getnetworkinfo", d.getNetworkInfo)
 	d.rpc.Register("addnode", d.addNode)
 	d.rpc.Register("disconnectnode", d.disconnectNode)
+	d.rpc.Register("setban", d.setBan)
+	d.rpc.Register("listbanned", d.listBanned)
+	d.rpc.Register("clearbanned", d.clearBanned)
 }
 
 // peerJSON is one entry of getpeerinfo. Core's id is a number; a libp2p
@@ -272,7 +296,7 @@ func (d *Daemon) addNode(ctx context.Context, params json.RawMessage) (any, erro
 		return nil, err
 	}
 	if d.net == nil {
-		return nil, jsonrpc.Errorf(codeP2PDisabled, "Error: Peer-to-peer functionality missing or disabled")
+		return nil, errP2PDisabled()
 	}
 	a, err := peerAddr(addr)
 	if err != nil {
@@ -282,7 +306,11 @@ func (d *Daemon) addNode(ctx context.Context, params json.RawMessage) (any, erro
 	defer cancel()
 	switch command {
 	case "add":
-		if err := d.net.AddPeer(ctx, a); err != nil {
+		err := d.net.AddPeer(ctx, a)
+		switch {
+		case errors.Is(err, p2p.ErrAlreadyAdded):
+			return nil, jsonrpc.Errorf(codeNodeAlreadyAdded, "Error: Node already added")
+		case err != nil:
 			d.log.Warn("added peer not reached yet", "peer", a, "err", err)
 		}
 	case "onetry":
@@ -307,19 +335,39 @@ func (d *Daemon) disconnectNode(_ context.Context, params json.RawMessage) (any,
 		return nil, err
 	}
 	if d.net == nil {
-		return nil, jsonrpc.Errorf(codeP2PDisabled, "Error: Peer-to-peer functionality missing or disabled")
+		return nil, errP2PDisabled()
 	}
-	id, err := peer.Decode(addr)
+	id, err := peerID(addr)
 	if err != nil {
-		a, err := peerAddr(addr)
-		if err != nil {
-			return nil, err
-		}
-		info, _ := peer.AddrInfoFromP2pAddr(a) // checked by peerAddr
-		id = info.ID
+		return nil, err
 	}
 	if !d.net.Disconnect(id) {
 		return nil, jsonrpc.Errorf(codeNodeNotConnected, "Node not found in connected nodes")
 	}
 	return nil, nil
+}
+
+// errP2PDisabled is Core's error of the network methods without
+// networking.
+func errP2PDisabled() error {
+	return jsonrpc.Errorf(codeP2PDisabled, "Error: Peer-to-peer functionality missing or disabled")
+}
+
+// peerID parses a bare peer id or a multiaddr ending with /p2p/ID. The
+// id must hold its public key, as the Ed25519 ids of this network's
+// nodes do: a string that merely decodes is refused.
+func peerID(s string) (peer.ID, error) {
+	id, err := peer.Decode(s)
+	if err != nil {
+		a, err := peerAddr(s)
+		if err != nil {
+			return "", err
+		}
+		info, _ := peer.AddrInfoFromP2pAddr(a) // checked by peerAddr
+		id = info.ID
+	}
+	if _, err := id.ExtractPublicKey(); err != nil {
+		return "", jsonrpc.Errorf(jsonrpc.CodeInvalidParameter, "'%s' is not the peer id of an Ed25519 key: %v", s, err)
+	}
+	return id, nil
 }

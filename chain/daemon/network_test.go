@@ -139,3 +139,12 @@ func TestNetworkMethodsDisabled(t *testing.T) {
 		t.Fatalf("addnode: %+v", e)
 	}
 }
+
+// TestNetworkMDNSOff: networking without Network.MDNS runs no mDNS
+// service (it would send multicast on every interface).
+func TestNetworkMDNSOff(t *testing.T) {
+	td := netDaemons(t, 1)[0]
+	if td.net.MDNSRunning() {
+		t.Fatal("mDNS runs without Network.MDNS")
+	}
+}

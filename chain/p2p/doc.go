@@ -12,8 +12,12 @@
 //     go-libp2p's default limits scaled to fixed ResourceMemory and
 //     ResourceFDs, and a connection gater for bans. No traffic the
 //     operator did not ask for: no bootstrap peers, no relay, no NAT port
-//     mapping, no hole punching, no mDNS or DHT. Peers come from AddPeer
-//     (kept connected, redialed) and Connect (once).
+//     mapping, no hole punching, no DHT, no mDNS unless Config.MDNS. Peers
+//     come from AddPeer (kept connected, redialed; ErrAlreadyAdded for a
+//     second add), Connect (once) and, with Config.MDNS, mDNS on the local
+//     network under a service name made from the genesis hash
+//     (MDNSService), dialed once each, with the hello as on any
+//     connection.
 //   - Gossip: the topics BlocksTopic and TransfersTopic, named with the
 //     genesis hash; flood publishing (a freshly mined block does not wait
 //     for a mesh); the message id is the txid, or the block hash plus a
@@ -32,8 +36,20 @@
 //   - Penalties: gossipsub peer scoring with an invalid-message weight
 //     that stops gossip with a peer after three rejected messages and
 //     graylists it after six, and after Config.MaxInvalid (default 3)
-//     rejected messages a disconnect and a ban of Config.BanDuration
-//     through the gater.
+//     rejected messages a disconnect and a ban of Config.BanDuration.
+//   - Bans: one list for the node's own bans (cause BanInvalid) and the
+//     operator's (Ban, Unban, ClearBans; cause BanOperator), enforced by
+//     the connection gater, bounded by Config.MaxBans (a new ban pushes
+//     out the one that expires first), saved after each change to
+//     Config.BanFile (JSON, written atomically, 0600) and loaded by New,
+//     expired entries dropped. A file that does not decode stops New
+//     with ErrBanFile: it is neither replaced nor moved aside, as starting
+//     without it would let every banned peer in again.
+//   - Counters for metrics, atomic and read without locks: Stats (peers
+//     by direction, received gossip by topic and verdict, publishes and
+//     publishes dropped on a full queue, ban events by cause, bans in
+//     force, peers refused for another genesis) and SyncStats. The
+//     package knows nothing of Prometheus; chain/daemon exports them.
 //   - The hello (HelloProtocol) on every connection the node dials (a
 //     peer that dials in has Config.HelloWait to send its own, or is
 //     closed): each side sends its Status (genesis, tip hash, height,
@@ -68,7 +84,7 @@
 //
 // What it does not do yet: headers pre-sync (low-work header chains are
 // bounded only by the chain's limit on header-only entries), ranking
-// peers by speed, mDNS, metrics, persistent bans.
+// peers by speed, bans by address or subnet (a ban names a peer id).
 //
 // # Concurrency
 //
@@ -82,5 +98,7 @@
 // topic, so they may be called from the node's notification callback.
 // Node.mu guards hellos, invalid, added and closed, Node.servedMu the
 // sync counters per peer; neither is held while calling libp2p, Chain
-// or Mempool.
+// or Mempool. The gater has its own lock for the ban list, and saveMu,
+// taken before it, so that writes of the ban file follow one another
+// and the last holds the last list.
 package p2p

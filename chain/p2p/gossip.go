@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -58,6 +59,8 @@ type topic struct {
 	t     *pubsub.Topic
 	sub   *pubsub.Subscription
 	queue chan []byte // to publish
+	// The counters of TopicStats.
+	accepted, rejected, ignored, published, dropped atomic.Int64
 }
 
 // startGossip joins both topics with their validators and starts the
@@ -99,18 +102,18 @@ func (n *Node) startGossip(ctx context.Context) error {
 
 // join joins a topic with its validator and subscribes to it.
 func (n *Node) join(name string, validate pubsub.ValidatorEx) (*topic, error) {
-	if err := n.ps.RegisterTopicValidator(name, n.guard(validate), pubsub.WithValidatorTimeout(validatorTimeout)); err != nil {
+	t := &topic{name: name, queue: make(chan []byte, publishQueue)}
+	if err := n.ps.RegisterTopicValidator(name, n.guard(t, validate), pubsub.WithValidatorTimeout(validatorTimeout)); err != nil {
 		return nil, fmt.Errorf("p2p: validator of %s: %w", name, err)
 	}
-	t, err := n.ps.Join(name)
-	if err != nil {
+	var err error
+	if t.t, err = n.ps.Join(name); err != nil {
 		return nil, fmt.Errorf("p2p: join %s: %w", name, err)
 	}
-	sub, err := t.Subscribe()
-	if err != nil {
+	if t.sub, err = t.t.Subscribe(); err != nil {
 		return nil, fmt.Errorf("p2p: subscribe %s: %w", name, err)
 	}
-	return &topic{name: name, t: t, sub: sub, queue: make(chan []byte, publishQueue)}, nil
+	return t, nil
 }
 
 // messageID returns the function of message ids: the txid of a transfer,
@@ -169,9 +172,9 @@ func scoreParams(topics ...string) *pubsub.PeerScoreParams {
 }
 
 // guard runs a validator, trusting local publishes (they come from the
-// node itself, already accepted), turning a panic into Ignore and
-// counting rejections against the sender.
-func (n *Node) guard(validate pubsub.ValidatorEx) pubsub.ValidatorEx {
+// node itself, already accepted), turning a panic into Ignore, counting
+// the verdicts in t and rejections against the sender.
+func (n *Node) guard(t *topic, validate pubsub.ValidatorEx) pubsub.ValidatorEx {
 	return func(ctx context.Context, from peer.ID, m *pubsub.Message) (res pubsub.ValidationResult) {
 		if m.Local || from == n.host.ID() {
 			return pubsub.ValidationAccept
@@ -180,6 +183,14 @@ func (n *Node) guard(validate pubsub.ValidatorEx) pubsub.ValidatorEx {
 			if r := recover(); r != nil {
 				n.log.Error("validator panic", "peer", from, "panic", r)
 				res = pubsub.ValidationIgnore
+			}
+			switch res {
+			case pubsub.ValidationAccept:
+				t.accepted.Add(1)
+			case pubsub.ValidationReject:
+				t.rejected.Add(1)
+			default:
+				t.ignored.Add(1)
 			}
 		}()
 		res = validate(ctx, from, m)
@@ -277,6 +288,7 @@ func (n *Node) enqueue(t *topic, raw []byte) {
 	select {
 	case t.queue <- raw:
 	default:
+		t.dropped.Add(1)
 		n.log.Warn("publish queue full, message dropped", "topic", t.name)
 	}
 }
@@ -289,7 +301,11 @@ func (n *Node) publishLoop(ctx context.Context, t *topic) {
 		case <-ctx.Done():
 			return
 		case raw := <-t.queue:
-			if err := t.t.Publish(ctx, raw); err != nil && ctx.Err() == nil {
+			err := t.t.Publish(ctx, raw)
+			switch {
+			case err == nil:
+				t.published.Add(1)
+			case ctx.Err() == nil:
 				n.log.Warn("publish", "topic", t.name, "err", err)
 			}
 		}

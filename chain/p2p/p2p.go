@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
 	libp2pquic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
@@ -143,6 +144,15 @@ type Config struct {
 	// of a blocks answer (the first one included), and for a peer's
 	// request. 0 selects DefaultSyncTimeout.
 	SyncTimeout time.Duration
+	// BanFile keeps the ban list across restarts (see Ban). Can be
+	// empty: bans are kept in memory only.
+	BanFile string
+	// MaxBans bounds the ban list; a new ban pushes out the one that
+	// expires first. 0 selects DefaultMaxBans.
+	MaxBans int
+	// MDNS turns on mDNS discovery on the local network (see
+	// MDNSService); off by default.
+	MDNS bool
 	// Logger receives the network's log. Can be nil: discard.
 	Logger *slog.Logger
 }
@@ -167,6 +177,7 @@ type Node struct {
 	helloWait   time.Duration
 	syncTimeout time.Duration
 	syncs       chan peer.ID // peers to sync with (syncLoop)
+	mdns        mdns.Service // nil without Config.MDNS
 	// quiet holds the hashes of the blocks sync is handing to the chain,
 	// which PublishBlock leaves out; lastSynced is the last such block
 	// the chain accepted in the running sync (syncWith).
@@ -195,14 +206,15 @@ type Node struct {
 }
 
 // New starts a host listening on cfg.Listen with TCP and QUIC only, no
-// relay, no NAT port mapping, no hole punching and no discovery, joins
+// relay, no NAT port mapping, no hole punching and no discovery but
+// mDNS with cfg.MDNS, loads the ban list of cfg.BanFile, joins
 // the block and transfer topics of cfg.Params' genesis, and serves the
 // hello and block sync. Close stops it.
 func New(cfg Config) (*Node, error) {
 	if cfg.Params == nil || cfg.Chain == nil || cfg.Mempool == nil {
 		return nil, fmt.Errorf("%w: Params, Chain and Mempool are required", ErrConfig)
 	}
-	if cfg.LowWater < 0 || cfg.HighWater < 0 || cfg.MaxInvalid < 0 || cfg.BanDuration < 0 || cfg.Redial < 0 || cfg.HelloWait < 0 || cfg.SyncTimeout < 0 {
+	if cfg.LowWater < 0 || cfg.HighWater < 0 || cfg.MaxInvalid < 0 || cfg.BanDuration < 0 || cfg.Redial < 0 || cfg.HelloWait < 0 || cfg.SyncTimeout < 0 || cfg.MaxBans < 0 {
 		return nil, fmt.Errorf("%w: negative limit", ErrConfig)
 	}
 	if cfg.MaxInvalid > maxInvalidLimit {
@@ -217,7 +229,6 @@ func New(cfg Config) (*Node, error) {
 		chain:       cfg.Chain,
 		mempool:     cfg.Mempool,
 		log:         cfg.Logger,
-		gater:       newGater(),
 		mesh:        newMeshTracer(),
 		maxInvalid:  cmp.Or(cfg.MaxInvalid, DefaultMaxInvalid),
 		banDuration: cmp.Or(cfg.BanDuration, DefaultBanDuration),
@@ -233,6 +244,11 @@ func New(cfg Config) (*Node, error) {
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
 	}
+	g, err := newGater(cfg.BanFile, cmp.Or(cfg.MaxBans, DefaultMaxBans))
+	if err != nil {
+		return nil, err
+	}
+	n.gater = g
 	cm, err := connmgr.NewConnManager(low, high, connmgr.WithGracePeriod(time.Minute))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
@@ -279,6 +295,11 @@ func New(cfg Config) (*Node, error) {
 	n.wg.Add(2)
 	go n.redialLoop(ctx)
 	go n.syncLoop(ctx)
+	if cfg.MDNS {
+		if err := n.startMDNS(); err != nil {
+			return nil, errors.Join(fmt.Errorf("p2p: mDNS: %w", err), n.Close())
+		}
+	}
 	return n, nil
 }
 
@@ -305,6 +326,10 @@ func (n *Node) Close() error {
 	n.closed = true
 	n.mu.Unlock()
 	n.cancel()
+	var err error
+	if n.mdns != nil {
+		err = n.mdns.Close()
+	}
 	n.wg.Wait()
-	return n.host.Close()
+	return errors.Join(err, n.host.Close())
 }

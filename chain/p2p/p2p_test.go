@@ -280,6 +280,9 @@ func TestInvalidBlocks(t *testing.T) {
 		attacker.PublishBlock(b)
 	}
 	waitFor(t, "ban", func() bool { return n1.Banned(attacker.ID()) })
+	if bans := n1.Bans(); len(bans) != 1 || bans[0].Peer != attacker.ID() || bans[0].Cause != BanInvalid {
+		t.Errorf("Bans = %+v, want the attacker's, cause invalid", bans)
+	}
 	waitFor(t, "disconnect", func() bool {
 		return n1.host.Network().Connectedness(attacker.ID()) != network.Connected
 	})
@@ -309,6 +312,10 @@ func TestInvalidBlocks(t *testing.T) {
 	if calls != 2 {
 		t.Errorf("node 1 processed %d blocks, want 2 (the valid one and the one of bad version)", calls)
 	}
+	want := TopicStats{Accepted: 1, Rejected: 3}
+	if st := n1.Stats(); st.Blocks != want || st.InvalidBans != 1 || st.OperatorBans != 0 || st.Banned != 1 {
+		t.Errorf("node 1 stats %+v, want blocks %+v and one ban for invalid data", st, want)
+	}
 }
 
 // TestOtherGenesisRefused: a node on another chain is disconnected at
@@ -322,6 +329,9 @@ func TestOtherGenesisRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "refusal", func() bool { return a.Refused() == 1 && b.Refused() == 1 })
+	if st := a.Stats(); st.Refused != 1 {
+		t.Errorf("Stats().Refused = %d, want 1", st.Refused)
+	}
 	waitFor(t, "disconnect", func() bool { return len(a.Peers()) == 0 && len(b.Peers()) == 0 })
 }
 
@@ -371,6 +381,7 @@ func TestConfigErrors(t *testing.T) {
 		{Params: &chain.DevParams, Chain: f, Mempool: f, MaxInvalid: -1},
 		{Params: &chain.DevParams, Chain: f, Mempool: f, MaxInvalid: 6},
 		{Params: &chain.DevParams, Chain: f, Mempool: f, SyncTimeout: -1},
+		{Params: &chain.DevParams, Chain: f, Mempool: f, MaxBans: -1},
 	} {
 		if _, err := New(c); !errors.Is(err, ErrConfig) {
 			t.Errorf("New(%+v) = %v, want ErrConfig", c, err)

@@ -2,14 +2,13 @@ package p2p
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p"
-	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
@@ -30,42 +29,6 @@ func newResourceManager() (network.ResourceManager, error) {
 	}
 	return rm, nil
 }
-
-// gater refuses the connections of banned peers.
-type gater struct {
-	mu     sync.Mutex
-	banned map[peer.ID]time.Time // until when
-}
-
-func newGater() *gater { return &gater{banned: make(map[peer.ID]time.Time)} }
-
-// ban bans p until the given time, and forgets the bans that ended.
-func (g *gater) ban(p peer.ID, until time.Time) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	now := time.Now()
-	maps.DeleteFunc(g.banned, func(_ peer.ID, t time.Time) bool { return !now.Before(t) })
-	g.banned[p] = until
-}
-
-func (g *gater) allowed(p peer.ID) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	until, ok := g.banned[p]
-	if ok && !time.Now().Before(until) {
-		delete(g.banned, p)
-		return true
-	}
-	return !ok
-}
-
-func (g *gater) InterceptPeerDial(p peer.ID) bool                 { return g.allowed(p) }
-func (g *gater) InterceptAddrDial(p peer.ID, _ ma.Multiaddr) bool { return g.allowed(p) }
-func (g *gater) InterceptAccept(network.ConnMultiaddrs) bool      { return true }
-func (g *gater) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
-	return g.allowed(p)
-}
-func (g *gater) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
 
 // connected starts the hello on a connection this node dialed, and on
 // one a peer dialed in gives the peer helloWait to send its hello.
@@ -131,19 +94,9 @@ func (n *Node) rejected(p peer.ID) {
 	}
 	n.mu.Unlock()
 	if count >= n.maxInvalid {
-		n.Ban(p, n.banDuration)
+		n.ban(p, time.Now().Add(n.banDuration), BanInvalid) // a failure to save is logged
 	}
 }
-
-// Ban disconnects p and refuses its connections for d.
-func (n *Node) Ban(p peer.ID, d time.Duration) {
-	n.log.Warn("peer banned", "peer", p, "for", d)
-	n.gater.ban(p, time.Now().Add(d))
-	n.host.Network().ClosePeer(p)
-}
-
-// Banned reports whether p is banned now.
-func (n *Node) Banned(p peer.ID) bool { return !n.gater.allowed(p) }
 
 // Connect dials addr (a multiaddr ending with /p2p/ID) once, as addnode
 // onetry does.
@@ -158,18 +111,23 @@ func (n *Node) Connect(ctx context.Context, addr ma.Multiaddr) error {
 	return nil
 }
 
+// ErrAlreadyAdded is AddPeer's error for a peer added before.
+var ErrAlreadyAdded = errors.New("p2p: peer already added")
+
 // AddPeer keeps the node connected to addr (a multiaddr ending with
 // /p2p/ID): it dials now and every Config.Redial while not connected, and
 // the connection manager never trims it. It returns the first dial's
-// error, but the peer stays added.
+// error, but the peer stays added; for a peer added before (by its peer
+// id) it returns ErrAlreadyAdded and changes nothing.
 func (n *Node) AddPeer(ctx context.Context, addr ma.Multiaddr) error {
 	info, err := peer.AddrInfoFromP2pAddr(addr)
 	if err != nil {
 		return fmt.Errorf("p2p: %v: %w", addr, err)
 	}
 	n.mu.Lock()
-	if old, ok := n.added[info.ID]; ok {
-		info.Addrs = append(old.Addrs, info.Addrs...)
+	if _, ok := n.added[info.ID]; ok {
+		n.mu.Unlock()
+		return fmt.Errorf("%w: %v", ErrAlreadyAdded, info.ID)
 	}
 	n.added[info.ID] = *info
 	n.mu.Unlock()

@@ -45,6 +45,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var listen, peers multiFlag
 	fs.Var(&listen, "listen", "peer-to-peer listen multiaddr, repeatable (default "+defaultListen+`; "" disables networking)`)
 	fs.Var(&peers, "peer", "multiaddr with /p2p/ID of a peer to keep connected to, repeatable")
+	mdns := fs.Bool("mdns", false, "find peers of this chain on the local network by mDNS (multicast; off by default)")
 	genesis := fs.String("genesis", "", "join the dev chain whose genesis block is in this file (another node's DATADIR/genesis.bin)")
 	var lim poolLimits
 	lim.flags(fs)
@@ -54,16 +55,9 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if !*dev {
 		return cli.Usagef("only the dev network can run yet: add --dev")
 	}
-	listenMA, err := listenAddrs(&listen)
+	network, err := networkConfig(&listen, &peers, *mdns)
 	if err != nil {
 		return err
-	}
-	peerMA, err := peerAddrs(&peers)
-	if err != nil {
-		return err
-	}
-	if listenMA == nil && peerMA != nil {
-		return cli.Usagef(`--peer needs networking: --listen "" disables it`)
 	}
 	if *rpcMaxConns < 1 {
 		return cli.Usagef("--rpc-max-conns must be at least 1")
@@ -101,10 +95,6 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if err != nil {
 		return err
-	}
-	var network *daemon.Network
-	if listenMA != nil {
-		network = &daemon.Network{Listen: listenMA, Peers: peerMA}
 	}
 	if *stratumAddr != "" {
 		if err := lim.fit(openFileLimit(), *rpcMaxConns, log); err != nil {

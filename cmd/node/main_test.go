@@ -51,6 +51,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--dev", "--listen", "/ip4/nope"}, "bad --listen"},
 		{[]string{"--dev", "--peer", "/ip4/127.0.0.1/tcp/1"}, "bad --peer"},
 		{[]string{"--dev", "--listen", "", "--peer", "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWGa5BNfj4rVv2xcZn35LvTWEsbg6AJzpfcfNWtFYFwcRg"}, "--peer needs networking"},
+		{[]string{"--dev", "--listen", "", "--mdns"}, "--mdns needs networking"},
+		{[]string{"--dev", "--mdns=maybe"}, "invalid boolean"},
 		{[]string{"wallet"}, "usage: node wallet"},
 		{[]string{"wallet", "new", "extra"}, "unexpected argument"},
 		{[]string{"send"}, "--to ADDR is required"},
@@ -123,6 +125,20 @@ func TestCorruptWindowFile(t *testing.T) {
 	code, stderr := runNode(t, "--dev", "--listen", "", "--datadir", dir, "--rpc", "", "--stratum", "127.0.0.1:0", "--stratum-payout", payout.String())
 	if code != 1 || !strings.Contains(stderr, window) {
 		t.Fatalf("exit %d, want 1 with an error naming %s:\n%s", code, window, stderr)
+	}
+}
+
+// TestCorruptBanList: a ban list that does not decode stops the node
+// with exit status 1 and an error naming the file.
+func TestCorruptBanList(t *testing.T) {
+	dir := t.TempDir()
+	bans := filepath.Join(dir, "banlist.json")
+	if err := os.WriteFile(bans, []byte("not a ban list"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stderr := runNode(t, "--dev", "--listen", "/ip4/127.0.0.1/tcp/0", "--datadir", dir, "--rpc", "")
+	if code != 1 || !strings.Contains(stderr, bans) {
+		t.Fatalf("exit %d, want 1 with an error naming %s:\n%s", code, bans, stderr)
 	}
 }
 

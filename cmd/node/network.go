@@ -5,6 +5,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/powmine/powmine/chain/daemon"
 	"github.com/powmine/powmine/internal/cli"
 )
 
@@ -60,4 +61,27 @@ func peerAddrs(f *multiFlag) ([]ma.Multiaddr, error) {
 		out = append(out, a)
 	}
 	return out, nil
+}
+
+// networkConfig builds the daemon's networking from --listen, --peer and
+// --mdns; nil when --listen "" turns networking off.
+func networkConfig(listen, peers *multiFlag, mdns bool) (*daemon.Network, error) {
+	listenMA, err := listenAddrs(listen)
+	if err != nil {
+		return nil, err
+	}
+	peerMA, err := peerAddrs(peers)
+	if err != nil {
+		return nil, err
+	}
+	if listenMA == nil {
+		switch {
+		case peerMA != nil:
+			return nil, cli.Usagef(`--peer needs networking: --listen "" disables it`)
+		case mdns:
+			return nil, cli.Usagef(`--mdns needs networking: --listen "" disables it`)
+		}
+		return nil, nil
+	}
+	return &daemon.Network{Listen: listenMA, Peers: peerMA, MDNS: mdns}, nil
 }

@@ -133,3 +133,18 @@ func TestTwoNodes(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestNetworkConfigMDNS: mDNS is off unless --mdns is given.
+func TestNetworkConfigMDNS(t *testing.T) {
+	for _, mdns := range []bool{false, true} {
+		var listen, peers multiFlag
+		n, err := networkConfig(&listen, &peers, mdns)
+		if err != nil || n == nil || n.MDNS != mdns || len(n.Listen) != 1 {
+			t.Fatalf("networkConfig(--mdns=%v) = %+v, %v", mdns, n, err)
+		}
+	}
+	off := multiFlag{values: []string{""}, set: true}
+	if n, err := networkConfig(&off, &multiFlag{}, false); n != nil || err != nil {
+		t.Fatalf(`--listen "": %+v, %v; want no networking`, n, err)
+	}
+}
