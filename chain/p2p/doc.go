@@ -13,7 +13,10 @@
 //     ResourceFDs, and a connection gater for bans. No traffic the
 //     operator did not ask for: no bootstrap peers, no relay, no NAT port
 //     mapping, no hole punching, no mDNS or DHT. Peers come from AddPeer
-//     (kept connected, redialed) and Connect (once).
+//     (kept connected, redialed) and Connect (once). Tests and
+//     simulations may pass a host of their own instead (Config.Host),
+//     such as one of go-libp2p's mocknet, whose links have latency
+//     (BenchmarkPropagation).
 //   - Gossip: the topics BlocksTopic and TransfersTopic, named with the
 //     genesis hash; flood publishing (a freshly mined block does not wait
 //     for a mesh); the message id is the txid, or the block hash plus a
