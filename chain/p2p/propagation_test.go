@@ -89,6 +89,13 @@ func (r *recorder) get(h chain.Hash) *arrival {
 	return a
 }
 
+// count returns how many nodes received a's block so far.
+func (r *recorder) count(a *arrival) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return a.count
+}
+
 func (r *recorder) arrived(h chain.Hash, at time.Time) {
 	a := r.get(h)
 	r.mu.Lock()
@@ -257,7 +264,7 @@ func BenchmarkPropagation(b *testing.B) {
 			select {
 			case <-s.a.done:
 			case <-time.After(propTimeout):
-				b.Fatalf("block %d reached %d of %d nodes in %v", k, s.a.count, propNodes-1, propTimeout)
+				b.Fatalf("block %d reached %d of %d nodes in %v", k, rec.count(s.a), propNodes-1, propTimeout)
 			}
 			rec.mu.Lock()
 			times = append(times, s.a.last.Sub(s.at))
@@ -292,7 +299,7 @@ func TestCallerHost(t *testing.T) {
 	select {
 	case <-a.done:
 	case <-time.After(waitTimeout):
-		t.Fatalf("the block reached %d of 2 nodes", a.count)
+		t.Fatalf("the block reached %d of 2 nodes", rec.count(a))
 	}
 
 	mn := mocknet.New()
