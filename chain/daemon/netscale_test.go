@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -399,6 +400,8 @@ func (s *scaleNet) attack(i, j int) {
 // nothing, so the attacker never syncs and serves no blocks.
 type idleChain struct{}
 
+var errNoBlocks = errors.New("the attacker serves no blocks")
+
 var (
 	_ p2p.Chain   = idleChain{}
 	_ p2p.Mempool = idleChain{}
@@ -409,5 +412,5 @@ func (idleChain) HaveBlock(chain.Hash) bool                     { return true }
 func (idleChain) ProcessBlock(*chain.Block) error               { return p2p.ErrKnown }
 func (idleChain) Locator() []chain.Hash                         { return nil }
 func (idleChain) MainChainAfter([]chain.Hash, int) []chain.Hash { return nil }
-func (idleChain) Block(chain.Hash) (*chain.Block, error)        { return nil, p2p.ErrKnown }
+func (idleChain) Block(chain.Hash) (*chain.Block, error)        { return nil, errNoBlocks }
 func (idleChain) AcceptTransfer(*chain.Transaction) error       { return p2p.ErrKnown }
