@@ -17,7 +17,9 @@
 //     second add), Connect (once) and, with Config.MDNS, mDNS on the local
 //     network under a service name made from the genesis hash
 //     (MDNSService), dialed once each, with the hello as on any
-//     connection.
+//     connection. Tests and simulations may pass a host of their own
+//     instead (Config.Host), such as one of go-libp2p's mocknet, whose
+//     links have latency (BenchmarkPropagation).
 //   - Gossip: the topics BlocksTopic and TransfersTopic, named with the
 //     genesis hash; flood publishing (a freshly mined block does not wait
 //     for a mesh); the message id is the txid, or the block hash plus a

@@ -155,6 +155,16 @@ type Config struct {
 	MDNS bool
 	// Logger receives the network's log. Can be nil: discard.
 	Logger *slog.Logger
+	// Host, for tests and simulations (such as go-libp2p's mocknet, whose
+	// links can have latency), is a host the caller made, used instead of
+	// the one New builds; Listen and Key must then be empty, and
+	// LowWater and HighWater zero. Its transports, connection manager,
+	// resource manager and connection gater are the caller's: Ban still
+	// closes a peer's connections and Banned reports the ban, but the
+	// host refuses a banned peer's new connections only if its own gater
+	// does. The Node owns it from New on: Close closes it. Can be nil
+	// (always, outside tests).
+	Host host.Host
 }
 
 // Node is a libp2p host with the gossip topics and the hello protocol
@@ -224,6 +234,9 @@ func New(cfg Config) (*Node, error) {
 	if low > high {
 		return nil, fmt.Errorf("%w: low water %d above high water %d", ErrConfig, low, high)
 	}
+	if cfg.Host != nil && (len(cfg.Listen) > 0 || cfg.Key != nil || cfg.LowWater != 0 || cfg.HighWater != 0) {
+		return nil, fmt.Errorf("%w: Listen, Key and the watermarks belong to the host the caller made (Config.Host)", ErrConfig)
+	}
 	n := &Node{
 		params:      cfg.Params,
 		chain:       cfg.Chain,
@@ -249,34 +262,11 @@ func New(cfg Config) (*Node, error) {
 		return nil, err
 	}
 	n.gater = g
-	cm, err := connmgr.NewConnManager(low, high, connmgr.WithGracePeriod(time.Minute))
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
-	}
-	rm, err := newResourceManager()
-	if err != nil {
-		return nil, err
-	}
-	opts := []libp2p.Option{
-		libp2p.ListenAddrs(cfg.Listen...),
-		libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.Transport(libp2pquic.NewTransport),
-		libp2p.ConnectionManager(cm),
-		libp2p.ResourceManager(rm),
-		libp2p.ConnectionGater(n.gater),
-		libp2p.DisableRelay(),
-		libp2p.DisableMetrics(),
-		libp2p.UserAgent("powmine"),
-	}
-	if len(cfg.Listen) == 0 {
-		opts = append(opts, libp2p.NoListenAddrs)
-	}
-	if cfg.Key != nil {
-		opts = append(opts, libp2p.Identity(cfg.Key))
-	}
-	h, err := libp2p.New(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("p2p: host: %w", err)
+	h := cfg.Host
+	if h == nil {
+		if h, err = newHost(cfg, n.gater, low, high); err != nil {
+			return nil, err
+		}
 	}
 	n.host = h
 	ctx, cancel := context.WithCancel(context.Background())
@@ -301,6 +291,42 @@ func New(cfg Config) (*Node, error) {
 		}
 	}
 	return n, nil
+}
+
+// newHost builds the host of New: TCP and QUIC v1 on cfg.Listen, the
+// connection manager with watermarks low and high, the resource manager
+// and the gater g.
+func newHost(cfg Config, g *gater, low, high int) (host.Host, error) {
+	cm, err := connmgr.NewConnManager(low, high, connmgr.WithGracePeriod(time.Minute))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	rm, err := newResourceManager()
+	if err != nil {
+		return nil, err
+	}
+	opts := []libp2p.Option{
+		libp2p.ListenAddrs(cfg.Listen...),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(libp2pquic.NewTransport),
+		libp2p.ConnectionManager(cm),
+		libp2p.ResourceManager(rm),
+		libp2p.ConnectionGater(g),
+		libp2p.DisableRelay(),
+		libp2p.DisableMetrics(),
+		libp2p.UserAgent("powmine"),
+	}
+	if len(cfg.Listen) == 0 {
+		opts = append(opts, libp2p.NoListenAddrs)
+	}
+	if cfg.Key != nil {
+		opts = append(opts, libp2p.Identity(cfg.Key))
+	}
+	h, err := libp2p.New(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("p2p: host: %w", err)
+	}
+	return h, nil
 }
 
 // ID returns the node's peer id.
