@@ -10,7 +10,7 @@ import (
 const orphanVersion = 77
 
 // orphanChain is a fakeChain whose blocks of version orphanVersion have
-// an unknown parent, and whose Locator (called by each sync round)
+// an unknown parent, and whose HeaderLocator (called by each sync round)
 // waits for gate to close.
 type orphanChain struct {
 	*fakeChain
@@ -24,7 +24,7 @@ func (o *orphanChain) ProcessBlock(b *chain.Block) error {
 	return o.fakeChain.ProcessBlock(b)
 }
 
-func (o *orphanChain) Locator() []chain.Hash {
+func (o *orphanChain) HeaderLocator() []chain.Hash {
 	<-o.gate
 	return nil
 }
@@ -66,9 +66,9 @@ func TestOrphanFloodSyncQueue(t *testing.T) {
 		}
 		waitFor(t, "orphans ignored", func() bool { return victim.Stats().Blocks.Ignored == int64(sent+batch) })
 	}
-	// One sync runs (its request counted, its locator waiting), the queue
-	// is full.
-	if ss := victim.SyncStats(); ss.OrphanSyncs != flood || ss.Requests != 1 {
+	// One sync runs (its locator waiting, so no request sent yet), the
+	// queue is full.
+	if ss := victim.SyncStats(); ss.OrphanSyncs != flood || ss.Requests != 0 {
 		t.Fatalf("sync stats %+v during the flood: want %d syncs asked for, one running", ss, flood)
 	}
 	if n := len(victim.syncs); n != syncQueue {
