@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
+
+	"github.com/powmine/powmine/chain"
 )
 
 // benchVotes returns n votes signed by n distinct keys.
@@ -104,4 +106,43 @@ func BenchmarkEpoch(b *testing.B) {
 	}
 	reportVotes(b, n)
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/epoch")
+}
+
+// BenchmarkProposer draws one slot's proposer among 10,000 validators of
+// random stakes. The target is under 10 µs.
+func BenchmarkProposer(b *testing.B) {
+	e := mustElection(b, randomStakes(1, 10000))
+	seed := chain.Hash{7}
+	b.ReportAllocs()
+	sum := 0
+	for slot := uint64(0); b.Loop(); slot++ {
+		sum += e.Proposer(seed, slot)
+	}
+	if sum < 0 {
+		b.Fatal(sum)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "slots/s")
+}
+
+// BenchmarkReveal measures making and checking a RANDAO reveal (an ECVRF
+// proof): one of each per block in pure PoS mode.
+func BenchmarkReveal(b *testing.B) {
+	pub, priv := testKey(1)
+	b.Run("NewReveal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := NewReveal(priv, testNetwork, 3); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	r, _ := NewReveal(priv, testNetwork, 3)
+	b.Run("Verify", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := r.Verify(pub, testNetwork, 3); !ok {
+				b.Fatal("refused")
+			}
+		}
+	})
 }
