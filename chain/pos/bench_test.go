@@ -77,6 +77,17 @@ func BenchmarkVerify(b *testing.B) {
 		}
 		reportVotes(b, len(votes))
 	})
+	// One bad signature makes the batch fail and every vote be checked
+	// alone: the price a bad vote imposes on its batch.
+	bad := append([]Vote(nil), votes...)
+	bad[500].Signature[0] ^= 1
+	b.Run("VerifyVotes-1000-one-bad", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			VerifyVotes(testNetwork, bad)
+		}
+		reportVotes(b, len(votes))
+	})
 }
 
 // BenchmarkEpoch processes one epoch of 10,000 votes (10,000 validators of
