@@ -44,7 +44,9 @@ type Config struct {
 	// block at height c.Epoch·EpochLength) on the chain whose votes are
 	// counted. Since both ends of a vote must pass it, a vote's source is
 	// an ancestor of its target. It is called with the Finality's lock
-	// held and must not call back into it. This field is required.
+	// held (the read lock, by several goroutines at once, or the write
+	// lock), so it must be safe for concurrent use and must not call back
+	// into the Finality. This field is required.
 	Lookup func(c Checkpoint) bool
 }
 
@@ -63,8 +65,8 @@ type voteKey struct {
 // paper's k=1 rule: a justified checkpoint is finalized when a
 // supermajority link joins it to the checkpoint of the next epoch.
 //
-// Every method is safe for concurrent use; AddVotes verifies signatures
-// before taking the lock.
+// Every method is safe for concurrent use; AddVote and AddVotes verify
+// signatures outside the lock, so readers wait only for the counting.
 type Finality struct {
 	// Immutable after New.
 	network     chain.Hash
@@ -214,24 +216,42 @@ func (f *Finality) supermajority(stake uint64) bool { return 3*stake >= 2*f.tota
 // direct child (target epoch = source epoch + 1) the source becomes
 // finalized, unless a later checkpoint is finalized already.
 func (f *Finality) AddVote(v Vote) error {
-	return f.addVote(&v, nil)
+	return f.AddVotes([]Vote{v})[0]
 }
 
-// AddVotes adds votes as AddVote would, in order, after checking all
-// their signatures with one batch verification (VerifyVotes) outside the
-// lock. errs[i] is AddVote's result for votes[i].
+// AddVotes adds votes as AddVote would, in order, and returns errs with
+// errs[i] AddVote's result for votes[i]. It first sorts out, under a read
+// lock, the votes the checks before the signature refuse (malformed,
+// unknown or slashed validator, replay, unknown checkpoint), so that junk
+// and replays cost no signature check; then it checks the signatures of
+// the rest with one batch verification (VerifyVotes) outside the lock,
+// and counts them in order under the write lock.
 func (f *Finality) AddVotes(votes []Vote) (errs []error) {
-	ok := VerifyVotes(f.network, votes)
 	errs = make([]error, len(votes))
+	var candidates []Vote
+	var at []int
+	f.mu.RLock()
 	for i := range votes {
-		errs[i] = f.addVote(&votes[i], &ok[i])
+		if err := f.precheck(&votes[i]); err != nil {
+			errs[i] = err
+			continue
+		}
+		candidates = append(candidates, votes[i])
+		at = append(at, i)
+	}
+	f.mu.RUnlock()
+	ok := VerifyVotes(f.network, candidates)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, i := range at {
+		errs[i] = f.addVoteLocked(&votes[i], ok[k])
 	}
 	return errs
 }
 
-// addVote is AddVote; sigOK, when not nil, is the signature check's
-// result already computed.
-func (f *Finality) addVote(v *Vote, sigOK *bool) error {
+// precheck runs AddVote's checks that come before the signature. The
+// caller holds f.mu, for reading at least.
+func (f *Finality) precheck(v *Vote) error {
 	if err := v.CheckSanity(); err != nil {
 		return err
 	}
@@ -239,23 +259,27 @@ func (f *Finality) addVote(v *Vote, sigOK *bool) error {
 	if !known {
 		return ruleError(ErrUnknownValidator, "vote from unknown validator %v", v.Validator)
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	if f.slashed[i] {
 		return ruleError(ErrSlashedValidator, "vote from slashed validator %v", v.Validator)
 	}
-	key := voteKey{i, v.Target.Epoch}
-	if prev, seen := f.votes[key]; seen && prev.Source == v.Source && prev.Target == v.Target {
+	if prev, seen := f.votes[voteKey{i, v.Target.Epoch}]; seen && prev.Source == v.Source && prev.Target == v.Target {
 		return ruleError(ErrDuplicateVote, "validator %v already voted %v→%v", v.Validator, v.Source, v.Target)
 	}
 	if !f.lookup(v.Source) || !f.lookup(v.Target) {
 		return ruleError(ErrUnknownCheckpoint, "vote %v→%v names a checkpoint not on this chain", v.Source, v.Target)
 	}
-	if sigOK == nil {
-		ok := v.Verify(f.network)
-		sigOK = &ok
+	return nil
+}
+
+// addVoteLocked is AddVote with f.mu held for writing, sigOK the result
+// of the signature check. It repeats precheck, as the state may have
+// changed since.
+func (f *Finality) addVoteLocked(v *Vote, sigOK bool) error {
+	if err := f.precheck(v); err != nil {
+		return err
 	}
-	if !*sigOK {
+	i := f.index[v.Validator]
+	if !sigOK {
 		return ruleError(ErrBadSignature, "bad signature on vote %v→%v of %v", v.Source, v.Target, v.Validator)
 	}
 	for _, prev := range f.history[i] {
@@ -270,7 +294,7 @@ func (f *Finality) addVote(v *Vote, sigOK *bool) error {
 		return ruleError(ErrSourceNotJustified, "vote source %v is not justified", v.Source)
 	}
 
-	f.votes[key] = *v
+	f.votes[voteKey{i, v.Target.Epoch}] = *v
 	f.history[i] = append(f.history[i], *v)
 	l := link{v.Source, v.Target}
 	f.support[l] += f.validators[i].Stake

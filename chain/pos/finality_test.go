@@ -447,3 +447,32 @@ func TestErrorCodeString(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// FuzzEvidence decodes arbitrary bytes as evidence: what decodes
+// re-encodes to the same bytes, and Verify never panics and accepts only
+// a real offence.
+func FuzzEvidence(f *testing.F) {
+	e := NewEvidence(vote(f, 0, 1, 3), vote(f, 0, 2, 3))
+	enc, _ := e.MarshalBinary()
+	f.Add(enc)
+	f.Add(enc[:VoteSize])
+	f.Add(append(enc[VoteSize:], enc[:VoteSize]...))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var x Evidence
+		if err := x.UnmarshalBinary(data); err != nil {
+			if codeOf(err) != ErrMalformed {
+				t.Fatalf("error %v is not ErrMalformed", err)
+			}
+			return
+		}
+		out, _ := x.MarshalBinary()
+		if string(out) != string(data) {
+			t.Fatal("re-encoding differs")
+		}
+		if err := x.Verify(testNetwork); err == nil && x.Offence() == NoOffence {
+			t.Fatal("evidence of no offence verified")
+		} else if err != nil && codeOf(err) != ErrInvalidEvidence {
+			t.Fatalf("Verify: %v", err)
+		}
+	})
+}
