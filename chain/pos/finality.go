@@ -53,17 +53,17 @@ type Config struct {
 // link is a source→target pair of checkpoints.
 type link struct{ source, target Checkpoint }
 
-// voteKey names the vote a validator cast for a target epoch.
-type voteKey struct {
-	validator int
-	epoch     uint64
-}
-
 // Finality is the Casper FFG state of one chain: the validator set, the
 // votes counted, the stake behind each link, the justified checkpoints,
 // the finalized checkpoint and the validators slashed. It follows the
 // paper's k=1 rule: a justified checkpoint is finalized when a
 // supermajority link joins it to the checkpoint of the next epoch.
+//
+// It keeps every vote it counted (a 177-byte Vote each, in a list per
+// validator that the replay and slashing checks scan: O(votes of that
+// validator)), since a surround vote may reach back to any epoch. Bounding
+// that memory (Prysm's min/max span arrays, or forgetting votes older than
+// the withdrawal delay) is left to the node's integration.
 //
 // Every method is safe for concurrent use; AddVote and AddVotes verify
 // signatures outside the lock, so readers wait only for the counting.
@@ -82,8 +82,7 @@ type Finality struct {
 	highest   Checkpoint // the justified checkpoint of the highest epoch
 	finalized Checkpoint
 	support   map[link]uint64
-	votes     map[voteKey]Vote // counted votes
-	history   [][]Vote         // counted votes per validator, for surround checks
+	history   [][]Vote // counted votes per validator, in order
 	slashed   []bool
 }
 
@@ -107,7 +106,6 @@ func New(cfg Config) (*Finality, error) {
 		highest:     cfg.Root,
 		finalized:   cfg.Root,
 		support:     make(map[link]uint64),
-		votes:       make(map[voteKey]Vote),
 		history:     make([][]Vote, len(cfg.Validators)),
 		slashed:     make([]bool, len(cfg.Validators)),
 	}
@@ -262,8 +260,10 @@ func (f *Finality) precheck(v *Vote) error {
 	if f.slashed[i] {
 		return ruleError(ErrSlashedValidator, "vote from slashed validator %v", v.Validator)
 	}
-	if prev, seen := f.votes[voteKey{i, v.Target.Epoch}]; seen && prev.Source == v.Source && prev.Target == v.Target {
-		return ruleError(ErrDuplicateVote, "validator %v already voted %v→%v", v.Validator, v.Source, v.Target)
+	for _, prev := range f.history[i] {
+		if prev.Source == v.Source && prev.Target == v.Target {
+			return ruleError(ErrDuplicateVote, "validator %v already voted %v→%v", v.Validator, v.Source, v.Target)
+		}
 	}
 	if !f.lookup(v.Source) || !f.lookup(v.Target) {
 		return ruleError(ErrUnknownCheckpoint, "vote %v→%v names a checkpoint not on this chain", v.Source, v.Target)
@@ -294,7 +294,6 @@ func (f *Finality) addVoteLocked(v *Vote, sigOK bool) error {
 		return ruleError(ErrSourceNotJustified, "vote source %v is not justified", v.Source)
 	}
 
-	f.votes[voteKey{i, v.Target.Epoch}] = *v
 	f.history[i] = append(f.history[i], *v)
 	l := link{v.Source, v.Target}
 	f.support[l] += f.validators[i].Stake

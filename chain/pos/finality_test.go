@@ -57,8 +57,8 @@ func mustAdd(t testing.TB, f *Finality, votes ...Vote) {
 func state(f *Finality) string {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	return fmt.Sprintf("%v %v %v %v %d %d %v", f.highest, f.finalized, len(f.justified), f.support, len(f.votes),
-		len(f.history), f.slashed)
+	return fmt.Sprintf("%v %v %v %v %v %v", f.highest, f.finalized, len(f.justified), f.support,
+		f.history, f.slashed)
 }
 
 func TestNewRejects(t *testing.T) {
