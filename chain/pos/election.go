@@ -18,8 +18,9 @@ import (
 // Election draws the proposer of each slot from a beacon seed, with
 // probability exactly proportional to stake (up to the rejection step's
 // 2⁻⁶⁴-scale remainder, which it removes). It keeps the cumulative stakes,
-// so a draw is one SHA-256 and a binary search: O(log n). An Election is
-// immutable and safe for concurrent use.
+// so a draw is one SHA-256 and a binary search: O(log n). Make one with
+// NewElection (the zero value is not usable). An Election is immutable and
+// safe for concurrent use.
 type Election struct {
 	cumulative []uint64 // cumulative[i] = stakes[0] + … + stakes[i]
 }

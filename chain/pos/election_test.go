@@ -233,3 +233,21 @@ func TestReveal(t *testing.T) {
 		t.Fatal("Mix is not a function of both inputs")
 	}
 }
+
+// FuzzReveal checks arbitrary proofs under arbitrary keys: no panic, and
+// only the real proof of the real key verifies.
+func FuzzReveal(f *testing.F) {
+	pub, priv := testKey(3)
+	r, _ := NewReveal(priv, testNetwork, 7)
+	f.Add(r[:], pub[:])
+	f.Add(make([]byte, RevealSize), make([]byte, chain.PublicKeySize))
+	f.Fuzz(func(t *testing.T, proof, key []byte) {
+		if len(proof) != RevealSize || len(key) != chain.PublicKeySize {
+			return
+		}
+		x := Reveal(proof)
+		if _, ok := x.Verify(chain.PublicKey(key), testNetwork, 7); ok && (x != r || chain.PublicKey(key) != pub) {
+			t.Fatal("a forged reveal verified")
+		}
+	})
+}

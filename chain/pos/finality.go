@@ -65,7 +65,8 @@ type link struct{ source, target Checkpoint }
 // that memory (Prysm's min/max span arrays, or forgetting votes older than
 // the withdrawal delay) is left to the node's integration.
 //
-// Every method is safe for concurrent use; AddVote and AddVotes verify
+// Make one with New (the zero value is not usable). Every method is safe
+// for concurrent use; AddVote and AddVotes verify
 // signatures outside the lock, so readers wait only for the counting.
 type Finality struct {
 	// Immutable after New.
