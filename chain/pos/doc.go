@@ -51,18 +51,24 @@
 //
 // Votes are ed25519 (RFC 8032) signatures, verified with
 // github.com/oasisprotocol/curve25519-voi under ZIP-215 rules. Measured
-// by BenchmarkVerify and BenchmarkEpoch on an AMD Zen 5 (2 shared vCPU,
-// Go 1.26, one core, 177-byte votes whose signing messages are 197 bytes):
+// by BenchmarkVerify and BenchmarkEpoch on an AMD Zen 5 (2 vCPU shared
+// with other work, Go 1.26, -cpu 1, votes of 177 bytes whose signing
+// messages are 197 bytes); per vote, the range of two sessions of three
+// runs each, the busier session giving the higher figure:
 //
-//	crypto/ed25519 Verify                 43 µs   23,100 votes/s
-//	curve25519-voi Verify (ZIP-215)       30 µs   33,700 votes/s
-//	curve25519-voi BatchVerifier, 64      20 µs   50,900 votes/s
-//	curve25519-voi BatchVerifier, 1,000   15 µs   65,900 votes/s
-//	Finality.AddVotes, 10,000-vote epoch  0.149 s (67,200 votes/s)
+//	crypto/ed25519 Verify                 43-58 µs  17,000-23,100 votes/s
+//	curve25519-voi Verify (ZIP-215)       30-36 µs  27,400-33,700 votes/s
+//	curve25519-voi BatchVerifier, 64      20-23 µs  42,000-50,900 votes/s
+//	curve25519-voi BatchVerifier, 1,000   15-16 µs  62,000-66,400 votes/s
+//	VerifyVotes, 1,000 with one bad       31-37 µs  27,000-32,500 votes/s
+//	Finality.AddVotes, 10,000-vote epoch  0.15-0.17 s (59,000-67,000 votes/s)
+//	the same epoch replayed               0.024 s (refused before any signature check)
 //
 // The targets are 20,000 votes/s per core and a 10,000-vote epoch
-// under one second: the standard library alone meets the first with little
-// margin, voi's batch verifier meets both three times over. BLS
+// under one second: the standard library alone misses the first on a busy
+// core and meets it with little margin on a quiet one; voi's batch
+// verifier meets both about three times over, and still the first when a
+// bad vote forces a batch to be checked one by one. BLS
 // aggregation (1.3 ms a signature with blst, per the project's notes) only
 // pays when votes arrive aggregated, which this scale does not need, and
 // would add cgo. ZIP-215 matters for consensus: under it single and batch
@@ -81,8 +87,9 @@
 // previous value with Mix. The value at the end of epoch e−2 seeds every
 // slot of epoch e (Election.Proposer), so a schedule is known one epoch
 // ahead and cannot change while it runs. BenchmarkProposer draws a slot
-// among 10,000 validators in 0.22 µs (target: under 10 µs); a reveal
-// takes 94 µs to make and 95 µs to check, once per block.
+// among 10,000 validators in 0.22-0.24 µs without allocating (target:
+// under 10 µs); a reveal takes about 0.1 ms to make and as much to check,
+// once per block.
 //
 // The reveal is a VRF proof, not an ed25519 signature over the epoch as in
 // a plain RANDAO: an ed25519 signer chooses its nonce, so it can make as
