@@ -66,8 +66,8 @@ type link struct{ source, target Checkpoint }
 // the withdrawal delay) is left to the node's integration.
 //
 // Make one with New (the zero value is not usable). Every method is safe
-// for concurrent use; AddVote and AddVotes verify
-// signatures outside the lock, so readers wait only for the counting.
+// for concurrent use; AddVote and AddVotes verify signatures outside the
+// lock, so readers wait only for the counting.
 type Finality struct {
 	// Immutable after New.
 	network     chain.Hash
