@@ -16,6 +16,15 @@
 // --plot also simulates the three rules and draws, as SVG, the fraction
 // of nodes on the majority tip over time, averaged over the runs.
 //
+//	sim election [--validators N] [--slots S] [--seed S] [--json]
+//
+// election draws the proposers of S slots among N validators of random
+// stakes with the real chain/pos election and prints slots,
+// max_share_error (the largest absolute difference between a validator's
+// share of proposals and its share of stake) and chi_square_p (the
+// p-value of a chi-square test of the proposal counts against the
+// stakes); --json prints exactly those three as one JSON object.
+//
 // Bad flags exit with status 2, other errors with status 1.
 package main
 
@@ -45,13 +54,22 @@ const plotBins = 120
 
 // run is the whole program; main only maps its error to an exit status.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "convergence" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			fmt.Fprintln(stdout, "usage: sim convergence [flags]; sim convergence --help lists them")
+	if len(args) > 0 {
+		switch args[0] {
+		case "convergence":
+			return runConvergence(ctx, args[1:], stdout, stderr)
+		case "election":
+			return runElection(ctx, args[1:], stdout)
+		case "-h", "--help", "help":
+			fmt.Fprintln(stdout, "usage: sim convergence|election [flags]; sim COMMAND --help lists them")
 			return nil
 		}
-		return cli.Usagef("want the command convergence, as in: sim convergence --rule heaviest")
 	}
+	return cli.Usagef("want the command convergence or election, as in: sim convergence --rule heaviest")
+}
+
+// runConvergence is the convergence command; args follow its name.
+func runConvergence(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sim convergence", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	ruleName := fs.String("rule", "heaviest", "fork-choice rule: heaviest, keep-first, take-latest or all")
@@ -64,7 +82,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	shares := fs.String("shares", "", "comma-separated hash power shares, one per node (default equal)")
 	asJSON := fs.Bool("json", false, "print one JSON object (needs a single --rule)")
 	plotFile := fs.String("plot", "", "also write an SVG plot of the majority-tip fraction over time to `FILE`")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
 			fs.PrintDefaults()

@@ -1,0 +1,147 @@
+// Package pos holds the pure rules of proof of stake for the chain: Casper
+// FFG votes, justification, finalization and slashing evidence over a
+// chain's checkpoints (Buterin and Griffith, "Casper the Friendly Finality
+// Gadget", and EIP-1011's hybrid), and the stake-weighted election of
+// block proposers with its randomness beacon.
+//
+// What it provides:
+//
+//   - Checkpoint (an epoch and its block hash) and Vote (a validator key,
+//     a source and a target checkpoint, an ed25519 signature), with a
+//     canonical 177-byte encoding decoded strictly (Vote.UnmarshalBinary),
+//     a domain-separated signing message that holds the chain's genesis
+//     hash (so a vote cannot be replayed on another chain), Vote.Sign,
+//     Vote.Verify and VerifyVotes, which checks many signatures in one
+//     batch.
+//
+//   - Finality: the FFG state of one chain. AddVote and AddVotes count
+//     votes; a checkpoint is justified when votes holding two thirds or
+//     more of the total stake (3·support ≥ 2·total, in integers) link it
+//     from a justified source, and a justified checkpoint is finalized when
+//     such a link joins it to the checkpoint of the next epoch: the paper's
+//     k=1 rule. Ethereum's k=2 rule (finalize c when c and c+1 are
+//     justified and a supermajority link c→c+2 exists) is not implemented:
+//     it only finalizes earlier after a link to c+1 came too late, and it
+//     can be added later without changing votes or evidence.
+//     Justified, Finalized, FinalizedHeight and AllowReorg answer what the
+//     node needs; AllowReorg is chain/node's Finalizer check.
+//
+//   - Slashing: Slashable (double vote: same target epoch; surround vote:
+//     s1 < s2 < t2 < t1), Evidence (two signed votes in canonical order,
+//     with its own 354-byte encoding), Evidence.Verify, and
+//     Finality.AddEvidence, which accepts evidence against a validator
+//     once. AddVote returns the evidence itself when a vote conflicts with
+//     one it counted.
+//
+//   - Proposer election for pure PoS: Election draws each slot's proposer
+//     from a beacon seed with probability exactly proportional to stake
+//     (SHA-256 of the seed and slot, Lemire's unbiased reduction to
+//     [0, total stake), binary search over cumulative stakes: O(log n),
+//     no float). Reveal (an RFC 9381 ECVRF proof over the epoch under the
+//     validator's ed25519 key) and Mix make the RANDAO-style beacon.
+//
+// What it does not do: it touches no storage or network and does not log.
+// Stake deposits and withdrawals, the transactions that carry votes and
+// evidence, rewards, burning a slashed stake, the fork choice by highest
+// justified checkpoint and the validator set's changes across dynasties
+// belong to chain and chain/node, which call this package. Its Config.Lookup
+// callback is how it learns which checkpoints a chain has.
+//
+// # Signature scheme, by measurement
+//
+// Votes are ed25519 (RFC 8032) signatures, verified with
+// github.com/oasisprotocol/curve25519-voi under ZIP-215 rules. Measured
+// by BenchmarkVerify and BenchmarkEpoch on an AMD Zen 5 (2 vCPU shared
+// with other work, Go 1.26, -cpu 1, votes of 177 bytes whose signing
+// messages are 197 bytes); per vote, the range of two sessions of three
+// runs each, the busier session giving the higher figure:
+//
+//	crypto/ed25519 Verify                 43-58 µs  17,000-23,100 votes/s
+//	curve25519-voi Verify (ZIP-215)       30-36 µs  27,400-33,700 votes/s
+//	curve25519-voi BatchVerifier, 64      20-23 µs  42,000-50,900 votes/s
+//	curve25519-voi BatchVerifier, 1,000   15-16 µs  62,000-66,400 votes/s
+//	VerifyVotes, 1,000 with one bad       31-37 µs  27,000-32,500 votes/s
+//	Finality.AddVotes, 10,000-vote epoch  0.15-0.17 s (59,000-67,000 votes/s)
+//	the same epoch replayed               0.024 s (refused before any signature check)
+//
+// The issue's targets are 20,000 votes/s per core and a 10,000-vote epoch
+// under one second: the standard library alone misses the first on a busy
+// core and meets it with little margin on a quiet one; voi's batch
+// verifier meets both about three times over, and still the first when a
+// bad vote forces a batch to be checked one by one. BLS
+// aggregation (1.3 ms a signature with blst, per the project's notes) only
+// pays when votes arrive aggregated, which this scale does not need, and
+// would add cgo. ZIP-215 matters for consensus: under it single and batch
+// verification accept exactly the same signatures, where the standard
+// library's cofactorless check and any cofactored batch check disagree on
+// crafted signatures with small-order components, and nodes that disagree
+// on a vote's validity disagree on finality. ZIP-215 accepts some
+// encodings the standard library refuses (non-canonical points); a vote's
+// identity is its unsigned fields, never its signature bytes, so that
+// malleability changes nothing here.
+//
+// # Proposer election and its randomness
+//
+// The beacon is a chain of hashes: each block's proposer publishes its
+// Reveal for the epoch, and the node folds the proven output into the
+// previous value with Mix. The value at the end of epoch e−2 seeds every
+// slot of epoch e (Election.Proposer), so a schedule is known one epoch
+// ahead and cannot change while it runs. BenchmarkProposer draws a slot
+// among 10,000 validators in 0.22-0.24 µs without allocating (target:
+// under 10 µs); a reveal takes about 0.1 ms to make and as much to check,
+// once per block.
+//
+// The reveal is a VRF proof, not an ed25519 signature over the epoch as in
+// a plain RANDAO: an ed25519 signer chooses its nonce, so it can make as
+// many valid signatures of one epoch as it likes and keep the one whose
+// hash suits it, which is unlimited grinding. A VRF has exactly one
+// output per key and input (Ethereum gets the same from BLS signatures,
+// which are unique), and that output is pseudorandom to anyone without
+// the key. So:
+//
+//   - No proposer can choose its output, nor predict another's before it
+//     is published; re-signing changes the proof bytes, never the output
+//     (TestReveal checks this), and block contents do not enter the mix.
+//   - A proposer's only lever is to withhold: not propose in its slot,
+//     losing the block's reward, which leaves the mix without its output.
+//     Only the proposers after the last honest reveal before the cut-off
+//     (the end of epoch e−2) can see both outcomes before choosing. The
+//     last one holds one bit: it picks the better of two random schedules
+//     for epoch e. A coalition holding the last k slots chooses among 2^k,
+//     and with a share α of the stake that happens with probability about
+//     α^k per epoch.
+//   - What one bit buys: with N slots an epoch, the coalition's proposals
+//     X are binomial(N, α); the better of two schedules gives on average
+//     αN + σ/√π with σ = √(Nα(1−α)), and it pays a lost block whenever it
+//     withholds (half the time). With N = 50 and α = 0.1 that is 5 + 1.2
+//     slots in an epoch it controls the end of, one epoch in ten: about
+//     +0.12 proposals per epoch against −0.05 for the blocks withheld.
+//     It cannot pick a schedule, only the better of random ones, and it
+//     cannot reach epochs beyond e.
+//   - The validator set and stakes of epoch e must be fixed before the
+//     seed is (deposits taking effect at least two epochs after they are
+//     made), or a depositor could grind keys against a known seed. That
+//     is the node's rule to keep.
+//
+// Proposal shares match stake shares exactly in expectation;
+// TestElectionShares checks it over 100,000 slots with a chi-square test
+// (false-failure rate 0.1% per seed), and `go run ./cmd/sim election`
+// reports the same statistics for any number of validators and seeds.
+//
+// # Errors
+//
+// Every refusal is a RuleError whose Code (an ErrorCode such as
+// ErrBadSignature, ErrUnknownValidator, ErrUnknownCheckpoint,
+// ErrSourceNotJustified, ErrDuplicateVote, ErrSlashableVote,
+// ErrSlashedValidator, ErrInvalidEvidence or ErrMalformed) names the rule;
+// test with errors.As, never the message. A refused vote or evidence
+// changes nothing. With ErrSlashableVote the RuleError also carries the
+// Evidence.
+//
+// # Concurrency
+//
+// Finality's methods are safe for concurrent use; AddVotes verifies
+// signatures before it takes the lock, so readers such as AllowReorg wait
+// only for the counting. Votes, Evidence and the package functions are
+// values and are safe to share when not modified.
+package pos
