@@ -183,21 +183,29 @@ func (n *Node) guard(t *topic, validate pubsub.ValidatorEx) pubsub.ValidatorEx {
 			if r := recover(); r != nil {
 				n.log.Error("validator panic", "peer", from, "panic", r)
 				res = pubsub.ValidationIgnore
-			}
-			switch res {
-			case pubsub.ValidationAccept:
-				t.accepted.Add(1)
-			case pubsub.ValidationReject:
-				t.rejected.Add(1)
-			default:
-				t.ignored.Add(1)
+				t.count(res)
 			}
 		}()
 		res = validate(ctx, from, m)
+		// Counted before the penalty, which may ban the sender: whoever
+		// sees the ban sees the rejection that caused it.
+		t.count(res)
 		if res == pubsub.ValidationReject {
 			n.rejected(from)
 		}
 		return res
+	}
+}
+
+// count adds a verdict to the topic's counters.
+func (t *topic) count(res pubsub.ValidationResult) {
+	switch res {
+	case pubsub.ValidationAccept:
+		t.accepted.Add(1)
+	case pubsub.ValidationReject:
+		t.rejected.Add(1)
+	default:
+		t.ignored.Add(1)
 	}
 }
 

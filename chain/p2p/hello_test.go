@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"math/big"
 	"strings"
@@ -72,19 +73,7 @@ func TestStatusDecodeErrors(t *testing.T) {
 // FuzzStatus: decoding never panics, and what decodes encodes back to the
 // same bytes (only the canonical encoding is accepted).
 func FuzzStatus(f *testing.F) {
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var s Status
-		if err := s.UnmarshalBinary(data); err != nil {
-			return
-		}
-		raw, err := s.MarshalBinary()
-		if err != nil {
-			t.Fatalf("decoded %x but cannot encode it: %v", data, err)
-		}
-		if !bytes.Equal(raw, data) {
-			t.Fatalf("decoded %x, encodes as %x", data, raw)
-		}
-	})
+	fuzzRoundTrip[Status](f)
 }
 
 // TestMessageID: a block's id starts with its hash and changes with its
@@ -124,4 +113,27 @@ func TestMessageID(t *testing.T) {
 	if id(&pb.Message{Topic: &tt, Data: []byte("junk")}) != id(&pb.Message{Topic: &bt, Data: []byte("junk")}) {
 		t.Error("junk ids differ")
 	}
+}
+
+// fuzzRoundTrip fuzzes a wire decoder: decoding never panics, and what
+// decodes encodes back to the same bytes (only the canonical encoding is
+// accepted).
+func fuzzRoundTrip[T any, P interface {
+	*T
+	encoding.BinaryMarshaler
+	encoding.BinaryUnmarshaler
+}](f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var v T
+		if err := P(&v).UnmarshalBinary(data); err != nil {
+			return
+		}
+		raw, err := P(&v).MarshalBinary()
+		if err != nil {
+			t.Fatalf("decoded %x but cannot encode it: %v", data, err)
+		}
+		if !bytes.Equal(raw, data) {
+			t.Fatalf("decoded %x, encodes as %x", data, raw)
+		}
+	})
 }

@@ -141,36 +141,12 @@ func TestDecodeHeaders(t *testing.T) {
 
 // FuzzHeadersRequest: what decodes encodes back to the same bytes.
 func FuzzHeadersRequest(f *testing.F) {
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var r headersRequest
-		if err := r.UnmarshalBinary(data); err != nil {
-			return
-		}
-		raw, err := r.MarshalBinary()
-		if err != nil {
-			t.Fatalf("decoded %x but cannot encode it: %v", data, err)
-		}
-		if !bytes.Equal(raw, data) {
-			t.Fatalf("decoded %x, encodes as %x", data, raw)
-		}
-	})
+	fuzzRoundTrip[headersRequest](f)
 }
 
 // FuzzGetBlocksRequest: what decodes encodes back to the same bytes.
 func FuzzGetBlocksRequest(f *testing.F) {
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var r getBlocksRequest
-		if err := r.UnmarshalBinary(data); err != nil {
-			return
-		}
-		raw, err := r.MarshalBinary()
-		if err != nil {
-			t.Fatalf("decoded %x but cannot encode it: %v", data, err)
-		}
-		if !bytes.Equal(raw, data) {
-			t.Fatalf("decoded %x, encodes as %x", data, raw)
-		}
-	})
+	fuzzRoundTrip[getBlocksRequest](f)
 }
 
 // FuzzHeadersAnswer: an answer decodes only as whole headers, at most

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,16 +19,8 @@ func runElection(ctx context.Context, args []string, stdout io.Writer) error {
 	slots := fs.Uint64("slots", 100_000, "number of slots drawn")
 	seed := fs.Uint64("seed", 1, "random seed of the stakes and the beacon")
 	asJSON := fs.Bool("json", false, "print one JSON object: slots, max_share_error, chi_square_p")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return nil
-		}
-		return cli.Usage(err)
-	}
-	if fs.NArg() > 0 {
-		return cli.Usagef("unexpected argument %q", fs.Arg(0))
+	if ok, err := parseFlags(fs, args, stdout); !ok {
+		return err
 	}
 	cfg := sim.ElectionConfig{Validators: *validators, Slots: *slots, Seed: *seed}
 	if err := cfg.Validate(); err != nil {

@@ -82,16 +82,8 @@ func runConvergence(ctx context.Context, args []string, stdout, stderr io.Writer
 	shares := fs.String("shares", "", "comma-separated hash power shares, one per node (default equal)")
 	asJSON := fs.Bool("json", false, "print one JSON object (needs a single --rule)")
 	plotFile := fs.String("plot", "", "also write an SVG plot of the majority-tip fraction over time to `FILE`")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return nil
-		}
-		return cli.Usage(err)
-	}
-	if fs.NArg() > 0 {
-		return cli.Usagef("unexpected argument %q", fs.Arg(0))
+	if ok, err := parseFlags(fs, args, stdout); !ok {
+		return err
 	}
 
 	rules := sim.Rules()
@@ -188,4 +180,22 @@ func seconds(s *float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.3f", *s)
+}
+
+// parseFlags parses a command's flags, which take no arguments after
+// them. It reports false when the command must stop: after printing the
+// flags for -h (a nil error), or with a usage error.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) (bool, error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+			return false, nil
+		}
+		return false, cli.Usage(err)
+	}
+	if fs.NArg() > 0 {
+		return false, cli.Usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return true, nil
 }
