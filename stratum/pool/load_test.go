@@ -25,7 +25,9 @@ func TestLoad(t *testing.T) {
 	}
 	tp := newTestPool(t, func(c *Config) {
 		c.MinDifficulty, c.StartDifficulty = 1e-12, 1e-12 // every hash is a share
-		c.MaxConnsPerIP = clients + 10
+		// All clients handshake at once: above MaxUnauthConns the
+		// pool would rightly evict the oldest unauthorized ones.
+		c.MaxConnsPerIP, c.MaxUnauthConns = clients+10, clients+10
 		c.RefreshInterval = time.Hour
 	})
 	user := testAddr(11).String() + ".load"
