@@ -38,9 +38,15 @@ func TestTipReachesNewPeer(t *testing.T) {
 		}
 		s.cut(1, 2)
 	}
-	st, bs := c.net.SyncStats(), b.net.Stats()
-	t.Logf("c: %d status syncs, %d hello syncs, %d gossiped blocks accepted; b sent %d statuses",
-		st.StatusSyncs, st.HelloSyncs, c.net.Stats().Blocks.Accepted, bs.StatusesSent)
+	st, as, bs, cs := c.net.SyncStats(), a.net.Stats(), b.net.Stats(), c.net.Stats()
+	t.Logf("c: %d status syncs, %d hello syncs, %d gossiped blocks accepted; statuses sent by a %d, b %d, c %d",
+		st.StatusSyncs, st.HelloSyncs, cs.Blocks.Accepted, as.StatusesSent, bs.StatusesSent, cs.StatusesSent)
+	// Statuses go only to peers not known to have the tip: b's to c, at
+	// most one per round (a sent b each block); none of c's (b named
+	// each tip c synced to).
+	if bs.StatusesSent > gapRounds || cs.StatusesSent != 0 {
+		t.Errorf("statuses sent: b %d (want at most %d), c %d (want 0)", bs.StatusesSent, gapRounds, cs.StatusesSent)
+	}
 	checkStatusMetrics(t, c, st.StatusSyncs)
 }
 
