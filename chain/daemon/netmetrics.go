@@ -18,7 +18,9 @@ var (
 	descGossipDropped = prometheus.NewDesc("powmine_p2p_gossip_publish_dropped_total",
 		"Gossip messages not published because the publish queue was full, by topic.", []string{"topic"}, nil)
 	descSyncs = prometheus.NewDesc("powmine_p2p_syncs_total",
-		"Block syncs asked for, by cause: a hello with more work, or a gossiped orphan.", []string{"cause"}, nil)
+		"Block syncs asked for, by cause: a hello with more work, a gossiped orphan, or a tip announcement (status) with more work.", []string{"cause"}, nil)
+	descStatuses = prometheus.NewDesc("powmine_p2p_statuses_total",
+		"Tip announcements (status messages), by event: sent, received and read, or received and ignored (too frequent).", []string{"event"}, nil)
 	descSyncRequests = prometheus.NewDesc("powmine_p2p_sync_requests_total",
 		"Requests sent by sync, by kind: headers, or blocks by hash.", []string{"kind"}, nil)
 	descSyncFailures = prometheus.NewDesc("powmine_p2p_sync_failures_total",
@@ -46,7 +48,7 @@ var _ prometheus.Collector = netCollector{}
 
 func (netCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPeers, descGossipReceived, descGossipPublished, descGossipDropped,
-		descSyncs, descSyncRequests, descSyncFailures, descSyncStalls, descSyncHeaders, descSyncBlocks, descSyncNotFound, descBans, descBanned, descRefused} {
+		descSyncs, descStatuses, descSyncRequests, descSyncFailures, descSyncStalls, descSyncHeaders, descSyncBlocks, descSyncNotFound, descBans, descBanned, descRefused} {
 		ch <- d
 	}
 }
@@ -73,6 +75,10 @@ func (c netCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counter(descSyncs, sync.HelloSyncs, "hello")
 	counter(descSyncs, sync.OrphanSyncs, "orphan")
+	counter(descSyncs, sync.StatusSyncs, "status")
+	counter(descStatuses, st.StatusesSent, "sent")
+	counter(descStatuses, st.StatusesReceived, "received")
+	counter(descStatuses, st.StatusesIgnored, "ignored")
 	counter(descSyncRequests, sync.HeaderRequests, "headers")
 	counter(descSyncRequests, sync.Requests-sync.HeaderRequests, "blocks")
 	counter(descSyncFailures, sync.Failed)

@@ -57,6 +57,28 @@
 //     closed): each side sends its Status (genesis, tip hash, height,
 //     cumulative work); a peer on another genesis is disconnected; the
 //     last Status of each peer shows in Peers.
+//   - Tip announcements (StatusProtocol). Gossipsub relays a block only
+//     to the peers of its mesh, and a peer that connected a moment ago
+//     is not in it yet: such a peer would wait for the next block. So,
+//     as Bitcoin announces blocks to all its peers, a node sends its
+//     Status, one way, to every peer that said hello and is not known to
+//     have the tip: known are the tips of the peer's hello and statuses,
+//     those sent to it, and the blocks gossiped to or from it (a tracer
+//     of pubsub's RPCs; the last knownTips per peer). The tip is
+//     announced statusDelay (100 ms) after it changes, so a burst is one
+//     status (the latest tip wins) and the gossip sent meanwhile counts;
+//     at most one status is in flight per peer, at most one per
+//     statusInterval (250 ms), each with a deadline and its memory
+//     reserved. A receiver reads at most one status per peer every
+//     minStatusGap (62.5 ms) and resets the others unread: ignored, not
+//     penalized (a malformed one counts as a rejected message). A status
+//     with more work than ours and a tip the chain lacks, still so after
+//     statusGrace (500 ms, for gossip in flight), asks for a sync with
+//     its sender (SyncStats.StatusSyncs), and no other until that sync
+//     starts, so a flood of statuses costs one decode per minStatusGap
+//     and one sync per statusGrace at most. A connection is covered by
+//     the hello: the side with less work syncs, whichever side dialed,
+//     and a tip that changed during the hello is announced after it.
 //   - Headers-first sync. After a hello whose Status has more work than
 //     ours, and for a gossiped orphan (asking its sender), the node asks
 //     the peer for headers (HeadersProtocol) after the locator of its
@@ -99,8 +121,10 @@
 // when the bounded queue is full) for one publishing goroutine per
 // topic, so they may be called from the node's notification callback.
 // Node.mu guards hellos, invalid, added and closed, Node.servedMu the
-// sync counters per peer; neither is held while calling libp2p, Chain
-// or Mempool. The gater has its own lock for the ban list, and saveMu,
+// sync counters per peer, Node.annMu (taken after mu, never before) the
+// announcement state per peer; none is held while calling libp2p, Chain
+// or Mempool. One goroutine announces the tip (announceLoop), with one
+// per status in flight. The gater has its own lock for the ban list, and saveMu,
 // taken before it, so that writes of the ban file follow one another
 // and the last holds the last list.
 package p2p

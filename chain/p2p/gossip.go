@@ -68,6 +68,7 @@ type topic struct {
 func (n *Node) startGossip(ctx context.Context) error {
 	g := n.params.GenesisHash
 	bname, tname := BlocksTopic(g), TransfersTopic(g)
+	n.mesh.blocksTopic, n.mesh.onBlock = bname, n.learnBlock
 	ps, err := pubsub.NewGossipSub(ctx, n.host,
 		pubsub.WithFloodPublish(true),
 		pubsub.WithMessageIdFn(messageID(bname)),
@@ -273,6 +274,7 @@ func (n *Node) PublishBlock(b *chain.Block) {
 		n.syncQuieted.Add(1)
 		return // brought by sync: see syncWith
 	}
+	n.wakeAnnouncer() // a new tip: peers the gossip misses get a status
 	raw, err := b.MarshalBinary()
 	if err != nil {
 		n.log.Error("publish block: encode", "hash", b.Hash(), "err", err)

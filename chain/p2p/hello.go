@@ -102,12 +102,12 @@ func (s *Status) UnmarshalBinary(data []byte) error {
 // handleHello answers a peer's hello with ours.
 func (n *Node) handleHello(s network.Stream) {
 	remote := s.Conn().RemotePeer()
-	theirs, err := n.exchangeHello(s, false)
+	ours, theirs, err := n.exchangeHello(s, false)
 	if err != nil {
 		n.log.Debug("hello failed", "peer", remote, "err", err)
 		return
 	}
-	n.helloDone(remote, theirs)
+	n.helloDone(remote, ours, theirs)
 }
 
 // sayHello runs the hello with a newly connected peer, as the dialer.
@@ -121,34 +121,33 @@ func (n *Node) sayHello(ctx context.Context, p peer.ID) {
 	}
 	stop := context.AfterFunc(ctx, func() { s.Reset() })
 	defer stop()
-	theirs, err := n.exchangeHello(s, true)
+	ours, theirs, err := n.exchangeHello(s, true)
 	if err != nil {
 		n.log.Debug("hello failed", "peer", p, "err", err)
 		return
 	}
-	n.helloDone(p, theirs)
+	n.helloDone(p, ours, theirs)
 }
 
 // exchangeHello writes our status and reads the peer's, in the order of
 // the side (the dialer writes first, the listener answers), with a
-// deadline and the memory reserved in the stream's scope. It closes or
-// resets s.
-func (n *Node) exchangeHello(s network.Stream, dialer bool) (Status, error) {
-	var theirs Status
+// deadline and the memory reserved in the stream's scope. It returns the
+// status it sent and the peer's, and closes or resets s.
+func (n *Node) exchangeHello(s network.Stream, dialer bool) (ours, theirs Status, err error) {
 	if err := s.Scope().ReserveMemory(MaxHelloSize, network.ReservationPriorityAlways); err != nil {
 		s.Reset()
-		return theirs, fmt.Errorf("p2p: hello: reserve memory: %w", err)
+		return ours, theirs, fmt.Errorf("p2p: hello: reserve memory: %w", err)
 	}
 	defer s.Scope().ReleaseMemory(MaxHelloSize)
-	if err := s.SetDeadline(time.Now().Add(helloTimeout)); err != nil {
+	if err = s.SetDeadline(time.Now().Add(helloTimeout)); err != nil {
 		s.Reset()
-		return theirs, err
+		return ours, theirs, err
 	}
-	ours := n.status()
+	ours = n.status()
 	raw, err := ours.MarshalBinary()
 	if err != nil {
 		s.Reset()
-		return theirs, err
+		return ours, theirs, err
 	}
 	// Each side writes its status as one length byte and the encoding;
 	// the dialer closes its side after reading the answer, and the
@@ -179,7 +178,7 @@ func (n *Node) exchangeHello(s network.Stream, dialer bool) (Status, error) {
 	for _, step := range steps {
 		if err := step(); err != nil {
 			s.Reset()
-			return theirs, fmt.Errorf("p2p: hello: %w", err)
+			return ours, theirs, fmt.Errorf("p2p: hello: %w", err)
 		}
 	}
 	// Both statuses went through; what follows only ends the stream, and
@@ -188,11 +187,11 @@ func (n *Node) exchangeHello(s network.Stream, dialer bool) (Status, error) {
 	if !dialer {
 		if n, err := io.Copy(io.Discard, io.LimitReader(s, 1)); err != nil || n != 0 {
 			s.Reset()
-			return theirs, nil
+			return ours, theirs, nil
 		}
 	}
 	s.Close()
-	return theirs, nil
+	return ours, theirs, nil
 }
 
 // status returns the local hello.
@@ -203,9 +202,10 @@ func (n *Node) status() Status {
 }
 
 // helloDone records a peer's status, or closes the connection when the
-// peer is on another chain, and queues a sync with a peer whose chain has
-// more work than ours.
-func (n *Node) helloDone(p peer.ID, theirs Status) {
+// peer is on another chain, queues a sync with a peer whose chain has
+// more work than ours, and starts the announcements to the peer (ours is
+// the status the hello sent).
+func (n *Node) helloDone(p peer.ID, ours, theirs Status) {
 	if !bytes.Equal(theirs.Genesis[:], n.params.GenesisHash[:]) {
 		n.log.Info("peer on another chain refused", "peer", p, "genesis", theirs.Genesis)
 		n.refused.Add(1)
@@ -216,6 +216,7 @@ func (n *Node) helloDone(p peer.ID, theirs Status) {
 	n.hellos[p] = theirs
 	n.mu.Unlock()
 	n.log.Debug("hello", "peer", p, "height", theirs.Height, "tip", theirs.TipHash)
+	n.helloAnnounce(p, ours.TipHash, theirs.TipHash)
 	if ours := n.chain.Status().Work; theirs.Work != nil && (ours == nil || theirs.Work.Cmp(ours) > 0) {
 		n.helloSyncs.Add(1)
 		n.requestSync(p)

@@ -10,8 +10,16 @@ import (
 )
 
 // meshTracer records which peers are in the node's gossip mesh of each
-// topic (pubsub reports grafts and prunes from its event loop).
+// topic (pubsub reports grafts and prunes from its event loop), and
+// tells the node which blocks each peer has, as they are gossiped to or
+// from it.
 type meshTracer struct {
+	// Set before pubsub starts, then immutable: the blocks topic, and
+	// the function that takes a block message gossiped to or from a
+	// peer.
+	blocksTopic string
+	onBlock     func(p peer.ID, data []byte)
+
 	mu   sync.Mutex
 	mesh map[peer.ID]map[string]bool
 }
@@ -59,17 +67,40 @@ func (m *meshTracer) forget(p peer.ID) {
 	delete(m.mesh, p)
 }
 
+// received passes a block message received from a peer to onBlock.
+func (m *meshTracer) received(msg *pubsub.Message) {
+	if m.onBlock != nil && msg.GetTopic() == m.blocksTopic {
+		m.onBlock(msg.ReceivedFrom, msg.GetData())
+	}
+}
+
+// ValidateMessage: a peer sent a block (pubsub leaves local publishes
+// out).
+func (m *meshTracer) ValidateMessage(msg *pubsub.Message) { m.received(msg) }
+
+// DuplicateMessage: a peer sent a block seen before.
+func (m *meshTracer) DuplicateMessage(msg *pubsub.Message) { m.received(msg) }
+
+// SendRPC: the blocks of an RPC queued for p reach it.
+func (m *meshTracer) SendRPC(rpc *pubsub.RPC, p peer.ID) {
+	if m.onBlock == nil {
+		return
+	}
+	for _, msg := range rpc.GetPublish() {
+		if msg.GetTopic() == m.blocksTopic {
+			m.onBlock(p, msg.GetData())
+		}
+	}
+}
+
 // The other events are not recorded.
 
 func (*meshTracer) Join(string)                                          {}
 func (*meshTracer) Leave(string)                                         {}
-func (*meshTracer) ValidateMessage(*pubsub.Message)                      {}
 func (*meshTracer) DeliverMessage(*pubsub.Message)                       {}
 func (*meshTracer) RejectMessage(*pubsub.Message, string)                {}
-func (*meshTracer) DuplicateMessage(*pubsub.Message)                     {}
 func (*meshTracer) ThrottlePeer(peer.ID)                                 {}
 func (*meshTracer) RecvRPC(*pubsub.RPC)                                  {}
-func (*meshTracer) SendRPC(*pubsub.RPC, peer.ID)                         {}
 func (*meshTracer) SendRPCCompleted(*pubsub.RPC, peer.ID, time.Duration) {}
 func (*meshTracer) DropRPC(*pubsub.RPC, peer.ID)                         {}
 func (*meshTracer) UndeliverableMessage(*pubsub.Message)                 {}

@@ -186,8 +186,9 @@ type Node struct {
 	redial      time.Duration
 	helloWait   time.Duration
 	syncTimeout time.Duration
-	syncs       chan peer.ID // peers to sync with (syncLoop)
-	mdns        mdns.Service // nil without Config.MDNS
+	syncs       chan peer.ID  // peers to sync with (syncLoop)
+	announce    chan struct{} // wakes announceLoop: the tip may have changed
+	mdns        mdns.Service  // nil without Config.MDNS
 	// quiet holds the hashes of the blocks sync is handing to the chain,
 	// which PublishBlock leaves out; lastSynced is the last such block
 	// the chain accepted in the running sync (syncWith).
@@ -204,15 +205,23 @@ type Node struct {
 	// Sync counters (see SyncStats).
 	syncRequests, syncHeaderRequests, syncFailed, syncStalls atomic.Int64
 	syncHeaders, syncBlocks, syncNotFound                    atomic.Int64
-	orphanSyncs, helloSyncs, syncQuieted, syncAnnounced      atomic.Int64
+	orphanSyncs, helloSyncs, statusSyncs                     atomic.Int64
+	syncQuieted, syncAnnounced                               atomic.Int64
 	servedMu                                                 sync.Mutex
 	served                                                   map[peer.ID]int64 // accepted sync blocks per sender
+	// Status announcement counters (see Stats).
+	statusSent, statusReceived, statusIgnored atomic.Int64
 
 	mu      sync.Mutex
 	hellos  map[peer.ID]Status        // the last hello of each connected peer
 	invalid map[peer.ID]int           // rejected messages per peer
 	added   map[peer.ID]peer.AddrInfo // peers to keep connected (AddPeer)
 	closed  bool
+
+	// annMu guards ann: the announcement state of each connected peer
+	// that said hello (status.go). It is taken after mu, never before.
+	annMu sync.Mutex
+	ann   map[peer.ID]*peerAnnounce
 }
 
 // New starts a host listening on cfg.Listen with TCP and QUIC only, no
@@ -249,6 +258,8 @@ func New(cfg Config) (*Node, error) {
 		helloWait:   cmp.Or(cfg.HelloWait, DefaultHelloWait),
 		syncTimeout: cmp.Or(cfg.SyncTimeout, DefaultSyncTimeout),
 		syncs:       make(chan peer.ID, syncQueue),
+		announce:    make(chan struct{}, 1),
+		ann:         make(map[peer.ID]*peerAnnounce),
 		served:      make(map[peer.ID]int64),
 		hellos:      make(map[peer.ID]Status),
 		invalid:     make(map[peer.ID]int),
@@ -278,13 +289,15 @@ func New(cfg Config) (*Node, error) {
 	h.SetStreamHandler(HelloProtocol, n.handleHello)
 	h.SetStreamHandler(HeadersProtocol, n.handleHeaders)
 	h.SetStreamHandler(GetBlocksProtocol, n.handleGetBlocks)
+	h.SetStreamHandler(StatusProtocol, n.handleStatus)
 	h.Network().Notify(&network.NotifyBundle{
 		ConnectedF:    n.connected,
 		DisconnectedF: n.disconnected,
 	})
-	n.wg.Add(2)
+	n.wg.Add(3)
 	go n.redialLoop(ctx)
 	go n.syncLoop(ctx)
+	go n.announceLoop(ctx)
 	if cfg.MDNS {
 		if err := n.startMDNS(); err != nil {
 			return nil, errors.Join(fmt.Errorf("p2p: mDNS: %w", err), n.Close())

@@ -78,9 +78,12 @@ func (n *Node) disconnected(nw network.Network, c network.Conn) {
 	}
 	n.mesh.forget(p)
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	delete(n.hellos, p)
 	delete(n.invalid, p) // gossipsub's score remembers it for an hour
+	n.mu.Unlock()
+	n.annMu.Lock()
+	delete(n.ann, p)
+	n.annMu.Unlock()
 }
 
 // rejected counts a rejected message from p, and bans p once it sent

@@ -29,6 +29,11 @@ type Stats struct {
 	Banned                    int
 	// Refused counts the peers closed at the hello for another genesis.
 	Refused int64
+	// StatusesSent are the tip announcements sent (StatusProtocol);
+	// StatusesReceived those of peers that were read, StatusesIgnored
+	// those reset unread (from a peer without a hello, or sooner than
+	// minStatusGap after the peer's last one).
+	StatusesSent, StatusesReceived, StatusesIgnored int64
 }
 
 func (t *topic) stats() TopicStats {
@@ -51,6 +56,10 @@ func (n *Node) Stats() Stats {
 		OperatorBans: n.gater.banEvents[BanOperator].Load(),
 		Banned:       len(n.gater.list()),
 		Refused:      n.refused.Load(),
+
+		StatusesSent:     n.statusSent.Load(),
+		StatusesReceived: n.statusReceived.Load(),
+		StatusesIgnored:  n.statusIgnored.Load(),
 	}
 	nw := n.host.Network()
 	for _, p := range nw.Peers() {

@@ -331,8 +331,10 @@ type SyncStats struct {
 	// Served are the accepted blocks of answers per peer that sent them.
 	Served map[peer.ID]int64
 	// OrphanSyncs are the syncs asked for by a gossiped orphan,
-	// HelloSyncs those asked for by a hello showing more work than ours.
-	OrphanSyncs, HelloSyncs int64
+	// HelloSyncs those asked for by a hello showing more work than ours,
+	// StatusSyncs those asked for by a status announcement showing more
+	// work than ours and a tip the chain lacks (see StatusProtocol).
+	OrphanSyncs, HelloSyncs, StatusSyncs int64
 	// Quieted are the accepted blocks of answers that were not gossiped;
 	// Announced the syncs that ended by gossiping the new tip.
 	Quieted, Announced int64
@@ -350,6 +352,7 @@ func (n *Node) SyncStats() SyncStats {
 		NotFound:       n.syncNotFound.Load(),
 		OrphanSyncs:    n.orphanSyncs.Load(),
 		HelloSyncs:     n.helloSyncs.Load(),
+		StatusSyncs:    n.statusSyncs.Load(),
 		Quieted:        n.syncQuieted.Load(),
 		Announced:      n.syncAnnounced.Load(),
 		Served:         make(map[peer.ID]int64),
@@ -363,12 +366,14 @@ func (n *Node) SyncStats() SyncStats {
 }
 
 // requestSync queues a sync with p for the sync goroutine, or drops it
-// when the queue is full.
-func (n *Node) requestSync(p peer.ID) {
+// when the queue is full. It reports whether it queued.
+func (n *Node) requestSync(p peer.ID) bool {
 	select {
 	case n.syncs <- p:
+		return true
 	default:
 		n.log.Debug("sync queue full, dropped", "peer", p)
+		return false
 	}
 }
 
@@ -380,6 +385,7 @@ func (n *Node) syncLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case p := <-n.syncs:
+			n.syncStarted(p)
 			n.syncWith(ctx, p)
 		}
 	}

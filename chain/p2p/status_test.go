@@ -1,0 +1,112 @@
+package p2p
+
+import (
+	"context"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/powmine/powmine/chain"
+)
+
+// sendStatusFrom sends st to n from r's host on a status stream, as a
+// peer that ignores the bounds would; errors (a reset) are ignored.
+func (r *rawPeer) sendStatusFrom(t *testing.T, n *Node, st Status) {
+	t.Helper()
+	raw, err := st.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	s, err := r.NewStream(ctx, n.ID(), StatusProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = s.Write(append([]byte{byte(len(raw))}, raw...))
+	_ = s.Close()
+}
+
+// announced reports whether n keeps announcement state for r, which
+// its hello started.
+func (n *Node) announced(r *rawPeer) bool {
+	n.annMu.Lock()
+	defer n.annMu.Unlock()
+	return n.ann[r.ID()] != nil
+}
+
+// statusPending reports whether a sync asked for by r's statuses waits.
+func (n *Node) statusPending(r *rawPeer) bool {
+	n.annMu.Lock()
+	defer n.annMu.Unlock()
+	a := n.ann[r.ID()]
+	return a != nil && a.pending
+}
+
+// TestStatusFlood: a peer that said hello sends statuses in a loop, each
+// with more work than ours and a new unknown tip. The node reads at most
+// one per minStatusGap and resets the others unread (ignored, not
+// penalized: the peer is neither counted invalid nor banned); at most
+// one sync asked for by the peer's statuses waits at a time, so they
+// ask for at most one sync per statusGrace; the sync queue never holds
+// more than one entry of the peer. A malformed status counts against
+// the peer.
+func TestStatusFlood(t *testing.T) {
+	const floodFor = 3 * statusGrace // several graces and many gaps
+	p := &chain.DevParams
+	n, _ := newSyncNode(t, p)
+	r := newRawPeer(t, p, 1000, nil) // no blocks: each sync ends at once
+	r.sayHello(t, n)
+	waitFor(t, "the announcement state", func() bool { return n.announced(r) })
+	waitFor(t, "the hello sync", func() bool { return len(n.syncs) == 0 })
+	base := n.SyncStats()
+
+	start := time.Now()
+	maxQueued := 0
+	var flood int64
+	for i := 0; time.Since(start) < floodFor; i++ {
+		flood++
+		st := Status{Genesis: p.GenesisHash, TipHash: chain.Hash{byte(i), byte(i >> 8), 0xf1}, Height: int64(2000 + i), Work: big.NewInt(int64(1000 + i))}
+		r.sendStatusFrom(t, n, st)
+		maxQueued = max(maxQueued, len(n.syncs))
+	}
+	elapsed := time.Since(start)
+	waitFor(t, "every status read or ignored", func() bool {
+		st := n.Stats()
+		return st.StatusesReceived+st.StatusesIgnored == flood
+	})
+	waitFor(t, "the last grace", func() bool { return !n.statusPending(r) && len(n.syncs) == 0 })
+	st, ss := n.Stats(), n.SyncStats()
+	syncs := ss.StatusSyncs - base.StatusSyncs
+	t.Logf("%d statuses in %v: %d read, %d ignored, %d syncs asked for, sync queue at most %d",
+		flood, elapsed.Round(time.Millisecond), st.StatusesReceived, st.StatusesIgnored, syncs, maxQueued)
+	if limit := int64(elapsed/minStatusGap) + 1; st.StatusesReceived > limit || st.StatusesReceived == 0 {
+		t.Errorf("read %d statuses in %v, want 1 to %d (one per %v)", st.StatusesReceived, elapsed, limit, minStatusGap)
+	}
+	if limit := int64(elapsed/statusGrace) + 2; syncs > limit || syncs == 0 {
+		t.Errorf("%d syncs asked for in %v, want 1 to %d", syncs, elapsed, limit)
+	}
+	if maxQueued > 1 {
+		t.Errorf("the sync queue held %d entries", maxQueued)
+	}
+	if c := n.invalidCount(r.ID()); c != 0 || n.Banned(r.ID()) {
+		t.Errorf("the flooding peer was penalized: %d invalid, banned %v", c, n.Banned(r.ID()))
+	}
+
+	// A malformed status (a length byte that does not match), read once
+	// minStatusGap has passed, counts against the peer.
+	waitFor(t, "the gap after the last status read", func() bool {
+		n.annMu.Lock()
+		defer n.annMu.Unlock()
+		return time.Since(n.ann[r.ID()].lastRead) > minStatusGap
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	s, err := r.NewStream(ctx, n.ID(), StatusProtocol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = s.Write([]byte{5, 1, 2})
+	_ = s.Close()
+	waitFor(t, "the malformed status counted", func() bool { return n.invalidCount(r.ID()) == 1 })
+}
