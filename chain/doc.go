@@ -43,8 +43,10 @@
 //   - Accounts: Address (20 bytes of the double SHA-256 of a public key,
 //     written "pm" + hex + checksum; ParseAddress), PublicKey, GenerateKey,
 //     Transfer.Sign and Transfer.Verify over a domain-separated signing
-//     message; Account, the state of an address (balance and next
-//     sequence number) as the node, its store and the mempool share it.
+//     message, VerifySignature and VerifySignatures (a batch) for other
+//     signed messages, all under one rule (see Signatures below);
+//     Account, the state of an address (balance and next sequence
+//     number) as the node, its store and the mempool share it.
 //   - Checks in layers: CheckProofOfWork and CheckHeaderSanity need only
 //     the header; CheckHeaderContext needs facts about the parent
 //     (HeaderContext) and the local clock. MedianTimePast computes the
@@ -71,8 +73,9 @@
 // verified under ZIP-215's rules (Zcash's "Explicitly Defining and
 // Modifying Ed25519 Validation Rules"), with
 // github.com/oasisprotocol/curve25519-voi, everywhere: Transfer.Verify,
-// CheckTransactionSanity (the mempool's check), and CheckBlockSanity's
-// batch. The rule: S must be below the group order ℓ; A and R may be any
+// CheckTransactionSanity (the mempool's check), CheckBlockSanity's batch,
+// and VerifySignature and VerifySignatures, which chain/pos uses for its
+// votes. The rule: S must be below the group order ℓ; A and R may be any
 // encoding of a curve point, non-canonical or of small order; and the
 // cofactored equation [8][S]B = [8]R + [8][k]A must hold, with k the
 // SHA-512 of R's and A's bytes as given and the message, reduced modulo

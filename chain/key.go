@@ -2,6 +2,7 @@ package chain
 
 import (
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -113,8 +114,36 @@ func (t *Transfer) Verify(network Hash) bool {
 var sigRule = &voi.Options{Verify: voi.VerifyOptionsZIP_215}
 
 // verifySignature reports whether sig is pub's valid ed25519 signature
-// over msg under sigRule. Every transfer signature check goes through it
-// or through verifyTransfers, which applies the same rule in a batch.
+// over msg under sigRule. Every single signature check goes through it;
+// firstBadSignature and VerifySignatures apply the same rule in a batch.
 func verifySignature(pub *PublicKey, msg []byte, sig *Signature) bool {
 	return voi.VerifyWithOptions(pub[:], msg, sig[:], sigRule)
+}
+
+// VerifySignature reports whether sig is pub's valid ed25519 signature
+// over msg under the chain's signature rule, ZIP-215 (see the package
+// doc): the rule of transfers, and of the other signed messages of the
+// protocol (chain/pos's votes). It is safe for concurrent use.
+func VerifySignature(pub PublicKey, msg []byte, sig Signature) bool {
+	return verifySignature(&pub, msg, &sig)
+}
+
+// VerifySignatures checks many signatures in one batch under the same
+// rule and returns ok with ok[i] == VerifySignature(pubs[i], msgs[i],
+// sigs[i]) for every i: when the batch fails, each signature is checked
+// alone. The slices must have the same length. It is safe for concurrent
+// use.
+func VerifySignatures(pubs []PublicKey, msgs [][]byte, sigs []Signature) []bool {
+	switch len(pubs) {
+	case 0:
+		return nil
+	case 1:
+		return []bool{verifySignature(&pubs[0], msgs[0], &sigs[0])}
+	}
+	bv := voi.NewBatchVerifierWithCapacity(len(pubs))
+	for i := range pubs {
+		bv.AddWithOptions(pubs[i][:], msgs[i], sigs[i][:], sigRule)
+	}
+	_, ok := bv.Verify(rand.Reader)
+	return ok
 }

@@ -232,6 +232,22 @@ func TestBatchAgreesWithSingle(t *testing.T) {
 		if got := firstBadSignature(txs, testParams.GenesisHash); got != want {
 			t.Fatalf("round %d: firstBadSignature of %d says %d, single verification %d", round, n, got, want)
 		}
+		// The exported batch, on the transfers alone, verdict by verdict.
+		var pubs []PublicKey
+		var msgs [][]byte
+		var sigs []Signature
+		var trs []*Transfer
+		for _, tx := range txs {
+			if tr := tx.Transfer; tr != nil {
+				pubs, sigs, trs = append(pubs, tr.From), append(sigs, tr.Signature), append(trs, tr)
+				msgs = append(msgs, tr.SigningMessage(testParams.GenesisHash))
+			}
+		}
+		for i, ok := range VerifySignatures(pubs, msgs, sigs) {
+			if ok != single[trs[i]] || ok != VerifySignature(pubs[i], msgs[i], sigs[i]) {
+				t.Fatalf("round %d: VerifySignatures[%d] = %v, single verification %v", round, i, ok, single[trs[i]])
+			}
+		}
 	}
 }
 
