@@ -2,9 +2,12 @@ package chain
 
 import (
 	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/hex"
 	"fmt"
 	"io"
+
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 
 	"github.com/powmine/powmine/hash/sha256d"
 )
@@ -75,7 +78,9 @@ func (t *Transfer) SigningMessage(network Hash) []byte {
 // Sign sets t.From to priv's public key and t.Signature to priv's signature
 // over the signing message for network (the genesis hash of the chain the
 // transfer is meant for). It fails only for a private key of the wrong
-// length.
+// length. Signing is RFC 8032's, deterministic and the same in every
+// library; its signatures are valid under the verification rule (see
+// verifySignature), which accepts everything RFC 8032 signers produce.
 func (t *Transfer) Sign(priv ed25519.PrivateKey, network Hash) error {
 	if len(priv) != ed25519.PrivateKeySize {
 		return fmt.Errorf("chain: private key has %d bytes, want %d", len(priv), ed25519.PrivateKeySize)
@@ -87,9 +92,58 @@ func (t *Transfer) Sign(priv ed25519.PrivateKey, network Hash) error {
 }
 
 // Verify reports whether t.Signature is t.From's valid signature over the
-// signing message for network. It does not allocate and is safe for
+// signing message for network, under the chain's one signature rule,
+// ZIP-215 (see verifySignature): the rule CheckTransactionSanity, the
+// mempool and CheckBlockSanity's batch verification apply. It is safe for
 // concurrent use.
 func (t *Transfer) Verify(network Hash) bool {
 	m := t.signingMessage(network)
-	return ed25519.Verify(t.From[:], m[:], t.Signature[:])
+	return verifySignature(&t.From, m[:], &t.Signature)
+}
+
+// sigRule is the ed25519 verification rule of every transfer signature:
+// ZIP-215 (Zcash's "Explicitly Defining and Modifying Ed25519 Validation
+// Rules"): A and R may be non-canonical encodings and of small order, S
+// must be below the group order, and the cofactored equation
+// [8][S]B = [8]R + [8][k]A decides. Under it single and batch verification
+// accept exactly the same signatures. crypto/ed25519's cofactorless check
+// ([S]B - [k]A re-encoded and compared byte for byte with R) refuses some
+// crafted signatures that a cofactored batch accepts (a non-canonical R,
+// a small-order component in R or A); nodes that verified one way here
+// and the other way there would disagree on a block's validity.
+var sigRule = &voi.Options{Verify: voi.VerifyOptionsZIP_215}
+
+// verifySignature reports whether sig is pub's valid ed25519 signature
+// over msg under sigRule. Every single signature check goes through it;
+// firstBadSignature and VerifySignatures apply the same rule in a batch.
+func verifySignature(pub *PublicKey, msg []byte, sig *Signature) bool {
+	return voi.VerifyWithOptions(pub[:], msg, sig[:], sigRule)
+}
+
+// VerifySignature reports whether sig is pub's valid ed25519 signature
+// over msg under the chain's signature rule, ZIP-215 (see the package
+// doc): the rule of transfers, and of the other signed messages of the
+// protocol (chain/pos's votes). It is safe for concurrent use.
+func VerifySignature(pub PublicKey, msg []byte, sig Signature) bool {
+	return verifySignature(&pub, msg, &sig)
+}
+
+// VerifySignatures checks many signatures in one batch under the same
+// rule and returns ok with ok[i] == VerifySignature(pubs[i], msgs[i],
+// sigs[i]) for every i: when the batch fails, each signature is checked
+// alone. The slices must have the same length. It is safe for concurrent
+// use.
+func VerifySignatures(pubs []PublicKey, msgs [][]byte, sigs []Signature) []bool {
+	switch len(pubs) {
+	case 0:
+		return nil
+	case 1:
+		return []bool{verifySignature(&pubs[0], msgs[0], &sigs[0])}
+	}
+	bv := voi.NewBatchVerifierWithCapacity(len(pubs))
+	for i := range pubs {
+		bv.AddWithOptions(pubs[i][:], msgs[i], sigs[i][:], sigRule)
+	}
+	_, ok := bv.Verify(rand.Reader)
+	return ok
 }

@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"math/bits"
-	"runtime"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -206,11 +203,6 @@ const (
 	BFNoPoWCheck BehaviorFlags = 1 << 0
 )
 
-// parallelVerifyThreshold is the number of transfers from which
-// CheckBlockSanity verifies signatures on several goroutines. Below it the
-// cost of starting goroutines is not worth it.
-const parallelVerifyThreshold = 64
-
 // CheckTransactionSanity runs the checks a transaction needs nothing else
 // for, in this order:
 //
@@ -221,7 +213,8 @@ const parallelVerifyThreshold = 64
 //     ErrAmountOverflow (the outputs' sum overflows);
 //   - transfer: ErrAmountOverflow (Amount + Fee overflows), ErrBadSignature
 //     (not signed for the network of p, whose genesis hash the signature
-//     covers).
+//     covers, under the chain's one signature rule, ZIP-215: see
+//     Transfer.Verify and the package doc).
 //
 // Whether a coinbase may stand where it stands is the block's concern
 // (CheckBlockSanity); balances, sequence numbers and the coinbase's value
@@ -289,9 +282,12 @@ func checkTxShape(tx *Transaction) error {
 //     ErrBlockTooBig (over MaxBlockSize), ErrDuplicateTx.
 //  4. Each transaction: CheckTransactionSanity's rules but the signature,
 //     and ErrAmountOverflow when the fees of all transfers overflow.
-//  5. Signatures (ErrBadSignature), verified on up to runtime.NumCPU()
-//     goroutines when the block has many transfers. The error names the
-//     first bad transfer in block order.
+//  5. Signatures (ErrBadSignature) under the same rule as
+//     CheckTransactionSanity (ZIP-215, see the package doc), verified in
+//     one batch, or one per CPU (runtime.GOMAXPROCS) when the block has
+//     many transfers. When a batch fails, its signatures are checked one
+//     by one, and the error names the first bad transfer in block order
+//     by index and txid.
 //
 // The coinbase height must always be present (it is a fixed field of the
 // encoding); whether it is right is CheckCoinbaseHeight's concern. Balances,
@@ -377,49 +373,6 @@ func findDuplicate(ids []Hash) (i, j int, ok bool) {
 		seen[id] = j
 	}
 	return 0, 0, false
-}
-
-// firstBadSignature verifies the signatures of the transfers in txs and
-// returns the index of the first invalid one, or -1. Coinbases are
-// skipped. From parallelVerifyThreshold transactions on it splits txs into
-// contiguous chunks, one per CPU. A worker stops once it passes an index
-// that is already known bad, so the result is still the lowest bad index.
-func firstBadSignature(txs []Transaction, network Hash) int {
-	workers := runtime.NumCPU()
-	if len(txs) < parallelVerifyThreshold || workers < 2 {
-		for i := range txs {
-			if t := txs[i].Transfer; t != nil && !t.Verify(network) {
-				return i
-			}
-		}
-		return -1
-	}
-	workers = min(workers, len(txs)/(parallelVerifyThreshold/4))
-	var firstBad atomic.Int64
-	firstBad.Store(int64(len(txs)))
-	var wg sync.WaitGroup
-	chunk := (len(txs) + workers - 1) / workers
-	for start := 0; start < len(txs); start += chunk {
-		end := min(start+chunk, len(txs))
-		wg.Go(func() {
-			for i := start; i < end && int64(i) < firstBad.Load(); i++ {
-				if t := txs[i].Transfer; t != nil && !t.Verify(network) {
-					// Lower the minimum; another worker may race us.
-					for cur := firstBad.Load(); int64(i) < cur; cur = firstBad.Load() {
-						if firstBad.CompareAndSwap(cur, int64(i)) {
-							break
-						}
-					}
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if bad := firstBad.Load(); bad < int64(len(txs)) {
-		return int(bad)
-	}
-	return -1
 }
 
 // CheckCoinbaseHeight checks, once the block's height is known, that its

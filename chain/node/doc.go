@@ -78,7 +78,10 @@
 //     ASERT rule requires after the parent, a time above the median of
 //     the last 11 blocks and at most Params.MaxFutureBlockTime ahead of
 //     the clock.
-//  4. The body (chain.CheckBlockSanity, signatures on all CPUs).
+//  4. The body (chain.CheckBlockSanity: every transfer signature, in one
+//     batch per CPU). This is the only signature check a block gets:
+//     steps 5 to 7 (orphans, connecting, reorganizations) use the stored
+//     block and verify nothing again.
 //  5. Under the write lock, steps 1 and 3 again, which alone decide; the
 //     orphan pool when the parent is unknown or header-only;
 //     chain.CheckCoinbaseHeight; only then is the block written to the

@@ -2,7 +2,9 @@ package node
 
 import (
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -375,4 +377,34 @@ func TestConcurrentRefusals(t *testing.T) {
 		}
 	}
 	h.checkInvariants()
+}
+
+// TestBadSignatureInBigBlock processes a block of 1,000 transfers, one of
+// them with a bad signature: the batch fails, the error is
+// ErrBadSignature naming that transfer by index and txid, nothing is
+// stored, and the honest block, which has another hash, connects after.
+func TestBadSignatureInBigBlock(t *testing.T) {
+	const transfers, bad = 1000, 731
+	h := newHarnessFunded(t, transfers, false, Config{})
+	txs := make([]chain.Transaction, transfers)
+	for i := range txs {
+		txs[i] = transfer(t, i, (i+1)%transfers, 1, 1, 0)
+	}
+	honest := h.next(h.genesis, transfers, txs...)
+	forged := &chain.Block{Header: honest.Header, Transactions: slices.Clone(honest.Transactions)}
+	tr := *forged.Transactions[bad].Transfer
+	tr.Signature[7] ^= 0x20
+	forged.Transactions[bad].Transfer = &tr
+	h.reseal(forged)
+
+	before := h.counts()
+	_, err := h.process(forged)
+	wantCode(t, err, chain.ErrBadSignature)
+	want := fmt.Sprintf("transaction %d (%v) has an invalid signature", bad, forged.Transactions[bad].TxID())
+	if !strings.Contains(err.Error(), want) {
+		t.Fatalf("error %q does not say %q", err, want)
+	}
+	h.wantUntouched(before, 1)
+	h.mustProcess(honest)
+	h.wantTip(honest)
 }

@@ -50,11 +50,13 @@
 // # Signature scheme, by measurement
 //
 // Votes are ed25519 (RFC 8032) signatures, verified with
-// github.com/oasisprotocol/curve25519-voi under ZIP-215 rules. Measured
-// by BenchmarkVerify and BenchmarkEpoch on an AMD Zen 5 (2 vCPU shared
-// with other work, Go 1.26, -cpu 1, votes of 177 bytes whose signing
-// messages are 197 bytes); per vote, the range of two sessions of three
-// runs each, the busier session giving the higher figure:
+// github.com/oasisprotocol/curve25519-voi under ZIP-215 rules: the chain's
+// one signature rule (chain.VerifySignature and chain.VerifySignatures),
+// which transfers follow too. Measured by BenchmarkVerify and
+// BenchmarkEpoch on an AMD Zen 5 (2 vCPU shared with other work, Go 1.26,
+// -cpu 1, votes of 177 bytes whose signing messages are 197 bytes); per
+// vote, the range of two sessions of three runs each, the busier session
+// giving the higher figure:
 //
 //	crypto/ed25519 Verify                 43-58 µs  17,000-23,100 votes/s
 //	curve25519-voi Verify (ZIP-215)       30-36 µs  27,400-33,700 votes/s
