@@ -564,11 +564,16 @@ func (s *finSim) run(ctx context.Context) error {
 	return nil
 }
 
+// minWorkPerGoroutine is the number of messages that justifies one more
+// goroutine in a tick.
+const minWorkPerGoroutine = 64
+
 // step lets every honest node handle its inbox and act, in parallel (each
 // touches only its own state; the shared tree is read-only meanwhile),
 // then sends what they made in node order, so a run stays deterministic.
 func (s *finSim) step() {
 	var busy []*finNode
+	work := 0
 	for _, i := range s.honest {
 		nd := s.nodes[i]
 		for len(nd.known) < len(s.blocks) {
@@ -576,9 +581,11 @@ func (s *finSim) step() {
 		}
 		if len(nd.inbox) > 0 || s.voteDue(nd) {
 			busy = append(busy, nd)
+			work += len(nd.inbox) + 1
 		}
 	}
-	workers := min(runtime.GOMAXPROCS(0), len(busy))
+	// Goroutines pay only for enough votes to check (about 15 µs each).
+	workers := min(runtime.GOMAXPROCS(0), len(busy), 1+work/minWorkPerGoroutine)
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
