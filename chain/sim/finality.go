@@ -224,6 +224,17 @@ type delivery struct {
 	msg message
 }
 
+// pendingVote is a vote a node cannot count yet.
+type pendingVote struct {
+	vote pos.Vote
+
+	// tried is set once Finality refused it for an unjustified source:
+	// it is tried again only when the source is justified, so that its
+	// signature is checked at most twice, while a slashable vote is still
+	// caught on the first try (AddVote checks offences before sources).
+	tried bool
+}
+
 // finNode is one validator's node: its own block tree view and Finality.
 // During a tick's parallel phase only its goroutine touches it.
 type finNode struct {
@@ -234,7 +245,7 @@ type finNode struct {
 	orphans map[int32][]int32
 	tip     int32
 	justBlk int32 // block id of fin.Justified()
-	pending []pos.Vote
+	pending []pendingVote
 	voted   uint64 // highest target epoch voted (or skipped)
 	inbox   []message
 	out     []message // broadcasts made this tick
@@ -633,13 +644,12 @@ func (s *finSim) voteDue(nd *finNode) bool {
 // handle is one node's tick: learn blocks, count votes, take evidence,
 // choose the tip, vote.
 func (s *finSim) handle(nd *finNode) {
-	var votes []pos.Vote
 	for _, m := range nd.inbox {
 		switch m.kind {
 		case msgBlock:
 			s.learn(nd, m.block)
 		case msgVote:
-			votes = append(votes, *m.vote)
+			nd.pending = append(nd.pending, pendingVote{vote: *m.vote})
 		case msgEvidence:
 			if !nd.fin.Slashed(m.ev.Validator()) {
 				_ = nd.fin.AddEvidence(*m.ev)
@@ -647,7 +657,6 @@ func (s *finSim) handle(nd *finNode) {
 		}
 	}
 	nd.inbox = nd.inbox[:0]
-	nd.pending = append(nd.pending, votes...)
 	for progress := true; progress; {
 		progress = s.countVotes(nd)
 	}
@@ -684,23 +693,24 @@ func (s *finSim) honestVote(nd *finNode, e uint64) (pos.Vote, bool) {
 	return pos.Vote{Source: src, Target: tgt}, true
 }
 
-// countVotes passes the pending votes that can count now (both
-// checkpoints known, the source justified and an ancestor of the target)
-// to Finality.AddVotes, keeps the others pending, and turns a slashable
-// vote into evidence it applies and gossips. It reports whether a vote
-// counted.
+// countVotes passes the pending votes that can count now to
+// Finality.AddVotes: both checkpoints known, the source an ancestor of
+// the target, and the source justified unless the vote was never tried.
+// It keeps the others pending, and turns a slashable vote into evidence
+// it applies and gossips. It reports whether a vote counted.
 func (s *finSim) countVotes(nd *finNode) bool {
 	var ready []pos.Vote
 	keep := nd.pending[:0]
-	for _, v := range nd.pending {
+	for _, p := range nd.pending {
+		v := &p.vote
 		src, okS := s.byHash[v.Source.Hash]
 		tgt, okT := s.byHash[v.Target.Hash]
 		switch {
 		case nd.fin.Slashed(v.Validator):
-		case !okS || !okT || !nd.known[src] || !nd.known[tgt] || !nd.fin.IsJustified(v.Source):
-			keep = append(keep, v)
+		case !okS || !okT || !nd.known[src] || !nd.known[tgt] || (p.tried && !nd.fin.IsJustified(v.Source)):
+			keep = append(keep, p)
 		case s.ancestor(src, tgt):
-			ready = append(ready, v)
+			ready = append(ready, *v)
 		}
 	}
 	nd.pending = keep
@@ -718,7 +728,7 @@ func (s *finSim) countVotes(nd *finNode) bool {
 				nd.out = append(nd.out, message{kind: msgEvidence, ev: re.Evidence})
 			}
 		case errors.As(err, &re) && re.Code == pos.ErrSourceNotJustified:
-			nd.pending = append(nd.pending, ready[i])
+			nd.pending = append(nd.pending, pendingVote{vote: ready[i], tried: true})
 		}
 	}
 	return counted
