@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"runtime"
 	"testing"
 )
 
@@ -118,10 +119,17 @@ func TestAccountableSafety(t *testing.T) {
 }
 
 func TestFinalityDeterministic(t *testing.T) {
-	cfg := FinalityConfig{Mode: PoS, Validators: 15, Epochs: 4, Byzantine: 0.25, Offline: 0.05, Seed: 9}
+	cfg := FinalityConfig{Mode: PoS, Validators: 40, Epochs: 3, Byzantine: 0.25, Offline: 0.05, Seed: 9}
 	a, b := simulateFinality(t, cfg), simulateFinality(t, cfg)
 	if !reflect.DeepEqual(a, b) {
 		t.Fatalf("%+v\n%+v", a, b)
+	}
+	// The nodes of a tick run on several goroutines; one gives the same run.
+	prev := runtime.GOMAXPROCS(1)
+	one := simulateFinality(t, cfg)
+	runtime.GOMAXPROCS(prev)
+	if !reflect.DeepEqual(a, one) {
+		t.Fatalf("GOMAXPROCS=1 differs:\n%+v\n%+v", a, one)
 	}
 	cfg.Seed++
 	if c := simulateFinality(t, cfg); reflect.DeepEqual(a, c) {
