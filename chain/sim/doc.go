@@ -47,7 +47,68 @@
 // TakeLatest are the two naive rules it is compared with; they decide on
 // the simulator's own block tree.
 //
+// # Finality
+//
+// SimulateFinality runs Casper FFG over a simulated network of validators
+// with the real chain/pos code: every honest validator's node keeps its own
+// block tree and its own pos.Finality, counts the votes it receives with
+// Finality.AddVotes (real ed25519 signatures, keys derived from the seed),
+// turns a slashable vote (ErrSlashableVote) into Evidence it applies with
+// AddEvidence and gossips, and votes, from its highest justified
+// checkpoint, for the checkpoint of the current epoch on its tip. Its
+// fork choice is the issue's: the highest block on a branch holding its
+// highest justified checkpoint, the first seen at equal height.
+//
+//   - Time is in ticks of 50 ms. Messages go straight from the sender to
+//     every honest node (no relaying), each after its link's latency
+//     (drawn from the seed, 100 to 300 ms) plus a random 0 to 100 ms, so
+//     honest nodes see votes and blocks in different orders. A vote whose
+//     checkpoints a node does not know yet, or whose source it has not
+//     justified yet, waits at that node until it can count.
+//   - Hybrid mode: blocks are found as in the convergence simulation (a
+//     Poisson process, one block a second on average) by a random honest
+//     node, on its own tip; the checkpoint of epoch e is the block at
+//     height e·EpochLength. A validator votes for epoch e once its tip is
+//     half an epoch past that height.
+//   - PoS mode: one-second slots; each slot's proposer is drawn with
+//     pos.Election from a beacon seed: for epoch e ≥ 2, pos.Mix over the
+//     (verified) pos.Reveal outputs of the proposers of the blocks up to
+//     the end of epoch e−2 on the first honest node's chain. An offline
+//     proposer misses its slot. The checkpoint of epoch e is the last block
+//     of a branch with a slot at most e·EpochLength, if it is in epoch e.
+//     Validators vote in the middle of the epoch.
+//   - Byzantine validators (a share of the stake, chosen at random) watch
+//     the first honest node of each partition half and, with AttackMixed,
+//     take in turn the roles of double voter (a second vote for each
+//     target: another checkpoint, or the same one from the root),
+//     surround voter (every third epoch a vote from the root) and vote
+//     withholder; in PoS mode every byzantine proposer equivocates (two
+//     blocks for its slot). With AttackDouble they vote like honest
+//     validators, except during a partition, where each half gets a vote
+//     for its own checkpoint and the other's only after the partition
+//     heals. chain/pos has no proposer-slashing evidence yet, so
+//     equivocating blocks are counted (FinalityReport.Equivocations) but
+//     are not slashable offences.
+//   - Offline validators (another share of the stake) neither vote nor
+//     propose during epochs [OfflineFrom, OfflineTo); their nodes keep
+//     following the chain.
+//   - The report reads the honest nodes' Finality states at the end:
+//     FinalizedEpochs is the lowest Finalized epoch; a checkpoint counts
+//     as finalized at a node when Finality.IsJustified says it is
+//     justified and Finality.Support shows a supermajority link to a
+//     checkpoint of the next epoch descending from it, and two such
+//     checkpoints (at any honest nodes) that are not on one chain are
+//     conflicting. An offence is counted per byzantine validator (one
+//     slashing each), from the votes it sent (pos.Slashable).
+//
+// With 100 validators and 20 epochs a run takes about 3 s of CPU on the
+// project's machine, almost all of it in signature checks: each of the
+// honest nodes verifies every vote, about 200,000 for the run, in batches.
+//
 // Runs are deterministic: a run depends only on the Config and its seed
 // (Config.Seed and the run number), since everything happens on one
-// goroutine in virtual time.
+// goroutine in virtual time. A finality run handles each tick's nodes on
+// several goroutines, but each touches only its own node, and what they
+// send is scheduled afterwards in node order, so it depends only on its
+// FinalityConfig.
 package sim

@@ -25,6 +25,20 @@
 // p-value of a chi-square test of the proposal counts against the
 // stakes); --json prints exactly those three as one JSON object.
 //
+//	sim finality [--mode hybrid|pos] [--validators N] [--offline F]
+//	    [--byzantine F] [--epochs E] [--epoch-length L] [--offline-epochs A:B]
+//	    [--partition A:B] [--attack mixed|double] [--seed S] [--json]
+//
+// finality runs Casper FFG with the real chain/pos code over N simulated
+// validators of random stakes, a share F of the stake offline (during
+// epochs [A, B) with --offline-epochs) and a share byzantine, and prints
+// finalized_epochs (the lowest finalized epoch over the honest nodes at
+// the end; E when finality never stalled), stalled_epochs,
+// conflicting_finalized, slashable_offences, slashed and
+// proposer_share_error (pos mode; null in hybrid mode, where miners
+// propose); --json prints exactly finalized_epochs, conflicting_finalized,
+// slashable_offences, slashed and proposer_share_error as one JSON object.
+//
 // Bad flags exit with status 2, other errors with status 1.
 package main
 
@@ -60,12 +74,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return runConvergence(ctx, args[1:], stdout, stderr)
 		case "election":
 			return runElection(ctx, args[1:], stdout)
+		case "finality":
+			return runFinality(ctx, args[1:], stdout)
 		case "-h", "--help", "help":
-			fmt.Fprintln(stdout, "usage: sim convergence|election [flags]; sim COMMAND --help lists them")
+			fmt.Fprintln(stdout, "usage: sim convergence|election|finality [flags]; sim COMMAND --help lists them")
 			return nil
 		}
 	}
-	return cli.Usagef("want the command convergence or election, as in: sim convergence --rule heaviest")
+	return cli.Usagef("want the command convergence, election or finality, as in: sim convergence --rule heaviest")
 }
 
 // runConvergence is the convergence command; args follow its name.
