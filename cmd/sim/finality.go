@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,16 +26,8 @@ func runFinality(ctx context.Context, args []string, stdout io.Writer) error {
 	attack := fs.String("attack", "mixed", "byzantine behaviour: mixed (double, surround voters, withholders; equivocating proposers) or double")
 	seed := fs.Uint64("seed", 1, "random seed")
 	asJSON := fs.Bool("json", false, "print one JSON object: finalized_epochs, conflicting_finalized, slashable_offences, slashed, proposer_share_error")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
-			return nil
-		}
-		return cli.Usage(err)
-	}
-	if fs.NArg() > 0 {
-		return cli.Usagef("unexpected argument %q", fs.Arg(0))
+	if ok, err := parseFlags(fs, args, stdout); !ok {
+		return err
 	}
 	mode, err := sim.ParseMode(*modeName)
 	if err != nil {
