@@ -149,3 +149,12 @@ func (n *Node) Validator(k chain.PublicKey) chain.Validator {
 	defer n.mu.RUnlock()
 	return n.validators[k]
 }
+
+// ValidatorCount returns the number of registered validator keys at the
+// tip: active, pending activation, or exited and waiting for the unlock.
+// It is safe for concurrent use.
+func (n *Node) ValidatorCount() int {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return len(n.validators)
+}
