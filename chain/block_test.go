@@ -220,9 +220,13 @@ func TestCheckBlockSanity(t *testing.T) {
 
 	// Every block and transaction rule has a case above, except the
 	// contextual one TestCheckCoinbaseHeight covers and the account-state
-	// rules chain/node checks when it connects a block.
+	// rules chain/node checks when it connects a block. The stake rules
+	// have their cases in TestCheckStakeSanity, TestCheckBlockSanityStake
+	// and chain/node's stake tests.
 	seen := map[ErrorCode]bool{ErrBadCoinbaseHeight: true, ErrInsufficientBalance: true, ErrBadSequence: true,
-		ErrBadCoinbaseValue: true, ErrInvalidAncestorBlock: true}
+		ErrBadCoinbaseValue: true, ErrInvalidAncestorBlock: true, ErrStakeDisabled: true, ErrDepositTooSmall: true,
+		ErrValidatorExists: true, ErrTooManyValidators: true, ErrUnknownValidator: true, ErrNotValidatorOwner: true,
+		ErrValidatorExiting: true}
 	for _, tt := range tests {
 		if !tt.ok {
 			seen[tt.code] = true

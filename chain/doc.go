@@ -38,6 +38,18 @@
 //     MaxCoinbaseOutputs and MaxExtranonceSize; Transaction documents the
 //     layout. The transaction id (TxID) is the double SHA-256 of the
 //     encoding.
+//   - Stake (stake.go): Deposit (locks coins of an owner account for a
+//     validator key; signed by the owner and, as a proof of possession,
+//     by the validator key) and Withdraw (signed by the owner; the
+//     validator leaves at the next epoch boundary and its stake is paid
+//     back automatically WithdrawDelayEpochs later), transaction types 3
+//     and 4 of the same versioned encoding; Debit, what a transfer,
+//     deposit or withdraw takes from its sender; Validator, the state of
+//     a registered key; Params.EpochLength, MinDeposit, MaxValidators and
+//     WithdrawDelayEpochs, with Params.Epoch and IsEpochBoundary. A
+//     deposit made in epoch e is active from epoch e+1 (one boundary, not
+//     Ethereum's two: the set of epoch e+1 is fixed once its first block
+//     is connected). The validator set lives in chain/node.
 //   - Merkle tree: MerkleRoot (Bitcoin's tree, with Core's mutation flag),
 //     CoinbaseMerkleBranch and MerkleRootFromBranch for Stratum.
 //   - Accounts: Address (20 bytes of the double SHA-256 of a public key,

@@ -120,6 +120,33 @@ const (
 	// already known to be invalid.
 	ErrInvalidAncestorBlock
 
+	// ErrStakeDisabled indicates a deposit or withdraw on a network whose
+	// Params do not enable stake (EpochLength 0).
+	ErrStakeDisabled
+
+	// ErrDepositTooSmall indicates a deposit below Params.MinDeposit.
+	ErrDepositTooSmall
+
+	// ErrValidatorExists indicates a deposit for a validator key that is
+	// already registered (active, pending or waiting for its unlock).
+	ErrValidatorExists
+
+	// ErrTooManyValidators indicates a deposit that would register more
+	// than Params.MaxValidators validator keys.
+	ErrTooManyValidators
+
+	// ErrUnknownValidator indicates a withdraw for a validator key that is
+	// not registered.
+	ErrUnknownValidator
+
+	// ErrNotValidatorOwner indicates a withdraw signed by an account other
+	// than the one that deposited the validator's stake.
+	ErrNotValidatorOwner
+
+	// ErrValidatorExiting indicates a withdraw for a validator that has
+	// already asked to leave.
+	ErrValidatorExiting
+
 	// numErrorCodes is the number of codes above; keep it last.
 	numErrorCodes
 )
@@ -150,6 +177,13 @@ var errorCodeStrings = [...]string{
 	ErrBadSequence:          "ErrBadSequence",
 	ErrBadCoinbaseValue:     "ErrBadCoinbaseValue",
 	ErrInvalidAncestorBlock: "ErrInvalidAncestorBlock",
+	ErrStakeDisabled:        "ErrStakeDisabled",
+	ErrDepositTooSmall:      "ErrDepositTooSmall",
+	ErrValidatorExists:      "ErrValidatorExists",
+	ErrTooManyValidators:    "ErrTooManyValidators",
+	ErrUnknownValidator:     "ErrUnknownValidator",
+	ErrNotValidatorOwner:    "ErrNotValidatorOwner",
+	ErrValidatorExiting:     "ErrValidatorExiting",
 }
 
 // rejectReasons are the reasons submitblock gives (BIP22), Bitcoin Core's
@@ -181,6 +215,13 @@ var rejectReasons = [...]string{
 	ErrBadSequence:          "bad-txns-sequence",
 	ErrBadCoinbaseValue:     "bad-cb-amount",
 	ErrInvalidAncestorBlock: "bad-prevblk",
+	ErrStakeDisabled:        "bad-stake-disabled",
+	ErrDepositTooSmall:      "bad-deposit-toosmall",
+	ErrValidatorExists:      "bad-validator-exists",
+	ErrTooManyValidators:    "bad-validators-toomany",
+	ErrUnknownValidator:     "bad-validator-unknown",
+	ErrNotValidatorOwner:    "bad-validator-owner",
+	ErrValidatorExiting:     "bad-validator-exiting",
 }
 
 // RejectReason returns the short reason a node gives for a block that

@@ -37,6 +37,13 @@ func TestErrorCodeString(t *testing.T) {
 		{ErrBadSequence, "ErrBadSequence"},
 		{ErrBadCoinbaseValue, "ErrBadCoinbaseValue"},
 		{ErrInvalidAncestorBlock, "ErrInvalidAncestorBlock"},
+		{ErrStakeDisabled, "ErrStakeDisabled"},
+		{ErrDepositTooSmall, "ErrDepositTooSmall"},
+		{ErrValidatorExists, "ErrValidatorExists"},
+		{ErrTooManyValidators, "ErrTooManyValidators"},
+		{ErrUnknownValidator, "ErrUnknownValidator"},
+		{ErrNotValidatorOwner, "ErrNotValidatorOwner"},
+		{ErrValidatorExiting, "ErrValidatorExiting"},
 		{-1, "Unknown ErrorCode (-1)"},
 		{0xffff, "Unknown ErrorCode (65535)"},
 	}

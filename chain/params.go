@@ -74,6 +74,23 @@ type Params struct {
 	// subsidy halves; 0 means it never does. See CalcBlockSubsidy.
 	SubsidyHalvingInterval int64
 
+	// EpochLength is the number of blocks per stake epoch; the block at
+	// height e·EpochLength is the first of epoch e. 0 disables stake:
+	// deposits and withdraws are refused (ErrStakeDisabled).
+	EpochLength int64
+
+	// MinDeposit is the smallest deposit, in base units.
+	MinDeposit uint64
+
+	// MaxValidators is the most validator keys registered at once
+	// (active, pending activation, or exited and waiting for the unlock).
+	MaxValidators int
+
+	// WithdrawDelayEpochs is the number of epochs between a validator's
+	// exit and the unlock of its stake, paid back to its owner at the
+	// first block of epoch ExitEpoch + WithdrawDelayEpochs.
+	WithdrawDelayEpochs uint64
+
 	// GenesisHeader is the header of block 0 and GenesisHash its hash.
 	GenesisHeader Header
 	GenesisHash   Hash
@@ -184,8 +201,10 @@ var devGenesisBlock = Block{
 // (about 1.4 s at the portable kernel's 3 MH/s, a tenth of that with SIMD
 // kernels); ASERT then raises or lowers it. The limit is regression-test
 // easy (2^255 - 1), so that a chain left idle for a long time eases back
-// to near-instant blocks and catches up quickly. Everything else (median
-// time, future limit, subsidy) is mainnet's. Treat it as read-only.
+// to near-instant blocks and catches up quickly. Stake is enabled with
+// epochs of 50 blocks, a 10-coin minimum deposit, at most 128 validators
+// and an unlock 2 epochs after exit. Everything else (median time, future
+// limit, subsidy) is mainnet's. Treat it as read-only.
 //
 // The ASERT anchor is the genesis block: height 0, its bits, and, since
 // genesis has no parent, a parent time of the genesis time minus
@@ -209,6 +228,10 @@ var DevParams = Params{
 	MaxFutureBlockTime:     2 * time.Hour,
 	InitialSubsidy:         50 * BaseUnitsPerCoin,
 	SubsidyHalvingInterval: 210_000,
+	EpochLength:            50,
+	MinDeposit:             10 * BaseUnitsPerCoin,
+	MaxValidators:          128,
+	WithdrawDelayEpochs:    2,
 	GenesisHeader:          devGenesisBlock.Header,
 	// 000001329322049fc03dd621b79b02f40c1b064b19b65286193c501c2aae7419
 	GenesisHash: Hash{

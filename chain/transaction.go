@@ -40,19 +40,26 @@ const (
 
 	// TxTypeTransfer marks a signed transfer between accounts.
 	TxTypeTransfer TxType = 2
+
+	// TxTypeDeposit marks a stake deposit (see Deposit).
+	TxTypeDeposit TxType = 3
+
+	// TxTypeWithdraw marks a validator's exit request (see Withdraw).
+	TxTypeWithdraw TxType = 4
 )
 
-// Transaction is one entry of a block: a coinbase or a transfer. Exactly
-// one of Coinbase and Transfer is non-nil; a Transaction with neither or
-// both is not well formed and cannot be encoded (its TxID is the zero
-// hash). The decoder only produces well-formed transactions.
+// Transaction is one entry of a block: a coinbase, a transfer, or a stake
+// transaction (a deposit or a withdraw, see stake.go). Exactly one of
+// Coinbase, Transfer, Deposit and Withdraw is non-nil; a Transaction with
+// none or several is not well formed and cannot be encoded (its TxID is
+// the zero hash). The decoder only produces well-formed transactions.
 //
 // Serialized form (all integers little-endian, varints are canonical
 // unsigned LEB128 as encoding/binary's Uvarint reads them):
 //
 //	size  field
 //	   1  version, TxVersion (1)
-//	   1  type: 1 coinbase, 2 transfer
+//	   1  type: 1 coinbase, 2 transfer, 3 deposit, 4 withdraw
 //	      body, by type:
 //
 //	coinbase                            transfer (TransferSize = 142 bytes)
@@ -62,6 +69,19 @@ const (
 //	 len  Extranonce                        8  Fee       uint64
 //	   4  Height        uint32              8  Sequence  uint64
 //	                                       64  Signature ed25519
+//
+// The stake types share the version byte and extend the type byte, so
+// every transfer and coinbase encodes exactly as before (Deposit and
+// Withdraw document their bodies):
+//
+//	deposit (DepositSize = 218 bytes)   withdraw (WithdrawSize = 146 bytes)
+//	  32  From      owner's key           32  From      owner's key
+//	  32  Validator validator's key       32  Validator validator's key
+//	   8  Amount    uint64                 8  Fee       uint64
+//	   8  Fee       uint64                 8  Sequence  uint64
+//	   8  Sequence  uint64                64  Signature owner's
+//	  64  Signature owner's
+//	  64  ValidatorSignature
 //
 // The coinbase's extranonce comes after its outputs and only the height
 // follows it, so a Stratum job's coinb2 is 4 bytes whatever the number of
@@ -74,6 +94,8 @@ const (
 type Transaction struct {
 	Coinbase *Coinbase
 	Transfer *Transfer
+	Deposit  *Deposit
+	Withdraw *Withdraw
 }
 
 // Coinbase creates coins: the block subsidy plus the block's fees, paid to
@@ -147,13 +169,24 @@ type _ [MaxTxSize - maxCoinbaseSize]struct{}
 
 // Type returns the transaction's type, or 0 when it is not well formed.
 func (tx *Transaction) Type() TxType {
-	switch {
-	case tx.Coinbase != nil && tx.Transfer == nil:
-		return TxTypeCoinbase
-	case tx.Transfer != nil && tx.Coinbase == nil:
-		return TxTypeTransfer
+	var typ TxType
+	n := 0
+	if tx.Coinbase != nil {
+		typ, n = TxTypeCoinbase, n+1
 	}
-	return 0
+	if tx.Transfer != nil {
+		typ, n = TxTypeTransfer, n+1
+	}
+	if tx.Deposit != nil {
+		typ, n = TxTypeDeposit, n+1
+	}
+	if tx.Withdraw != nil {
+		typ, n = TxTypeWithdraw, n+1
+	}
+	if n != 1 {
+		return 0
+	}
+	return typ
 }
 
 // IsCoinbase reports whether tx is a well-formed coinbase.
@@ -167,6 +200,10 @@ func (tx *Transaction) SerializeSize() int {
 		return tx.Coinbase.serializeSize()
 	case TxTypeTransfer:
 		return TransferSize
+	case TxTypeDeposit:
+		return DepositSize
+	case TxTypeWithdraw:
+		return WithdrawSize
 	}
 	return 0
 }
@@ -188,8 +225,12 @@ func (tx *Transaction) AppendBinary(b []byte) ([]byte, error) {
 		return tx.Coinbase.append(b), nil
 	case TxTypeTransfer:
 		return tx.Transfer.append(b), nil
+	case TxTypeDeposit:
+		return tx.Deposit.append(b), nil
+	case TxTypeWithdraw:
+		return tx.Withdraw.append(b), nil
 	}
-	return b, AssertError("transaction must have exactly one of Coinbase and Transfer")
+	return b, AssertError("transaction must have exactly one of Coinbase, Transfer, Deposit and Withdraw")
 }
 
 // MarshalBinary returns the serialization in a new slice
@@ -239,6 +280,12 @@ func (tx *Transaction) TxID() Hash {
 	case TxTypeCoinbase:
 		var buf [256]byte
 		return sha256d.DoubleSum(tx.Coinbase.append(buf[:0]))
+	case TxTypeDeposit:
+		var buf [DepositSize]byte
+		return sha256d.DoubleSum(tx.Deposit.append(buf[:0]))
+	case TxTypeWithdraw:
+		var buf [WithdrawSize]byte
+		return sha256d.DoubleSum(tx.Withdraw.append(buf[:0]))
 	}
 	return Hash{}
 }
@@ -283,6 +330,14 @@ func (d *decoder) decodeTx(tx *Transaction) {
 		t := new(Transfer)
 		d.decodeTransfer(t)
 		tx.Transfer = t
+	case TxTypeDeposit:
+		dep := new(Deposit)
+		d.decodeDeposit(dep)
+		tx.Deposit = dep
+	case TxTypeWithdraw:
+		w := new(Withdraw)
+		d.decodeWithdraw(w)
+		tx.Withdraw = w
 	default:
 		d.fail(decodeError(ErrUnknownType, "transaction type %d at offset %d", typ, start))
 		return

@@ -123,7 +123,7 @@ func TestTransactionUnmarshalErrors(t *testing.T) {
 		{"version 1", append([]byte{1}, transfer[1:]...), ErrUnknownType},
 		{"version 3", append([]byte{3}, transfer[1:]...), ErrUnknownType},
 		{"type 0", append([]byte{2, 0}, transfer[2:]...), ErrUnknownType},
-		{"type 3", append([]byte{2, 3}, transfer[2:]...), ErrUnknownType},
+		{"type 5", append([]byte{2, 5}, transfer[2:]...), ErrUnknownType},
 		{"transfer one byte short", transfer[:len(transfer)-1], ErrTruncated},
 		{"transfer trailing byte", append(bytes.Clone(transfer), 0), ErrNonCanonical},
 		{"coinbase trailing byte", append(bytes.Clone(cb), 0), ErrNonCanonical},
@@ -305,6 +305,8 @@ func validTransactionEncodings(tb testing.TB) map[string][]byte {
 		pool.Outputs = append(pool.Outputs, Output{Address: testAddr(i), Amount: uint64(i+1) * 1e6})
 	}
 	add("coinbase-pool", Transaction{Coinbase: &pool})
+	add("deposit", signedDeposit(tb, 1, 7, 20*BaseUnitsPerCoin, 300, 4))
+	add("withdraw", signedWithdraw(tb, 1, 7, 200, 5))
 	return out
 }
 
@@ -334,6 +336,7 @@ func FuzzTransactionUnmarshal(f *testing.F) {
 			t.Fatalf("size %d or txid wrong", tx.SerializeSize())
 		}
 		_ = CheckTransactionSanity(&tx, &testParams)
+		_ = CheckTransactionSanity(&tx, &stakeTestParams)
 	})
 }
 

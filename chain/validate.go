@@ -224,6 +224,9 @@ func CheckTransactionSanity(tx *Transaction, p *Params) error {
 	if err := checkTxShape(tx); err != nil {
 		return err
 	}
+	if tx.IsStake() {
+		return checkStakeTx(tx, p)
+	}
 	if t := tx.Transfer; t != nil && !t.Verify(p.GenesisHash) {
 		return ruleError(ErrBadSignature, "transfer from %v has an invalid signature", t.From.Address())
 	}
@@ -260,6 +263,9 @@ func checkTxShape(tx *Transaction) error {
 		return nil
 	}
 	t := tx.Transfer
+	if t == nil {
+		return nil // a stake transaction: see checkStakeShape
+	}
 	if _, carry := bits.Add64(t.Amount, t.Fee, 0); carry != 0 {
 		return ruleError(ErrAmountOverflow, "transfer amount %d plus fee %d overflows", t.Amount, t.Fee)
 	}
@@ -348,9 +354,9 @@ func CheckBlockSanity(b *Block, p *Params, flags BehaviorFlags) error {
 			}
 			return err
 		}
-		if t := txs[i].Transfer; t != nil {
+		if dt, ok := txs[i].Debit(); ok {
 			var carry uint64
-			if fees, carry = bits.Add64(fees, t.Fee, 0); carry != 0 {
+			if fees, carry = bits.Add64(fees, dt.Fee, 0); carry != 0 {
 				return ruleError(ErrAmountOverflow, "block %v: fees overflow at transaction %d", b.Hash(), i)
 			}
 		}
@@ -360,7 +366,7 @@ func CheckBlockSanity(b *Block, p *Params, flags BehaviorFlags) error {
 		i++ // txs[1:] starts after the coinbase
 		return ruleError(ErrBadSignature, "block %v: transaction %d (%v) has an invalid signature", b.Hash(), i, ids[i])
 	}
-	return nil
+	return checkStakeTxs(b, ids, p)
 }
 
 // findDuplicate returns the indices of two equal ids, if any.

@@ -28,6 +28,7 @@ func (d *Daemon) registerMethods() {
 	d.rpc.Register("sendrawtransaction", d.sendRawTransaction)
 	d.rpc.Register("getmempoolinfo", d.getMempoolInfo)
 	d.rpc.Register("getaccount", d.getAccount)
+	d.rpc.Register("getvalidators", d.getValidators)
 	d.registerNetworkMethods()
 }
 
@@ -147,6 +148,16 @@ type txJSON struct {
 	Extra    string        `json:"extranonce,omitempty"`
 	Outputs  []outputJSON  `json:"outputs,omitempty"`
 	Transfer *transferJSON `json:"transfer,omitempty"`
+	Stake    *stakeJSON    `json:"stake,omitempty"`
+}
+
+// stakeJSON is a deposit (with its amount) or a withdraw.
+type stakeJSON struct {
+	From      string      `json:"from"`
+	Validator string      `json:"validator"`
+	Amount    json.Number `json:"amount,omitempty"`
+	Fee       json.Number `json:"fee"`
+	Sequence  uint64      `json:"sequence"`
 }
 
 type outputJSON struct {
@@ -173,6 +184,14 @@ func decodeTx(tx *chain.Transaction) txJSON {
 	if t := tx.Transfer; t != nil {
 		j.Type = "transfer"
 		j.Transfer = &transferJSON{From: t.From.Address().String(), To: t.To.String(), Amount: coins(t.Amount), Fee: coins(t.Fee), Sequence: t.Sequence}
+	}
+	if dep := tx.Deposit; dep != nil {
+		j.Type = "deposit"
+		j.Stake = &stakeJSON{From: dep.From.Address().String(), Validator: dep.Validator.String(), Amount: coins(dep.Amount), Fee: coins(dep.Fee), Sequence: dep.Sequence}
+	}
+	if w := tx.Withdraw; w != nil {
+		j.Type = "withdraw"
+		j.Stake = &stakeJSON{From: w.From.Address().String(), Validator: w.Validator.String(), Fee: coins(w.Fee), Sequence: w.Sequence}
 	}
 	return j
 }

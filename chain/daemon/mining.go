@@ -115,7 +115,8 @@ func (d *Daemon) getBlockTemplate(ctx context.Context, params json.RawMessage) (
 		if err != nil {
 			return nil, err
 		}
-		j.Transactions = append(j.Transactions, template.ReplyTx{Data: hex.EncodeToString(raw), TxID: tx.TxID().String(), Fee: tx.Transfer.Fee})
+		debit, _ := tx.Debit()
+		j.Transactions = append(j.Transactions, template.ReplyTx{Data: hex.EncodeToString(raw), TxID: tx.TxID().String(), Fee: debit.Fee})
 	}
 	return j, nil
 }
@@ -164,8 +165,8 @@ func (d *Daemon) getAccount(_ context.Context, params json.RawMessage) (any, err
 	acct := d.node.Account(addr)
 	next := acct.Sequence
 	for _, e := range d.pool.Snapshot() {
-		if e.Tx.Transfer.From.Address() == addr && e.Tx.Transfer.Sequence >= next {
-			next = e.Tx.Transfer.Sequence + 1
+		if t, _ := e.Tx.Debit(); t.From.Address() == addr && t.Sequence >= next {
+			next = t.Sequence + 1
 		}
 	}
 	return map[string]any{

@@ -11,6 +11,14 @@
 //     its sequence extends the sender's pending transfers without a gap
 //     (the account's next sequence plus the number pending), and the
 //     balance covers amount plus fee of all of them.
+//   - Stake transactions (stake.go): deposits and withdraws are pending
+//     transactions of their sender like transfers (same sequence, balance,
+//     fee-rate, ordering, eviction and update rules; a withdraw debits its
+//     fee only). With a Chain that is a StakeChain (chain/node's Node),
+//     they must also suit the validator set at the tip, with at most one
+//     pending per validator key and the pending deposits counted against
+//     MaxValidators (RejectStake), and are re-checked whenever the tip
+//     moves, so a template never holds one the next block refuses.
 //   - Ordering: the fee rate of a transfer is its fee per serialized
 //     byte (FeeRate counts base units per 1,000 bytes). Snapshot and
 //     Transactions list the pool in mining order: the highest fee rate

@@ -50,6 +50,14 @@ const (
 	// the whole pool (Config.MaxPoolBytes).
 	RejectTooLarge
 
+	// RejectStake: a deposit or withdraw that the validator set at the
+	// tip refuses (a registered key, a full set counting the pending
+	// deposits, an unknown validator, another owner, a validator already
+	// exiting), that names the validator key of another pending stake
+	// transaction, or that the pool cannot check because its Chain is no
+	// StakeChain.
+	RejectStake
+
 	// numRejectReasons is the number of reasons plus one; keep it last.
 	numRejectReasons
 )
@@ -65,6 +73,7 @@ var rejectReasonStrings = [...]string{
 	RejectFeeTooLow:         "fee-too-low",
 	RejectPoolFull:          "pool-full",
 	RejectTooLarge:          "too-large",
+	RejectStake:             "stake",
 }
 
 // String returns a short kebab-case name such as "fee-too-low", fit for

@@ -77,8 +77,8 @@ type Entry struct {
 	Height int64
 }
 
-// Fee returns the transfer's fee.
-func (e *Entry) Fee() uint64 { return e.Tx.Transfer.Fee }
+// Fee returns the transaction's fee.
+func (e *Entry) Fee() uint64 { d, _ := e.Tx.Debit(); return d.Fee }
 
 // FeeRate returns the transfer's fee rate.
 func (e *Entry) FeeRate() FeeRate { return FeeRateOf(e.Fee(), e.Size) }
@@ -92,8 +92,8 @@ type entry struct {
 	evictAt int    // index in Pool.evict
 }
 
-// seq returns the transfer's sequence.
-func (e *entry) seq() uint64 { return e.Tx.Transfer.Sequence }
+// seq returns the transaction's sequence.
+func (e *entry) seq() uint64 { d, _ := e.Tx.Debit(); return d.Sequence }
 
 // lessRate orders entries by fee rate, then by arrival (earlier first).
 func lessRate(a, b *entry) bool {
@@ -118,6 +118,7 @@ type Pool struct {
 	mu          sync.Mutex
 	byID        map[chain.Hash]*entry
 	bySender    map[chain.Address][]*entry // each sorted by sequence
+	byStakeKey  map[chain.PublicKey]*entry // the pending stake transaction of each validator key
 	evict       evictHeap                  // lowest fee rate on top
 	bytes       int
 	nextArrival uint64
@@ -158,6 +159,7 @@ func New(cfg Config) (*Pool, error) {
 		log:        cfg.Logger.With("component", "mempool"),
 		byID:       make(map[chain.Hash]*entry),
 		bySender:   make(map[chain.Address][]*entry),
+		byStakeKey: make(map[chain.PublicKey]*entry),
 	}, nil
 }
 
@@ -167,8 +169,8 @@ func New(cfg Config) (*Pool, error) {
 // comment); the pool is then unchanged. tx is copied. It is safe for
 // concurrent use; the signature is verified before the pool is locked.
 func (p *Pool) Accept(tx *chain.Transaction) error {
-	if tx == nil || tx.Type() != chain.TxTypeTransfer {
-		return reject(RejectMalformed, chain.Hash{}, nil, "not a well-formed transfer")
+	if tx == nil || (tx.Type() != chain.TxTypeTransfer && !tx.IsStake()) {
+		return reject(RejectMalformed, chain.Hash{}, nil, "not a well-formed transfer, deposit or withdraw")
 	}
 	id := tx.TxID()
 	if p.Has(id) {
@@ -202,7 +204,7 @@ func checkSanity(tx *chain.Transaction, id chain.Hash, params *chain.Params) err
 // add runs the policy and state checks on a transfer that passed
 // checkSanity and adds it, evicting what must go. p.mu must be held.
 func (p *Pool) add(tx *chain.Transaction, id chain.Hash) error {
-	t := tx.Transfer
+	t, _ := tx.Debit()
 	size := tx.SerializeSize()
 	switch {
 	case p.byID[id] != nil:
@@ -212,6 +214,9 @@ func (p *Pool) add(tx *chain.Transaction, id chain.Hash) error {
 	case !p.minFeeRate.Covers(t.Fee, size):
 		return reject(RejectFeeTooLow, id, nil, "fee %d for %d bytes is below the minimum fee rate %d per 1000 bytes",
 			t.Fee, size, p.minFeeRate)
+	}
+	if err := p.checkStake(tx, id); err != nil {
+		return err
 	}
 
 	from := t.From.Address()
@@ -231,10 +236,8 @@ func (p *Pool) add(tx *chain.Transaction, id chain.Hash) error {
 		return reject(RejectSequenceGap, id, nil, "sequence %d, the sender's next after %d pending is %d",
 			t.Sequence, len(live), next)
 	}
-	cost, carry := bits.Add64(t.Amount, t.Fee, 0)
-	if carry != 0 {
-		return reject(RejectMalformed, id, nil, "amount %d plus fee %d overflows", t.Amount, t.Fee)
-	}
+	cost := t.Cost // checkSanity refused an overflow
+	var carry uint64
 	total := cost
 	for _, e := range live {
 		if total, carry = bits.Add64(total, e.cost, 0); carry != 0 {
@@ -247,7 +250,7 @@ func (p *Pool) add(tx *chain.Transaction, id chain.Hash) error {
 	}
 
 	e := &entry{
-		Entry: Entry{Tx: chain.Transaction{Transfer: new(*t)}, ID: id, Size: size, Added: p.now(), Height: p.chain.Tip().Height},
+		Entry: Entry{Tx: copyTx(tx), ID: id, Size: size, Added: p.now(), Height: p.chain.Tip().Height},
 		from:  from,
 		cost:  cost,
 	}
@@ -263,6 +266,9 @@ func (p *Pool) add(tx *chain.Transaction, id chain.Hash) error {
 	p.nextArrival++
 	p.byID[id] = e
 	p.bySender[from] = append(p.bySender[from], e)
+	if k, ok := stakeKey(&e.Tx); ok {
+		p.byStakeKey[k] = e
+	}
 	heap.Push(&p.evict, e)
 	p.bytes += size
 	return nil

@@ -47,8 +47,8 @@ func (p *Pool) BlockConnected(b *chain.Block) {
 	defer p.mu.Unlock()
 	var senders []chain.Address
 	for i := range b.Transactions {
-		t := b.Transactions[i].Transfer
-		if t == nil {
+		t, ok := b.Transactions[i].Debit()
+		if !ok {
 			continue
 		}
 		if e := p.byID[b.Transactions[i].TxID()]; e != nil {
@@ -61,6 +61,7 @@ func (p *Pool) BlockConnected(b *chain.Block) {
 	for _, from := range senders {
 		p.revalidate(from)
 	}
+	p.revalidateStake()
 	deferred := p.deferred
 	p.deferred, p.deferredBytes = nil, 0
 	for _, d := range deferred {
@@ -68,6 +69,7 @@ func (p *Pool) BlockConnected(b *chain.Block) {
 			p.log.Debug("disconnected transfer dropped", "id", d.id, "err", err)
 		}
 	}
+	p.revalidateStake()
 }
 
 // BlockDisconnected updates the pool for a block that was the tip and is
@@ -88,7 +90,7 @@ func (p *Pool) BlockDisconnected(b *chain.Block) {
 	batch := make([]pendingTx, 0, len(b.Transactions)+len(p.deferred))
 	for i := range b.Transactions {
 		tx := b.Transactions[i]
-		if tx.Type() == chain.TxTypeTransfer {
+		if _, ok := tx.Debit(); ok {
 			batch = append(batch, pendingTx{tx: tx, id: tx.TxID()})
 		}
 	}
@@ -97,7 +99,8 @@ func (p *Pool) BlockDisconnected(b *chain.Block) {
 	// block's senders are taken out and re-added after the block's.
 	var tail []pendingTx
 	for _, d := range batch {
-		from := d.tx.Transfer.From.Address()
+		t, _ := d.tx.Debit()
+		from := t.From.Address()
 		for _, e := range slices.Clone(p.bySender[from]) {
 			tail = append(tail, pendingTx{tx: e.Tx, id: e.ID})
 			p.removeEntry(e)
@@ -117,6 +120,7 @@ func (p *Pool) BlockDisconnected(b *chain.Block) {
 			p.log.Debug("disconnected transfer dropped", "id", d.id, "err", err)
 		}
 	}
+	p.revalidateStake()
 }
 
 // revalidate re-checks the pending transfers of one sender against the
@@ -162,6 +166,9 @@ func (p *Pool) removeEntry(e *entry) {
 	delete(p.byID, e.ID)
 	heap.Remove(&p.evict, e.evictAt)
 	p.bytes -= e.Size
+	if k, ok := stakeKey(&e.Tx); ok && p.byStakeKey[k] == e {
+		delete(p.byStakeKey, k)
+	}
 	pending := slices.DeleteFunc(p.bySender[e.from], func(x *entry) bool { return x == e })
 	if len(pending) == 0 {
 		delete(p.bySender, e.from)

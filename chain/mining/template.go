@@ -183,9 +183,10 @@ func (b *Builder) build(ctx *chain.HeaderContext, payouts []template.Payout, now
 	return template.New(hdr, height, txs, subsidy, fees, uint32(minTime))
 }
 
-// selectTxs appends to txs the transfers from b.Txs that fit in room
-// bytes and maxTxs transactions and that the account state admits, in
-// order; it returns txs and their fees.
+// selectTxs appends to txs the transfers, deposits and withdraws from
+// b.Txs that fit in room bytes and maxTxs transactions and that the
+// account state admits, in order; it returns txs and their fees. Whether
+// a stake transaction suits the validator set is the source's concern.
 func (b *Builder) selectTxs(txs []chain.Transaction, maxTxs, room int) ([]chain.Transaction, uint64) {
 	accounts := make(map[chain.Address]chain.Account)
 	account := func(a chain.Address) chain.Account {
@@ -202,8 +203,8 @@ func (b *Builder) selectTxs(txs []chain.Transaction, maxTxs, room int) ([]chain.
 		if len(txs) == maxTxs {
 			break
 		}
-		t := tx.Transfer
-		if tx.Type() != chain.TxTypeTransfer {
+		t, ok := tx.Debit()
+		if !ok {
 			continue
 		}
 		from := t.From.Address()
@@ -213,26 +214,34 @@ func (b *Builder) selectTxs(txs []chain.Transaction, maxTxs, room int) ([]chain.
 			continue
 		}
 		sender := account(from)
-		cost, c1 := bits.Add64(t.Amount, t.Fee, 0)
+		// The source's transactions passed chain.CheckTransactionSanity,
+		// so Cost did not overflow.
 		newFees, c2 := bits.Add64(fees, t.Fee, 0)
-		if c1 != 0 || c2 != 0 || t.Sequence != sender.Sequence || cost > sender.Balance {
+		if c2 != 0 || t.Sequence != sender.Sequence || t.Cost > sender.Balance {
 			blocked[from] = true
 			continue
 		}
-		sender.Balance -= cost
+		sender.Balance -= t.Cost
 		sender.Sequence++
-		to := sender
-		if t.To != from {
-			to = account(t.To)
-		}
-		if to.Balance, c1 = bits.Add64(to.Balance, t.Amount, 0); c1 != 0 {
-			blocked[from] = true
-			continue
-		}
-		if t.To != from {
+		if tr := tx.Transfer; tr != nil {
+			to := sender
+			if tr.To != from {
+				to = account(tr.To)
+			}
+			var c1 uint64
+			if to.Balance, c1 = bits.Add64(to.Balance, tr.Amount, 0); c1 != 0 {
+				blocked[from] = true
+				continue
+			}
+			if tr.To != from {
+				accounts[from] = sender
+			}
+			accounts[tr.To] = to
+		} else {
+			// A deposit or withdraw only debits its sender; the source
+			// (the mempool) checked it against the validator set.
 			accounts[from] = sender
 		}
-		accounts[t.To] = to
 		fees = newFees
 		room -= size
 		txs = append(txs, tx)

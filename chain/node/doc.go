@@ -32,6 +32,17 @@
 //     so disconnecting restores the state exactly. Fees leave the sender
 //     and come back through the coinbase, so the balances sum to the
 //     coinbase outputs of the best chain minus the fees paid.
+//   - Validator set (stake.go): every registered validator key with its
+//     owner, stake, activation and exit epochs (chain.Validator), changed
+//     by deposits and withdraws exactly like the accounts: checked in
+//     block order (chain.ErrValidatorExists, ErrTooManyValidators,
+//     ErrUnknownValidator, ErrNotValidatorOwner, ErrValidatorExiting; a
+//     deposit beyond MaxValidators is refused, not queued), and undone
+//     with the same Undo. At each epoch's first block, before its
+//     transactions, the stakes whose unlock epoch has come return to their
+//     owners. Stakes count in the balance sum above. ValidatorSet(epoch)
+//     answers for the epochs the tip's state fixes (see there), for
+//     chain/pos.
 //   - Reorganization: disconnect to the fork point with the undo records,
 //     connect the new branch; a block that fails a rule is marked
 //     validate-failed and its descendants invalid-ancestor, and fork

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
+	"maps"
 	"math/big"
 	"sync"
 	"testing"
@@ -59,17 +60,24 @@ func transfer(tb testing.TB, from, to int, amount, fee, seq uint64) chain.Transa
 	return chain.Transaction{Transfer: &chain.Transfer{From: pub, To: addr(to), Amount: amount, Fee: fee, Sequence: seq}}
 }
 
-// signTxs signs every unsigned transfer of txs for network.
+// signTxs signs every unsigned transfer, deposit and withdraw of txs for
+// network.
 func signTxs(tb testing.TB, network chain.Hash, txs []chain.Transaction) {
 	tb.Helper()
+	signersMu.Lock()
+	defer signersMu.Unlock()
+	var err error
 	for _, tx := range txs {
-		if t := tx.Transfer; t != nil && t.Signature == (chain.Signature{}) {
-			signersMu.Lock()
-			priv := signers[t.From]
-			signersMu.Unlock()
-			if err := t.Sign(priv, network); err != nil {
-				tb.Fatal(err)
-			}
+		switch {
+		case tx.Transfer != nil && tx.Transfer.Signature == (chain.Signature{}):
+			err = tx.Transfer.Sign(signers[tx.Transfer.From], network)
+		case tx.Deposit != nil && tx.Deposit.Signature == (chain.Signature{}):
+			err = tx.Deposit.Sign(signers[tx.Deposit.From], signers[tx.Deposit.Validator], network)
+		case tx.Withdraw != nil && tx.Withdraw.Signature == (chain.Signature{}):
+			err = tx.Withdraw.Sign(signers[tx.Withdraw.From], network)
+		}
+		if err != nil {
+			tb.Fatal(err)
 		}
 	}
 }
@@ -115,6 +123,12 @@ func testParams(tb testing.TB, funded int, retarget bool) (*chain.Params, *chain
 	p.PowLimit = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(1))
 	p.PowLimitBits = easyBits
 	p.NoRetargeting = !retarget
+	// Stake: epochs of 5 blocks, 3 validators at most, unlock one epoch
+	// after exit.
+	p.EpochLength = 5
+	p.MinDeposit = 10 * chain.BaseUnitsPerCoin
+	p.MaxValidators = 3
+	p.WithdrawDelayEpochs = 1
 	if retarget {
 		// RetargetBits multiplies the target by the clamped span (at most
 		// 160 s) before dividing, modulo 2^256 as Core's arith_uint256
@@ -207,7 +221,8 @@ func (h *harness) nextExtra(parent *chain.Block, miner int, dt uint32, extra uin
 	height := ctx.PrevHeight + 1
 	var fees uint64
 	for _, tx := range txs {
-		fees += tx.Transfer.Fee
+		d, _ := tx.Debit()
+		fees += d.Fee
 	}
 	value := chain.CalcBlockSubsidy(height, h.p) + fees + extra
 	signTxs(h.tb, h.p.GenesisHash, txs)
@@ -297,7 +312,7 @@ func (h *harness) wantStatus(b *chain.Block, s storage.BlockStatus) {
 // checkInvariants checks, after every ProcessBlock:
 //   - the account state equals a fresh replay of the best chain from
 //     genesis, and the store's accounts and tip equal the node's;
-//   - the sum of balances is the sum of the coinbase outputs of the best
+//   - the sum of balances and stakes is the sum of the coinbase outputs of the best
 //     chain minus the fees its transfers burned from their senders (the
 //     coinbases claim those fees back);
 //   - the chain view, undo records and candidates are consistent.
@@ -307,6 +322,7 @@ func (h *harness) checkInvariants() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	replay := make(map[chain.Address]chain.Account)
+	replayVals := make(map[chain.PublicKey]chain.Validator)
 	var minted, fees uint64
 	for height := int64(0); height < int64(len(n.view.nodes)); height++ {
 		node := n.view.nodes[height]
@@ -320,19 +336,27 @@ func (h *harness) checkInvariants() {
 			h.tb.Fatalf("block %v on the best chain: %v", node.hash, err)
 		}
 		b := h.blocks[node.hash]
-		d, err := connectDelta(replay, b, height, h.p, height > 0)
+		d, err := connectDelta(replay, replayVals, b, height, h.p, height > 0)
 		if err != nil {
 			h.tb.Fatalf("replay of block %v at height %d: %v", node.hash, height, err)
 		}
 		applyEntries(replay, d.entries())
+		applyValidators(replayVals, d.validatorEntries())
 		for _, out := range b.Transactions[0].Coinbase.Outputs {
 			minted += out.Amount
 		}
 		for _, tx := range b.Transactions[1:] {
-			fees += tx.Transfer.Fee
+			d, _ := tx.Debit()
+			fees += d.Fee
 		}
 	}
+	if !maps.Equal(replayVals, n.validators) {
+		h.tb.Fatalf("validators %+v, replay says %+v", n.validators, replayVals)
+	}
 	var sum uint64
+	for _, v := range n.validators {
+		sum += v.Stake
+	}
 	for a, acc := range n.accounts {
 		sum += acc.Balance
 		if replay[a] != acc {
@@ -343,7 +367,7 @@ func (h *harness) checkInvariants() {
 		h.tb.Fatalf("%d accounts, replay has %d", len(n.accounts), len(replay))
 	}
 	if sum != minted-fees {
-		h.tb.Fatalf("balances sum to %d, coinbases minted %d and transfers burned %d fees", sum, minted, fees)
+		h.tb.Fatalf("balances and stakes sum to %d, coinbases minted %d and transfers burned %d fees", sum, minted, fees)
 	}
 	snap, _ := h.store.Load()
 	if snap.Tip != n.view.tip().hash {
@@ -356,6 +380,11 @@ func (h *harness) checkInvariants() {
 		if n.accounts[e.Address] != e.Account {
 			h.tb.Fatalf("store account %v = %+v, node %+v", e.Address, e.Account, n.accounts[e.Address])
 		}
+	}
+	stored := make(map[chain.PublicKey]chain.Validator)
+	applyValidators(stored, snap.Validators)
+	if len(snap.Validators) != len(stored) || !maps.Equal(stored, n.validators) {
+		h.tb.Fatalf("store validators %+v, node %+v", snap.Validators, n.validators)
 	}
 	for c := range n.candidates {
 		if c.status.KnownInvalid() || c.status&storage.StatusDataStored == 0 {

@@ -164,8 +164,11 @@ type Node struct {
 	index    map[chain.Hash]*blockNode
 	view     chainView
 	accounts map[chain.Address]chain.Account
-	orphans  *orphanPool
-	rejected *rejectedSet // blocks refused before storage, for a rule that condemns them
+	// validators is the validator set at the tip: every registered key,
+	// active, pending or waiting for its unlock (see ValidatorSet).
+	validators map[chain.PublicKey]chain.Validator
+	orphans    *orphanPool
+	rejected   *rejectedSet // blocks refused before storage, for a rule that condemns them
 	// bestHeader is the heaviest index node not known invalid (see
 	// BestHeader); headerOnly counts the index nodes without
 	// StatusDataStored, at most MaxHeaderOnly (see ProcessHeaders).
@@ -206,6 +209,7 @@ func New(cfg Config) (*Node, error) {
 		index:      make(map[chain.Hash]*blockNode),
 		candidates: make(map[*blockNode]struct{}),
 		accounts:   make(map[chain.Address]chain.Account),
+		validators: make(map[chain.PublicKey]chain.Validator),
 		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.MaxOrphanBytes),
 		rejected:   newRejectedSet(MaxRejected),
 	}
@@ -244,21 +248,23 @@ func (n *Node) initGenesis() error {
 	}
 	node := newBlockNode(&g.Header, hash, nil, n.takeSeq())
 	node.status = storage.StatusDataStored | storage.StatusValid
-	d, err := connectDelta(n.accounts, g, 0, n.params, false)
+	d, err := connectDelta(n.accounts, n.validators, g, 0, n.params, false)
 	if err != nil {
 		return fmt.Errorf("node: genesis block: %w", err)
 	}
 	batch := &storage.Batch{
-		Blocks:   []*chain.Block{g},
-		Index:    []storage.IndexEntry{node.entry()},
-		PutUndo:  []storage.UndoEntry{{Hash: hash, Undo: &d.undo}},
-		Accounts: d.entries(),
-		Tip:      &hash,
+		Blocks:     []*chain.Block{g},
+		Index:      []storage.IndexEntry{node.entry()},
+		PutUndo:    []storage.UndoEntry{{Hash: hash, Undo: &d.undo}},
+		Accounts:   d.entries(),
+		Validators: d.validatorEntries(),
+		Tip:        &hash,
 	}
 	if err := n.store.Commit(batch); err != nil {
 		return fmt.Errorf("node: store genesis: %w", err)
 	}
 	applyEntries(n.accounts, batch.Accounts)
+	applyValidators(n.validators, batch.Validators)
 	n.index[hash] = node
 	n.candidates[node] = struct{}{}
 	n.view.setTip(node)
@@ -316,6 +322,7 @@ func (n *Node) load(snap *storage.Snapshot) error {
 	n.view.setTip(tip)
 	n.bestHeader = n.heaviestHeader()
 	applyEntries(n.accounts, snap.Accounts)
+	applyValidators(n.validators, snap.Validators)
 	if bodiless > 0 {
 		n.log.Warn("left out index entries without a body; a reindex removes them from the store", "entries", bodiless)
 	}
@@ -671,7 +678,7 @@ func (n *Node) connectBlock(node *blockNode) error {
 	if err != nil {
 		return fmt.Errorf("node: connect block %v: %w", node.hash, err)
 	}
-	d, err := connectDelta(n.accounts, b, node.height, n.params, true)
+	d, err := connectDelta(n.accounts, n.validators, b, node.height, n.params, true)
 	if err != nil {
 		return err
 	}
@@ -680,10 +687,11 @@ func (n *Node) connectBlock(node *blockNode) error {
 	e.Status = status
 	tip := node.hash
 	batch := &storage.Batch{
-		Index:    []storage.IndexEntry{e},
-		PutUndo:  []storage.UndoEntry{{Hash: node.hash, Undo: &d.undo}},
-		Accounts: d.entries(),
-		Tip:      &tip,
+		Index:      []storage.IndexEntry{e},
+		PutUndo:    []storage.UndoEntry{{Hash: node.hash, Undo: &d.undo}},
+		Accounts:   d.entries(),
+		Validators: d.validatorEntries(),
+		Tip:        &tip,
 	}
 	if err := n.store.Commit(batch); err != nil {
 		return fmt.Errorf("node: connect block %v: %w", node.hash, err)
@@ -691,6 +699,7 @@ func (n *Node) connectBlock(node *blockNode) error {
 	n.mu.Lock()
 	node.status = status
 	applyEntries(n.accounts, batch.Accounts)
+	applyValidators(n.validators, batch.Validators)
 	n.view.setTip(node)
 	n.mu.Unlock()
 	n.pending = append(n.pending, Event{Kind: BlockConnected, Hash: node.hash, Height: node.height, Block: b})
@@ -713,12 +722,13 @@ func (n *Node) disconnectTip() error {
 		return fmt.Errorf("node: disconnect block %v: %w", tip.hash, err)
 	}
 	parent := tip.parent.hash
-	batch := &storage.Batch{DeleteUndo: []chain.Hash{tip.hash}, Accounts: u.Accounts, Tip: &parent}
+	batch := &storage.Batch{DeleteUndo: []chain.Hash{tip.hash}, Accounts: u.Accounts, Validators: u.Validators, Tip: &parent}
 	if err := n.store.Commit(batch); err != nil {
 		return fmt.Errorf("node: disconnect block %v: %w", tip.hash, err)
 	}
 	n.mu.Lock()
 	applyEntries(n.accounts, u.Accounts)
+	applyValidators(n.validators, u.Validators)
 	n.view.setTip(tip.parent)
 	n.mu.Unlock()
 	n.disconnected = append(n.disconnected, b)

@@ -13,12 +13,14 @@ func ruleErr(code chain.ErrorCode, format string, args ...any) chain.RuleError {
 	return chain.RuleError{Code: code, Description: "node: " + fmt.Sprintf(format, args...)}
 }
 
-// stateDelta is the effect of one block on the account state, computed
-// without modifying it: the new value of every touched account and the
-// undo record holding the old ones.
+// stateDelta is the effect of one block on the account state and the
+// validator set, computed without modifying them: the new value of every
+// touched account and validator and the undo record holding the old ones.
 type stateDelta struct {
-	next map[chain.Address]chain.Account
-	undo storage.Undo
+	next       map[chain.Address]chain.Account
+	nextVal    map[chain.PublicKey]chain.Validator
+	validators int // registered validators so far, for MaxValidators
+	undo       storage.Undo
 }
 
 // get returns the account as the block has left it so far.
@@ -47,43 +49,72 @@ func (d *stateDelta) entries() []storage.AccountEntry {
 }
 
 // connectDelta checks block b at height against the account state and
-// returns its effect. It runs the rules that need the state, in block
-// order:
+// the validator set and returns its effect. It runs the rules that need
+// the state, in block order:
 //
-//   - each transfer: ErrBadSequence when its sequence is not the sender's
-//     next one, ErrInsufficientBalance when the sender's balance is below
-//     amount plus fee, ErrAmountOverflow when the recipient's balance would
-//     overflow;
+//   - at an epoch boundary (chain.Params.IsEpochBoundary), before the
+//     transactions: every validator whose ExitEpoch plus
+//     WithdrawDelayEpochs has come is removed and its stake credited to
+//     its owner (ErrAmountOverflow if that balance overflows), in the
+//     order of the validator keys;
+//   - each transfer, deposit and withdraw: ErrBadSequence when its
+//     sequence is not the sender's next one, ErrInsufficientBalance when
+//     the sender's balance is below what it debits (amount plus fee, the
+//     fee alone for a withdraw);
+//   - then a transfer: ErrAmountOverflow when the recipient's balance
+//     would overflow; a deposit (see stakeDeposit): ErrValidatorExists,
+//     ErrTooManyValidators; a withdraw (see stakeWithdraw):
+//     ErrUnknownValidator, ErrNotValidatorOwner, ErrValidatorExiting;
 //   - the coinbase: ErrAmountOverflow when subsidy plus fees overflows,
 //     ErrBadCoinbaseValue when its outputs pay more than that (checkValue
 //     false skips this for the genesis block, whose outputs are the
 //     network's initial allocation).
 //
 // b must have passed chain.CheckBlockSanity, so amounts plus fees, the
-// fees and the coinbase outputs each fit in a uint64. accounts is only read.
-func connectDelta(accounts map[chain.Address]chain.Account, b *chain.Block, height int64, p *chain.Params, checkValue bool) (*stateDelta, error) {
-	d := &stateDelta{next: make(map[chain.Address]chain.Account, 2*len(b.Transactions))}
-	var fees uint64
-	for i := 1; i < len(b.Transactions); i++ {
-		t := b.Transactions[i].Transfer
-		from := t.From.Address()
-		sender := d.get(accounts, from)
-		if t.Sequence != sender.Sequence {
-			return nil, ruleErr(chain.ErrBadSequence, "block at height %d: transaction %d from %v has sequence %d, want %d",
-				height, i, from, t.Sequence, sender.Sequence)
-		}
-		cost := t.Amount + t.Fee // cannot overflow after CheckBlockSanity
-		if sender.Balance < cost {
-			return nil, ruleErr(chain.ErrInsufficientBalance, "block at height %d: transaction %d from %v spends %d, balance %d",
-				height, i, from, cost, sender.Balance)
-		}
-		sender.Balance -= cost
-		sender.Sequence++
-		d.set(accounts, from, sender)
-		if err := d.credit(accounts, t.To, t.Amount, height); err != nil {
+// fees and the coinbase outputs each fit in a uint64, and stake
+// transactions appear only where the params enable stake. accounts and
+// validators are only read.
+func connectDelta(accounts map[chain.Address]chain.Account, validators map[chain.PublicKey]chain.Validator, b *chain.Block, height int64, p *chain.Params, checkValue bool) (*stateDelta, error) {
+	d := &stateDelta{
+		next:       make(map[chain.Address]chain.Account, 2*len(b.Transactions)),
+		nextVal:    make(map[chain.PublicKey]chain.Validator),
+		validators: len(validators),
+	}
+	if p.IsEpochBoundary(height) {
+		if err := d.unlockStakes(validators, height, p, accounts); err != nil {
 			return nil, err
 		}
-		fees += t.Fee // cannot overflow after CheckBlockSanity
+	}
+	var fees uint64
+	for i := 1; i < len(b.Transactions); i++ {
+		tx := &b.Transactions[i]
+		debit, _ := tx.Debit()
+		from := debit.From.Address()
+		sender := d.get(accounts, from)
+		if debit.Sequence != sender.Sequence {
+			return nil, ruleErr(chain.ErrBadSequence, "block at height %d: transaction %d from %v has sequence %d, want %d",
+				height, i, from, debit.Sequence, sender.Sequence)
+		}
+		if sender.Balance < debit.Cost { // Cost cannot overflow after CheckBlockSanity
+			return nil, ruleErr(chain.ErrInsufficientBalance, "block at height %d: transaction %d from %v spends %d, balance %d",
+				height, i, from, debit.Cost, sender.Balance)
+		}
+		sender.Balance -= debit.Cost
+		sender.Sequence++
+		d.set(accounts, from, sender)
+		var err error
+		switch {
+		case tx.Transfer != nil:
+			err = d.credit(accounts, tx.Transfer.To, tx.Transfer.Amount, height)
+		case tx.Deposit != nil:
+			err = d.stakeDeposit(validators, tx.Deposit, from, height, i, p)
+		case tx.Withdraw != nil:
+			err = d.stakeWithdraw(validators, tx.Withdraw, from, height, i, p)
+		}
+		if err != nil {
+			return nil, err
+		}
+		fees += debit.Fee // cannot overflow after CheckBlockSanity
 	}
 
 	cb := b.Transactions[0].Coinbase
@@ -128,6 +159,17 @@ func applyEntries(accounts map[chain.Address]chain.Account, entries []storage.Ac
 			delete(accounts, e.Address)
 		} else {
 			accounts[e.Address] = e.Account
+		}
+	}
+}
+
+// applyValidators writes entries into validators, deleting zero ones.
+func applyValidators(validators map[chain.PublicKey]chain.Validator, entries []storage.ValidatorEntry) {
+	for _, e := range entries {
+		if e.Validator == (chain.Validator{}) {
+			delete(validators, e.Key)
+		} else {
+			validators[e.Key] = e.Validator
 		}
 	}
 }

@@ -53,6 +53,7 @@ type MemStore struct {
 	index    map[chain.Hash]storage.IndexEntry
 	undo     map[chain.Hash]*storage.Undo
 	accounts map[chain.Address]chain.Account
+	vals     map[chain.PublicKey]chain.Validator
 	tip      *chain.Hash
 	commits  int
 }
@@ -66,6 +67,7 @@ func NewMemStore() *MemStore {
 		index:    make(map[chain.Hash]storage.IndexEntry),
 		undo:     make(map[chain.Hash]*storage.Undo),
 		accounts: make(map[chain.Address]chain.Account),
+		vals:     make(map[chain.PublicKey]chain.Validator),
 	}
 }
 
@@ -80,6 +82,9 @@ func (s *MemStore) Load() (*storage.Snapshot, error) {
 	snap.Index = slices.Collect(maps.Values(s.index))
 	for a, acc := range s.accounts {
 		snap.Accounts = append(snap.Accounts, storage.AccountEntry{Address: a, Account: acc})
+	}
+	for k, v := range s.vals {
+		snap.Validators = append(snap.Validators, storage.ValidatorEntry{Key: k, Validator: v})
 	}
 	return snap, nil
 }
@@ -121,6 +126,7 @@ func (s *MemStore) Commit(b *storage.Batch) error {
 		delete(s.undo, h)
 	}
 	applyEntries(s.accounts, b.Accounts)
+	applyValidators(s.vals, b.Validators)
 	if b.Tip != nil {
 		tip := *b.Tip
 		s.tip = &tip

@@ -54,12 +54,20 @@ type AccountEntry struct {
 	Account chain.Account // the zero value means "absent": delete the entry
 }
 
+// ValidatorEntry is the state of one validator key, as stored and as
+// undone.
+type ValidatorEntry struct {
+	Key       chain.PublicKey
+	Validator chain.Validator // the zero value means "absent": delete the entry
+}
+
 // Undo is what disconnecting a block needs to restore the state before it:
-// the previous state of every account the block touched, in the order the
-// block first touched them. Restoring them in any order gives the same
-// state.
+// the previous state of every account and validator the block touched, in
+// the order the block first touched them. Restoring them in any order
+// gives the same state.
 type Undo struct {
-	Accounts []AccountEntry
+	Accounts   []AccountEntry
+	Validators []ValidatorEntry
 }
 
 // UndoEntry is the undo record of the block with hash Hash.
@@ -70,12 +78,14 @@ type UndoEntry struct {
 
 // Batch is one atomic change of the stored state. Apply in this order:
 // Blocks, Index (insert or overwrite), PutUndo, DeleteUndo, Accounts
-// (a zero Account deletes the entry), then Tip when it is non-nil.
+// (a zero Account deletes the entry), Validators (a zero Validator deletes
+// the entry), then Tip when it is non-nil.
 //
 //   - accepting a block: Blocks and Index hold it;
 //   - connecting: Index (its status now includes StatusValid), PutUndo,
-//     the touched Accounts and the new Tip;
-//   - disconnecting: DeleteUndo, the restored Accounts and the new Tip;
+//     the touched Accounts and Validators and the new Tip;
+//   - disconnecting: DeleteUndo, the restored Accounts and Validators
+//     and the new Tip;
 //   - marking blocks invalid: Index only.
 type Batch struct {
 	Blocks     []*chain.Block
@@ -83,12 +93,14 @@ type Batch struct {
 	PutUndo    []UndoEntry
 	DeleteUndo []chain.Hash
 	Accounts   []AccountEntry
+	Validators []ValidatorEntry
 	Tip        *chain.Hash
 }
 
 // Snapshot is everything a store holds but blocks and undo records.
 type Snapshot struct {
-	Index    []IndexEntry // any order
-	Accounts []AccountEntry
-	Tip      chain.Hash
+	Index      []IndexEntry // any order
+	Accounts   []AccountEntry
+	Validators []ValidatorEntry // any order
+	Tip        chain.Hash
 }

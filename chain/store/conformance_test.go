@@ -57,6 +57,12 @@ func wantSameStore(t *testing.T, step string, want, got node.Store, hashes []cha
 		if !slices.Equal(gs.Accounts, ws.Accounts) {
 			t.Fatalf("%s: accounts\n%+v\nwant\n%+v", step, gs.Accounts, ws.Accounts)
 		}
+		byKey := func(a, b storage.ValidatorEntry) int { return bytes.Compare(a.Key[:], b.Key[:]) }
+		slices.SortFunc(ws.Validators, byKey)
+		slices.SortFunc(gs.Validators, byKey)
+		if !slices.Equal(gs.Validators, ws.Validators) {
+			t.Fatalf("%s: validators\n%+v\nwant\n%+v", step, gs.Validators, ws.Validators)
+		}
 		// The index comes back in height order, parents first.
 		if !slices.IsSortedFunc(mustLoad(t, got).Index, func(a, b storage.IndexEntry) int { return cmp.Compare(a.Height, b.Height) }) {
 			t.Fatalf("%s: index not in height order", step)
@@ -80,7 +86,7 @@ func wantSameStore(t *testing.T, step string, want, got node.Store, hashes []cha
 		if errors.Is(werr, storage.ErrNotFound) != errors.Is(gerr, storage.ErrNotFound) || (werr == nil) != (gerr == nil) {
 			t.Fatalf("%s: Undo(%v) error %v, want %v", step, h, gerr, werr)
 		}
-		if werr == nil && !slices.Equal(wu.Accounts, gu.Accounts) {
+		if werr == nil && (!slices.Equal(wu.Accounts, gu.Accounts) || !slices.Equal(wu.Validators, gu.Validators)) {
 			t.Fatalf("%s: Undo(%v) = %+v, want %+v", step, h, gu, wu)
 		}
 	}

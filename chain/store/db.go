@@ -26,6 +26,11 @@ var (
 	bucketUndo     = []byte("undo")
 	bucketAccounts = []byte("accounts")
 	bucketReindex  = []byte("reindex") // only while a reindex is pending
+
+	// bucketValidators holds the validator set. Stores written before
+	// stake lack it; it is created by the first commit that writes a
+	// validator, and a missing one reads as an empty set.
+	bucketValidators = []byte("validators")
 )
 
 // dataBuckets are the buckets every store has besides meta.

@@ -324,11 +324,12 @@ func TestCommitAtomic(t *testing.T) {
 			PutUndo:    []storage.UndoEntry{{Hash: h2, Undo: &storage.Undo{}}},
 			DeleteUndo: []chain.Hash{h1},
 			Accounts:   []storage.AccountEntry{{Address: addr(0)}, {Address: addr(5), Account: chain.Account{Balance: 1}}},
+			Validators: []storage.ValidatorEntry{{Key: chain.PublicKey{7}, Validator: chain.Validator{Stake: 1, ActivationEpoch: 1}}},
 			Tip:        &h2,
 		}
 	}
 	hashes := []chain.Hash{gh, h1, h2}
-	for _, stage := range []string{"blocks", "index", "undo", "accounts", "tip"} {
+	for _, stage := range []string{"blocks", "index", "undo", "accounts", "validators", "tip"} {
 		db.commitHook = func(s string) error {
 			if s == stage {
 				return errors.New("injected at " + s)

@@ -35,7 +35,19 @@ const (
 	//	      each entry: 20 address, uvarint balance, uvarint sequence
 	//
 	// An entry with balance and sequence 0 restores an absent account.
+	// A block that touched no validator keeps this format, byte for byte
+	// what versions before stake wrote.
 	undoFormat = 1
+
+	// undoStakeFormat is the format byte of undo values of blocks that
+	// touched the validator set: undoFormat's layout, then
+	//
+	//	 var  number of validator entries, canonical uvarint
+	//	      each entry: 32 validator key, then a validator (see
+	//	      validatorFormat, without its format byte)
+	//
+	// An entry of all zeros restores an absent validator.
+	undoStakeFormat = 2
 
 	// accountFormat is the format byte of account values:
 	//
@@ -47,6 +59,19 @@ const (
 	// The zero account is never stored (a Batch entry holding it deletes
 	// the key), so a stored zero account is corrupt.
 	accountFormat = 1
+
+	// validatorFormat is the format byte of values of the validators
+	// bucket, keyed by the 32-byte validator key:
+	//
+	//	size  field
+	//	   1  validatorFormat (1)
+	//	  20  Owner address
+	//	 var  Stake, canonical uvarint
+	//	 var  ActivationEpoch, canonical uvarint
+	//	 var  ExitEpoch, canonical uvarint
+	//
+	// The zero validator is never stored.
+	validatorFormat = 1
 )
 
 // Key and value sizes.
@@ -54,6 +79,9 @@ const (
 	indexKeySize      = 8 + chain.HashSize
 	minIndexValueSize = 1 + chain.HeaderSize + 1 + 1
 	minUndoEntrySize  = chain.AddressSize + 2
+
+	minValidatorSize          = chain.AddressSize + 3
+	minUndoValidatorEntrySize = chain.PublicKeySize + minValidatorSize
 )
 
 // errValue is wrapped by the reasons the decoders give.
@@ -119,23 +147,35 @@ func decodeIndexEntry(key, val []byte) (storage.IndexEntry, error) {
 
 // appendUndo appends the value of u to dst.
 func appendUndo(dst []byte, u *storage.Undo) []byte {
-	dst = append(dst, undoFormat)
+	format := byte(undoFormat)
+	if len(u.Validators) > 0 {
+		format = undoStakeFormat
+	}
+	dst = append(dst, format)
 	dst = binary.AppendUvarint(dst, uint64(len(u.Accounts)))
 	for _, e := range u.Accounts {
 		dst = append(dst, e.Address[:]...)
 		dst = binary.AppendUvarint(dst, e.Account.Balance)
 		dst = binary.AppendUvarint(dst, e.Account.Sequence)
 	}
+	if format == undoStakeFormat {
+		dst = binary.AppendUvarint(dst, uint64(len(u.Validators)))
+		for _, e := range u.Validators {
+			dst = append(dst, e.Key[:]...)
+			dst = appendValidatorFields(dst, e.Validator)
+		}
+	}
 	return dst
 }
 
-// decodeUndo decodes an undo value. A record with no entries decodes to
-// an Undo with nil Accounts.
+// decodeUndo decodes an undo value of either format. A record with no
+// entries decodes to an Undo with nil Accounts (and nil Validators).
 func decodeUndo(val []byte) (*storage.Undo, error) {
 	if len(val) < 2 {
 		return nil, fmt.Errorf("%w: value of %d bytes", errTruncated, len(val))
 	}
-	if val[0] != undoFormat {
+	format := val[0]
+	if format != undoFormat && format != undoStakeFormat {
 		return nil, fmt.Errorf("%w %d", errFormat, val[0])
 	}
 	count, n, err := readUvarint(val[1:], "entry count")
@@ -162,10 +202,103 @@ func decodeUndo(val []byte) (*storage.Undo, error) {
 		}
 		rest = rest[n:]
 	}
+	if format == undoStakeFormat {
+		if rest, err = decodeUndoValidators(u, rest); err != nil {
+			return nil, err
+		}
+	}
 	if len(rest) != 0 {
 		return nil, fmt.Errorf("%w: %d after the last entry", errTrailing, len(rest))
 	}
 	return u, nil
+}
+
+// decodeUndoValidators reads the validator entries of an undoStakeFormat
+// record into u and returns what follows them. The format exists only for
+// records with validator entries, so a count of 0 is not canonical.
+func decodeUndoValidators(u *storage.Undo, rest []byte) ([]byte, error) {
+	count, n, err := readUvarint(rest, "validator count")
+	if err != nil {
+		return nil, err
+	}
+	rest = rest[n:]
+	if count == 0 {
+		return nil, fmt.Errorf("%w: stake undo record without validator entries", errNonCanonical)
+	}
+	if count > uint64(len(rest)/minUndoValidatorEntrySize) {
+		return nil, fmt.Errorf("%w: %d validator entries cannot fit in %d bytes", errTruncated, count, len(rest))
+	}
+	u.Validators = make([]storage.ValidatorEntry, count)
+	for i := range u.Validators {
+		e := &u.Validators[i]
+		if len(rest) < chain.PublicKeySize {
+			return nil, fmt.Errorf("%w: validator entry %d key", errTruncated, i)
+		}
+		copy(e.Key[:], rest)
+		rest = rest[chain.PublicKeySize:]
+		if e.Validator, n, err = readValidator(rest); err != nil {
+			return nil, fmt.Errorf("validator entry %d: %w", i, err)
+		}
+		rest = rest[n:]
+	}
+	return rest, nil
+}
+
+// appendValidatorFields appends v's fields, without a format byte.
+func appendValidatorFields(dst []byte, v chain.Validator) []byte {
+	dst = append(dst, v.Owner[:]...)
+	dst = binary.AppendUvarint(dst, v.Stake)
+	dst = binary.AppendUvarint(dst, v.ActivationEpoch)
+	return binary.AppendUvarint(dst, v.ExitEpoch)
+}
+
+// readValidator reads a validator's fields and returns the bytes read.
+func readValidator(b []byte) (chain.Validator, int, error) {
+	var v chain.Validator
+	if len(b) < chain.AddressSize {
+		return v, 0, fmt.Errorf("%w: owner", errTruncated)
+	}
+	copy(v.Owner[:], b)
+	off := chain.AddressSize
+	for _, f := range []struct {
+		dst  *uint64
+		what string
+	}{{&v.Stake, "stake"}, {&v.ActivationEpoch, "activation epoch"}, {&v.ExitEpoch, "exit epoch"}} {
+		x, n, err := readUvarint(b[off:], f.what)
+		if err != nil {
+			return v, 0, err
+		}
+		*f.dst = x
+		off += n
+	}
+	return v, off, nil
+}
+
+// appendValidator appends the value of v to dst.
+func appendValidator(dst []byte, v chain.Validator) []byte {
+	return appendValidatorFields(append(dst, validatorFormat), v)
+}
+
+// decodeValidator decodes a validator value; the zero validator is
+// corrupt.
+func decodeValidator(val []byte) (chain.Validator, error) {
+	if len(val) == 0 {
+		return chain.Validator{}, fmt.Errorf("%w: empty value", errTruncated)
+	}
+	if val[0] != validatorFormat {
+		return chain.Validator{}, fmt.Errorf("%w %d", errFormat, val[0])
+	}
+	v, n, err := readValidator(val[1:])
+	if err != nil {
+		return v, err
+	}
+	if n != len(val)-1 {
+		return v, fmt.Errorf("%w: %d after the validator", errTrailing, len(val)-1-n)
+	}
+	if v == (chain.Validator{}) {
+		return v, errors.New("zero validator stored (it should have been deleted)")
+	}
+	return v, nil
 }
 
 // appendAccount appends the value of a to dst.

@@ -74,7 +74,7 @@ func FuzzIndexEntry(f *testing.F) {
 	})
 }
 
-// FuzzUndo decodes arbitrary undo and account values: never a panic, and
+// FuzzUndo decodes arbitrary undo, account and validator values: never a panic, and
 // whatever decodes re-encodes to the same bytes.
 func FuzzUndo(f *testing.F) {
 	f.Add(appendUndo(nil, &storage.Undo{}))
@@ -83,7 +83,14 @@ func FuzzUndo(f *testing.F) {
 	}}))
 	f.Add([]byte{1, 0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Add(appendAccount(nil, chain.Account{Balance: 5, Sequence: 1}))
+	f.Add(appendUndo(nil, &storage.Undo{Validators: []storage.ValidatorEntry{{Key: chain.PublicKey{3}, Validator: chain.Validator{Stake: 7, ActivationEpoch: 1}}}}))
+	f.Add(appendValidator(nil, chain.Validator{Owner: chain.Address{4}, Stake: 10, ActivationEpoch: 2, ExitEpoch: 5}))
 	f.Fuzz(func(t *testing.T, val []byte) {
+		if v, err := decodeValidator(val); err == nil {
+			if enc := appendValidator(nil, v); !bytes.Equal(enc, val) {
+				t.Fatalf("validator %x re-encodes to %x", val, enc)
+			}
+		}
 		if u, err := decodeUndo(val); err == nil {
 			if v := appendUndo(nil, u); !bytes.Equal(v, val) {
 				t.Fatalf("undo %x re-encodes to %x", val, v)

@@ -56,17 +56,44 @@ func transfer(tb testing.TB, from, to int, amount, fee, seq uint64) chain.Transa
 	return chain.Transaction{Transfer: &chain.Transfer{From: pub, To: addr(to), Amount: amount, Fee: fee, Sequence: seq}}
 }
 
-// signTxs signs every unsigned transfer of txs for network.
+// deposit returns an unsigned deposit by account owner for the
+// validator key of account 100+v; next signs it with both keys.
+func deposit(tb testing.TB, owner, v int, amount, fee, seq uint64) chain.Transaction {
+	tb.Helper()
+	priv, vpriv := testKey(owner), testKey(100+v)
+	pub, vpub := chain.PublicKey(priv.Public().(ed25519.PublicKey)), chain.PublicKey(vpriv.Public().(ed25519.PublicKey))
+	signersMu.Lock()
+	signers[pub], signers[vpub] = priv, vpriv
+	signersMu.Unlock()
+	return chain.Transaction{Deposit: &chain.Deposit{From: pub, Validator: vpub, Amount: amount, Fee: fee, Sequence: seq}}
+}
+
+// withdraw returns an unsigned withdraw by account owner for the
+// validator key of account 100+v.
+func withdraw(tb testing.TB, owner, v int, fee, seq uint64) chain.Transaction {
+	tb.Helper()
+	d := deposit(tb, owner, v, 0, 0, 0).Deposit
+	return chain.Transaction{Withdraw: &chain.Withdraw{From: d.From, Validator: d.Validator, Fee: fee, Sequence: seq}}
+}
+
+// signTxs signs every unsigned transfer, deposit and withdraw of txs for
+// network.
 func signTxs(tb testing.TB, network chain.Hash, txs []chain.Transaction) {
 	tb.Helper()
+	signersMu.Lock()
+	defer signersMu.Unlock()
+	var err error
 	for _, tx := range txs {
-		if t := tx.Transfer; t != nil && t.Signature == (chain.Signature{}) {
-			signersMu.Lock()
-			priv := signers[t.From]
-			signersMu.Unlock()
-			if err := t.Sign(priv, network); err != nil {
-				tb.Fatal(err)
-			}
+		switch {
+		case tx.Transfer != nil && tx.Transfer.Signature == (chain.Signature{}):
+			err = tx.Transfer.Sign(signers[tx.Transfer.From], network)
+		case tx.Deposit != nil && tx.Deposit.Signature == (chain.Signature{}):
+			err = tx.Deposit.Sign(signers[tx.Deposit.From], signers[tx.Deposit.Validator], network)
+		case tx.Withdraw != nil && tx.Withdraw.Signature == (chain.Signature{}):
+			err = tx.Withdraw.Sign(signers[tx.Withdraw.From], network)
+		}
+		if err != nil {
+			tb.Fatal(err)
 		}
 	}
 }
@@ -103,6 +130,10 @@ func newTestChain(tb testing.TB, name string, funded int) *testChain {
 	p.PowLimit = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(1))
 	p.PowLimitBits = easyBits
 	p.NoRetargeting = true
+	p.EpochLength = 5
+	p.MinDeposit = 10 * chain.BaseUnitsPerCoin
+	p.MaxValidators = 8
+	p.WithdrawDelayEpochs = 1
 	outs := make([]chain.Output, funded)
 	for i := range outs {
 		outs[i] = chain.Output{Address: addr(i), Amount: 1000 * chain.BaseUnitsPerCoin}
@@ -127,7 +158,8 @@ func (c *testChain) next(parent *chain.Block, miner int, extra uint64, txs ...ch
 	signTxs(c.tb, c.p.GenesisHash, txs)
 	var fees uint64
 	for _, tx := range txs {
-		fees += tx.Transfer.Fee
+		d, _ := tx.Debit()
+		fees += d.Fee
 	}
 	b := &chain.Block{
 		Header: chain.Header{Version: 1, PrevBlock: parent.Hash(), Timestamp: parent.Header.Timestamp + 1, Bits: easyBits},

@@ -8,8 +8,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Load implements node.Store: the index (in height order), the accounts
-// and the tip, or a nil Snapshot when no tip is stored. Every value is
+// Load implements node.Store: the index (in height order), the accounts,
+// the validators (none for a store written before stake) and the tip, or
+// a nil Snapshot when no tip is stored. Every value is
 // checked as it is decoded; the first bad one fails Load with a
 // *CorruptError naming its bucket and key.
 func (db *DB) Load() (*storage.Snapshot, error) {
@@ -51,6 +52,9 @@ func (db *DB) Load() (*storage.Snapshot, error) {
 			return nil
 		})
 		if err != nil {
+			return err
+		}
+		if err := loadValidators(tx, s); err != nil {
 			return err
 		}
 		snap = s
@@ -110,7 +114,7 @@ func (db *DB) Undo(hash chain.Hash) (*storage.Undo, error) {
 
 // Commit implements node.Store: one bbolt write transaction, synced
 // before it returns, applying b in the order storage.Batch gives (Blocks,
-// Index, PutUndo, DeleteUndo, Accounts, Tip). It refuses, applying
+// Index, PutUndo, DeleteUndo, Accounts, Validators, Tip). It refuses, applying
 // nothing, a batch that could not be loaded back: a block that does not
 // encode or exceeds chain.MaxBlockSize, an index entry with a negative
 // height or whose header does not hash to its Hash, a nil Undo.
@@ -205,6 +209,28 @@ func (db *DB) apply(tx *bolt.Tx, b *storage.Batch) error {
 		return err
 	}
 
+	if len(b.Validators) > 0 {
+		validators, err := tx.CreateBucketIfNotExists(bucketValidators)
+		if err != nil {
+			return fmt.Errorf("validators: %w", err)
+		}
+		for _, e := range b.Validators {
+			if e.Validator == (chain.Validator{}) {
+				err = validators.Delete(e.Key[:])
+			} else {
+				start := len(buf)
+				buf = appendValidator(buf, e.Validator)
+				err = validators.Put(e.Key[:], carve(start))
+			}
+			if err != nil {
+				return fmt.Errorf("validator %v: %w", e.Key, err)
+			}
+		}
+	}
+	if err := db.hook("validators"); err != nil {
+		return err
+	}
+
 	if b.Tip != nil {
 		tip := *b.Tip
 		if err := tx.Bucket(bucketMeta).Put(metaTip, tip[:]); err != nil {
@@ -220,4 +246,24 @@ func (db *DB) hook(stage string) error {
 		return nil
 	}
 	return db.commitHook(stage)
+}
+
+// loadValidators adds the validators bucket to s; a store written before
+// stake has none, which is an empty set.
+func loadValidators(tx *bolt.Tx, s *storage.Snapshot) error {
+	b := tx.Bucket(bucketValidators)
+	if b == nil {
+		return nil
+	}
+	return b.ForEach(func(k, v []byte) error {
+		if len(k) != chain.PublicKeySize {
+			return corruptError(string(bucketValidators), k, "key of %d bytes, want %d", len(k), chain.PublicKeySize)
+		}
+		val, err := decodeValidator(v)
+		if err != nil {
+			return corruptError(string(bucketValidators), k, "%w", err)
+		}
+		s.Validators = append(s.Validators, storage.ValidatorEntry{Key: chain.PublicKey(k), Validator: val})
+		return nil
+	})
 }

@@ -683,7 +683,6 @@ func (m *crashModel) stateOf(b *crashBlock) map[chain.Address]chain.Account {
 func (m *crashModel) build(parent *crashBlock, ntx int) *crashBlock {
 	rng := m.rng
 	state := maps.Clone(m.stateOf(parent))
-	height := parent.height + 1
 	txs := []chain.Transaction{{}}
 	var fees uint64
 	for range ntx {
@@ -709,11 +708,18 @@ func (m *crashModel) build(parent *crashBlock, ntx int) *crashBlock {
 		txs = append(txs, chain.Transaction{Transfer: tr})
 		m.transfers++
 	}
-	m.nonce++
 	payout := m.addrs[rng.IntN(crashKeys)]
 	if rng.IntN(4) == 0 {
 		payout = m.addrs[crashKeys+rng.IntN(crashKeys)]
 	}
+	return m.finish(parent, txs, fees, payout)
+}
+
+// finish mines a child of parent holding txs after a coinbase slot
+// (txs[0]), paying subsidy plus fees to payout, one second after parent.
+func (m *crashModel) finish(parent *crashBlock, txs []chain.Transaction, fees uint64, payout chain.Address) *crashBlock {
+	height := parent.height + 1
+	m.nonce++
 	txs[0].Coinbase = &chain.Coinbase{
 		Height:     uint32(height),
 		Extranonce: binary.BigEndian.AppendUint64(nil, m.nonce),

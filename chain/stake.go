@@ -1,0 +1,336 @@
+package chain
+
+import (
+	"crypto/ed25519"
+	"encoding/binary"
+	"fmt"
+)
+
+// Deposit locks Amount base units of the account of From (the owner) as
+// the stake of the validator whose key is Validator, and pays Fee to the
+// block's miner. Sequence is the owner's account sequence, shared with
+// its transfers, so a deposit cannot be replayed.
+//
+// Both keys sign: Signature is the owner's, over the deposit signing
+// message, and ValidatorSignature is the validator key's, over the same
+// fields under another domain string. The second signature is a proof of
+// possession: without it anyone could register somebody else's validator
+// key with coins of their own, and since a key holds one deposit at a
+// time, squat it, or make its holder answer for stake it never agreed to
+// lock. Since it covers the owner, the amount and the sequence, it is
+// also the validator's consent to this very deposit, and cannot be
+// reused for another.
+//
+// A validator key holds at most one deposit: it is registered by its
+// deposit and stays registered until its stake is unlocked. The state
+// rules (MinDeposit, MaxValidators, balance, sequence) are checked when
+// the block is connected; see the package comment.
+type Deposit struct {
+	From               PublicKey
+	Validator          PublicKey
+	Amount             uint64 // base units
+	Fee                uint64 // base units
+	Sequence           uint64
+	Signature          Signature // the owner's, set by Sign
+	ValidatorSignature Signature // the validator key's, set by Sign
+}
+
+// Withdraw asks that the validator Validator leave the validator set. Only
+// the validator's owner (the account that deposited) may ask: From must
+// be the owner's key, Fee and Sequence work as in a transfer. The
+// validator leaves at the next epoch boundary and its stake is paid back
+// to the owner automatically WithdrawDelayEpochs epochs later (see
+// Params). The validator key does not sign: it may sign votes, but the
+// coins are the owner's.
+type Withdraw struct {
+	From      PublicKey
+	Validator PublicKey
+	Fee       uint64 // base units
+	Sequence  uint64
+	Signature Signature // the owner's, set by Sign
+}
+
+// Sizes of the stake transactions' serialized forms.
+const (
+	// depositUnsignedSize is a deposit's serialization without its
+	// signatures: what both signatures cover (after a domain string).
+	depositUnsignedSize = txPrefixSize + 2*PublicKeySize + 3*8
+
+	// DepositSize is the serialized size of every deposit.
+	DepositSize = depositUnsignedSize + 2*SignatureSize
+
+	// withdrawUnsignedSize is a withdraw's serialization without its
+	// signature.
+	withdrawUnsignedSize = txPrefixSize + 2*PublicKeySize + 2*8
+
+	// WithdrawSize is the serialized size of every withdraw.
+	WithdrawSize = withdrawUnsignedSize + SignatureSize
+)
+
+// Domain strings of the stake signatures; each differs from the others and
+// from the transfer's, so that no signature is valid for another message.
+const (
+	depositSigDomain    = "powmine deposit signature v1\x00"
+	possessionSigDomain = "powmine validator possession v1\x00"
+	withdrawSigDomain   = "powmine withdraw signature v1\x00"
+)
+
+// appendUnsigned appends the deposit's serialization without the
+// signatures to b.
+func (d *Deposit) appendUnsigned(b []byte) []byte {
+	b = append(b, TxVersion, byte(TxTypeDeposit))
+	b = append(b, d.From[:]...)
+	b = append(b, d.Validator[:]...)
+	b = binary.LittleEndian.AppendUint64(b, d.Amount)
+	b = binary.LittleEndian.AppendUint64(b, d.Fee)
+	return binary.LittleEndian.AppendUint64(b, d.Sequence)
+}
+
+// append appends the deposit's serialization to b.
+func (d *Deposit) append(b []byte) []byte {
+	b = append(d.appendUnsigned(b), d.Signature[:]...)
+	return append(b, d.ValidatorSignature[:]...)
+}
+
+// appendUnsigned appends the withdraw's serialization without the
+// signature to b.
+func (w *Withdraw) appendUnsigned(b []byte) []byte {
+	b = append(b, TxVersion, byte(TxTypeWithdraw))
+	b = append(b, w.From[:]...)
+	b = append(b, w.Validator[:]...)
+	b = binary.LittleEndian.AppendUint64(b, w.Fee)
+	return binary.LittleEndian.AppendUint64(b, w.Sequence)
+}
+
+// append appends the withdraw's serialization to b.
+func (w *Withdraw) append(b []byte) []byte {
+	return append(w.appendUnsigned(b), w.Signature[:]...)
+}
+
+// decodeDeposit reads a deposit body.
+func (d *decoder) decodeDeposit(dep *Deposit) {
+	d.copyTo(dep.From[:], "deposit owner")
+	d.copyTo(dep.Validator[:], "deposit validator")
+	dep.Amount = d.uint64("deposit amount")
+	dep.Fee = d.uint64("deposit fee")
+	dep.Sequence = d.uint64("deposit sequence")
+	d.copyTo(dep.Signature[:], "deposit signature")
+	d.copyTo(dep.ValidatorSignature[:], "deposit validator signature")
+}
+
+// decodeWithdraw reads a withdraw body.
+func (d *decoder) decodeWithdraw(w *Withdraw) {
+	d.copyTo(w.From[:], "withdraw owner")
+	d.copyTo(w.Validator[:], "withdraw validator")
+	w.Fee = d.uint64("withdraw fee")
+	w.Sequence = d.uint64("withdraw sequence")
+	d.copyTo(w.Signature[:], "withdraw signature")
+}
+
+// stakeMessage builds domain ‖ network ‖ unsigned into a buffer large
+// enough for every stake message.
+func stakeMessage(domain string, network Hash, unsigned func([]byte) []byte) []byte {
+	m := make([]byte, 0, len(possessionSigDomain)+HashSize+depositUnsignedSize)
+	m = append(m, domain...)
+	m = append(m, network[:]...)
+	return unsigned(m)
+}
+
+// SigningMessage returns what the owner's key signs for the network whose
+// genesis hash is network: "powmine deposit signature v1", a zero byte,
+// the genesis hash, then the deposit's serialization without signatures.
+func (d *Deposit) SigningMessage(network Hash) []byte {
+	return stakeMessage(depositSigDomain, network, d.appendUnsigned)
+}
+
+// PossessionMessage returns what the validator's key signs: the same as
+// SigningMessage under the domain "powmine validator possession v1".
+func (d *Deposit) PossessionMessage(network Hash) []byte {
+	return stakeMessage(possessionSigDomain, network, d.appendUnsigned)
+}
+
+// Sign sets d.From and d.Validator to the public keys of owner and
+// validator and signs the deposit with both for network. It fails only
+// for a private key of the wrong length.
+func (d *Deposit) Sign(owner, validator ed25519.PrivateKey, network Hash) error {
+	if len(owner) != ed25519.PrivateKeySize || len(validator) != ed25519.PrivateKeySize {
+		return fmt.Errorf("chain: deposit keys have %d and %d bytes, want %d", len(owner), len(validator), ed25519.PrivateKeySize)
+	}
+	d.From = PublicKey(owner.Public().(ed25519.PublicKey))
+	d.Validator = PublicKey(validator.Public().(ed25519.PublicKey))
+	d.Signature = Signature(ed25519.Sign(owner, d.SigningMessage(network)))
+	d.ValidatorSignature = Signature(ed25519.Sign(validator, d.PossessionMessage(network)))
+	return nil
+}
+
+// Verify reports whether both signatures are valid for network. It is
+// safe for concurrent use.
+func (d *Deposit) Verify(network Hash) bool {
+	return ed25519.Verify(d.From[:], d.SigningMessage(network), d.Signature[:]) &&
+		ed25519.Verify(d.Validator[:], d.PossessionMessage(network), d.ValidatorSignature[:])
+}
+
+// SigningMessage returns what the owner's key signs for network:
+// "powmine withdraw signature v1", a zero byte, the genesis hash, then
+// the withdraw's serialization without the signature.
+func (w *Withdraw) SigningMessage(network Hash) []byte {
+	return stakeMessage(withdrawSigDomain, network, w.appendUnsigned)
+}
+
+// Sign sets w.From to owner's public key and signs the withdraw for
+// network. It fails only for a private key of the wrong length.
+func (w *Withdraw) Sign(owner ed25519.PrivateKey, network Hash) error {
+	if len(owner) != ed25519.PrivateKeySize {
+		return fmt.Errorf("chain: private key has %d bytes, want %d", len(owner), ed25519.PrivateKeySize)
+	}
+	w.From = PublicKey(owner.Public().(ed25519.PublicKey))
+	w.Signature = Signature(ed25519.Sign(owner, w.SigningMessage(network)))
+	return nil
+}
+
+// Verify reports whether the owner's signature is valid for network. It
+// is safe for concurrent use.
+func (w *Withdraw) Verify(network Hash) bool {
+	return ed25519.Verify(w.From[:], w.SigningMessage(network), w.Signature[:])
+}
+
+// Debit is what a signed transaction (a transfer, deposit or withdraw)
+// takes from its sender's account: the sender's key, the sequence it
+// must carry, the fee for the miner, and Cost, everything debited (amount
+// plus fee; the fee alone for a withdraw). Cost may have wrapped around
+// for a transaction that fails CheckTransactionSanity (ErrAmountOverflow).
+type Debit struct {
+	From     PublicKey
+	Fee      uint64
+	Sequence uint64
+	Cost     uint64
+}
+
+// Debit returns what tx takes from its sender's account, and false for a
+// coinbase or a transaction that is not well formed.
+func (tx *Transaction) Debit() (Debit, bool) {
+	switch tx.Type() {
+	case TxTypeTransfer:
+		t := tx.Transfer
+		return Debit{From: t.From, Fee: t.Fee, Sequence: t.Sequence, Cost: t.Amount + t.Fee}, true
+	case TxTypeDeposit:
+		d := tx.Deposit
+		return Debit{From: d.From, Fee: d.Fee, Sequence: d.Sequence, Cost: d.Amount + d.Fee}, true
+	case TxTypeWithdraw:
+		w := tx.Withdraw
+		return Debit{From: w.From, Fee: w.Fee, Sequence: w.Sequence, Cost: w.Fee}, true
+	}
+	return Debit{}, false
+}
+
+// IsStake reports whether tx is a well-formed deposit or withdraw.
+func (tx *Transaction) IsStake() bool {
+	typ := tx.Type()
+	return typ == TxTypeDeposit || typ == TxTypeWithdraw
+}
+
+// Validator is the state of one registered validator key: its owner (the
+// address that deposited, to which the stake returns), its stake in base
+// units, the first epoch in which it is active, and the epoch from which
+// it no longer is (0 while no withdraw was accepted). A validator is
+// active in epoch e when ActivationEpoch <= e and, if ExitEpoch is not 0,
+// e < ExitEpoch. ActivationEpoch is at least 1, so the zero Validator
+// means "not registered".
+type Validator struct {
+	Owner           Address
+	Stake           uint64
+	ActivationEpoch uint64
+	ExitEpoch       uint64
+}
+
+// ActiveAt reports whether v is active in epoch e.
+func (v Validator) ActiveAt(e uint64) bool {
+	return v.ActivationEpoch != 0 && v.ActivationEpoch <= e && (v.ExitEpoch == 0 || e < v.ExitEpoch)
+}
+
+// StakeEnabled reports whether the network accepts stake transactions:
+// it needs a positive EpochLength.
+func (p *Params) StakeEnabled() bool { return p.EpochLength > 0 }
+
+// Epoch returns the epoch of the block at height: height / EpochLength.
+// The block at height e·EpochLength is the first of epoch e (its
+// checkpoint). It returns 0 when stake is not enabled or height is
+// negative.
+func (p *Params) Epoch(height int64) uint64 {
+	if p.EpochLength <= 0 || height < 0 {
+		return 0
+	}
+	return uint64(height / p.EpochLength)
+}
+
+// IsEpochBoundary reports whether the block at height is the first of
+// its epoch, where the validator set changes and stakes unlock.
+func (p *Params) IsEpochBoundary(height int64) bool {
+	return p.EpochLength > 0 && height >= 0 && height%p.EpochLength == 0
+}
+
+// checkStakeShape runs CheckTransactionSanity's checks of a deposit or
+// withdraw but the signatures: ErrAmountOverflow when a deposit's amount
+// plus fee overflows, ErrStakeDisabled when p does not enable stake, and
+// ErrDepositTooSmall for a deposit below p.MinDeposit.
+func checkStakeShape(tx *Transaction, p *Params) error {
+	if !p.StakeEnabled() {
+		return ruleError(ErrStakeDisabled, "network %s has no stake (EpochLength %d)", p.Name, p.EpochLength)
+	}
+	d := tx.Deposit
+	if d == nil {
+		return nil
+	}
+	if d.Amount+d.Fee < d.Amount {
+		return ruleError(ErrAmountOverflow, "deposit amount %d plus fee %d overflows", d.Amount, d.Fee)
+	}
+	if d.Amount < p.MinDeposit {
+		return ruleError(ErrDepositTooSmall, "deposit of %d for validator %v is below MinDeposit %d", d.Amount, d.Validator, p.MinDeposit)
+	}
+	return nil
+}
+
+// verifyStake reports whether tx, a deposit or a withdraw, carries valid
+// signatures for network.
+func verifyStake(tx *Transaction, network Hash) bool {
+	if d := tx.Deposit; d != nil {
+		return d.Verify(network)
+	}
+	return tx.Withdraw.Verify(network)
+}
+
+// checkStakeTxs runs the stake checks of CheckBlockSanity on the block's
+// transactions, in block order: checkStakeShape's rules for each, then
+// their signatures (ErrBadSignature).
+func checkStakeTxs(b *Block, ids []Hash, p *Params) error {
+	txs := b.Transactions
+	for i := range txs {
+		if !txs[i].IsStake() {
+			continue
+		}
+		if err := checkStakeShape(&txs[i], p); err != nil {
+			rerr := err.(RuleError)
+			rerr.Description += fmt.Sprintf(" (transaction %d, %v)", i, ids[i])
+			return rerr
+		}
+	}
+	for i := range txs {
+		if txs[i].IsStake() && !verifyStake(&txs[i], p.GenesisHash) {
+			return ruleError(ErrBadSignature, "block %v: transaction %d (%v) has an invalid signature", b.Hash(), i, ids[i])
+		}
+	}
+	return nil
+}
+
+// checkStakeTx is CheckTransactionSanity for a deposit or withdraw:
+// checkStakeShape's rules, then the signatures (ErrBadSignature).
+func checkStakeTx(tx *Transaction, p *Params) error {
+	if err := checkStakeShape(tx, p); err != nil {
+		return err
+	}
+	if !verifyStake(tx, p.GenesisHash) {
+		d, _ := tx.Debit()
+		return ruleError(ErrBadSignature, "stake transaction of type %d from %v has an invalid signature", tx.Type(), d.From.Address())
+	}
+	return nil
+}
