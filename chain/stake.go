@@ -163,11 +163,12 @@ func (d *Deposit) Sign(owner, validator ed25519.PrivateKey, network Hash) error 
 	return nil
 }
 
-// Verify reports whether both signatures are valid for network. It is
-// safe for concurrent use.
+// Verify reports whether both signatures are valid for network under
+// the chain's signature rule (ZIP-215, as transfers). It is safe for
+// concurrent use.
 func (d *Deposit) Verify(network Hash) bool {
-	return ed25519.Verify(d.From[:], d.SigningMessage(network), d.Signature[:]) &&
-		ed25519.Verify(d.Validator[:], d.PossessionMessage(network), d.ValidatorSignature[:])
+	return verifySignature(&d.From, d.SigningMessage(network), &d.Signature) &&
+		verifySignature(&d.Validator, d.PossessionMessage(network), &d.ValidatorSignature)
 }
 
 // SigningMessage returns what the owner's key signs for network:
@@ -188,10 +189,11 @@ func (w *Withdraw) Sign(owner ed25519.PrivateKey, network Hash) error {
 	return nil
 }
 
-// Verify reports whether the owner's signature is valid for network. It
-// is safe for concurrent use.
+// Verify reports whether the owner's signature is valid for network
+// under the chain's signature rule (ZIP-215, as transfers). It is safe
+// for concurrent use.
 func (w *Withdraw) Verify(network Hash) bool {
-	return ed25519.Verify(w.From[:], w.SigningMessage(network), w.Signature[:])
+	return verifySignature(&w.From, w.SigningMessage(network), &w.Signature)
 }
 
 // Debit is what a signed transaction (a transfer, deposit or withdraw)
