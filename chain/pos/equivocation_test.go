@@ -30,8 +30,8 @@ func TestProposerEvidence(t *testing.T) {
 	if !ev.A.Verify(sealNetwork) || ev.A.Verify(chain.Hash{3}) {
 		t.Fatal("SignedHeader.Verify")
 	}
-	p := s.schedule.Proposer(slot)
-	other := s.notProposer(slot)
+	p := s.schedule(t, slot).Proposer(slot)
+	other := s.notProposer(t, slot)
 	sameHeader := ev
 	sameHeader.B = ev.A
 	resigned := s.seal(t, slot, ev.A.HeaderHash) // ed25519 is deterministic: the same signature

@@ -9,22 +9,23 @@ import (
 )
 
 // Schedule is the proposer schedule of one epoch of a pure-PoS chain: the
-// epoch's validators (keys and stakes, in the order the node fixes, by key
+// epoch's number, its validators (keys and stakes, in the order the node fixes, by key
 // for chain/node's ValidatorSet) and the beacon seed that draws each
 // slot's proposer among them. Make one with NewSchedule; it is immutable
 // and safe for concurrent use.
 type Schedule struct {
+	epoch    uint64
 	election *Election
 	keys     []chain.PublicKey
 	seed     chain.Hash
 }
 
-// NewSchedule returns the schedule that draws among keys, weighted by
-// stakes (stakes[i] is keys[i]'s), from seed: the beacon value at the end
-// of epoch e−2 for the slots of epoch e (see Mix). It returns an
+// NewSchedule returns the schedule of epoch that draws among keys,
+// weighted by stakes (stakes[i] is keys[i]'s), from seed: the beacon value
+// at the end of epoch e−2 for the slots of epoch e (see Mix). It returns an
 // ErrBadValidatorSet RuleError when the lengths differ, a key repeats, or
 // NewElection refuses the stakes.
-func NewSchedule(keys []chain.PublicKey, stakes []uint64, seed chain.Hash) (*Schedule, error) {
+func NewSchedule(epoch uint64, keys []chain.PublicKey, stakes []uint64, seed chain.Hash) (*Schedule, error) {
 	if len(keys) != len(stakes) {
 		return nil, ruleError(ErrBadValidatorSet, "schedule with %d keys and %d stakes", len(keys), len(stakes))
 	}
@@ -39,11 +40,15 @@ func NewSchedule(keys []chain.PublicKey, stakes []uint64, seed chain.Hash) (*Sch
 	if err != nil {
 		return nil, err
 	}
-	return &Schedule{election: e, keys: append([]chain.PublicKey(nil), keys...), seed: seed}, nil
+	return &Schedule{epoch: epoch, election: e, keys: append([]chain.PublicKey(nil), keys...), seed: seed}, nil
 }
 
+// Epoch returns the epoch the schedule is for.
+func (s *Schedule) Epoch() uint64 { return s.epoch }
+
 // Proposer returns the key of the validator elected to propose in slot
-// (Election.Proposer over the schedule's seed). It does not allocate.
+// (Election.Proposer over the schedule's seed). It does not check that
+// slot is in the schedule's epoch. It does not allocate.
 func (s *Schedule) Proposer(slot uint64) chain.PublicKey {
 	return s.keys[s.election.Proposer(s.seed, slot)]
 }
@@ -148,8 +153,7 @@ func (s Seal) Header(headerHash chain.Hash) SignedHeader {
 //
 //   - the slot follows the parent's and has started (SlotRules.CheckSlot):
 //     ErrSlotNotAfterParent, ErrFutureSlot;
-//   - the proposer is the slot's elected one in schedule (the schedule of
-//     the slot's epoch): ErrWrongProposer;
+//   - the proposer is the slot's elected one in schedule: ErrWrongProposer;
 //   - the signature is the proposer's over the signing message, under the
 //     chain's signature rule (chain.VerifySignature, ZIP-215):
 //     ErrBadSealSignature;
@@ -157,12 +161,18 @@ func (s Seal) Header(headerHash chain.Hash) SignedHeader {
 //     (Reveal.Verify): ErrBadReveal.
 //
 // The cheap checks come first, so a block from the wrong proposer costs
-// no curve operation. A rules with a non-positive slot duration or slots
-// per epoch gives a plain error (SlotRules.Check). It is safe for
-// concurrent use.
+// no curve operation. Two mistakes of the caller give a plain error, not
+// a RuleError: rules with a non-positive slot duration or slots per epoch
+// (SlotRules.Check), and a schedule for another epoch than the slot's
+// (rules.Epoch(s.Slot)), which a node that skips to the next epoch after
+// missed slots must not pass. It is safe for concurrent use.
 func VerifySeal(network chain.Hash, s *Seal, headerHash chain.Hash, schedule *Schedule, rules SlotRules) (RevealOutput, error) {
 	if err := rules.CheckSlot(s.Slot); err != nil {
 		return RevealOutput{}, err
+	}
+	epoch := rules.Epoch(s.Slot)
+	if epoch != schedule.epoch {
+		return RevealOutput{}, fmt.Errorf("pos: seal of slot %d (epoch %d) checked against the schedule of epoch %d", s.Slot, epoch, schedule.epoch)
 	}
 	if want := schedule.Proposer(s.Slot); want != s.Proposer {
 		return RevealOutput{}, ruleError(ErrWrongProposer, "slot %d sealed by %v, elected proposer %v", s.Slot, s.Proposer, want)
@@ -171,7 +181,6 @@ func VerifySeal(network chain.Hash, s *Seal, headerHash chain.Hash, schedule *Sc
 	if !verify(s.Proposer, m[:], s.Signature) {
 		return RevealOutput{}, ruleError(ErrBadSealSignature, "seal of slot %d: bad signature by %v", s.Slot, s.Proposer)
 	}
-	epoch := rules.Epoch(s.Slot)
 	out, ok := s.Reveal.Verify(s.Proposer, network, epoch)
 	if !ok {
 		return RevealOutput{}, ruleError(ErrBadReveal, "seal of slot %d: reveal is not %v's proof for epoch %d", s.Slot, s.Proposer, epoch)

@@ -14,9 +14,10 @@ func BenchmarkVerifySeal(b *testing.B) {
 	header := chain.Hash{0x4e}
 	seal := s.seal(b, slot, header)
 	rules := sealRules(slot, slot-1)
+	sched := s.schedule(b, slot)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := VerifySeal(sealNetwork, &seal, header, s.schedule, rules); err != nil {
+		if _, err := VerifySeal(sealNetwork, &seal, header, sched, rules); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -31,7 +32,7 @@ func BenchmarkScheduleProposer(b *testing.B) {
 	for i := range keys {
 		keys[i] = chain.PublicKey{byte(i), byte(i >> 8), 0x5c}
 	}
-	sched, err := NewSchedule(keys, randomSealStakes(1, n), chain.Hash{7})
+	sched, err := NewSchedule(0, keys, randomSealStakes(1, n), chain.Hash{7})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -52,27 +52,38 @@ func sealRules(now, parent uint64) SlotRules {
 	}
 }
 
-// sealSetup is a schedule of n validators (keys sealKey(0..n-1), stakes
-// 1..n) and their private keys by public key.
+// sealSetup is n validators (keys sealKey(0..n-1), stakes 1..n), their
+// private keys by public key, and a beacon seed used for every epoch.
 type sealSetup struct {
-	schedule *Schedule
-	privs    map[chain.PublicKey]ed25519.PrivateKey
-	keys     []chain.PublicKey
+	privs     map[chain.PublicKey]ed25519.PrivateKey
+	keys      []chain.PublicKey
+	stakes    []uint64
+	seed      chain.Hash
+	schedules map[uint64]*Schedule
+}
+
+// schedule returns the schedule of slot's epoch.
+func (s *sealSetup) schedule(t testing.TB, slot uint64) *Schedule {
+	t.Helper()
+	epoch := slot / DevSlotsPerEpoch
+	if s.schedules[epoch] == nil {
+		sched, err := NewSchedule(epoch, s.keys, s.stakes, s.seed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.schedules[epoch] = sched
+	}
+	return s.schedules[epoch]
 }
 
 func newSealSetup(t testing.TB, n int, seed chain.Hash) *sealSetup {
 	t.Helper()
-	s := &sealSetup{privs: make(map[chain.PublicKey]ed25519.PrivateKey)}
-	var stakes []uint64
+	s := &sealSetup{privs: make(map[chain.PublicKey]ed25519.PrivateKey), seed: seed, schedules: make(map[uint64]*Schedule)}
 	for i := range n {
 		pub, priv := sealKey(i)
 		s.keys = append(s.keys, pub)
 		s.privs[pub] = priv
-		stakes = append(stakes, uint64(i+1))
-	}
-	var err error
-	if s.schedule, err = NewSchedule(s.keys, stakes, seed); err != nil {
-		t.Fatal(err)
+		s.stakes = append(s.stakes, uint64(i+1))
 	}
 	return s
 }
@@ -80,7 +91,7 @@ func newSealSetup(t testing.TB, n int, seed chain.Hash) *sealSetup {
 // seal returns the elected proposer's seal of header in slot.
 func (s *sealSetup) seal(t testing.TB, slot uint64, header chain.Hash) Seal {
 	t.Helper()
-	return s.sealBy(t, s.schedule.Proposer(slot), slot, header)
+	return s.sealBy(t, s.schedule(t, slot).Proposer(slot), slot, header)
 }
 
 // sealBy returns pub's seal of header in slot.
@@ -99,9 +110,9 @@ func (s *sealSetup) sealBy(t testing.TB, pub chain.PublicKey, slot uint64, heade
 }
 
 // notProposer returns a validator other than slot's proposer.
-func (s *sealSetup) notProposer(slot uint64) chain.PublicKey {
+func (s *sealSetup) notProposer(t testing.TB, slot uint64) chain.PublicKey {
 	for _, k := range s.keys {
-		if k != s.schedule.Proposer(slot) {
+		if k != s.schedule(t, slot).Proposer(slot) {
 			return k
 		}
 	}
@@ -182,7 +193,7 @@ func TestNewScheduleRejects(t *testing.T) {
 		{"duplicate", []chain.PublicKey{a, a}, []uint64{1, 1}},
 		{"no stake", []chain.PublicKey{a, b}, []uint64{0, 0}},
 	} {
-		if _, err := NewSchedule(c.keys, c.stakes, chain.Hash{}); sealCode(err) != ErrBadValidatorSet {
+		if _, err := NewSchedule(0, c.keys, c.stakes, chain.Hash{}); sealCode(err) != ErrBadValidatorSet {
 			t.Errorf("%s: %v, want ErrBadValidatorSet", c.name, err)
 		}
 	}
@@ -190,11 +201,26 @@ func TestNewScheduleRejects(t *testing.T) {
 
 func TestVerifySeal(t *testing.T) {
 	s := newSealSetup(t, 8, chain.Hash{0xbe})
-	const slot = 123 // epoch 2
+	// slot and replaySlot: two slots of epoch 2 with the same proposer
+	// (44 slots, 8 validators: there is such a pair), so that a seal's
+	// signature can be replayed in a slot where its key is elected.
+	var slot, replaySlot uint64
+	first := map[chain.PublicKey]uint64{}
+	for sl := uint64(2*DevSlotsPerEpoch + 6); replaySlot == 0; sl++ {
+		p := s.schedule(t, sl).Proposer(sl)
+		if f, ok := first[p]; ok {
+			slot, replaySlot = f, sl
+		}
+		first[p] = sl
+	}
+	if slot/DevSlotsPerEpoch != 2 || replaySlot/DevSlotsPerEpoch != 2 {
+		t.Fatalf("slots %d and %d", slot, replaySlot)
+	}
+	sched := s.schedule(t, slot)
 	header := chain.Hash{0x4e, 0xad}
 	good := s.seal(t, slot, header)
 	rules := sealRules(slot, slot-5)
-	out, err := VerifySeal(sealNetwork, &good, header, s.schedule, rules)
+	out, err := VerifySeal(sealNetwork, &good, header, sched, rules)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +228,7 @@ func TestVerifySeal(t *testing.T) {
 		t.Fatal("VerifySeal returned another output than the reveal's")
 	}
 
-	other := s.notProposer(slot)
+	other := s.notProposer(t, slot)
 	forgedReveal := good
 	forgedReveal.Reveal[10] ^= 1
 	otherEpochReveal := good
@@ -214,14 +240,7 @@ func TestVerifySeal(t *testing.T) {
 	// The elected proposer's seal for another network: its reveal is
 	// made for this one, so only the signature is wrong.
 	otherNet, _ := NewSeal(s.privs[good.Proposer], chain.Hash{1}, slot, header, good.Reveal)
-	// A slot where the same proposer is elected again: its signature for
-	// slot 123 replayed there.
-	var replaySlot uint64
-	for sl := uint64(slot + 1); replaySlot == 0; sl++ {
-		if s.schedule.Proposer(sl) == good.Proposer {
-			replaySlot = sl
-		}
-	}
+	// The signature replayed in replaySlot, where the same key is elected.
 	replay := good
 	replay.Slot = replaySlot
 
@@ -243,12 +262,15 @@ func TestVerifySeal(t *testing.T) {
 		{"future slot", good, header, sealRules(slot-1, slot-5), ErrFutureSlot},
 		{"slot not after the parent", good, header, sealRules(slot, slot), ErrSlotNotAfterParent},
 	} {
-		if _, err := VerifySeal(sealNetwork, &c.seal, c.header, s.schedule, c.rules); sealCode(err) != c.want {
+		if _, err := VerifySeal(sealNetwork, &c.seal, c.header, sched, c.rules); sealCode(err) != c.want {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
 	}
-	if _, err := VerifySeal(sealNetwork, &good, header, s.schedule, SlotRules{}); err == nil || sealCode(err) != -1 {
+	if _, err := VerifySeal(sealNetwork, &good, header, sched, SlotRules{}); err == nil || sealCode(err) != -1 {
 		t.Errorf("zero rules: %v, want a plain error", err)
+	}
+	if _, err := VerifySeal(sealNetwork, &good, header, s.schedule(t, slot+DevSlotsPerEpoch), rules); err == nil || sealCode(err) != -1 {
+		t.Errorf("schedule of another epoch: %v, want a plain error", err)
 	}
 	if _, err := NewSeal(ed25519.PrivateKey{1}, sealNetwork, 1, header, Reveal{}); err == nil {
 		t.Error("short key accepted")
@@ -294,6 +316,7 @@ func FuzzSeal(f *testing.F) {
 	b, _ := good.MarshalBinary()
 	f.Add(b)
 	rules := sealRules(slot, 0)
+	sched := s.schedule(f, slot)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var d Seal
 		if err := d.UnmarshalBinary(data); err != nil {
@@ -306,11 +329,11 @@ func FuzzSeal(f *testing.F) {
 		if !bytes.Equal(again, data) {
 			t.Fatal("re-encoding differs")
 		}
-		_, err := VerifySeal(sealNetwork, &d, header, s.schedule, rules)
+		_, err := VerifySeal(sealNetwork, &d, header, sched, rules)
 		if err == nil && (d.Slot != good.Slot || d.Proposer != good.Proposer) {
 			t.Fatal("a seal other than the real one verified")
 		}
-		if err != nil && sealCode(err) == -1 {
+		if err != nil && sealCode(err) == -1 && rules.Epoch(d.Slot) == sched.Epoch() {
 			t.Fatalf("untyped error %v", err)
 		}
 	})
@@ -338,7 +361,7 @@ func TestSealChain(t *testing.T) {
 		if epoch >= 2 {
 			seed = endOf[epoch-2]
 		}
-		sched, err := NewSchedule(keys, stakes, seed)
+		sched, err := NewSchedule(epoch, keys, stakes, seed)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -414,7 +437,7 @@ func TestProposerSharesWithMissedSlots(t *testing.T) {
 				seed = endOf[epoch-2]
 			}
 			var err error
-			if sched, err = NewSchedule(keys, stakes, seed); err != nil {
+			if sched, err = NewSchedule(epoch, keys, stakes, seed); err != nil {
 				t.Fatal(err)
 			}
 		}
