@@ -167,9 +167,9 @@
 // follow a parent many slots back. A block refused as future is not
 // invalid, only early. The node will carry the seal after the block's
 // transactions; the header hash cannot commit to a seal that signs it,
-// and need not (see Seal). BenchmarkVerifySeal: 0.21-0.22 ms a block on an
+// and need not (see Seal). BenchmarkVerifySeal: 0.21-0.31 ms a block on an
 // AMD Zen 5 (2 shared vCPUs, -cpu 1), nearly all of it the ECVRF check;
-// BenchmarkScheduleProposer: 0.47-0.58 µs a slot among 10,000 validators,
+// BenchmarkScheduleProposer: 0.44-0.59 µs a slot among 10,000 validators,
 // without allocating (target: under 10 µs).
 //
 // Why the beacon is unbiased enough. Each epoch's seed is a hash chain
