@@ -35,6 +35,9 @@ func validatorCmd(ctx context.Context, args []string, stdin io.Reader, stdout, s
 		return cli.Usagef(validatorUsage)
 	}
 	switch args[0] {
+	case "-h", "-help", "--help":
+		fmt.Fprintln(stderr, validatorUsage)
+		return errHelp
 	case "keygen":
 		return validatorKeygen(args[1:], stdin, stdout, stderr)
 	case "deposit", "withdraw":

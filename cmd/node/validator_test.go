@@ -225,6 +225,8 @@ func TestValidatorBadInput(t *testing.T) {
 		{[]string{"validator", "withdraw", "--amount", "10", "--key", missing}, 2, "not defined"},
 		{[]string{"validator", "withdraw"}, 2, "--key FILE is required"},
 		{[]string{"validator", "deposit", "-h"}, 0, "-key-passphrase-file"},
+		{[]string{"validator", "-h"}, 0, "usage: node validator keygen"},
+		{[]string{"validator", "keygen", "-h"}, 0, "-out"},
 		{[]string{"validator", "deposit", "--key", missing, "--amount", "10", "--datadir", dir}, 1, missing},
 		{[]string{"validator", "withdraw", "--key", missing, "--datadir", dir}, 1, missing},
 	} {
