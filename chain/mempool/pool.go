@@ -198,7 +198,7 @@ func checkSanity(tx *chain.Transaction, id chain.Hash, params *chain.Params) err
 	case errors.As(err, &rerr) && rerr.Code == chain.ErrBadTxSize:
 		return reject(RejectTooLarge, id, err, "transaction size")
 	}
-	return reject(RejectMalformed, id, err, "fails the transaction rules")
+	return reject(RejectMalformed, id, err, "fails the transaction rules: %v", err)
 }
 
 // add runs the policy and state checks on a transfer that passed

@@ -146,4 +146,73 @@
 // signatures before it takes the lock, so readers such as AllowReorg wait
 // only for the counting. Votes, Evidence and the package functions are
 // values and are safe to share when not modified.
+//
+// # Pure proof of stake
+//
+// In pure-PoS mode blocks are not mined: time is cut into slots
+// (DevSlotDuration, 2 s, on the dev chain; Slot and SlotStart convert
+// between times and slots from the genesis time), epochs are
+// SlotsPerEpoch slots (DevSlotsPerEpoch, 50), and each slot's proposer is
+// drawn by a Schedule: the epoch's validators and stakes and the beacon
+// seed, the beacon value at the end of epoch e−2. The proposer signs its
+// block with a Seal (185 bytes: version, slot, proposer key, its Reveal
+// for the slot's epoch, an ed25519 signature over a domain string, the
+// genesis hash, the slot and the header hash). VerifySeal checks, from
+// cheap to dear: the slot follows the parent's slot, the slot has started
+// on the verifier's clock plus MaxClockSkew (500 ms, Ethereum's gossip
+// clock disparity, a quarter of a dev slot), the key is the slot's elected
+// proposer, the signature (chain.VerifySignature, ZIP-215), and the
+// reveal (RFC 9381 ECVRF); it returns the reveal's output, which the node
+// folds into the beacon with Mix. Missed slots are allowed: a block may
+// follow a parent many slots back. A block refused as future is not
+// invalid, only early. The node will carry the seal after the block's
+// transactions; the header hash cannot commit to a seal that signs it,
+// and need not (see Seal). BenchmarkVerifySeal: 0.21-0.31 ms a block on an
+// AMD Zen 5 (2 shared vCPUs, -cpu 1), nearly all of it the ECVRF check;
+// BenchmarkScheduleProposer: 0.44-0.59 µs a slot among 10,000 validators,
+// without allocating (target: under 10 µs).
+//
+// Why the beacon is unbiased enough. Each epoch's seed is a hash chain
+// over the VRF outputs of the blocks proposed up to the end of epoch e−2.
+// A VRF output is unique for a key and an epoch and pseudorandom to anyone
+// without the key, so no proposer can choose its contribution, nor see
+// another's before it is published; block contents (transactions,
+// timestamps, the header hash) never enter the mix, so they cannot be
+// ground either; and the validator set of epoch e is fixed before the
+// seed is, so no one can grind keys against it.
+//
+// What a proposer can grind: it can withhold its block, and so its
+// reveal. That is one bit of influence per withheld slot, and it costs the
+// block's reward and fees each time it is used. Only withholding at the
+// end of epoch e−2, after the last honest reveal, lets the withholder see
+// both seeds before choosing: the last proposer picks the better of two
+// random schedules for epoch e, a coalition holding the last k slots the
+// best of 2^k, which with a share α of the stake happens with probability
+// about α^k per epoch. With 50 slots an epoch and α = 0.1, the better of
+// two schedules gives the coalition on average σ/√π ≈ 1.2 more slots
+// than its 5 (σ = √(50·α(1−α)) ≈ 2.1), in one epoch out of ten, at the
+// cost of a withheld block half of the time: about +0.12 proposals per
+// epoch bought for −0.05 blocks, about 2.4% more proposals than its stake
+// gives; k = 2 consecutive last slots (probability α² = 1%) give the best
+// of four, about +1.03σ ≈ 2.2 slots. It cannot
+// choose a schedule, only the best of a few random ones, cannot reach an
+// epoch beyond e, and cannot make itself the proposer of any particular
+// slot. TestProposerSharesWithMissedSlots runs the beacon over 100,000
+// slots with 20% of them missed and checks by chi-square that each
+// validator's share of elected slots and of blocks matches its stake.
+//
+// What it cannot do: forge a reveal (ErrBadReveal) or another proposer's
+// seal (ErrWrongProposer, ErrBadSealSignature), replay its seal on another
+// chain or in another slot (the signature covers both), or seal a slot
+// that has not begun (ErrFutureSlot).
+//
+// Equivocation: a proposer that seals two different headers for one slot
+// has forked the chain on purpose. ProposerEvidence (273 bytes: two
+// SignedHeaders, canonical order by header hash) proves it with the two
+// signatures alone and no chain state; ProposerEvidence.Verify refuses,
+// with ErrInvalidEvidence, evidence that proves nothing: the same header
+// twice (sealing one block twice is not an offence), different slots,
+// different proposers, or a bad signature. It proves that the key signed
+// both; whether the key was elected, and what to burn, is the node's
+// decision.
 package pos

@@ -56,6 +56,26 @@ const (
 	// the two-thirds test could overflow.
 	ErrBadValidatorSet
 
+	// ErrFutureSlot indicates a pure-PoS block whose slot has not started
+	// on the verifier's clock, even allowing MaxClockSkew.
+	ErrFutureSlot
+
+	// ErrSlotNotAfterParent indicates a pure-PoS block whose slot is not
+	// later than its parent's.
+	ErrSlotNotAfterParent
+
+	// ErrWrongProposer indicates a seal by a validator that is not the
+	// elected proposer of its slot.
+	ErrWrongProposer
+
+	// ErrBadReveal indicates a seal whose reveal is not the proposer's
+	// valid ECVRF proof for the slot's epoch: a forged election proof.
+	ErrBadReveal
+
+	// ErrBadSealSignature indicates a seal whose signature is not the
+	// proposer's valid signature over the seal's signing message.
+	ErrBadSealSignature
+
 	numErrorCodes
 )
 
@@ -70,6 +90,11 @@ var errorCodeNames = [numErrorCodes]string{
 	ErrSlashedValidator:   "ErrSlashedValidator",
 	ErrInvalidEvidence:    "ErrInvalidEvidence",
 	ErrBadValidatorSet:    "ErrBadValidatorSet",
+	ErrFutureSlot:         "ErrFutureSlot",
+	ErrSlotNotAfterParent: "ErrSlotNotAfterParent",
+	ErrWrongProposer:      "ErrWrongProposer",
+	ErrBadReveal:          "ErrBadReveal",
+	ErrBadSealSignature:   "ErrBadSealSignature",
 }
 
 // String returns the constant's name, or "Unknown ErrorCode (n)".

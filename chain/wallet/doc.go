@@ -7,7 +7,12 @@
 // What it provides: New (generate and seal), Key.Save (atomic write that
 // never replaces a file, mode 0600), Load (read and open with the
 // passphrase), ReadAddress (the checked address without the passphrase),
-// and on a Key its Address and SignTransfer (chain.Transfer.Sign).
+// and on a Key its Address, PublicKey and SignTransfer
+// (chain.Transfer.Sign), SignDeposit and SignWithdraw (the stake
+// transactions). A validator's key lives in a key file of the same
+// format: LoadValidatorKey opens one and returns the private key the
+// validating node signs with, and ReadPublicKey reads its public key
+// without the passphrase.
 //
 // What it does not do: it holds one key per file (no HD derivation), knows
 // nothing of balances or sequence numbers (chain state), cannot change a

@@ -8,6 +8,9 @@
 //	node wallet new [--wallet FILE]                        create an encrypted key file
 //	node wallet address [--wallet FILE]                    print its address
 //	node send --to ADDR --amount X [--fee F]               sign and submit a transfer
+//	node validator keygen --out FILE                       create an encrypted validator key file
+//	node validator deposit --amount X --key FILE [--fee F] lock stake for the validator key
+//	node validator withdraw --key FILE [--fee F]           unlock it (after the withdraw delay)
 package main
 
 import (
@@ -36,6 +39,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = walletCmd(args[1:], stdin, stdout, stderr)
 	case len(args) > 0 && args[0] == "send":
 		err = sendCmd(ctx, args[1:], stdin, stdout, stderr)
+	case len(args) > 0 && args[0] == "validator":
+		err = validatorCmd(ctx, args[1:], stdin, stdout, stderr)
 	default:
 		err = daemonCmd(ctx, args, stdout, stderr)
 	}

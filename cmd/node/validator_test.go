@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/daemon"
+	"github.com/powmine/powmine/chain/wallet"
+	"github.com/powmine/powmine/internal/cli"
+	"github.com/powmine/powmine/internal/jsonrpc"
+	"github.com/powmine/powmine/miner"
+	"github.com/powmine/powmine/miner/solo"
+)
+
+// TestValidatorKeygen: keygen writes a key file of mode 0600 that
+// LoadValidatorKey opens, prints its public key, and refuses to
+// overwrite it.
+func TestValidatorKeygen(t *testing.T) {
+	dir := t.TempDir()
+	keyPath := filepath.Join(dir, "sub", "validator.json")
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"validator", "keygen", "--out", keyPath}, strings.NewReader("validator pass\n"), &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	st, err := os.Stat(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v, want 0600", st.Mode().Perm())
+	}
+	priv, err := wallet.LoadValidatorKey(keyPath, []byte("validator pass"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.TrimSpace(out.String()), chain.PublicKey(priv.Public().(ed25519.PublicKey)).String(); got != want {
+		t.Fatalf("keygen printed %q, want the public key %s", got, want)
+	}
+	before, _ := os.ReadFile(keyPath)
+	err = run(context.Background(), []string{"validator", "keygen", "--out", keyPath}, strings.NewReader("other\n"), &out, &errOut)
+	var ue cli.UsageError
+	if err == nil || errors.As(err, &ue) || !strings.Contains(err.Error(), "never overwritten") {
+		t.Fatalf("second keygen: %v, want a refusal to overwrite", err)
+	}
+	if after, _ := os.ReadFile(keyPath); !bytes.Equal(before, after) {
+		t.Fatal("key file changed")
+	}
+}
+
+// TestValidatorDepositWithdraw is a validator's path end to end against a
+// node on 127.0.0.1: a wallet mined to, a validator key, "node validator
+// deposit", the deposit mined and the validator in getvalidators with its
+// stake from the next epoch on, then "node validator withdraw", the
+// validator gone from the set and its stake unlocked. The node runs the
+// dev chain with 2-block epochs, so that this takes a few blocks.
+func TestValidatorDepositWithdraw(t *testing.T) {
+	dir := t.TempDir()
+	walletPath := filepath.Join(dir, "w.json")
+	keyPath := filepath.Join(dir, "validator.json")
+	passFile := filepath.Join(dir, "pass")
+	keyPassFile := filepath.Join(dir, "keypass")
+	os.WriteFile(passFile, []byte("owner pass\n"), 0o600)
+	os.WriteFile(keyPassFile, []byte("validator pass\n"), 0o600)
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"wallet", "new", "--wallet", walletPath, "--passphrase-file", passFile}, nil, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	owner, err := chain.ParseAddress(strings.TrimSpace(out.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"validator", "keygen", "--out", keyPath, "--key-passphrase-file", keyPassFile}, nil, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	valPub, err := wallet.ReadPublicKey(keyPath)
+	if err != nil || strings.TrimSpace(out.String()) != valPub.String() {
+		t.Fatalf("keygen printed %q, file holds %v (%v)", out.String(), valPub, err)
+	}
+
+	params, err := daemon.DevParams(dir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	params.EpochLength = 2
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := daemon.New(daemon.Config{Params: params, DataDir: dir, RPCListener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	nodeDone := make(chan error, 1)
+	go func() { nodeDone <- d.Run(ctx) }()
+	defer func() { cancel(); <-nodeDone; d.Close() }()
+	url := "http://" + ln.Addr().String()
+	user, pass, err := jsonrpc.ReadCookie(filepath.Join(dir, ".cookie"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := jsonrpc.NewClient(url, user, pass)
+	m, err := miner.New(miner.Config{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go m.Run(ctx)
+	go solo.Run(ctx, solo.Config{Client: client, Payout: owner, Miner: m})
+
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(120 * time.Second); !cond(); time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+		}
+	}
+	waitFor("a mined reward", func() bool { return d.Node().Account(owner).Balance >= params.InitialSubsidy })
+
+	rpcArgs := []string{"--wallet", walletPath, "--passphrase-file", passFile, "--rpc", url, "--datadir", dir}
+	stake := func(args ...string) (string, error) {
+		out.Reset()
+		errOut.Reset()
+		err := run(ctx, append(append([]string{"validator"}, args...), rpcArgs...), nil, &out, &errOut)
+		return strings.TrimSpace(out.String()), err
+	}
+
+	// Below the minimum deposit: the node refuses it, and says why.
+	if _, err := stake("deposit", "--amount", "9.99999999", "--key", keyPath, "--key-passphrase-file", keyPassFile); err == nil ||
+		!strings.Contains(err.Error(), "MinDeposit") {
+		t.Fatalf("deposit below MinDeposit: %v, want the node's refusal naming MinDeposit", err)
+	}
+
+	// The deposit, both passphrases on standard input.
+	out.Reset()
+	args := []string{"validator", "deposit", "--amount", "12.5", "--key", keyPath, "--fee", "0.001",
+		"--rpc", url, "--datadir", dir, "--wallet", walletPath}
+	if err := run(ctx, args, strings.NewReader("owner pass\nvalidator pass\n"), &out, &errOut); err != nil {
+		t.Fatalf("deposit: %v\n%s", err, errOut.String())
+	}
+	if _, err := chain.NewHashFromStr(strings.TrimSpace(out.String())); err != nil {
+		t.Fatalf("deposit printed %q, not a txid", out.String())
+	}
+	inSet := func() (string, bool) {
+		var set struct {
+			Validators []struct {
+				Key   string      `json:"key"`
+				Owner string      `json:"owner"`
+				Stake json.Number `json:"stake"`
+			} `json:"validators"`
+		}
+		if err := client.Call(ctx, "getvalidators", &set); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range set.Validators {
+			if v.Key == valPub.String() {
+				if v.Owner != owner.String() {
+					t.Fatalf("validator owned by %s, want %s", v.Owner, owner)
+				}
+				return v.Stake.String(), true
+			}
+		}
+		return "", false
+	}
+	var shown string
+	waitFor("the validator in getvalidators", func() bool {
+		var ok bool
+		shown, ok = inSet()
+		return ok
+	})
+	if units, err := parseCoins(shown); err != nil || units != 1_250_000_000 {
+		t.Fatalf("getvalidators shows stake %q, want 12.5", shown)
+	}
+
+	// The withdraw: the validator leaves at the next epoch and its stake
+	// unlocks WithdrawDelayEpochs later.
+	txid, err := stake("withdraw", "--key", keyPath)
+	if err != nil {
+		t.Fatalf("withdraw: %v\n%s", err, errOut.String())
+	}
+	if _, err := chain.NewHashFromStr(txid); err != nil {
+		t.Fatalf("withdraw printed %q, not a txid", txid)
+	}
+	waitFor("the validator out of getvalidators", func() bool { _, ok := inSet(); return !ok })
+	waitFor("the stake unlocked", func() bool { return d.Node().Validator(valPub) == chain.Validator{} })
+
+	// A second withdraw of a validator that is gone is refused by the node.
+	if _, err := stake("withdraw", "--key", keyPath); err == nil {
+		t.Fatal("withdraw of an unregistered validator accepted")
+	}
+}
+
+// TestValidatorBadInput: usage errors (exit status 2) and clear runtime
+// errors (exit status 1) before anything is sent.
+func TestValidatorBadInput(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "none.json")
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"validator"}, 2, "usage: node validator"},
+		{[]string{"validator", "bogus"}, 2, "usage: node validator"},
+		{[]string{"validator", "keygen"}, 2, "--out FILE is required"},
+		{[]string{"validator", "keygen", "--out", "x", "extra"}, 2, "unexpected argument"},
+		{[]string{"validator", "deposit", "--amount", "10"}, 2, "--key FILE is required"},
+		{[]string{"validator", "deposit", "--key", missing}, 2, "--amount X is required"},
+		{[]string{"validator", "deposit", "--key", missing, "--amount", "ten"}, 2, "bad --amount"},
+		{[]string{"validator", "deposit", "--key", missing, "--amount", "-1"}, 2, "bad --amount"},
+		{[]string{"validator", "deposit", "--key", missing, "--amount", "0"}, 2, "bad --amount"},
+		{[]string{"validator", "deposit", "--key", missing, "--amount", "10", "--fee", "x"}, 2, "bad --fee"},
+		{[]string{"validator", "withdraw", "--amount", "10", "--key", missing}, 2, "not defined"},
+		{[]string{"validator", "withdraw"}, 2, "--key FILE is required"},
+		{[]string{"validator", "deposit", "-h"}, 0, "-key-passphrase-file"},
+		{[]string{"validator", "-h"}, 0, "usage: node validator keygen"},
+		{[]string{"validator", "keygen", "-h"}, 0, "-out"},
+		{[]string{"validator", "deposit", "--key", missing, "--amount", "10", "--datadir", dir}, 1, missing},
+		{[]string{"validator", "withdraw", "--key", missing, "--datadir", dir}, 1, missing},
+	} {
+		code, stderr := runNode(t, c.args...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("node %q: exit %d, want %d with %q on stderr:\n%s", c.args, code, c.code, c.want, stderr)
+		}
+	}
+}
