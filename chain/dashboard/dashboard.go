@@ -110,9 +110,6 @@ type Config struct {
 	Peers Peers
 	// Finality marks checkpoints in the tree. Can be nil.
 	Finality Finality
-	// Auth wraps every handler when the page is not public (the RPC's
-	// credential check). Can be nil: no credentials asked.
-	Auth func(http.Handler) http.Handler
 	// MaxStreams bounds the open update streams; 0 selects
 	// DefaultMaxStreams.
 	MaxStreams int
@@ -164,13 +161,12 @@ func New(cfg Config) (*Server, error) {
 	s.hist = newHistory(cfg.SampleInterval)
 	s.hub = newHub(cfg.MaxStreams)
 	s.handler = s.routes()
-	if cfg.Auth != nil {
-		s.handler = cfg.Auth(s.handler)
-	}
 	return s, nil
 }
 
-// Handler returns the page's HTTP handler: GET and HEAD only.
+// Handler returns the page's HTTP handler: GET and HEAD only. It asks
+// no credentials: the caller wraps it where they are needed (chain/daemon
+// does with the RPC's check unless the listener is on loopback).
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Run samples the pool for the charts and pushes updates to the open
@@ -210,12 +206,14 @@ func (s *Server) refresh() {
 	s.hub.broadcast(u.event)
 }
 
-// latest returns the latest update, computing one if Run has not yet.
+// latest returns the latest update, computing a new one when Run has not
+// yet seen the current tip: a page never shows an older tip than the
+// node has.
 func (s *Server) latest() *update {
 	s.mu.Lock()
 	u := s.last
 	s.mu.Unlock()
-	if u == nil {
+	if u == nil || u.overview.Tip != s.cfg.Chain.Tip().Hash.String() {
 		u = s.compute()
 	}
 	return u
