@@ -35,7 +35,7 @@ const (
 // Bounds of what one page shows.
 const (
 	// TreeHeights is how many heights below the tip the block tree draws.
-	TreeHeights = 24
+	TreeHeights = 16
 	// MaxTreeBranches bounds the side branches the tree draws.
 	MaxTreeBranches = 16
 	// MaxWorkerRows bounds the workers table.

@@ -156,13 +156,9 @@ func formatSI(v float64) string {
 	return strconv.FormatFloat(v, 'f', max(0, 2-int(math.Floor(math.Log10(math.Abs(v))))), 64) + " " + units[i]
 }
 
-// formatFloat prints a difficulty: plain when readable, else in e
-// notation.
+// formatFloat prints a difficulty with four significant digits.
 func formatFloat(v float64) string {
-	if v != 0 && (math.Abs(v) < 0.001 || math.Abs(v) >= 1e9) {
-		return strconv.FormatFloat(v, 'e', 3, 64)
-	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
+	return strconv.FormatFloat(v, 'g', 4, 64)
 }
 
 // formatDuration prints a duration as days, hours, minutes, seconds.

@@ -99,7 +99,7 @@ func (s *Server) buildTree(tip node.BlockInfo) Tree {
 
 // Tree layout, in SVG user units.
 const (
-	treeCol    = 72
+	treeCol    = 66
 	treeLane   = 46
 	treeMargin = 24
 	treeBoxW   = 60

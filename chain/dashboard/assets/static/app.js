@@ -9,9 +9,14 @@
   function refresh(el) {
     fetch(el.dataset.src, { cache: "no-store" })
       .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
-      .then(function (t) { el.innerHTML = t; })
+      .then(function (t) { el.innerHTML = t; scrollEnd(el); })
       .catch(function () {});
   }
+  // The tree grows to the right: keep its newest blocks in view.
+  function scrollEnd(el) {
+    el.querySelectorAll(".scroll").forEach(function (s) { s.scrollLeft = s.scrollWidth; });
+  }
+  document.querySelectorAll("[data-frag]").forEach(scrollEnd);
   var es = new EventSource("/events");
   es.addEventListener("overview", function (e) {
     var o = JSON.parse(e.data);
