@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,6 +53,13 @@ func BenchmarkFirstLoad(b *testing.B) {
 // a function that closes them.
 func openStreams(tb testing.TB, url string, n int) func() {
 	tb.Helper()
+	return openCountedStreams(tb, url, n, new(atomic.Int64))
+}
+
+// openCountedStreams is openStreams counting the events received in
+// events.
+func openCountedStreams(tb testing.TB, url string, n int, events *atomic.Int64) func() {
+	tb.Helper()
 	var wg sync.WaitGroup
 	var bodies []io.Closer
 	ready := make(chan struct{}, n)
@@ -72,9 +80,12 @@ func openStreams(tb testing.TB, url string, n int) func() {
 				if err != nil {
 					return
 				}
-				if first && strings.HasPrefix(line, "data: ") {
-					first = false
-					ready <- struct{}{}
+				if strings.HasPrefix(line, "data: ") {
+					events.Add(1)
+					if first {
+						first = false
+						ready <- struct{}{}
+					}
 				}
 			}
 		})
@@ -159,14 +170,24 @@ func BenchmarkShareHashWithStreams(b *testing.B) {
 }
 
 // BenchmarkUpdate is one update with 100 open pages: the overview and the
-// tree computed over 10,000 blocks and 1,000 workers, and pushed to every
-// stream.
+// tree computed over 10,000 blocks and 1,000 workers, pushed to every
+// stream, and read by every page (the pages are in this process, so the
+// CPU time counts both ends). cpu-ms/update is the process's CPU time
+// (getrusage) per update: times the updates a second (one every 5 s and
+// one a block), the share of a core the pages take from share validation.
 func BenchmarkUpdate(b *testing.B) {
 	ts := newTestServer(b, 10_000, 1000, nil)
-	defer openStreams(b, ts.url, DefaultMaxStreams)()
+	var events atomic.Int64
+	defer openCountedStreams(b, ts.url, DefaultMaxStreams, &events)()
 	b.ReportAllocs()
+	cpu0 := cpuTime()
 	for b.Loop() {
+		want := events.Load() + DefaultMaxStreams
 		ts.sample()
 		ts.refresh()
+		for events.Load() < want {
+			runtime.Gosched()
+		}
 	}
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(time.Millisecond)/float64(b.N), "cpu-ms/update")
 }
