@@ -121,3 +121,42 @@ func TestDashboardHTTPAddr(t *testing.T) {
 		t.Fatal("HTTPAddr without an RPC server accepted")
 	}
 }
+
+// TestDashboardStreamsLeaveRPC: with every update stream the dashboard
+// allows open on the RPC listener, one more gets 503 and JSON-RPC still
+// answers (the streams' bound is below the RPC's connection limit).
+func TestDashboardStreamsLeaveRPC(t *testing.T) {
+	td := newTestDaemon(t)
+	tr := &http.Transport{MaxConnsPerHost: 0, MaxIdleConnsPerHost: dashboard.DefaultMaxStreams + 2}
+	cl := &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
+	var open []io.Closer
+	defer func() {
+		for _, b := range open {
+			b.Close()
+		}
+	}()
+	for i := range dashboard.DefaultMaxStreams {
+		resp, err := cl.Get(td.url + "/events")
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream %d: status %d", i, resp.StatusCode)
+		}
+	}
+	resp, err := cl.Get(td.url + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("stream over the bound: status %d, want 503", resp.StatusCode)
+	}
+	var n int64
+	td.call(t, &n, "getblockcount")
+	if n != 0 {
+		t.Fatalf("getblockcount %d", n)
+	}
+}
