@@ -19,6 +19,7 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/daemon"
+	"github.com/powmine/powmine/chain/dashboard"
 	"github.com/powmine/powmine/hash/sha256d"
 	"github.com/powmine/powmine/miner"
 	"github.com/powmine/powmine/stratum/client"
@@ -94,7 +95,7 @@ func startLiveNode(t *testing.T) *liveNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.SetDashboardPool(srv)
+	d.SetDashboardPool(poolView{srv})
 	m, err := miner.New(miner.Config{Threads: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -120,6 +121,25 @@ func startLiveNode(t *testing.T) *liveNode {
 		d.Close()
 	})
 	return n
+}
+
+// poolView adapts the pool's statistics to the dashboard's types, as
+// cmd/node does.
+type poolView struct{ srv *pool.Server }
+
+func (v poolView) PoolStats() dashboard.PoolStats {
+	ps := v.srv.PoolStats()
+	return dashboard.PoolStats{Conns: ps.Conns, Workers: ps.Workers, Accepted: ps.Accepted, Blocks: ps.Blocks, Hashrate: ps.Hashrate}
+}
+
+func (v poolView) WorkerStats() []dashboard.WorkerStats {
+	var out []dashboard.WorkerStats
+	for _, w := range v.srv.WorkerStats() {
+		out = append(out, dashboard.WorkerStats{Worker: w.Worker, Address: w.Address.String(), Hashrate: w.Hashrate,
+			Accepted: w.Accepted, Stale: w.Stale, Rejected: w.Rejected.Total(), RejectedBy: w.Rejected.Map(),
+			LastShare: w.LastShare, Difficulty: w.Difficulty})
+	}
+	return out
 }
 
 // competingBlocks mines two blocks on the tip with different coinbases.

@@ -13,7 +13,6 @@ import (
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/node"
 	"github.com/powmine/powmine/chain/p2p"
-	"github.com/powmine/powmine/stratum/pool"
 )
 
 // Defaults of Config.
@@ -69,12 +68,34 @@ type Chain interface {
 	OrphanCount() int
 }
 
-// Pool is the Stratum pool's statistics; *pool.Server satisfies it.
+// PoolStats are a Stratum pool's totals (stratum/pool's PoolStats,
+// which this package does not import: the pool's tests import
+// chain/daemon, which imports this package).
+type PoolStats struct {
+	Conns, Workers int
+	Accepted       uint64
+	// Blocks counts the pool's shares that became the tip.
+	Blocks   uint64
+	Hashrate float64 // H/s
+}
+
+// WorkerStats are one worker's statistics (stratum/pool's WorkerStats).
+type WorkerStats struct {
+	Worker, Address string
+	Hashrate        float64 // H/s
+	Accepted, Stale uint64
+	Rejected        uint64
+	RejectedBy      map[string]uint64
+	LastShare       time.Time // zero for none
+	Difficulty      float64   // of the last accepted share
+}
+
+// Pool is the Stratum pool's statistics; cmd/node adapts *pool.Server.
 type Pool interface {
 	// PoolStats returns the pool's totals.
-	PoolStats() pool.PoolStats
-	// WorkerStats returns the tracked workers, sorted by user name.
-	WorkerStats() []pool.WorkerStats
+	PoolStats() PoolStats
+	// WorkerStats returns the tracked workers.
+	WorkerStats() []WorkerStats
 }
 
 // Peers lists the connected peers; *p2p.Node satisfies it.

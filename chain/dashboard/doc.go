@@ -5,8 +5,9 @@
 // and address pages reached from the tree and a search box.
 //
 // It reads everything through interfaces it defines (Chain, Pool, Peers,
-// Finality), which *node.Node, *pool.Server and *p2p.Node satisfy;
-// chain/daemon wires it on the RPC listener (GET requests) and on its
+// Finality): *node.Node and *p2p.Node satisfy theirs, cmd/node adapts
+// *pool.Server to Pool (this package cannot import stratum/pool, whose
+// tests import chain/daemon); chain/daemon wires it on the RPC listener (GET requests) and on its
 // own --http listener. It changes nothing: every route is a GET, and the
 // page has no form that posts.
 //

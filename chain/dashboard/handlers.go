@@ -193,8 +193,11 @@ func (s *Server) workerRows(column string, asc bool) ([]WorkerRow, int) {
 	ws := s.cfg.Pool.WorkerStats()
 	rows := make([]WorkerRow, len(ws))
 	for i, w := range ws {
-		rows[i] = WorkerRow{Worker: w.Worker, Address: w.Address.String(), Hashrate: w.Hashrate, Accepted: w.Accepted,
-			Rejected: w.Rejected.Total(), RejectedBy: w.Rejected.Map(), Stale: w.Stale, Difficulty: w.Difficulty}
+		rows[i] = WorkerRow{Worker: w.Worker, Address: w.Address, Hashrate: w.Hashrate, Accepted: w.Accepted,
+			Rejected: w.Rejected, RejectedBy: w.RejectedBy, Stale: w.Stale, Difficulty: w.Difficulty}
+		if rows[i].RejectedBy == nil {
+			rows[i].RejectedBy = map[string]uint64{}
+		}
 		if !w.LastShare.IsZero() {
 			rows[i].LastShare = w.LastShare.Unix()
 		}

@@ -13,7 +13,6 @@ import (
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/node"
 	"github.com/powmine/powmine/chain/storage"
-	"github.com/powmine/powmine/stratum/pool"
 )
 
 // fakeChain is an in-memory block index satisfying Chain, with no proof
@@ -155,17 +154,17 @@ func (c *fakeChain) TipChanged() <-chan struct{} {
 // fakePool satisfies Pool with fixed workers.
 type fakePool struct {
 	mu      sync.Mutex
-	stats   pool.PoolStats
-	workers []pool.WorkerStats
+	stats   PoolStats
+	workers []WorkerStats
 }
 
-func (p *fakePool) PoolStats() pool.PoolStats {
+func (p *fakePool) PoolStats() PoolStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.stats
 }
 
-func (p *fakePool) WorkerStats() []pool.WorkerStats {
+func (p *fakePool) WorkerStats() []WorkerStats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return slices.Clone(p.workers)
@@ -174,12 +173,11 @@ func (p *fakePool) WorkerStats() []pool.WorkerStats {
 // newFakePool returns a pool with n workers, worker i having hashrate
 // and accepted i+1.
 func newFakePool(n int) *fakePool {
-	p := &fakePool{stats: pool.PoolStats{Conns: n, Workers: n, Accepted: 1000, Blocks: 3, Hashrate: 5e6}}
+	p := &fakePool{stats: PoolStats{Conns: n, Workers: n, Accepted: 1000, Blocks: 3, Hashrate: 5e6}}
 	for i := range n {
-		w := pool.WorkerStats{Worker: testAddr(byte(i)).String() + ".rig" + string(rune('a'+i%26)), Address: testAddr(byte(i)),
-			Hashrate: float64(i + 1), Accepted: uint64(i + 1), Difficulty: 0.5, LastShare: time.Unix(1_800_000_000, 0)}
-		w.Rejected[pool.RejectStale] = 1
-		w.Stale = 1
+		w := WorkerStats{Worker: testAddr(byte(i)).String() + ".rig" + string(rune('a'+i%26)), Address: testAddr(byte(i)).String(),
+			Hashrate: float64(i + 1), Accepted: uint64(i + 1), Difficulty: 0.5, LastShare: time.Unix(1_800_000_000, 0),
+			Rejected: 1, RejectedBy: map[string]uint64{"stale": 1}, Stale: 1}
 		p.workers = append(p.workers, w)
 	}
 	return p

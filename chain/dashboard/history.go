@@ -5,8 +5,6 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/powmine/powmine/stratum/pool"
 )
 
 // topWorkersCharted is how many workers (the fastest at each sample) the
@@ -118,7 +116,7 @@ func (h *history) sharesPerMinute(cur uint64, now int64) float64 {
 }
 
 // topWorkers returns the n fastest workers.
-func topWorkers(ws []pool.WorkerStats, n int) []workerRate {
+func topWorkers(ws []WorkerStats, n int) []workerRate {
 	out := make([]workerRate, 0, len(ws))
 	for _, w := range ws {
 		if w.Hashrate > 0 {

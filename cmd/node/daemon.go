@@ -157,7 +157,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := d.RegisterMetrics(srv); err != nil {
 		return err
 	}
-	d.SetDashboardPool(srv)
+	d.SetDashboardPool(poolView{srv})
 	if *rpcAddr != "" {
 		if err := srv.RegisterRPC(d); err != nil {
 			return err
