@@ -273,7 +273,7 @@ func TestBrowser(t *testing.T) {
 				}
 				t.Fatalf("%s: not within %v; the page's main: %s\n/api/tree: %s", what, limit, html, tree)
 			}
-			time.Sleep(200 * time.Millisecond)
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	eval := func(js string) string {
@@ -329,11 +329,18 @@ func TestBrowser(t *testing.T) {
 	// reload.
 	open("/tree", "#tree svg")
 	a, b := n.competingBlocks(t)
+	submitted := time.Now()
 	for _, blk := range []*chain.Block{a, b} {
 		if _, err := n.d.SubmitBlock(blk); err != nil {
 			t.Fatalf("competing block: %v", err)
 		}
 	}
+	// The page hears of the node's tip after them without a reload (or of
+	// a later one the miner found meanwhile). The issue's target is 1 s;
+	// the bound here is loose for loaded CI machines.
+	tip := n.d.Node().Tip()
+	waitFor("the page shows the tip after the competing blocks", fmt.Sprintf(`document.getElementById("tip").textContent === %q || parseInt(document.getElementById("height").textContent) > %d`, tip.Hash.String(), tip.Height), 5*time.Second)
+	t.Logf("the page showed tip %d %v after the blocks were submitted (polled every 50 ms)", tip.Height, time.Since(submitted))
 	sa, sb := a.Hash().String(), b.Hash().String()
 	t.Logf("competing blocks %s and %s at height %d", sa, sb, a.Transactions[0].Coinbase.Height)
 	// Both are drawn and at least one as stale (the other is the tip,

@@ -26,9 +26,9 @@ const (
 	DefaultUpdateInterval = 5 * time.Second
 	// DefaultSampleInterval is the charts' resolution over the last hour.
 	DefaultSampleInterval = 10 * time.Second
-	// HeartbeatInterval is how often an idle stream gets a comment line,
-	// so that proxies and browsers keep it open.
-	HeartbeatInterval = 15 * time.Second
+	// DefaultHeartbeatInterval is how often an idle stream gets a
+	// comment line, so that proxies and browsers keep it open.
+	DefaultHeartbeatInterval = 15 * time.Second
 )
 
 // Bounds of what one page shows.
@@ -134,8 +134,9 @@ type Config struct {
 	// MaxStreams bounds the open update streams; 0 selects
 	// DefaultMaxStreams.
 	MaxStreams int
-	// UpdateInterval and SampleInterval: 0 selects the defaults.
-	UpdateInterval, SampleInterval time.Duration
+	// UpdateInterval, SampleInterval and HeartbeatInterval: 0 selects
+	// the defaults.
+	UpdateInterval, SampleInterval, HeartbeatInterval time.Duration
 	// Logger receives the page's log. Can be nil: discard.
 	Logger *slog.Logger
 	// Now is the clock. Can be nil: time.Now.
@@ -165,12 +166,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Chain == nil {
 		return nil, fmt.Errorf("%w: Chain is required", ErrConfig)
 	}
-	if cfg.MaxStreams < 0 || cfg.UpdateInterval < 0 || cfg.SampleInterval < 0 {
+	if cfg.MaxStreams < 0 || cfg.UpdateInterval < 0 || cfg.SampleInterval < 0 || cfg.HeartbeatInterval < 0 {
 		return nil, fmt.Errorf("%w: negative limit or interval", ErrConfig)
 	}
 	cfg.MaxStreams = cmp.Or(cfg.MaxStreams, DefaultMaxStreams)
 	cfg.UpdateInterval = cmp.Or(cfg.UpdateInterval, DefaultUpdateInterval)
 	cfg.SampleInterval = cmp.Or(cfg.SampleInterval, DefaultSampleInterval)
+	cfg.HeartbeatInterval = cmp.Or(cfg.HeartbeatInterval, DefaultHeartbeatInterval)
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

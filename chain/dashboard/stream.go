@@ -81,7 +81,7 @@ func (h *hub) close() {
 
 // events serves one page's update stream (text/event-stream): the
 // latest overview at once, then each update, and a comment line every
-// HeartbeatInterval.
+// Config.HeartbeatInterval.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	c, ok := s.hub.subscribe()
 	if !ok {
@@ -108,7 +108,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if !write(s.latest().event) {
 		return
 	}
-	beat := time.NewTicker(HeartbeatInterval)
+	beat := time.NewTicker(s.cfg.HeartbeatInterval)
 	defer beat.Stop()
 	for {
 		select {

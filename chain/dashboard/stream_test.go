@@ -147,3 +147,27 @@ func TestHubSkipsToNewest(t *testing.T) {
 		t.Fatal("subscribe after close succeeded")
 	}
 }
+
+// TestStreamHeartbeat: an idle stream gets a comment line every
+// HeartbeatInterval.
+func TestStreamHeartbeat(t *testing.T) {
+	ts := newTestServer(t, 1, 0, func(c *Config) { c.HeartbeatInterval = 20 * time.Millisecond })
+	resp := openStream(t, ts.url)
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	nextOverview(t, r, 5*time.Second)
+	beats := 0
+	deadline := time.Now().Add(5 * time.Second)
+	for beats < 3 && time.Now().Before(deadline) {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		if line == ": heartbeat\n" {
+			beats++
+		}
+	}
+	if beats < 3 {
+		t.Fatalf("%d heartbeats in 5 s, want 3 at 20 ms", beats)
+	}
+}
