@@ -353,10 +353,33 @@ func TestBrowser(t *testing.T) {
 	checkConsole("tree")
 
 	// From the tree to the stale block's page.
-	open("/block/"+sb, "#block")
+	// From the tree to the block's page by a click, and from there to
+	// the first transaction and its address.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#tree a[data-hash=%q]`, sb))), chromedp.WaitVisible(chromedp.ID("block"))); err != nil {
+		t.Fatalf("click on the block in the tree: %v", err)
+	}
+	if got := eval(`document.querySelector("#block code").textContent`); got != sb {
+		t.Fatalf("the click led to block %s, want %s", got, sb)
+	}
 	status := eval(`document.querySelector(".kv td[class^=status-]").textContent`)
 	if !n.d.Node().MainChainHas(b.Hash()) && status != "stale (side branch)" {
 		t.Errorf("the second competing block's page says %q", status)
 	}
-	checkConsole("block page")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`a[href^="/tx/"]`)), chromedp.WaitVisible(chromedp.ID("tx"))); err != nil {
+		t.Fatalf("click on the coinbase: %v", err)
+	}
+	if got := eval(`document.querySelector("#tx tr:nth-child(2) td").textContent`); got != "coinbase" {
+		t.Errorf("transaction page type %q, want coinbase", got)
+	}
+	checkConsole("block and transaction pages")
+
+	// The search box: a height leads to the main chain's block there.
+	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("q"), "1"), chromedp.Submit(chromedp.ID("q")), chromedp.WaitVisible(chromedp.ID("block"))); err != nil {
+		t.Fatalf("search: %v", err)
+	}
+	one, _ := n.d.Node().BlockByHeight(1)
+	if got := eval(`document.querySelector("#block code").textContent`); got != one.Hash.String() {
+		t.Errorf("search for height 1 led to %s, want %s", got, one.Hash)
+	}
+	checkConsole("search")
 }
