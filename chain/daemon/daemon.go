@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/dashboard"
 	"github.com/powmine/powmine/chain/mempool"
 	"github.com/powmine/powmine/chain/mining"
 	"github.com/powmine/powmine/chain/node"
@@ -54,6 +55,11 @@ type Config struct {
 	// RPCIdleTimeout closes keep-alive connections idle this long; 0
 	// selects DefaultRPCIdleTimeout.
 	RPCIdleTimeout time.Duration
+	// HTTPAddr, if set, serves the web dashboard alone on this address
+	// too (it is always served to GET requests on the RPC listener).
+	// Without credentials only on a loopback address. Needs the RPC
+	// server.
+	HTTPAddr string
 	// PublicMetrics serves /metrics without the RPC credentials on any
 	// address. Without it, /metrics needs them unless the RPC server
 	// listens on a loopback address.
@@ -90,14 +96,16 @@ type Daemon struct {
 	maxRPCConns    int
 	rpcIdleTimeout time.Duration
 	publicMetrics  bool
+	httpAddr       string    // Config.HTTPAddr
 	db             *store.DB // nil for a chain kept in memory
 	closers        []func() error
 	// net is the p2p node; nil without Config.Network. Set in New.
 	net *p2p.Node
 
-	mu     sync.Mutex
-	tipCh  chan struct{} // closed and replaced when the tip changes
-	reorgs int           // disconnects seen since the last connect
+	mu       sync.Mutex
+	tipCh    chan struct{}  // closed and replaced when the tip changes
+	dashPool dashboard.Pool // SetDashboardPool
+	reorgs   int            // disconnects seen since the last connect
 }
 
 // New opens the store in DataDir (creating it), loads the chain and
@@ -105,6 +113,9 @@ type Daemon struct {
 func New(cfg Config) (*Daemon, error) {
 	if cfg.Params == nil || cfg.Params.GenesisBlock == nil {
 		return nil, fmt.Errorf("%w: params with a genesis block are required", ErrConfig)
+	}
+	if cfg.HTTPAddr != "" && cfg.RPCAddr == "" && cfg.RPCListener == nil {
+		return nil, fmt.Errorf("%w: the dashboard's HTTP address needs the RPC server", ErrConfig)
 	}
 	if cfg.LockTimeout < 0 {
 		return nil, fmt.Errorf("%w: negative lock timeout %v", ErrConfig, cfg.LockTimeout)
@@ -122,6 +133,7 @@ func New(cfg Config) (*Daemon, error) {
 		maxRPCConns:    cmp.Or(cfg.MaxRPCConns, DefaultMaxRPCConns),
 		rpcIdleTimeout: cmp.Or(cfg.RPCIdleTimeout, DefaultRPCIdleTimeout),
 		publicMetrics:  cfg.PublicMetrics,
+		httpAddr:       cfg.HTTPAddr,
 		tipCh:          make(chan struct{}),
 	}
 	if d.log == nil {
@@ -272,8 +284,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	public := d.publicMetrics || isLoopback(ln.Addr())
 	d.log.Info("RPC listening", "addr", ln.Addr().String(), "max_conns", d.maxRPCConns, "public_metrics", public)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	dash, dashWait, err := d.startDashboard(ctx)
+	if err != nil {
+		return err
+	}
+	defer dashWait()
+	var httpc chan error // the dashboard's own listener, with Config.HTTPAddr
+	if d.httpAddr != "" {
+		httpc = make(chan error, 1)
+		go func() { httpc <- d.serveHTTP(ctx, dash) }()
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/", d.rpc)
+	mux.Handle("/", withDashboard(d.dashboardHandler(dash, isLoopback(ln.Addr())), d.rpc))
 	if public {
 		mux.Handle("/metrics", d.metrics.handler())
 	} else {
@@ -295,13 +319,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 	select {
 	case err := <-errc:
 		return fmt.Errorf("daemon: RPC server: %w", err)
+	case err := <-httpc:
+		stop, httpc = err, nil
 	case <-ctx.Done():
 	case <-d.storeDamaged():
 		stop = fmt.Errorf("daemon: stopping: %w", d.db.Err())
 	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return errors.Join(stop, srv.Shutdown(shutdown))
+	cancel()
+	shutdown, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelShutdown()
+	err = srv.Shutdown(shutdown)
+	if httpc != nil {
+		err = errors.Join(err, <-httpc)
+	}
+	return errors.Join(stop, err)
 }
 
 // isLoopback reports whether addr is a loopback TCP address.

@@ -26,7 +26,8 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(io.Discard)
 	dev := fs.Bool("dev", false, "run the local development chain (the only network with a genesis block yet)")
 	dataDir := fs.String("datadir", "", "data directory (default: the user's data directory/powmine/NETWORK)")
-	rpcAddr := fs.String("rpc", "127.0.0.1:18443", "JSON-RPC and /metrics listen address; empty disables")
+	rpcAddr := fs.String("rpc", "127.0.0.1:18443", "JSON-RPC, /metrics and web dashboard (GET /) listen address; empty disables")
+	httpAddr := fs.String("http", "", "also serve the web dashboard alone on this address (needs --rpc; credentials off loopback)")
 	rpcUser := fs.String("rpcuser", "", "RPC user name (with --rpcpassword; default: cookie file in the data directory)")
 	rpcPass := fs.String("rpcpassword", "", "RPC password")
 	reindex := fs.Bool("reindex", false, "rebuild the chain state from the stored blocks")
@@ -105,6 +106,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Params:        params,
 		DataDir:       *dataDir,
 		RPCAddr:       *rpcAddr,
+		HTTPAddr:      *httpAddr,
 		RPCUser:       *rpcUser,
 		RPCPassword:   *rpcPass,
 		MaxRPCConns:   *rpcMaxConns,
@@ -155,6 +157,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := d.RegisterMetrics(srv); err != nil {
 		return err
 	}
+	d.SetDashboardPool(poolView{srv})
 	if *rpcAddr != "" {
 		if err := srv.RegisterRPC(d); err != nil {
 			return err

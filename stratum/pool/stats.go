@@ -147,6 +147,9 @@ type WorkerStats struct {
 	// Authorized is when the worker was first authorized (since it was
 	// last tracked).
 	Authorized time.Time
+	// Difficulty is the share difficulty of its last accepted share; 0
+	// before the first.
+	Difficulty float64
 }
 
 // PoolStats are the pool's totals.
@@ -211,6 +214,7 @@ type workerStat struct {
 	lastShare  time.Time
 	lastSeen   time.Time // last authorize or share: the eviction order
 	authorized time.Time
+	diff       float64 // of the last accepted share
 	rate       rateWindow
 	// newer and older link the workers in lastSeen order (stats.newest
 	// to stats.oldest), so that the longest idle is found in O(1).
@@ -312,6 +316,7 @@ func (st *stats) accept(user string, addr chain.Address, diff float64) {
 	w := st.workerLocked(user, addr, now)
 	w.accepted++
 	w.lastShare = now
+	w.diff = diff
 	w.rate.add(e, diff)
 	st.rate.add(e, diff)
 	st.mu.Unlock()
@@ -386,6 +391,7 @@ func (w *workerStat) stats(now time.Time) WorkerStats {
 		Stale:      w.rejected[RejectStale],
 		LastShare:  w.lastShare,
 		Authorized: w.authorized,
+		Difficulty: w.diff,
 	}
 }
 

@@ -135,6 +135,9 @@ func TestHashrateWindow(t *testing.T) {
 		}
 	}
 	check("full window", 2*float64(hashrateBuckets))
+	if d := st.workerStats()[0].Difficulty; d != 0.5 {
+		t.Fatalf("worker difficulty %g, want the last share's 0.5", d)
+	}
 	// A worker authorized a minute ago is measured over that minute.
 	st.authorize("young", addr)
 	for range 6 {

@@ -1,0 +1,29 @@
+// Package dashboard serves the node's web page: an overview of the chain
+// and the pool that updates live, hashrate, share difficulty and block
+// interval charts drawn as SVG by the server, the pool's workers, the
+// recent block tree with its forks, the peers, and block, transaction
+// and address pages reached from the tree and a search box.
+//
+// It reads everything through interfaces it defines (Chain, Pool, Peers,
+// Finality): *node.Node and *p2p.Node satisfy theirs, cmd/node adapts
+// *pool.Server to Pool (this package cannot import stratum/pool, whose
+// tests import chain/daemon); chain/daemon wires it on the RPC listener (GET requests) and on its
+// own --http listener. It changes nothing: every route is a GET, and the
+// page has no form that posts.
+//
+// Pages are html/template, so every name a miner chooses (a worker name
+// with script in it, say) is escaped; the stylesheet and the few lines
+// of script are embedded (no CDN, no build step). Each open page holds
+// one server-sent-event stream (/events); the streams are bounded
+// (Config.MaxStreams, DefaultMaxStreams; one more is answered 503), get
+// a heartbeat, and receive the overview when the tip changes and every
+// UpdateInterval for the hashrate. The history behind the charts is a
+// bounded ring sampled every SampleInterval (1 h at that resolution,
+// 24 h at one sample a minute).
+//
+// Not shown yet, and said so on the page: which peer relayed each block
+// (the node does not record it) and the orphan blocks themselves (only
+// their count: they wait outside the block index). Justified and
+// finalized checkpoints are marked in the tree when Config.Finality is
+// set; proof-of-stake finality is not wired to it yet.
+package dashboard
