@@ -33,7 +33,8 @@ type fakeChain struct {
 	headers   []chain.Hash // in the order received
 	known     map[chain.Hash]bool
 	transfers map[chain.Hash]bool
-	calls     int // ProcessBlock calls
+	calls     int        // ProcessBlock calls
+	tip       chain.Hash // the tip Status shows (setTip)
 }
 
 const badVersion = 99
@@ -46,7 +47,14 @@ func newFakeChain() *fakeChain {
 func (f *fakeChain) Status() Status {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return Status{Height: int64(len(f.blocks)), Work: big.NewInt(7)}
+	return Status{TipHash: f.tip, Height: int64(len(f.blocks)), Work: big.NewInt(7)}
+}
+
+// setTip makes Status show tip h.
+func (f *fakeChain) setTip(h chain.Hash) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tip = h
 }
 
 func (f *fakeChain) HaveBlock(h chain.Hash) bool {

@@ -76,6 +76,15 @@ func (a *peerAnnounce) learn(h chain.Hash) {
 	a.next = (a.next + 1) % knownTips
 }
 
+// forget undoes learn for h: the peer is not known to have it.
+func (a *peerAnnounce) forget(h chain.Hash) {
+	for i, k := range a.known {
+		if k == h {
+			a.known[i] = chain.Hash{}
+		}
+	}
+}
+
 // learnBlock records that p has the block (an encoded block or its
 // first chain.HeaderSize bytes): a block gossiped to or from p.
 func (n *Node) learnBlock(p peer.ID, data []byte) {
@@ -166,7 +175,9 @@ func (n *Node) announceTip(ctx context.Context) time.Duration {
 			}
 			continue
 		}
-		// Known from now on, sent or not: one try per tip and peer.
+		// Known from now on; forgotten again if the send fails, so a
+		// failed status is retried after statusInterval while the peer
+		// stays connected.
 		a.sending, a.lastSent = true, now
 		a.learn(st.TipHash)
 		to = append(to, p)
@@ -176,7 +187,8 @@ func (n *Node) announceTip(ctx context.Context) time.Duration {
 		n.wg.Add(1) // the announcer is one of wg's goroutines: wg is not zero
 		go func() {
 			defer n.wg.Done()
-			if err := n.sendStatus(ctx, p, st); err != nil {
+			err := n.sendStatus(ctx, p, st)
+			if err != nil {
 				n.log.Debug("status not sent", "peer", p, "err", err)
 			} else {
 				n.statusSent.Add(1)
@@ -184,6 +196,9 @@ func (n *Node) announceTip(ctx context.Context) time.Duration {
 			n.annMu.Lock()
 			if a := n.ann[p]; a != nil {
 				a.sending = false
+				if err != nil {
+					a.forget(st.TipHash) // tried again after statusInterval
+				}
 			}
 			n.annMu.Unlock()
 			n.wakeAnnouncer() // the tip may have moved meanwhile

@@ -2,15 +2,18 @@ package p2p
 
 import (
 	"context"
+	"io"
 	"math/big"
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/powmine/powmine/chain"
 )
 
 // sendStatusFrom sends st to n from r's host on a status stream, as a
-// peer that ignores the bounds would; errors (a reset) are ignored.
+// peer that ignores the bounds would, and returns once n has closed or
+// reset the stream; errors (a reset) are ignored.
 func (r *rawPeer) sendStatusFrom(t *testing.T, n *Node, st Status) {
 	t.Helper()
 	raw, err := st.MarshalBinary()
@@ -24,6 +27,13 @@ func (r *rawPeer) sendStatusFrom(t *testing.T, n *Node, st Status) {
 		t.Fatal(err)
 	}
 	_, _ = s.Write(append([]byte{byte(len(raw))}, raw...))
+	// Wait for n's close or reset: one status in flight at a time, so
+	// that n's resource manager refuses none (a refused stream never
+	// reaches the handler, and would be counted neither read nor
+	// ignored).
+	_ = s.CloseWrite()
+	_ = s.SetReadDeadline(time.Now().Add(waitTimeout))
+	_, _ = s.Read(make([]byte, 1))
 	_ = s.Close()
 }
 
@@ -109,4 +119,46 @@ func TestStatusFlood(t *testing.T) {
 	_, _ = s.Write([]byte{5, 1, 2})
 	_ = s.Close()
 	waitFor(t, "the malformed status counted", func() bool { return n.invalidCount(r.ID()) == 1 })
+}
+
+// TestStatusRetried: a status that cannot be sent (the peer does not
+// speak the status protocol yet) is tried again after statusInterval
+// while the peer stays connected, so a peer that missed the gossip of
+// the last block of a burst still learns of it.
+func TestStatusRetried(t *testing.T) {
+	p := &chain.DevParams
+	n, f := newSyncNode(t, p)
+	r := newRawPeer(t, p, 0, nil) // less work than n: no sync
+	r.sayHello(t, n)
+	waitFor(t, "the announcement state", func() bool { return n.announced(r) })
+	tip := chain.Hash{0x5e, 0x7a}
+	f.setTip(tip)
+	n.wakeAnnouncer()
+	attempted := func() bool {
+		n.annMu.Lock()
+		defer n.annMu.Unlock()
+		a := n.ann[r.ID()]
+		return a != nil && !a.lastSent.IsZero() && !a.sending
+	}
+	waitFor(t, "a status attempt", attempted)
+	if sent := n.Stats().StatusesSent; sent != 0 {
+		t.Fatalf("%d statuses sent to a peer without the status protocol", sent)
+	}
+	got := make(chan Status, 4)
+	r.SetStreamHandler(StatusProtocol, func(s network.Stream) {
+		defer s.Reset()
+		raw, err := io.ReadAll(io.LimitReader(s, 256))
+		var st Status
+		if err == nil && len(raw) > 1 && st.UnmarshalBinary(raw[1:]) == nil {
+			got <- st
+		}
+	})
+	select {
+	case st := <-got:
+		if st.TipHash != tip {
+			t.Fatalf("status with tip %v, want %v", st.TipHash, tip)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatalf("the failed status was not sent again in %v", waitTimeout)
+	}
 }
