@@ -319,6 +319,26 @@ func TestSubmitBlockReasonsAndTips(t *testing.T) {
 		tips[1].Status != "headers-only" || tips[1].BranchLen != 1 {
 		t.Fatalf("tips %+v, want a headers-only tip", tips)
 	}
+
+	// BIP22's strings for the other reasons the issue named: a child of
+	// the known-invalid block, and a coinbase paying one unit too many.
+	child := td.mineBlock(t)
+	child.Header.PrevBlock = wrong.Hash()
+	solve(t, &child.Header)
+	td.call(t, &reason, "submitblock", hexBlock(t, child))
+	if reason != "bad-prevblk" {
+		t.Fatalf("child of an invalid block: %q, want bad-prevblk", reason)
+	}
+	greedy := td.mineBlock(t)
+	cb := *greedy.Transactions[0].Coinbase
+	cb.Outputs = []chain.Output{{Address: td.miner, Amount: cb.Outputs[0].Amount + 1}}
+	greedy.Transactions = []chain.Transaction{{Coinbase: &cb}}
+	greedy.Header.MerkleRoot, _ = greedy.MerkleRoot()
+	solve(t, &greedy.Header)
+	td.call(t, &reason, "submitblock", hexBlock(t, greedy))
+	if reason != "bad-cb-amount" {
+		t.Fatalf("coinbase over the subsidy: %q, want bad-cb-amount", reason)
+	}
 }
 
 // sideBlock mines a sibling of b (same parent, other coinbase).

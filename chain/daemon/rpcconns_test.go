@@ -1,13 +1,18 @@
 package daemon
 
 import (
+	"bufio"
 	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -197,4 +202,108 @@ func TestMetricsAuth(t *testing.T) {
 		}
 		d.Close()
 	}
+}
+
+// TestRPCServerLimits: the daemon's RPC server applies Config.MaxRPCConns
+// and Config.RPCIdleTimeout. A keep-alive connection left idle is closed
+// by the server; with every allowed connection running a request (a
+// long-polled getblocktemplate), a new connection is closed without an
+// answer, and once those requests are answered a new one is served.
+func TestRPCServerLimits(t *testing.T) {
+	const idle = 300 * time.Millisecond
+	now := time.Unix(1_800_000_000, 0)
+	p, err := DevParams("", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	td := startTestDaemon(t, now, Config{Params: p, MaxRPCConns: 2, RPCIdleTimeout: idle})
+	addr := strings.TrimPrefix(td.url, "http://")
+
+	c, br := rpcConn(t, addr)
+	if resp := rpcRoundTrip(t, c, br, `{"id":1,"method":"getblockcount"}`); !strings.Contains(resp, `"result":0`) {
+		t.Fatalf("getblockcount: %s", resp)
+	}
+	start := time.Now()
+	c.SetReadDeadline(start.Add(10 * time.Second))
+	if _, err := br.ReadByte(); err != io.EOF {
+		t.Fatalf("a keep-alive connection idle for %v: %v, want closed by the server after %v", time.Since(start), err, idle)
+	}
+	t.Logf("idle connection closed after %v", time.Since(start))
+
+	poll := fmt.Sprintf(`{"id":2,"method":"getblocktemplate","params":[{"payout":%q,"longpollid":%q}]}`, td.miner, td.Node().Tip().Hash)
+	polls := make(chan string, 2)
+	for range 2 {
+		c, br := rpcConn(t, addr)
+		sendCall(t, c, poll)
+		go func() {
+			resp, err := http.ReadResponse(br, nil)
+			if err != nil {
+				polls <- err.Error()
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			polls <- string(b)
+		}()
+	}
+	third, br3 := rpcConn(t, addr)
+	sendCall(t, third, `{"id":3,"method":"getblockcount"}`)
+	third.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if line, err := br3.ReadString('\n'); err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("a third connection with MaxRPCConns 2, both running a request: read %q, %v; want it closed", line, err)
+	}
+
+	if _, err := td.SubmitBlock(td.mineBlock(t)); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if resp := <-polls; !strings.Contains(resp, `"height":2`) {
+			t.Fatalf("long poll answered %.200s, want the template of height 2", resp)
+		}
+	}
+	c, br = rpcConn(t, addr)
+	if resp := rpcRoundTrip(t, c, br, `{"id":4,"method":"getblockcount"}`); !strings.Contains(resp, `"result":1`) {
+		t.Fatalf("getblockcount after the long polls: %s", resp)
+	}
+}
+
+// rpcConn opens a TCP connection to the RPC server at addr, closed when
+// the test ends.
+func rpcConn(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, bufio.NewReader(c)
+}
+
+// sendCall writes one keep-alive HTTP request carrying body, with the
+// test daemon's credentials.
+func sendCall(t *testing.T, c net.Conn, body string) {
+	t.Helper()
+	req := fmt.Sprintf("POST / HTTP/1.1\r\nHost: node\r\nAuthorization: Basic %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		base64.StdEncoding.EncodeToString([]byte("u:p")), len(body), body)
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rpcRoundTrip sends a call on c and returns the reply's body.
+func rpcRoundTrip(t *testing.T, c net.Conn, br *bufio.Reader, body string) string {
+	t.Helper()
+	sendCall(t, c, body)
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Time{})
+	return string(b)
 }

@@ -3,7 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +20,7 @@ import (
 	"github.com/powmine/powmine/chain/daemon"
 	"github.com/powmine/powmine/chain/wallet"
 	"github.com/powmine/powmine/internal/cli"
+	"github.com/powmine/powmine/internal/jsonrpc"
 )
 
 func TestBadFlagsAreUsageErrors(t *testing.T) {
@@ -123,11 +127,6 @@ func TestFormatRate(t *testing.T) {
 	}
 }
 
-// TestDevKey runs the zero-configuration main job (no -o, no
-// --coinbase-addr) on an empty data directory until it mines a block: it
-// must create the dev key (mode 0600, sealed with the documented
-// passphrase), print its address and pay it. A second run reuses the key,
-// and --coinbase-addr pays that address instead.
 // TestDevKeyVersion1: a version 1 dev key (sealed with the dev
 // passphrase, as the miner of an earlier version wrote it) is rewritten in
 // the current format, same key, and paid; a version 1 file sealed with
@@ -171,11 +170,20 @@ func TestDevKeyVersion1(t *testing.T) {
 	}
 }
 
+// TestDevKey runs the zero-configuration main job (no -o, no --datadir,
+// no --coinbase-addr) on an empty home directory until it mines a block:
+// it must create the dev key in the default data directory (mode 0600,
+// sealed with the documented passphrase), print its address and pay it,
+// as the node's getbalance then says. A second run reuses the key, and
+// --coinbase-addr pays that address instead.
 func TestDevKey(t *testing.T) {
-	emptyHome(t)
-	dir := filepath.Join(t.TempDir(), "dev")
+	home := emptyHome(t)
+	dir := daemon.DefaultDataDir("dev")
+	if !strings.HasPrefix(dir, home+string(filepath.Separator)) {
+		t.Fatalf("default data directory %s is not under the empty home %s", dir, home)
+	}
 	path := filepath.Join(dir, devKeyFile)
-	out := mineUntil(t, []string{"--datadir", dir, "-t", "1"}, regexp.MustCompile(`yay!!! block 1 `))
+	out := mineUntil(t, []string{"-t", "1"}, regexp.MustCompile(`yay!!! block 1 `))
 
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -203,7 +211,7 @@ func TestDevKey(t *testing.T) {
 
 	keyFile, _ := os.ReadFile(path)
 	var again syncBuffer
-	if err := run(t.Context(), []string{"--datadir", dir, "-t", "1", "--time-limit", "1"}, &again, &again); err != nil {
+	if err := run(t.Context(), []string{"-t", "1", "--time-limit", "1"}, &again, &again); err != nil {
 		t.Fatalf("second run: %v\n%s", err, again.String())
 	}
 	if s := again.String(); !strings.Contains(s, "paying "+addr.String()+", the address of the key in "+path) || strings.Contains(s, "created") {
@@ -224,20 +232,43 @@ func TestDevKey(t *testing.T) {
 	}
 }
 
-// devBalance opens the dev chain in dir and returns addr's balance and
-// the chain's initial subsidy.
+// devBalance serves the dev chain in dir with a node on 127.0.0.1 and
+// returns addr's balance as its getbalance RPC answers, in base units,
+// and the chain's initial subsidy.
 func devBalance(t *testing.T, dir string, addr chain.Address) (balance, subsidy uint64) {
 	t.Helper()
 	params, err := daemon.DevParams(dir, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := daemon.New(daemon.Config{Params: params, DataDir: dir})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	d, err := daemon.New(daemon.Config{Params: params, DataDir: dir, RPCListener: ln, RPCUser: "u", RPCPassword: "p"})
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
 	defer d.Close()
-	return d.Node().Account(addr).Balance, params.InitialSubsidy
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("node: %v", err)
+		}
+	}()
+	var coins json.Number
+	if err := jsonrpc.NewClient("http://"+ln.Addr().String(), "u", "p").Call(ctx, "getbalance", &coins, addr.String()); err != nil {
+		t.Fatalf("getbalance: %v", err)
+	}
+	var whole, frac uint64
+	if n, err := fmt.Sscanf(coins.String(), "%d.%08d", &whole, &frac); n != 2 || err != nil {
+		t.Fatalf("getbalance answered %q, want coins with 8 decimals", coins)
+	}
+	return whole*chain.BaseUnitsPerCoin + frac, params.InitialSubsidy
 }
 
 // mineDeadline bounds how long a test mines for a block or a share: the

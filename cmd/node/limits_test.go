@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -66,33 +67,7 @@ func TestPoolLimitFlags(t *testing.T) {
 		}
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"--dev", "--listen", "", "--datadir", filepath.Join(t.TempDir(), "d"), "--rpc", "", "--stratum", addr,
-			"--stratum-payout", payout.String(), "--stratum-max-conns-per-ip", "1"}, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	var first net.Conn
-	for deadline := time.Now().Add(startTimeout); ; time.Sleep(20 * time.Millisecond) {
-		if first, err = net.Dial("tcp", addr); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-	}
+	addr, first := startPoolNode(t, "--stratum-max-conns-per-ip", "1")
 	defer first.Close()
 	// The first connection is served: it gets an answer to subscribe.
 	first.SetDeadline(time.Now().Add(startTimeout))
@@ -119,4 +94,100 @@ func TestPoolLimitFlags(t *testing.T) {
 			t.Fatalf("a second connection from the IP was served with --stratum-max-conns-per-ip 1: %q", line)
 		}
 	}
+}
+
+// TestPoolBanFlags: --stratum-max-invalid, --stratum-ban-conns and
+// --stratum-ban-time reach the pool. With 2, 1 and a minute, a connection
+// that sends two malformed submits is closed with a message that says
+// why, and its IP is then banned: the next connection is told so.
+func TestPoolBanFlags(t *testing.T) {
+	addr, bad := startPoolNode(t, "--stratum-max-invalid", "2", "--stratum-ban-conns", "1", "--stratum-ban-time", "1m")
+	defer bad.Close()
+	for id := 1; id <= 2; id++ {
+		if _, err := fmt.Fprintf(bad, `{"id":%d,"method":"mining.submit","params":[1,2]}`+"\n", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if msg := closingMessage(t, bad); !strings.Contains(msg, "invalid") {
+		t.Fatalf("after 2 malformed submits with --stratum-max-invalid 2: closing message %q, want one that says invalid", msg)
+	}
+	next := dialPool(t, addr)
+	defer next.Close()
+	if msg := closingMessage(t, next); !strings.Contains(msg, "banned") {
+		t.Fatalf("with --stratum-ban-conns 1, a connection after an abusive one got %q, want a message that the IP is banned", msg)
+	}
+}
+
+// closingMessage reads c until the pool closes it and returns the
+// client.show_message line it sent before closing ("" for none).
+func closingMessage(t *testing.T, c net.Conn) string {
+	t.Helper()
+	c.SetDeadline(time.Now().Add(startTimeout))
+	rd := bufio.NewReader(c)
+	msg := ""
+	for {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("the pool did not close the connection within %v", startTimeout)
+			}
+			return msg
+		}
+		if strings.Contains(line, `"client.show_message"`) {
+			msg = line
+		}
+	}
+}
+
+// startPoolNode runs the node with --stratum on a free 127.0.0.1 port
+// and the extra flags until the test ends, and returns the Stratum
+// address and the first connection it accepted.
+func startPoolNode(t *testing.T, extra ...string) (string, net.Conn) {
+	t.Helper()
+	var payout chain.Address
+	payout[0] = 7
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	args := append([]string{"--dev", "--listen", "", "--datadir", filepath.Join(t.TempDir(), "d"), "--rpc", "", "--stratum", addr,
+		"--stratum-payout", payout.String()}, extra...)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, args, strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+	for deadline := time.Now().Add(startTimeout); ; time.Sleep(20 * time.Millisecond) {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			return addr, c
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("the node stopped: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+	}
+}
+
+// dialPool connects to the pool at addr.
+func dialPool(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

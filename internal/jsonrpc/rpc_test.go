@@ -1,15 +1,18 @@
 package jsonrpc
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -215,6 +218,50 @@ func TestFailedLoginDelay(t *testing.T) {
 	if n, ok := l.note(t0.Add(1100 * time.Millisecond)); !ok || n != 5 {
 		t.Fatalf("event after a second: logged %v, suppressed count %d, want 5", ok, n)
 	}
+}
+
+// TestFailedLoginsLogged: a burst of failed logins writes one log line
+// a second, not one per failure.
+func TestFailedLoginsLogged(t *testing.T) {
+	var logs syncBuffer
+	s, err := New(Config{User: "u", Password: "p", Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.authDelay = 0
+	hs := httptest.NewServer(s)
+	defer hs.Close()
+	const failures = 20
+	start := time.Now()
+	for range failures {
+		if status, _ := post(t, hs.URL, "u", "wrong", `{"id":1,"method":"echo"}`); status != http.StatusUnauthorized {
+			t.Fatalf("wrong password: %d", status)
+		}
+	}
+	elapsed := time.Since(start)
+	lines := strings.Count(logs.String(), "bad credentials")
+	if most := 1 + int(elapsed/time.Second); lines < 1 || lines > most {
+		t.Fatalf("%d failed logins in %v logged %d lines, want 1 to %d:\n%s", failures, elapsed, lines, most, logs.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer that a server's handlers may write to
+// while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestCookie(t *testing.T) {

@@ -127,10 +127,21 @@ func TestBanAfterAbusiveConns(t *testing.T) {
 			t.Fatalf("got %v", e)
 		}
 	}
-	// Stale and duplicate shares do not count.
+	// Stale and duplicate shares do not count: a miner that restarts a
+	// job sends duplicates in good faith.
 	for range 5 {
 		if e := c.submit(user, "nope", share{e2: []byte{1, 2, 3, 4}, ntime: job.Time}); e == nil || e.Code != stratum.CodeJobNotFound {
 			t.Fatalf("got %v", e)
+		}
+	}
+	nt := netTarget(t, job)
+	good := c.mine(job, []byte{0, 0, 0, 7}, target(t, c.jobDif[0]), &nt)
+	if e := c.submit(user, job.JobID, good); e != nil {
+		t.Fatalf("first submission of a share: %v", e)
+	}
+	for range 5 {
+		if e := c.submit(user, job.JobID, good); e == nil || e.Code != stratum.CodeDuplicateShare {
+			t.Fatalf("duplicate: got %v, want code %d", e, stratum.CodeDuplicateShare)
 		}
 	}
 	c.request(stratum.MethodSubmit, c.submitParams(user, job.JobID, bad))

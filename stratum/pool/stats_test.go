@@ -211,6 +211,49 @@ func TestWorkerCapEviction(t *testing.T) {
 	}
 }
 
+// TestWorkerEvictionScales: taking a new worker in at the cap costs about
+// the same with 100 tracked workers as with 100,000, as it must when the
+// longest idle is found in O(1). A scan of every tracked worker, done
+// under the mutex every accepted share takes, makes the large case about
+// a thousand times slower; the test allows a factor of 20 for the larger
+// map's cache misses. Each size keeps its fastest of five rounds.
+func TestWorkerEvictionScales(t *testing.T) {
+	const rounds, perRound = 5, 2000
+	cost := func(capacity int) time.Duration {
+		base := time.Unix(1_800_000_000, 0)
+		var tick time.Duration
+		now := func() time.Time { tick += time.Millisecond; return base.Add(tick) }
+		st := newStats(now, capacity, DefaultWorkerIdleTimeout)
+		names := make([]string, capacity+rounds*perRound)
+		for i := range names {
+			names[i] = fmt.Sprint("w", i)
+		}
+		addr := testAddr(5)
+		for _, n := range names[:capacity] {
+			st.authorize(n, addr)
+		}
+		best := time.Duration(math.MaxInt64)
+		next := names[capacity:]
+		for range rounds {
+			t0 := time.Now()
+			for _, n := range next[:perRound] {
+				st.authorize(n, addr) // a new name: evicts the longest idle
+			}
+			best = min(best, time.Since(t0))
+			next = next[perRound:]
+		}
+		if n := len(st.workerStats()); n != capacity {
+			t.Fatalf("%d workers tracked, want the cap %d", n, capacity)
+		}
+		return best / perRound
+	}
+	small, large := cost(100), cost(100_000)
+	t.Logf("a new worker at the cap: %v with 100 tracked, %v with 100,000", small, large)
+	if large > 20*small {
+		t.Fatalf("a new worker at the cap costs %v with 100,000 tracked workers, %v with 100: eviction grows with the number tracked", large, small)
+	}
+}
+
 // TestPoolMetricsAndRPC registers the pool with a daemon serving RPC and
 // /metrics, then scrapes both.
 func TestPoolMetricsAndRPC(t *testing.T) {
