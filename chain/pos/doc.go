@@ -6,13 +6,17 @@
 //
 // What it provides:
 //
-//   - Checkpoint (an epoch and its block hash) and Vote (a validator key,
-//     a source and a target checkpoint, an ed25519 signature), with a
-//     canonical 177-byte encoding decoded strictly (Vote.UnmarshalBinary),
-//     a domain-separated signing message that holds the chain's genesis
-//     hash (so a vote cannot be replayed on another chain), Vote.Sign,
-//     Vote.Verify and VerifyVotes, which checks many signatures in one
-//     batch.
+//   - The consensus types live at the root of chain, so that blocks can
+//     carry them as transactions (TxTypeVote, TxTypeSlash): chain.Checkpoint
+//     (an epoch and its block hash) and chain.Vote (a validator key, a
+//     source and a target checkpoint, an ed25519 signature), with a
+//     canonical 177-byte encoding decoded strictly, a domain-separated
+//     signing message that holds the chain's genesis hash (so a vote
+//     cannot be replayed on another chain), Vote.Sign, Vote.Verify and
+//     chain.VerifyVotes, which checks many signatures in one batch;
+//     chain.Slashable, chain.Evidence (two signed votes in canonical
+//     order, 354 bytes) and Evidence.Verify. They moved there from this
+//     package; this package keeps the rules that use them.
 //
 //   - Finality: the FFG state of one chain. AddVote and AddVotes count
 //     votes; a checkpoint is justified when votes holding two thirds or
@@ -26,12 +30,9 @@
 //     Justified, Finalized, FinalizedHeight and AllowReorg answer what the
 //     node needs; AllowReorg is chain/node's Finalizer check.
 //
-//   - Slashing: Slashable (double vote: same target epoch; surround vote:
-//     s1 < s2 < t2 < t1), Evidence (two signed votes in canonical order,
-//     with its own 354-byte encoding), Evidence.Verify, and
-//     Finality.AddEvidence, which accepts evidence against a validator
-//     once. AddVote returns the evidence itself when a vote conflicts with
-//     one it counted.
+//   - Slashing: Finality.AddEvidence accepts evidence (chain.Evidence)
+//     against a validator once. AddVote returns the evidence itself when
+//     a vote conflicts with one it counted.
 //
 //   - Proposer election for pure PoS: Election draws each slot's proposer
 //     from a beacon seed with probability exactly proportional to stake
