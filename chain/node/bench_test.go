@@ -61,7 +61,7 @@ func BenchmarkConnectDelta(b *testing.B) {
 	blk := h.next(h.genesis, transfers+1, txs...)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := connectDelta(h.node.accounts, h.node.validators, blk, 1, h.p, true); err != nil {
+		if _, err := connectDelta(h.node.accounts, h.node.validators, &finalityCtx{records: h.node.finality}, blk, 1, h.p, true); err != nil {
 			b.Fatal(err)
 		}
 	}
