@@ -18,11 +18,33 @@
 //     valid, validate failed, invalid ancestor). The best chain is also
 //     kept as a flat slice, genesis to tip, for O(1) lookups by height,
 //     fork points and block locators.
-//   - Fork choice: the tip is the stored, not-known-invalid block with the
-//     most cumulative work (a header-only branch is never a candidate:
-//     every block of a branch must be stored), never the longest chain; at equal work the
-//     block seen first stays (Core's nSequenceId rule). A Finalizer can
-//     veto reorganizations, for example below a finalized block.
+//   - Fork choice (forkchoice.go): among the stored, not-known-invalid
+//     blocks (a header-only branch is never a candidate: every block of a
+//     branch must be stored), the node follows the one with the highest
+//     justified epoch, then the most cumulative work, never the longest
+//     chain; at equal work the block seen first stays (Core's
+//     nSequenceId rule). A branch that forks from the best chain below
+//     its finalized checkpoint (the block at height finalized
+//     epoch·EpochLength) is refused whatever its work, logged once per
+//     such tip, and ChainTip.RevertsFinalized marks it (getchaintips:
+//     "invalid-finality"). A Finalizer can veto further reorganizations.
+//     What is known when: the justified epoch of a chain is a function
+//     of its state, so the node knows it only for blocks it has
+//     connected: each index node records the justified epoch of the
+//     state after connecting it, when it is connected (at least once:
+//     it stays valid after a disconnect, since the state after a block
+//     never changes), and after a restart only for the tip (the value is
+//     kept in memory, not in the index). For a block never connected,
+//     fork choice uses the higher of its nearest connected ancestor's
+//     epoch (a lower bound: the justified epoch never decreases along a
+//     chain) and the tip's, so that a heavier unknown branch is tried:
+//     the node connects it, learns its epoch, and returns to its old
+//     branch if that one justifies more (the old tip's epoch is known).
+//     The limitation: a branch never connected is ranked by an
+//     estimate, so a branch lighter than the tip that would justify more
+//     is not tried until it is the heaviest of its justified rank; and
+//     after a restart the blocks of side branches have no recorded
+//     epoch, so a side branch heavier than the tip is tried again once.
 //   - Account state: a balance and a next sequence number per
 //     chain.Address. Connecting a block checks, in block order, each
 //     transfer's sequence (chain.ErrBadSequence) and balance

@@ -2,7 +2,11 @@ package node
 
 import (
 	"bytes"
+	"io"
+	"log/slog"
 	"maps"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/powmine/powmine/chain"
@@ -163,47 +167,122 @@ func TestFinalityBadVotes(t *testing.T) {
 	wantCode(t, err, chain.ErrUnknownCheckpoint)
 }
 
-// TestFinalityUndo: a reorganization disconnects blocks whose votes
-// justified a checkpoint; the finality state returns exactly to what it
-// was, and the winning branch's votes count instead.
+// TestFinalityUndo: a reorganization disconnects a block whose votes
+// justified a checkpoint and connects a heavier branch that justifies it
+// with other votes: the undone votes no longer count (the invariants
+// compare the records with a replay of the best chain after every block).
 func TestFinalityUndo(t *testing.T) {
 	h := newHarness(t, false, Config{})
 	blocks := stakedChain(h)
 	g, cp1 := h.genesisCP(), h.cpOf(blocks[5])
-	before := h.finalityState()
 	b6 := h.next(blocks[5], 3, h.vote(0, g, cp1), h.vote(1, g, cp1))
 	h.mustProcess(b6)
 	if h.node.Finality().Justified != cp1 {
 		t.Fatal("not justified")
 	}
-	// A heavier branch from height 5 without votes.
-	alt := h.branch(blocks[5], 2, 2, 2)
-	h.mustProcess(alt...)
-	h.wantTip(alt[1])
-	h.mustProcess() // invariants
-	if info := h.node.Finality(); info.Justified != g || !maps.EqualFunc(before, h.finalityState(), bytes.Equal) {
+	// A heavier branch from height 5 whose votes justify cp1 too.
+	a1 := h.next(blocks[5], 2, h.vote(1, g, cp1), h.vote(2, g, cp1))
+	a2 := h.next(a1, 2)
+	h.mustProcess(a1, a2)
+	h.wantTip(a2)
+	if info := h.node.Finality(); info.Justified != cp1 || info.EpochVoted != 20*coin {
 		t.Fatalf("after the reorganization: %+v", info)
 	}
-	// The votes of b6 are valid again on the new branch (same checkpoint).
-	b8 := h.next(alt[1], 3, h.vote(0, g, cp1), h.vote(1, g, cp1))
-	h.mustProcess(b8)
-	if h.node.Finality().Justified != cp1 {
-		t.Fatal("votes on the new branch not counted")
+	// Validator 0's vote was undone: it counts again here.
+	a3 := h.next(a2, 2, h.vote(0, g, cp1))
+	h.mustProcess(a3)
+	if info := h.node.Finality(); info.EpochVoted != 30*coin {
+		t.Fatalf("validator 0's vote on the new branch: %+v", info)
 	}
-	// A heavier branch from height 4 has another checkpoint of epoch 1:
-	// cp1's votes are refused there.
-	other := h.branch(blocks[4], 5, 2, 3)
-	h.mustProcess(other...)
-	h.wantTip(other[4])
-	if info := h.node.Finality(); info.Justified != g {
-		t.Fatalf("on the other branch: %+v", info)
+	// And back: a heavier branch on b6 disconnects a1..a3.
+	back := h.branch(b6, 3, 3, 1)
+	h.mustProcess(back...)
+	h.wantTip(back[2])
+	if info := h.node.Finality(); info.EpochVoted != 20*coin {
+		t.Fatalf("back on b6: %+v", info)
 	}
-	_, err := h.process(h.next(other[4], 2, h.vote(0, g, cp1)))
-	wantCode(t, err, chain.ErrUnknownCheckpoint)
-	// Back to the state before any vote: disconnecting restored it.
-	b6again := h.branch(b8, 3, 3, 1)
-	h.mustProcess(b6again...)
-	h.wantTip(b6again[2])
+}
+
+// TestFinalityForkChoice: a branch with a higher justified checkpoint
+// wins over one with more work; a heavier branch that would revert a
+// finalized block is refused, whatever its work and even if it were known
+// to hold a higher justified checkpoint, and getchaintips' view marks it.
+func TestFinalityForkChoice(t *testing.T) {
+	var logs bytes.Buffer
+	h := newHarness(t, false, Config{Logger: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))})
+	blocks := stakedChain(h)
+	g, cp1 := h.genesisCP(), h.cpOf(blocks[5])
+	b6 := h.next(blocks[5], 3, h.vote(0, g, cp1), h.vote(1, g, cp1))
+	h.mustProcess(b6)
+	// A branch from height 5 with two more blocks (more work), no votes.
+	heavy := h.branch(blocks[5], 2, 2, 1)
+	h.mustProcess(heavy...)
+	h.wantTip(b6)
+	h.node.mu.RLock()
+	j, known := justifiedOf(h.node.index[heavy[1].Hash()])
+	h.node.mu.RUnlock()
+	if j != 0 || !known {
+		t.Fatalf("the heavier branch was not tried: justified %d, known %v", j, known)
+	}
+	// Without the justification, the heavier branch wins: check on a
+	// node that sees the same blocks without b6's votes.
+	h2 := newHarness(t, false, Config{})
+	h2.blocks = h.blocks
+	for _, b := range append(blocks[1:], h.next(blocks[5], 3), heavy[0], heavy[1]) {
+		h2.mustProcess(b)
+	}
+	h2.wantTip(heavy[1])
+
+	// Finalize epoch 1: justify epoch 2 from cp1.
+	rest := h.branch(b6, 4, 3, 1) // heights 7..10
+	h.mustProcess(rest...)
+	cp2 := h.cpOf(rest[3])
+	b11 := h.next(rest[3], 3, h.vote(0, cp1, cp2), h.vote(2, cp1, cp2))
+	h.mustProcess(b11)
+	if info := h.node.Finality(); info.Finalized != cp1 || info.Justified != cp2 {
+		t.Fatalf("%+v", info)
+	}
+	// A much heavier branch forking at height 4, below the finalized
+	// block at height 5.
+	fork := h.branch(blocks[4], 12, 2, 1)
+	h.mustProcess(fork...)
+	h.wantTip(b11)
+	if !strings.Contains(logs.String(), "refused a reorganization that reverts a finalized block") {
+		t.Fatalf("no log of the refusal:\n%s", logs.String())
+	}
+	// Even a recorded higher justified epoch does not let it through: the
+	// finality rule alone refuses it.
+	h.node.mu.Lock()
+	n := h.node.index[fork[11].Hash()]
+	n.justified, n.justifiedKnown = 99, true
+	best := h.node.bestCandidate()
+	h.node.mu.Unlock()
+	if best.hash != b11.Hash() {
+		t.Fatalf("fork choice follows %v, which reverts the finalized block", best.hash)
+	}
+	var flagged bool
+	for _, tip := range h.node.ChainTips() {
+		if tip.Hash == fork[11].Hash() {
+			flagged = tip.RevertsFinalized
+		}
+		if tip.Hash == heavy[1].Hash() && tip.RevertsFinalized {
+			t.Fatal("a branch forking at the finalized block is not a revert")
+		}
+	}
+	if !flagged {
+		t.Fatal("ChainTips does not mark the branch that reverts finality")
+	}
+	// A branch forking at the finalized block itself (height 5) does not
+	// revert it; with the higher justified epoch recorded it would win.
+	h.node.mu.Lock()
+	n = h.node.index[heavy[1].Hash()]
+	n.justified, n.justifiedKnown = 99, true
+	best = h.node.bestCandidate()
+	n.justified, n.justifiedKnown = 0, false
+	h.node.mu.Unlock()
+	if best.hash != heavy[1].Hash() {
+		t.Fatalf("fork choice follows %v, want the branch with the higher justified epoch", best.hash)
+	}
 }
 
 // TestFinalitySlash: evidence slashes once, pays the reporter, refuses
@@ -246,4 +325,16 @@ func TestFinalitySlash(t *testing.T) {
 	if got := h.node.Account(addr(2)).Balance; got != ownerBefore {
 		t.Fatalf("slashed owner got %d back", got-ownerBefore)
 	}
+}
+
+// syncWriter serializes writes to w.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

@@ -177,6 +177,11 @@ type Node struct {
 	// StatusDataStored, at most MaxHeaderOnly (see ProcessHeaders).
 	bestHeader *blockNode
 	headerOnly int
+
+	// lastFinalityVeto is the last candidate refused for reverting a
+	// finalized block, so that the refusal is logged once per candidate.
+	// Only the write lock's holder uses it.
+	lastFinalityVeto *blockNode
 }
 
 // New returns a node on the chain in cfg.Store, or, for an empty store, a
@@ -272,6 +277,7 @@ func (n *Node) initGenesis() error {
 	applyEntries(n.accounts, batch.Accounts)
 	applyValidators(n.validators, batch.Validators)
 	applyFinality(n.finality, batch.Finality)
+	node.justifiedKnown = true
 	n.index[hash] = node
 	n.candidates[node] = struct{}{}
 	n.view.setTip(node)
@@ -331,6 +337,8 @@ func (n *Node) load(snap *storage.Snapshot) error {
 	applyEntries(n.accounts, snap.Accounts)
 	applyValidators(n.validators, snap.Validators)
 	applyFinality(n.finality, snap.Finality)
+	tip.justified = finalityMeta(func(k string) []byte { return n.finality[k] }, n.params.GenesisHash).Justified.Epoch
+	tip.justifiedKnown = true
 	if bodiless > 0 {
 		n.log.Warn("left out index entries without a body; a reindex removes them from the store", "entries", bodiless)
 	}
@@ -710,6 +718,8 @@ func (n *Node) connectBlock(node *blockNode) error {
 	applyEntries(n.accounts, batch.Accounts)
 	applyValidators(n.validators, batch.Validators)
 	applyFinality(n.finality, batch.Finality)
+	node.justified = finalityMeta(func(k string) []byte { return n.finality[k] }, n.params.GenesisHash).Justified.Epoch
+	node.justifiedKnown = true
 	n.view.setTip(node)
 	n.mu.Unlock()
 	n.pending = append(n.pending, Event{Kind: BlockConnected, Hash: node.hash, Height: node.height, Block: b})
