@@ -357,3 +357,49 @@ func (n *Node) finalityInfoLocked() FinalityInfo {
 	}
 	return info
 }
+
+// CheckFinalityTx reports whether tx, a vote or a slash that passed
+// chain.CheckTransactionSanity, would be accepted in a block extending
+// the tip: countVote's or applySlash's rules, with their chain.RuleError
+// codes, against the tip's state. A vote for the checkpoint of an epoch
+// that the next block would open is refused (ErrUnknownCheckpoint): that
+// block does not exist yet. Any other transaction yields an AssertError.
+// Nothing changes. It is safe for concurrent use; mempools and block
+// templates call it.
+func (n *Node) CheckFinalityTx(tx *chain.Transaction) error {
+	if !tx.IsFinality() {
+		return chain.AssertError("CheckFinalityTx needs a vote or a slash")
+	}
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	tip := n.view.tip()
+	height := tip.height + 1
+	length := max(n.params.EpochLength, 1)
+	fc := &finalityCtx{
+		records: n.finality,
+		checkpoint: func(e uint64) chain.Hash {
+			if a := tip.Ancestor(int64(e) * length); a != nil {
+				return a.hash
+			}
+			return chain.Hash{}
+		},
+		genesis: n.params.GenesisHash,
+	}
+	d := &stateDelta{
+		next:    make(map[chain.Address]chain.Account),
+		nextVal: make(map[chain.PublicKey]chain.Validator),
+		nextFin: make(map[string][]byte),
+		totals:  make(map[uint64]uint64, 2),
+	}
+	if n.params.IsEpochBoundary(height) {
+		// As connectDelta does first: a slash of a validator that unlocks
+		// in that block is refused there.
+		if err := d.unlockStakes(n.validators, n.finality, height, n.params, n.accounts); err != nil {
+			return err
+		}
+	}
+	if tx.Vote != nil {
+		return d.countVote(fc, n.validators, n.accounts, tx.Vote, height, 0, n.params)
+	}
+	return d.applySlash(fc, n.validators, n.accounts, tx.Slash, height, 0, n.params)
+}

@@ -338,3 +338,35 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(p)
 }
+
+// TestCheckFinalityTx: the check a mempool and templates use answers as
+// connecting the next block would, and changes nothing.
+func TestCheckFinalityTx(t *testing.T) {
+	h := newHarness(t, false, Config{})
+	blocks := stakedChain(h)
+	g, cp1 := h.genesisCP(), h.cpOf(blocks[5])
+	v0 := h.vote(0, g, cp1)
+	before := h.finalityState()
+	if err := h.node.CheckFinalityTx(&v0); err != nil {
+		t.Fatal(err)
+	}
+	if !maps.EqualFunc(before, h.finalityState(), bytes.Equal) {
+		t.Fatal("CheckFinalityTx changed the state")
+	}
+	h.mustProcess(h.next(blocks[5], 3, v0))
+	wantCode(t, h.node.CheckFinalityTx(&v0), chain.ErrDuplicateVote)
+	sl := h.slash(1, 5)
+	if err := h.node.CheckFinalityTx(&sl); err != nil {
+		t.Fatal(err)
+	}
+	transfer := transfer(t, 0, 1, 1, 1, 0)
+	if err := h.node.CheckFinalityTx(&transfer); err == nil {
+		t.Fatal("a transfer passed")
+	}
+	// At height 9 the next block opens epoch 2: a vote for its checkpoint
+	// cannot be checked before it exists.
+	rest := h.branch(h.blocks[h.node.Tip().Hash], 3, 3, 1)
+	h.mustProcess(rest...)
+	future := h.vote(1, cp1, chain.Checkpoint{Epoch: 2, Hash: chain.Hash{1}})
+	wantCode(t, h.node.CheckFinalityTx(&future), chain.ErrUnknownCheckpoint)
+}
