@@ -29,6 +29,7 @@ func (d *Daemon) registerMethods() {
 	d.rpc.Register("getmempoolinfo", d.getMempoolInfo)
 	d.rpc.Register("getaccount", d.getAccount)
 	d.rpc.Register("getvalidators", d.getValidators)
+	d.rpc.Register("getfinality", d.getFinality)
 	d.registerNetworkMethods()
 }
 
