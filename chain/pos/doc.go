@@ -43,10 +43,16 @@
 //
 // What it does not do: it touches no storage or network and does not log.
 // Stake deposits and withdrawals, the transactions that carry votes and
-// evidence, rewards, burning a slashed stake, the fork choice by highest
-// justified checkpoint and the validator set's changes across dynasties
-// belong to chain and chain/node, which call this package. Its Config.Lookup
-// callback is how it learns which checkpoints a chain has.
+// evidence (chain.TxTypeVote, chain.TxTypeSlash), rewards, burning a
+// slashed stake, the fork choice by highest justified checkpoint and the
+// validator set's changes across epochs belong to chain and chain/node.
+// The node keeps the finality state of each branch as chain state,
+// connected and undone per block (chain/node's finality.go), with the
+// same rules as Finality (justification at 3·support ≥ 2·total, the k=1
+// finalization, one vote per validator and target epoch); a Finality
+// holds one view of one chain in memory and serves the simulator
+// (chain/sim) and callers that follow a chain of their own. Its
+// Config.Lookup callback is how it learns which checkpoints a chain has.
 //
 // # Signature scheme, by measurement
 //
