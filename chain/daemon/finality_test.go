@@ -212,6 +212,44 @@ func TestFinalityNetwork(t *testing.T) {
 	}
 	fin = advance(func(fin finalityJSON) bool { return fin.Finalized.Epoch > stalled.Epoch }, 4*int(f.p.EpochLength))
 	t.Logf("finality resumed: finalized epoch %d at height %d", fin.Finalized.Epoch, f.tds[0].Node().Tip().Height)
+
+	// A heavier branch from height 3, below the finalized checkpoint, is
+	// refused whatever its work; getchaintips calls it invalid-finality.
+	n := f.tds[0].Node()
+	tip := n.Tip()
+	prev, _ := n.BlockByHeight(3)
+	for prev.Work.Cmp(tip.Work) <= 0 {
+		height := prev.Height + 1
+		ctx := chain.HeaderContext{PrevHash: prev.Hash, PrevHeight: prev.Height, PrevBits: prev.Header.Bits, PrevTime: int64(prev.Header.Timestamp)}
+		b := &chain.Block{Transactions: []chain.Transaction{{Coinbase: &chain.Coinbase{Height: uint32(height), Extranonce: []byte{9},
+			Outputs: []chain.Output{{Address: chain.Address{9}, Amount: chain.CalcBlockSubsidy(height, f.p)}}}}}}
+		b.Header = chain.Header{Version: 1, PrevBlock: prev.Hash, Timestamp: prev.Header.Timestamp + 5, Bits: ctx.NextBits(f.p)}
+		b.Header.MerkleRoot, _ = b.MerkleRoot()
+		solve(t, &b.Header)
+		if _, err := f.tds[0].SubmitBlock(b); err != nil {
+			t.Fatal(err)
+		}
+		var ok bool
+		if prev, ok = n.BlockInfo(b.Hash()); !ok {
+			t.Fatal("fork block not stored")
+		}
+	}
+	if n.Tip().Hash != tip.Hash {
+		t.Fatal("the node reverted its finalized checkpoint for a heavier branch")
+	}
+	var tips []chainTipJSON
+	if e := f.tds[0].call(t, &tips, "getchaintips"); e != nil {
+		t.Fatal(e)
+	}
+	var status string
+	for _, ct := range tips {
+		if ct.Hash == prev.Hash.String() {
+			status = ct.Status
+		}
+	}
+	if status != "invalid-finality" {
+		t.Fatalf("getchaintips shows the heavier branch as %q, want invalid-finality: %+v", status, tips)
+	}
 }
 
 // TestValidatorRecord: the signing record allows only votes that can
