@@ -119,7 +119,9 @@ func BenchmarkProcessHeaders(b *testing.B) {
 // signatures in one batch per CPU; run with -cpu 1 for the one-core
 // figure) and the finality rules (connectDelta), on a block that
 // justifies the checkpoint of epoch 1 with the votes of 1,000 validators
-// of equal stake. The target is under 100 ms.
+// of equal stake. The target is under 100 ms; measured on an AMD Zen 5
+// (2 vCPUs shared with other work, Go 1.26.8), two runs of 30 blocks
+// each: 10-14 ms a block with -cpu 1, 9-13 ms with -cpu 2.
 func BenchmarkConnectVotes(b *testing.B) {
 	const validators = 1000
 	h := newHarnessFunded(b, validators, false, Config{})

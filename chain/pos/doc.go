@@ -69,7 +69,7 @@
 //	curve25519-voi Verify (ZIP-215)       30-36 µs  27,400-33,700 votes/s
 //	curve25519-voi BatchVerifier, 64      20-23 µs  42,000-50,900 votes/s
 //	curve25519-voi BatchVerifier, 1,000   15-16 µs  62,000-66,400 votes/s
-//	VerifyVotes, 1,000 with one bad       31-37 µs  27,000-32,500 votes/s
+//	chain.VerifyVotes, 1,000, one bad     31-37 µs  27,000-32,500 votes/s
 //	Finality.AddVotes, 10,000-vote epoch  0.15-0.17 s (59,000-67,000 votes/s)
 //	the same epoch replayed               0.024 s (refused before any signature check)
 //

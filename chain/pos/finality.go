@@ -224,7 +224,7 @@ func (f *Finality) AddVote(v chain.Vote) error {
 // lock, the votes the checks before the signature refuse (malformed,
 // unknown or slashed validator, replay, unknown checkpoint), so that junk
 // and replays cost no signature check; then it checks the signatures of
-// the rest with one batch verification (VerifyVotes) outside the lock,
+// the rest with one batch verification (chain.VerifyVotes) outside the lock,
 // and counts them in order under the write lock.
 func (f *Finality) AddVotes(votes []chain.Vote) (errs []error) {
 	errs = make([]error, len(votes))

@@ -166,7 +166,7 @@ type FinalityReport struct {
 	ConflictingFinalized int `json:"conflicting_finalized"`
 
 	// SlashableOffences counts the byzantine validators that sent two
-	// votes making a double or surround vote (pos.Slashable); one
+	// votes making a double or surround vote (chain.Slashable); one
 	// validator is slashed once, however often it offends.
 	SlashableOffences int `json:"slashable_offences"`
 
