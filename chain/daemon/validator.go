@@ -122,6 +122,9 @@ func (v *validator) vote() error {
 		return nil // the tip moved; the next change retries
 	}
 	source := n.Finality().Justified
+	if n.Tip().Hash != tip.Hash {
+		return nil // the checkpoint and the source may be of two states; the next change retries
+	}
 	if source.Epoch >= epoch {
 		return nil
 	}
