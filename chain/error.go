@@ -167,9 +167,9 @@ const (
 
 	// ErrUnknownCheckpoint indicates a vote whose target is not the
 	// checkpoint of its epoch on the block's branch (the block at height
-	// epoch·EpochLength, an ancestor of or equal to the block), whose
-	// target epoch is above the block's epoch, or whose source is not a
-	// checkpoint of the branch.
+	// epoch·EpochLength, an ancestor of or equal to the block), or whose
+	// target epoch is neither the block's epoch nor the one before (votes
+	// older than that can no longer be counted).
 	ErrUnknownCheckpoint
 
 	// ErrSourceNotJustified indicates a vote whose source checkpoint is
