@@ -226,7 +226,12 @@ func TestCheckBlockSanity(t *testing.T) {
 	seen := map[ErrorCode]bool{ErrBadCoinbaseHeight: true, ErrInsufficientBalance: true, ErrBadSequence: true,
 		ErrBadCoinbaseValue: true, ErrInvalidAncestorBlock: true, ErrStakeDisabled: true, ErrDepositTooSmall: true,
 		ErrValidatorExists: true, ErrTooManyValidators: true, ErrUnknownValidator: true, ErrNotValidatorOwner: true,
-		ErrValidatorExiting: true}
+		ErrValidatorExiting: true,
+		// Finality: the context-free rules are TestCheckBlockSanityFinality's,
+		// the state rules chain/node's finality tests'.
+		ErrBadVote: true, ErrInvalidEvidence: true, ErrTooManyVotes: true, ErrTooManySlashes: true,
+		ErrUnknownCheckpoint: true, ErrSourceNotJustified: true, ErrDuplicateVote: true,
+		ErrSlashedValidator: true, ErrInactiveValidator: true}
 	for _, tt := range tests {
 		if !tt.ok {
 			seen[tt.code] = true

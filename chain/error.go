@@ -135,8 +135,8 @@ const (
 	// than Params.MaxValidators validator keys.
 	ErrTooManyValidators
 
-	// ErrUnknownValidator indicates a withdraw for a validator key that is
-	// not registered.
+	// ErrUnknownValidator indicates a withdraw, a vote or slashing
+	// evidence for a validator key that is not registered.
 	ErrUnknownValidator
 
 	// ErrNotValidatorOwner indicates a withdraw signed by an account other
@@ -146,6 +146,48 @@ const (
 	// ErrValidatorExiting indicates a withdraw for a validator that has
 	// already asked to leave.
 	ErrValidatorExiting
+
+	// ErrBadVote indicates a vote whose source epoch is not below its
+	// target epoch.
+	ErrBadVote
+
+	// ErrInvalidEvidence indicates slashing evidence that proves no
+	// offence: a malformed vote, votes of two validators, votes out of
+	// canonical order (or the same vote twice), or a pair that is neither
+	// a double nor a surround vote.
+	ErrInvalidEvidence
+
+	// ErrTooManyVotes indicates a block with more than
+	// Params.MaxVotesPerBlock votes.
+	ErrTooManyVotes
+
+	// ErrTooManySlashes indicates a block with more than
+	// Params.MaxSlashesPerBlock slashes.
+	ErrTooManySlashes
+
+	// ErrUnknownCheckpoint indicates a vote whose target is not the
+	// checkpoint of its epoch on the block's branch (the block at height
+	// epoch·EpochLength, an ancestor of or equal to the block), or whose
+	// target epoch is neither the block's epoch nor the one before (votes
+	// older than that can no longer be counted).
+	ErrUnknownCheckpoint
+
+	// ErrSourceNotJustified indicates a vote whose source checkpoint is
+	// not justified on the block's branch.
+	ErrSourceNotJustified
+
+	// ErrDuplicateVote indicates a vote from a validator already counted
+	// for that target epoch on the block's branch.
+	ErrDuplicateVote
+
+	// ErrSlashedValidator indicates a vote from a slashed validator, or
+	// evidence against a validator slashed already: evidence is accepted
+	// once.
+	ErrSlashedValidator
+
+	// ErrInactiveValidator indicates a vote from a registered validator
+	// that is not active in the vote's target epoch.
+	ErrInactiveValidator
 
 	// numErrorCodes is the number of codes above; keep it last.
 	numErrorCodes
@@ -184,6 +226,15 @@ var errorCodeStrings = [...]string{
 	ErrUnknownValidator:     "ErrUnknownValidator",
 	ErrNotValidatorOwner:    "ErrNotValidatorOwner",
 	ErrValidatorExiting:     "ErrValidatorExiting",
+	ErrBadVote:              "ErrBadVote",
+	ErrInvalidEvidence:      "ErrInvalidEvidence",
+	ErrTooManyVotes:         "ErrTooManyVotes",
+	ErrTooManySlashes:       "ErrTooManySlashes",
+	ErrUnknownCheckpoint:    "ErrUnknownCheckpoint",
+	ErrSourceNotJustified:   "ErrSourceNotJustified",
+	ErrDuplicateVote:        "ErrDuplicateVote",
+	ErrSlashedValidator:     "ErrSlashedValidator",
+	ErrInactiveValidator:    "ErrInactiveValidator",
 }
 
 // rejectReasons are the reasons submitblock gives (BIP22), Bitcoin Core's
@@ -222,6 +273,15 @@ var rejectReasons = [...]string{
 	ErrUnknownValidator:     "bad-validator-unknown",
 	ErrNotValidatorOwner:    "bad-validator-owner",
 	ErrValidatorExiting:     "bad-validator-exiting",
+	ErrBadVote:              "bad-vote",
+	ErrInvalidEvidence:      "bad-evidence",
+	ErrTooManyVotes:         "bad-blk-votes",
+	ErrTooManySlashes:       "bad-blk-slashes",
+	ErrUnknownCheckpoint:    "bad-vote-checkpoint",
+	ErrSourceNotJustified:   "bad-vote-source",
+	ErrDuplicateVote:        "bad-vote-duplicate",
+	ErrSlashedValidator:     "bad-validator-slashed",
+	ErrInactiveValidator:    "bad-validator-inactive",
 }
 
 // RejectReason returns the short reason a node gives for a block that

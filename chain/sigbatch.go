@@ -9,15 +9,16 @@ import (
 	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
-// minBatchPerWorker is the fewest transfers firstBadSignature gives one
+// minBatchPerWorker is the fewest transactions firstBadSignature gives one
 // goroutine. A batch's cost per signature falls with its size (about
 // 20 µs at 64 signatures, 16 µs at 1,000 on one core), so splitting a
 // small block across CPUs would cost more CPU time than it saves.
 const minBatchPerWorker = 128
 
-// firstBadSignature verifies the signatures of the transfers in txs for
-// network under sigRule and returns the index of the first invalid one,
-// or -1. Coinbases are skipped.
+// firstBadSignature verifies the signatures of the transfers, votes and
+// slashes in txs for network under sigRule and returns the index of the
+// first transaction with an invalid one, or -1. Other transactions are
+// skipped.
 //
 // The signatures are checked in one batch (curve25519-voi's
 // BatchVerifier: one multiscalar multiplication with random 128-bit
@@ -60,42 +61,67 @@ func firstBadSignature(txs []Transaction, network Hash) int {
 }
 
 // firstBadInBatch is firstBadSignature's work on one goroutine: one batch
-// for the transfers of txs.
+// for the signatures of the transfers, votes and slashes of txs.
 func firstBadInBatch(txs []Transaction, network Hash) int {
 	n := 0
 	for i := range txs {
-		if txs[i].Transfer != nil {
-			n++
-		}
+		n += batchSigCount(&txs[i])
 	}
 	if n == 0 {
 		return -1
 	}
-	// The signing messages live in one buffer for the batch's lifetime.
-	msgs := make([]byte, n*signingMessageSize)
+	// The signing messages live in one buffer for the batch's lifetime;
+	// owner[j] is the index in txs of the batch's j-th signature.
+	msgs := make([]byte, 0, n*max(signingMessageSize, voteMessageSize))
+	owner := make([]int, 0, n)
 	bv := voi.NewBatchVerifierWithCapacity(n)
-	for i, j := 0, 0; i < len(txs); i++ {
-		t := txs[i].Transfer
-		if t == nil {
-			continue
+	addVote := func(i int, v *Vote) {
+		start := len(msgs)
+		msgs = msgs[:start+voteMessageSize]
+		m := msgs[start:len(msgs):len(msgs)]
+		v.messageTo((*[voteMessageSize]byte)(m), network)
+		bv.AddWithOptions(v.Validator[:], m, v.Signature[:], sigRule)
+		owner = append(owner, i)
+	}
+	for i := range txs {
+		switch tx := &txs[i]; {
+		case tx.Transfer != nil:
+			t := tx.Transfer
+			start := len(msgs)
+			msgs = msgs[:start+signingMessageSize]
+			m := msgs[start:len(msgs):len(msgs)]
+			*(*[signingMessageSize]byte)(m) = t.signingMessage(network)
+			bv.AddWithOptions(t.From[:], m, t.Signature[:], sigRule)
+			owner = append(owner, i)
+		case tx.Vote != nil:
+			addVote(i, tx.Vote)
+		case tx.Slash != nil:
+			addVote(i, &tx.Slash.Evidence.A)
+			addVote(i, &tx.Slash.Evidence.B)
 		}
-		m := msgs[j*signingMessageSize : (j+1)*signingMessageSize : (j+1)*signingMessageSize]
-		*(*[signingMessageSize]byte)(m) = t.signingMessage(network)
-		bv.AddWithOptions(t.From[:], m, t.Signature[:], sigRule)
-		j++
 	}
 	// valid is all true when the batch passed, and otherwise the
 	// one-by-one verdicts (voi reuses the decoded points for them).
 	if ok, valid := bv.Verify(rand.Reader); !ok {
-		for i, j := 0, 0; i < len(txs); i++ {
-			if txs[i].Transfer == nil {
-				continue
-			}
+		for j := range valid {
 			if !valid[j] {
-				return i
+				return owner[j]
 			}
-			j++
 		}
 	}
 	return -1
+}
+
+// batchSigCount returns how many signatures of tx the block's batch
+// checks: one for a transfer or a vote, two for a slash (its evidence's
+// votes), none otherwise (stake transactions are checked by
+// checkStakeTxs).
+func batchSigCount(tx *Transaction) int {
+	switch {
+	case tx.Transfer != nil, tx.Vote != nil:
+		return 1
+	case tx.Slash != nil:
+		return 2
+	}
+	return 0
 }

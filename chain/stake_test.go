@@ -15,6 +15,10 @@ var stakeTestParams = func() Params {
 	p.MinDeposit = 10 * BaseUnitsPerCoin
 	p.MaxValidators = 4
 	p.WithdrawDelayEpochs = 2
+	p.MaxVotesPerBlock = 3
+	p.MaxSlashesPerBlock = 1
+	p.VoteReward = BaseUnitsPerCoin / 100
+	p.SlashReporterShareDenom = 16
 	return p
 }()
 

@@ -46,11 +46,18 @@ const (
 
 	// TxTypeWithdraw marks a validator's exit request (see Withdraw).
 	TxTypeWithdraw TxType = 4
+
+	// TxTypeVote marks a validator's Casper FFG vote (see Vote).
+	TxTypeVote TxType = 5
+
+	// TxTypeSlash marks slashing evidence and its reporter (see Slash).
+	TxTypeSlash TxType = 6
 )
 
-// Transaction is one entry of a block: a coinbase, a transfer, or a stake
-// transaction (a deposit or a withdraw, see stake.go). Exactly one of
-// Coinbase, Transfer, Deposit and Withdraw is non-nil; a Transaction with
+// Transaction is one entry of a block: a coinbase, a transfer, a stake
+// transaction (a deposit or a withdraw, see stake.go) or a finality
+// transaction (a vote or a slash, see vote.go). Exactly one of Coinbase,
+// Transfer, Deposit, Withdraw, Vote and Slash is non-nil; a Transaction with
 // none or several is not well formed and cannot be encoded (its TxID is
 // the zero hash). The decoder only produces well-formed transactions.
 //
@@ -59,7 +66,8 @@ const (
 //
 //	size  field
 //	   1  version, TxVersion (1)
-//	   1  type: 1 coinbase, 2 transfer, 3 deposit, 4 withdraw
+//	   1  type: 1 coinbase, 2 transfer, 3 deposit, 4 withdraw, 5 vote,
+//	      6 slash
 //	      body, by type:
 //
 //	coinbase                            transfer (TransferSize = 142 bytes)
@@ -83,6 +91,12 @@ const (
 //	  64  Signature owner's
 //	  64  ValidatorSignature
 //
+// The finality types pay no fee and carry no sequence number:
+//
+//	vote (VoteTxSize = 179 bytes)       slash (SlashTxSize = 376 bytes)
+//	 177  the Vote's encoding             354  the Evidence's encoding
+//	                                       20  Reporter  address
+//
 // The coinbase's extranonce comes after its outputs and only the height
 // follows it, so a Stratum job's coinb2 is 4 bytes whatever the number of
 // payouts, and a pool hashes a share's coinbase from a SHA-256 midstate
@@ -96,6 +110,8 @@ type Transaction struct {
 	Transfer *Transfer
 	Deposit  *Deposit
 	Withdraw *Withdraw
+	Vote     *Vote
+	Slash    *Slash
 }
 
 // Coinbase creates coins: the block subsidy plus the block's fees, paid to
@@ -183,6 +199,12 @@ func (tx *Transaction) Type() TxType {
 	if tx.Withdraw != nil {
 		typ, n = TxTypeWithdraw, n+1
 	}
+	if tx.Vote != nil {
+		typ, n = TxTypeVote, n+1
+	}
+	if tx.Slash != nil {
+		typ, n = TxTypeSlash, n+1
+	}
 	if n != 1 {
 		return 0
 	}
@@ -204,6 +226,10 @@ func (tx *Transaction) SerializeSize() int {
 		return DepositSize
 	case TxTypeWithdraw:
 		return WithdrawSize
+	case TxTypeVote:
+		return VoteTxSize
+	case TxTypeSlash:
+		return SlashTxSize
 	}
 	return 0
 }
@@ -229,8 +255,12 @@ func (tx *Transaction) AppendBinary(b []byte) ([]byte, error) {
 		return tx.Deposit.append(b), nil
 	case TxTypeWithdraw:
 		return tx.Withdraw.append(b), nil
+	case TxTypeVote:
+		return appendVoteTx(b, tx.Vote), nil
+	case TxTypeSlash:
+		return tx.Slash.append(b), nil
 	}
-	return b, AssertError("transaction must have exactly one of Coinbase, Transfer, Deposit and Withdraw")
+	return b, AssertError("transaction must have exactly one of Coinbase, Transfer, Deposit, Withdraw, Vote and Slash")
 }
 
 // MarshalBinary returns the serialization in a new slice
@@ -286,6 +316,12 @@ func (tx *Transaction) TxID() Hash {
 	case TxTypeWithdraw:
 		var buf [WithdrawSize]byte
 		return sha256d.DoubleSum(tx.Withdraw.append(buf[:0]))
+	case TxTypeVote:
+		var buf [VoteTxSize]byte
+		return sha256d.DoubleSum(appendVoteTx(buf[:0], tx.Vote))
+	case TxTypeSlash:
+		var buf [SlashTxSize]byte
+		return sha256d.DoubleSum(tx.Slash.append(buf[:0]))
 	}
 	return Hash{}
 }
@@ -338,6 +374,14 @@ func (d *decoder) decodeTx(tx *Transaction) {
 		w := new(Withdraw)
 		d.decodeWithdraw(w)
 		tx.Withdraw = w
+	case TxTypeVote:
+		v := new(Vote)
+		d.decodeVote(v)
+		tx.Vote = v
+	case TxTypeSlash:
+		sl := new(Slash)
+		d.decodeSlash(sl)
+		tx.Slash = sl
 	default:
 		d.fail(decodeError(ErrUnknownType, "transaction type %d at offset %d", typ, start))
 		return

@@ -214,7 +214,11 @@ const (
 //   - transfer: ErrAmountOverflow (Amount + Fee overflows), ErrBadSignature
 //     (not signed for the network of p, whose genesis hash the signature
 //     covers, under the chain's one signature rule, ZIP-215: see
-//     Transfer.Verify and the package doc).
+//     Transfer.Verify and the package doc);
+//   - deposit and withdraw: see checkStakeShape, then ErrBadSignature;
+//   - vote and slash: ErrStakeDisabled, ErrBadVote (source epoch not
+//     below target epoch), ErrInvalidEvidence (evidence that proves no
+//     offence), then ErrBadSignature.
 //
 // Whether a coinbase may stand where it stands is the block's concern
 // (CheckBlockSanity); balances, sequence numbers and the coinbase's value
@@ -227,6 +231,9 @@ func CheckTransactionSanity(tx *Transaction, p *Params) error {
 	if tx.IsStake() {
 		return checkStakeTx(tx, p)
 	}
+	if tx.IsFinality() {
+		return checkFinalityTx(tx, p)
+	}
 	if t := tx.Transfer; t != nil && !t.Verify(p.GenesisHash) {
 		return ruleError(ErrBadSignature, "transfer from %v has an invalid signature", t.From.Address())
 	}
@@ -238,7 +245,7 @@ func checkTxShape(tx *Transaction) error {
 	size := tx.SerializeSize()
 	switch {
 	case size == 0:
-		return AssertError("transaction must have exactly one of Coinbase and Transfer")
+		return AssertError("transaction must have exactly one of Coinbase, Transfer, Deposit, Withdraw, Vote and Slash")
 	case size > MaxTxSize:
 		return ruleError(ErrBadTxSize, "transaction of %d bytes exceeds MaxTxSize %d", size, MaxTxSize)
 	case size == 2*HashSize:
@@ -264,7 +271,7 @@ func checkTxShape(tx *Transaction) error {
 	}
 	t := tx.Transfer
 	if t == nil {
-		return nil // a stake transaction: see checkStakeShape
+		return nil // a stake or finality transaction: see checkStakeShape and checkFinalityShape
 	}
 	if _, carry := bits.Add64(t.Amount, t.Fee, 0); carry != 0 {
 		return ruleError(ErrAmountOverflow, "transfer amount %d plus fee %d overflows", t.Amount, t.Fee)
@@ -288,12 +295,17 @@ func checkTxShape(tx *Transaction) error {
 //     ErrBlockTooBig (over MaxBlockSize), ErrDuplicateTx.
 //  4. Each transaction: CheckTransactionSanity's rules but the signature,
 //     and ErrAmountOverflow when the fees of all transfers overflow.
-//  5. Signatures (ErrBadSignature) under the same rule as
-//     CheckTransactionSanity (ZIP-215, see the package doc), verified in
+//  5. Votes and slashes: checkFinalityShape's rules (ErrStakeDisabled,
+//     ErrBadVote, ErrInvalidEvidence), then ErrTooManyVotes over
+//     p.MaxVotesPerBlock votes and ErrTooManySlashes over
+//     p.MaxSlashesPerBlock slashes.
+//  6. Signatures (ErrBadSignature) under the same rule as
+//     CheckTransactionSanity (ZIP-215, see the package doc): those of
+//     transfers, votes and slashing evidence (two per slash) verified in
 //     one batch, or one per CPU (runtime.GOMAXPROCS) when the block has
-//     many transfers. When a batch fails, its signatures are checked one
-//     by one, and the error names the first bad transfer in block order
-//     by index and txid.
+//     many. When a batch fails, its signatures are checked one by one,
+//     and the error names the first bad transaction in block order by
+//     index and txid. Then the stake transactions' checks (checkStakeTxs).
 //
 // The coinbase height must always be present (it is a fixed field of the
 // encoding); whether it is right is CheckCoinbaseHeight's concern. Balances,
@@ -309,7 +321,7 @@ func CheckBlockSanity(b *Block, p *Params, flags BehaviorFlags) error {
 	txs := b.Transactions
 	for i := range txs {
 		if txs[i].Type() == 0 {
-			return AssertError(fmt.Sprintf("transaction %d must have exactly one of Coinbase and Transfer", i))
+			return AssertError(fmt.Sprintf("transaction %d must have exactly one of Coinbase, Transfer, Deposit, Withdraw, Vote and Slash", i))
 		}
 	}
 
@@ -362,6 +374,9 @@ func CheckBlockSanity(b *Block, p *Params, flags BehaviorFlags) error {
 		}
 	}
 
+	if err := checkFinalityTxs(b, ids, p); err != nil {
+		return err
+	}
 	if i := firstBadSignature(txs[1:], p.GenesisHash); i >= 0 {
 		i++ // txs[1:] starts after the coinbase
 		return ruleError(ErrBadSignature, "block %v: transaction %d (%v) has an invalid signature", b.Hash(), i, ids[i])

@@ -3,6 +3,7 @@ package daemon
 import (
 	"cmp"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,6 +71,11 @@ type Config struct {
 	// Network, if set, connects the node to peers (see Network). Can be
 	// nil: no networking.
 	Network *Network
+	// ValidatorKey, if set, makes the daemon a Casper FFG validator with
+	// this ed25519 key: it votes once per epoch while the key is an
+	// active validator (see validator; its signing record is kept in
+	// DataDir). Can be nil: not a validator.
+	ValidatorKey ed25519.PrivateKey
 	// Logger receives the node's log. Can be nil: discard.
 	Logger *slog.Logger
 	// Now is the clock. Can be nil: time.Now.
@@ -101,6 +107,8 @@ type Daemon struct {
 	closers        []func() error
 	// net is the p2p node; nil without Config.Network. Set in New.
 	net *p2p.Node
+	// validator signs votes; nil without Config.ValidatorKey. Set in New.
+	validator *validator
 
 	mu       sync.Mutex
 	tipCh    chan struct{}  // closed and replaced when the tip changes
@@ -119,6 +127,9 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	if cfg.LockTimeout < 0 {
 		return nil, fmt.Errorf("%w: negative lock timeout %v", ErrConfig, cfg.LockTimeout)
+	}
+	if cfg.ValidatorKey != nil && len(cfg.ValidatorKey) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("%w: validator key of %d bytes, want %d", ErrConfig, len(cfg.ValidatorKey), ed25519.PrivateKeySize)
 	}
 	if cfg.MaxRPCConns < 0 || cfg.RPCIdleTimeout < 0 {
 		return nil, fmt.Errorf("%w: negative RPC connection limit %d or idle timeout %v", ErrConfig, cfg.MaxRPCConns, cfg.RPCIdleTimeout)
@@ -174,6 +185,12 @@ func New(cfg Config) (*Daemon, error) {
 	d.metrics.setTip(n.Tip())
 	if cfg.Network != nil {
 		if err := d.startNetwork(cfg.Network, cfg.DataDir); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
+	if cfg.ValidatorKey != nil {
+		if err := d.startValidator(cfg.ValidatorKey, cfg.DataDir); err != nil {
 			d.Close()
 			return nil, err
 		}
@@ -345,6 +362,10 @@ func isLoopback(addr net.Addr) bool {
 // be used afterwards.
 func (d *Daemon) Close() error {
 	var errs []error
+	if d.validator != nil { // first: it publishes on the network
+		d.validator.stop()
+		d.validator = nil
+	}
 	if d.net != nil {
 		errs = append(errs, d.net.Close())
 	}

@@ -29,6 +29,7 @@ func (d *Daemon) registerMethods() {
 	d.rpc.Register("getmempoolinfo", d.getMempoolInfo)
 	d.rpc.Register("getaccount", d.getAccount)
 	d.rpc.Register("getvalidators", d.getValidators)
+	d.rpc.Register("getfinality", d.getFinality)
 	d.registerNetworkMethods()
 }
 
@@ -258,6 +259,8 @@ func (d *Daemon) getChainTips(context.Context, json.RawMessage) (any, error) {
 			status = "active"
 		case t.Status.KnownInvalid():
 			status = "invalid"
+		case t.RevertsFinalized:
+			status = "invalid-finality" // forks below the finalized checkpoint
 		case t.Status&storage.StatusDataStored == 0:
 			status = "headers-only" // some blocks of the branch are missing
 		case t.Status&storage.StatusValid != 0:

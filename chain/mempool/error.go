@@ -58,6 +58,15 @@ const (
 	// StakeChain.
 	RejectStake
 
+	// RejectFinality: a vote or slash the pool does not admit: its chain
+	// checks no finality transactions (no FinalityChain), the validator
+	// is not registered, the vote's target epoch is older than the
+	// previous epoch, the validator already has a vote for that target
+	// epoch (or the accused a slash) pending, or the tip's state refuses
+	// it for good (a vote already counted, a slashed or inactive
+	// validator).
+	RejectFinality
+
 	// numRejectReasons is the number of reasons plus one; keep it last.
 	numRejectReasons
 )
@@ -74,6 +83,7 @@ var rejectReasonStrings = [...]string{
 	RejectPoolFull:          "pool-full",
 	RejectTooLarge:          "too-large",
 	RejectStake:             "stake",
+	RejectFinality:          "finality",
 }
 
 // String returns a short kebab-case name such as "fee-too-low", fit for

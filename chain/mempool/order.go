@@ -116,8 +116,9 @@ func (p *Pool) Snapshot() []Entry {
 	return out
 }
 
-// Transactions returns up to max pending transfers in mining order, for
-// block templates (it satisfies chain/mining's TxSource). The transfers
+// Transactions returns up to max pending transactions for block
+// templates: the votes and slashes first (see finalityOrder), then the
+// transfers in mining order (it satisfies chain/mining's TxSource). The transfers
 // are shared and must not be modified. A max of 0 or less yields none. It
 // is safe for concurrent use.
 func (p *Pool) Transactions(max int) []chain.Transaction {
@@ -126,10 +127,9 @@ func (p *Pool) Transactions(max int) []chain.Transaction {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	es := p.miningOrder(max)
-	out := make([]chain.Transaction, len(es))
-	for i, e := range es {
-		out[i] = e.Tx
+	out := p.finalityOrder(max)
+	for _, e := range p.miningOrder(max - len(out)) {
+		out = append(out, e.Tx)
 	}
 	return out
 }

@@ -128,6 +128,13 @@ type Pool struct {
 	// see BlockDisconnected.
 	deferred      []pendingTx
 	deferredBytes int
+
+	// The finality transactions (votes and slashes), apart: they pay no
+	// fee. See finality.go.
+	fin        map[chain.Hash]*finEntry
+	votesBy    map[voteSlot]*finEntry
+	slashesBy  map[chain.PublicKey]*finEntry
+	finArrival uint64
 }
 
 // New returns an empty pool.
@@ -160,6 +167,9 @@ func New(cfg Config) (*Pool, error) {
 		byID:       make(map[chain.Hash]*entry),
 		bySender:   make(map[chain.Address][]*entry),
 		byStakeKey: make(map[chain.PublicKey]*entry),
+		fin:        make(map[chain.Hash]*finEntry),
+		votesBy:    make(map[voteSlot]*finEntry),
+		slashesBy:  make(map[chain.PublicKey]*finEntry),
 	}, nil
 }
 
@@ -169,8 +179,8 @@ func New(cfg Config) (*Pool, error) {
 // comment); the pool is then unchanged. tx is copied. It is safe for
 // concurrent use; the signature is verified before the pool is locked.
 func (p *Pool) Accept(tx *chain.Transaction) error {
-	if tx == nil || (tx.Type() != chain.TxTypeTransfer && !tx.IsStake()) {
-		return reject(RejectMalformed, chain.Hash{}, nil, "not a well-formed transfer, deposit or withdraw")
+	if tx == nil || (tx.Type() != chain.TxTypeTransfer && !tx.IsStake() && !tx.IsFinality()) {
+		return reject(RejectMalformed, chain.Hash{}, nil, "not a well-formed transfer, deposit, withdraw, vote or slash")
 	}
 	id := tx.TxID()
 	if p.Has(id) {
@@ -181,6 +191,9 @@ func (p *Pool) Accept(tx *chain.Transaction) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if tx.IsFinality() {
+		return p.addFinality(tx, id)
+	}
 	return p.add(tx, id)
 }
 

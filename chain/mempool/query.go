@@ -39,10 +39,11 @@ func (p *Pool) Get(id chain.Hash) (Entry, bool) {
 	return Entry{}, false
 }
 
-// Has reports whether the transfer with the given id is pending. It is
-// safe for concurrent use.
+// Has reports whether the transaction with the given id (a transfer,
+// stake or finality transaction) is pending. It is safe for concurrent
+// use.
 func (p *Pool) Has(id chain.Hash) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.byID[id] != nil
+	return p.byID[id] != nil || p.fin[id] != nil
 }

@@ -32,7 +32,8 @@ func (p *Pool) HandleEvent(e node.Event) {
 }
 
 // BlockConnected updates the pool for a block that became the tip: it
-// removes the block's transfers and re-checks the pending transfers of
+// removes the block's votes and slashes and those that can no longer be
+// mined (see revalidateFinality), removes the block's transfers and re-checks the pending transfers of
 // their senders against the chain state, dropping those with a sequence
 // the chain has used (a conflicting transfer was mined) and, in sequence
 // order, the first one the balance no longer covers and all after it.
@@ -45,6 +46,13 @@ func (p *Pool) HandleEvent(e node.Event) {
 func (p *Pool) BlockConnected(b *chain.Block) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	mined := make(map[chain.Hash]bool)
+	for i := range b.Transactions {
+		if b.Transactions[i].IsFinality() {
+			mined[b.Transactions[i].TxID()] = true
+		}
+	}
+	p.revalidateFinality(mined)
 	var senders []chain.Address
 	for i := range b.Transactions {
 		t, ok := b.Transactions[i].Debit()
@@ -73,7 +81,8 @@ func (p *Pool) BlockConnected(b *chain.Block) {
 }
 
 // BlockDisconnected updates the pool for a block that was the tip and is
-// no longer: its transfers go back into the pool when the chain state and
+// no longer: its votes and slashes, and its transfers, go back into the
+// pool when the chain state and
 // the pool's policy admit them (their signatures are not verified again:
 // b must have passed chain.CheckBlockSanity, as every block a node
 // connected has). The pending transfers of the block's senders are
@@ -104,6 +113,15 @@ func (p *Pool) BlockDisconnected(b *chain.Block) {
 		for _, e := range slices.Clone(p.bySender[from]) {
 			tail = append(tail, pendingTx{tx: e.Tx, id: e.ID})
 			p.removeEntry(e)
+		}
+	}
+	for i := range b.Transactions {
+		tx := &b.Transactions[i]
+		if !tx.IsFinality() {
+			continue
+		}
+		if err := p.addFinality(tx, tx.TxID()); err != nil {
+			p.log.Debug("disconnected finality transaction dropped", "id", tx.TxID(), "err", err)
 		}
 	}
 	batch = append(append(batch, p.deferred...), tail...)

@@ -51,6 +51,16 @@ type Chain interface {
 }
 
 // TxSource supplies pending transfers. *mempool.Pool satisfies it.
+// FinalityChecker is a Chain that checks votes and slashes against the
+// tip's finality state; chain/node's Node is one. With it templates
+// carry the votes and slashes the TxSource offers that a block extending
+// the tip accepts; without it they carry none.
+type FinalityChecker interface {
+	// CheckFinalityTx reports whether a vote or slash would be accepted
+	// in a block extending the tip.
+	CheckFinalityTx(*chain.Transaction) error
+}
+
 type TxSource interface {
 	// Transactions returns up to max transfers in mining order: the
 	// transfers of one sender in sequence order.
@@ -198,10 +208,18 @@ func (b *Builder) selectTxs(txs []chain.Transaction, maxTxs, room int) ([]chain.
 		return acc
 	}
 	blocked := make(map[chain.Address]bool)
+	fin := newFinalitySelection(b)
 	var fees uint64
 	for _, tx := range b.Txs.Transactions(maxTxs - 1) {
 		if len(txs) == maxTxs {
 			break
+		}
+		if tx.IsFinality() {
+			if size := tx.SerializeSize(); size <= room && fin.take(&tx) {
+				room -= size
+				txs = append(txs, tx)
+			}
+			continue
 		}
 		t, ok := tx.Debit()
 		if !ok {
@@ -273,4 +291,51 @@ func splitReward(reward uint64, payouts []template.Payout) []uint64 {
 func uvarintLen(v uint64) int {
 	var buf [binary.MaxVarintLen64]byte
 	return binary.PutUvarint(buf[:], v)
+}
+
+// voteSlot is a validator and a target epoch: one vote each per block.
+type voteSlot struct {
+	key   chain.PublicKey
+	epoch uint64
+}
+
+// finalitySelection tracks the votes and slashes a template takes, so
+// that the block stays valid: at most Params.MaxVotesPerBlock votes and
+// MaxSlashesPerBlock slashes, one vote per validator and target epoch,
+// no vote after a slash of its validator, each accepted by the chain.
+type finalitySelection struct {
+	checker        FinalityChecker
+	params         *chain.Params
+	votes, slashes int
+	voted          map[voteSlot]bool
+	slashedInBlock map[chain.PublicKey]bool
+}
+
+func newFinalitySelection(b *Builder) *finalitySelection {
+	fc, _ := b.Chain.(FinalityChecker)
+	return &finalitySelection{checker: fc, params: b.Params, voted: map[voteSlot]bool{}, slashedInBlock: map[chain.PublicKey]bool{}}
+}
+
+// take reports whether tx, a vote or slash, goes into the template, and
+// records it when it does.
+func (f *finalitySelection) take(tx *chain.Transaction) bool {
+	if f.checker == nil || f.checker.CheckFinalityTx(tx) != nil {
+		return false
+	}
+	if v := tx.Vote; v != nil {
+		k := voteSlot{v.Validator, v.Target.Epoch}
+		if f.votes >= f.params.MaxVotesPerBlock || f.voted[k] || f.slashedInBlock[v.Validator] {
+			return false
+		}
+		f.voted[k] = true
+		f.votes++
+		return true
+	}
+	k := tx.Slash.Evidence.Validator()
+	if f.slashes >= f.params.MaxSlashesPerBlock || f.slashedInBlock[k] {
+		return false
+	}
+	f.slashedInBlock[k] = true
+	f.slashes++
+	return true
 }

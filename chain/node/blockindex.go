@@ -28,6 +28,12 @@ type blockNode struct {
 	header chain.Header
 	hash   chain.Hash
 	status storage.BlockStatus
+
+	// justified is the justified epoch of the chain state after
+	// connecting this block, valid when justifiedKnown: set when the
+	// block is connected (and for the tip at load), never stored.
+	justified      uint64
+	justifiedKnown bool
 }
 
 // newBlockNode returns the node of header h, whose parent is parent (nil

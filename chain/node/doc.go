@@ -18,11 +18,33 @@
 //     valid, validate failed, invalid ancestor). The best chain is also
 //     kept as a flat slice, genesis to tip, for O(1) lookups by height,
 //     fork points and block locators.
-//   - Fork choice: the tip is the stored, not-known-invalid block with the
-//     most cumulative work (a header-only branch is never a candidate:
-//     every block of a branch must be stored), never the longest chain; at equal work the
-//     block seen first stays (Core's nSequenceId rule). A Finalizer can
-//     veto reorganizations, for example below a finalized block.
+//   - Fork choice (forkchoice.go): among the stored, not-known-invalid
+//     blocks (a header-only branch is never a candidate: every block of a
+//     branch must be stored), the node follows the one with the highest
+//     justified epoch, then the most cumulative work, never the longest
+//     chain; at equal work the block seen first stays (Core's
+//     nSequenceId rule). A branch that forks from the best chain below
+//     its finalized checkpoint (the block at height finalized
+//     epoch·EpochLength) is refused whatever its work, logged once per
+//     such tip, and ChainTip.RevertsFinalized marks it (getchaintips:
+//     "invalid-finality"). A Finalizer can veto further reorganizations.
+//     What is known when: the justified epoch of a chain is a function
+//     of its state, so the node knows it only for blocks it has
+//     connected: each index node records the justified epoch of the
+//     state after connecting it, when it is connected (at least once:
+//     it stays valid after a disconnect, since the state after a block
+//     never changes), and after a restart only for the tip (the value is
+//     kept in memory, not in the index). For a block never connected,
+//     fork choice uses the higher of its nearest connected ancestor's
+//     epoch (a lower bound: the justified epoch never decreases along a
+//     chain) and the tip's, so that a heavier unknown branch is tried:
+//     the node connects it, learns its epoch, and returns to its old
+//     branch if that one justifies more (the old tip's epoch is known).
+//     The limitation: a branch never connected is ranked by an
+//     estimate, so a branch lighter than the tip that would justify more
+//     is not tried until it is the heaviest of its justified rank; and
+//     after a restart the blocks of side branches have no recorded
+//     epoch, so a side branch heavier than the tip is tried again once.
 //   - Account state: a balance and a next sequence number per
 //     chain.Address. Connecting a block checks, in block order, each
 //     transfer's sequence (chain.ErrBadSequence) and balance
@@ -43,6 +65,36 @@
 //     owners. Stakes count in the balance sum above. ValidatorSet(epoch)
 //     answers for the epochs the tip's state fixes (see there), for
 //     chain/pos.
+//   - Finality (finality.go): the Casper FFG state of the best chain, kept
+//     as chain state like the accounts and the validators (records
+//     described by storage.FinalityEntry: the justified and finalized
+//     checkpoints, the justified checkpoint of each epoch, the votes and
+//     link stakes of the open epochs, the slashed keys), connected and
+//     undone per block and committed in the block's own Store.Commit. A
+//     vote (chain.TxTypeVote) counts in a block at height h of epoch E
+//     when its validator is registered (ErrUnknownValidator), active in
+//     the target epoch (ErrInactiveValidator) and not slashed
+//     (ErrSlashedValidator); its target epoch is E or E−1 and its target
+//     hash is this branch's checkpoint of that epoch, the block at height
+//     epoch·EpochLength at or below h (ErrUnknownCheckpoint); its source
+//     is justified on this branch (ErrSourceNotJustified); and the
+//     validator has no vote counted for that target epoch here
+//     (ErrDuplicateVote). Any bad vote makes the block invalid. A
+//     checkpoint is justified when the stake of the votes of one link
+//     reaches two thirds of its epoch's active stake (3·support ≥
+//     2·total, exact in 128 bits), and its source is finalized when the
+//     target is the source's direct child (k=1). The genesis checkpoint is
+//     justified and finalized by definition. The epoch's validator set
+//     and total are those of the state before the block (an epoch's set
+//     never changes once it has begun). Votes counted on a justifying
+//     link pay Params.VoteReward each to the validator's owner (in the
+//     block that justifies, or at once for later votes on that link);
+//     validators that do not vote earn nothing. A slash (chain.TxTypeSlash,
+//     evidence verified by chain.CheckBlockSanity) of a registered,
+//     unslashed validator (ErrUnknownValidator, ErrSlashedValidator)
+//     marks it slashed, ends it at the next epoch, credits Stake /
+//     Params.SlashReporterShareDenom to the reporter and burns the rest
+//     at the unlock. Finality returns the state at the tip.
 //   - Reorganization: disconnect to the fork point with the undo records,
 //     connect the new branch; a block that fails a rule is marked
 //     validate-failed and its descendants invalid-ancestor, and fork
@@ -53,9 +105,9 @@
 //     block, in order.
 //   - Persistence: every connect, disconnect, accepted block or status
 //     change is one Store.Commit of one storage.Batch, so a store can make
-//     each atomic (one bbolt transaction); New reloads the index, accounts
-//     and tip with Store.Load, leaving out the index entries without a
-//     body that older versions wrote for the children of invalid blocks
+//     each atomic (one bbolt transaction); New reloads the index, accounts,
+//     validators, finality records and tip with Store.Load, leaving out the
+//     index entries without a body that older versions wrote for the children of invalid blocks
 //     (Reindex removes them from the store). The stored records live in
 //     chain/storage, which chain/store (the bbolt Store) imports instead
 //     of this package. MemStore is the in-memory Store. Reindex rebuilds

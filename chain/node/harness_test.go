@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
@@ -129,6 +130,10 @@ func testParams(tb testing.TB, funded int, retarget bool) (*chain.Params, *chain
 	p.MinDeposit = 10 * chain.BaseUnitsPerCoin
 	p.MaxValidators = 3
 	p.WithdrawDelayEpochs = 1
+	p.MaxVotesPerBlock = 50
+	p.MaxSlashesPerBlock = 4
+	p.VoteReward = chain.BaseUnitsPerCoin / 100
+	p.SlashReporterShareDenom = 16
 	if retarget {
 		// RetargetBits multiplies the target by the clamped span (at most
 		// 160 s) before dividing, modulo 2^256 as Core's arith_uint256
@@ -323,7 +328,8 @@ func (h *harness) checkInvariants() {
 	defer n.mu.Unlock()
 	replay := make(map[chain.Address]chain.Account)
 	replayVals := make(map[chain.PublicKey]chain.Validator)
-	var minted, fees uint64
+	replayFin := make(map[string][]byte)
+	var minted, fees, issued, burned uint64
 	for height := int64(0); height < int64(len(n.view.nodes)); height++ {
 		node := n.view.nodes[height]
 		if node.height != height || (height > 0 && node.parent != n.view.nodes[height-1]) {
@@ -336,12 +342,17 @@ func (h *harness) checkInvariants() {
 			h.tb.Fatalf("block %v on the best chain: %v", node.hash, err)
 		}
 		b := h.blocks[node.hash]
-		d, err := connectDelta(replay, replayVals, b, height, h.p, height > 0)
+		fc := &finalityCtx{records: replayFin, genesis: h.p.GenesisHash,
+			checkpoint: func(e uint64) chain.Hash { return n.view.nodes[int64(e)*h.p.EpochLength].hash }}
+		d, err := connectDelta(replay, replayVals, fc, b, height, h.p, height > 0)
 		if err != nil {
 			h.tb.Fatalf("replay of block %v at height %d: %v", node.hash, height, err)
 		}
 		applyEntries(replay, d.entries())
 		applyValidators(replayVals, d.validatorEntries())
+		applyFinality(replayFin, d.finalityEntries())
+		issued += d.issued
+		burned += d.burned
 		for _, out := range b.Transactions[0].Coinbase.Outputs {
 			minted += out.Amount
 		}
@@ -366,10 +377,19 @@ func (h *harness) checkInvariants() {
 	if len(replay) != len(n.accounts) {
 		h.tb.Fatalf("%d accounts, replay has %d", len(n.accounts), len(replay))
 	}
-	if sum != minted-fees {
-		h.tb.Fatalf("balances and stakes sum to %d, coinbases minted %d and transfers burned %d fees", sum, minted, fees)
-	}
 	snap, _ := h.store.Load()
+	if sum != minted-fees+issued-burned {
+		h.tb.Fatalf("balances and stakes sum to %d, coinbases minted %d, transfers burned %d fees, finality issued %d and burned %d",
+			sum, minted, fees, issued, burned)
+	}
+	if !maps.EqualFunc(replayFin, n.finality, bytes.Equal) {
+		h.tb.Fatalf("finality records %d, replay has %d", len(n.finality), len(replayFin))
+	}
+	storedFin := make(map[string][]byte)
+	applyFinality(storedFin, snap.Finality)
+	if !maps.EqualFunc(storedFin, n.finality, bytes.Equal) {
+		h.tb.Fatalf("store has %d finality records, node %d", len(storedFin), len(n.finality))
+	}
 	if snap.Tip != n.view.tip().hash {
 		h.tb.Fatalf("store tip %v, node tip %v", snap.Tip, n.view.tip().hash)
 	}

@@ -167,13 +167,21 @@ type Node struct {
 	// validators is the validator set at the tip: every registered key,
 	// active, pending or waiting for its unlock (see ValidatorSet).
 	validators map[chain.PublicKey]chain.Validator
-	orphans    *orphanPool
-	rejected   *rejectedSet // blocks refused before storage, for a rule that condemns them
+	// finality is the finality state at the tip, as records keyed like
+	// storage.FinalityEntry (see finality.go).
+	finality map[string][]byte
+	orphans  *orphanPool
+	rejected *rejectedSet // blocks refused before storage, for a rule that condemns them
 	// bestHeader is the heaviest index node not known invalid (see
 	// BestHeader); headerOnly counts the index nodes without
 	// StatusDataStored, at most MaxHeaderOnly (see ProcessHeaders).
 	bestHeader *blockNode
 	headerOnly int
+
+	// lastFinalityVeto is the last candidate refused for reverting a
+	// finalized block, so that the refusal is logged once per candidate.
+	// Only the write lock's holder uses it.
+	lastFinalityVeto *blockNode
 }
 
 // New returns a node on the chain in cfg.Store, or, for an empty store, a
@@ -210,6 +218,7 @@ func New(cfg Config) (*Node, error) {
 		candidates: make(map[*blockNode]struct{}),
 		accounts:   make(map[chain.Address]chain.Account),
 		validators: make(map[chain.PublicKey]chain.Validator),
+		finality:   make(map[string][]byte),
 		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.MaxOrphanBytes),
 		rejected:   newRejectedSet(MaxRejected),
 	}
@@ -248,7 +257,8 @@ func (n *Node) initGenesis() error {
 	}
 	node := newBlockNode(&g.Header, hash, nil, n.takeSeq())
 	node.status = storage.StatusDataStored | storage.StatusValid
-	d, err := connectDelta(n.accounts, n.validators, g, 0, n.params, false)
+	fc := &finalityCtx{records: n.finality, checkpoint: func(uint64) chain.Hash { return hash }, genesis: hash}
+	d, err := connectDelta(n.accounts, n.validators, fc, g, 0, n.params, false)
 	if err != nil {
 		return fmt.Errorf("node: genesis block: %w", err)
 	}
@@ -258,6 +268,7 @@ func (n *Node) initGenesis() error {
 		PutUndo:    []storage.UndoEntry{{Hash: hash, Undo: &d.undo}},
 		Accounts:   d.entries(),
 		Validators: d.validatorEntries(),
+		Finality:   d.finalityEntries(),
 		Tip:        &hash,
 	}
 	if err := n.store.Commit(batch); err != nil {
@@ -265,6 +276,8 @@ func (n *Node) initGenesis() error {
 	}
 	applyEntries(n.accounts, batch.Accounts)
 	applyValidators(n.validators, batch.Validators)
+	applyFinality(n.finality, batch.Finality)
+	node.justifiedKnown = true
 	n.index[hash] = node
 	n.candidates[node] = struct{}{}
 	n.view.setTip(node)
@@ -323,6 +336,9 @@ func (n *Node) load(snap *storage.Snapshot) error {
 	n.bestHeader = n.heaviestHeader()
 	applyEntries(n.accounts, snap.Accounts)
 	applyValidators(n.validators, snap.Validators)
+	applyFinality(n.finality, snap.Finality)
+	tip.justified = finalityMeta(func(k string) []byte { return n.finality[k] }, n.params.GenesisHash).Justified.Epoch
+	tip.justifiedKnown = true
 	if bodiless > 0 {
 		n.log.Warn("left out index entries without a body; a reindex removes them from the store", "entries", bodiless)
 	}
@@ -678,7 +694,7 @@ func (n *Node) connectBlock(node *blockNode) error {
 	if err != nil {
 		return fmt.Errorf("node: connect block %v: %w", node.hash, err)
 	}
-	d, err := connectDelta(n.accounts, n.validators, b, node.height, n.params, true)
+	d, err := connectDelta(n.accounts, n.validators, n.finalityCtx(node), b, node.height, n.params, true)
 	if err != nil {
 		return err
 	}
@@ -691,6 +707,7 @@ func (n *Node) connectBlock(node *blockNode) error {
 		PutUndo:    []storage.UndoEntry{{Hash: node.hash, Undo: &d.undo}},
 		Accounts:   d.entries(),
 		Validators: d.validatorEntries(),
+		Finality:   d.finalityEntries(),
 		Tip:        &tip,
 	}
 	if err := n.store.Commit(batch); err != nil {
@@ -700,6 +717,9 @@ func (n *Node) connectBlock(node *blockNode) error {
 	node.status = status
 	applyEntries(n.accounts, batch.Accounts)
 	applyValidators(n.validators, batch.Validators)
+	applyFinality(n.finality, batch.Finality)
+	node.justified = finalityMeta(func(k string) []byte { return n.finality[k] }, n.params.GenesisHash).Justified.Epoch
+	node.justifiedKnown = true
 	n.view.setTip(node)
 	n.mu.Unlock()
 	n.pending = append(n.pending, Event{Kind: BlockConnected, Hash: node.hash, Height: node.height, Block: b})
@@ -722,13 +742,14 @@ func (n *Node) disconnectTip() error {
 		return fmt.Errorf("node: disconnect block %v: %w", tip.hash, err)
 	}
 	parent := tip.parent.hash
-	batch := &storage.Batch{DeleteUndo: []chain.Hash{tip.hash}, Accounts: u.Accounts, Validators: u.Validators, Tip: &parent}
+	batch := &storage.Batch{DeleteUndo: []chain.Hash{tip.hash}, Accounts: u.Accounts, Validators: u.Validators, Finality: u.Finality, Tip: &parent}
 	if err := n.store.Commit(batch); err != nil {
 		return fmt.Errorf("node: disconnect block %v: %w", tip.hash, err)
 	}
 	n.mu.Lock()
 	applyEntries(n.accounts, u.Accounts)
 	applyValidators(n.validators, u.Validators)
+	applyFinality(n.finality, u.Finality)
 	n.view.setTip(tip.parent)
 	n.mu.Unlock()
 	n.disconnected = append(n.disconnected, b)

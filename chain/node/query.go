@@ -98,6 +98,10 @@ type ChainTip struct {
 	BranchLen int64
 	// Active is true for the tip of the best chain.
 	Active bool
+	// RevertsFinalized is true for a branch that forks from the best
+	// chain below its finalized checkpoint: the node refuses to follow
+	// it, whatever its work (getchaintips says "invalid-finality").
+	RevertsFinalized bool
 }
 
 // ChainTips returns every branch tip the index knows, the active one
@@ -114,6 +118,7 @@ func (n *Node) ChainTips() []ChainTip {
 		}
 	}
 	tip := n.view.tip()
+	finalized := n.finalizedHeight()
 	tips := []ChainTip{{BlockInfo: tip.info(), Active: true}}
 	for _, b := range n.index {
 		if hasChild[b] || b == tip {
@@ -123,7 +128,7 @@ func (n *Node) ChainTips() []ChainTip {
 		for !n.view.contains(fork) {
 			fork = fork.parent
 		}
-		tips = append(tips, ChainTip{BlockInfo: b.info(), BranchLen: b.height - fork.height})
+		tips = append(tips, ChainTip{BlockInfo: b.info(), BranchLen: b.height - fork.height, RevertsFinalized: fork.height < finalized})
 	}
 	slices.SortStableFunc(tips[1:], func(a, b ChainTip) int { return cmp.Compare(b.Height, a.Height) })
 	return tips

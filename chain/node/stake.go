@@ -39,9 +39,10 @@ func (d *stateDelta) validatorEntries() []storage.ValidatorEntry {
 
 // unlockStakes pays back, at the first block of an epoch, the stake of
 // every validator whose exit epoch lies WithdrawDelayEpochs or more
-// behind, and removes it from the set. It runs first in the block, on the
-// state before it.
-func (d *stateDelta) unlockStakes(validators map[chain.PublicKey]chain.Validator, height int64, p *chain.Params, accounts map[chain.Address]chain.Account) error {
+// behind, and removes it from the set; a slashed validator's stake (its
+// finality record says so) is burned instead. It runs first in the
+// block, on the state before it.
+func (d *stateDelta) unlockStakes(validators map[chain.PublicKey]chain.Validator, finality map[string][]byte, height int64, p *chain.Params, accounts map[chain.Address]chain.Account) error {
 	epoch := p.Epoch(height)
 	var due []chain.PublicKey
 	for k, v := range validators {
@@ -52,8 +53,12 @@ func (d *stateDelta) unlockStakes(validators map[chain.PublicKey]chain.Validator
 	slices.SortFunc(due, func(a, b chain.PublicKey) int { return bytes.Compare(a[:], b[:]) })
 	for _, k := range due {
 		v := validators[k]
-		if err := d.credit(accounts, v.Owner, v.Stake, height); err != nil {
-			return err
+		if finality[storage.SlashedKey(k)] == nil {
+			if err := d.credit(accounts, v.Owner, v.Stake, height); err != nil {
+				return err
+			}
+		} else {
+			d.burned += v.Stake
 		}
 		d.setValidator(validators, k, chain.Validator{})
 		d.validators--

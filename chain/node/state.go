@@ -19,8 +19,14 @@ func ruleErr(code chain.ErrorCode, format string, args ...any) chain.RuleError {
 type stateDelta struct {
 	next       map[chain.Address]chain.Account
 	nextVal    map[chain.PublicKey]chain.Validator
-	validators int // registered validators so far, for MaxValidators
-	undo       storage.Undo
+	nextFin    map[string][]byte // finality records (see finality.go)
+	totals     map[uint64]uint64 // epochTotal's cache
+	validators int               // registered validators so far, for MaxValidators
+	// issued counts the coins finality creates (vote rewards, reporter
+	// shares) and burned the stakes of slashed validators that unlocked:
+	// with the coinbases and fees they account for every coin.
+	issued, burned uint64
+	undo           storage.Undo
 }
 
 // get returns the account as the block has left it so far.
@@ -56,7 +62,14 @@ func (d *stateDelta) entries() []storage.AccountEntry {
 //     transactions: every validator whose ExitEpoch plus
 //     WithdrawDelayEpochs has come is removed and its stake credited to
 //     its owner (ErrAmountOverflow if that balance overflows), in the
-//     order of the validator keys;
+//     order of the validator keys, except a slashed validator's, which
+//     is burned; and the vote and link records of target epochs no vote
+//     may name any more are deleted (pruneFinality);
+//   - each vote (see countVote): ErrUnknownValidator,
+//     ErrInactiveValidator, ErrSlashedValidator, ErrUnknownCheckpoint,
+//     ErrSourceNotJustified, ErrDuplicateVote; each slash (see
+//     applySlash): ErrUnknownValidator, ErrSlashedValidator. Neither
+//     debits an account;
 //   - each transfer, deposit and withdraw: ErrBadSequence when its
 //     sequence is not the sender's next one, ErrInsufficientBalance when
 //     the sender's balance is below what it debits (amount plus fee, the
@@ -72,22 +85,37 @@ func (d *stateDelta) entries() []storage.AccountEntry {
 //
 // b must have passed chain.CheckBlockSanity, so amounts plus fees, the
 // fees and the coinbase outputs each fit in a uint64, and stake
-// transactions appear only where the params enable stake. accounts and
-// validators are only read.
-func connectDelta(accounts map[chain.Address]chain.Account, validators map[chain.PublicKey]chain.Validator, b *chain.Block, height int64, p *chain.Params, checkValue bool) (*stateDelta, error) {
+// transactions appear only where the params enable stake. accounts,
+// validators and fc.records are only read.
+func connectDelta(accounts map[chain.Address]chain.Account, validators map[chain.PublicKey]chain.Validator, fc *finalityCtx, b *chain.Block, height int64, p *chain.Params, checkValue bool) (*stateDelta, error) {
 	d := &stateDelta{
 		next:       make(map[chain.Address]chain.Account, 2*len(b.Transactions)),
 		nextVal:    make(map[chain.PublicKey]chain.Validator),
+		nextFin:    make(map[string][]byte),
+		totals:     make(map[uint64]uint64, 2),
 		validators: len(validators),
 	}
 	if p.IsEpochBoundary(height) {
-		if err := d.unlockStakes(validators, height, p, accounts); err != nil {
+		if err := d.unlockStakes(validators, fc.records, height, p, accounts); err != nil {
 			return nil, err
 		}
+		d.pruneFinality(fc.records, p.Epoch(height))
 	}
 	var fees uint64
 	for i := 1; i < len(b.Transactions); i++ {
 		tx := &b.Transactions[i]
+		if tx.Vote != nil {
+			if err := d.countVote(fc, validators, accounts, tx.Vote, height, i, p); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if tx.Slash != nil {
+			if err := d.applySlash(fc, validators, accounts, tx.Slash, height, i, p); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		debit, _ := tx.Debit()
 		from := debit.From.Address()
 		sender := d.get(accounts, from)

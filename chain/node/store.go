@@ -54,6 +54,7 @@ type MemStore struct {
 	undo     map[chain.Hash]*storage.Undo
 	accounts map[chain.Address]chain.Account
 	vals     map[chain.PublicKey]chain.Validator
+	finality map[string][]byte
 	tip      *chain.Hash
 	commits  int
 }
@@ -68,6 +69,7 @@ func NewMemStore() *MemStore {
 		undo:     make(map[chain.Hash]*storage.Undo),
 		accounts: make(map[chain.Address]chain.Account),
 		vals:     make(map[chain.PublicKey]chain.Validator),
+		finality: make(map[string][]byte),
 	}
 }
 
@@ -85,6 +87,9 @@ func (s *MemStore) Load() (*storage.Snapshot, error) {
 	}
 	for k, v := range s.vals {
 		snap.Validators = append(snap.Validators, storage.ValidatorEntry{Key: k, Validator: v})
+	}
+	for k, v := range s.finality {
+		snap.Finality = append(snap.Finality, storage.FinalityEntry{Key: k, Value: v})
 	}
 	return snap, nil
 }
@@ -127,6 +132,7 @@ func (s *MemStore) Commit(b *storage.Batch) error {
 	}
 	applyEntries(s.accounts, b.Accounts)
 	applyValidators(s.vals, b.Validators)
+	applyFinality(s.finality, b.Finality)
 	if b.Tip != nil {
 		tip := *b.Tip
 		s.tip = &tip

@@ -120,7 +120,7 @@ func (f *fakeChain) Block(chain.Hash) (*chain.Block, error) {
 func (f *fakeChain) AcceptTransfer(tx *chain.Transaction) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if tx.Transfer.Fee == 0 {
+	if tx.Transfer != nil && tx.Transfer.Fee == 0 {
 		return ErrInvalid
 	}
 	f.transfers[tx.TxID()] = true
@@ -258,13 +258,24 @@ func TestGossipReachesAll(t *testing.T) {
 	}
 	b := testBlock(t, p, 1, 1, true)
 	tx := testTransfer(t, p, 1)
+	// Votes share the transactions' topic.
+	_, vkey, err := chain.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vote := &chain.Transaction{Vote: &chain.Vote{Source: chain.Checkpoint{Epoch: 0, Hash: p.GenesisHash}, Target: chain.Checkpoint{Epoch: 1, Hash: chain.Hash{1}}}}
+	if err := vote.Vote.Sign(vkey, p.GenesisHash); err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	nodes[0].PublishBlock(b)
 	nodes[0].PublishTransfer(tx)
+	nodes[0].PublishTransfer(vote)
 	for i, n := range nodes[1:] {
 		waitFor(t, "block", func() bool { return n.fake.has(b.Hash(), false) })
 		t.Logf("block at node %d after %v", i+1, time.Since(start))
 		waitFor(t, "transfer", func() bool { return n.fake.has(tx.TxID(), true) })
+		waitFor(t, "vote", func() bool { return n.fake.has(vote.TxID(), true) })
 	}
 }
 

@@ -12,9 +12,9 @@ import (
 )
 
 // benchVotes returns n votes signed by n distinct keys.
-func benchVotes(b *testing.B, n int) []Vote {
+func benchVotes(b *testing.B, n int) []chain.Vote {
 	b.Helper()
-	votes := make([]Vote, n)
+	votes := make([]chain.Vote, n)
 	for i := range votes {
 		votes[i] = signedVote(b, i, 0, 0, 1, 1)
 	}
@@ -77,18 +77,18 @@ func BenchmarkVerify(b *testing.B) {
 	b.Run("VerifyVotes-1000", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			VerifyVotes(testNetwork, votes)
+			chain.VerifyVotes(testNetwork, votes)
 		}
 		reportVotes(b, len(votes))
 	})
 	// One bad signature makes the batch fail and every vote be checked
 	// alone: the price a bad vote imposes on its batch.
-	bad := append([]Vote(nil), votes...)
+	bad := append([]chain.Vote(nil), votes...)
 	bad[500].Signature[0] ^= 1
 	b.Run("VerifyVotes-1000-one-bad", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			VerifyVotes(testNetwork, bad)
+			chain.VerifyVotes(testNetwork, bad)
 		}
 		reportVotes(b, len(votes))
 	})
@@ -101,7 +101,7 @@ func BenchmarkVerify(b *testing.B) {
 // vote is refused as a replay before any signature check.
 func BenchmarkEpoch(b *testing.B) {
 	const n = 10000
-	votes := make([]Vote, n)
+	votes := make([]chain.Vote, n)
 	stakes := make([]uint64, n)
 	for i := range votes {
 		votes[i] = vote(b, i, 0, 1)

@@ -6,13 +6,17 @@
 //
 // What it provides:
 //
-//   - Checkpoint (an epoch and its block hash) and Vote (a validator key,
-//     a source and a target checkpoint, an ed25519 signature), with a
-//     canonical 177-byte encoding decoded strictly (Vote.UnmarshalBinary),
-//     a domain-separated signing message that holds the chain's genesis
-//     hash (so a vote cannot be replayed on another chain), Vote.Sign,
-//     Vote.Verify and VerifyVotes, which checks many signatures in one
-//     batch.
+//   - The consensus types live at the root of chain, so that blocks can
+//     carry them as transactions (TxTypeVote, TxTypeSlash): chain.Checkpoint
+//     (an epoch and its block hash) and chain.Vote (a validator key, a
+//     source and a target checkpoint, an ed25519 signature), with a
+//     canonical 177-byte encoding decoded strictly, a domain-separated
+//     signing message that holds the chain's genesis hash (so a vote
+//     cannot be replayed on another chain), Vote.Sign, Vote.Verify and
+//     chain.VerifyVotes, which checks many signatures in one batch;
+//     chain.Slashable, chain.Evidence (two signed votes in canonical
+//     order, 354 bytes) and Evidence.Verify. They moved there from this
+//     package; this package keeps the rules that use them.
 //
 //   - Finality: the FFG state of one chain. AddVote and AddVotes count
 //     votes; a checkpoint is justified when votes holding two thirds or
@@ -26,12 +30,9 @@
 //     Justified, Finalized, FinalizedHeight and AllowReorg answer what the
 //     node needs; AllowReorg is chain/node's Finalizer check.
 //
-//   - Slashing: Slashable (double vote: same target epoch; surround vote:
-//     s1 < s2 < t2 < t1), Evidence (two signed votes in canonical order,
-//     with its own 354-byte encoding), Evidence.Verify, and
-//     Finality.AddEvidence, which accepts evidence against a validator
-//     once. AddVote returns the evidence itself when a vote conflicts with
-//     one it counted.
+//   - Slashing: Finality.AddEvidence accepts evidence (chain.Evidence)
+//     against a validator once. AddVote returns the evidence itself when
+//     a vote conflicts with one it counted.
 //
 //   - Proposer election for pure PoS: Election draws each slot's proposer
 //     from a beacon seed with probability exactly proportional to stake
@@ -42,10 +43,16 @@
 //
 // What it does not do: it touches no storage or network and does not log.
 // Stake deposits and withdrawals, the transactions that carry votes and
-// evidence, rewards, burning a slashed stake, the fork choice by highest
-// justified checkpoint and the validator set's changes across dynasties
-// belong to chain and chain/node, which call this package. Its Config.Lookup
-// callback is how it learns which checkpoints a chain has.
+// evidence (chain.TxTypeVote, chain.TxTypeSlash), rewards, burning a
+// slashed stake, the fork choice by highest justified checkpoint and the
+// validator set's changes across epochs belong to chain and chain/node.
+// The node keeps the finality state of each branch as chain state,
+// connected and undone per block (chain/node's finality.go), with the
+// same rules as Finality (justification at 3·support ≥ 2·total, the k=1
+// finalization, one vote per validator and target epoch); a Finality
+// holds one view of one chain in memory and serves the simulator
+// (chain/sim) and callers that follow a chain of their own. Its
+// Config.Lookup callback is how it learns which checkpoints a chain has.
 //
 // # Signature scheme, by measurement
 //
@@ -62,7 +69,7 @@
 //	curve25519-voi Verify (ZIP-215)       30-36 µs  27,400-33,700 votes/s
 //	curve25519-voi BatchVerifier, 64      20-23 µs  42,000-50,900 votes/s
 //	curve25519-voi BatchVerifier, 1,000   15-16 µs  62,000-66,400 votes/s
-//	VerifyVotes, 1,000 with one bad       31-37 µs  27,000-32,500 votes/s
+//	chain.VerifyVotes, 1,000, one bad     31-37 µs  27,000-32,500 votes/s
 //	Finality.AddVotes, 10,000-vote epoch  0.15-0.17 s (59,000-67,000 votes/s)
 //	the same epoch replayed               0.024 s (refused before any signature check)
 //

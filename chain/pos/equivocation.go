@@ -26,7 +26,7 @@ const signedHeaderSize = chain.HashSize + 8 + chain.PublicKeySize + chain.Signat
 // over h.HeaderHash in h.Slot on network (chain.VerifySignature, ZIP-215).
 func (h *SignedHeader) Verify(network chain.Hash) bool {
 	m := sealMessage(network, h.Slot, h.HeaderHash)
-	return verify(h.Proposer, m[:], h.Signature)
+	return chain.VerifySignature(h.Proposer, m[:], h.Signature)
 }
 
 // appendBinary appends the signedHeaderSize-byte encoding of h.
@@ -104,7 +104,7 @@ func (e *ProposerEvidence) Verify(network chain.Hash) error {
 	m := [2][]byte{}
 	ma, mb := sealMessage(network, e.A.Slot, e.A.HeaderHash), sealMessage(network, e.B.Slot, e.B.HeaderHash)
 	m[0], m[1] = ma[:], mb[:]
-	ok := verifyBatch([]chain.PublicKey{e.A.Proposer, e.B.Proposer}, m[:], []chain.Signature{e.A.Signature, e.B.Signature})
+	ok := chain.VerifySignatures([]chain.PublicKey{e.A.Proposer, e.B.Proposer}, m[:], []chain.Signature{e.A.Signature, e.B.Signature})
 	if !ok[0] || !ok[1] {
 		return ruleError(ErrInvalidEvidence, "proposer evidence for slot %d holds a bad signature", e.A.Slot)
 	}

@@ -1,6 +1,10 @@
 package pos
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/powmine/powmine/chain"
+)
 
 // ErrorCode identifies why a vote, a piece of slashing evidence or a
 // validator set was refused. Callers test for it with errors.As and a
@@ -113,7 +117,7 @@ type RuleError struct {
 	// Evidence is set only with ErrSlashableVote: the refused vote and the
 	// counted vote it conflicts with, in canonical order, ready for
 	// Finality.AddEvidence or for gossip.
-	Evidence *Evidence
+	Evidence *chain.Evidence
 }
 
 // Error returns the description with the package prefix.

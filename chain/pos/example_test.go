@@ -14,7 +14,7 @@ import (
 // the stake justified epochs 1 and 2, which finalizes epoch 1 (height 50).
 func ExampleFinality_AllowReorg() {
 	genesis := chain.Hash{0x01}
-	checkpoint := func(e uint64) pos.Checkpoint { return pos.Checkpoint{Epoch: e, Hash: chain.Hash{byte(e), 0xc}} }
+	checkpoint := func(e uint64) chain.Checkpoint { return chain.Checkpoint{Epoch: e, Hash: chain.Hash{byte(e), 0xc}} }
 	priv := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
 	key := chain.PublicKey(priv.Public().(ed25519.PublicKey))
 	f, err := pos.New(pos.Config{
@@ -22,13 +22,13 @@ func ExampleFinality_AllowReorg() {
 		EpochLength: 50,
 		Validators:  []pos.Validator{{Key: key, Stake: 100}},
 		Root:        checkpoint(0),
-		Lookup:      func(c pos.Checkpoint) bool { return c == checkpoint(c.Epoch) },
+		Lookup:      func(c chain.Checkpoint) bool { return c == checkpoint(c.Epoch) },
 	})
 	if err != nil {
 		panic(err)
 	}
 	for target := uint64(1); target <= 2; target++ {
-		v := pos.Vote{Source: checkpoint(target - 1), Target: checkpoint(target)}
+		v := chain.Vote{Source: checkpoint(target - 1), Target: checkpoint(target)}
 		if err := v.Sign(priv, genesis); err != nil {
 			panic(err)
 		}

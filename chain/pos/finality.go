@@ -2,6 +2,7 @@ package pos
 
 import (
 	"math"
+	"strings"
 	"sync"
 
 	"github.com/powmine/powmine/chain"
@@ -38,7 +39,7 @@ type Config struct {
 
 	// Root is the checkpoint counting starts from, justified and finalized
 	// by definition: epoch 0 and the genesis hash on a new chain.
-	Root Checkpoint
+	Root chain.Checkpoint
 
 	// Lookup reports whether c is the checkpoint of epoch c.Epoch (the
 	// block at height c.Epoch·EpochLength) on the chain whose votes are
@@ -47,11 +48,11 @@ type Config struct {
 	// held (the read lock, by several goroutines at once, or the write
 	// lock), so it must be safe for concurrent use and must not call back
 	// into the Finality. This field is required.
-	Lookup func(c Checkpoint) bool
+	Lookup func(c chain.Checkpoint) bool
 }
 
 // link is a source→target pair of checkpoints.
-type link struct{ source, target Checkpoint }
+type link struct{ source, target chain.Checkpoint }
 
 // Finality is the Casper FFG state of one chain: the validator set, the
 // votes counted, the stake behind each link, the justified checkpoints,
@@ -75,15 +76,15 @@ type Finality struct {
 	validators  []Validator
 	index       map[chain.PublicKey]int
 	total       uint64
-	lookup      func(Checkpoint) bool
+	lookup      func(chain.Checkpoint) bool
 
 	// Protected by mu.
 	mu        sync.RWMutex
-	justified map[Checkpoint]bool
-	highest   Checkpoint // the justified checkpoint of the highest epoch
-	finalized Checkpoint
+	justified map[chain.Checkpoint]bool
+	highest   chain.Checkpoint // the justified checkpoint of the highest epoch
+	finalized chain.Checkpoint
 	support   map[link]uint64
-	history   [][]Vote // counted votes per validator, in order
+	history   [][]chain.Vote // counted votes per validator, in order
 	slashed   []bool
 }
 
@@ -103,11 +104,11 @@ func New(cfg Config) (*Finality, error) {
 		validators:  append([]Validator(nil), cfg.Validators...),
 		index:       make(map[chain.PublicKey]int, len(cfg.Validators)),
 		lookup:      cfg.Lookup,
-		justified:   map[Checkpoint]bool{cfg.Root: true},
+		justified:   map[chain.Checkpoint]bool{cfg.Root: true},
 		highest:     cfg.Root,
 		finalized:   cfg.Root,
 		support:     make(map[link]uint64),
-		history:     make([][]Vote, len(cfg.Validators)),
+		history:     make([][]chain.Vote, len(cfg.Validators)),
 		slashed:     make([]bool, len(cfg.Validators)),
 	}
 	for i, v := range f.validators {
@@ -130,21 +131,21 @@ func New(cfg Config) (*Finality, error) {
 func (f *Finality) TotalStake() uint64 { return f.total }
 
 // Justified returns the justified checkpoint of the highest epoch.
-func (f *Finality) Justified() Checkpoint {
+func (f *Finality) Justified() chain.Checkpoint {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return f.highest
 }
 
 // IsJustified reports whether c is justified.
-func (f *Finality) IsJustified(c Checkpoint) bool {
+func (f *Finality) IsJustified(c chain.Checkpoint) bool {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return f.justified[c]
 }
 
 // Finalized returns the finalized checkpoint of the highest epoch.
-func (f *Finality) Finalized() Checkpoint {
+func (f *Finality) Finalized() chain.Checkpoint {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return f.finalized
@@ -172,7 +173,7 @@ func (f *Finality) AllowReorg(forkHeight int64) bool {
 
 // Support returns the stake of the votes counted for the link from source
 // to target.
-func (f *Finality) Support(source, target Checkpoint) uint64 {
+func (f *Finality) Support(source, target chain.Checkpoint) uint64 {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	return f.support[link{source, target}]
@@ -214,8 +215,8 @@ func (f *Finality) supermajority(stake uint64) bool { return 3*stake >= 2*f.tota
 // stake the target becomes justified, and when the target is the source's
 // direct child (target epoch = source epoch + 1) the source becomes
 // finalized, unless a later checkpoint is finalized already.
-func (f *Finality) AddVote(v Vote) error {
-	return f.AddVotes([]Vote{v})[0]
+func (f *Finality) AddVote(v chain.Vote) error {
+	return f.AddVotes([]chain.Vote{v})[0]
 }
 
 // AddVotes adds votes as AddVote would, in order, and returns errs with
@@ -223,11 +224,11 @@ func (f *Finality) AddVote(v Vote) error {
 // lock, the votes the checks before the signature refuse (malformed,
 // unknown or slashed validator, replay, unknown checkpoint), so that junk
 // and replays cost no signature check; then it checks the signatures of
-// the rest with one batch verification (VerifyVotes) outside the lock,
+// the rest with one batch verification (chain.VerifyVotes) outside the lock,
 // and counts them in order under the write lock.
-func (f *Finality) AddVotes(votes []Vote) (errs []error) {
+func (f *Finality) AddVotes(votes []chain.Vote) (errs []error) {
 	errs = make([]error, len(votes))
-	var candidates []Vote
+	var candidates []chain.Vote
 	var at []int
 	f.mu.RLock()
 	for i := range votes {
@@ -239,7 +240,7 @@ func (f *Finality) AddVotes(votes []Vote) (errs []error) {
 		at = append(at, i)
 	}
 	f.mu.RUnlock()
-	ok := VerifyVotes(f.network, candidates)
+	ok := chain.VerifyVotes(f.network, candidates)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for k, i := range at {
@@ -250,9 +251,9 @@ func (f *Finality) AddVotes(votes []Vote) (errs []error) {
 
 // precheck runs AddVote's checks that come before the signature. The
 // caller holds f.mu, for reading at least.
-func (f *Finality) precheck(v *Vote) error {
-	if err := v.CheckSanity(); err != nil {
-		return err
+func (f *Finality) precheck(v *chain.Vote) error {
+	if v.CheckSanity() != nil {
+		return ruleError(ErrMalformed, "vote source epoch %d is not below its target epoch %d", v.Source.Epoch, v.Target.Epoch)
 	}
 	i, known := f.index[v.Validator]
 	if !known {
@@ -275,7 +276,7 @@ func (f *Finality) precheck(v *Vote) error {
 // addVoteLocked is AddVote with f.mu held for writing, sigOK the result
 // of the signature check. It repeats precheck, as the state may have
 // changed since.
-func (f *Finality) addVoteLocked(v *Vote, sigOK bool) error {
+func (f *Finality) addVoteLocked(v *chain.Vote, sigOK bool) error {
 	if err := f.precheck(v); err != nil {
 		return err
 	}
@@ -284,8 +285,8 @@ func (f *Finality) addVoteLocked(v *Vote, sigOK bool) error {
 		return ruleError(ErrBadSignature, "bad signature on vote %v→%v of %v", v.Source, v.Target, v.Validator)
 	}
 	for _, prev := range f.history[i] {
-		if off := Slashable(&prev, v); off != NoOffence {
-			e := NewEvidence(prev, *v)
+		if off := chain.Slashable(&prev, v); off != chain.NoOffence {
+			e := chain.NewEvidence(prev, *v)
 			return RuleError{Code: ErrSlashableVote, Evidence: &e,
 				Description: "vote " + v.Source.String() + "→" + v.Target.String() + " is a " + off.String() +
 					" against " + prev.Source.String() + "→" + prev.Target.String()}
@@ -319,9 +320,9 @@ func (f *Finality) addVoteLocked(v *Vote, sigOK bool) error {
 // had counted stay counted, and its stake stays in the total of this set
 // (burning it and paying the reporter is the node's work, as is removing
 // the validator at the next dynasty).
-func (f *Finality) AddEvidence(e Evidence) error {
+func (f *Finality) AddEvidence(e chain.Evidence) error {
 	if err := e.Verify(f.network); err != nil {
-		return err
+		return ruleError(ErrInvalidEvidence, "%s", strings.TrimPrefix(err.Error(), "chain: "))
 	}
 	i, known := f.index[e.Validator()]
 	if !known {

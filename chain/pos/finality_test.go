@@ -11,11 +11,11 @@ import (
 )
 
 // cp returns the checkpoint of epoch e on the test chain: hash {e, 0xc}.
-func cp(e uint64) Checkpoint { return Checkpoint{e, chain.Hash{byte(e), 0xc}} }
+func cp(e uint64) chain.Checkpoint { return chain.Checkpoint{Epoch: e, Hash: chain.Hash{byte(e), 0xc}} }
 
 // onTestChain is the Lookup of the test chain, which has a checkpoint for
 // every epoch below 100.
-func onTestChain(c Checkpoint) bool { return c.Epoch < 100 && c == cp(c.Epoch) }
+func onTestChain(c chain.Checkpoint) bool { return c.Epoch < 100 && c == cp(c.Epoch) }
 
 // newTestFinality returns a Finality over test keys 0..len(stakes)-1.
 func newTestFinality(t testing.TB, stakes ...uint64) *Finality {
@@ -33,10 +33,10 @@ func newTestFinality(t testing.TB, stakes ...uint64) *Finality {
 }
 
 // vote returns test key i's signed vote from cp(s) to cp(t).
-func vote(t testing.TB, i int, s, tg uint64) Vote {
+func vote(t testing.TB, i int, s, tg uint64) chain.Vote {
 	t.Helper()
 	_, priv := testKey(i)
-	v := Vote{Source: cp(s), Target: cp(tg)}
+	v := chain.Vote{Source: cp(s), Target: cp(tg)}
 	if err := v.Sign(priv, testNetwork); err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func vote(t testing.TB, i int, s, tg uint64) Vote {
 }
 
 // mustAdd adds votes and fails on any error.
-func mustAdd(t testing.TB, f *Finality, votes ...Vote) {
+func mustAdd(t testing.TB, f *Finality, votes ...chain.Vote) {
 	t.Helper()
 	for _, v := range votes {
 		if err := f.AddVote(v); err != nil {
@@ -171,58 +171,58 @@ func TestAddVoteErrors(t *testing.T) {
 	outsider, outsiderPriv := testKey(99)
 	tests := []struct {
 		name string
-		vote func(t *testing.T) Vote
+		vote func(t *testing.T) chain.Vote
 		want ErrorCode
 	}{
-		{"source not below target", func(t *testing.T) Vote {
+		{"source not below target", func(t *testing.T) chain.Vote {
 			v := vote(t, 0, 2, 3)
 			v.Source = cp(3)
 			return v
 		}, ErrMalformed},
-		{"unknown validator", func(t *testing.T) Vote {
-			v := Vote{Source: cp(2), Target: cp(3)}
+		{"unknown validator", func(t *testing.T) chain.Vote {
+			v := chain.Vote{Source: cp(2), Target: cp(3)}
 			_ = v.Sign(outsiderPriv, testNetwork)
 			if v.Validator != outsider {
 				t.Fatal("sign")
 			}
 			return v
 		}, ErrUnknownValidator},
-		{"replay", func(t *testing.T) Vote { return vote(t, 1, 0, 2) }, ErrDuplicateVote},
-		{"unknown target", func(t *testing.T) Vote {
-			v := Vote{Source: cp(2), Target: Checkpoint{3, chain.Hash{0xee}}}
+		{"replay", func(t *testing.T) chain.Vote { return vote(t, 1, 0, 2) }, ErrDuplicateVote},
+		{"unknown target", func(t *testing.T) chain.Vote {
+			v := chain.Vote{Source: cp(2), Target: chain.Checkpoint{Epoch: 3, Hash: chain.Hash{0xee}}}
 			_, priv := testKey(0)
 			_ = v.Sign(priv, testNetwork)
 			return v
 		}, ErrUnknownCheckpoint},
-		{"unknown source", func(t *testing.T) Vote {
-			v := Vote{Source: Checkpoint{2, chain.Hash{0xee}}, Target: cp(3)}
+		{"unknown source", func(t *testing.T) chain.Vote {
+			v := chain.Vote{Source: chain.Checkpoint{Epoch: 2, Hash: chain.Hash{0xee}}, Target: cp(3)}
 			_, priv := testKey(0)
 			_ = v.Sign(priv, testNetwork)
 			return v
 		}, ErrUnknownCheckpoint},
-		{"target past the chain", func(t *testing.T) Vote { return vote(t, 0, 2, 100) }, ErrUnknownCheckpoint},
-		{"bad signature", func(t *testing.T) Vote {
+		{"target past the chain", func(t *testing.T) chain.Vote { return vote(t, 0, 2, 100) }, ErrUnknownCheckpoint},
+		{"bad signature", func(t *testing.T) chain.Vote {
 			v := vote(t, 0, 2, 3)
 			v.Signature[7] ^= 1
 			return v
 		}, ErrBadSignature},
-		{"other network", func(t *testing.T) Vote {
-			v := Vote{Source: cp(2), Target: cp(3)}
+		{"other network", func(t *testing.T) chain.Vote {
+			v := chain.Vote{Source: cp(2), Target: cp(3)}
 			_, priv := testKey(0)
 			_ = v.Sign(priv, chain.Hash{1})
 			return v
 		}, ErrBadSignature},
-		{"replay with another key's signature", func(t *testing.T) Vote {
+		{"replay with another key's signature", func(t *testing.T) chain.Vote {
 			v := vote(t, 1, 2, 3)
 			v.Validator, _ = testKey(0)
 			return v
 		}, ErrBadSignature},
-		{"double vote", func(t *testing.T) Vote { return vote(t, 0, 1, 2) }, ErrSlashableVote},
-		{"surrounding vote", func(t *testing.T) Vote { return vote(t, 1, 0, 4) }, ErrSlashableVote},
-		{"surrounded vote", func(t *testing.T) Vote { return vote(t, 3, 2, 3) }, ErrSlashableVote},
-		{"same source", func(t *testing.T) Vote { return vote(t, 3, 0, 5) }, -1},
-		{"chained", func(t *testing.T) Vote { return vote(t, 0, 2, 3) }, -1},
-		{"source not justified", func(t *testing.T) Vote { return vote(t, 0, 3, 4) }, ErrSourceNotJustified},
+		{"double vote", func(t *testing.T) chain.Vote { return vote(t, 0, 1, 2) }, ErrSlashableVote},
+		{"surrounding vote", func(t *testing.T) chain.Vote { return vote(t, 1, 0, 4) }, ErrSlashableVote},
+		{"surrounded vote", func(t *testing.T) chain.Vote { return vote(t, 3, 2, 3) }, ErrSlashableVote},
+		{"same source", func(t *testing.T) chain.Vote { return vote(t, 3, 0, 5) }, -1},
+		{"chained", func(t *testing.T) chain.Vote { return vote(t, 0, 2, 3) }, -1},
+		{"source not justified", func(t *testing.T) chain.Vote { return vote(t, 0, 3, 4) }, ErrSourceNotJustified},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,42 +247,8 @@ func TestAddVoteErrors(t *testing.T) {
 			if (re.Evidence != nil) != (tt.want == ErrSlashableVote) {
 				t.Fatalf("evidence %v with %v", re.Evidence, tt.want)
 			}
-			if errs := f.AddVotes([]Vote{v}); codeOf(errs[0]) != tt.want {
+			if errs := f.AddVotes([]chain.Vote{v}); codeOf(errs[0]) != tt.want {
 				t.Fatalf("AddVotes: got %v, want %v", errs[0], tt.want)
-			}
-		})
-	}
-}
-
-func TestSlashable(t *testing.T) {
-	tests := []struct {
-		name string
-		a, b Vote
-		want Offence
-	}{
-		{"double, same epochs, other hash", signedVote(t, 0, 0, 1, 1, 1), signedVote(t, 0, 0, 1, 1, 2), DoubleVote},
-		{"double, other sources", vote(t, 0, 1, 3), vote(t, 0, 2, 3), DoubleVote},
-		{"surround", vote(t, 0, 0, 3), vote(t, 0, 1, 2), SurroundVote},
-		{"surround, reversed", vote(t, 0, 1, 2), vote(t, 0, 0, 3), SurroundVote},
-		{"same source", vote(t, 0, 0, 3), vote(t, 0, 0, 2), NoOffence},
-		{"overlap", vote(t, 0, 0, 2), vote(t, 0, 1, 3), NoOffence},
-		{"chained", vote(t, 0, 0, 1), vote(t, 0, 1, 2), NoOffence},
-		{"same target end", vote(t, 0, 0, 3), vote(t, 0, 1, 3), DoubleVote},
-		{"same vote", vote(t, 0, 0, 1), vote(t, 0, 0, 1), NoOffence},
-		{"two validators", vote(t, 0, 1, 3), vote(t, 1, 2, 3), NoOffence},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := Slashable(&tt.a, &tt.b); got != tt.want {
-				t.Fatalf("Slashable = %v, want %v", got, tt.want)
-			}
-			e := NewEvidence(tt.a, tt.b)
-			err := e.Verify(testNetwork)
-			if (err == nil) != (tt.want != NoOffence) {
-				t.Fatalf("Verify: %v", err)
-			}
-			if err != nil && codeOf(err) != ErrInvalidEvidence {
-				t.Fatalf("Verify: %v, want ErrInvalidEvidence", err)
 			}
 		})
 	}
@@ -297,21 +263,21 @@ func TestEvidence(t *testing.T) {
 		t.Fatalf("double vote: %v", err)
 	}
 	e := *re.Evidence
-	if e.Offence() != DoubleVote || e.Verify(testNetwork) != nil || e.Validator() != vote(t, 0, 0, 1).Validator {
+	if e.Offence() != chain.DoubleVote || e.Verify(testNetwork) != nil || e.Validator() != vote(t, 0, 0, 1).Validator {
 		t.Fatalf("evidence %+v does not prove the double vote", e)
 	}
 	if e.Verify(chain.Hash{1}) == nil {
 		t.Fatal("evidence verified for another network")
 	}
 
-	bad := map[string]Evidence{
+	bad := map[string]chain.Evidence{
 		"reversed":        {A: e.B, B: e.A},
-		"bad signature A": func() Evidence { x := e; x.A.Signature[0] ^= 1; return x }(),
-		"bad signature B": func() Evidence { x := e; x.B.Signature[63] ^= 1; return x }(),
-		"two validators":  NewEvidence(vote(t, 0, 1, 3), vote(t, 1, 2, 3)),
+		"bad signature A": func() chain.Evidence { x := e; x.A.Signature[0] ^= 1; return x }(),
+		"bad signature B": func() chain.Evidence { x := e; x.B.Signature[63] ^= 1; return x }(),
+		"two validators":  chain.NewEvidence(vote(t, 0, 1, 3), vote(t, 1, 2, 3)),
 		"same vote":       {A: e.A, B: e.A},
-		"no offence":      NewEvidence(vote(t, 0, 0, 1), vote(t, 0, 1, 2)),
-		"malformed vote":  func() Evidence { x := e; x.A.Source.Epoch = 5; return x }(),
+		"no offence":      chain.NewEvidence(vote(t, 0, 0, 1), vote(t, 0, 1, 2)),
+		"malformed vote":  func() chain.Evidence { x := e; x.A.Source.Epoch = 5; return x }(),
 	}
 	for name, x := range bad {
 		before := state(f)
@@ -323,12 +289,12 @@ func TestEvidence(t *testing.T) {
 		}
 	}
 	_, outsider := testKey(99)
-	var o1, o2 Vote
-	o1 = Vote{Source: cp(0), Target: cp(2)}
-	o2 = Vote{Source: cp(1), Target: cp(2)}
+	var o1, o2 chain.Vote
+	o1 = chain.Vote{Source: cp(0), Target: cp(2)}
+	o2 = chain.Vote{Source: cp(1), Target: cp(2)}
 	_ = o1.Sign(outsider, testNetwork)
 	_ = o2.Sign(outsider, testNetwork)
-	if err := f.AddEvidence(NewEvidence(o1, o2)); codeOf(err) != ErrUnknownValidator {
+	if err := f.AddEvidence(chain.NewEvidence(o1, o2)); codeOf(err) != ErrUnknownValidator {
 		t.Fatalf("outsider: %v", err)
 	}
 
@@ -344,7 +310,7 @@ func TestEvidence(t *testing.T) {
 	if err := f.AddEvidence(e); codeOf(err) != ErrSlashedValidator {
 		t.Fatalf("second time: %v", err)
 	}
-	surround := NewEvidence(vote(t, 0, 0, 3), vote(t, 0, 1, 2))
+	surround := chain.NewEvidence(vote(t, 0, 0, 3), vote(t, 0, 1, 2))
 	if err := f.AddEvidence(surround); codeOf(err) != ErrSlashedValidator {
 		t.Fatalf("other evidence, same validator: %v", err)
 	}
@@ -356,31 +322,13 @@ func TestEvidence(t *testing.T) {
 	}
 }
 
-func TestEvidenceEncoding(t *testing.T) {
-	e := NewEvidence(vote(t, 0, 1, 3), vote(t, 0, 2, 3))
-	enc, err := e.MarshalBinary()
-	if err != nil || len(enc) != EvidenceSize {
-		t.Fatalf("%v, %d bytes", err, len(enc))
-	}
-	var back Evidence
-	if err := back.UnmarshalBinary(enc); err != nil || back != e {
-		t.Fatalf("round trip: %v", err)
-	}
-	swapped := append(enc[VoteSize:], enc[:VoteSize]...)
-	for name, in := range map[string][]byte{"short": enc[1:], "swapped": swapped, "bad vote": append(make([]byte, VoteSize), enc[VoteSize:]...)} {
-		if err := back.UnmarshalBinary(in); codeOf(err) != ErrMalformed || back != e {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
-}
-
 // TestAddVotesBatch checks that the batch path gives AddVote's answers.
 func TestAddVotesBatch(t *testing.T) {
 	stakes := make([]uint64, 30)
 	for i := range stakes {
 		stakes[i] = uint64(i + 1)
 	}
-	var votes []Vote
+	var votes []chain.Vote
 	for i := range stakes {
 		votes = append(votes, vote(t, i, 0, 1))
 	}
@@ -412,7 +360,7 @@ func TestConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for w := range 4 {
 		wg.Go(func() {
-			var votes []Vote
+			var votes []chain.Vote
 			for i := w; i < len(stakes); i += 4 {
 				votes = append(votes, vote(t, i, 0, 1))
 			}
@@ -446,33 +394,4 @@ func TestErrorCodeString(t *testing.T) {
 	if err := ruleError(ErrMalformed, "x %d", 1); err.Error() != "pos: x 1" {
 		t.Fatal(err)
 	}
-}
-
-// FuzzEvidence decodes arbitrary bytes as evidence: what decodes
-// re-encodes to the same bytes, and Verify never panics and accepts only
-// a real offence.
-func FuzzEvidence(f *testing.F) {
-	e := NewEvidence(vote(f, 0, 1, 3), vote(f, 0, 2, 3))
-	enc, _ := e.MarshalBinary()
-	f.Add(enc)
-	f.Add(enc[:VoteSize])
-	f.Add(append(enc[VoteSize:], enc[:VoteSize]...))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var x Evidence
-		if err := x.UnmarshalBinary(data); err != nil {
-			if codeOf(err) != ErrMalformed {
-				t.Fatalf("error %v is not ErrMalformed", err)
-			}
-			return
-		}
-		out, _ := x.MarshalBinary()
-		if string(out) != string(data) {
-			t.Fatal("re-encoding differs")
-		}
-		if err := x.Verify(testNetwork); err == nil && x.Offence() == NoOffence {
-			t.Fatal("evidence of no offence verified")
-		} else if err != nil && codeOf(err) != ErrInvalidEvidence {
-			t.Fatalf("Verify: %v", err)
-		}
-	})
 }

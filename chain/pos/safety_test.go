@@ -15,11 +15,11 @@ const (
 	safetyEpochs = 8
 )
 
-func branchCP(branch byte, e uint64) Checkpoint {
+func branchCP(branch byte, e uint64) chain.Checkpoint {
 	if e <= forkEpoch {
 		return cp(e)
 	}
-	return Checkpoint{e, chain.Hash{byte(e), branch}}
+	return chain.Checkpoint{Epoch: e, Hash: chain.Hash{byte(e), branch}}
 }
 
 // TestAccountableSafety is Casper's Theorem 1 as a test. Validators of
@@ -79,24 +79,24 @@ func safetyRun(t *testing.T, seed uint64) bool {
 	}
 	newF := func(b byte) *Finality {
 		f, err := New(Config{Network: testNetwork, EpochLength: 10, Validators: vals, Root: cp(0),
-			Lookup: func(c Checkpoint) bool { return c.Epoch < safetyEpochs && c == branchCP(b, c.Epoch) }})
+			Lookup: func(c chain.Checkpoint) bool { return c.Epoch < safetyEpochs && c == branchCP(b, c.Epoch) }})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return f
 	}
 	views := map[byte]*Finality{0xa: newF(0xa), 0xb: newF(0xb)}
-	var all []Vote
-	signed := make([][]Vote, n) // each honest validator's own history
+	var all []chain.Vote
+	signed := make([][]chain.Vote, n) // each honest validator's own history
 	cast := func(i int, b byte, target uint64) {
-		v := Vote{Source: views[b].Justified(), Target: branchCP(b, target)}
+		v := chain.Vote{Source: views[b].Justified(), Target: branchCP(b, target)}
 		if v.Source.Epoch >= target {
 			return
 		}
 		if !byzantine[i] {
 			for _, prev := range signed[i] {
 				v.Validator = vals[i].Key // as Sign will set it
-				if Slashable(&prev, &v) != NoOffence || (prev.Source == v.Source && prev.Target == v.Target) {
+				if chain.Slashable(&prev, &v) != chain.NoOffence || (prev.Source == v.Source && prev.Target == v.Target) {
 					return // self-protection: never sign a slashable vote
 				}
 			}
@@ -140,10 +140,10 @@ func safetyRun(t *testing.T, seed uint64) bool {
 	var slashed uint64
 	for i := range all {
 		for j := i + 1; j < len(all); j++ {
-			if Slashable(&all[i], &all[j]) == NoOffence {
+			if chain.Slashable(&all[i], &all[j]) == chain.NoOffence {
 				continue
 			}
-			e := NewEvidence(all[i], all[j])
+			e := chain.NewEvidence(all[i], all[j])
 			if err := e.Verify(testNetwork); err != nil {
 				t.Fatalf("seed %d: slasher's evidence: %v", seed, err)
 			}

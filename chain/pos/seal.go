@@ -137,7 +137,7 @@ func NewSeal(priv ed25519.PrivateKey, network chain.Hash, slot uint64, headerHas
 		Slot:      slot,
 		Proposer:  chain.PublicKey(priv.Public().(ed25519.PublicKey)),
 		Reveal:    reveal,
-		Signature: sign(priv, m[:]),
+		Signature: chain.Signature(ed25519.Sign(priv, m[:])),
 	}, nil
 }
 
@@ -178,7 +178,7 @@ func VerifySeal(network chain.Hash, s *Seal, headerHash chain.Hash, schedule *Sc
 		return RevealOutput{}, ruleError(ErrWrongProposer, "slot %d sealed by %v, elected proposer %v", s.Slot, s.Proposer, want)
 	}
 	m := sealMessage(network, s.Slot, headerHash)
-	if !verify(s.Proposer, m[:], s.Signature) {
+	if !chain.VerifySignature(s.Proposer, m[:], s.Signature) {
 		return RevealOutput{}, ruleError(ErrBadSealSignature, "seal of slot %d: bad signature by %v", s.Slot, s.Proposer)
 	}
 	out, ok := s.Reveal.Verify(s.Proposer, network, epoch)

@@ -99,7 +99,7 @@
 //     checkpoint of the next epoch descending from it, and two such
 //     checkpoints (at any honest nodes) that are not on one chain are
 //     conflicting. An offence is counted per byzantine validator (one
-//     slashing each), from the votes it sent (pos.Slashable).
+//     slashing each), from the votes it sent (chain.Slashable).
 //
 // With 100 validators and 20 epochs a run takes about 3 s of CPU on the
 // project's machine, almost all of it in signature checks: each of the

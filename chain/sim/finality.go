@@ -166,7 +166,7 @@ type FinalityReport struct {
 	ConflictingFinalized int `json:"conflicting_finalized"`
 
 	// SlashableOffences counts the byzantine validators that sent two
-	// votes making a double or surround vote (pos.Slashable); one
+	// votes making a double or surround vote (chain.Slashable); one
 	// validator is slashed once, however often it offends.
 	SlashableOffences int `json:"slashable_offences"`
 
@@ -214,8 +214,8 @@ const (
 type message struct {
 	kind  msgKind
 	block int32
-	vote  *pos.Vote
-	ev    *pos.Evidence
+	vote  *chain.Vote
+	ev    *chain.Evidence
 }
 
 // delivery is a message on its way to a node.
@@ -226,7 +226,7 @@ type delivery struct {
 
 // pendingVote is a vote a node cannot count yet.
 type pendingVote struct {
-	vote pos.Vote
+	vote chain.Vote
 
 	// tried is set once Finality refused it for an unjustified source:
 	// it is tried again only when the source is justified, so that its
@@ -286,7 +286,7 @@ type finSim struct {
 
 	// byzantine bookkeeping
 	byzVoted  [][2]uint64 // highest target epoch voted, per partition half
-	byzSent   [][]pos.Vote
+	byzSent   [][]chain.Vote
 	offender  []bool
 	elected   []uint64
 	reveals   map[[2]uint64]pos.RevealOutput
@@ -328,7 +328,7 @@ func newFinSim(cfg FinalityConfig) (*finSim, error) {
 		byHash:    make(map[chain.Hash]int32),
 		calendar:  make(map[int64][]delivery),
 		byzVoted:  make([][2]uint64, n),
-		byzSent:   make([][]pos.Vote, n),
+		byzSent:   make([][]chain.Vote, n),
 		offender:  make([]bool, n),
 		elected:   make([]uint64, n),
 		reveals:   make(map[[2]uint64]pos.RevealOutput),
@@ -371,7 +371,7 @@ func newFinSim(cfg FinalityConfig) (*finSim, error) {
 	genesis := simBlockF{hash: s.network, parent: -1, proposer: -1}
 	s.blocks = []simBlockF{genesis}
 	s.byHash[genesis.hash] = 0
-	root := pos.Checkpoint{Epoch: 0, Hash: genesis.hash}
+	root := chain.Checkpoint{Epoch: 0, Hash: genesis.hash}
 	var sideStake [2]uint64
 	s.rep = [2]int32{-1, -1}
 	for i := range n {
@@ -390,7 +390,7 @@ func newFinSim(cfg FinalityConfig) (*finSim, error) {
 		}
 		s.honest = append(s.honest, int32(i))
 		f, err := pos.New(pos.Config{Network: s.network, EpochLength: l, Validators: vals, Root: root,
-			Lookup: func(c pos.Checkpoint) bool {
+			Lookup: func(c chain.Checkpoint) bool {
 				id, ok := s.byHash[c.Hash]
 				return ok && int(id) < len(nd.known) && nd.known[id] && s.isCheckpoint(id, c.Epoch)
 			}})
@@ -460,15 +460,15 @@ func (s *finSim) isCheckpoint(id int32, e uint64) bool {
 }
 
 // checkpointOn returns the checkpoint of epoch e on the branch ending at tip.
-func (s *finSim) checkpointOn(tip int32, e uint64) (pos.Checkpoint, int32, bool) {
+func (s *finSim) checkpointOn(tip int32, e uint64) (chain.Checkpoint, int32, bool) {
 	id := tip
 	for id > 0 && s.blocks[id].slot > e*s.l {
 		id = s.blocks[id].parent
 	}
 	if !s.isCheckpoint(id, e) {
-		return pos.Checkpoint{}, -1, false
+		return chain.Checkpoint{}, -1, false
 	}
-	return pos.Checkpoint{Epoch: e, Hash: s.blocks[id].hash}, id, true
+	return chain.Checkpoint{Epoch: e, Hash: s.blocks[id].hash}, id, true
 }
 
 // ancestor reports whether a is d or one of its ancestors.
@@ -684,13 +684,13 @@ func (s *finSim) handle(nd *finNode) {
 
 // honestVote is the FFG vote of a node for target epoch e: from its
 // highest justified checkpoint to the checkpoint of e on its tip's branch.
-func (s *finSim) honestVote(nd *finNode, e uint64) (pos.Vote, bool) {
+func (s *finSim) honestVote(nd *finNode, e uint64) (chain.Vote, bool) {
 	src := nd.fin.Justified()
 	tgt, id, ok := s.checkpointOn(nd.tip, e)
 	if !ok || src.Epoch >= e || !s.ancestor(s.byHash[src.Hash], id) {
-		return pos.Vote{}, false
+		return chain.Vote{}, false
 	}
-	return pos.Vote{Source: src, Target: tgt}, true
+	return chain.Vote{Source: src, Target: tgt}, true
 }
 
 // countVotes passes the pending votes that can count now to
@@ -699,7 +699,7 @@ func (s *finSim) honestVote(nd *finNode, e uint64) (pos.Vote, bool) {
 // It keeps the others pending, and turns a slashable vote into evidence
 // it applies and gossips. It reports whether a vote counted.
 func (s *finSim) countVotes(nd *finNode) bool {
-	var ready []pos.Vote
+	var ready []chain.Vote
 	keep := nd.pending[:0]
 	for _, p := range nd.pending {
 		v := &p.vote
@@ -875,7 +875,7 @@ func (s *finSim) byzantineVotes() {
 			continue
 		case roleSurround: // every third epoch, a vote from the root
 			if e%3 == 0 && a.Source.Epoch > 0 {
-				a.Source = pos.Checkpoint{Hash: s.blocks[0].hash}
+				a.Source = chain.Checkpoint{Hash: s.blocks[0].hash}
 			}
 		}
 		s.byzantineSend(v, a, -1)
@@ -884,12 +884,12 @@ func (s *finSim) byzantineVotes() {
 
 // byzantineSend signs vote as byzantine validator v, records whether it
 // makes an offence with v's earlier votes, and sends it (see sendTo).
-func (s *finSim) byzantineSend(v int, vote pos.Vote, side int8) {
+func (s *finSim) byzantineSend(v int, vote chain.Vote, side int8) {
 	if err := vote.Sign(s.keys[v], s.network); err != nil {
 		panic(err)
 	}
 	for _, prev := range s.byzSent[v] {
-		if pos.Slashable(&prev, &vote) != pos.NoOffence {
+		if chain.Slashable(&prev, &vote) != chain.NoOffence {
 			s.offender[v] = true
 		}
 	}
@@ -901,18 +901,18 @@ func (s *finSim) byzantineSend(v int, vote pos.Vote, side int8) {
 // otherVote returns a vote conflicting with a for the same target epoch:
 // to another checkpoint of that epoch descending from a's source, or else
 // from the root instead of a's source.
-func (s *finSim) otherVote(a pos.Vote) (pos.Vote, bool) {
+func (s *finSim) otherVote(a chain.Vote) (chain.Vote, bool) {
 	src := s.byHash[a.Source.Hash]
 	for id := range s.blocks {
 		b := int32(id)
 		if s.blocks[b].hash != a.Target.Hash && s.isCheckpoint(b, a.Target.Epoch) && s.ancestor(src, b) {
-			return pos.Vote{Source: a.Source, Target: pos.Checkpoint{Epoch: a.Target.Epoch, Hash: s.blocks[b].hash}}, true
+			return chain.Vote{Source: a.Source, Target: chain.Checkpoint{Epoch: a.Target.Epoch, Hash: s.blocks[b].hash}}, true
 		}
 	}
 	if a.Source.Epoch == 0 {
-		return pos.Vote{}, false
+		return chain.Vote{}, false
 	}
-	return pos.Vote{Source: pos.Checkpoint{Hash: s.blocks[0].hash}, Target: a.Target}, true
+	return chain.Vote{Source: chain.Checkpoint{Hash: s.blocks[0].hash}, Target: a.Target}, true
 }
 
 // result compiles the report from the honest nodes' Finality states.
@@ -990,14 +990,14 @@ func (s *finSim) finalizedAt(nd *finNode, b int32, e uint64) bool {
 	if !s.isCheckpoint(b, e) {
 		return false
 	}
-	c := pos.Checkpoint{Epoch: e, Hash: s.blocks[b].hash}
+	c := chain.Checkpoint{Epoch: e, Hash: s.blocks[b].hash}
 	if !nd.fin.IsJustified(c) {
 		return false
 	}
 	for id := range nd.known {
 		child := int32(id)
 		if nd.known[child] && s.isCheckpoint(child, e+1) && s.ancestor(b, child) {
-			if 3*nd.fin.Support(c, pos.Checkpoint{Epoch: e + 1, Hash: s.blocks[child].hash}) >= 2*nd.fin.TotalStake() {
+			if 3*nd.fin.Support(c, chain.Checkpoint{Epoch: e + 1, Hash: s.blocks[child].hash}) >= 2*nd.fin.TotalStake() {
 				return true
 			}
 		}

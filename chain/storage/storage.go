@@ -62,12 +62,14 @@ type ValidatorEntry struct {
 }
 
 // Undo is what disconnecting a block needs to restore the state before it:
-// the previous state of every account and validator the block touched, in
+// the previous state of every account, validator and finality record the
+// block touched, in
 // the order the block first touched them. Restoring them in any order
 // gives the same state.
 type Undo struct {
 	Accounts   []AccountEntry
 	Validators []ValidatorEntry
+	Finality   []FinalityEntry
 }
 
 // UndoEntry is the undo record of the block with hash Hash.
@@ -79,13 +81,15 @@ type UndoEntry struct {
 // Batch is one atomic change of the stored state. Apply in this order:
 // Blocks, Index (insert or overwrite), PutUndo, DeleteUndo, Accounts
 // (a zero Account deletes the entry), Validators (a zero Validator deletes
-// the entry), then Tip when it is non-nil.
+// the entry), Finality (an empty Value deletes the record), then Tip when
+// it is non-nil.
 //
 //   - accepting a block: Blocks and Index hold it;
 //   - connecting: Index (its status now includes StatusValid), PutUndo,
-//     the touched Accounts and Validators and the new Tip;
-//   - disconnecting: DeleteUndo, the restored Accounts and Validators
-//     and the new Tip;
+//     the touched Accounts, Validators and Finality records and the new
+//     Tip;
+//   - disconnecting: DeleteUndo, the restored Accounts, Validators and
+//     Finality records and the new Tip;
 //   - marking blocks invalid: Index only.
 type Batch struct {
 	Blocks     []*chain.Block
@@ -94,6 +98,7 @@ type Batch struct {
 	DeleteUndo []chain.Hash
 	Accounts   []AccountEntry
 	Validators []ValidatorEntry
+	Finality   []FinalityEntry
 	Tip        *chain.Hash
 }
 
@@ -102,5 +107,6 @@ type Snapshot struct {
 	Index      []IndexEntry // any order
 	Accounts   []AccountEntry
 	Validators []ValidatorEntry // any order
+	Finality   []FinalityEntry  // any order
 	Tip        chain.Hash
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/powmine/powmine/chain"
@@ -62,6 +63,14 @@ func wantSameStore(t *testing.T, step string, want, got node.Store, hashes []cha
 		slices.SortFunc(gs.Validators, byKey)
 		if !slices.Equal(gs.Validators, ws.Validators) {
 			t.Fatalf("%s: validators\n%+v\nwant\n%+v", step, gs.Validators, ws.Validators)
+		}
+		byFinKey := func(a, b storage.FinalityEntry) int { return strings.Compare(a.Key, b.Key) }
+		slices.SortFunc(ws.Finality, byFinKey)
+		slices.SortFunc(gs.Finality, byFinKey)
+		if !slices.EqualFunc(gs.Finality, ws.Finality, func(a, b storage.FinalityEntry) bool {
+			return a.Key == b.Key && bytes.Equal(a.Value, b.Value)
+		}) {
+			t.Fatalf("%s: finality\n%+v\nwant\n%+v", step, gs.Finality, ws.Finality)
 		}
 		// The index comes back in height order, parents first.
 		if !slices.IsSortedFunc(mustLoad(t, got).Index, func(a, b storage.IndexEntry) int { return cmp.Compare(a.Height, b.Height) }) {

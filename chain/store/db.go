@@ -31,6 +31,13 @@ var (
 	// stake lack it; it is created by the first commit that writes a
 	// validator, and a missing one reads as an empty set.
 	bucketValidators = []byte("validators")
+
+	// bucketFinality holds the finality state's records
+	// (storage.FinalityEntry: key and value as the node encodes them).
+	// Stores written before finality lack it; it is created by the first
+	// commit that writes a record, and a missing one reads as the genesis
+	// state (nothing justified but the genesis checkpoint).
+	bucketFinality = []byte("finality")
 )
 
 // dataBuckets are the buckets every store has besides meta.

@@ -325,11 +325,12 @@ func TestCommitAtomic(t *testing.T) {
 			DeleteUndo: []chain.Hash{h1},
 			Accounts:   []storage.AccountEntry{{Address: addr(0)}, {Address: addr(5), Account: chain.Account{Balance: 1}}},
 			Validators: []storage.ValidatorEntry{{Key: chain.PublicKey{7}, Validator: chain.Validator{Stake: 1, ActivationEpoch: 1}}},
+			Finality:   []storage.FinalityEntry{{Key: storage.JustifiedKey(1), Value: h1[:]}, {Key: storage.SlashedKey(chain.PublicKey{7}), Value: storage.SlashedValue}},
 			Tip:        &h2,
 		}
 	}
 	hashes := []chain.Hash{gh, h1, h2}
-	for _, stage := range []string{"blocks", "index", "undo", "accounts", "validators", "tip"} {
+	for _, stage := range []string{"blocks", "index", "undo", "accounts", "validators", "finality", "tip"} {
 		db.commitHook = func(s string) error {
 			if s == stage {
 				return errors.New("injected at " + s)
@@ -376,7 +377,7 @@ func TestCommitAtomic(t *testing.T) {
 func snapshotBatch(t *testing.T, db *DB) *storage.Batch {
 	t.Helper()
 	s := mustLoad(t, db)
-	b := &storage.Batch{Index: s.Index, Accounts: s.Accounts, Tip: &s.Tip}
+	b := &storage.Batch{Index: s.Index, Accounts: s.Accounts, Validators: s.Validators, Finality: s.Finality, Tip: &s.Tip}
 	for _, e := range s.Index {
 		if blk, err := db.Block(e.Hash); err == nil {
 			b.Blocks = append(b.Blocks, blk)

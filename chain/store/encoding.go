@@ -49,6 +49,15 @@ const (
 	// An entry of all zeros restores an absent validator.
 	undoStakeFormat = 2
 
+	// undoFinalityFormat is the format byte of undo values of blocks that
+	// touched the finality state: undoStakeFormat's layout (its validator
+	// count may be 0 here), then
+	//
+	//	 var  number of finality entries, canonical uvarint, at least 1
+	//	      each entry: uvarint key length, key, uvarint value length,
+	//	      value (an empty value restores an absent record)
+	undoFinalityFormat = 3
+
 	// accountFormat is the format byte of account values:
 	//
 	//	size  field
@@ -148,7 +157,10 @@ func decodeIndexEntry(key, val []byte) (storage.IndexEntry, error) {
 // appendUndo appends the value of u to dst.
 func appendUndo(dst []byte, u *storage.Undo) []byte {
 	format := byte(undoFormat)
-	if len(u.Validators) > 0 {
+	switch {
+	case len(u.Finality) > 0:
+		format = undoFinalityFormat
+	case len(u.Validators) > 0:
 		format = undoStakeFormat
 	}
 	dst = append(dst, format)
@@ -158,11 +170,20 @@ func appendUndo(dst []byte, u *storage.Undo) []byte {
 		dst = binary.AppendUvarint(dst, e.Account.Balance)
 		dst = binary.AppendUvarint(dst, e.Account.Sequence)
 	}
-	if format == undoStakeFormat {
+	if format != undoFormat {
 		dst = binary.AppendUvarint(dst, uint64(len(u.Validators)))
 		for _, e := range u.Validators {
 			dst = append(dst, e.Key[:]...)
 			dst = appendValidatorFields(dst, e.Validator)
+		}
+	}
+	if format == undoFinalityFormat {
+		dst = binary.AppendUvarint(dst, uint64(len(u.Finality)))
+		for _, e := range u.Finality {
+			dst = binary.AppendUvarint(dst, uint64(len(e.Key)))
+			dst = append(dst, e.Key...)
+			dst = binary.AppendUvarint(dst, uint64(len(e.Value)))
+			dst = append(dst, e.Value...)
 		}
 	}
 	return dst
@@ -175,7 +196,7 @@ func decodeUndo(val []byte) (*storage.Undo, error) {
 		return nil, fmt.Errorf("%w: value of %d bytes", errTruncated, len(val))
 	}
 	format := val[0]
-	if format != undoFormat && format != undoStakeFormat {
+	if format != undoFormat && format != undoStakeFormat && format != undoFinalityFormat {
 		return nil, fmt.Errorf("%w %d", errFormat, val[0])
 	}
 	count, n, err := readUvarint(val[1:], "entry count")
@@ -202,8 +223,13 @@ func decodeUndo(val []byte) (*storage.Undo, error) {
 		}
 		rest = rest[n:]
 	}
-	if format == undoStakeFormat {
-		if rest, err = decodeUndoValidators(u, rest); err != nil {
+	if format != undoFormat {
+		if rest, err = decodeUndoValidators(u, rest, format == undoStakeFormat); err != nil {
+			return nil, err
+		}
+	}
+	if format == undoFinalityFormat {
+		if rest, err = decodeUndoFinality(u, rest); err != nil {
 			return nil, err
 		}
 	}
@@ -216,13 +242,13 @@ func decodeUndo(val []byte) (*storage.Undo, error) {
 // decodeUndoValidators reads the validator entries of an undoStakeFormat
 // record into u and returns what follows them. The format exists only for
 // records with validator entries, so a count of 0 is not canonical.
-func decodeUndoValidators(u *storage.Undo, rest []byte) ([]byte, error) {
+func decodeUndoValidators(u *storage.Undo, rest []byte, nonEmpty bool) ([]byte, error) {
 	count, n, err := readUvarint(rest, "validator count")
 	if err != nil {
 		return nil, err
 	}
 	rest = rest[n:]
-	if count == 0 {
+	if count == 0 && nonEmpty {
 		return nil, fmt.Errorf("%w: stake undo record without validator entries", errNonCanonical)
 	}
 	if count > uint64(len(rest)/minUndoValidatorEntrySize) {
@@ -355,4 +381,38 @@ func readUvarint(b []byte, what string) (uint64, int, error) {
 		return 0, 0, fmt.Errorf("%w: %s is not minimal", errNonCanonical, what)
 	}
 	return v, n, nil
+}
+
+// decodeUndoFinality reads the finality entries of an undoFinalityFormat
+// record: at least one.
+func decodeUndoFinality(u *storage.Undo, rest []byte) ([]byte, error) {
+	count, n, err := readUvarint(rest, "finality entry count")
+	if err != nil {
+		return nil, err
+	}
+	rest = rest[n:]
+	if count == 0 {
+		return nil, fmt.Errorf("%w: finality undo record without finality entries", errNonCanonical)
+	}
+	if count > uint64(len(rest)/2) {
+		return nil, fmt.Errorf("%w: %d finality entries cannot fit in %d bytes", errTruncated, count, len(rest))
+	}
+	u.Finality = make([]storage.FinalityEntry, count)
+	for i := range u.Finality {
+		var field [2][]byte
+		for j := range field {
+			l, n, err := readUvarint(rest, "finality entry length")
+			if err != nil {
+				return nil, fmt.Errorf("finality entry %d: %w", i, err)
+			}
+			rest = rest[n:]
+			if l > uint64(len(rest)) {
+				return nil, fmt.Errorf("%w: finality entry %d", errTruncated, i)
+			}
+			field[j] = rest[:l:l]
+			rest = rest[l:]
+		}
+		u.Finality[i] = storage.FinalityEntry{Key: string(field[0]), Value: append([]byte(nil), field[1]...)}
+	}
+	return rest, nil
 }

@@ -134,6 +134,10 @@ func newTestChain(tb testing.TB, name string, funded int) *testChain {
 	p.MinDeposit = 10 * chain.BaseUnitsPerCoin
 	p.MaxValidators = 8
 	p.WithdrawDelayEpochs = 1
+	p.MaxVotesPerBlock = 50
+	p.MaxSlashesPerBlock = 4
+	p.VoteReward = chain.BaseUnitsPerCoin / 100
+	p.SlashReporterShareDenom = 16
 	outs := make([]chain.Output, funded)
 	for i := range outs {
 		outs[i] = chain.Output{Address: addr(i), Amount: 1000 * chain.BaseUnitsPerCoin}
@@ -251,6 +255,9 @@ func wantSameNode(tb testing.TB, want, got *node.Node, c *testChain, s *scenario
 		if w, g := want.Account(a), got.Account(a); w != g {
 			tb.Fatalf("account %v = %+v, want %+v", a, g, w)
 		}
+	}
+	if w, g := want.Finality(), got.Finality(); w != g {
+		tb.Fatalf("finality %+v, want %+v", g, w)
 	}
 }
 

@@ -39,9 +39,11 @@ func (db *DB) ResetState() error {
 		if err != nil {
 			return err
 		}
-		if tx.Bucket(bucketValidators) != nil {
-			if err := tx.DeleteBucket(bucketValidators); err != nil {
-				return err
+		for _, name := range [][]byte{bucketValidators, bucketFinality} {
+			if tx.Bucket(name) != nil {
+				if err := tx.DeleteBucket(name); err != nil {
+					return err
+				}
 			}
 		}
 		for _, name := range [][]byte{bucketIndex, bucketUndo, bucketAccounts} {

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 
 	"github.com/powmine/powmine/chain"
@@ -56,6 +58,18 @@ func (db *DB) Load() (*storage.Snapshot, error) {
 		}
 		if err := loadValidators(tx, s); err != nil {
 			return err
+		}
+		if b := tx.Bucket(bucketFinality); b != nil {
+			err := b.ForEach(func(k, v []byte) error {
+				if len(k) == 0 || len(v) == 0 {
+					return corruptError(string(bucketFinality), k, "empty key or value")
+				}
+				s.Finality = append(s.Finality, storage.FinalityEntry{Key: string(k), Value: bytes.Clone(v)})
+				return nil
+			})
+			if err != nil {
+				return err
+			}
 		}
 		snap = s
 		return nil
@@ -114,7 +128,7 @@ func (db *DB) Undo(hash chain.Hash) (*storage.Undo, error) {
 
 // Commit implements node.Store: one bbolt write transaction, synced
 // before it returns, applying b in the order storage.Batch gives (Blocks,
-// Index, PutUndo, DeleteUndo, Accounts, Validators, Tip). It refuses, applying
+// Index, PutUndo, DeleteUndo, Accounts, Validators, Finality, Tip). It refuses, applying
 // nothing, a batch that could not be loaded back: a block that does not
 // encode or exceeds chain.MaxBlockSize, an index entry with a negative
 // height or whose header does not hash to its Hash, a nil Undo.
@@ -228,6 +242,29 @@ func (db *DB) apply(tx *bolt.Tx, b *storage.Batch) error {
 		}
 	}
 	if err := db.hook("validators"); err != nil {
+		return err
+	}
+
+	if len(b.Finality) > 0 {
+		finality, err := tx.CreateBucketIfNotExists(bucketFinality)
+		if err != nil {
+			return fmt.Errorf("finality: %w", err)
+		}
+		for _, e := range b.Finality {
+			if len(e.Key) == 0 {
+				return errors.New("finality record with an empty key")
+			}
+			if len(e.Value) == 0 {
+				err = finality.Delete([]byte(e.Key))
+			} else {
+				err = finality.Put([]byte(e.Key), e.Value)
+			}
+			if err != nil {
+				return fmt.Errorf("finality record %x: %w", e.Key, err)
+			}
+		}
+	}
+	if err := db.hook("finality"); err != nil {
 		return err
 	}
 

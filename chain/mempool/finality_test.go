@@ -1,0 +1,142 @@
+package mempool
+
+import (
+	"testing"
+
+	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/node"
+)
+
+// *node.Node must satisfy FinalityChain.
+var _ FinalityChain = (*node.Node)(nil)
+
+// finChain is a stakeChain whose CheckFinalityTx answers from a map of
+// refusals by validator key.
+type finChain struct {
+	*stakeChain
+	refuse map[chain.PublicKey]error
+}
+
+func (c *finChain) CheckFinalityTx(tx *chain.Transaction) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var k chain.PublicKey
+	if tx.Vote != nil {
+		k = tx.Vote.Validator
+	} else {
+		k = tx.Slash.Evidence.Validator()
+	}
+	return c.refuse[k]
+}
+
+// voteTx returns validator v's vote from source epoch s to target epoch
+// tg (hashes {s} and {tg}), signed for the dev network.
+func voteTx(tb testing.TB, v int, s, tg uint64) *chain.Transaction {
+	tb.Helper()
+	_, priv := key(100 + v)
+	vt := &chain.Vote{Source: chain.Checkpoint{Epoch: s, Hash: chain.Hash{byte(s)}}, Target: chain.Checkpoint{Epoch: tg, Hash: chain.Hash{byte(tg)}}}
+	if err := vt.Sign(priv, chain.DevParams.GenesisHash); err != nil {
+		tb.Fatal(err)
+	}
+	return &chain.Transaction{Vote: vt}
+}
+
+// slashTx returns a slash of validator v's double vote.
+func slashTx(tb testing.TB, v int) *chain.Transaction {
+	tb.Helper()
+	a, b := voteTx(tb, v, 1, 3), voteTx(tb, v, 2, 3)
+	return &chain.Transaction{Slash: &chain.Slash{Evidence: chain.NewEvidence(*a.Vote, *b.Vote), Reporter: addr(1)}}
+}
+
+// TestFinalityAccept: votes and slashes enter without fee, one per
+// validator and target epoch (one slash per accused), from registered
+// validators only, with valid signatures; they come first in
+// Transactions, votes by target epoch; a connected block removes those
+// it mined and the votes that became too old.
+func TestFinalityAccept(t *testing.T) {
+	c := &finChain{stakeChain: newStakeChain(), refuse: map[chain.PublicKey]error{}}
+	c.set(0, 100*stakeCoin, 0)
+	for v := range 4 {
+		c.validators[valKey(v)] = chain.Validator{Owner: addr(0), Stake: 10 * stakeCoin, ActivationEpoch: 1}
+	}
+	c.height = 2 * chain.DevParams.EpochLength // epoch 2
+	p := newPool(t, c, 0)
+	tr := transfer(t, 0, 3, stakeCoin, 5000, 0)
+	v2 := voteTx(t, 0, 1, 2)
+	v1 := voteTx(t, 1, 0, 1)
+	sl := slashTx(t, 3)
+	mustAccept(t, p, tr, v2, v1, sl)
+	bad := voteTx(t, 2, 1, 2)
+	bad.Vote.Signature[5] ^= 1
+	c.refuse[valKey(2)] = chain.RuleError{Code: chain.ErrUnknownCheckpoint}
+	for _, tc := range []struct {
+		name string
+		tx   *chain.Transaction
+		want RejectReason
+	}{
+		{"same id", v2, RejectDuplicate},
+		{"same validator and target", voteTx(t, 0, 0, 2), RejectFinality},
+		{"second slash of a validator", func() *chain.Transaction { s := slashTx(t, 3); s.Slash.Reporter = addr(2); return s }(), RejectFinality},
+		{"unknown validator", voteTx(t, 9, 1, 2), RejectFinality},
+		{"source equals target", voteTx(t, 2, 0, 0), RejectMalformed},
+		{"bad signature", bad, RejectBadSignature},
+	} {
+		t.Run(tc.name, func(t *testing.T) { wantReason(t, p.Accept(tc.tx), tc.want) })
+	}
+	// Target epoch 0 in epoch 2 is too old.
+	old := voteTx(t, 2, 0, 1)
+	c.height = 3 * chain.DevParams.EpochLength
+	wantReason(t, p.Accept(old), RejectFinality)
+	c.height = 2 * chain.DevParams.EpochLength
+	// A refusal that may pass later (unknown checkpoint) is admitted; a
+	// permanent one is not.
+	mustAccept(t, p, voteTx(t, 2, 1, 2))
+	c.refuse[valKey(2)] = chain.RuleError{Code: chain.ErrDuplicateVote}
+	wantReason(t, p.Accept(voteTx(t, 2, 0, 1)), RejectFinality)
+
+	txs := p.Transactions(100)
+	if len(txs) != 5 || txs[0].Vote == nil || txs[0].Vote.Target.Epoch != 1 || txs[1].Vote == nil || txs[3].Slash == nil || txs[4].Transfer == nil {
+		t.Fatalf("order: %+v", txs)
+	}
+	if got := p.Transactions(2); len(got) != 2 || got[1].Vote == nil {
+		t.Fatalf("max 2: %+v", got)
+	}
+	if !p.Has(v1.TxID()) || p.FinalityCount() != 4 {
+		t.Fatalf("count %d", p.FinalityCount())
+	}
+	// A block mining v1 and the slash, in epoch 3: v1 and the slash go
+	// (mined), the target-epoch-2 votes stay (previous epoch), and
+	// validator 2's vote goes (the chain now refuses it for good).
+	c.height = 3 * chain.DevParams.EpochLength
+	p.BlockConnected(&chain.Block{Transactions: []chain.Transaction{{Coinbase: &chain.Coinbase{}}, *v1, *sl}})
+	if p.FinalityCount() != 1 || !p.Has(v2.TxID()) {
+		t.Fatalf("after the block: %d pending", p.FinalityCount())
+	}
+	// Disconnected, they come back.
+	delete(c.refuse, valKey(2))
+	p.BlockDisconnected(&chain.Block{Transactions: []chain.Transaction{{Coinbase: &chain.Coinbase{}}, *v1, *sl}})
+	if p.FinalityCount() != 2 || !p.Has(sl.TxID()) {
+		t.Fatalf("after the disconnect: %d pending", p.FinalityCount())
+	}
+	// In epoch 4, target-epoch-2 votes are stale.
+	c.height = 4 * chain.DevParams.EpochLength
+	p.BlockConnected(&chain.Block{Transactions: []chain.Transaction{{Coinbase: &chain.Coinbase{}}}})
+	if p.Has(v2.TxID()) || !p.Has(sl.TxID()) {
+		t.Fatal("stale vote kept or slash dropped")
+	}
+	// Without a FinalityChain, nothing enters.
+	q := newPool(t, newStakeChain(), 0)
+	wantReason(t, q.Accept(voteTx(t, 0, 1, 2)), RejectFinality)
+}
+
+// TestFinalityBound: at MaxMempoolVotes pending, a new vote is refused.
+func TestFinalityBound(t *testing.T) {
+	c := &finChain{stakeChain: newStakeChain(), refuse: map[chain.PublicKey]error{}}
+	c.validators[valKey(0)] = chain.Validator{Stake: 1, ActivationEpoch: 1}
+	p := newPool(t, c, 0)
+	for i := range MaxMempoolVotes {
+		e := &finEntry{id: chain.Hash{byte(i), byte(i >> 8), 1}, tx: *voteTx(t, 0, 0, 1)}
+		p.fin[e.id] = e
+	}
+	wantReason(t, p.Accept(voteTx(t, 0, 1, 2)), RejectPoolFull)
+}
