@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/daemon"
+	"github.com/powmine/powmine/chain/wallet"
 	"github.com/powmine/powmine/internal/cli"
 	"github.com/powmine/powmine/stratum/pool"
 )
@@ -48,6 +50,8 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Var(&peers, "peer", "multiaddr with /p2p/ID of a peer to keep connected to, repeatable")
 	mdns := fs.Bool("mdns", false, "find peers of this chain on the local network by mDNS (multicast; off by default)")
 	genesis := fs.String("genesis", "", "join the dev chain whose genesis block is in this file (another node's DATADIR/genesis.bin)")
+	validatorKey := fs.String("validator-key", "", "vote for a checkpoint every epoch with the validator key in this file (node validator keygen; registered by node validator deposit)")
+	validatorPass := fs.String("validator-key-passphrase-file", "", "file holding --validator-key's passphrase (required with it)")
 	var lim poolLimits
 	lim.flags(fs)
 	if err := parse(fs, args, stderr); err != nil {
@@ -65,6 +69,10 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if (*rpcUser == "") != (*rpcPass == "") {
 		return cli.Usagef("--rpcuser and --rpcpassword go together")
+	}
+	valKey, err := loadValidatorKey(*validatorKey, *validatorPass, stderr)
+	if err != nil {
+		return err
 	}
 	var payout chain.Address
 	var tlsConfig *tls.Config
@@ -113,6 +121,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		PublicMetrics: *metricsPublic,
 		Reindex:       *reindex,
 		Network:       network,
+		ValidatorKey:  valKey,
 		Logger:        log,
 	})
 	if err != nil {
@@ -173,6 +182,29 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	first := <-errc
 	cancel()
 	return errors.Join(first, <-errc)
+}
+
+// loadValidatorKey opens the --validator-key file with the passphrase in
+// passFile; nil without a key file. A node does not prompt: the
+// passphrase file is required with the key.
+func loadValidatorKey(keyFile, passFile string, stderr io.Writer) (ed25519.PrivateKey, error) {
+	switch {
+	case keyFile == "" && passFile == "":
+		return nil, nil
+	case keyFile == "":
+		return nil, cli.Usagef("--validator-key-passphrase-file needs --validator-key")
+	case passFile == "":
+		return nil, cli.Usagef("--validator-key needs --validator-key-passphrase-file")
+	}
+	pass, err := readPassphrase(passFile, nil, stderr)
+	if err != nil {
+		return nil, fmt.Errorf("--validator-key-passphrase-file: %w", err)
+	}
+	key, err := wallet.LoadValidatorKey(keyFile, pass)
+	if err != nil {
+		return nil, fmt.Errorf("--validator-key %s: %w", keyFile, err)
+	}
+	return key, nil
 }
 
 // stratumTLS loads the pool's TLS certificate; nil without one.

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -234,5 +235,71 @@ func TestValidatorBadInput(t *testing.T) {
 		if code != c.code || !strings.Contains(stderr, c.want) {
 			t.Errorf("node %q: exit %d, want %d with %q on stderr:\n%s", c.args, code, c.code, c.want, stderr)
 		}
+	}
+}
+
+// TestValidatorKeyFlag: --validator-key opens the key with the
+// passphrase of --validator-key-passphrase-file and makes the node a
+// validator under that key; the two flags go together (usage errors,
+// before anything is written), and a wrong passphrase stops the node
+// with an error that names the key file.
+func TestValidatorKeyFlag(t *testing.T) {
+	dir := t.TempDir()
+	keyPath := filepath.Join(dir, "validator.json")
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"validator", "keygen", "--out", keyPath}, strings.NewReader("right\n"), &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	pub := strings.TrimSpace(out.String())
+	good, bad := filepath.Join(dir, "good.pass"), filepath.Join(dir, "bad.pass")
+	if err := os.WriteFile(good, []byte("right\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("wrong\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := filepath.Join(dir, "data")
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--validator-key", keyPath}, 2, "needs --validator-key-passphrase-file"},
+		{[]string{"--validator-key-passphrase-file", good}, 2, "needs --validator-key"},
+		{[]string{"--validator-key", keyPath, "--validator-key-passphrase-file", bad}, 1, keyPath},
+		{[]string{"--validator-key", filepath.Join(dir, "none.json"), "--validator-key-passphrase-file", good}, 1, "none.json"},
+	} {
+		args := append([]string{"--dev", "--datadir", dataDir, "--listen", "", "--rpc", ""}, c.args...)
+		code, stderr := runNode(t, args...)
+		if code != c.code || !strings.Contains(stderr, c.want) {
+			t.Errorf("node %q: exit %d, want %d with %q on stderr:\n%s", c.args, code, c.code, c.want, stderr)
+		}
+	}
+	if _, err := os.Stat(dataDir); !os.IsNotExist(err) {
+		t.Errorf("a refused start left the data directory: %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--dev", "--datadir", dataDir, "--listen", "", "--rpc", freeAddr(t),
+			"--validator-key", keyPath, "--validator-key-passphrase-file", good}, strings.NewReader(""), io.Discard, &stderr)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stderr.String(), "validator started") || !strings.Contains(stderr.String(), pub) {
+		select {
+		case err := <-done:
+			t.Fatalf("node stopped: %v\n%s", err, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no \"validator started\" with key %s in 30 s:\n%s", pub, stderr.String())
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("node: %v\n%s", err, stderr.String())
 	}
 }
