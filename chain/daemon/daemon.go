@@ -265,6 +265,9 @@ func (d *Daemon) onEvent(e node.Event) {
 // node.ErrDuplicate for a known block. A Stratum pool calls it through
 // its own Node interface.
 func (d *Daemon) SubmitBlock(b *chain.Block) (mainChain bool, err error) {
+	if d.net != nil {
+		d.net.RecordLocalBlock(b.Hash()) // the dashboard shows its source
+	}
 	start := time.Now()
 	res, err := d.node.ProcessBlock(b)
 	d.metrics.validation.Observe(time.Since(start).Seconds())

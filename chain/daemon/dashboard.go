@@ -27,7 +27,7 @@ func (d *Daemon) startDashboard(ctx context.Context) (dash *dashboard.Server, wa
 	cfg := dashboard.Config{Chain: d.node, TipChanged: d.TipChanged, Pool: d.dashPool, Logger: d.log.With("component", "dashboard"), Now: d.now}
 	d.mu.Unlock()
 	if d.net != nil {
-		cfg.Peers = d.net
+		cfg.Peers, cfg.Sources = d.net, d.net
 	}
 	if dash, err = dashboard.New(cfg); err != nil {
 		return nil, nil, err

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/node"
 	"github.com/powmine/powmine/chain/p2p"
@@ -104,6 +105,17 @@ type Peers interface {
 	Peers() []p2p.PeerInfo
 }
 
+// Sources say which peer delivered each block; *p2p.Node satisfies it.
+// Its methods must be safe for concurrent use.
+type Sources interface {
+	// BlockSource returns the peer that first delivered the block, the
+	// node's own ID for a block mined or submitted locally; false when
+	// unknown.
+	BlockSource(hash chain.Hash) (peer.ID, bool)
+	// ID returns the node's own peer id.
+	ID() peer.ID
+}
+
 // Checkpoints are the latest justified and finalized blocks; a zero hash
 // is none.
 type Checkpoints struct {
@@ -129,6 +141,9 @@ type Config struct {
 	Pool Pool
 	// Peers are the node's peers. Can be nil: no networking.
 	Peers Peers
+	// Sources name the peer each block came from, in the tree and on
+	// the block page. Can be nil: not shown.
+	Sources Sources
 	// Finality marks checkpoints in the tree. Can be nil.
 	Finality Finality
 	// MaxStreams bounds the open update streams; 0 selects

@@ -400,6 +400,8 @@ type blockBody struct {
 	Difficulty                     float64
 	Stored                         bool
 	Txs                            []TxRow
+	// Source is the peer the block came from, LocalSource, or "".
+	Source string
 }
 
 func (s *Server) blockPage(w http.ResponseWriter, r *http.Request) {
@@ -416,6 +418,7 @@ func (s *Server) blockPage(w http.ResponseWriter, r *http.Request) {
 	if info.Height > 0 {
 		b.Prev = h.PrevBlock.String()
 	}
+	b.Source = s.source(info.Hash, false)
 	switch {
 	case c.MainChainHas(info.Hash):
 		b.Status = "main chain"

@@ -62,7 +62,7 @@ func TestPages(t *testing.T) {
 		{"overview", "/", []string{"Network hashrate", `data-k="height">30<`, "5.00 MH/s", "<svg class=\"chart\""}},
 		{"charts", "/charts", []string{"Hashrate, last 24 hours", "Share difficulty", "block interval, last 30 blocks"}},
 		{"workers", "/workers", []string{`<tr class="worker">`, "rigc", "hashrate ▼"}},
-		{"tree", "/tree", []string{`<svg class="tree"`, `class="block main tip"`, "does not record which peer"}},
+		{"tree", "/tree", []string{`<svg class="tree"`, `class="block main tip"`, "the peer it came from"}},
 		{"peers", "/peers", []string{"Networking is off"}},
 		{"block by height", "/block/30", []string{tip.Hash.String(), "main chain", txid}},
 		{"block by hash", "/block/" + tip.Hash.String(), []string{"confirmations</th><td>1<"}},

@@ -19,10 +19,14 @@ type TreeNode struct {
 	// validated side branch), "invalid" or "headers-only".
 	Status string `json:"status"`
 	// Lane is the row the tree draws it in: 0 for the best chain.
-	Lane      int  `json:"lane"`
-	Tip       bool `json:"tip,omitempty"`
-	Justified bool `json:"justified,omitempty"`
-	Finalized bool `json:"finalized,omitempty"`
+	Lane int  `json:"lane"`
+	Tip  bool `json:"tip,omitempty"`
+	// Source is the peer the block came from (its last characters,
+	// see shortPeer), "this node" for a block mined or submitted
+	// locally, empty when unknown.
+	Source    string `json:"source,omitempty"`
+	Justified bool   `json:"justified,omitempty"`
+	Finalized bool   `json:"finalized,omitempty"`
 }
 
 // Tree is the recent block tree: the best chain's last TreeHeights
@@ -45,7 +49,7 @@ func (s *Server) buildTree(tip node.BlockInfo) Tree {
 	}
 	t := Tree{Low: max(0, tip.Height-TreeHeights+1), High: tip.Height, Lanes: 1, Orphans: c.OrphanCount()}
 	add := func(b node.BlockInfo, status string, lane int) {
-		n := TreeNode{Hash: b.Hash.String(), Height: b.Height, Status: status, Lane: lane, Tip: b.Hash == tip.Hash}
+		n := TreeNode{Hash: b.Hash.String(), Height: b.Height, Status: status, Lane: lane, Tip: b.Hash == tip.Hash, Source: s.source(b.Hash, true)}
 		if b.Height > 0 {
 			n.Parent = b.Header.PrevBlock.String()
 		}
@@ -140,10 +144,17 @@ func (s *Server) treeSVG(t Tree) template.HTML {
 			cls += " tip"
 		}
 		short := n.Hash[len(n.Hash)-6:]
-		fmt.Fprintf(&b, `<a href="/block/%s" class="%s" data-hash="%s"><title>%s block %d %s</title>`,
-			n.Hash, cls, n.Hash, n.Status, n.Height, n.Hash)
+		from := ""
+		if n.Source != "" {
+			from = " from " + n.Source
+		}
+		fmt.Fprintf(&b, `<a href="/block/%s" class="%s" data-hash="%s"><title>%s block %d %s%s</title>`,
+			n.Hash, cls, n.Hash, n.Status, n.Height, n.Hash, template.HTMLEscapeString(from))
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" rx="4"/>`, c[0], c[1], treeBoxW, treeBoxH)
 		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">%s</text>`, c[0]+treeBoxW/2, c[1]+18, template.HTMLEscapeString(short))
+		if n.Source != "" {
+			fmt.Fprintf(&b, `<text class="src" x="%d" y="%d" text-anchor="middle">%s</text>`, c[0]+treeBoxW/2, c[1]+treeBoxH+10, template.HTMLEscapeString(n.Source))
+		}
 		if n.Status == "invalid" {
 			fmt.Fprintf(&b, `<text class="mark" x="%d" y="%d">✕</text>`, c[0]+treeBoxW-10, c[1]+10)
 		}
@@ -156,5 +167,35 @@ func (s *Server) treeSVG(t Tree) template.HTML {
 		b.WriteString(`</a>`)
 	}
 	b.WriteString(`</svg>`)
-	return template.HTML(b.String()) // every string in it is a hex hash or a number
+	return template.HTML(b.String()) // every string in it is a hex hash, a number or escaped
+}
+
+// LocalSource is the source shown for a block mined or submitted by
+// this node.
+const LocalSource = "this node"
+
+// shortPeerLen is how many trailing characters of a peer id the tree
+// shows (the leading ones are the same for every Ed25519 key).
+const shortPeerLen = 6
+
+// source returns the block's source as the pages show it: LocalSource,
+// the peer id (its last shortPeerLen characters when short), or "" when
+// unknown or without Config.Sources.
+func (s *Server) source(hash chain.Hash, short bool) string {
+	src := s.cfg.Sources
+	if src == nil {
+		return ""
+	}
+	p, ok := src.BlockSource(hash)
+	switch {
+	case !ok:
+		return ""
+	case p == src.ID():
+		return LocalSource
+	}
+	id := p.String()
+	if short && len(id) > shortPeerLen {
+		return "…" + id[len(id)-shortPeerLen:]
+	}
+	return id
 }

@@ -226,6 +226,7 @@ func (n *Node) validateBlock(_ context.Context, from peer.ID, m *pubsub.Message)
 	if n.chain.HaveBlock(hash) {
 		return pubsub.ValidationIgnore
 	}
+	n.sources.record(hash, from)
 	err := n.chain.ProcessBlock(&b)
 	var rerr chain.RuleError
 	switch {

@@ -181,6 +181,7 @@ type Node struct {
 	transfers   *topic
 	gater       *gater
 	mesh        *meshTracer
+	sources     *sourceSet // BlockSource
 	maxInvalid  int
 	banDuration time.Duration
 	redial      time.Duration
@@ -252,6 +253,7 @@ func New(cfg Config) (*Node, error) {
 		mempool:     cfg.Mempool,
 		log:         cfg.Logger,
 		mesh:        newMeshTracer(),
+		sources:     newSourceSet(MaxBlockSources),
 		maxInvalid:  cmp.Or(cfg.MaxInvalid, DefaultMaxInvalid),
 		banDuration: cmp.Or(cfg.BanDuration, DefaultBanDuration),
 		redial:      cmp.Or(cfg.Redial, DefaultRedial),

@@ -504,6 +504,9 @@ func TestSyncStallingPeer(t *testing.T) {
 		if !f.has(b.Hash(), false) {
 			t.Fatalf("block %v missing", b.Hash())
 		}
+		if src, ok := n.BlockSource(b.Hash()); !ok || src != other.ID() {
+			t.Fatalf("block %v from %v (%v), want the peer that served it", b.Hash(), src, ok)
+		}
 	}
 	st := n.SyncStats()
 	if st.Stalls < MaxStalls || st.Served[other.ID()] != int64(len(blocks)) || st.HelloSyncs != 1 {
