@@ -217,6 +217,11 @@ type peerJSON struct {
 	TipHash   string   `json:"tiphash,omitempty"`
 	ChainWork string   `json:"chainwork,omitempty"`
 	Mesh      []string `json:"mesh"` // gossip topics whose mesh has the peer
+	// Score is the peer's gossipsub score, absent until scored; the
+	// relayed counts are its gossip messages the node accepted.
+	Score            *float64 `json:"score,omitempty"`
+	BlocksRelayed    int64    `json:"blocksrelayed"`
+	TransfersRelayed int64    `json:"transfersrelayed"`
 }
 
 func (d *Daemon) getPeerInfo(context.Context, json.RawMessage) (any, error) {
@@ -227,7 +232,11 @@ func (d *Daemon) getPeerInfo(context.Context, json.RawMessage) (any, error) {
 	peers := d.net.Peers()
 	slices.SortFunc(peers, func(a, b p2p.PeerInfo) int { return a.Since.Compare(b.Since) })
 	for i, p := range peers {
-		j := peerJSON{ID: i, PeerID: p.ID.String(), Addr: p.Addr.String(), Inbound: p.Inbound, ConnTime: p.Since.Unix(), AddNode: p.Added, Mesh: p.Mesh}
+		j := peerJSON{ID: i, PeerID: p.ID.String(), Addr: p.Addr.String(), Inbound: p.Inbound, ConnTime: p.Since.Unix(), AddNode: p.Added, Mesh: p.Mesh,
+			BlocksRelayed: p.BlocksRelayed, TransfersRelayed: p.TransfersRelayed}
+		if p.Scored {
+			j.Score = &p.Score
+		}
 		if j.Mesh == nil {
 			j.Mesh = []string{}
 		}

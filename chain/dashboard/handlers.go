@@ -289,8 +289,7 @@ func (s *Server) apiOverview(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, s.latest().overview)
 }
 
-// PeerRow is one row of the peers table and of /api/peers. The node
-// tracks no peer score and no relay counts yet, so there are none.
+// PeerRow is one row of the peers table and of /api/peers.
 type PeerRow struct {
 	ID        string `json:"id"`
 	Addr      string `json:"addr"`
@@ -298,6 +297,12 @@ type PeerRow struct {
 	Since     int64  `json:"since"`     // Unix seconds
 	Height    *int64 `json:"height,omitempty"`
 	Added     bool   `json:"addnode"`
+	// Score is the peer's gossipsub score, absent until scored.
+	Score *float64 `json:"score,omitempty"`
+	// BlocksRelayed and TransfersRelayed count the peer's gossip
+	// messages the node accepted since it connected.
+	BlocksRelayed    int64 `json:"blocks_relayed"`
+	TransfersRelayed int64 `json:"transfers_relayed"`
 }
 
 func (s *Server) peerRows() []PeerRow {
@@ -306,7 +311,11 @@ func (s *Server) peerRows() []PeerRow {
 		return rows
 	}
 	for _, p := range s.cfg.Peers.Peers() {
-		r := PeerRow{ID: p.ID.String(), Direction: "outbound", Since: p.Since.Unix(), Added: p.Added}
+		r := PeerRow{ID: p.ID.String(), Direction: "outbound", Since: p.Since.Unix(), Added: p.Added,
+			BlocksRelayed: p.BlocksRelayed, TransfersRelayed: p.TransfersRelayed}
+		if p.Scored {
+			r.Score = &p.Score
+		}
 		if p.Addr != nil {
 			r.Addr = p.Addr.String()
 		}

@@ -82,6 +82,8 @@ func (n *Node) startGossip(ctx context.Context) error {
 			AcceptPXThreshold:           1, // no peer exchange
 			OpportunisticGraftThreshold: 1,
 		}),
+		// After WithPeerScore, which it needs.
+		pubsub.WithPeerScoreInspect(pubsub.PeerScoreInspectFn(n.inspectScores), ScoreInspectPeriod),
 	)
 	if err != nil {
 		return fmt.Errorf("p2p: gossipsub: %w", err)
@@ -191,7 +193,10 @@ func (n *Node) guard(t *topic, validate pubsub.ValidatorEx) pubsub.ValidatorEx {
 		// Counted before the penalty, which may ban the sender: whoever
 		// sees the ban sees the rejection that caused it.
 		t.count(res)
-		if res == pubsub.ValidationReject {
+		switch res {
+		case pubsub.ValidationAccept:
+			n.relayed(t, from)
+		case pubsub.ValidationReject:
 			n.rejected(from)
 		}
 		return res

@@ -219,6 +219,13 @@ type Node struct {
 	added   map[peer.ID]peer.AddrInfo // peers to keep connected (AddPeer)
 	closed  bool
 
+	// relayMu guards relays (peerstats.go: the accepted gossip
+	// messages of each connected peer) and scores (gossipsub's peer
+	// scores, replaced every ScoreInspectPeriod). It is taken alone.
+	relayMu sync.Mutex
+	relays  map[peer.ID]*relayCounts
+	scores  map[peer.ID]float64
+
 	// annMu guards ann: the announcement state of each connected peer
 	// that said hello (status.go). It is taken after mu, never before.
 	annMu sync.Mutex
@@ -262,6 +269,7 @@ func New(cfg Config) (*Node, error) {
 		syncs:       make(chan peer.ID, syncQueue),
 		announce:    make(chan struct{}, 1),
 		ann:         make(map[peer.ID]*peerAnnounce),
+		relays:      make(map[peer.ID]*relayCounts),
 		served:      make(map[peer.ID]int64),
 		hellos:      make(map[peer.ID]Status),
 		invalid:     make(map[peer.ID]int),

@@ -77,6 +77,7 @@ func (n *Node) disconnected(nw network.Network, c network.Conn) {
 		return
 	}
 	n.mesh.forget(p)
+	n.forgetRelays(p)
 	n.mu.Lock()
 	delete(n.hellos, p)
 	delete(n.invalid, p) // gossipsub's score remembers it for an hour
@@ -207,6 +208,14 @@ type PeerInfo struct {
 	Added bool
 	// Mesh are the gossip topics in whose mesh the peer is.
 	Mesh []string
+	// Score is the peer's gossipsub score as of the last
+	// ScoreInspectPeriod; Scored is false until gossipsub scored it.
+	Score  float64
+	Scored bool
+	// BlocksRelayed and TransfersRelayed count the gossip messages
+	// the peer sent that the validators accepted, since it connected
+	// (sync's blocks are in SyncStats.Served).
+	BlocksRelayed, TransfersRelayed int64
 }
 
 // Peers returns the connected peers.
@@ -227,6 +236,7 @@ func (n *Node) Peers() []PeerInfo {
 		n.mu.Unlock()
 		info.Mesh = n.mesh.topics(p)
 		slices.Sort(info.Mesh)
+		n.fillRelays(&info)
 		out = append(out, info)
 	}
 	return out
