@@ -38,6 +38,10 @@ const (
 	TreeHeights = 16
 	// MaxTreeBranches bounds the side branches the tree draws.
 	MaxTreeBranches = 16
+	// MaxTreeOrphans bounds the orphan blocks the tree draws, those
+	// whose coinbase claims a height from the tree's first to
+	// TreeHeights above the tip.
+	MaxTreeOrphans = 16
 	// MaxWorkerRows bounds the workers table.
 	MaxWorkerRows = 1000
 	// TxScanDepth is how many main-chain blocks a transaction search
@@ -67,6 +71,9 @@ type Chain interface {
 	ChainTips() []node.ChainTip
 	// OrphanCount returns the number of blocks waiting for their parent.
 	OrphanCount() int
+	// Orphans returns the blocks waiting for their parent, oldest
+	// first, as many as the node's orphan pool holds.
+	Orphans() []node.OrphanInfo
 }
 
 // PoolStats are a Stratum pool's totals (stratum/pool's PoolStats,

@@ -23,7 +23,7 @@ type fakeChain struct {
 	blocks   map[chain.Hash]*chain.Block
 	main     []chain.Hash // by height
 	accounts map[chain.Address]chain.Account
-	orphans  int
+	orphans  []node.OrphanInfo
 	tipCh    chan struct{}
 }
 
@@ -142,7 +142,13 @@ func (c *fakeChain) ChainTips() []node.ChainTip {
 func (c *fakeChain) OrphanCount() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.orphans
+	return len(c.orphans)
+}
+
+func (c *fakeChain) Orphans() []node.OrphanInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.orphans)
 }
 
 func (c *fakeChain) TipChanged() <-chan struct{} {

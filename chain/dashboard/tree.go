@@ -1,8 +1,10 @@
 package dashboard
 
 import (
+	"cmp"
 	"fmt"
 	"html/template"
+	"slices"
 	"strings"
 
 	"github.com/powmine/powmine/chain"
@@ -16,7 +18,9 @@ type TreeNode struct {
 	Height int64  `json:"height"`
 	Parent string `json:"parent"`
 	// Status is "main" (on the best chain), "stale" (a valid or not yet
-	// validated side branch), "invalid" or "headers-only".
+	// validated side branch), "invalid", "headers-only" or "orphan" (in
+	// the orphan pool: its parent unknown, its height the one its
+	// coinbase claims).
 	Status string `json:"status"`
 	// Lane is the row the tree draws it in: 0 for the best chain.
 	Lane int  `json:"lane"`
@@ -35,8 +39,8 @@ type Tree struct {
 	Low, High int64      `json:"-"`
 	Lanes     int        `json:"lanes"`
 	Nodes     []TreeNode `json:"nodes"`
-	// Orphans counts the blocks waiting for an unknown parent, which
-	// the tree cannot place.
+	// Orphans counts the blocks waiting for an unknown parent; the
+	// tree draws MaxTreeOrphans of them at most.
 	Orphans int `json:"orphans"`
 }
 
@@ -98,7 +102,38 @@ func (s *Server) buildTree(tip node.BlockInfo) Tree {
 			t.Lanes++
 		}
 	}
+	s.addOrphans(&t, tip)
 	return t
+}
+
+// addOrphans draws the orphans whose claimed height is in the tree's
+// range, on rows below the branches: an orphan follows its parent on the
+// parent's row when the parent is an orphan drawn one height below,
+// else it starts a row.
+func (s *Server) addOrphans(t *Tree, tip node.BlockInfo) {
+	orphans := s.cfg.Chain.Orphans()
+	slices.SortStableFunc(orphans, func(a, b node.OrphanInfo) int { return cmp.Compare(a.Height, b.Height) })
+	lanes := make(map[chain.Hash]int) // drawn orphan -> its row
+	last := make(map[int]int64)       // row -> its last height
+	drawn := 0
+	for _, o := range orphans {
+		if drawn == MaxTreeOrphans {
+			break
+		}
+		if o.Height < t.Low || o.Height > tip.Height+TreeHeights {
+			continue
+		}
+		lane, ok := lanes[o.Parent]
+		if !ok || last[lane] != o.Height-1 {
+			lane = t.Lanes
+			t.Lanes++
+		}
+		lanes[o.Hash], last[lane] = lane, o.Height
+		t.Nodes = append(t.Nodes, TreeNode{Hash: o.Hash.String(), Height: o.Height, Parent: o.Parent.String(), Status: "orphan",
+			Lane: lane, Source: s.source(o.Hash, true)})
+		t.High = max(t.High, o.Height)
+		drawn++
+	}
 }
 
 // Tree layout, in SVG user units.
@@ -148,8 +183,12 @@ func (s *Server) treeSVG(t Tree) template.HTML {
 		if n.Source != "" {
 			from = " from " + n.Source
 		}
-		fmt.Fprintf(&b, `<a href="/block/%s" class="%s" data-hash="%s"><title>%s block %d %s%s</title>`,
-			n.Hash, cls, n.Hash, n.Status, n.Height, n.Hash, template.HTMLEscapeString(from))
+		// An orphan is not in the index: no page to link to.
+		open, end := fmt.Sprintf(`<a href="/block/%s" class="%s" data-hash="%s">`, n.Hash, cls, n.Hash), `</a>`
+		if n.Status == "orphan" {
+			open, end = fmt.Sprintf(`<g class="%s" data-hash="%s">`, cls, n.Hash), `</g>`
+		}
+		fmt.Fprintf(&b, `%s<title>%s block %d %s%s</title>`, open, n.Status, n.Height, n.Hash, template.HTMLEscapeString(from))
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%d" height="%d" rx="4"/>`, c[0], c[1], treeBoxW, treeBoxH)
 		fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle">%s</text>`, c[0]+treeBoxW/2, c[1]+18, template.HTMLEscapeString(short))
 		if n.Source != "" {
@@ -164,7 +203,10 @@ func (s *Server) treeSVG(t Tree) template.HTML {
 		case n.Justified:
 			fmt.Fprintf(&b, `<text class="mark justified" x="%d" y="%d">J</text>`, c[0]+2, c[1]+10)
 		}
-		b.WriteString(`</a>`)
+		if n.Status == "orphan" {
+			fmt.Fprintf(&b, `<text class="mark orphan" x="%d" y="%d">?</text>`, c[0]+treeBoxW-10, c[1]+10)
+		}
+		b.WriteString(end)
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String()) // every string in it is a hex hash, a number or escaped
