@@ -5,7 +5,7 @@
 // and address pages reached from the tree and a search box.
 //
 // It reads everything through interfaces it defines (Chain, Pool, Peers,
-// Finality): *node.Node and *p2p.Node satisfy theirs, cmd/node adapts
+// Sources, Finality): *node.Node and *p2p.Node satisfy theirs, cmd/node adapts
 // *pool.Server to Pool (this package cannot import stratum/pool, whose
 // tests import chain/daemon); chain/daemon wires it on the RPC listener (GET requests) and on its
 // own --http listener. It changes nothing: every route is a GET, and the
@@ -21,9 +21,11 @@
 // bounded ring sampled every SampleInterval (1 h at that resolution,
 // 24 h at one sample a minute).
 //
-// Not shown yet, and said so on the page: which peer relayed each block
-// (the node does not record it) and the orphan blocks themselves (only
-// their count: they wait outside the block index). Justified and
+// The tree names the peer each block came from (Config.Sources: the
+// last p2p.MaxBlockSources blocks the network recorded) and draws the
+// orphan pool's blocks apart, at the height their coinbase claims
+// (MaxTreeOrphans of them at most). The peers table shows each peer's
+// gossipsub score and the blocks and transfers it relayed. Justified and
 // finalized checkpoints are marked in the tree when Config.Finality is
 // set; proof-of-stake finality is not wired to it yet.
 package dashboard
