@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/daemon"
@@ -85,7 +86,8 @@ func startLiveNode(t *testing.T) *liveNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := daemon.New(daemon.Config{Params: params, RPCListener: rpcLn, RPCUser: "u", RPCPassword: "p"})
+	d, err := daemon.New(daemon.Config{Params: params, RPCListener: rpcLn, RPCUser: "u", RPCPassword: "p",
+		Network: &daemon.Network{Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +125,34 @@ func startLiveNode(t *testing.T) *liveNode {
 		d.Close()
 	})
 	return n
+}
+
+// startPeer starts a second daemon on n's chain, without RPC or pool,
+// connected to n; the test's cleanup stops it.
+func (n *liveNode) startPeer(t *testing.T) *daemon.Daemon {
+	t.Helper()
+	d, err := daemon.New(daemon.Config{Params: n.params, Network: &daemon.Network{
+		Listen: []ma.Multiaddr{ma.StringCast("/ip4/127.0.0.1/tcp/0")}, Peers: n.d.NetworkAddrs()[:1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// get returns the body at url.
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // poolView adapts the pool's statistics to the dashboard's types, as
@@ -181,7 +211,8 @@ func (n *liveNode) competingBlocks(t *testing.T) (*chain.Block, *chain.Block) {
 // TestBrowser drives headless Chromium against a real node mining a dev
 // chain with a pool worker: the page loads with no console error, the
 // height rises as blocks are found, the worker appears in the table, and
-// the tree shows a fork after two competing blocks.
+// the tree shows a fork after two competing blocks, each block marked
+// as the node's own, and the peers table shows a peer.
 func TestBrowser(t *testing.T) {
 	chromium := findChromium(t)
 	if testing.Short() {
@@ -349,6 +380,7 @@ func TestBrowser(t *testing.T) {
 		const a = document.querySelector('#tree a[data-hash=%q]'), b = document.querySelector('#tree a[data-hash=%q]');
 		return a !== null && b !== null && (a.classList.contains("stale") || b.classList.contains("stale"));
 	})()`, sa, sb), 60*time.Second)
+	waitFor("the tree says the competing blocks came from this node", fmt.Sprintf(`document.querySelector('#tree a[data-hash=%q]').textContent.includes(%q)`, sa, dashboard.LocalSource), 5*time.Second)
 	screenshot("dashboard-tree.png")
 	checkConsole("tree")
 
@@ -372,6 +404,26 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("transaction page type %q, want coinbase", got)
 	}
 	checkConsole("block and transaction pages")
+
+	// Peers: a second node connects; the table lists it.
+	peerID := n.startPeer(t).NetworkAddrs()[0]
+	id, err := peerID.ValueForProtocol(ma.P_P2P)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The table is not live: open it once the node lists the peer.
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(get(t, n.url+"/api/peers"), id) {
+		if time.Now().After(deadline) {
+			t.Fatal("the node lists no peer")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	open("/peers", "table.peers")
+	if got := eval(`[...document.querySelectorAll("table.peers td code")].map(c => c.textContent).join(" ")`); !strings.Contains(got, id) {
+		t.Fatalf("the peers table lacks %s: %q", id, got)
+	}
+	checkConsole("peers")
 
 	// The search box: a height leads to the main chain's block there.
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID("q"), "1"), chromedp.Submit(chromedp.ID("q")), chromedp.WaitVisible(chromedp.ID("block"))); err != nil {
