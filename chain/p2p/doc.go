@@ -52,6 +52,11 @@
 //     publishes dropped on a full queue, ban events by cause, bans in
 //     force, peers refused for another genesis) and SyncStats. The
 //     package knows nothing of Prometheus; chain/daemon exports them.
+//   - Per peer, in Peers: the gossip messages it relayed that the
+//     validators accepted, and its gossipsub score, copied every
+//     ScoreInspectPeriod. Per block, the peer that first delivered it,
+//     by gossip or sync, or the node itself (RecordLocalBlock), for the
+//     last MaxBlockSources blocks (BlockSource).
 //   - The hello (HelloProtocol) on every connection the node dials (a
 //     peer that dials in has Config.HelloWait to send its own, or is
 //     closed): each side sends its Status (genesis, tip hash, height,
@@ -122,8 +127,9 @@
 // topic, so they may be called from the node's notification callback.
 // Node.mu guards hellos, invalid, added and closed, Node.servedMu the
 // sync counters per peer, Node.annMu (taken after mu, never before) the
-// announcement state per peer; none is held while calling libp2p, Chain
-// or Mempool. One goroutine announces the tip (announceLoop), with one
+// announcement state per peer, Node.relayMu (taken alone) the relay
+// counts and scores, and the block sources have their own lock; none is
+// held while calling libp2p, Chain or Mempool. One goroutine announces the tip (announceLoop), with one
 // per status in flight. The gater has its own lock for the ban list, and saveMu,
 // taken before it, so that writes of the ban file follow one another
 // and the last holds the last list.

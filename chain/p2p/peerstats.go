@@ -22,11 +22,12 @@ type relayCounts struct {
 // counts are kept for connected peers only: one entry per connected
 // peer, dropped at disconnection.
 func (n *Node) relayed(t *topic, p peer.ID) {
+	connected := n.host.Network().Connectedness(p) == network.Connected // libp2p is not called under relayMu
 	n.relayMu.Lock()
 	defer n.relayMu.Unlock()
 	c := n.relays[p]
 	if c == nil {
-		if n.host.Network().Connectedness(p) != network.Connected {
+		if !connected {
 			return
 		}
 		c = new(relayCounts)

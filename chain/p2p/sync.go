@@ -867,7 +867,9 @@ func (d *downloader) hand(s *slot) bool {
 	n := d.n
 	hash := s.block.Hash()
 	n.quiet.Store(hash, struct{}{})
-	n.sources.record(hash, s.peer)
+	if !n.chain.HaveBlock(hash) { // a block known before (a restart, say) keeps no source
+		n.sources.record(hash, s.peer)
+	}
 	err := n.chain.ProcessBlock(s.block)
 	n.quiet.Delete(hash)
 	var rerr chain.RuleError
