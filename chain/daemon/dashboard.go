@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/powmine/powmine/chain/dashboard"
+	"github.com/powmine/powmine/chain/node"
 )
 
 // SetDashboardPool shows a Stratum pool's statistics on the dashboard
@@ -29,12 +30,25 @@ func (d *Daemon) startDashboard(ctx context.Context) (dash *dashboard.Server, wa
 	if d.net != nil {
 		cfg.Peers, cfg.Sources = d.net, d.net
 	}
+	if d.params.EpochLength > 0 {
+		cfg.Finality = nodeFinality{d.node}
+	}
 	if dash, err = dashboard.New(cfg); err != nil {
 		return nil, nil, err
 	}
 	var wg sync.WaitGroup
 	wg.Go(func() { _ = dash.Run(ctx) })
 	return dash, wg.Wait, nil
+}
+
+// nodeFinality shows the node's justified and finalized checkpoints in
+// the dashboard's block tree.
+type nodeFinality struct{ n *node.Node }
+
+// Checkpoints implements dashboard.Finality.
+func (f nodeFinality) Checkpoints() dashboard.Checkpoints {
+	info := f.n.Finality()
+	return dashboard.Checkpoints{Justified: info.Justified.Hash, Finalized: info.Finalized.Hash}
 }
 
 // dashboardHandler is the dashboard as served on a listener: without

@@ -1,14 +1,18 @@
 package daemon
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/dashboard"
 	"github.com/powmine/powmine/chain/template"
 )
 
@@ -212,6 +216,33 @@ func TestFinalityNetwork(t *testing.T) {
 	}
 	fin = advance(func(fin finalityJSON) bool { return fin.Finalized.Epoch > stalled.Epoch }, 4*int(f.p.EpochLength))
 	t.Logf("finality resumed: finalized epoch %d at height %d", fin.Finalized.Epoch, f.tds[0].Node().Tip().Height)
+
+	// The dashboard's block tree marks the same checkpoints.
+	ctx, cancel := context.WithCancel(context.Background())
+	dash, wait, err := f.tds[0].startDashboard(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	dash.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/tree", nil))
+	cancel()
+	wait()
+	var tree dashboard.Tree
+	if err := json.Unmarshal(rec.Body.Bytes(), &tree); err != nil {
+		t.Fatalf("/api/tree: %v\n%s", err, rec.Body.String())
+	}
+	marked := map[string]string{}
+	for _, tn := range tree.Nodes {
+		if tn.Finalized {
+			marked["finalized"] = tn.Hash
+		}
+		if tn.Justified {
+			marked["justified"] = tn.Hash
+		}
+	}
+	if now := f.finality(0); marked["finalized"] != now.Finalized.Hash || marked["justified"] != now.Justified.Hash {
+		t.Fatalf("the tree marks %v, getfinality says justified %s, finalized %s", marked, now.Justified.Hash, now.Finalized.Hash)
+	}
 
 	// A heavier branch from height 3, below the finalized checkpoint, is
 	// refused whatever its work; getchaintips calls it invalid-finality.

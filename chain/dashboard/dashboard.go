@@ -129,8 +129,9 @@ type Checkpoints struct {
 	Justified, Finalized chain.Hash
 }
 
-// Finality is the hook for proof-of-stake finality: the block tree marks
-// its checkpoints. Nothing in this repository implements it yet.
+// Finality is proof-of-stake finality: the block tree marks its
+// checkpoints. chain/daemon adapts chain/node's finality state to it on
+// chains with stake.
 type Finality interface {
 	// Checkpoints returns the latest checkpoints.
 	Checkpoints() Checkpoints

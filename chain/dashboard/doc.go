@@ -27,5 +27,6 @@
 // (MaxTreeOrphans of them at most). The peers table shows each peer's
 // gossipsub score and the blocks and transfers it relayed. Justified and
 // finalized checkpoints are marked in the tree when Config.Finality is
-// set; proof-of-stake finality is not wired to it yet.
+// set (chain/daemon sets it to the node's finality state on chains with
+// stake).
 package dashboard
