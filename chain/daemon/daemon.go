@@ -283,6 +283,10 @@ func (d *Daemon) storeDamaged() <-chan struct{} {
 	return d.db.Damaged()
 }
 
+// rpcShutdownGrace is how long Run, once ctx is done, waits for the RPC
+// connections to finish before it closes them.
+const rpcShutdownGrace = 5 * time.Second
+
 // Run serves the RPC API and /metrics until ctx is done. It returns an
 // error wrapping store.ErrDamaged, and stops serving, as soon as the
 // store finds its file damaged: the node cannot go on without its store.
@@ -332,6 +336,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		IdleTimeout:       d.rpcIdleTimeout,
 		MaxHeaderBytes:    1 << 16,
 		ConnState:         limited.track,
+		// Requests see the stop: a long-polled getblocktemplate returns
+		// at once instead of holding up the shutdown.
+		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(limited) }()
@@ -346,9 +353,17 @@ func (d *Daemon) Run(ctx context.Context) error {
 		stop = fmt.Errorf("daemon: stopping: %w", d.db.Err())
 	}
 	cancel()
-	shutdown, cancelShutdown := context.WithTimeout(context.Background(), 5*time.Second)
+	shutdown, cancelShutdown := context.WithTimeout(context.Background(), rpcShutdownGrace)
 	defer cancelShutdown()
 	err = srv.Shutdown(shutdown)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A connection that sent no request (net/http waits 5 s for
+		// one), or a request still served: the stop does not fail, the
+		// connection is cut.
+		d.log.Warn("RPC connections still open after the shutdown grace period: closed", "grace", rpcShutdownGrace)
+		_ = srv.Close()
+		err = nil
+	}
 	if httpc != nil {
 		err = errors.Join(err, <-httpc)
 	}

@@ -52,6 +52,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	genesis := fs.String("genesis", "", "join the dev chain whose genesis block is in this file (another node's DATADIR/genesis.bin)")
 	validatorKey := fs.String("validator-key", "", "vote for a checkpoint every epoch with the validator key in this file (node validator keygen; registered by node validator deposit)")
 	validatorPass := fs.String("validator-key-passphrase-file", "", "file holding --validator-key's passphrase (required with it)")
+	epochLength := fs.Int64("epoch-length", chain.DevParams.EpochLength, "dev/test knob: blocks per stake epoch; every node of the chain, at every start, must use the same value")
 	var lim poolLimits
 	lim.flags(fs)
 	if err := parse(fs, args, stderr); err != nil {
@@ -66,6 +67,9 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *rpcMaxConns < 1 {
 		return cli.Usagef("--rpc-max-conns must be at least 1")
+	}
+	if *epochLength < 1 {
+		return cli.Usagef("--epoch-length must be at least 1")
 	}
 	if (*rpcUser == "") != (*rpcPass == "") {
 		return cli.Usagef("--rpcuser and --rpcpassword go together")
@@ -105,6 +109,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	params.EpochLength = *epochLength
 	if *stratumAddr != "" {
 		if err := lim.fit(openFileLimit(), *rpcMaxConns, log); err != nil {
 			return err

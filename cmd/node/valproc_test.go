@@ -1,0 +1,357 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/wallet"
+	"github.com/powmine/powmine/internal/jsonrpc"
+	"github.com/powmine/powmine/miner"
+	"github.com/powmine/powmine/miner/solo"
+)
+
+// valEpochLength is the --epoch-length of TestThreeValidatorProcesses:
+// short epochs, so that finality moves every few blocks.
+const valEpochLength = 5
+
+// valStake is each validator's deposit in TestThreeValidatorProcesses:
+// the dev chain's MinDeposit, the same for all three.
+const valStake = 10 * chain.BaseUnitsPerCoin
+
+// finalityReply is getfinality's answer.
+type finalityReply struct {
+	Epoch     uint64          `json:"epoch"`
+	Justified checkpointReply `json:"justified"`
+	Finalized checkpointReply `json:"finalized"`
+	Voted     uint64          `json:"epoch_voted_stake"`
+	Total     uint64          `json:"epoch_total_stake"`
+}
+
+// checkpointReply is a checkpoint in getfinality's answer.
+type checkpointReply struct {
+	Epoch  uint64 `json:"epoch"`
+	Hash   string `json:"hash"`
+	Height int64  `json:"height"`
+}
+
+// finality returns the node's getfinality answer; ok is false when the
+// node does not answer.
+func (n *procNode) finality() (f finalityReply, ok bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return f, n.rpc.Call(ctx, "getfinality", &f) == nil
+}
+
+// finalizedAtLeast is a waitFor condition: the node's finalized epoch is
+// e or above.
+func (n *procNode) finalizedAtLeast(e uint64) func() bool {
+	return func() bool { f, ok := n.finality(); return ok && f.Finalized.Epoch >= e }
+}
+
+// blockAt returns the block at height on the node's best chain; ok is
+// false when the node does not have it (yet) or does not answer.
+func (n *procNode) blockAt(height int64) (b chain.Block, ok bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var hash, raw string
+	if n.rpc.Call(ctx, "getblockhash", &hash, height) != nil || n.rpc.Call(ctx, "getblock", &raw, hash, 0) != nil {
+		return b, false
+	}
+	data, err := hex.DecodeString(raw)
+	if err != nil || b.UnmarshalBinary(data) != nil || b.Hash().String() != hash {
+		return b, false
+	}
+	return b, true
+}
+
+// runCLI runs a node subcommand in process (the code of `node ARGS`) and
+// returns what it printed on stdout.
+func runCLI(t *testing.T, args ...string) string {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), args, strings.NewReader(""), &out, &errOut); err != nil {
+		t.Fatalf("node %q: %v\n%s", args, err, errOut.String())
+	}
+	return strings.TrimSpace(out.String())
+}
+
+// TestThreeValidatorProcesses runs three `node --dev --epoch-length 5`
+// processes on 127.0.0.1, each a validator with its own key (node
+// validator keygen, --validator-key): a, b joined with --genesis a's
+// genesis.bin and --peer a, and c with --peer a and --peer b. This is the
+// hybrid mode: a solo miner (in the test) mines on a, first to the
+// owner's wallet, which then registers the three keys with equal stakes
+// by `node validator deposit`. The validators vote and all three nodes
+// see the finalized epoch advance (getfinality). Then b is killed with
+// SIGKILL: a and c hold 2 of the 3 equal stakes, exactly two thirds, and
+// a checkpoint is justified when 3·voted ≥ 2·total, so finality goes on
+// without b (over epochs whose checkpoints b never saw), while the total
+// stake still counts b's. b is restarted on the same data directory and
+// key: it catches up, and a vote signed by its key for an epoch after
+// its kill is connected on a's best chain (votes of b's key from before
+// the kill target earlier epochs, so this fails if b no longer votes, or
+// if its votes are refused), and finality reaches that epoch. Once mining
+// stops, all three have the same tip and the same justified and finalized
+// checkpoints, and each stops cleanly on SIGINT.
+func TestThreeValidatorProcesses(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		t.Skipf("no SIGKILL on %s", runtime.GOOS)
+	}
+	if testing.Short() {
+		t.Skip("starts three node processes; skipped in -short mode")
+	}
+	start := time.Now()
+	phase := func(what string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
+	dir := t.TempDir()
+	pass := filepath.Join(dir, "pass")
+	if err := os.WriteFile(pass, []byte("test pass\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	walletPath := filepath.Join(dir, "owner.json")
+	owner, err := chain.ParseAddress(runCLI(t, "wallet", "new", "--wallet", walletPath, "--passphrase-file", pass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"a", "b", "c"}
+	keys := map[string]string{}
+	pubs := map[string]chain.PublicKey{}
+	for _, name := range names {
+		keys[name] = filepath.Join(dir, "validator-"+name+".json")
+		runCLI(t, "validator", "keygen", "--out", keys[name], "--key-passphrase-file", pass)
+		if pubs[name], err = wallet.ReadPublicKey(keys[name]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodeArgs := func(name string, args ...string) []string {
+		return append([]string{"--datadir", filepath.Join(dir, name), "--epoch-length", fmt.Sprint(valEpochLength),
+			"--validator-key", keys[name], "--validator-key-passphrase-file", pass}, args...)
+	}
+	rpcA := freeAddr(t)
+	a := startProc(t, "a", rpcA, nodeArgs("a", "--listen", "/ip4/127.0.0.1/tcp/0")...)
+	genesis := filepath.Join(dir, "a", "genesis.bin")
+	// b is restarted: a fixed p2p port, so that c's --peer still names it.
+	argsB := nodeArgs("b", "--listen", fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", freePort(t)), "--genesis", genesis, "--peer", a.p2pAddr())
+	rpcB := freeAddr(t)
+	b := startProc(t, "b", rpcB, argsB...)
+	c := startProc(t, "c", freeAddr(t), nodeArgs("c", "--listen", "/ip4/127.0.0.1/tcp/0",
+		"--genesis", genesis, "--peer", a.p2pAddr(), "--peer", b.p2pAddr())...)
+	phase("three validator nodes started")
+
+	m, err := miner.New(miner.Config{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stopMining := context.WithCancel(context.Background())
+	defer stopMining()
+	minerDone := make(chan struct{}, 2)
+	go func() { m.Run(ctx); minerDone <- struct{}{} }()
+	go func() {
+		solo.Run(ctx, solo.Config{Client: a.rpc, Payout: owner, Miner: m})
+		minerDone <- struct{}{}
+	}()
+
+	// The owner pays the three deposits once a block paid it.
+	a.waitFor(t, "a block paying the owner", func() bool {
+		var acct struct {
+			Balance json.Number `json:"balance"`
+		}
+		if a.rpc.Call(context.Background(), "getaccount", &acct, owner.String()) != nil {
+			return false
+		}
+		units, err := parseCoins(acct.Balance.String())
+		return err == nil && units >= 3*(valStake+chain.BaseUnitsPerCoin)
+	})
+	for _, name := range names {
+		runCLI(t, "validator", "deposit", "--amount", fmt.Sprint(valStake/chain.BaseUnitsPerCoin), "--key", keys[name],
+			"--key-passphrase-file", pass, "--wallet", walletPath, "--passphrase-file", pass,
+			"--rpc", "http://"+rpcA, "--rpcuser", "u", "--rpcpassword", "p")
+	}
+	a.waitFor(t, "the three validators in getvalidators", func() bool {
+		var set struct {
+			Validators []struct {
+				Key   string      `json:"key"`
+				Stake json.Number `json:"stake"`
+			} `json:"validators"`
+		}
+		if a.rpc.Call(context.Background(), "getvalidators", &set) != nil {
+			return false
+		}
+		found := 0
+		for _, v := range set.Validators {
+			for _, pub := range pubs {
+				if units, err := parseCoins(v.Stake.String()); v.Key == pub.String() && err == nil && units == valStake {
+					found++
+				}
+			}
+		}
+		return found == 3
+	})
+	phase("deposits registered")
+
+	// Finality advances on all three.
+	for _, e := range []uint64{1, 2} {
+		for _, n := range []*procNode{a, b, c} {
+			n.waitFor(t, fmt.Sprintf("finalized epoch %d", e), n.finalizedAtLeast(e))
+		}
+	}
+	if f, _ := a.finality(); f.Total != 3*valStake {
+		t.Fatalf("getfinality on a: epoch %d total stake %d, want the three deposits %d", f.Epoch, f.Total, 3*valStake)
+	}
+	phase("finalized epoch 2 on a, b and c")
+
+	// b dies. Every epoch after the one of a's tip now has its checkpoint
+	// after b's tip, so b has no vote for it.
+	b.kill(t)
+	killedAt, killHeight := a.best()
+	killEpoch := uint64(killHeight / valEpochLength)
+	phase(fmt.Sprintf("b killed; a at height %d, epoch %d", killHeight, killEpoch))
+	// Finalizing killEpoch+1 justifies killEpoch+1 and killEpoch+2, with
+	// the votes of a and c alone: exactly 2/3 of the stake.
+	for _, n := range []*procNode{a, c} {
+		n.waitFor(t, fmt.Sprintf("finalized epoch %d without b", killEpoch+1), n.finalizedAtLeast(killEpoch+1))
+	}
+	if f, _ := a.finality(); f.Total != 3*valStake {
+		t.Fatalf("getfinality on a without b: total stake %d, want %d (b's stake still counts in the total)", f.Total, 3*valStake)
+	}
+	phase(fmt.Sprintf("finalized epoch %d without b", killEpoch+1))
+
+	_, before := a.best()
+	b = startProc(t, "b (restarted)", rpcB, argsB...)
+	b.waitFor(t, "the blocks mined while it was down", func() bool {
+		var hdr struct{ Hash string }
+		return b.rpc.Call(context.Background(), "getblockheader", &hdr, killedAt) == nil
+	})
+	phase(fmt.Sprintf("b restarted and caught up (a was at height %d at the restart)", before))
+
+	// b's votes count again: a block of a's best chain carries a vote of
+	// b's key for an epoch after its kill.
+	var voteTarget uint64
+	var voteHeight int64
+	next := killHeight + 1
+	a.waitFor(t, "a vote of b's key after its restart on a's chain", func() bool {
+		for voteHeight == 0 {
+			blk, ok := a.blockAt(next)
+			if !ok {
+				return false
+			}
+			for _, tx := range blk.Transactions {
+				if v := tx.Vote; v != nil && v.Validator == pubs["b"] && v.Target.Epoch > killEpoch {
+					voteTarget, voteHeight = v.Target.Epoch, next
+				}
+			}
+			next++
+		}
+		return true
+	})
+	phase(fmt.Sprintf("b's vote for epoch %d in block %d", voteTarget, voteHeight))
+	for _, n := range []*procNode{a, b, c} {
+		n.waitFor(t, fmt.Sprintf("finalized epoch %d", voteTarget), n.finalizedAtLeast(voteTarget))
+	}
+
+	stopMining()
+	<-minerDone
+	<-minerDone
+	tip, height := a.best()
+	want, _ := a.finality()
+	for _, n := range []*procNode{b, c} {
+		n.waitFor(t, "a's tip "+tip, func() bool { got, _ := n.best(); return got == tip })
+		if got, _ := n.finality(); got.Finalized != want.Finalized || got.Justified != want.Justified {
+			t.Fatalf("node %s: justified %+v finalized %+v; a: justified %+v finalized %+v", n.name, got.Justified, got.Finalized, want.Justified, want.Finalized)
+		}
+	}
+	phase(fmt.Sprintf("all three at height %d, justified epoch %d, finalized epoch %d (%s)",
+		height, want.Justified.Epoch, want.Finalized.Epoch, want.Finalized.Hash))
+	for _, n := range []*procNode{c, b, a} {
+		n.stop(t)
+	}
+}
+
+// TestEpochLengthFlag: --epoch-length must be a positive number (usage
+// errors), and sets the blocks per epoch of the node: with 3, getfinality
+// puts the block at height h in epoch h/3 (the dev chain's default of 50
+// would keep the first blocks in epoch 0).
+func TestEpochLengthFlag(t *testing.T) {
+	dir := t.TempDir()
+	for _, arg := range []string{"0", "-1", "x"} {
+		code, stderr := runNode(t, "--dev", "--datadir", dir, "--listen", "", "--rpc", "", "--epoch-length", arg)
+		if code != 2 || !strings.Contains(stderr, "epoch-length") {
+			t.Errorf("--epoch-length %s: exit %d, want 2 with a message naming the flag:\n%s", arg, code, stderr)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rpcAddr := freeAddr(t)
+	var stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--dev", "--datadir", dir, "--listen", "", "--rpc", rpcAddr,
+			"--rpcuser", "u", "--rpcpassword", "p", "--epoch-length", "3"}, strings.NewReader(""), io.Discard, &stderr)
+	}()
+	client := jsonrpc.NewClient("http://"+rpcAddr, "u", "p")
+	waitRPC := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(procTimeout); !cond(); {
+			select {
+			case err := <-done:
+				t.Fatalf("node stopped waiting for %s: %v\n%s", what, err, stderr.String())
+			case <-time.After(20 * time.Millisecond):
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s:\n%s", what, stderr.String())
+			}
+		}
+	}
+	height := func() int64 {
+		var h int64
+		if client.Call(ctx, "getblockcount", &h) != nil {
+			return -1
+		}
+		return h
+	}
+	waitRPC("the node's RPC", func() bool { return height() >= 0 })
+	m, err := miner.New(miner.Config{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mineCtx, stopMining := context.WithCancel(ctx)
+	defer stopMining()
+	minerDone := make(chan struct{}, 2)
+	go func() { m.Run(mineCtx); minerDone <- struct{}{} }()
+	go func() {
+		solo.Run(mineCtx, solo.Config{Client: client, Payout: chain.Address{7}, Miner: m})
+		minerDone <- struct{}{}
+	}()
+	waitRPC("height 4", func() bool { return height() >= 4 })
+	stopMining()
+	<-minerDone
+	<-minerDone
+	// A block submitted as mining stopped may still connect: read the
+	// height on both sides of getfinality.
+	var f finalityReply
+	h := int64(-1)
+	for h != height() {
+		h = height()
+		if err := client.Call(ctx, "getfinality", &f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.Epoch != uint64(h/3) {
+		t.Fatalf("getfinality at height %d: epoch %d, want %d (epochs of 3 blocks)", h, f.Epoch, h/3)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("node: %v\n%s", err, stderr.String())
+	}
+}
