@@ -384,10 +384,16 @@ func TestBrowser(t *testing.T) {
 	screenshot("dashboard-tree.png")
 	checkConsole("tree")
 
-	// From the tree to the stale block's page.
-	// From the tree to the block's page by a click, and from there to
-	// the first transaction and its address.
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(fmt.Sprintf(`#tree a[data-hash=%q]`, sb))), chromedp.WaitVisible(chromedp.ID("block"))); err != nil {
+	// From the tree to the stale block's page by a click, and from there
+	// to the first transaction and its address. The click event is
+	// dispatched in the page, in one evaluation: the live tree is redrawn
+	// on every update, and a node that chromedp looked up first may be
+	// gone when its click comes ("Could not find node with given id").
+	click := fmt.Sprintf(`(() => { const a = document.querySelector('#tree a[data-hash=%q]'); if (a === null) return false; a.dispatchEvent(new MouseEvent('click', {bubbles: true, cancelable: true, view: window})); return true; })()`, sb)
+	if clicked, err := chromedp.Run(ctx, chromedp.Evaluate[bool](click)); err != nil || !clicked {
+		t.Fatalf("click on the block in the tree: clicked %v, %v", clicked, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("block"))); err != nil {
 		t.Fatalf("click on the block in the tree: %v", err)
 	}
 	if got := eval(`document.querySelector("#block code").textContent`); got != sb {
