@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,10 +26,17 @@ import (
 type testDaemon struct {
 	*Daemon
 	url   string
-	now   time.Time
+	clock atomic.Value // time.Time: the daemon's clock (setNow, testNow)
 	miner chain.Address
 	stop  func() // stops the node; the test's cleanup calls it
 }
+
+// setNow sets the daemon's clock; the daemon's goroutines (the
+// dashboard's sampler among them) read it concurrently.
+func (td *testDaemon) setNow(t time.Time) { td.clock.Store(t) }
+
+// testNow reads the daemon's clock.
+func (td *testDaemon) testNow() time.Time { return td.clock.Load().(time.Time) }
 
 func newTestDaemon(t *testing.T) *testDaemon {
 	t.Helper()
@@ -56,9 +64,10 @@ func startTestDaemon(t testing.TB, now time.Time, cfg Config) *testDaemon {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	td := &testDaemon{url: "http://" + addr, now: now}
+	td := &testDaemon{url: "http://" + addr}
+	td.setNow(now)
 	cfg.RPCAddr, cfg.RPCUser, cfg.RPCPassword = addr, "u", "p"
-	cfg.Now = func() time.Time { return td.now }
+	cfg.Now = td.testNow
 	d, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +115,7 @@ func (td *testDaemon) mineBlock(t testing.TB, transfers ...chain.Transaction) *c
 	}}}, transfers...)}
 	b.Header = chain.Header{Version: 1, PrevBlock: tip.Hash, Timestamp: tip.Header.Timestamp + 5, Bits: ctx.NextBits(td.params)}
 	b.Header.MerkleRoot, _ = b.MerkleRoot()
-	td.now = time.Unix(int64(b.Header.Timestamp), 0)
+	td.setNow(time.Unix(int64(b.Header.Timestamp), 0))
 	solve(t, &b.Header)
 	return b
 }
@@ -433,7 +442,7 @@ func TestRestartAndReindex(t *testing.T) {
 func TestSecondNodeOnDataDir(t *testing.T) {
 	dir := t.TempDir()
 	td := newTestDaemonIn(t, dir, false)
-	p, err := DevParams(dir, td.now)
+	p, err := DevParams(dir, td.testNow())
 	if err != nil {
 		t.Fatal(err)
 	}

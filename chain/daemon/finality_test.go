@@ -74,7 +74,7 @@ func (f *finalityNet) stop(i int) {
 func (f *finalityNet) mine(payout chain.Address) *chain.Block {
 	f.t.Helper()
 	d0 := f.tds[0]
-	tmpl, err := d0.builder.NewTemplate([]template.Payout{{Address: payout, Weight: 1}}, d0.now)
+	tmpl, err := d0.builder.NewTemplate([]template.Payout{{Address: payout, Weight: 1}}, d0.testNow())
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -89,7 +89,7 @@ func TestNetworkMetrics(t *testing.T) {
 	waitFor(t, "gossip", func() bool { return b.Node().Tip().Hash == block && b.pool.Has(tx.TxID()) })
 
 	// A node of another chain dials b and is refused at the hello.
-	other := startTestDaemon(t, a.now, Config{Params: syncParams(t, a.now.Add(time.Hour)), Network: &Network{Listen: loopback(t)}})
+	other := startTestDaemon(t, a.testNow(), Config{Params: syncParams(t, a.testNow().Add(time.Hour)), Network: &Network{Listen: loopback(t)}})
 	dial(t, other, b)
 	waitFor(t, "refusal", func() bool { return b.net.Stats().Refused == 1 })
 	// The operator bans a peer that is not connected.

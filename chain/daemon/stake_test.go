@@ -39,7 +39,7 @@ func TestStakeDepositMined(t *testing.T) {
 		t.Fatalf("sendrawtransaction: %+v, %s", e, txid)
 	}
 
-	td.now = time.Unix(int64(b1.Header.Timestamp)+5, 0)
+	td.setNow(time.Unix(int64(b1.Header.Timestamp)+5, 0))
 	tpl, err := td.Template([]template.Payout{{Address: td.miner, Weight: 1}})
 	if err != nil {
 		t.Fatal(err)

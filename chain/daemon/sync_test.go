@@ -121,7 +121,7 @@ func TestSyncOrphanFetch(t *testing.T) {
 	mineOn(t, offline, 3)
 	offline.stop()
 	offline.stop = func() {}
-	a := startTestDaemon(t, offline.now, Config{Params: p, DataDir: dir, Network: &Network{Listen: loopback(t)}})
+	a := startTestDaemon(t, offline.testNow(), Config{Params: p, DataDir: dir, Network: &Network{Listen: loopback(t)}})
 	b := startTestDaemon(t, now, Config{Params: p, Network: &Network{Listen: loopback(t)}})
 	b.miner[1] = 1
 	mineOn(t, b, 3)
@@ -158,7 +158,7 @@ func benchSync(b *testing.B, unit string, done func(c *testDaemon, tip chain.Has
 		b.StopTimer()
 		// The new node's clock is the peer's: the mined blocks are not
 		// from its future.
-		c := startTestDaemon(b, a.now, Config{Params: p, Network: &Network{Listen: loopback(b)}})
+		c := startTestDaemon(b, a.testNow(), Config{Params: p, Network: &Network{Listen: loopback(b)}})
 		b.StartTimer()
 		start := time.Now()
 		dial(b, c, a)
