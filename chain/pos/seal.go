@@ -60,6 +60,12 @@ const SealVersion = 1
 // (8), proposer key (32), reveal (80), signature (64).
 const SealSize = 1 + 8 + chain.PublicKeySize + RevealSize + chain.SignatureSize
 
+// The node carries a seal as a chain.BlockSeal: the sizes must agree.
+var (
+	_ [SealSize - chain.SealSize]struct{}
+	_ [chain.SealSize - SealSize]struct{}
+)
+
 // sealSigDomain prefixes a seal's signing message, so that a seal
 // signature can never be valid as a vote, a transfer, a stake transaction
 // or a reveal signed with the same key.
