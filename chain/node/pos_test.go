@@ -237,3 +237,18 @@ func TestPoSSeedFor(t *testing.T) {
 		t.Errorf("one end, epoch 10: seed %v, want genesis", got)
 	}
 }
+
+func TestPoSHeaders(t *testing.T) {
+	c := newPosChain(t)
+	c.at(5)
+	b := c.good(1)
+	if _, err := c.n.ProcessHeaders([]chain.Header{b.Header}); err != nil {
+		t.Fatalf("a proof-of-stake header (no work): %v", err)
+	}
+	h := b.Header
+	h.Bits = 0x1e03ffff
+	var rerr chain.RuleError
+	if _, err := c.n.ProcessHeaders([]chain.Header{h}); !errors.As(err, &rerr) || rerr.Code != chain.ErrUnexpectedDifficulty {
+		t.Fatalf("bits off the limit: error %v, want ErrUnexpectedDifficulty", err)
+	}
+}
