@@ -105,8 +105,8 @@ func sealMessage(network chain.Hash, slot uint64, headerHash chain.Hash) [sealMe
 // one unique contribution per proposer and epoch (Ethereum's design); a
 // validator computes it once per epoch (about 0.1 ms).
 //
-// The node carries the seal after the block's transactions (wiring comes
-// later). The header hash cannot commit to the seal, since the seal signs
+// The node carries the seal after the block's transactions
+// (chain.Block.Seal). The header hash cannot commit to the seal, since the seal signs
 // the header hash: the seal is to the header what a transfer's signature
 // is to the transfer's unsigned fields. Nothing is lost: the block's hash
 // is still its header hash, every byte that matters is signed or proven
