@@ -23,6 +23,13 @@ const (
 //	  80  Header (see Header)
 //	 var  len(Transactions), canonical uvarint <= MaxTxPerBlock
 //	 ...  each transaction's serialization (see Transaction), back to back
+//	 185  Seal, only in a proof-of-stake block (see BlockSeal); absent
+//	      (0 bytes) otherwise
+//
+// The seal is a trailing optional field: after the transactions come
+// either no bytes or exactly SealSize bytes, anything else is refused
+// (ErrNonCanonical or ErrTruncated). Whether a block must carry one is a
+// rule of its network (CheckBlockSanity: ErrBadSeal), not of the format.
 //
 // The block format has no version byte of its own: every byte of it is
 // committed to by the block hash (the header directly, the transactions
@@ -32,6 +39,10 @@ const (
 type Block struct {
 	Header       Header
 	Transactions []Transaction
+
+	// Seal is the proposer's seal of a proof-of-stake block, nil in a
+	// proof-of-work block and in every genesis block.
+	Seal *BlockSeal
 }
 
 // Hash returns the block hash, the hash of its header.
@@ -60,6 +71,9 @@ func (b *Block) SerializeSize() int {
 	for i := range b.Transactions {
 		n += b.Transactions[i].SerializeSize()
 	}
+	if b.Seal != nil {
+		n += SealSize
+	}
 	return n
 }
 
@@ -74,6 +88,9 @@ func (b *Block) AppendBinary(dst []byte) ([]byte, error) {
 		if dst, err = b.Transactions[i].AppendBinary(dst); err != nil {
 			return dst, err
 		}
+	}
+	if b.Seal != nil {
+		dst = append(dst, b.Seal[:]...)
 	}
 	return dst, nil
 }
@@ -108,6 +125,11 @@ func (b *Block) UnmarshalBinary(data []byte) error {
 				break
 			}
 		}
+	}
+	if d.err == nil && d.remaining() == SealSize {
+		out.Seal = (*BlockSeal)(d.next(SealSize, "block seal"))
+		seal := *out.Seal // a copy: the block must not alias data
+		out.Seal = &seal
 	}
 	if err := d.finish("block"); err != nil {
 		return err

@@ -231,7 +231,9 @@ func TestCheckBlockSanity(t *testing.T) {
 		// the state rules chain/node's finality tests'.
 		ErrBadVote: true, ErrInvalidEvidence: true, ErrTooManyVotes: true, ErrTooManySlashes: true,
 		ErrUnknownCheckpoint: true, ErrSourceNotJustified: true, ErrDuplicateVote: true,
-		ErrSlashedValidator: true, ErrInactiveValidator: true}
+		ErrSlashedValidator: true, ErrInactiveValidator: true,
+		// The seal's presence is TestCheckBlockSanitySeal's.
+		ErrBadSeal: true}
 	for _, tt := range tests {
 		if !tt.ok {
 			seen[tt.code] = true
@@ -310,6 +312,7 @@ func validBlockEncodings(tb testing.TB) map[string][]byte {
 	add("coinbase-only", buildBlock(tb, coinbaseTx(1, 50*BaseUnitsPerCoin)))
 	add("three-transfers", buildBlock(tb, coinbaseTx(2, 50*BaseUnitsPerCoin+6),
 		signedTransfer(tb, 1, 2, 100, 1, 0), signedTransfer(tb, 2, 3, 200, 2, 0), signedTransfer(tb, 3, 1, 300, 3, 0)))
+	add("sealed", sealedBlock(tb))
 	return out
 }
 

@@ -189,6 +189,13 @@ const (
 	// that is not active in the vote's target epoch.
 	ErrInactiveValidator
 
+	// ErrBadSeal indicates a block whose proposer seal is missing on a
+	// proof-of-stake chain, present on a proof-of-work chain, or refused
+	// by the seal rules (see chain/pos: the slot, the elected proposer,
+	// the signature and the reveal); the node's error wraps chain/pos's
+	// RuleError, whose code says which.
+	ErrBadSeal
+
 	// numErrorCodes is the number of codes above; keep it last.
 	numErrorCodes
 )
@@ -235,6 +242,7 @@ var errorCodeStrings = [...]string{
 	ErrDuplicateVote:        "ErrDuplicateVote",
 	ErrSlashedValidator:     "ErrSlashedValidator",
 	ErrInactiveValidator:    "ErrInactiveValidator",
+	ErrBadSeal:              "ErrBadSeal",
 }
 
 // rejectReasons are the reasons submitblock gives (BIP22), Bitcoin Core's
@@ -282,6 +290,7 @@ var rejectReasons = [...]string{
 	ErrDuplicateVote:        "bad-vote-duplicate",
 	ErrSlashedValidator:     "bad-validator-slashed",
 	ErrInactiveValidator:    "bad-validator-inactive",
+	ErrBadSeal:              "bad-seal",
 }
 
 // RejectReason returns the short reason a node gives for a block that
@@ -310,7 +319,15 @@ func (e ErrorCode) String() string {
 type RuleError struct {
 	Code        ErrorCode // which rule was broken
 	Description string    // human-readable detail
+
+	// Err is the error of another package's rules behind this one, or
+	// nil: with ErrBadSeal, chain/pos's RuleError, which errors.As finds
+	// through Unwrap.
+	Err error
 }
+
+// Unwrap returns Err.
+func (e RuleError) Unwrap() error { return e.Err }
 
 // Error implements the error interface.
 func (e RuleError) Error() string {

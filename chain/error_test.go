@@ -53,6 +53,7 @@ func TestErrorCodeString(t *testing.T) {
 		{ErrDuplicateVote, "ErrDuplicateVote"},
 		{ErrSlashedValidator, "ErrSlashedValidator"},
 		{ErrInactiveValidator, "ErrInactiveValidator"},
+		{ErrBadSeal, "ErrBadSeal"},
 		{-1, "Unknown ErrorCode (-1)"},
 		{0xffff, "Unknown ErrorCode (65535)"},
 	}

@@ -112,6 +112,22 @@ type Params struct {
 	// stake is enabled.
 	SlashReporterShareDenom uint64
 
+	// Consensus says who makes blocks: miners (ConsensusPoW, the zero
+	// value) or the validators elected slot by slot (ConsensusPoS; see
+	// DevPoSParamsFor).
+	Consensus Consensus
+
+	// SlotDuration is the length of a proposer slot; only ConsensusPoS
+	// reads it. Unlike the other durations it need not be whole seconds:
+	// a header's Timestamp holds its slot's start rounded down to the
+	// second, and the seal holds the slot itself.
+	SlotDuration time.Duration
+
+	// GenesisValidator is the validator key registered by the genesis
+	// block of a ConsensusPoS chain (see DevPoSParamsFor); zero on
+	// proof-of-work chains.
+	GenesisValidator PublicKey
+
 	// GenesisHeader is the header of block 0 and GenesisHash its hash.
 	GenesisHeader Header
 	GenesisHash   Hash

@@ -52,7 +52,17 @@ func aboveLimit(target *[HashSize]byte, limit *big.Int) bool {
 // and p.PowLimit (see CheckProofOfWork). Whether those bits are the right
 // ones, the timestamp rules and the link to the parent are CheckHeaderContext's
 // job. It is safe for concurrent use.
+//
+// On a ConsensusPoS network no work is checked: the header's bits must be
+// PowLimitBits (ErrUnexpectedDifficulty), and its proposer's seal
+// (checked by the node, which has the validator set) stands for the work.
 func CheckHeaderSanity(h *Header, p *Params) error {
+	if p.Consensus == ConsensusPoS {
+		if h.Bits != p.PowLimitBits {
+			return ruleError(ErrUnexpectedDifficulty, "proof-of-stake header has bits %08x, want %08x", h.Bits, p.PowLimitBits)
+		}
+		return nil
+	}
 	return CheckProofOfWork(h.Hash(), h.Bits, p.PowLimit)
 }
 
@@ -156,7 +166,9 @@ func checkNextBitsInputs(p *Params, c *HeaderContext) error {
 //
 //   - ErrBadPrevBlock: h.PrevBlock is not c.PrevHash;
 //   - ErrUnexpectedDifficulty: h.Bits is not c.NextBits(p);
-//   - ErrTimeTooOld: h.Timestamp is not after c.MedianTime;
+//   - ErrTimeTooOld: h.Timestamp is not after c.MedianTime (on a
+//     ConsensusPoS network: is before c.PrevTime, since slots may be
+//     shorter than the timestamp's second);
 //   - ErrTimeTooNew: h.Timestamp is more than p.MaxFutureBlockTime after
 //     now. This one is temporary: do not mark the header invalid for it.
 //
@@ -180,7 +192,14 @@ func CheckHeaderContext(h *Header, p *Params, c *HeaderContext, now time.Time) e
 			height, h.Bits, want)
 	}
 	t := int64(h.Timestamp)
-	if t <= c.MedianTime {
+	if p.Consensus == ConsensusPoS {
+		// Slots may be shorter than a second: several blocks may share a
+		// timestamp (their slots' starts rounded down), which the node
+		// checks against the seal's slot.
+		if t < c.PrevTime {
+			return ruleError(ErrTimeTooOld, "header at height %d has time %d, before its parent's %d", height, t, c.PrevTime)
+		}
+	} else if t <= c.MedianTime {
 		return ruleError(ErrTimeTooOld, "header at height %d has time %d, not after the median time past %d",
 			height, t, c.MedianTime)
 	}
@@ -295,11 +314,16 @@ func checkTxShape(tx *Transaction) error {
 //     ErrBlockTooBig (over MaxBlockSize), ErrDuplicateTx.
 //  4. Each transaction: CheckTransactionSanity's rules but the signature,
 //     and ErrAmountOverflow when the fees of all transfers overflow.
-//  5. Votes and slashes: checkFinalityShape's rules (ErrStakeDisabled,
+//  5. The seal (ErrBadSeal): a ConsensusPoS block but the genesis block
+//     (no parent) must carry one, and no other block may. Like the
+//     commitment errors it does not condemn the header, since the seal is
+//     not covered by the block hash. Whether the seal is right is the
+//     node's check (chain/pos.VerifySeal needs the validator set).
+//  6. Votes and slashes: checkFinalityShape's rules (ErrStakeDisabled,
 //     ErrBadVote, ErrInvalidEvidence), then ErrTooManyVotes over
 //     p.MaxVotesPerBlock votes and ErrTooManySlashes over
 //     p.MaxSlashesPerBlock slashes.
-//  6. Signatures (ErrBadSignature) under the same rule as
+//  7. Signatures (ErrBadSignature) under the same rule as
 //     CheckTransactionSanity (ZIP-215, see the package doc): those of
 //     transfers, votes and slashing evidence (two per slash) verified in
 //     one batch, or one per CPU (runtime.GOMAXPROCS) when the block has
@@ -374,6 +398,12 @@ func CheckBlockSanity(b *Block, p *Params, flags BehaviorFlags) error {
 		}
 	}
 
+	switch genesis := b.Header.PrevBlock == (Hash{}); {
+	case p.Consensus == ConsensusPoS && b.Seal == nil && !genesis:
+		return ruleError(ErrBadSeal, "block %v has no proposer seal", b.Hash())
+	case (p.Consensus != ConsensusPoS || genesis) && b.Seal != nil:
+		return ruleError(ErrBadSeal, "block %v carries a seal on a %v network or as a genesis block", b.Hash(), p.Consensus)
+	}
 	if err := checkFinalityTxs(b, ids, p); err != nil {
 		return err
 	}

@@ -74,7 +74,9 @@ type Config struct {
 	// ValidatorKey, if set, makes the daemon a Casper FFG validator with
 	// this ed25519 key: it votes once per epoch while the key is an
 	// active validator (see validator; its signing record is kept in
-	// DataDir). Can be nil: not a validator.
+	// DataDir). On a proof-of-stake chain (chain.ConsensusPoS) it also
+	// proposes the blocks of the slots the key is elected to (see
+	// proposer). Can be nil: not a validator.
 	ValidatorKey ed25519.PrivateKey
 	// Logger receives the node's log. Can be nil: discard.
 	Logger *slog.Logger
@@ -110,6 +112,10 @@ type Daemon struct {
 	// validator signs votes; nil without Config.ValidatorKey. Set in New.
 	validator *validator
 
+	// proposer makes blocks in its slots; nil but on a proof-of-stake
+	// chain with Config.ValidatorKey. Set in New.
+	proposer *proposer
+
 	mu       sync.Mutex
 	tipCh    chan struct{}  // closed and replaced when the tip changes
 	dashPool dashboard.Pool // SetDashboardPool
@@ -130,6 +136,10 @@ func New(cfg Config) (*Daemon, error) {
 	}
 	if cfg.ValidatorKey != nil && len(cfg.ValidatorKey) != ed25519.PrivateKeySize {
 		return nil, fmt.Errorf("%w: validator key of %d bytes, want %d", ErrConfig, len(cfg.ValidatorKey), ed25519.PrivateKeySize)
+	}
+	if p := cfg.Params; p.Consensus == chain.ConsensusPoS && (p.SlotDuration <= 0 || p.EpochLength <= 0) {
+		return nil, fmt.Errorf("%w: a proof-of-stake chain needs a positive slot duration and epoch length, have %v and %d",
+			ErrConfig, p.SlotDuration, p.EpochLength)
 	}
 	if cfg.MaxRPCConns < 0 || cfg.RPCIdleTimeout < 0 {
 		return nil, fmt.Errorf("%w: negative RPC connection limit %d or idle timeout %v", ErrConfig, cfg.MaxRPCConns, cfg.RPCIdleTimeout)
@@ -193,6 +203,9 @@ func New(cfg Config) (*Daemon, error) {
 		if err := d.startValidator(cfg.ValidatorKey, cfg.DataDir); err != nil {
 			d.Close()
 			return nil, err
+		}
+		if cfg.Params.Consensus == chain.ConsensusPoS {
+			d.startProposer(cfg.ValidatorKey)
 		}
 	}
 	if cfg.RPCAddr != "" || cfg.RPCListener != nil {
@@ -380,6 +393,10 @@ func isLoopback(addr net.Addr) bool {
 // be used afterwards.
 func (d *Daemon) Close() error {
 	var errs []error
+	if d.proposer != nil { // first: it submits blocks, which are published
+		d.proposer.stop()
+		d.proposer = nil
+	}
 	if d.validator != nil { // first: it publishes on the network
 		d.validator.stop()
 		d.validator = nil

@@ -36,10 +36,28 @@ var ErrStoreMissing = errors.New("daemon: the data directory's store is missing 
 //     stopped before its genesis block was committed, and removed): a new
 //     chain.
 //
-// An empty dataDir gives a new chain each call, kept nowhere.
+// An empty dataDir gives a new chain each call, kept nowhere. A data
+// directory may hold a proof-of-stake dev chain (see DevPoSParams): its
+// parameters are returned; the caller checks Params.Consensus.
 func DevParams(dataDir string, now time.Time) (*chain.Params, error) {
+	return devChain(dataDir, now, mineDevGenesis)
+}
+
+// DevPoSParams is DevParams for a proof-of-stake dev chain: a new chain's
+// genesis block is chain.DevPoSGenesisTemplate(now, validator), which
+// registers validator's key with the genesis stake (see
+// chain.DevPoSParamsFor). A data directory that holds a chain already
+// gives that chain's parameters, whatever validator is; the caller checks
+// Params.Consensus.
+func DevPoSParams(dataDir string, now time.Time, validator chain.PublicKey) (*chain.Params, error) {
+	return devChain(dataDir, now, func(t uint32) (*chain.Block, error) { return chain.DevPoSGenesisTemplate(t, validator), nil })
+}
+
+// devChain is DevParams with newGenesis making a new chain's genesis
+// block.
+func devChain(dataDir string, now time.Time, newGenesis func(uint32) (*chain.Block, error)) (*chain.Params, error) {
 	if dataDir == "" {
-		g, err := mineDevGenesis(uint32(now.Unix()))
+		g, err := newGenesis(uint32(now.Unix()))
 		if err != nil {
 			return nil, err
 		}
@@ -82,7 +100,7 @@ func DevParams(dataDir string, now time.Time) (*chain.Params, error) {
 			return nil, fmt.Errorf("daemon: remove the store %s that holds no chain: %w", storePath, err)
 		}
 	}
-	g, err := mineDevGenesis(uint32(now.Unix()))
+	g, err := newGenesis(uint32(now.Unix()))
 	if err != nil {
 		return nil, err
 	}
@@ -104,8 +122,14 @@ func DevParams(dataDir string, now time.Time) (*chain.Params, error) {
 
 // devParams returns the dev parameters for genesis block g, read from
 // path (for messages; empty when g was mined just now).
+// A genesis block with the limit bits is a proof-of-stake one (a
+// proof-of-work dev genesis has the harder dev genesis bits).
 func devParams(g *chain.Block, path string) (*chain.Params, error) {
-	p, err := chain.DevParamsFor(g)
+	devFor := chain.DevParamsFor
+	if g.Header.Bits == chain.DevParams.PowLimitBits {
+		devFor = chain.DevPoSParamsFor
+	}
+	p, err := devFor(g)
 	if err != nil {
 		if path != "" {
 			return nil, fmt.Errorf("daemon: %s is not a dev genesis block: %w", path, err)

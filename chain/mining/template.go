@@ -158,6 +158,11 @@ func (b *Builder) limits() (extranonce, size, count int) {
 func (b *Builder) build(ctx *chain.HeaderContext, payouts []template.Payout, now time.Time) (*template.Template, error) {
 	height := ctx.PrevHeight + 1
 	minTime := ctx.MedianTime + 1
+	if b.Params.Consensus == chain.ConsensusPoS {
+		// A proof-of-stake block's time is its slot's start rounded down
+		// to the second (the proposer sets it), at least its parent's.
+		minTime = ctx.PrevTime
+	}
 	ts := max(now.Unix(), minTime)
 	if height > 1<<32-1 || minTime < 0 || ts > 1<<32-1 {
 		return nil, fmt.Errorf("%w: height %d, timestamp %d", ErrTimeRange, height, ts)
@@ -170,6 +175,9 @@ func (b *Builder) build(ctx *chain.HeaderContext, payouts []template.Payout, now
 	}
 	txs := []chain.Transaction{{Coinbase: cb}}
 	room := maxSize - chain.HeaderSize - uvarintLen(uint64(maxTxs)) - txs[0].SerializeSize()
+	if b.Params.Consensus == chain.ConsensusPoS {
+		room -= chain.SealSize // the proposer's seal follows the transactions
+	}
 	var fees uint64
 	if b.Txs != nil && maxTxs > 1 && room > 0 {
 		txs, fees = b.selectTxs(txs, maxTxs, room)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/bits"
 	"slices"
+	"time"
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/storage"
@@ -31,6 +32,10 @@ type finalityCtx struct {
 	// genesis is the genesis hash: the checkpoint of epoch 0, justified
 	// and finalized by definition.
 	genesis chain.Hash
+
+	// now is the node's clock, for the slot rules of a proof-of-stake
+	// block's seal.
+	now time.Time
 }
 
 // getFin returns the record as the block has left it so far (nil when
@@ -300,6 +305,7 @@ func (n *Node) finalityCtx(node *blockNode) *finalityCtx {
 			return chain.Hash{}
 		},
 		genesis: n.params.GenesisHash,
+		now:     n.cfg.Now(),
 	}
 }
 

@@ -409,6 +409,16 @@ func (n *Node) ProcessBlock(b *chain.Block) (Result, error) {
 	if err := chain.CheckBlockSanity(b, n.params, chain.BFNone); err != nil {
 		return res, err
 	}
+	if n.params.Consensus == chain.ConsensusPoS {
+		// Before anything is stored: the seal is not covered by the
+		// hash, so its refusal must not condemn the block (see pos.go).
+		n.mu.RLock()
+		err := n.precheckSeal(b)
+		n.mu.RUnlock()
+		if err != nil {
+			return res, err
+		}
+	}
 
 	n.writeMu.Lock()
 	err = n.processBlock(b, hash, &res)

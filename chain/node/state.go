@@ -95,6 +95,20 @@ func connectDelta(accounts map[chain.Address]chain.Account, validators map[chain
 		totals:     make(map[uint64]uint64, 2),
 		validators: len(validators),
 	}
+	if height == 0 && p.Consensus == chain.ConsensusPoS {
+		// The genesis stake of a proof-of-stake chain (see
+		// chain.DevPoSParamsFor): minted, like the genesis coinbase.
+		d.setValidator(validators, p.GenesisValidator, chain.Validator{
+			Owner: p.GenesisValidator.Address(), Stake: p.MinDeposit, ActivationEpoch: 1,
+		})
+	}
+	if height > 0 && p.Consensus == chain.ConsensusPoS {
+		beacon, err := checkSeal(func(k string) []byte { return fc.records[k] }, validators, b, height, p, fc.now)
+		if err != nil {
+			return nil, err
+		}
+		d.setFin(fc.records, storage.BeaconKey, storage.EncodeBeacon(beacon))
+	}
 	if p.IsEpochBoundary(height) {
 		if err := d.unlockStakes(validators, fc.records, height, p, accounts); err != nil {
 			return nil, err

@@ -172,8 +172,9 @@
 // reveal (RFC 9381 ECVRF); it returns the reveal's output, which the node
 // folds into the beacon with Mix. Missed slots are allowed: a block may
 // follow a parent many slots back. A block refused as future is not
-// invalid, only early. The node will carry the seal after the block's
-// transactions; the header hash cannot commit to a seal that signs it,
+// invalid, only early. A block carries its seal after its transactions
+// (chain.Block.Seal, a trailing optional field; chain/node checks it and
+// keeps the beacon as chain state); the header hash cannot commit to a seal that signs it,
 // and need not (see Seal). BenchmarkVerifySeal: 0.21-0.31 ms a block on an
 // AMD Zen 5 (2 shared vCPUs, -cpu 1), nearly all of it the ECVRF check;
 // BenchmarkScheduleProposer: 0.44-0.59 µs a slot among 10,000 validators,

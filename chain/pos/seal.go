@@ -60,6 +60,12 @@ const SealVersion = 1
 // (8), proposer key (32), reveal (80), signature (64).
 const SealSize = 1 + 8 + chain.PublicKeySize + RevealSize + chain.SignatureSize
 
+// The node carries a seal as a chain.BlockSeal: the sizes must agree.
+var (
+	_ [SealSize - chain.SealSize]struct{}
+	_ [chain.SealSize - SealSize]struct{}
+)
+
 // sealSigDomain prefixes a seal's signing message, so that a seal
 // signature can never be valid as a vote, a transfer, a stake transaction
 // or a reveal signed with the same key.
@@ -99,8 +105,8 @@ func sealMessage(network chain.Hash, slot uint64, headerHash chain.Hash) [sealMe
 // one unique contribution per proposer and epoch (Ethereum's design); a
 // validator computes it once per epoch (about 0.1 ms).
 //
-// The node carries the seal after the block's transactions (wiring comes
-// later). The header hash cannot commit to the seal, since the seal signs
+// The node carries the seal after the block's transactions
+// (chain.Block.Seal). The header hash cannot commit to the seal, since the seal signs
 // the header hash: the seal is to the header what a transfer's signature
 // is to the transfer's unsigned fields. Nothing is lost: the block's hash
 // is still its header hash, every byte that matters is signed or proven

@@ -50,6 +50,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Var(&peers, "peer", "multiaddr with /p2p/ID of a peer to keep connected to, repeatable")
 	mdns := fs.Bool("mdns", false, "find peers of this chain on the local network by mDNS (multicast; off by default)")
 	genesis := fs.String("genesis", "", "join the dev chain whose genesis block is in this file (another node's DATADIR/genesis.bin)")
+	consensus := fs.String("consensus", "pow", "pow: blocks are mined; pos: validators elected by stake propose in 2 s slots (a new chain's genesis stakes --validator-key; no mining, no --stratum)")
 	validatorKey := fs.String("validator-key", "", "vote for a checkpoint every epoch with the validator key in this file (node validator keygen; registered by node validator deposit)")
 	validatorPass := fs.String("validator-key-passphrase-file", "", "file holding --validator-key's passphrase (required with it)")
 	epochLength := fs.Int64("epoch-length", chain.DevParams.EpochLength, "dev/test knob: blocks per stake epoch; every node of the chain, at every start, must use the same value")
@@ -73,6 +74,16 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if (*rpcUser == "") != (*rpcPass == "") {
 		return cli.Usagef("--rpcuser and --rpcpassword go together")
+	}
+	if *consensus != chain.ConsensusPoW.String() && *consensus != chain.ConsensusPoS.String() {
+		return cli.Usagef("--consensus must be pow or pos, not %q", *consensus)
+	}
+	pos := *consensus == chain.ConsensusPoS.String()
+	if pos && *stratumAddr != "" {
+		return cli.Usagef("--stratum serves miners: not with --consensus pos, whose blocks are proposed, not mined")
+	}
+	if pos && *genesis == "" && *validatorKey == "" {
+		return cli.Usagef("--consensus pos needs --validator-key (its key holds a new chain's genesis stake) or --genesis to join a chain")
 	}
 	valKey, err := loadValidatorKey(*validatorKey, *validatorPass, stderr)
 	if err != nil {
@@ -103,11 +114,16 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var params *chain.Params
 	if *genesis != "" {
 		params, err = daemon.JoinDevParams(*dataDir, *genesis)
+	} else if pos {
+		params, err = daemon.DevPoSParams(*dataDir, time.Now(), chain.PublicKey(valKey.Public().(ed25519.PublicKey)))
 	} else {
 		params, err = daemon.DevParams(*dataDir, time.Now())
 	}
 	if err != nil {
 		return err
+	}
+	if params.Consensus.String() != *consensus {
+		return fmt.Errorf("node: %s holds a %v chain, not --consensus %s", *dataDir, params.Consensus, *consensus)
 	}
 	params.EpochLength = *epochLength
 	if *stratumAddr != "" {

@@ -303,3 +303,64 @@ func TestValidatorKeyFlag(t *testing.T) {
 		t.Fatalf("node: %v\n%s", err, stderr.String())
 	}
 }
+
+// TestConsensusPoSFlag: --consensus takes pow or pos; pos refuses
+// --stratum and needs --validator-key to create a chain; node --dev
+// --consensus pos with a validator key creates a chain whose genesis
+// stakes that key and proposes its blocks (the only validator is elected
+// in every slot); the data directory then refuses --consensus pow.
+func TestConsensusPoSFlag(t *testing.T) {
+	dir := t.TempDir()
+	keyPath := filepath.Join(dir, "validator.json")
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"validator", "keygen", "--out", keyPath}, strings.NewReader("right\n"), &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	pass := filepath.Join(dir, "good.pass")
+	if err := os.WriteFile(pass, []byte("right\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := filepath.Join(dir, "data")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--consensus", "pop"}, "must be pow or pos"},
+		{[]string{"--consensus", "pos"}, "needs --validator-key"},
+		{[]string{"--consensus", "pos", "--stratum", "127.0.0.1:0", "--stratum-payout", "x"}, "not with --consensus pos"},
+	} {
+		args := append([]string{"--dev", "--datadir", dataDir, "--listen", "", "--rpc", ""}, c.args...)
+		code, stderr := runNode(t, args...)
+		if code != 2 || !strings.Contains(stderr, c.want) {
+			t.Errorf("node %q: exit %d, want 2 with %q on stderr:\n%s", c.args, code, c.want, stderr)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"--dev", "--consensus", "pos", "--datadir", dataDir, "--listen", "", "--rpc", freeAddr(t),
+			"--validator-key", keyPath, "--validator-key-passphrase-file", pass}, strings.NewReader(""), io.Discard, &stderr)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stderr.String(), "proposer: block") {
+		select {
+		case err := <-done:
+			t.Fatalf("node stopped: %v\n%s", err, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no proposed block in 30 s:\n%s", stderr.String())
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("node: %v\n%s", err, stderr.String())
+	}
+	code, serr := runNode(t, "--dev", "--datadir", dataDir, "--listen", "", "--rpc", "")
+	if code != 1 || !strings.Contains(serr, "holds a pos chain") {
+		t.Errorf("--consensus pow on the pos chain: exit %d:\n%s", code, serr)
+	}
+}

@@ -1,0 +1,254 @@
+package node
+
+import (
+	"crypto/ed25519"
+	"encoding/binary"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/pos"
+	"github.com/powmine/powmine/chain/storage"
+)
+
+// posChain is a proof-of-stake test chain: one genesis validator, slots
+// of a second, slot epochs of two slots, and a clock the test moves.
+type posChain struct {
+	tb    testing.TB
+	p     *chain.Params
+	g     *chain.Block
+	priv  ed25519.PrivateKey
+	store *MemStore
+	now   time.Time
+	n     *Node
+}
+
+const posGenesisTime = 1_800_000_000
+
+func posKey(i int) ed25519.PrivateKey {
+	var seed [ed25519.SeedSize]byte
+	binary.LittleEndian.PutUint64(seed[:], uint64(i)+100)
+	return ed25519.NewKeyFromSeed(seed[:])
+}
+
+func pubOf(priv ed25519.PrivateKey) chain.PublicKey {
+	return chain.PublicKey(priv.Public().(ed25519.PublicKey))
+}
+
+func newPosChain(tb testing.TB) *posChain {
+	tb.Helper()
+	priv := posKey(0)
+	g := chain.DevPoSGenesisTemplate(posGenesisTime, pubOf(priv))
+	p, err := chain.DevPoSParamsFor(g)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p.SlotDuration = time.Second
+	p.EpochLength = 2
+	c := &posChain{tb: tb, p: &p, g: g, priv: priv, store: NewMemStore(), now: time.Unix(posGenesisTime, 0)}
+	c.n = c.open()
+	return c
+}
+
+func (c *posChain) open() *Node {
+	c.tb.Helper()
+	n, err := New(Config{Params: c.p, Genesis: c.g, Store: c.store, Now: func() time.Time { return c.now }})
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	return n
+}
+
+// block returns a block on parent (at height) for slot, stamped with the
+// slot's start and sealed by priv with its reveal for revealEpoch.
+func (c *posChain) block(parent chain.Hash, height int64, slot uint64, priv ed25519.PrivateKey, revealEpoch uint64) *chain.Block {
+	c.tb.Helper()
+	start := pos.SlotStart(time.Unix(posGenesisTime, 0), c.p.SlotDuration, slot)
+	b := &chain.Block{
+		Header: chain.Header{Version: 1, PrevBlock: parent, Timestamp: uint32(start.Unix()), Bits: c.p.PowLimitBits},
+		Transactions: []chain.Transaction{{Coinbase: &chain.Coinbase{
+			Height: uint32(height), Outputs: []chain.Output{{Address: pubOf(priv).Address(), Amount: 1}},
+		}}},
+	}
+	b.Header.MerkleRoot, _ = b.MerkleRoot()
+	reveal, err := pos.NewReveal(priv, c.p.GenesisHash, revealEpoch)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	s, err := pos.NewSeal(priv, c.p.GenesisHash, slot, b.Hash(), reveal)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	enc, _ := s.MarshalBinary()
+	b.Seal = (*chain.BlockSeal)(enc)
+	return b
+}
+
+// good returns the elected proposer's block for slot on the tip.
+func (c *posChain) good(slot uint64) *chain.Block {
+	tip := c.n.Tip()
+	return c.block(tip.Hash, tip.Height+1, slot, c.priv, slot/uint64(c.p.EpochLength))
+}
+
+func (c *posChain) at(slot uint64) {
+	c.now = pos.SlotStart(time.Unix(posGenesisTime, 0), c.p.SlotDuration, slot)
+}
+
+// wantPosCode checks that err is an ErrBadSeal RuleError wrapping
+// chain/pos's code.
+func wantPosCode(tb testing.TB, err error, code pos.ErrorCode) {
+	tb.Helper()
+	var rerr chain.RuleError
+	var perr pos.RuleError
+	if !errors.As(err, &rerr) || rerr.Code != chain.ErrBadSeal || !errors.As(err, &perr) || perr.Code != code {
+		tb.Fatalf("error %v, want ErrBadSeal wrapping %v", err, code)
+	}
+}
+
+func TestPoSGenesisValidator(t *testing.T) {
+	c := newPosChain(t)
+	v := c.n.Validator(pubOf(c.priv))
+	if v.Stake != c.p.MinDeposit || v.Owner != pubOf(c.priv).Address() || !v.ActiveAt(1) {
+		t.Fatalf("genesis validator %+v", v)
+	}
+	info, err := c.n.Proposer(1)
+	if err != nil || info.Proposer != pubOf(c.priv) {
+		t.Fatalf("proposer of slot 1: %+v, %v", info, err)
+	}
+}
+
+func TestPoSSealRules(t *testing.T) {
+	c := newPosChain(t)
+	c.at(3)
+	other := posKey(1)
+
+	// Before the tip's state changes: each bad seal is refused with its
+	// code, and nothing is stored.
+	tip := c.n.Tip()
+	future := c.good(9)
+	if _, err := c.n.ProcessBlock(future); err == nil {
+		t.Fatal("future slot accepted")
+	} else {
+		wantPosCode(t, err, pos.ErrFutureSlot)
+	}
+	_, err := c.n.ProcessBlock(c.block(tip.Hash, 1, 2, other, 1))
+	wantPosCode(t, err, pos.ErrWrongProposer)
+	badSig := c.good(2)
+	badSig.Seal[chain.SealSize-1] ^= 1
+	_, err = c.n.ProcessBlock(badSig)
+	wantPosCode(t, err, pos.ErrBadSealSignature)
+	_, err = c.n.ProcessBlock(c.block(tip.Hash, 1, 2, c.priv, 0)) // slot 2 is in epoch 1
+	wantPosCode(t, err, pos.ErrBadReveal)
+	late := c.good(2)
+	late.Header.Timestamp++
+	late.Header.MerkleRoot, _ = late.MerkleRoot()
+	if _, err := c.n.ProcessBlock(late); err == nil {
+		t.Fatal("timestamp off its slot accepted")
+	}
+
+	// The block with the bad signature was not condemned: its honest
+	// seal connects.
+	honest := c.good(2)
+	if honest.Hash() != badSig.Hash() {
+		t.Fatal("test bug: the honest block differs")
+	}
+	if _, err := c.n.ProcessBlock(honest); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.n.ProcessBlock(c.good(2))
+	if err == nil {
+		t.Fatal("a second block of slot 2 on slot 2 accepted")
+	}
+	wantPosCode(t, err, pos.ErrSlotNotAfterParent)
+
+	// The future block is accepted in its slot.
+	c.at(9)
+	if c.n.Tip().Hash != honest.Hash() {
+		t.Fatal("tip moved")
+	}
+	future = c.good(9)
+	if _, err := c.n.ProcessBlock(future); err != nil {
+		t.Fatalf("in its slot: %v", err)
+	}
+}
+
+func TestPoSBeaconConnectUndoPersist(t *testing.T) {
+	c := newPosChain(t)
+	c.at(20)
+	genesis := c.n.Tip().Hash
+	// Branch A: slots 1, 2, 5, 8 (missed slots, epochs 0, 1, 2, 4).
+	for _, slot := range []uint64{1, 2, 5, 8} {
+		b := c.good(slot)
+		if _, err := c.n.ProcessBlock(b); err != nil {
+			t.Fatalf("slot %d: %v", slot, err)
+		}
+	}
+	beaconA := c.n.finality[storage.BeaconKey]
+	be, err := storage.DecodeBeacon(beaconA)
+	if err != nil || be.Slot != 8 || be.Epoch != 4 || be.Valid != 2 || be.Ends[0].Epoch != 2 || be.Ends[1].Epoch != 1 {
+		t.Fatalf("beacon after branch A: %+v, %v", be, err)
+	}
+
+	// Branch B from genesis, longer: the node reorganizes and the beacon
+	// is B's, computed from genesis.
+	parent, height := genesis, int64(0)
+	for _, slot := range []uint64{3, 4, 6, 7, 9} {
+		height++
+		blk := c.block(parent, height, slot, c.priv, slot/2)
+		if _, err := c.n.ProcessBlock(blk); err != nil {
+			t.Fatalf("branch B slot %d: %v", slot, err)
+		}
+		parent = blk.Hash()
+	}
+	if c.n.Tip().Hash != parent {
+		t.Fatalf("tip %v, want branch B's %v", c.n.Tip().Hash, parent)
+	}
+	be, _ = storage.DecodeBeacon(c.n.finality[storage.BeaconKey])
+	if be.Slot != 9 || be.Epoch != 4 {
+		t.Fatalf("beacon after the reorganization: %+v", be)
+	}
+	beaconB := c.n.finality[storage.BeaconKey]
+
+	// The beacon is in the store: a node opened on it has the same.
+	n2 := c.open()
+	if got := n2.finality[storage.BeaconKey]; string(got) != string(beaconB) {
+		t.Fatal("beacon not restored from the store")
+	}
+	if string(beaconA) == string(beaconB) {
+		t.Fatal("two branches gave one beacon")
+	}
+}
+
+func TestPoSSeedFor(t *testing.T) {
+	g := chain.Hash{1}
+	m := func(i byte) chain.Hash { return chain.Hash{i} }
+	b := storage.Beacon{Slot: 50, Epoch: 10, Mix: m(10), Ends: [2]storage.EpochMix{{Epoch: 9, Mix: m(9)}, {Epoch: 7, Mix: m(7)}}, Valid: 2}
+	for _, c := range []struct {
+		e    uint64
+		want chain.Hash
+	}{{0, g}, {1, g}, {10, m(7)}, {11, m(9)}, {12, m(10)}, {40, m(10)}} {
+		if got := seedFor(b, c.e, g); got != c.want {
+			t.Errorf("epoch %d: seed %v, want %v", c.e, got, c.want)
+		}
+	}
+	b.Valid = 1
+	if got := seedFor(b, 10, g); got != g {
+		t.Errorf("one end, epoch 10: seed %v, want genesis", got)
+	}
+}
+
+func TestPoSHeaders(t *testing.T) {
+	c := newPosChain(t)
+	c.at(5)
+	b := c.good(1)
+	if _, err := c.n.ProcessHeaders([]chain.Header{b.Header}); err != nil {
+		t.Fatalf("a proof-of-stake header (no work): %v", err)
+	}
+	h := b.Header
+	h.Bits = 0x1e03ffff
+	var rerr chain.RuleError
+	if _, err := c.n.ProcessHeaders([]chain.Header{h}); !errors.As(err, &rerr) || rerr.Code != chain.ErrUnexpectedDifficulty {
+		t.Fatalf("bits off the limit: error %v, want ErrUnexpectedDifficulty", err)
+	}
+}
