@@ -134,7 +134,11 @@ func TestSyncOrphanFetch(t *testing.T) {
 	waitFor(t, "tip", func() bool { return b.Node().Tip().Hash == tip })
 	// The sync brings the headers of a's 4 blocks, then the 3 missing
 	// ancestors; the gossiped block waits in the orphan pool and connects
-	// after them (fetched too, it is known).
+	// after them (fetched too, it is known). The tip can reach a's while
+	// the sync has yet to count the last block it handed over: the counts
+	// are waited for, and must then be exact.
+	done := func() bool { st := b.net.SyncStats(); return st.OrphanSyncs > 0 && st.Blocks >= 3 && st.Headers >= 4 }
+	waitFor(t, "the orphan sync's counts", done)
 	if st := b.net.SyncStats(); st.OrphanSyncs == 0 || st.Blocks != 3 || st.Headers != 4 {
 		t.Fatalf("sync stats %+v, want an orphan sync of 4 headers and 3 blocks", st)
 	}
