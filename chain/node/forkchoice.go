@@ -1,5 +1,13 @@
 package node
 
+import (
+	"math"
+	"math/bits"
+
+	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/storage"
+)
+
 // Finalizer lets a finality rule (a proof-of-stake checkpoint, an
 // operator's checkpoint) constrain fork choice. Fork choice itself is
 // fixed: among the chains whose blocks are all stored and not known
@@ -38,8 +46,9 @@ func (n *Node) bestCandidate() *blockNode {
 	tip := n.view.tip()
 	best := tip
 	finalized := n.finalizedHeight()
+	w := n.stakeWindow()
 	for c := range n.candidates {
-		if !n.better(c, best) || c.status.KnownInvalid() {
+		if !n.better(c, best, w) || c.status.KnownInvalid() {
 			continue
 		}
 		fork := n.view.findFork(c)
@@ -95,12 +104,149 @@ func (n *Node) justifiedEstimate(b *blockNode) uint64 {
 }
 
 // better reports whether a should be followed rather than b: the higher
-// justified epoch first (justifiedEstimate), then the heavier chain
-// (heavier: most work, then first seen). With stake disabled every
-// justified epoch is 0 and this is heavier.
-func (n *Node) better(a, b *blockNode) bool {
+// justified epoch first (justifiedEstimate); on a proof-of-stake chain
+// then the higher attesting stake from epoch w on (attestEstimate and
+// attestation.from; w is stakeWindow's, one for all the comparisons of a
+// choice, so that the order is transitive); then the heavier chain
+// (heavier: most work, then first seen; on a proof-of-stake chain every
+// block has the same work, so the most blocks). With stake disabled
+// every justified epoch is 0 and this is heavier.
+func (n *Node) better(a, b *blockNode, w uint64) bool {
 	if ja, jb := n.justifiedEstimate(a), n.justifiedEstimate(b); ja != jb {
 		return ja > jb
 	}
+	if n.params.Consensus == chain.ConsensusPoS {
+		if x, y := n.attestEstimate(a).from(w), n.attestEstimate(b).from(w); x != y {
+			return x > y
+		}
+	}
 	return heavier(a, b)
+}
+
+// stakeWindow returns the first target epoch whose votes fork choice
+// counts: E−1, where E is the highest epoch of a candidate's block (0
+// when E is 0). A block of epoch E counts votes for targets E and E−1
+// only, so older votes no longer count on the most advanced branch and
+// must not count for a branch that stopped in an earlier epoch, whose
+// state still holds them. It is 0 on a chain that is not proof of stake.
+func (n *Node) stakeWindow() uint64 {
+	if n.params.Consensus != chain.ConsensusPoS {
+		return 0
+	}
+	var top int64
+	for c := range n.candidates {
+		if !c.status.KnownInvalid() {
+			top = max(top, c.height)
+		}
+	}
+	e := n.params.Epoch(top)
+	return e - min(e, 1)
+}
+
+// attestation is the attesting stake of a proof-of-stake chain state
+// after a block of epoch epoch: the stake of the votes the state counts
+// for the checkpoints of epoch (stake[0]) and epoch−1 (stake[1]), each
+// only when that epoch is above the state's justified epoch (0
+// otherwise). Those are the only target epochs whose votes a block of
+// epoch still counts: the first block of an epoch prunes the votes of
+// older targets (see pruneFinality), so the attesting stake is not
+// monotone along a chain.
+type attestation struct {
+	epoch uint64
+	stake [2]uint64
+}
+
+// from returns the stake of a's votes for target epochs w and above,
+// saturating at the largest uint64.
+func (a attestation) from(w uint64) uint64 {
+	var sum uint64
+	for i, s := range a.stake {
+		if uint64(i) <= a.epoch && a.epoch-uint64(i) >= w {
+			var carry uint64
+			if sum, carry = bits.Add64(sum, s, 0); carry != 0 {
+				return math.MaxUint64
+			}
+		}
+	}
+	return sum
+}
+
+// attestationOf returns the attestation of the chain state records after
+// a block of epoch, whose justified epoch is justified: the sum of the
+// link stakes (storage.LinkKey) of target epochs epoch and epoch−1 above
+// justified.
+func attestationOf(records map[string][]byte, epoch, justified uint64) attestation {
+	a := attestation{epoch: epoch}
+	for key, v := range records {
+		kind, target, _, ok := storage.FinalityRecordKind(key)
+		if !ok || kind != 'l' || target <= justified || target > epoch || epoch-target > 1 {
+			continue
+		}
+		s, err := storage.DecodeStake(v)
+		if err != nil {
+			continue
+		}
+		i := epoch - target
+		var carry uint64
+		if a.stake[i], carry = bits.Add64(a.stake[i], s, 0); carry != 0 {
+			a.stake[i] = math.MaxUint64
+		}
+	}
+	return a
+}
+
+// recordChainState records on b, the tip, what fork choice needs of the
+// chain state after it, which is the node's state now: its justified
+// epoch and, on a proof-of-stake chain, its attestation. The node calls
+// it whenever a block becomes the tip (connected, by a disconnect, at
+// load), so the tip's values are always known. The caller holds mu.
+func (n *Node) recordChainState(b *blockNode) {
+	b.justified = finalityMeta(func(k string) []byte { return n.finality[k] }, n.params.GenesisHash).Justified.Epoch
+	if n.params.Consensus == chain.ConsensusPoS {
+		b.attest = attestationOf(n.finality, n.params.Epoch(b.height), b.justified)
+	}
+	b.justifiedKnown = true
+}
+
+// bodyVotes is what the node knows of the votes in a block's body.
+type bodyVotes uint8
+
+const (
+	// votesUnknown: the body was not seen since the node started (the
+	// block was loaded from the store).
+	votesUnknown bodyVotes = iota
+	// votesNone: the body holds no vote.
+	votesNone
+	// votesSome: the body holds at least one vote.
+	votesSome
+)
+
+// votesIn returns what b's body says about votes.
+func votesIn(b *chain.Block) bodyVotes {
+	for i := range b.Transactions {
+		if b.Transactions[i].Vote != nil {
+			return votesSome
+		}
+	}
+	return votesNone
+}
+
+// attestEstimate is the attestation fork choice uses for b: the known
+// one when b was connected at least once; else, when a block between b
+// and its nearest connected ancestor (b included) is known to hold a
+// vote, the largest stakes, so that the branch is tried: the stake its
+// votes add is known only once they are counted; else the tip's, so that
+// the branch competes with the tip on the number of blocks and is tried
+// when longer, as with justifiedEstimate. An ancestor's attestation is
+// no bound: votes of an epoch that closes unjustified stop counting.
+func (n *Node) attestEstimate(b *blockNode) attestation {
+	if b.justifiedKnown {
+		return b.attest
+	}
+	for x := b; x != nil && !x.justifiedKnown; x = x.parent {
+		if x.votes == votesSome {
+			return attestation{epoch: n.params.Epoch(b.height), stake: [2]uint64{math.MaxUint64, math.MaxUint64}}
+		}
+	}
+	return n.view.tip().attest
 }
