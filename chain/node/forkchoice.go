@@ -11,13 +11,15 @@ import (
 // Finalizer lets a finality rule (a proof-of-stake checkpoint, an
 // operator's checkpoint) constrain fork choice. Fork choice itself is
 // fixed: among the chains whose blocks are all stored and not known
-// invalid, the node follows the one whose tip has the most cumulative
-// work, and at equal work the one whose tip it saw first; length never
-// counts. Before it switches to a branch that requires disconnecting
-// blocks, it asks the Finalizer, and a veto removes that branch from
-// consideration until the next block arrives: the node then takes the
-// best branch that is not vetoed, or stays where it is. Extending the
-// current tip is never vetoed.
+// invalid, the node follows the one whose tip has the highest justified
+// epoch, then (pure proof of stake only) the most attesting stake, then
+// the most cumulative work, and at equal work the one whose tip it saw
+// first (see better); length never counts, but in pure proof of stake
+// every block has the same work. Before it switches to a branch that
+// requires disconnecting blocks, it asks the Finalizer, and a veto
+// removes that branch from consideration until the next block arrives:
+// the node then takes the best branch that is not vetoed, or stays where
+// it is. Extending the current tip is never vetoed.
 //
 // The node calls AllowReorg with its write lock held, so it must be fast
 // and must not call ProcessBlock; it may call the read methods. The BlockInfo values are copies; their
@@ -77,8 +79,10 @@ func (n *Node) finalizedHeight() int64 {
 }
 
 // justifiedOf returns the justified epoch of the chain state ending at b
-// as far as the node knows it: b's own, known true, when b was connected
-// at least once; else that of its nearest ancestor that was, known false
+// as far as the node knows it: b's own, known true, when the node's
+// state was b's at least once (b was connected, or became the tip by a
+// disconnect or at load); else that of its nearest ancestor whose state
+// was, known false
 // (a lower bound: the justified epoch never decreases along a chain).
 func justifiedOf(b *blockNode) (epoch uint64, known bool) {
 	for x := b; x != nil; x = x.parent {
