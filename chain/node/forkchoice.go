@@ -212,15 +212,14 @@ func (n *Node) recordChainState(b *blockNode) {
 	b.justifiedKnown = true
 }
 
-// bodyVotes is what the node knows of the votes in a block's body.
+// bodyVotes is what the node knows of the votes in a block's body; the
+// zero value: nothing, the body was not seen since the node started (the
+// block was loaded from the store).
 type bodyVotes uint8
 
 const (
-	// votesUnknown: the body was not seen since the node started (the
-	// block was loaded from the store).
-	votesUnknown bodyVotes = iota
 	// votesNone: the body holds no vote.
-	votesNone
+	votesNone bodyVotes = iota + 1
 	// votesSome: the body holds at least one vote.
 	votesSome
 )
