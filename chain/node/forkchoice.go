@@ -201,15 +201,81 @@ func attestationOf(records map[string][]byte, epoch, justified uint64) attestati
 
 // recordChainState records on b, the tip, what fork choice needs of the
 // chain state after it, which is the node's state now: its justified
-// epoch and, on a proof-of-stake chain, its attestation. The node calls
-// it whenever a block becomes the tip (connected, by a disconnect, at
-// load), so the tip's values are always known. The caller holds mu.
+// epoch and, on a proof-of-stake chain, its attestation, computed from
+// the whole state. The node calls it when a block becomes the tip
+// without being connected (genesis, at load, by a disconnect), so the
+// tip's values are always known; it does nothing when b's are known
+// already: the state after a block never changes. The caller holds mu.
 func (n *Node) recordChainState(b *blockNode) {
+	if b.justifiedKnown {
+		return
+	}
 	b.justified = finalityMeta(func(k string) []byte { return n.finality[k] }, n.params.GenesisHash).Justified.Epoch
 	if n.params.Consensus == chain.ConsensusPoS {
 		b.attest = attestationOf(n.finality, n.params.Epoch(b.height), b.justified)
 	}
 	b.justifiedKnown = true
+}
+
+// recordConnected is recordChainState for b, just connected on its
+// parent, whose values are known (the parent was the tip): b's
+// attestation follows from the parent's and b's finality changes,
+// before and after (storage.FinalityEntry lists of the same keys in the
+// same order: the block's undo and its new records), without reading
+// the whole state. The caller holds mu.
+func (n *Node) recordConnected(b *blockNode, before, after []storage.FinalityEntry) {
+	b.justified = finalityMeta(func(k string) []byte { return n.finality[k] }, n.params.GenesisHash).Justified.Epoch
+	switch {
+	case n.params.Consensus != chain.ConsensusPoS:
+	case b.parent.justifiedKnown:
+		b.attest = nextAttestation(b.parent.attest, n.params.Epoch(b.height), b.justified, before, after)
+	default: // not expected: the tip's values are always known
+		b.attest = attestationOf(n.finality, n.params.Epoch(b.height), b.justified)
+	}
+	b.justifiedKnown = true
+}
+
+// nextAttestation returns the attestation after a block of epoch whose
+// justified epoch is justified, from its parent's attestation p and the
+// block's finality changes (see recordConnected): the parent's stakes of
+// the target epochs a block of epoch counts (the first block of an epoch
+// pruned the others), plus what the block's votes added to their links,
+// with the targets at or below justified left out. The parent counted
+// every target above its own justified epoch, which is at most
+// justified, so this equals attestationOf on the block's state.
+func nextAttestation(p attestation, epoch, justified uint64, before, after []storage.FinalityEntry) attestation {
+	a := attestation{epoch: epoch}
+	for i, s := range p.stake {
+		if t := p.epoch - uint64(i); uint64(i) <= p.epoch && t <= epoch && epoch-t <= 1 {
+			a.stake[epoch-t] = s
+		}
+	}
+	for i := range min(len(before), len(after)) {
+		kind, t, _, ok := storage.FinalityRecordKind(after[i].Key)
+		if !ok || kind != 'l' || after[i].Key != before[i].Key || t > epoch || epoch-t > 1 {
+			continue
+		}
+		var old, now uint64
+		if before[i].Value != nil {
+			old, _ = storage.DecodeStake(before[i].Value)
+		}
+		if after[i].Value != nil {
+			now, _ = storage.DecodeStake(after[i].Value)
+		}
+		// A link's stake only grows while its target is open.
+		if now > old {
+			var carry uint64
+			if a.stake[epoch-t], carry = bits.Add64(a.stake[epoch-t], now-old, 0); carry != 0 {
+				a.stake[epoch-t] = math.MaxUint64
+			}
+		}
+	}
+	for i := range a.stake {
+		if uint64(i) > epoch || epoch-uint64(i) <= justified {
+			a.stake[i] = 0
+		}
+	}
+	return a
 }
 
 // bodyVotes is what the node knows of the votes in a block's body; the

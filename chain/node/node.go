@@ -727,7 +727,7 @@ func (n *Node) connectBlock(node *blockNode) error {
 	applyEntries(n.accounts, batch.Accounts)
 	applyValidators(n.validators, batch.Validators)
 	applyFinality(n.finality, batch.Finality)
-	n.recordChainState(node)
+	n.recordConnected(node, d.undo.Finality, batch.Finality)
 	n.view.setTip(node)
 	n.mu.Unlock()
 	n.pending = append(n.pending, Event{Kind: BlockConnected, Hash: node.hash, Height: node.height, Block: b})

@@ -62,7 +62,22 @@ func (c *posChain) propose(slot uint64, txs ...chain.Transaction) *chain.Block {
 	if _, err := c.n.ProcessBlock(b); err != nil {
 		c.tb.Fatalf("slot %d: %v", slot, err)
 	}
+	c.checkAttest()
 	return b
+}
+
+// checkAttest checks that the attestation recorded on the tip, which the
+// node computed from its parent's and the block's changes, is the one the
+// whole state gives.
+func (c *posChain) checkAttest() {
+	c.tb.Helper()
+	c.n.mu.RLock()
+	defer c.n.mu.RUnlock()
+	tip := c.n.view.tip()
+	want := attestationOf(c.n.finality, c.p.Epoch(tip.height), tip.justified)
+	if !tip.justifiedKnown || tip.attest != want {
+		c.tb.Fatalf("tip at height %d: attestation %+v (known %v), the state gives %+v", tip.height, tip.attest, tip.justifiedKnown, want)
+	}
 }
 
 // vote returns validator i's vote from source to target.
@@ -82,6 +97,7 @@ func (c *posChain) mustProcess(blocks ...*chain.Block) {
 		if _, err := c.n.ProcessBlock(b); err != nil {
 			c.tb.Fatalf("block at height %d: %v", b.Transactions[0].Coinbase.Height, err)
 		}
+		c.checkAttest()
 	}
 }
 
@@ -247,6 +263,20 @@ func TestPoSForkChoiceAttestingStake(t *testing.T) {
 	bFirst.wantTip(a4)
 	if a, _ := bFirst.attestOf(a4); a != (attestation{epoch: 2, stake: [2]uint64{0, 20 * coin}}) {
 		t.Fatalf("a4's attestation %+v", a)
+	}
+
+	// j4, beside a4, adds V2's vote for A's checkpoint of epoch 1: 30
+	// coins justify it, so j4 wins on the justified epoch, and the votes
+	// for epoch 1 no longer count as attesting stake.
+	bj := c.builder(b1, a2, a3)
+	j4 := bj.propose(30, bj.vote(2, g, bj.cpOf(a2)))
+	bFirst.mustProcess(j4)
+	bFirst.wantTip(j4)
+	if j := bFirst.n.Finality().Justified.Epoch; j != 1 {
+		t.Fatalf("justified epoch %d, want 1", j)
+	}
+	if a, _ := bFirst.attestOf(j4); a != (attestation{epoch: 2}) {
+		t.Fatalf("j4's attestation %+v", a)
 	}
 }
 
