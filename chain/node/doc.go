@@ -26,9 +26,9 @@
 //     longest chain (in pure proof of stake every header has the limit
 //     bits, so the most work is the most blocks); at equal work the
 //     block seen first stays (Core's nSequenceId rule). A branch that
-//     forks from the best chain below
-//     its finalized checkpoint (the block at height finalized
-//     epoch·EpochLength) is refused whatever its work, logged once per
+//     forks from the best chain below its finalized checkpoint (the
+//     block at height finalized epoch·EpochLength) is refused whatever
+//     its work, logged once per
 //     such tip, and ChainTip.RevertsFinalized marks it (getchaintips:
 //     "invalid-finality"). A Finalizer can veto further reorganizations.
 //     What is known when: the justified epoch of a chain is a function
@@ -73,9 +73,12 @@
 //     branch carrying votes is tried, and else the tip's, so that the
 //     branch competes with the tip on the number of blocks; a branch
 //     that turns out weaker once connected is left for the better one.
+//     Since only votes justify, this also tries, whatever its length, a
+//     branch that would justify a higher epoch than the tip's.
 //     Limitations: each side block with votes costs one reorganization
 //     to try it (once: its stake is then known); after a restart side
-//     blocks' bodies are unknown, so they compete on length as above;
+//     blocks' bodies are unknown, so a side branch longer than the tip
+//     is tried once, as for the justified epoch;
 //     and a long candidate that fork choice refuses (finality, a
 //     Finalizer veto) still raises the window.
 //   - Account state: a balance and a next sequence number per

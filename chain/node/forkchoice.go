@@ -82,8 +82,8 @@ func (n *Node) finalizedHeight() int64 {
 // as far as the node knows it: b's own, known true, when the node's
 // state was b's at least once (b was connected, or became the tip by a
 // disconnect or at load); else that of its nearest ancestor whose state
-// was, known false
-// (a lower bound: the justified epoch never decreases along a chain).
+// was, known false (a lower bound: the justified epoch never decreases
+// along a chain).
 func justifiedOf(b *blockNode) (epoch uint64, known bool) {
 	for x := b; x != nil; x = x.parent {
 		if x.justifiedKnown {
@@ -301,10 +301,10 @@ func votesIn(b *chain.Block) bodyVotes {
 }
 
 // attestEstimate is the attestation fork choice uses for b: the known
-// one when b was connected at least once; else, when a block between b
-// and its nearest connected ancestor (b included) is known to hold a
-// vote, the largest stakes, so that the branch is tried: the stake its
-// votes add is known only once they are counted; else the tip's, so that
+// one (see justifiedOf); else, when a block between b and its nearest
+// ancestor whose values are known (b included) is known to hold a vote,
+// the largest stakes, so that the branch is tried: the stake its votes
+// add is known only once they are counted; else the tip's, so that
 // the branch competes with the tip on the number of blocks and is tried
 // when longer, as with justifiedEstimate. An ancestor's attestation is
 // no bound: votes of an epoch that closes unjustified stop counting.
