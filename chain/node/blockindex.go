@@ -29,11 +29,22 @@ type blockNode struct {
 	hash   chain.Hash
 	status storage.BlockStatus
 
+	// attest is the attesting stake of the chain state after connecting
+	// this block (see attestation; proof-of-stake chains only, zero on
+	// others), valid when justifiedKnown.
+	attest attestation
+
 	// justified is the justified epoch of the chain state after
 	// connecting this block, valid when justifiedKnown: set when the
-	// block is connected (and for the tip at load), never stored.
+	// block is connected or becomes the tip by a disconnect (and for the
+	// tip at load), never stored.
 	justified      uint64
 	justifiedKnown bool
+
+	// votes is what the node knows of the votes in the block's body, for
+	// the attesting-stake estimate of a block never connected: set when
+	// the block is accepted, unknown for a block loaded from the store.
+	votes bodyVotes
 }
 
 // newBlockNode returns the node of header h, whose parent is parent (nil

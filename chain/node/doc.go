@@ -21,11 +21,14 @@
 //   - Fork choice (forkchoice.go): among the stored, not-known-invalid
 //     blocks (a header-only branch is never a candidate: every block of a
 //     branch must be stored), the node follows the one with the highest
-//     justified epoch, then the most cumulative work, never the longest
-//     chain; at equal work the block seen first stays (Core's
-//     nSequenceId rule). A branch that forks from the best chain below
-//     its finalized checkpoint (the block at height finalized
-//     epoch·EpochLength) is refused whatever its work, logged once per
+//     justified epoch; then, in pure proof of stake only, the most
+//     attesting stake (below); then the most cumulative work, never the
+//     longest chain (in pure proof of stake every header has the limit
+//     bits, so the most work is the most blocks); at equal work the
+//     block seen first stays (Core's nSequenceId rule). A branch that
+//     forks from the best chain below its finalized checkpoint (the
+//     block at height finalized epoch·EpochLength) is refused whatever
+//     its work, logged once per
 //     such tip, and ChainTip.RevertsFinalized marks it (getchaintips:
 //     "invalid-finality"). A Finalizer can veto further reorganizations.
 //     What is known when: the justified epoch of a chain is a function
@@ -45,6 +48,39 @@
 //     is not tried until it is the heaviest of its justified rank; and
 //     after a restart the blocks of side branches have no recorded
 //     epoch, so a side branch heavier than the tip is tried again once.
+//     The tip's epoch is always known: it is recorded when a block
+//     becomes the tip by a connect, a disconnect or at load.
+//     Attesting stake (pure proof of stake): the state after a block of
+//     epoch E counts votes for targets E and E−1 only (the first block
+//     of an epoch prunes older ones), and its attesting stake from epoch
+//     w is the sum of its link stakes of target epochs at least w and
+//     above its justified epoch. Fork choice compares it from w = M−1,
+//     M the highest epoch of a candidate: one window for all, so the
+//     order is transitive, and votes for epochs that the most advanced
+//     branch no longer counts do not count for a branch that stopped
+//     earlier either. Every vote is signed, and one validator voting for
+//     two targets of one epoch is slashable (a double vote), so the
+//     same stake cannot support two branches whose checkpoints of an
+//     epoch differ without being slashed; branches that share their
+//     checkpoints can include the same votes, and then the one that
+//     included more of them is ahead until the other includes them too.
+//     The stake is recorded with the justified epoch; it is not monotone
+//     along a chain (votes of an epoch that closes unjustified stop
+//     counting), so an ancestor's value bounds nothing. For a block
+//     never connected, fork choice assumes the largest stake when the
+//     block or one of its ancestors not yet connected holds a vote (the
+//     node sees that when it accepts the block), so that a shorter
+//     branch carrying votes is tried, and else the tip's, so that the
+//     branch competes with the tip on the number of blocks; a branch
+//     that turns out weaker once connected is left for the better one.
+//     Since only votes justify, this also tries, whatever its length, a
+//     branch that would justify a higher epoch than the tip's.
+//     Limitations: each side block with votes costs one reorganization
+//     to try it (once: its stake is then known); after a restart side
+//     blocks' bodies are unknown, so a side branch longer than the tip
+//     is tried once, as for the justified epoch;
+//     and a long candidate that fork choice refuses (finality, a
+//     Finalizer veto) still raises the window.
 //   - Account state: a balance and a next sequence number per
 //     chain.Address. Connecting a block checks, in block order, each
 //     transfer's sequence (chain.ErrBadSequence) and balance

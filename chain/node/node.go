@@ -277,7 +277,7 @@ func (n *Node) initGenesis() error {
 	applyEntries(n.accounts, batch.Accounts)
 	applyValidators(n.validators, batch.Validators)
 	applyFinality(n.finality, batch.Finality)
-	node.justifiedKnown = true
+	n.recordChainState(node)
 	n.index[hash] = node
 	n.candidates[node] = struct{}{}
 	n.view.setTip(node)
@@ -337,8 +337,7 @@ func (n *Node) load(snap *storage.Snapshot) error {
 	applyEntries(n.accounts, snap.Accounts)
 	applyValidators(n.validators, snap.Validators)
 	applyFinality(n.finality, snap.Finality)
-	tip.justified = finalityMeta(func(k string) []byte { return n.finality[k] }, n.params.GenesisHash).Justified.Epoch
-	tip.justifiedKnown = true
+	n.recordChainState(tip)
 	if bodiless > 0 {
 		n.log.Warn("left out index entries without a body; a reindex removes them from the store", "entries", bodiless)
 	}
@@ -634,7 +633,7 @@ func (n *Node) acceptBlock(b *chain.Block, hash chain.Hash, parent *blockNode) (
 		return nil, err
 	}
 	n.mu.Lock()
-	node.status, node.seq = e.Status, e.Seq
+	node.status, node.seq, node.votes = e.Status, e.Seq, votesIn(b)
 	if headerOnly != nil {
 		n.headerOnly--
 	} else {
@@ -728,8 +727,7 @@ func (n *Node) connectBlock(node *blockNode) error {
 	applyEntries(n.accounts, batch.Accounts)
 	applyValidators(n.validators, batch.Validators)
 	applyFinality(n.finality, batch.Finality)
-	node.justified = finalityMeta(func(k string) []byte { return n.finality[k] }, n.params.GenesisHash).Justified.Epoch
-	node.justifiedKnown = true
+	n.recordConnected(node, d.undo.Finality, batch.Finality)
 	n.view.setTip(node)
 	n.mu.Unlock()
 	n.pending = append(n.pending, Event{Kind: BlockConnected, Hash: node.hash, Height: node.height, Block: b})
@@ -760,6 +758,7 @@ func (n *Node) disconnectTip() error {
 	applyEntries(n.accounts, u.Accounts)
 	applyValidators(n.validators, u.Validators)
 	applyFinality(n.finality, u.Finality)
+	n.recordChainState(tip.parent)
 	n.view.setTip(tip.parent)
 	n.mu.Unlock()
 	n.disconnected = append(n.disconnected, b)

@@ -44,10 +44,14 @@ import (
 // a peer can have such a side-branch block refused by sending it first
 // with a bad seal).
 //
-// Fork choice is unchanged: the highest justified checkpoint, then the
-// most work, and since every proof-of-stake header has the limit bits,
-// every block has the same work: the most blocks, each one slot's
-// proposal.
+// Fork choice (forkchoice.go, better): the highest justified checkpoint,
+// then the most attesting stake (the stake of the votes the branch's
+// state counts for the open target epochs above its justified one, see
+// the package doc), then the most work, and since every proof-of-stake
+// header has the limit bits, every block has the same work: the most
+// blocks, each one slot's proposal; then the block seen first. The stake
+// step is proof of stake's alone: a hybrid chain goes from the justified
+// checkpoint to the work.
 
 // slotZero returns the start of slot 0: the genesis time.
 func slotZero(p *chain.Params) time.Time {

@@ -44,8 +44,10 @@
 // What it does not do: it touches no storage or network and does not log.
 // Stake deposits and withdrawals, the transactions that carry votes and
 // evidence (chain.TxTypeVote, chain.TxTypeSlash), rewards, burning a
-// slashed stake, the fork choice by highest justified checkpoint and the
-// validator set's changes across epochs belong to chain and chain/node.
+// slashed stake, the fork choice (highest justified checkpoint, then, in
+// pure proof of stake, the most attesting stake, then the most blocks)
+// and the validator set's changes across epochs belong to chain and
+// chain/node.
 // The node keeps the finality state of each branch as chain state,
 // connected and undone per block (chain/node's finality.go), with the
 // same rules as Finality (justification at 3·support ≥ 2·total, the k=1

@@ -57,7 +57,10 @@
 // AddEvidence and gossips, and votes, from its highest justified
 // checkpoint, for the checkpoint of the current epoch on its tip. Its
 // fork choice is the issue's: the highest block on a branch holding its
-// highest justified checkpoint, the first seen at equal height.
+// highest justified checkpoint, the first seen at equal height. It does
+// not model chain/node's pure proof-of-stake step between those two (the
+// most attesting stake, which counts votes included in the branch's
+// blocks): here votes travel off chain.
 //
 //   - Time is in ticks of 50 ms. Messages go straight from the sender to
 //     every honest node (no relaying), each after its link's latency
