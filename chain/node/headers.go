@@ -162,20 +162,22 @@ func (n *Node) BestHeader() BlockInfo {
 
 // MissingBlocks returns the hashes of the blocks the node lacks on the
 // chain of BestHeader: those after its last ancestor whose block is
-// stored, in height order, at most limit. Each block's parent comes before
-// it, so handing the blocks to ProcessBlock in this order connects them.
-// It is safe for concurrent use.
+// stored, in height order, at most limit. A block whose proof-of-stake
+// seal failed counts as lacking (see pos.go): another copy may carry the
+// right seal. Each block's parent comes before it, so handing the blocks
+// to ProcessBlock in this order connects them. It is safe for concurrent
+// use.
 func (n *Node) MissingBlocks(limit int) []chain.Hash {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	best := n.bestHeader
-	if limit <= 0 || best.status&storage.StatusDataStored != 0 {
+	if limit <= 0 || best.status&storage.StatusDataStored != 0 && !n.sealFails.blocks(best) {
 		return nil
 	}
 	// Every node of the best chain has its block; above the fork a side
 	// branch may have some.
 	first := n.view.findFork(best).height + 1
-	for first < best.height && best.Ancestor(first).status&storage.StatusDataStored != 0 {
+	for first < best.height && n.hasBlock(best.Ancestor(first)) {
 		first++
 	}
 	last := min(best.height, first+int64(limit)-1)
@@ -243,4 +245,10 @@ func (n *Node) heaviestHeader() *blockNode {
 		}
 	}
 	return best
+}
+
+// hasBlock reports whether x's block is stored and its seal did not fail.
+// The caller holds mu (shared) or writeMu.
+func (n *Node) hasBlock(x *blockNode) bool {
+	return x.status&storage.StatusDataStored != 0 && !n.sealFails.has(x)
 }

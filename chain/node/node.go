@@ -177,6 +177,9 @@ type Node struct {
 	// StatusDataStored, at most MaxHeaderOnly (see ProcessHeaders).
 	bestHeader *blockNode
 	headerOnly int
+	// sealFails holds the blocks whose proof-of-stake seal failed when
+	// they were connected (see sealFailures in pos.go).
+	sealFails sealFailures
 
 	// lastFinalityVeto is the last candidate refused for reverting a
 	// finalized block, so that the refusal is logged once per candidate.
@@ -385,9 +388,16 @@ func (n *Node) ProcessBlock(b *chain.Block) (Result, error) {
 	res := Result{Hash: hash}
 	n.mu.RLock()
 	dup := n.isKnown(hash)
+	resealing := dup == nil && n.sealFails.has(n.index[hash])
 	n.mu.RUnlock()
 	if dup != nil {
 		return res, dup
+	}
+	if resealing {
+		// Another copy of a stored block whose seal failed: the
+		// header and body were checked when it was stored, so only
+		// the seal is, by processBlock (see reseal).
+		return n.finish(b, hash, res)
 	}
 	// The header first, as Core checks headers before it fetches bodies,
 	// so that a block on an invalid parent or with the wrong bits costs
@@ -419,9 +429,14 @@ func (n *Node) ProcessBlock(b *chain.Block) (Result, error) {
 			return res, err
 		}
 	}
+	return n.finish(b, hash, res)
+}
 
+// finish is ProcessBlock after the checks made without the write lock:
+// processBlock under it, then the Result's transfers and the events.
+func (n *Node) finish(b *chain.Block, hash chain.Hash, res Result) (Result, error) {
 	n.writeMu.Lock()
-	err = n.processBlock(b, hash, &res)
+	err := n.processBlock(b, hash, &res)
 	for i := len(n.disconnected) - 1; i >= 0; i-- {
 		res.Disconnected = append(res.Disconnected, n.disconnected[i].Transactions[1:]...)
 	}
@@ -459,17 +474,18 @@ func (n *Node) deliver(ticket uint64, events []Event) {
 
 // isKnown returns an ErrDuplicate error when the block is in the index
 // (with its data, or known invalid), the orphan pool or the remembered
-// refusals. The caller holds mu (shared)
-// or writeMu.
+// refusals. A block whose seal failed is no duplicate: another copy may
+// carry the right seal. The caller holds mu (shared) or writeMu.
 func (n *Node) isKnown(hash chain.Hash) error {
 	if node := n.index[hash]; node != nil {
 		if node.status.KnownInvalid() {
 			return fmt.Errorf("%w: %w: block %v", ErrDuplicate, ErrKnownInvalid, hash)
 		}
-		if node.status&storage.StatusDataStored != 0 {
+		if node.status&storage.StatusDataStored != 0 && !n.sealFails.has(node) {
 			return fmt.Errorf("%w: block %v", ErrDuplicate, hash)
 		}
-		// A header-only node: the block is welcome.
+		// A header-only node, or a block whose seal failed: the block
+		// is welcome.
 	}
 	if n.orphans.has(hash) {
 		return fmt.Errorf("%w: block %v is an orphan", ErrDuplicate, hash)
@@ -486,8 +502,9 @@ func (n *Node) isKnown(hash chain.Hash) error {
 // as refused) yields ErrInvalidAncestorBlock; then
 // chain.CheckHeaderContext runs against the parent (bits, median time
 // past, future limit). It returns the parent, or nil and no error when the
-// parent is unknown or header-only (an orphan until the parent's block is
-// stored). It changes nothing; the caller holds mu (shared) or writeMu.
+// parent is unknown or header-only, or its seal failed (an orphan until
+// the parent's block is stored, or sealed again). It changes nothing; the
+// caller holds mu (shared) or writeMu.
 func (n *Node) checkHeader(h *chain.Header, hash chain.Hash) (*blockNode, error) {
 	if code, ok := n.rejected.get(h.PrevBlock); ok {
 		return nil, ruleErr(chain.ErrInvalidAncestorBlock, "block %v extends block %v, refused (%v)",
@@ -499,7 +516,7 @@ func (n *Node) checkHeader(h *chain.Header, hash chain.Hash) (*blockNode, error)
 		return nil, nil
 	case parent.status.KnownInvalid():
 		return nil, ruleErr(chain.ErrInvalidAncestorBlock, "block %v extends invalid block %v", hash, parent.hash)
-	case parent.status&storage.StatusDataStored == 0:
+	case parent.status&storage.StatusDataStored == 0, n.sealFails.has(parent):
 		return nil, nil
 	}
 	ctx := headerContext(parent, n.params)
@@ -511,13 +528,14 @@ func (n *Node) checkHeader(h *chain.Header, hash chain.Hash) (*blockNode, error)
 
 // reject handles a block that checkHeader or the coinbase height check
 // refused with err, and returns err. When err condemns the block hash (a
-// RuleError but chain.ErrTimeTooNew, which may pass later), the hash is
+// RuleError but chain.ErrTimeTooNew, which may pass later, and
+// chain.ErrBadSeal, which the hash does not cover), the hash is
 // remembered, and the orphans waiting for the block, and theirs, leave the
 // pool and are remembered as ErrInvalidAncestorBlock. The caller holds
 // writeMu.
 func (n *Node) reject(hash chain.Hash, err error) error {
 	var rerr chain.RuleError
-	if !errors.As(err, &rerr) || rerr.Code == chain.ErrTimeTooNew {
+	if !errors.As(err, &rerr) || rerr.Code == chain.ErrTimeTooNew || rerr.Code == chain.ErrBadSeal {
 		return err
 	}
 	n.mu.Lock()
@@ -543,6 +561,9 @@ func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error 
 	if err := n.isKnown(hash); err != nil {
 		return err // another goroutine was faster
 	}
+	if node := n.index[hash]; node != nil && n.sealFails.has(node) {
+		return n.reseal(node, b, res)
+	}
 	parent, err := n.checkHeader(&b.Header, hash)
 	if err != nil {
 		return n.reject(hash, err)
@@ -559,7 +580,14 @@ func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error 
 	if err != nil {
 		return err
 	}
+	return n.acceptOrphansAndActivate(node, res)
+}
 
+// acceptOrphansAndActivate accepts the orphans waiting for node, whose
+// block has just been stored, recursively, runs fork choice and reports
+// what became of node in res, or the rule it failed. The caller holds
+// writeMu.
+func (n *Node) acceptOrphansAndActivate(node *blockNode, res *Result) error {
 	// Orphans waiting for this block, and for theirs: each meets its
 	// parent's header context now, before it is stored.
 	queue := []*blockNode{node}
@@ -589,7 +617,7 @@ func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error 
 	case failures[node] != nil:
 		return failures[node]
 	case node.status.KnownInvalid():
-		return ruleErr(chain.ErrInvalidAncestorBlock, "block %v extends an invalid block", hash)
+		return ruleErr(chain.ErrInvalidAncestorBlock, "block %v extends an invalid block", node.hash)
 	}
 	return nil
 }
@@ -644,8 +672,10 @@ func (n *Node) acceptBlock(b *chain.Block, hash chain.Hash, parent *blockNode) (
 		}
 	}
 	n.mu.Unlock()
-	n.candidates[node] = struct{}{}
-	delete(n.candidates, parent)
+	if !n.sealFails.blocks(node) { // else its branch waits for a seal
+		n.candidates[node] = struct{}{}
+		delete(n.candidates, parent)
+	}
 	return node, nil
 }
 
@@ -685,6 +715,13 @@ func (n *Node) activateBestChain(failures map[*blockNode]error) error {
 				return err
 			}
 			failures[node] = err
+			if rerr.Code == chain.ErrBadSeal {
+				// The hash does not cover the seal: another copy
+				// may carry the right one (see pos.go).
+				n.log.Info("block seal failed", "hash", node.hash, "height", node.height, "err", err)
+				n.markSealFailed(node)
+				break
+			}
 			n.log.Warn("block failed validation", "hash", node.hash, "height", node.height, "err", err)
 			if err := n.markInvalid(node); err != nil {
 				return err
@@ -798,6 +835,7 @@ func (n *Node) markInvalid(failed *blockNode) error {
 	n.mu.Lock()
 	for i, x := range changed {
 		x.status = status[i]
+		n.sealFails.remove(x)
 	}
 	if n.bestHeader.status.KnownInvalid() {
 		n.bestHeader = n.heaviestHeader()
@@ -806,7 +844,7 @@ func (n *Node) markInvalid(failed *blockNode) error {
 	for _, x := range changed {
 		delete(n.candidates, x)
 	}
-	if p := failed.parent; p != nil && !p.status.KnownInvalid() && p.status&storage.StatusDataStored != 0 {
+	if p := failed.parent; p != nil && !p.status.KnownInvalid() && p.status&storage.StatusDataStored != 0 && !n.sealFails.blocks(p) {
 		n.candidates[p] = struct{}{}
 	}
 	return nil

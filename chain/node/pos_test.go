@@ -252,3 +252,189 @@ func TestPoSHeaders(t *testing.T) {
 		t.Fatalf("bits off the limit: error %v, want ErrUnexpectedDifficulty", err)
 	}
 }
+
+// withSeal returns a copy of b, sealed by priv for slot with its reveal
+// for revealEpoch: the same block hash, another seal.
+func (c *posChain) withSeal(b *chain.Block, priv ed25519.PrivateKey, slot, revealEpoch uint64) *chain.Block {
+	c.tb.Helper()
+	reveal, err := pos.NewReveal(priv, c.p.GenesisHash, revealEpoch)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	s, err := pos.NewSeal(priv, c.p.GenesisHash, slot, b.Hash(), reveal)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	enc, _ := s.MarshalBinary()
+	cp := *b
+	cp.Seal = (*chain.BlockSeal)(enc)
+	return &cp
+}
+
+// badSignature returns a copy of b whose seal's signature is wrong.
+func badSignature(b *chain.Block) *chain.Block {
+	cp := *b
+	seal := *b.Seal
+	seal[chain.SealSize-1] ^= 1
+	cp.Seal = &seal
+	return &cp
+}
+
+// TestPoSForgedSealSideBranch: a side-branch block sent first with a
+// forged seal is refused with ErrBadSeal when its branch is connected,
+// but its hash is not condemned: the honest copy, sent after it, is
+// accepted and the node reorganizes onto the heavier branch, also when
+// the node restarted in between; after a restart nothing of the forged
+// copy remains. Another bad copy costs a seal check and no store write.
+func TestPoSForgedSealSideBranch(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		forge func(c *posChain, honest *chain.Block) *chain.Block
+		code  pos.ErrorCode
+	}{
+		{"wrong signature", func(_ *posChain, b *chain.Block) *chain.Block { return badSignature(b) }, pos.ErrBadSealSignature},
+		{"other validator", func(c *posChain, b *chain.Block) *chain.Block { return c.withSeal(b, posKey(1), 3, 1) }, pos.ErrWrongProposer},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, restart := range []bool{false, true} {
+				c := newPosChain(t)
+				c.at(10)
+				genesis := c.n.Tip().Hash
+				a1 := c.good(1)
+				if _, err := c.n.ProcessBlock(a1); err != nil {
+					t.Fatal(err)
+				}
+				b1 := c.block(genesis, 1, 2, c.priv, 1)
+				if res, err := c.n.ProcessBlock(b1); err != nil || res.MainChain {
+					t.Fatalf("b1: %+v, %v", res, err)
+				}
+				b2 := c.block(b1.Hash(), 2, 3, c.priv, 1)
+				forged := tc.forge(c, b2)
+				if forged.Hash() != b2.Hash() || *forged.Seal == *b2.Seal {
+					t.Fatal("test bug: the forged copy differs in hash or not in seal")
+				}
+				_, err := c.n.ProcessBlock(forged)
+				wantPosCode(t, err, tc.code)
+				if c.n.Tip().Hash != a1.Hash() {
+					t.Fatalf("tip %v, want a1 back", c.n.Tip().Hash)
+				}
+				if info, ok := c.n.BlockInfo(b2.Hash()); !ok || info.Status.KnownInvalid() || info.Status&storage.StatusDataStored != 0 {
+					t.Fatalf("forged b2: %+v, %v; want known, not invalid, wanted again", info, ok)
+				}
+				// Another bad copy: one seal check, nothing written.
+				commits := c.store.Commits()
+				other := badSignature(b2)
+				other.Seal[chain.SealSize-2] ^= 1
+				_, err = c.n.ProcessBlock(other)
+				wantPosCode(t, err, pos.ErrBadSealSignature)
+				_, err = c.n.ProcessBlock(forged)
+				if !errors.As(err, new(chain.RuleError)) {
+					t.Fatalf("the same forged copy again: %v", err)
+				}
+				if c.store.Commits() != commits {
+					t.Fatal("a bad copy wrote to the store")
+				}
+				if restart {
+					c.n = c.open()
+				}
+				res, err := c.n.ProcessBlock(b2)
+				if err != nil || !res.MainChain {
+					t.Fatalf("honest b2 after the forged one: %+v, %v", res, err)
+				}
+				if c.n.Tip().Hash != b2.Hash() {
+					t.Fatalf("tip %v, want b2", c.n.Tip().Hash)
+				}
+				// After a restart the node holds the honest copy.
+				c.n = c.open()
+				if c.n.Tip().Hash != b2.Hash() {
+					t.Fatalf("after a restart: tip %v, want b2", c.n.Tip().Hash)
+				}
+				stored, err := c.n.Block(b2.Hash())
+				if err != nil || *stored.Seal != *b2.Seal {
+					t.Fatalf("stored b2 after a restart: %v, seal honest %v", err, err == nil && *stored.Seal == *b2.Seal)
+				}
+				if info, _ := c.n.BlockInfo(b2.Hash()); info.Status&storage.StatusValid == 0 {
+					t.Fatalf("b2 status %v", info.Status)
+				}
+			}
+		})
+	}
+}
+
+// TestPoSSealFailureSparesDescendants: when a side branch is connected
+// and its first block's seal fails, neither it nor the blocks stored on it
+// are marked invalid; blocks arriving on it wait (the branch is no
+// candidate, MissingBlocks asks for the block again), and the honest
+// copy connects the whole branch.
+func TestPoSSealFailureSparesDescendants(t *testing.T) {
+	c := newPosChain(t)
+	c.at(20)
+	genesis := c.n.Tip().Hash
+	for _, slot := range []uint64{1, 2, 3} {
+		if _, err := c.n.ProcessBlock(c.good(slot)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mainTip := c.n.Tip().Hash
+	b := []*chain.Block{c.block(genesis, 1, 4, c.priv, 2)}
+	for i, slot := range []uint64{5, 6, 7, 8} {
+		b = append(b, c.block(b[i].Hash(), int64(i+2), slot, c.priv, slot/2))
+	}
+	if _, err := c.n.ProcessBlock(badSignature(b[0])); err != nil {
+		t.Fatalf("forged b1 on a side branch (not connected): %v", err)
+	}
+	for _, blk := range b[1:3] {
+		if _, err := c.n.ProcessBlock(blk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// b4 makes the branch the heaviest: connecting it fails at b1.
+	if _, err := c.n.ProcessBlock(b[3]); err != nil {
+		t.Logf("b4: %v", err)
+	}
+	if c.n.Tip().Hash != mainTip {
+		t.Fatalf("tip %v, want the main chain's", c.n.Tip().Hash)
+	}
+	for i, blk := range b[:4] {
+		info, ok := c.n.BlockInfo(blk.Hash())
+		if !ok || info.Status.KnownInvalid() {
+			t.Fatalf("b%d: %+v, %v; want not invalid", i+1, info, ok)
+		}
+	}
+	if got := c.n.MissingBlocks(10); len(got) == 0 || got[0] != b[0].Hash() {
+		t.Fatalf("MissingBlocks %v, want b1 first", got)
+	}
+	commits := c.store.Commits()
+	res, err := c.n.ProcessBlock(b[4]) // on a branch that waits for a seal
+	if err != nil || res.MainChain {
+		t.Fatalf("b5: %+v, %v", res, err)
+	}
+	if c.n.Tip().Hash != mainTip || c.store.Commits() > commits+1 {
+		t.Fatalf("b5 moved the tip or was connected: %d commits", c.store.Commits()-commits)
+	}
+	// The honest b1: the branch connects, b5 included.
+	res, err = c.n.ProcessBlock(b[0])
+	if err != nil || !res.MainChain {
+		t.Fatalf("honest b1: %+v, %v", res, err)
+	}
+	if c.n.Tip().Hash != b[4].Hash() {
+		t.Fatalf("tip %v, want b5", c.n.Tip().Hash)
+	}
+}
+
+// TestPoSBadSealAtTipNotStored: a bad seal on a block that extends the
+// tip is refused before anything is stored, and the hash stays open.
+func TestPoSBadSealAtTipNotStored(t *testing.T) {
+	c := newPosChain(t)
+	c.at(5)
+	honest := c.good(1)
+	commits := c.store.Commits()
+	_, err := c.n.ProcessBlock(badSignature(honest))
+	wantPosCode(t, err, pos.ErrBadSealSignature)
+	if _, ok := c.n.BlockInfo(honest.Hash()); ok || c.store.Commits() != commits {
+		t.Fatal("a block with a bad seal at the tip was stored")
+	}
+	if _, err := c.n.ProcessBlock(honest); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/storage"
 )
 
 // Tip returns the tip of the best chain. It is safe for concurrent use.
@@ -16,12 +17,18 @@ func (n *Node) Tip() BlockInfo {
 
 // BlockInfo returns what the index knows about the block with the given
 // hash, on any branch; a header-only node (see ProcessHeaders) has no
-// storage.StatusDataStored. It is safe for concurrent use.
+// storage.StatusDataStored, nor has a block whose proof-of-stake seal
+// failed (see pos.go): the node wants another copy of it. It is safe for
+// concurrent use.
 func (n *Node) BlockInfo(hash chain.Hash) (BlockInfo, bool) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	if node := n.index[hash]; node != nil {
-		return node.info(), true
+		info := node.info()
+		if n.sealFails.has(node) {
+			info.Status &^= storage.StatusDataStored
+		}
+		return info, true
 	}
 	return BlockInfo{}, false
 }
