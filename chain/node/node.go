@@ -177,6 +177,8 @@ type Node struct {
 	// StatusDataStored, at most MaxHeaderOnly (see ProcessHeaders).
 	bestHeader *blockNode
 	headerOnly int
+	// maxHeaderOnly is MaxHeaderOnly; tests lower it.
+	maxHeaderOnly int
 	// sealFails holds the blocks whose proof-of-stake seal failed when
 	// they were connected (see sealFailures in pos.go).
 	sealFails sealFailures
@@ -224,6 +226,8 @@ func New(cfg Config) (*Node, error) {
 		finality:   make(map[string][]byte),
 		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.MaxOrphanBytes),
 		rejected:   newRejectedSet(MaxRejected),
+
+		maxHeaderOnly: MaxHeaderOnly,
 	}
 	n.notifyCond.L = &n.notifyMu
 	snap, err := n.store.Load()

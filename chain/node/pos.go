@@ -416,3 +416,41 @@ func (n *Node) reseal(node *blockNode, b *chain.Block, res *Result) error {
 	}
 	return n.acceptOrphansAndActivate(node, res)
 }
+
+// headerSlot returns the slot whose start, rounded down to the second as
+// checkSeal requires of a block's time, is ts: the last one when several
+// slots start within that second. ok is false when no slot starts then.
+func headerSlot(p *chain.Params, ts uint32) (slot uint64, ok bool) {
+	g, t := slotZero(p), time.Unix(int64(ts), 0)
+	slot = pos.Slot(g, p.SlotDuration, t.Add(time.Second-1))
+	return slot, pos.SlotStart(g, p.SlotDuration, slot).Unix() == int64(ts)
+}
+
+// checkHeaderSlot checks what a proof-of-stake header, with the given
+// hash, allows without its seal: its time is the start of a slot, that
+// slot is after its parent's (the slot its time starts; 0 for genesis),
+// and it has started by the clock now plus pos.MaxClockSkew. The first
+// two fail with a chain.ErrBadSeal RuleError (wrapping chain/pos's
+// ErrSlotNotAfterParent for the second), the third with
+// chain.ErrTimeTooNew wrapping chain/pos's ErrFutureSlot: the header
+// may pass later, so it is not remembered as refused.
+func checkHeaderSlot(h *chain.Header, hash chain.Hash, parent *blockNode, p *chain.Params, now time.Time) error {
+	slot, ok := headerSlot(p, h.Timestamp)
+	if !ok {
+		return ruleErr(chain.ErrBadSeal, "header %v has time %d, no slot's start", hash, h.Timestamp)
+	}
+	var parentSlot uint64
+	if parent.height > 0 {
+		parentSlot, _ = headerSlot(p, parent.header.Timestamp)
+	}
+	rules := slotRules(p, parentSlot, now)
+	err := rules.CheckSlot(slot)
+	var perr pos.RuleError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &perr) && perr.Code == pos.ErrFutureSlot:
+		return chain.RuleError{Code: chain.ErrTimeTooNew, Description: fmt.Sprintf("node: header %v: %v", hash, err), Err: perr}
+	}
+	return sealError(hash, err)
+}

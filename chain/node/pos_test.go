@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -436,5 +437,110 @@ func TestPoSBadSealAtTipNotStored(t *testing.T) {
 	}
 	if _, err := c.n.ProcessBlock(honest); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// posHeader returns a header on parent for slot, stamped with the
+// slot's start; extra makes headers of one slot differ.
+func (c *posChain) posHeader(parent chain.Hash, slot uint64, extra uint32) chain.Header {
+	start := pos.SlotStart(time.Unix(posGenesisTime, 0), c.p.SlotDuration, slot)
+	return chain.Header{Version: 1, PrevBlock: parent, Timestamp: uint32(start.Unix()), Bits: c.p.PowLimitBits, Nonce: extra}
+}
+
+// TestPoSHeaderSlots: a proof-of-stake header's time must be a slot's
+// start, after its parent's slot, and not in a slot to come; the last
+// refusal is temporary.
+func TestPoSHeaderSlots(t *testing.T) {
+	c := newPosChain(t)
+	c.p.SlotDuration = 2 * time.Second // odd seconds start no slot
+	c.at(5)
+	genesis := c.n.Tip().Hash
+	h1 := c.posHeader(genesis, 3, 0)
+	if _, err := c.n.ProcessHeaders([]chain.Header{h1}); err != nil {
+		t.Fatal(err)
+	}
+	var rerr chain.RuleError
+	var perr pos.RuleError
+
+	off := c.posHeader(genesis, 1, 1)
+	off.Timestamp++
+	_, err := c.n.ProcessHeaders([]chain.Header{off})
+	if !errors.As(err, &rerr) || rerr.Code != chain.ErrBadSeal {
+		t.Fatalf("time between two slots' starts: %v, want ErrBadSeal", err)
+	}
+
+	same := c.posHeader(h1.Hash(), 3, 1)
+	_, err = c.n.ProcessHeaders([]chain.Header{same})
+	wantPosCode(t, err, pos.ErrSlotNotAfterParent)
+
+	future := c.posHeader(h1.Hash(), 7, 0)
+	_, err = c.n.ProcessHeaders([]chain.Header{future})
+	if !errors.As(err, &rerr) || rerr.Code != chain.ErrTimeTooNew || !errors.As(err, &perr) || perr.Code != pos.ErrFutureSlot {
+		t.Fatalf("future slot: %v, want ErrTimeTooNew wrapping ErrFutureSlot", err)
+	}
+	c.at(7)
+	if _, err := c.n.ProcessHeaders([]chain.Header{future}); err != nil {
+		t.Fatalf("the same header in its slot: %v", err)
+	}
+}
+
+// TestPoSHeaderFlood: header chains made up by the thousand fill the
+// header-only bound, yet an honest chain's headers still get in (they
+// evict the branches off the best header's chain) and its blocks sync.
+func TestPoSHeaderFlood(t *testing.T) {
+	c := newPosChain(t)
+	c.at(100)
+	c.n.maxHeaderOnly = 50
+	genesis := c.n.Tip().Hash
+	for fork := range uint32(100) {
+		parent := genesis
+		var hs []chain.Header
+		for slot := range uint64(10) {
+			h := c.posHeader(parent, slot+1, fork+1)
+			hs = append(hs, h)
+			parent = h.Hash()
+		}
+		if _, err := c.n.ProcessHeaders(hs); err != nil && !errors.Is(err, ErrTooManyHeaders) {
+			t.Fatalf("fork %d: %v", fork, err)
+		}
+	}
+	if c.n.headerOnly == 0 || c.n.headerOnly > c.n.maxHeaderOnly {
+		t.Fatalf("%d header-only nodes after the flood, bound %d", c.n.headerOnly, c.n.maxHeaderOnly)
+	}
+
+	// The honest chain: 40 blocks, one per slot, headers first.
+	var blocks []*chain.Block
+	parent := genesis
+	for slot := uint64(1); slot <= 40; slot++ {
+		b := c.block(parent, int64(slot), slot, c.priv, slot/uint64(c.p.EpochLength))
+		blocks = append(blocks, b)
+		parent = b.Hash()
+	}
+	for i := 0; i < len(blocks); i += 10 {
+		var hs []chain.Header
+		for _, b := range blocks[i : i+10] {
+			hs = append(hs, b.Header)
+		}
+		if _, err := c.n.ProcessHeaders(hs); err != nil {
+			t.Fatalf("honest headers %d to %d: %v", i+1, i+10, err)
+		}
+	}
+	if c.n.BestHeader().Hash != parent {
+		t.Fatalf("best header %v, want the honest tip", c.n.BestHeader().Hash)
+	}
+	for {
+		missing := c.n.MissingBlocks(16)
+		if len(missing) == 0 {
+			break
+		}
+		for _, h := range missing {
+			b := blocks[slices.IndexFunc(blocks, func(b *chain.Block) bool { return b.Hash() == h })]
+			if _, err := c.n.ProcessBlock(b); err != nil && !errors.Is(err, ErrDuplicate) {
+				t.Fatal(err)
+			}
+		}
+	}
+	if c.n.Tip().Hash != parent || c.n.headerOnly > c.n.maxHeaderOnly {
+		t.Fatalf("tip %v, want the honest one; %d header-only nodes", c.n.Tip().Hash, c.n.headerOnly)
 	}
 }
