@@ -222,9 +222,11 @@
 //     it shared, so they return while a Commit is still syncing, showing
 //     the state before that change. ProcessBlock's first duplicate and
 //     header checks take it shared too.
-//   - Block takes neither lock: it reads from the Store, which must allow
-//     that concurrently with Commit (see Store). Any block the index shows
-//     is committed before it shows it.
+//   - Block takes the read lock only to look the block up (a block whose
+//     proof-of-stake seal failed is not served), and reads from the
+//     Store without a lock, which must allow that concurrently with
+//     Commit (see Store). Any block the index shows is committed before
+//     it shows it.
 //
 // Lock order: write lock, then read lock; the notification turn is taken
 // with neither. A change applies its effects in the order it commits

@@ -322,6 +322,9 @@ func TestPoSForgedSealSideBranch(t *testing.T) {
 				if info, ok := c.n.BlockInfo(b2.Hash()); !ok || info.Status.KnownInvalid() || info.Status&storage.StatusDataStored != 0 {
 					t.Fatalf("forged b2: %+v, %v; want known, not invalid, wanted again", info, ok)
 				}
+				if _, err := c.n.Block(b2.Hash()); !errors.Is(err, storage.ErrNotFound) {
+					t.Fatalf("the forged b2 is served: %v", err)
+				}
 				// Another bad copy: one seal check, nothing written.
 				commits := c.store.Commits()
 				other := badSignature(b2)

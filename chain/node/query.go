@@ -2,6 +2,7 @@ package node
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 
 	"github.com/powmine/powmine/chain"
@@ -52,11 +53,20 @@ func (n *Node) MainChainHas(hash chain.Hash) bool {
 	return n.view.contains(n.index[hash])
 }
 
-// Block returns a stored block from the Store, without taking the node's
-// locks: it does not wait for a change in progress, whose blocks are
-// committed before the index shows them. It is safe for concurrent use;
-// the result must not be modified.
+// Block returns a stored block from the Store, without waiting for a
+// change in progress, whose blocks are committed before the index shows
+// them (it takes the read lock only to look the block up). A block whose
+// proof-of-stake seal failed is not served (an error wrapping
+// storage.ErrNotFound), so that the node does not hand a forged seal to
+// its peers. It is safe for concurrent use; the result must not be
+// modified.
 func (n *Node) Block(hash chain.Hash) (*chain.Block, error) {
+	n.mu.RLock()
+	failed := n.sealFails.has(n.index[hash])
+	n.mu.RUnlock()
+	if failed {
+		return nil, fmt.Errorf("%w: block %v: its seal failed", storage.ErrNotFound, hash)
+	}
 	return n.store.Block(hash)
 }
 
