@@ -159,8 +159,9 @@
 //     transactions a block gets: steps 5 to 7 (orphans, connecting,
 //     reorganizations) use the stored block and verify nothing again. In
 //     proof of stake the seal follows: in full when the block extends the
-//     tip, else only that it decodes and its slot has started; the full
-//     check of a side-branch block's seal is made when it is connected.
+//     tip, else all that needs no chain state (slot, signature and
+//     reveal under the key it names); whether that key is the elected
+//     proposer is checked when a side-branch block is connected.
 //  5. Under the write lock, steps 1 and 3 again, which alone decide; the
 //     orphan pool when the parent is unknown, header-only or a block
 //     whose seal failed;

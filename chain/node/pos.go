@@ -39,9 +39,13 @@ import (
 // condemns the hash: the right seal may still come. ProcessBlock checks
 // the seal of a block that extends the tip in full before it stores
 // anything, and refuses a bad one without remembering the hash. A block
-// on another branch gets only the checks that need no state (the seal
-// decodes, its slot has started) before it is stored; its seal is
-// checked in full when the block is connected, like its transactions. If
+// on another branch gets the checks that need no chain state before it
+// is stored, refused the same way (precheckSeal: the seal decodes, its
+// slot is the header's, after the parent's and started, and it is signed,
+// with a valid reveal, by the key it names), so a forged signature never
+// gets stored; which validator is elected needs the state before the
+// block, so a seal by the wrong validator is caught when the block is
+// connected, like its transactions. If
 // it fails then (chain.ErrBadSeal), the failure is kept in memory only
 // (sealFailures): the block is not marked validate-failed, its
 // descendants are not marked invalid-ancestor, the hash is not put in the
@@ -62,9 +66,11 @@ import (
 // else the hash covers, still condemn the hash as for a proof-of-work
 // block.
 //
-// The gap left: a side-branch block whose forged copy came first and is
-// stored, but never connected, is a duplicate to the honest copy until
-// its branch is tried and its seal fails; then it is fetched again.
+// The gap left: a side-branch block whose copy sealed by the wrong
+// validator came first and is stored, but not connected, is a duplicate
+// to the honest copy until its branch is tried and its seal fails; then
+// it is fetched again. And a made-up side branch costs a forger only
+// keys of its own, no stake, until its first block is connected.
 //
 // Fork choice is unchanged: the highest justified checkpoint, then the
 // most work, and since every proof-of-stake header has the limit bits,
@@ -242,26 +248,49 @@ func (n *Node) Proposer(slot uint64) (ProposerInfo, error) {
 }
 
 // precheckSeal checks b's seal before the block is stored: in full
-// (checkSeal) when b extends the tip; else only that it decodes and that
-// its slot has started, so that a block sent early is refused without
-// being stored, and may come again in its slot. The caller holds mu
-// (shared).
+// (checkSeal) when b extends the tip; else what needs no chain state
+// (which validator is elected needs the state before the block, known
+// only once its branch is connected): the seal decodes, the header's time
+// is its slot's start, the slot is after the parent's (the slot the
+// parent's time starts; 0 when the parent is unknown) and has started,
+// and the seal is consistent with itself: signed by the key it names,
+// with that key's reveal for the slot's epoch (VerifySeal against a
+// schedule of that key alone). So a copy of a side-branch block with a
+// forged signature is refused before it is stored, as at the tip, and a
+// block sent early may come again in its slot. It costs one seal check.
+// The caller holds mu (shared).
 func (n *Node) precheckSeal(b *chain.Block) error {
 	if b.Header.PrevBlock == n.view.tip().hash {
 		return n.checkSealAtTip(b)
 	}
+	hash := b.Hash()
 	if b.Seal == nil {
-		return ruleErr(chain.ErrBadSeal, "block %v has no proposer seal", b.Hash())
+		return ruleErr(chain.ErrBadSeal, "block %v has no proposer seal", hash)
 	}
 	var s pos.Seal
 	if err := s.UnmarshalBinary(b.Seal[:]); err != nil {
-		return sealError(b.Hash(), err)
+		return sealError(hash, err)
 	}
-	rules := slotRules(n.params, 0, n.cfg.Now())
+	var parentSlot uint64
+	if parent := n.index[b.Header.PrevBlock]; parent != nil && parent.height > 0 {
+		parentSlot, _ = headerSlot(n.params, parent.header.Timestamp)
+	}
+	rules := slotRules(n.params, parentSlot, n.cfg.Now())
 	if err := rules.Check(); err != nil {
 		return err
 	}
-	return sealError(b.Hash(), rules.CheckSlot(s.Slot))
+	if start := pos.SlotStart(rules.GenesisTime, rules.SlotDuration, s.Slot).Unix(); int64(b.Header.Timestamp) != start {
+		return ruleErr(chain.ErrBadSeal, "block %v has time %d, its seal's slot %d starts at %d",
+			hash, b.Header.Timestamp, s.Slot, start)
+	}
+	self, err := pos.NewSchedule(rules.Epoch(s.Slot), []chain.PublicKey{s.Proposer}, []uint64{1}, n.params.GenesisHash)
+	if err != nil {
+		return sealError(hash, err)
+	}
+	if _, err := pos.VerifySeal(n.params.GenesisHash, &s, hash, self, rules); err != nil {
+		return sealError(hash, err)
+	}
+	return nil
 }
 
 // MaxSealStates bounds the parent states the node keeps for blocks whose

@@ -292,9 +292,13 @@ func TestPoSForgedSealSideBranch(t *testing.T) {
 		name  string
 		forge func(c *posChain, honest *chain.Block) *chain.Block
 		code  pos.ErrorCode
+		// stored: the forged copy passes the checks made before a
+		// side-branch block is stored (its seal is consistent with
+		// itself) and fails when its branch is connected.
+		stored bool
 	}{
-		{"wrong signature", func(_ *posChain, b *chain.Block) *chain.Block { return badSignature(b) }, pos.ErrBadSealSignature},
-		{"other validator", func(c *posChain, b *chain.Block) *chain.Block { return c.withSeal(b, posKey(1), 3, 1) }, pos.ErrWrongProposer},
+		{"wrong signature", func(_ *posChain, b *chain.Block) *chain.Block { return badSignature(b) }, pos.ErrBadSealSignature, false},
+		{"other validator", func(c *posChain, b *chain.Block) *chain.Block { return c.withSeal(b, posKey(1), 3, 1) }, pos.ErrWrongProposer, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, restart := range []bool{false, true} {
@@ -319,8 +323,8 @@ func TestPoSForgedSealSideBranch(t *testing.T) {
 				if c.n.Tip().Hash != a1.Hash() {
 					t.Fatalf("tip %v, want a1 back", c.n.Tip().Hash)
 				}
-				if info, ok := c.n.BlockInfo(b2.Hash()); !ok || info.Status.KnownInvalid() || info.Status&storage.StatusDataStored != 0 {
-					t.Fatalf("forged b2: %+v, %v; want known, not invalid, wanted again", info, ok)
+				if info, ok := c.n.BlockInfo(b2.Hash()); ok != tc.stored || info.Status.KnownInvalid() || info.Status&storage.StatusDataStored != 0 {
+					t.Fatalf("forged b2: %+v, in the index %v; want %v, not invalid, wanted again", info, ok, tc.stored)
 				}
 				if _, err := c.n.Block(b2.Hash()); !errors.Is(err, storage.ErrNotFound) {
 					t.Fatalf("the forged b2 is served: %v", err)
@@ -384,7 +388,9 @@ func TestPoSSealFailureSparesDescendants(t *testing.T) {
 	for i, slot := range []uint64{5, 6, 7, 8} {
 		b = append(b, c.block(b[i].Hash(), int64(i+2), slot, c.priv, slot/2))
 	}
-	if _, err := c.n.ProcessBlock(badSignature(b[0])); err != nil {
+	// Sealed by a validator that is not b1's proposer: consistent with
+	// itself, so stored on its side branch.
+	if _, err := c.n.ProcessBlock(c.withSeal(b[0], posKey(1), 4, 2)); err != nil {
 		t.Fatalf("forged b1 on a side branch (not connected): %v", err)
 	}
 	for _, blk := range b[1:3] {
@@ -426,11 +432,14 @@ func TestPoSSealFailureSparesDescendants(t *testing.T) {
 	}
 }
 
-// TestPoSBadSealAtTipNotStored: a bad seal on a block that extends the
-// tip is refused before anything is stored, and the hash stays open.
-func TestPoSBadSealAtTipNotStored(t *testing.T) {
+// TestPoSBadSealNotStored: a bad seal on a block that extends the tip,
+// and one that is not consistent with itself on a side branch (bad
+// signature or reveal, time off its slot, slot not after the parent's),
+// is refused before anything is stored, and the hash stays open.
+func TestPoSBadSealNotStored(t *testing.T) {
 	c := newPosChain(t)
 	c.at(5)
+	genesis := c.n.Tip().Hash
 	honest := c.good(1)
 	commits := c.store.Commits()
 	_, err := c.n.ProcessBlock(badSignature(honest))
@@ -439,6 +448,30 @@ func TestPoSBadSealAtTipNotStored(t *testing.T) {
 		t.Fatal("a block with a bad seal at the tip was stored")
 	}
 	if _, err := c.n.ProcessBlock(honest); err != nil {
+		t.Fatal(err)
+	}
+
+	side := c.block(genesis, 1, 2, c.priv, 1)
+	badReveal := c.withSeal(side, c.priv, 2, 0) // slot 2 is in epoch 1
+	offSlot := c.withSeal(side, c.priv, 3, 1)   // the header says slot 2
+	onSide := c.block(side.Hash(), 2, 3, c.priv, 1)
+	commits = c.store.Commits()
+	_, err = c.n.ProcessBlock(badSignature(side))
+	wantPosCode(t, err, pos.ErrBadSealSignature)
+	_, err = c.n.ProcessBlock(badReveal)
+	wantPosCode(t, err, pos.ErrBadReveal)
+	if _, err := c.n.ProcessBlock(offSlot); !errors.As(err, new(chain.RuleError)) {
+		t.Fatalf("a seal of another slot than the header's: %v", err)
+	}
+	if _, ok := c.n.BlockInfo(side.Hash()); ok || c.store.Commits() != commits {
+		t.Fatal("a side-branch block with a bad seal was stored")
+	}
+	if _, err := c.n.ProcessBlock(side); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.n.ProcessBlock(c.block(side.Hash(), 2, 2, c.priv, 1)) // the parent's slot
+	wantPosCode(t, err, pos.ErrSlotNotAfterParent)
+	if _, err := c.n.ProcessBlock(onSide); err != nil {
 		t.Fatal(err)
 	}
 }
