@@ -382,7 +382,11 @@ func (b *blockNode) entry() storage.IndexEntry {
 // ErrInsufficientBalance, ErrBadCoinbaseValue, ErrAmountOverflow) run
 // when the block is connected; a block failing them is marked
 // StatusValidateFailed, its stored descendants StatusInvalidAncestor, and
-// the node follows the best chain that remains valid. A known or
+// the node follows the best chain that remains valid. In proof of stake
+// the seal is checked before the block is stored (in full when it
+// extends the tip) and in full when it is connected; a seal failure
+// (chain.ErrBadSeal) never marks or remembers anything, and another copy
+// of the block with a good seal is accepted (see pos.go). A known or
 // remembered block yields ErrDuplicate. Other errors come from the Store.
 //
 // b must not be modified afterwards. It is safe for concurrent use; see
