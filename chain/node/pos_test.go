@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -578,5 +579,58 @@ func TestPoSHeaderFlood(t *testing.T) {
 	}
 	if c.n.Tip().Hash != parent || c.n.headerOnly > c.n.maxHeaderOnly {
 		t.Fatalf("tip %v, want the honest one; %d header-only nodes", c.n.Tip().Hash, c.n.headerOnly)
+	}
+}
+
+// TestPoSResealConcurrent: copies of a block whose seal failed, good and
+// bad, arrive at once while readers look at it (run with -race): the
+// good one wins once, the others are refused or duplicates, and the node
+// ends on the block's branch.
+func TestPoSResealConcurrent(t *testing.T) {
+	c := newPosChain(t)
+	c.at(10)
+	genesis := c.n.Tip().Hash
+	if _, err := c.n.ProcessBlock(c.good(1)); err != nil {
+		t.Fatal(err)
+	}
+	b1 := c.block(genesis, 1, 2, c.priv, 1)
+	if _, err := c.n.ProcessBlock(b1); err != nil {
+		t.Fatal(err)
+	}
+	b2 := c.block(b1.Hash(), 2, 3, c.priv, 1)
+	_, err := c.n.ProcessBlock(c.withSeal(b2, posKey(1), 3, 1))
+	wantPosCode(t, err, pos.ErrWrongProposer)
+	copies := []*chain.Block{b2, c.withSeal(b2, posKey(2), 3, 1), badSignature(b2), b2, c.withSeal(b2, posKey(3), 3, 1)}
+	var wg sync.WaitGroup
+	errs := make([]error, len(copies))
+	for i, b := range copies {
+		wg.Go(func() { _, errs[i] = c.n.ProcessBlock(b) })
+	}
+	for range 2 {
+		wg.Go(func() {
+			for range 50 {
+				c.n.BlockInfo(b2.Hash())
+				c.n.MissingBlocks(4)
+				_, _ = c.n.Block(b2.Hash())
+				c.n.ChainTips()
+			}
+		})
+	}
+	wg.Wait()
+	var accepted int
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			accepted++
+		case errors.Is(err, ErrDuplicate), errors.As(err, new(chain.RuleError)):
+		default:
+			t.Errorf("copy %d: %v", i, err)
+		}
+	}
+	if accepted != 1 || c.n.Tip().Hash != b2.Hash() {
+		t.Fatalf("%d copies accepted, tip %v; want 1 and b2", accepted, c.n.Tip().Hash)
+	}
+	if stored, err := c.n.Block(b2.Hash()); err != nil || *stored.Seal != *b2.Seal {
+		t.Fatalf("stored b2: %v", err)
 	}
 }

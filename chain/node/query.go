@@ -25,11 +25,7 @@ func (n *Node) BlockInfo(hash chain.Hash) (BlockInfo, bool) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	if node := n.index[hash]; node != nil {
-		info := node.info()
-		if n.sealFails.has(node) {
-			info.Status &^= storage.StatusDataStored
-		}
-		return info, true
+		return n.infoOf(node), true
 	}
 	return BlockInfo{}, false
 }
@@ -145,8 +141,20 @@ func (n *Node) ChainTips() []ChainTip {
 		for !n.view.contains(fork) {
 			fork = fork.parent
 		}
-		tips = append(tips, ChainTip{BlockInfo: b.info(), BranchLen: b.height - fork.height, RevertsFinalized: fork.height < finalized})
+		tips = append(tips, ChainTip{BlockInfo: n.infoOf(b), BranchLen: b.height - fork.height, RevertsFinalized: fork.height < finalized})
 	}
 	slices.SortStableFunc(tips[1:], func(a, b ChainTip) int { return cmp.Compare(b.Height, a.Height) })
 	return tips
+}
+
+// infoOf returns node's BlockInfo as the read methods show it: a block
+// whose proof-of-stake seal failed without storage.StatusDataStored, as
+// if only its header were known (see pos.go). The caller holds mu
+// (shared) or writeMu.
+func (n *Node) infoOf(node *blockNode) BlockInfo {
+	info := node.info()
+	if n.sealFails.has(node) {
+		info.Status &^= storage.StatusDataStored
+	}
+	return info
 }
