@@ -9,7 +9,8 @@ import (
 
 // blockNode is one header of the block index, with its block stored
 // (StatusDataStored) or header-only (see Node.ProcessHeaders). Nodes are
-// created once and never removed; every field but status and seq is
+// created once and never removed, but header-only ones that a full index
+// evicts (Node.evictHeaders); every field but status and seq is
 // immutable after creation. status, and seq (set again when the block of
 // a header-only node arrives), are written by a change holding
 // Node.writeMu and Node.mu, read under either. Fields are ordered to

@@ -7,10 +7,13 @@
 //
 //   - Node.ProcessBlock, the one entry point for blocks (see Pipeline),
 //     and Node.ProcessHeaders for headers-first sync: headers checked as
-//     a block's header is (proof of work, bad-prevblk, header context)
-//     become header-only index nodes, kept in memory only and at most
-//     MaxHeaderOnly; ProcessBlock attaches a block to its header-only
-//     node. BestHeader and MissingBlocks say which blocks to fetch,
+//     a block's header is (proof of work, bad-prevblk, header context;
+//     in proof of stake, instead of work, the slot rules a header allows
+//     without its seal: a slot's start, after the parent's slot, not to
+//     come) become header-only index nodes, kept in memory only and at
+//     most MaxHeaderOnly (when full, those off the chains of BestHeader
+//     and of the header being added are evicted); ProcessBlock attaches
+//     a block to its header-only node. BestHeader and MissingBlocks say which blocks to fetch,
 //     HeaderLocator and MainChainHeaders serve the header exchange.
 //   - The block index: a node per block with parent and skip pointers
 //     (Bitcoin Core's GetAncestor, O(log n)), height, cumulative work, a
@@ -136,6 +139,11 @@
 //     validate-failed and its descendants invalid-ancestor, and fork
 //     choice runs again among the valid candidates, so the node ends on
 //     the best valid chain (its old branch or a valid prefix of the new).
+//     The exception is a proof-of-stake seal (chain.ErrBadSeal), which
+//     the block hash does not cover: its failure is kept in memory only,
+//     nothing is marked, and the block counts as header-only (its branch
+//     is no candidate, sync fetches it again) until a copy with a good
+//     seal replaces it (pos.go says how).
 //     ProcessBlock returns the disconnected transfers for a mempool, and
 //     Config.Notify receives one Event per connected and per disconnected
 //     block, in order.
@@ -155,7 +163,11 @@
 // mempool, no block templates or mining, no persistence of header-only
 // nodes (a restart drops them; sync fetches them again), no headers
 // pre-sync (Core's low-work header defence: MaxHeaderOnly bounds the
-// memory instead); no logging unless Config.Logger is set. Like Core for a block it asked for, it
+// memory instead, with the eviction ProcessHeaders describes), and in
+// proof of stake no seals with headers (a made-up header chain with one
+// header per slot can still become BestHeader; headers carrying their
+// seals, checked against the known validator keys, would close that);
+// no logging unless Config.Logger is set. Like Core for a block it asked for, it
 // stores a block that passes every check of the pipeline below on a side
 // branch even with less work than the tip: what bounds those is the
 // proof of work their bits require.
@@ -166,8 +178,9 @@
 // written for a block until its header is known to fit its parent:
 //
 //  1. The duplicate check: the index (a header-only node is no
-//     duplicate: the block attaches to it), the orphan pool and the
-//     remembered refusals (see below).
+//     duplicate: the block attaches to it; nor is a proof-of-stake block
+//     whose seal failed: its new seal alone is checked, see pos.go), the
+//     orphan pool and the remembered refusals (see below).
 //  2. Context-free checks: the header's proof of work
 //     (chain.CheckHeaderSanity).
 //  3. The header against its parent, when the parent's block is stored
@@ -178,11 +191,16 @@
 //     the last 11 blocks and at most Params.MaxFutureBlockTime ahead of
 //     the clock.
 //  4. The body (chain.CheckBlockSanity: every transfer signature, in one
-//     batch per CPU). This is the only signature check a block gets:
-//     steps 5 to 7 (orphans, connecting, reorganizations) use the stored
-//     block and verify nothing again.
+//     batch per CPU). This is the only signature check of its
+//     transactions a block gets: steps 5 to 7 (orphans, connecting,
+//     reorganizations) use the stored block and verify nothing again. In
+//     proof of stake the seal follows: in full when the block extends the
+//     tip, else all that needs no chain state (slot, signature and
+//     reveal under the key it names); whether that key is the elected
+//     proposer is checked when a side-branch block is connected.
 //  5. Under the write lock, steps 1 and 3 again, which alone decide; the
-//     orphan pool when the parent is unknown or header-only;
+//     orphan pool when the parent is unknown, header-only or a block
+//     whose seal failed;
 //     chain.CheckCoinbaseHeight; only then is the block written to the
 //     index (a new node, or its header-only node) and the store.
 //  6. The orphans that were waiting for the block, each through steps 3
@@ -206,10 +224,11 @@
 // nothing and costs no more memory than the remembered refusals (about
 // 400 KB at most) and the bounded orphan pool.
 //
-// A mutated body (chain.ErrMutatedBlock, chain.ErrBadMerkleRoot) or a
-// timestamp too far ahead (chain.ErrTimeTooNew) never condemns the
-// header, and is not remembered: the honest body, or the same block
-// later, is accepted. A block stored before an ancestor failed the
+// A mutated body (chain.ErrMutatedBlock, chain.ErrBadMerkleRoot), a
+// timestamp too far ahead (chain.ErrTimeTooNew) or a bad proof-of-stake
+// seal (chain.ErrBadSeal, before or after the block is stored) never
+// condemns the header, and is not remembered: the honest body or seal,
+// or the same block later, is accepted. A block stored before an ancestor failed the
 // account-state rules keeps its body and is marked StatusInvalidAncestor
 // with the rest of the branch.
 //
@@ -240,9 +259,11 @@
 //     it shared, so they return while a Commit is still syncing, showing
 //     the state before that change. ProcessBlock's first duplicate and
 //     header checks take it shared too.
-//   - Block takes neither lock: it reads from the Store, which must allow
-//     that concurrently with Commit (see Store). Any block the index shows
-//     is committed before it shows it.
+//   - Block takes the read lock only to look the block up (a block whose
+//     proof-of-stake seal failed is not served), and reads from the
+//     Store without a lock, which must allow that concurrently with
+//     Commit (see Store). Any block the index shows is committed before
+//     it shows it.
 //
 // Lock order: write lock, then read lock; the notification turn is taken
 // with neither. A change applies its effects in the order it commits

@@ -10,8 +10,10 @@ import (
 
 // MaxHeaderOnly bounds the header-only nodes of the index (headers whose
 // block the node does not have yet), about 250 bytes each, so 25 MB at
-// most. Beyond it ProcessHeaders refuses new headers with
-// ErrTooManyHeaders until blocks arrive for those it holds.
+// most. When a new header finds it reached, ProcessHeaders first evicts
+// the header-only nodes off the chains of BestHeader and of the header's
+// parent (see ProcessHeaders); if that frees nothing, it refuses the
+// header with ErrTooManyHeaders until blocks arrive for those it holds.
 const MaxHeaderOnly = 100_000
 
 // Errors of ProcessHeaders that are no rule errors.
@@ -22,7 +24,8 @@ var (
 	ErrUnconnectedHeaders = errors.New("node: unconnected headers")
 
 	// ErrTooManyHeaders: the index holds MaxHeaderOnly header-only nodes
-	// already; the header was not added.
+	// already, all on the chain of BestHeader or of the header's parent;
+	// the header was not added.
 	ErrTooManyHeaders = errors.New("node: too many header-only nodes")
 )
 
@@ -57,8 +60,34 @@ type HeadersResult struct {
 // once all its blocks are stored; ProcessBlock attaches a block to its
 // header-only node. Header-only nodes are kept in memory only, never
 // written to the Store: after a restart the node has none, and sync
-// fetches the headers again. At most MaxHeaderOnly are held; beyond that
-// the error wraps ErrTooManyHeaders.
+// fetches the headers again.
+//
+// In proof of stake (Params.Consensus == chain.ConsensusPoS) a header
+// carries no work, and its seal comes with its block, so a header costs
+// nothing to make. It gets the checks its own fields allow instead
+// (checkHeaderSlot): its time must be the start of a slot (slot k starts
+// at the genesis time plus k·SlotDuration, rounded down to the second, as
+// a block's seal requires), that slot must be after its parent's, else
+// chain.ErrBadSeal, and must have started (within chain/pos's
+// MaxClockSkew), else chain.ErrTimeTooNew, which is not remembered. So a
+// branch holds at most one header per slot since its fork: made-up
+// chains cannot run ahead of the clock.
+//
+// At most MaxHeaderOnly header-only nodes are held. The rule when a new
+// header finds them all taken: the node evicts, once per call, every
+// header-only node that is on neither the chain of BestHeader nor the
+// chain the header extends (invalid ones included: a header extending a
+// stored invalid block is refused by its parent), and only if that
+// frees nothing is the header refused with an error wrapping
+// ErrTooManyHeaders. Evicted headers are merely forgotten (sync fetches
+// them again if they matter). So headers off the best chain, however
+// many, cannot keep an honest chain's headers out: the branch sync works
+// towards, and the one it is adding to, always stay. What this does not
+// stop: in proof of stake, a made-up chain with a header in every slot
+// since its fork can be as heavy as the honest chain or heavier (missed
+// slots), and then it is BestHeader, whose blocks never come; headers
+// carrying their seals would stop that (see the package comment). The
+// eviction walks the whole index, at most once per call.
 //
 // It is safe for concurrent use: the proof of work is checked without
 // locks, the rest under the write lock, and the new nodes are shown to
@@ -77,7 +106,8 @@ func (n *Node) ProcessHeaders(hs []chain.Header) (HeadersResult, error) {
 		}
 		if n.params.Consensus == chain.ConsensusPoS {
 			// No work to check: the bits are fixed, and the seals come
-			// with the blocks.
+			// with the blocks. The slot rules run against the parent
+			// below (checkHeaderSlot).
 			if err := chain.CheckHeaderSanity(&hs[i], n.params); err != nil {
 				return res, err
 			}
@@ -101,6 +131,7 @@ func (n *Node) ProcessHeaders(hs []chain.Header) (HeadersResult, error) {
 	var (
 		added []*blockNode
 		err   error
+		swept bool // evictHeaders ran: once per call at most
 	)
 	for i := range hs {
 		hash := hashes[i]
@@ -125,8 +156,18 @@ func (n *Node) ProcessHeaders(hs []chain.Header) (HeadersResult, error) {
 			err = n.reject(hash, err)
 			break
 		}
-		if n.headerOnly+len(added) >= MaxHeaderOnly {
-			err = fmt.Errorf("%w: %d held, header %v refused", ErrTooManyHeaders, MaxHeaderOnly, hash)
+		if n.params.Consensus == chain.ConsensusPoS {
+			if err = checkHeaderSlot(&hs[i], hash, parent, n.params, now); err != nil {
+				err = n.reject(hash, err)
+				break
+			}
+		}
+		if n.headerOnly+len(added) >= n.maxHeaderOnly && !swept {
+			swept = true
+			n.evictHeaders(parent)
+		}
+		if n.headerOnly+len(added) >= n.maxHeaderOnly {
+			err = fmt.Errorf("%w: %d held, header %v refused", ErrTooManyHeaders, n.maxHeaderOnly, hash)
 			break
 		}
 		node := newBlockNode(&hs[i], hash, parent, n.takeSeq())
@@ -162,20 +203,22 @@ func (n *Node) BestHeader() BlockInfo {
 
 // MissingBlocks returns the hashes of the blocks the node lacks on the
 // chain of BestHeader: those after its last ancestor whose block is
-// stored, in height order, at most limit. Each block's parent comes before
-// it, so handing the blocks to ProcessBlock in this order connects them.
-// It is safe for concurrent use.
+// stored, in height order, at most limit. A block whose proof-of-stake
+// seal failed counts as lacking (see pos.go): another copy may carry the
+// right seal. Each block's parent comes before it, so handing the blocks
+// to ProcessBlock in this order connects them. It is safe for concurrent
+// use.
 func (n *Node) MissingBlocks(limit int) []chain.Hash {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	best := n.bestHeader
-	if limit <= 0 || best.status&storage.StatusDataStored != 0 {
+	if limit <= 0 || best.status&storage.StatusDataStored != 0 && !n.sealFails.blocks(best) {
 		return nil
 	}
 	// Every node of the best chain has its block; above the fork a side
 	// branch may have some.
 	first := n.view.findFork(best).height + 1
-	for first < best.height && best.Ancestor(first).status&storage.StatusDataStored != 0 {
+	for first < best.height && n.hasBlock(best.Ancestor(first)) {
 		first++
 	}
 	last := min(best.height, first+int64(limit)-1)
@@ -243,4 +286,40 @@ func (n *Node) heaviestHeader() *blockNode {
 		}
 	}
 	return best
+}
+
+// hasBlock reports whether x's block is stored and its seal did not fail.
+// The caller holds mu (shared) or writeMu.
+func (n *Node) hasBlock(x *blockNode) bool {
+	return x.status&storage.StatusDataStored != 0 && !n.sealFails.has(x)
+}
+
+// evictHeaders removes from the index the header-only nodes that are on
+// neither the chain of BestHeader nor that of keep (the node a header
+// being added extends), known invalid or not, to make room under
+// MaxHeaderOnly (see ProcessHeaders). Every descendant of such a node is
+// header-only and goes with it, so what stays is a tree. It walks the
+// whole index; the caller holds writeMu.
+func (n *Node) evictHeaders(keep *blockNode) {
+	var gone []*blockNode
+	for _, x := range n.index {
+		if x.status&storage.StatusDataStored == 0 && !onChainOf(n.bestHeader, x) && !onChainOf(keep, x) {
+			gone = append(gone, x)
+		}
+	}
+	if len(gone) == 0 {
+		return
+	}
+	n.mu.Lock()
+	for _, x := range gone {
+		delete(n.index, x.hash)
+	}
+	n.headerOnly -= len(gone)
+	n.mu.Unlock()
+	n.log.Debug("header-only nodes evicted", "evicted", len(gone), "bestHeader", n.bestHeader.hash)
+}
+
+// onChainOf reports whether x is tip or one of its ancestors.
+func onChainOf(tip, x *blockNode) bool {
+	return x.height <= tip.height && tip.Ancestor(x.height) == x
 }

@@ -177,6 +177,11 @@ type Node struct {
 	// StatusDataStored, at most MaxHeaderOnly (see ProcessHeaders).
 	bestHeader *blockNode
 	headerOnly int
+	// maxHeaderOnly is MaxHeaderOnly; tests lower it.
+	maxHeaderOnly int
+	// sealFails holds the blocks whose proof-of-stake seal failed when
+	// they were connected (see sealFailures in pos.go).
+	sealFails sealFailures
 
 	// lastFinalityVeto is the last candidate refused for reverting a
 	// finalized block, so that the refusal is logged once per candidate.
@@ -221,6 +226,8 @@ func New(cfg Config) (*Node, error) {
 		finality:   make(map[string][]byte),
 		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.MaxOrphanBytes),
 		rejected:   newRejectedSet(MaxRejected),
+
+		maxHeaderOnly: MaxHeaderOnly,
 	}
 	n.notifyCond.L = &n.notifyMu
 	snap, err := n.store.Load()
@@ -374,7 +381,11 @@ func (b *blockNode) entry() storage.IndexEntry {
 // ErrInsufficientBalance, ErrBadCoinbaseValue, ErrAmountOverflow) run
 // when the block is connected; a block failing them is marked
 // StatusValidateFailed, its stored descendants StatusInvalidAncestor, and
-// the node follows the best chain that remains valid. A known or
+// the node follows the best chain that remains valid. In proof of stake
+// the seal is checked before the block is stored (in full when it
+// extends the tip) and in full when it is connected; a seal failure
+// (chain.ErrBadSeal) never marks or remembers anything, and another copy
+// of the block with a good seal is accepted (see pos.go). A known or
 // remembered block yields ErrDuplicate. Other errors come from the Store.
 //
 // b must not be modified afterwards. It is safe for concurrent use; see
@@ -384,9 +395,16 @@ func (n *Node) ProcessBlock(b *chain.Block) (Result, error) {
 	res := Result{Hash: hash}
 	n.mu.RLock()
 	dup := n.isKnown(hash)
+	resealing := dup == nil && n.sealFails.has(n.index[hash])
 	n.mu.RUnlock()
 	if dup != nil {
 		return res, dup
+	}
+	if resealing {
+		// Another copy of a stored block whose seal failed: the
+		// header and body were checked when it was stored, so only
+		// the seal is, by processBlock (see reseal).
+		return n.finish(b, hash, res)
 	}
 	// The header first, as Core checks headers before it fetches bodies,
 	// so that a block on an invalid parent or with the wrong bits costs
@@ -418,9 +436,14 @@ func (n *Node) ProcessBlock(b *chain.Block) (Result, error) {
 			return res, err
 		}
 	}
+	return n.finish(b, hash, res)
+}
 
+// finish is ProcessBlock after the checks made without the write lock:
+// processBlock under it, then the Result's transfers and the events.
+func (n *Node) finish(b *chain.Block, hash chain.Hash, res Result) (Result, error) {
 	n.writeMu.Lock()
-	err = n.processBlock(b, hash, &res)
+	err := n.processBlock(b, hash, &res)
 	for i := len(n.disconnected) - 1; i >= 0; i-- {
 		res.Disconnected = append(res.Disconnected, n.disconnected[i].Transactions[1:]...)
 	}
@@ -458,17 +481,18 @@ func (n *Node) deliver(ticket uint64, events []Event) {
 
 // isKnown returns an ErrDuplicate error when the block is in the index
 // (with its data, or known invalid), the orphan pool or the remembered
-// refusals. The caller holds mu (shared)
-// or writeMu.
+// refusals. A block whose seal failed is no duplicate: another copy may
+// carry the right seal. The caller holds mu (shared) or writeMu.
 func (n *Node) isKnown(hash chain.Hash) error {
 	if node := n.index[hash]; node != nil {
 		if node.status.KnownInvalid() {
 			return fmt.Errorf("%w: %w: block %v", ErrDuplicate, ErrKnownInvalid, hash)
 		}
-		if node.status&storage.StatusDataStored != 0 {
+		if node.status&storage.StatusDataStored != 0 && !n.sealFails.has(node) {
 			return fmt.Errorf("%w: block %v", ErrDuplicate, hash)
 		}
-		// A header-only node: the block is welcome.
+		// A header-only node, or a block whose seal failed: the block
+		// is welcome.
 	}
 	if n.orphans.has(hash) {
 		return fmt.Errorf("%w: block %v is an orphan", ErrDuplicate, hash)
@@ -485,8 +509,9 @@ func (n *Node) isKnown(hash chain.Hash) error {
 // as refused) yields ErrInvalidAncestorBlock; then
 // chain.CheckHeaderContext runs against the parent (bits, median time
 // past, future limit). It returns the parent, or nil and no error when the
-// parent is unknown or header-only (an orphan until the parent's block is
-// stored). It changes nothing; the caller holds mu (shared) or writeMu.
+// parent is unknown or header-only, or its seal failed (an orphan until
+// the parent's block is stored, or sealed again). It changes nothing; the
+// caller holds mu (shared) or writeMu.
 func (n *Node) checkHeader(h *chain.Header, hash chain.Hash) (*blockNode, error) {
 	if code, ok := n.rejected.get(h.PrevBlock); ok {
 		return nil, ruleErr(chain.ErrInvalidAncestorBlock, "block %v extends block %v, refused (%v)",
@@ -498,7 +523,7 @@ func (n *Node) checkHeader(h *chain.Header, hash chain.Hash) (*blockNode, error)
 		return nil, nil
 	case parent.status.KnownInvalid():
 		return nil, ruleErr(chain.ErrInvalidAncestorBlock, "block %v extends invalid block %v", hash, parent.hash)
-	case parent.status&storage.StatusDataStored == 0:
+	case parent.status&storage.StatusDataStored == 0, n.sealFails.has(parent):
 		return nil, nil
 	}
 	ctx := headerContext(parent, n.params)
@@ -510,13 +535,14 @@ func (n *Node) checkHeader(h *chain.Header, hash chain.Hash) (*blockNode, error)
 
 // reject handles a block that checkHeader or the coinbase height check
 // refused with err, and returns err. When err condemns the block hash (a
-// RuleError but chain.ErrTimeTooNew, which may pass later), the hash is
+// RuleError but chain.ErrTimeTooNew, which may pass later, and
+// chain.ErrBadSeal, which the hash does not cover), the hash is
 // remembered, and the orphans waiting for the block, and theirs, leave the
 // pool and are remembered as ErrInvalidAncestorBlock. The caller holds
 // writeMu.
 func (n *Node) reject(hash chain.Hash, err error) error {
 	var rerr chain.RuleError
-	if !errors.As(err, &rerr) || rerr.Code == chain.ErrTimeTooNew {
+	if !errors.As(err, &rerr) || rerr.Code == chain.ErrTimeTooNew || rerr.Code == chain.ErrBadSeal {
 		return err
 	}
 	n.mu.Lock()
@@ -542,6 +568,9 @@ func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error 
 	if err := n.isKnown(hash); err != nil {
 		return err // another goroutine was faster
 	}
+	if node := n.index[hash]; node != nil && n.sealFails.has(node) {
+		return n.reseal(node, b, res)
+	}
 	parent, err := n.checkHeader(&b.Header, hash)
 	if err != nil {
 		return n.reject(hash, err)
@@ -558,7 +587,14 @@ func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error 
 	if err != nil {
 		return err
 	}
+	return n.acceptOrphansAndActivate(node, res)
+}
 
+// acceptOrphansAndActivate accepts the orphans waiting for node, whose
+// block has just been stored, recursively, runs fork choice and reports
+// what became of node in res, or the rule it failed. The caller holds
+// writeMu.
+func (n *Node) acceptOrphansAndActivate(node *blockNode, res *Result) error {
 	// Orphans waiting for this block, and for theirs: each meets its
 	// parent's header context now, before it is stored.
 	queue := []*blockNode{node}
@@ -588,7 +624,7 @@ func (n *Node) processBlock(b *chain.Block, hash chain.Hash, res *Result) error 
 	case failures[node] != nil:
 		return failures[node]
 	case node.status.KnownInvalid():
-		return ruleErr(chain.ErrInvalidAncestorBlock, "block %v extends an invalid block", hash)
+		return ruleErr(chain.ErrInvalidAncestorBlock, "block %v extends an invalid block", node.hash)
 	}
 	return nil
 }
@@ -643,8 +679,10 @@ func (n *Node) acceptBlock(b *chain.Block, hash chain.Hash, parent *blockNode) (
 		}
 	}
 	n.mu.Unlock()
-	n.candidates[node] = struct{}{}
-	delete(n.candidates, parent)
+	if !n.sealFails.blocks(node) { // else its branch waits for a seal
+		n.candidates[node] = struct{}{}
+		delete(n.candidates, parent)
+	}
 	return node, nil
 }
 
@@ -684,6 +722,13 @@ func (n *Node) activateBestChain(failures map[*blockNode]error) error {
 				return err
 			}
 			failures[node] = err
+			if rerr.Code == chain.ErrBadSeal {
+				// The hash does not cover the seal: another copy
+				// may carry the right one (see pos.go).
+				n.log.Info("block seal failed", "hash", node.hash, "height", node.height, "err", err)
+				n.markSealFailed(node)
+				break
+			}
 			n.log.Warn("block failed validation", "hash", node.hash, "height", node.height, "err", err)
 			if err := n.markInvalid(node); err != nil {
 				return err
@@ -797,6 +842,7 @@ func (n *Node) markInvalid(failed *blockNode) error {
 	n.mu.Lock()
 	for i, x := range changed {
 		x.status = status[i]
+		n.sealFails.remove(x)
 	}
 	if n.bestHeader.status.KnownInvalid() {
 		n.bestHeader = n.heaviestHeader()
@@ -805,7 +851,7 @@ func (n *Node) markInvalid(failed *blockNode) error {
 	for _, x := range changed {
 		delete(n.candidates, x)
 	}
-	if p := failed.parent; p != nil && !p.status.KnownInvalid() && p.status&storage.StatusDataStored != 0 {
+	if p := failed.parent; p != nil && !p.status.KnownInvalid() && p.status&storage.StatusDataStored != 0 && !n.sealFails.blocks(p) {
 		n.candidates[p] = struct{}{}
 	}
 	return nil

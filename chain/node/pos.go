@@ -35,14 +35,42 @@ import (
 // (ErrFutureSlot, ErrSlotNotAfterParent, ErrWrongProposer,
 // ErrBadSealSignature, ErrBadReveal, ErrMalformed) says which.
 //
-// The seal is not covered by the block hash, so a block with a bad seal
-// must not condemn the hash when the right seal may still come:
-// ProcessBlock checks the seal of a block that extends the tip before it
-// stores anything, and refuses a bad one without remembering the hash.
-// A block on another branch is checked when it is connected, like its
-// transactions, and marked invalid if its seal fails then (a known gap:
-// a peer can have such a side-branch block refused by sending it first
-// with a bad seal).
+// The seal is not covered by the block hash, so a bad seal never
+// condemns the hash: the right seal may still come. ProcessBlock checks
+// the seal of a block that extends the tip in full before it stores
+// anything, and refuses a bad one without remembering the hash. A block
+// on another branch gets the checks that need no chain state before it
+// is stored, refused the same way (precheckSeal: the seal decodes, its
+// slot is the header's, after the parent's and started, and it is signed,
+// with a valid reveal, by the key it names), so a forged signature never
+// gets stored; which validator is elected needs the state before the
+// block, so a seal by the wrong validator is caught when the block is
+// connected, like its transactions. If
+// it fails then (chain.ErrBadSeal), the failure is kept in memory only
+// (sealFailures): the block is not marked validate-failed, its
+// descendants are not marked invalid-ancestor, the hash is not put in the
+// remembered refusals (reject never remembers ErrBadSeal), and nothing is
+// written. Until another copy passes, the block counts as if only its
+// header were known: its branch is no candidate for the tip, blocks on
+// it wait as orphans or stay stored without being candidates,
+// MissingBlocks lists it and BlockInfo shows it without
+// StatusDataStored, so sync and gossip (whose message ids cover the
+// seal, see chain/p2p) fetch it again. Another copy is checked against
+// the state kept from the failure (the parent's beacon and active
+// validators, for the MaxSealStates most recent failures): a bad seal
+// costs one seal check and writes nothing; a good one replaces the
+// stored block (body and seal: the stored body is kept, the hash commits
+// to it) in one Store.Commit, and fork choice runs again. After a
+// restart the failure is forgotten: the block is a stored block again,
+// checked again if its branch is tried. The transactions, and everything
+// else the hash covers, still condemn the hash as for a proof-of-work
+// block.
+//
+// The gap left: a side-branch block whose copy sealed by the wrong
+// validator came first and is stored, but not connected, is a duplicate
+// to the honest copy until its branch is tried and its seal fails; then
+// it is fetched again. And a made-up side branch costs a forger only
+// keys of its own, no stake, until its first block is connected.
 //
 // Fork choice (forkchoice.go, better): the highest justified checkpoint,
 // then the most attesting stake (the stake of the votes the branch's
@@ -224,24 +252,238 @@ func (n *Node) Proposer(slot uint64) (ProposerInfo, error) {
 }
 
 // precheckSeal checks b's seal before the block is stored: in full
-// (checkSeal) when b extends the tip; else only that it decodes and that
-// its slot has started, so that a block sent early is refused without
-// being stored, and may come again in its slot. The caller holds mu
-// (shared).
+// (checkSeal) when b extends the tip; else what needs no chain state
+// (which validator is elected needs the state before the block, known
+// only once its branch is connected): the seal decodes, the header's time
+// is its slot's start, the slot is after the parent's (the slot the
+// parent's time starts; 0 when the parent is unknown) and has started,
+// and the seal is consistent with itself: signed by the key it names,
+// with that key's reveal for the slot's epoch (VerifySeal against a
+// schedule of that key alone). So a copy of a side-branch block with a
+// forged signature is refused before it is stored, as at the tip, and a
+// block sent early may come again in its slot. It costs one seal check.
+// The caller holds mu (shared).
 func (n *Node) precheckSeal(b *chain.Block) error {
 	if b.Header.PrevBlock == n.view.tip().hash {
 		return n.checkSealAtTip(b)
 	}
+	hash := b.Hash()
 	if b.Seal == nil {
-		return ruleErr(chain.ErrBadSeal, "block %v has no proposer seal", b.Hash())
+		return ruleErr(chain.ErrBadSeal, "block %v has no proposer seal", hash)
 	}
 	var s pos.Seal
 	if err := s.UnmarshalBinary(b.Seal[:]); err != nil {
-		return sealError(b.Hash(), err)
+		return sealError(hash, err)
 	}
-	rules := slotRules(n.params, 0, n.cfg.Now())
+	var parentSlot uint64
+	if parent := n.index[b.Header.PrevBlock]; parent != nil && parent.height > 0 {
+		parentSlot, _ = headerSlot(n.params, parent.header.Timestamp)
+	}
+	rules := slotRules(n.params, parentSlot, n.cfg.Now())
 	if err := rules.Check(); err != nil {
 		return err
 	}
-	return sealError(b.Hash(), rules.CheckSlot(s.Slot))
+	if start := pos.SlotStart(rules.GenesisTime, rules.SlotDuration, s.Slot).Unix(); int64(b.Header.Timestamp) != start {
+		return ruleErr(chain.ErrBadSeal, "block %v has time %d, its seal's slot %d starts at %d",
+			hash, b.Header.Timestamp, s.Slot, start)
+	}
+	self, err := pos.NewSchedule(rules.Epoch(s.Slot), []chain.PublicKey{s.Proposer}, []uint64{1}, n.params.GenesisHash)
+	if err != nil {
+		return sealError(hash, err)
+	}
+	if _, err := pos.VerifySeal(n.params.GenesisHash, &s, hash, self, rules); err != nil {
+		return sealError(hash, err)
+	}
+	return nil
+}
+
+// MaxSealStates bounds the parent states the node keeps for blocks whose
+// seal failed (see sealFailures): each holds the validators active in
+// the block's stake epoch, at most Params.MaxValidators, so with the dev
+// chain's 128 about 10 KB, 10 MB in all.
+const MaxSealStates = 1024
+
+// sealState is the state before a block whose seal failed when it was
+// connected, as checkSeal reads it: the beacon record and the validators
+// active in the block's stake epoch. It lets another seal for the same
+// block be checked in full without connecting its branch again.
+type sealState struct {
+	beacon     []byte // storage.BeaconKey's record; nil: the genesis state
+	validators map[chain.PublicKey]chain.Validator
+}
+
+// get reads the beacon record, as checkSeal's get.
+func (s *sealState) get(k string) []byte {
+	if k == storage.BeaconKey {
+		return s.beacon
+	}
+	return nil
+}
+
+// sealFailures holds, in memory only, the stored blocks whose seal failed
+// when they were connected. Such a block is not condemned: it is
+// neither validate-failed nor remembered, its descendants are not
+// invalid-ancestor; it is treated as if only its header were known (its
+// branch is no candidate for the tip, its children wait as orphans) until
+// a copy with another seal passes (Node.reseal). The parent states of the
+// MaxSealStates most recent failures are kept; an older failure keeps its
+// entry without one. It is not safe for concurrent use: the Node writes
+// it holding writeMu and mu, and reads it holding either.
+type sealFailures struct {
+	states map[*blockNode]*sealState // nil value: state dropped
+	order  []*blockNode              // failures with a state, oldest first; may hold removed ones
+	held   int                       // states not nil
+}
+
+// add records that node's seal failed, with the state before it,
+// dropping the oldest state when MaxSealStates are held.
+func (f *sealFailures) add(node *blockNode, st *sealState) {
+	if f.states == nil {
+		f.states = make(map[*blockNode]*sealState)
+	}
+	if len(f.order) >= 2*MaxSealStates { // forget the removed ones
+		f.order = slices.DeleteFunc(f.order, func(x *blockNode) bool { return f.states[x] == nil })
+	}
+	for f.held >= MaxSealStates && len(f.order) > 0 {
+		oldest := f.order[0]
+		f.order = f.order[1:]
+		if f.states[oldest] != nil {
+			f.states[oldest] = nil
+			f.held--
+		}
+	}
+	f.remove(node)
+	f.states[node] = st
+	f.held++
+	f.order = append(f.order, node)
+}
+
+// remove forgets node's failure, if any.
+func (f *sealFailures) remove(node *blockNode) {
+	if f.states[node] != nil {
+		f.held--
+	}
+	delete(f.states, node)
+}
+
+// has reports whether node's seal failed.
+func (f *sealFailures) has(node *blockNode) bool {
+	_, ok := f.states[node]
+	return ok
+}
+
+// blocks reports whether x or one of its ancestors failed its seal.
+func (f *sealFailures) blocks(x *blockNode) bool {
+	for failed := range f.states {
+		if x.height >= failed.height && x.Ancestor(failed.height) == failed {
+			return true
+		}
+	}
+	return false
+}
+
+// markSealFailed records that node's seal failed when it was connected on
+// its parent, the tip: in memory only, with the tip's state for another
+// seal (see sealFailures). Its branch leaves the candidates and its
+// parent becomes one again; nothing is stored, nothing is marked invalid.
+func (n *Node) markSealFailed(node *blockNode) {
+	var st *sealState
+	if node.parent == n.view.tip() {
+		stakeEpoch := max(n.params.Epoch(node.height), 1)
+		st = &sealState{beacon: bytes.Clone(n.finality[storage.BeaconKey]), validators: make(map[chain.PublicKey]chain.Validator)}
+		for k, v := range n.validators {
+			if v.ActiveAt(stakeEpoch) {
+				st.validators[k] = v
+			}
+		}
+	}
+	n.mu.Lock()
+	n.sealFails.add(node, st)
+	n.mu.Unlock()
+	for c := range n.candidates {
+		if c.height >= node.height && c.Ancestor(node.height) == node {
+			delete(n.candidates, c)
+		}
+	}
+	if p := node.parent; p != nil && p.status&storage.StatusDataStored != 0 && !p.status.KnownInvalid() && !n.sealFails.blocks(p) {
+		n.candidates[p] = struct{}{}
+	}
+}
+
+// reseal handles b, a copy of node's block, whose seal failed when it was
+// connected, with another seal: the stored body is kept (the hash commits
+// to it) and only b's seal is taken. With the state kept for node, the
+// seal is checked in full first, and a bad one is refused with
+// chain.ErrBadSeal and nothing stored; so each copy costs one seal check
+// at most. A seal that passes (or one that cannot be checked, the state
+// having been dropped) replaces the stored block in one Store.Commit;
+// then node's branch is a candidate again, the orphans waiting for node
+// are accepted, and fork choice runs, connecting the branch if it is the
+// best. The caller holds writeMu.
+func (n *Node) reseal(node *blockNode, b *chain.Block, res *Result) error {
+	stored, err := n.store.Block(node.hash)
+	if err != nil {
+		return fmt.Errorf("node: reseal block %v: %w", node.hash, err)
+	}
+	if b.Seal != nil && stored.Seal != nil && *b.Seal == *stored.Seal {
+		return ruleErr(chain.ErrBadSeal, "block %v: this seal failed already", node.hash)
+	}
+	nb := &chain.Block{Header: stored.Header, Transactions: stored.Transactions, Seal: b.Seal}
+	if st := n.sealFails.states[node]; st != nil {
+		if _, err := checkSeal(st.get, st.validators, nb, node.height, n.params, n.cfg.Now()); err != nil {
+			return err
+		}
+	}
+	if err := n.store.Commit(&storage.Batch{Blocks: []*chain.Block{nb}}); err != nil {
+		return fmt.Errorf("node: reseal block %v: %w", node.hash, err)
+	}
+	n.mu.Lock()
+	n.sealFails.remove(node)
+	n.mu.Unlock()
+	n.log.Debug("block sealed again", "hash", node.hash, "height", node.height)
+	for _, x := range n.index {
+		if x.height >= node.height && x.Ancestor(node.height) == node &&
+			x.status&storage.StatusDataStored != 0 && !x.status.KnownInvalid() && !n.sealFails.blocks(x) {
+			n.candidates[x] = struct{}{}
+		}
+	}
+	return n.acceptOrphansAndActivate(node, res)
+}
+
+// headerSlot returns the slot whose start, rounded down to the second as
+// checkSeal requires of a block's time, is ts: the last one when several
+// slots start within that second. ok is false when no slot starts then.
+func headerSlot(p *chain.Params, ts uint32) (slot uint64, ok bool) {
+	g, t := slotZero(p), time.Unix(int64(ts), 0)
+	slot = pos.Slot(g, p.SlotDuration, t.Add(time.Second-1))
+	return slot, pos.SlotStart(g, p.SlotDuration, slot).Unix() == int64(ts)
+}
+
+// checkHeaderSlot checks what a proof-of-stake header, with the given
+// hash, allows without its seal: its time is the start of a slot, that
+// slot is after its parent's (the slot its time starts; 0 for genesis),
+// and it has started by the clock now plus pos.MaxClockSkew. The first
+// two fail with a chain.ErrBadSeal RuleError (wrapping chain/pos's
+// ErrSlotNotAfterParent for the second), the third with
+// chain.ErrTimeTooNew wrapping chain/pos's ErrFutureSlot: the header
+// may pass later, so it is not remembered as refused.
+func checkHeaderSlot(h *chain.Header, hash chain.Hash, parent *blockNode, p *chain.Params, now time.Time) error {
+	slot, ok := headerSlot(p, h.Timestamp)
+	if !ok {
+		return ruleErr(chain.ErrBadSeal, "header %v has time %d, no slot's start", hash, h.Timestamp)
+	}
+	var parentSlot uint64
+	if parent.height > 0 {
+		parentSlot, _ = headerSlot(p, parent.header.Timestamp)
+	}
+	rules := slotRules(p, parentSlot, now)
+	err := rules.CheckSlot(slot)
+	var perr pos.RuleError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &perr) && perr.Code == pos.ErrFutureSlot:
+		return chain.RuleError{Code: chain.ErrTimeTooNew, Description: fmt.Sprintf("node: header %v: %v", hash, err), Err: perr}
+	}
+	return sealError(hash, err)
 }

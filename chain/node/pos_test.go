@@ -4,6 +4,8 @@ import (
 	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -250,5 +252,385 @@ func TestPoSHeaders(t *testing.T) {
 	var rerr chain.RuleError
 	if _, err := c.n.ProcessHeaders([]chain.Header{h}); !errors.As(err, &rerr) || rerr.Code != chain.ErrUnexpectedDifficulty {
 		t.Fatalf("bits off the limit: error %v, want ErrUnexpectedDifficulty", err)
+	}
+}
+
+// withSeal returns a copy of b, sealed by priv for slot with its reveal
+// for revealEpoch: the same block hash, another seal.
+func (c *posChain) withSeal(b *chain.Block, priv ed25519.PrivateKey, slot, revealEpoch uint64) *chain.Block {
+	c.tb.Helper()
+	reveal, err := pos.NewReveal(priv, c.p.GenesisHash, revealEpoch)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	s, err := pos.NewSeal(priv, c.p.GenesisHash, slot, b.Hash(), reveal)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	enc, _ := s.MarshalBinary()
+	cp := *b
+	cp.Seal = (*chain.BlockSeal)(enc)
+	return &cp
+}
+
+// badSignature returns a copy of b whose seal's signature is wrong.
+func badSignature(b *chain.Block) *chain.Block {
+	cp := *b
+	seal := *b.Seal
+	seal[chain.SealSize-1] ^= 1
+	cp.Seal = &seal
+	return &cp
+}
+
+// TestPoSForgedSealSideBranch: a side-branch block sent first with a
+// forged seal is refused with ErrBadSeal when its branch is connected,
+// but its hash is not condemned: the honest copy, sent after it, is
+// accepted and the node reorganizes onto the heavier branch, also when
+// the node restarted in between; after a restart nothing of the forged
+// copy remains. Another bad copy costs a seal check and no store write.
+func TestPoSForgedSealSideBranch(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		forge func(c *posChain, honest *chain.Block) *chain.Block
+		code  pos.ErrorCode
+		// stored: the forged copy passes the checks made before a
+		// side-branch block is stored (its seal is consistent with
+		// itself) and fails when its branch is connected.
+		stored bool
+	}{
+		{"wrong signature", func(_ *posChain, b *chain.Block) *chain.Block { return badSignature(b) }, pos.ErrBadSealSignature, false},
+		{"other validator", func(c *posChain, b *chain.Block) *chain.Block { return c.withSeal(b, posKey(1), 3, 1) }, pos.ErrWrongProposer, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, restart := range []bool{false, true} {
+				c := newPosChain(t)
+				c.at(10)
+				genesis := c.n.Tip().Hash
+				a1 := c.good(1)
+				if _, err := c.n.ProcessBlock(a1); err != nil {
+					t.Fatal(err)
+				}
+				b1 := c.block(genesis, 1, 2, c.priv, 1)
+				if res, err := c.n.ProcessBlock(b1); err != nil || res.MainChain {
+					t.Fatalf("b1: %+v, %v", res, err)
+				}
+				b2 := c.block(b1.Hash(), 2, 3, c.priv, 1)
+				forged := tc.forge(c, b2)
+				if forged.Hash() != b2.Hash() || *forged.Seal == *b2.Seal {
+					t.Fatal("test bug: the forged copy differs in hash or not in seal")
+				}
+				_, err := c.n.ProcessBlock(forged)
+				wantPosCode(t, err, tc.code)
+				if c.n.Tip().Hash != a1.Hash() {
+					t.Fatalf("tip %v, want a1 back", c.n.Tip().Hash)
+				}
+				if info, ok := c.n.BlockInfo(b2.Hash()); ok != tc.stored || info.Status.KnownInvalid() || info.Status&storage.StatusDataStored != 0 {
+					t.Fatalf("forged b2: %+v, in the index %v; want %v, not invalid, wanted again", info, ok, tc.stored)
+				}
+				if _, err := c.n.Block(b2.Hash()); !errors.Is(err, storage.ErrNotFound) {
+					t.Fatalf("the forged b2 is served: %v", err)
+				}
+				// Another bad copy: one seal check, nothing written.
+				commits := c.store.Commits()
+				other := badSignature(b2)
+				other.Seal[chain.SealSize-2] ^= 1
+				_, err = c.n.ProcessBlock(other)
+				wantPosCode(t, err, pos.ErrBadSealSignature)
+				_, err = c.n.ProcessBlock(forged)
+				if !errors.As(err, new(chain.RuleError)) {
+					t.Fatalf("the same forged copy again: %v", err)
+				}
+				if c.store.Commits() != commits {
+					t.Fatal("a bad copy wrote to the store")
+				}
+				if restart {
+					c.n = c.open()
+				}
+				res, err := c.n.ProcessBlock(b2)
+				if err != nil || !res.MainChain {
+					t.Fatalf("honest b2 after the forged one: %+v, %v", res, err)
+				}
+				if c.n.Tip().Hash != b2.Hash() {
+					t.Fatalf("tip %v, want b2", c.n.Tip().Hash)
+				}
+				// After a restart the node holds the honest copy.
+				c.n = c.open()
+				if c.n.Tip().Hash != b2.Hash() {
+					t.Fatalf("after a restart: tip %v, want b2", c.n.Tip().Hash)
+				}
+				stored, err := c.n.Block(b2.Hash())
+				if err != nil || *stored.Seal != *b2.Seal {
+					t.Fatalf("stored b2 after a restart: %v, seal honest %v", err, err == nil && *stored.Seal == *b2.Seal)
+				}
+				if info, _ := c.n.BlockInfo(b2.Hash()); info.Status&storage.StatusValid == 0 {
+					t.Fatalf("b2 status %v", info.Status)
+				}
+			}
+		})
+	}
+}
+
+// TestPoSSealFailureSparesDescendants: when a side branch is connected
+// and its first block's seal fails, neither it nor the blocks stored on it
+// are marked invalid; blocks arriving on it wait (the branch is no
+// candidate, MissingBlocks asks for the block again), and the honest
+// copy connects the whole branch.
+func TestPoSSealFailureSparesDescendants(t *testing.T) {
+	c := newPosChain(t)
+	c.at(20)
+	genesis := c.n.Tip().Hash
+	for _, slot := range []uint64{1, 2, 3} {
+		if _, err := c.n.ProcessBlock(c.good(slot)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mainTip := c.n.Tip().Hash
+	b := []*chain.Block{c.block(genesis, 1, 4, c.priv, 2)}
+	for i, slot := range []uint64{5, 6, 7, 8} {
+		b = append(b, c.block(b[i].Hash(), int64(i+2), slot, c.priv, slot/2))
+	}
+	// Sealed by a validator that is not b1's proposer: consistent with
+	// itself, so stored on its side branch.
+	if _, err := c.n.ProcessBlock(c.withSeal(b[0], posKey(1), 4, 2)); err != nil {
+		t.Fatalf("forged b1 on a side branch (not connected): %v", err)
+	}
+	for _, blk := range b[1:3] {
+		if _, err := c.n.ProcessBlock(blk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// b4 makes the branch the heaviest: connecting it fails at b1.
+	if _, err := c.n.ProcessBlock(b[3]); err != nil {
+		t.Logf("b4: %v", err)
+	}
+	if c.n.Tip().Hash != mainTip {
+		t.Fatalf("tip %v, want the main chain's", c.n.Tip().Hash)
+	}
+	for i, blk := range b[:4] {
+		info, ok := c.n.BlockInfo(blk.Hash())
+		if !ok || info.Status.KnownInvalid() {
+			t.Fatalf("b%d: %+v, %v; want not invalid", i+1, info, ok)
+		}
+	}
+	if got := c.n.MissingBlocks(10); len(got) == 0 || got[0] != b[0].Hash() {
+		t.Fatalf("MissingBlocks %v, want b1 first", got)
+	}
+	commits := c.store.Commits()
+	res, err := c.n.ProcessBlock(b[4]) // on a branch that waits for a seal
+	if err != nil || res.MainChain {
+		t.Fatalf("b5: %+v, %v", res, err)
+	}
+	if c.n.Tip().Hash != mainTip || c.store.Commits() > commits+1 {
+		t.Fatalf("b5 moved the tip or was connected: %d commits", c.store.Commits()-commits)
+	}
+	// The honest b1: the branch connects, b5 included.
+	res, err = c.n.ProcessBlock(b[0])
+	if err != nil || !res.MainChain {
+		t.Fatalf("honest b1: %+v, %v", res, err)
+	}
+	if c.n.Tip().Hash != b[4].Hash() {
+		t.Fatalf("tip %v, want b5", c.n.Tip().Hash)
+	}
+}
+
+// TestPoSBadSealNotStored: a bad seal on a block that extends the tip,
+// and one that is not consistent with itself on a side branch (bad
+// signature or reveal, time off its slot, slot not after the parent's),
+// is refused before anything is stored, and the hash stays open.
+func TestPoSBadSealNotStored(t *testing.T) {
+	c := newPosChain(t)
+	c.at(5)
+	genesis := c.n.Tip().Hash
+	honest := c.good(1)
+	commits := c.store.Commits()
+	_, err := c.n.ProcessBlock(badSignature(honest))
+	wantPosCode(t, err, pos.ErrBadSealSignature)
+	if _, ok := c.n.BlockInfo(honest.Hash()); ok || c.store.Commits() != commits {
+		t.Fatal("a block with a bad seal at the tip was stored")
+	}
+	if _, err := c.n.ProcessBlock(honest); err != nil {
+		t.Fatal(err)
+	}
+
+	side := c.block(genesis, 1, 2, c.priv, 1)
+	badReveal := c.withSeal(side, c.priv, 2, 0) // slot 2 is in epoch 1
+	offSlot := c.withSeal(side, c.priv, 3, 1)   // the header says slot 2
+	onSide := c.block(side.Hash(), 2, 3, c.priv, 1)
+	commits = c.store.Commits()
+	_, err = c.n.ProcessBlock(badSignature(side))
+	wantPosCode(t, err, pos.ErrBadSealSignature)
+	_, err = c.n.ProcessBlock(badReveal)
+	wantPosCode(t, err, pos.ErrBadReveal)
+	if _, err := c.n.ProcessBlock(offSlot); !errors.As(err, new(chain.RuleError)) {
+		t.Fatalf("a seal of another slot than the header's: %v", err)
+	}
+	if _, ok := c.n.BlockInfo(side.Hash()); ok || c.store.Commits() != commits {
+		t.Fatal("a side-branch block with a bad seal was stored")
+	}
+	if _, err := c.n.ProcessBlock(side); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.n.ProcessBlock(c.block(side.Hash(), 2, 2, c.priv, 1)) // the parent's slot
+	wantPosCode(t, err, pos.ErrSlotNotAfterParent)
+	if _, err := c.n.ProcessBlock(onSide); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// posHeader returns a header on parent for slot, stamped with the
+// slot's start; extra makes headers of one slot differ.
+func (c *posChain) posHeader(parent chain.Hash, slot uint64, extra uint32) chain.Header {
+	start := pos.SlotStart(time.Unix(posGenesisTime, 0), c.p.SlotDuration, slot)
+	return chain.Header{Version: 1, PrevBlock: parent, Timestamp: uint32(start.Unix()), Bits: c.p.PowLimitBits, Nonce: extra}
+}
+
+// TestPoSHeaderSlots: a proof-of-stake header's time must be a slot's
+// start, after its parent's slot, and not in a slot to come; the last
+// refusal is temporary.
+func TestPoSHeaderSlots(t *testing.T) {
+	c := newPosChain(t)
+	c.p.SlotDuration = 2 * time.Second // odd seconds start no slot
+	c.at(5)
+	genesis := c.n.Tip().Hash
+	h1 := c.posHeader(genesis, 3, 0)
+	if _, err := c.n.ProcessHeaders([]chain.Header{h1}); err != nil {
+		t.Fatal(err)
+	}
+	var rerr chain.RuleError
+	var perr pos.RuleError
+
+	off := c.posHeader(genesis, 1, 1)
+	off.Timestamp++
+	_, err := c.n.ProcessHeaders([]chain.Header{off})
+	if !errors.As(err, &rerr) || rerr.Code != chain.ErrBadSeal {
+		t.Fatalf("time between two slots' starts: %v, want ErrBadSeal", err)
+	}
+
+	same := c.posHeader(h1.Hash(), 3, 1)
+	_, err = c.n.ProcessHeaders([]chain.Header{same})
+	wantPosCode(t, err, pos.ErrSlotNotAfterParent)
+
+	future := c.posHeader(h1.Hash(), 7, 0)
+	_, err = c.n.ProcessHeaders([]chain.Header{future})
+	if !errors.As(err, &rerr) || rerr.Code != chain.ErrTimeTooNew || !errors.As(err, &perr) || perr.Code != pos.ErrFutureSlot {
+		t.Fatalf("future slot: %v, want ErrTimeTooNew wrapping ErrFutureSlot", err)
+	}
+	c.at(7)
+	if _, err := c.n.ProcessHeaders([]chain.Header{future}); err != nil {
+		t.Fatalf("the same header in its slot: %v", err)
+	}
+}
+
+// TestPoSHeaderFlood: header chains made up by the thousand fill the
+// header-only bound, yet an honest chain's headers still get in (they
+// evict the branches off the best header's chain) and its blocks sync.
+func TestPoSHeaderFlood(t *testing.T) {
+	c := newPosChain(t)
+	c.at(100)
+	c.n.maxHeaderOnly = 50
+	genesis := c.n.Tip().Hash
+	for fork := range uint32(100) {
+		parent := genesis
+		var hs []chain.Header
+		for slot := range uint64(10) {
+			h := c.posHeader(parent, slot+1, fork+1)
+			hs = append(hs, h)
+			parent = h.Hash()
+		}
+		if _, err := c.n.ProcessHeaders(hs); err != nil && !errors.Is(err, ErrTooManyHeaders) {
+			t.Fatalf("fork %d: %v", fork, err)
+		}
+	}
+	if c.n.headerOnly == 0 || c.n.headerOnly > c.n.maxHeaderOnly {
+		t.Fatalf("%d header-only nodes after the flood, bound %d", c.n.headerOnly, c.n.maxHeaderOnly)
+	}
+
+	// The honest chain: 40 blocks, one per slot, headers first.
+	var blocks []*chain.Block
+	parent := genesis
+	for slot := uint64(1); slot <= 40; slot++ {
+		b := c.block(parent, int64(slot), slot, c.priv, slot/uint64(c.p.EpochLength))
+		blocks = append(blocks, b)
+		parent = b.Hash()
+	}
+	for i := 0; i < len(blocks); i += 10 {
+		var hs []chain.Header
+		for _, b := range blocks[i : i+10] {
+			hs = append(hs, b.Header)
+		}
+		if _, err := c.n.ProcessHeaders(hs); err != nil {
+			t.Fatalf("honest headers %d to %d: %v", i+1, i+10, err)
+		}
+	}
+	if c.n.BestHeader().Hash != parent {
+		t.Fatalf("best header %v, want the honest tip", c.n.BestHeader().Hash)
+	}
+	for {
+		missing := c.n.MissingBlocks(16)
+		if len(missing) == 0 {
+			break
+		}
+		for _, h := range missing {
+			b := blocks[slices.IndexFunc(blocks, func(b *chain.Block) bool { return b.Hash() == h })]
+			if _, err := c.n.ProcessBlock(b); err != nil && !errors.Is(err, ErrDuplicate) {
+				t.Fatal(err)
+			}
+		}
+	}
+	if c.n.Tip().Hash != parent || c.n.headerOnly > c.n.maxHeaderOnly {
+		t.Fatalf("tip %v, want the honest one; %d header-only nodes", c.n.Tip().Hash, c.n.headerOnly)
+	}
+}
+
+// TestPoSResealConcurrent: copies of a block whose seal failed, good and
+// bad, arrive at once while readers look at it (run with -race): the
+// good one wins once, the others are refused or duplicates, and the node
+// ends on the block's branch.
+func TestPoSResealConcurrent(t *testing.T) {
+	c := newPosChain(t)
+	c.at(10)
+	genesis := c.n.Tip().Hash
+	if _, err := c.n.ProcessBlock(c.good(1)); err != nil {
+		t.Fatal(err)
+	}
+	b1 := c.block(genesis, 1, 2, c.priv, 1)
+	if _, err := c.n.ProcessBlock(b1); err != nil {
+		t.Fatal(err)
+	}
+	b2 := c.block(b1.Hash(), 2, 3, c.priv, 1)
+	_, err := c.n.ProcessBlock(c.withSeal(b2, posKey(1), 3, 1))
+	wantPosCode(t, err, pos.ErrWrongProposer)
+	copies := []*chain.Block{b2, c.withSeal(b2, posKey(2), 3, 1), badSignature(b2), b2, c.withSeal(b2, posKey(3), 3, 1)}
+	var wg sync.WaitGroup
+	errs := make([]error, len(copies))
+	for i, b := range copies {
+		wg.Go(func() { _, errs[i] = c.n.ProcessBlock(b) })
+	}
+	for range 2 {
+		wg.Go(func() {
+			for range 50 {
+				c.n.BlockInfo(b2.Hash())
+				c.n.MissingBlocks(4)
+				_, _ = c.n.Block(b2.Hash())
+				c.n.ChainTips()
+			}
+		})
+	}
+	wg.Wait()
+	var accepted int
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			accepted++
+		case errors.Is(err, ErrDuplicate), errors.As(err, new(chain.RuleError)):
+		default:
+			t.Errorf("copy %d: %v", i, err)
+		}
+	}
+	if accepted != 1 || c.n.Tip().Hash != b2.Hash() {
+		t.Fatalf("%d copies accepted, tip %v; want 1 and b2", accepted, c.n.Tip().Hash)
+	}
+	if stored, err := c.n.Block(b2.Hash()); err != nil || *stored.Seal != *b2.Seal {
+		t.Fatalf("stored b2: %v", err)
 	}
 }

@@ -2,9 +2,11 @@ package node
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 
 	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/storage"
 )
 
 // Tip returns the tip of the best chain. It is safe for concurrent use.
@@ -16,12 +18,14 @@ func (n *Node) Tip() BlockInfo {
 
 // BlockInfo returns what the index knows about the block with the given
 // hash, on any branch; a header-only node (see ProcessHeaders) has no
-// storage.StatusDataStored. It is safe for concurrent use.
+// storage.StatusDataStored, nor has a block whose proof-of-stake seal
+// failed (see pos.go): the node wants another copy of it. It is safe for
+// concurrent use.
 func (n *Node) BlockInfo(hash chain.Hash) (BlockInfo, bool) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	if node := n.index[hash]; node != nil {
-		return node.info(), true
+		return n.infoOf(node), true
 	}
 	return BlockInfo{}, false
 }
@@ -45,11 +49,20 @@ func (n *Node) MainChainHas(hash chain.Hash) bool {
 	return n.view.contains(n.index[hash])
 }
 
-// Block returns a stored block from the Store, without taking the node's
-// locks: it does not wait for a change in progress, whose blocks are
-// committed before the index shows them. It is safe for concurrent use;
-// the result must not be modified.
+// Block returns a stored block from the Store, without waiting for a
+// change in progress, whose blocks are committed before the index shows
+// them (it takes the read lock only to look the block up). A block whose
+// proof-of-stake seal failed is not served (an error wrapping
+// storage.ErrNotFound), so that the node does not hand a forged seal to
+// its peers. It is safe for concurrent use; the result must not be
+// modified.
 func (n *Node) Block(hash chain.Hash) (*chain.Block, error) {
+	n.mu.RLock()
+	failed := n.sealFails.has(n.index[hash])
+	n.mu.RUnlock()
+	if failed {
+		return nil, fmt.Errorf("%w: block %v: its seal failed", storage.ErrNotFound, hash)
+	}
 	return n.store.Block(hash)
 }
 
@@ -128,8 +141,20 @@ func (n *Node) ChainTips() []ChainTip {
 		for !n.view.contains(fork) {
 			fork = fork.parent
 		}
-		tips = append(tips, ChainTip{BlockInfo: b.info(), BranchLen: b.height - fork.height, RevertsFinalized: fork.height < finalized})
+		tips = append(tips, ChainTip{BlockInfo: n.infoOf(b), BranchLen: b.height - fork.height, RevertsFinalized: fork.height < finalized})
 	}
 	slices.SortStableFunc(tips[1:], func(a, b ChainTip) int { return cmp.Compare(b.Height, a.Height) })
 	return tips
+}
+
+// infoOf returns node's BlockInfo as the read methods show it: a block
+// whose proof-of-stake seal failed without storage.StatusDataStored, as
+// if only its header were known (see pos.go). The caller holds mu
+// (shared) or writeMu.
+func (n *Node) infoOf(node *blockNode) BlockInfo {
+	info := node.info()
+	if n.sealFails.has(node) {
+		info.Status &^= storage.StatusDataStored
+	}
+	return info
 }

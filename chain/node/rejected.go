@@ -10,7 +10,9 @@ const MaxRejected = 4096
 // refused, before storing them, for a rule that condemns the header
 // itself: a known-invalid parent (chain.ErrInvalidAncestorBlock), the
 // header-context rules but chain.ErrTimeTooNew, and the coinbase height,
-// which the header commits to through the merkle root. It is bounded
+// which the header commits to through the merkle root; never a
+// proof-of-stake seal's refusal (chain.ErrBadSeal), since the hash does
+// not cover the seal (see pos.go). It is bounded
 // (the oldest entry makes room) and lives only in memory: forgetting a
 // hash costs a repeated check, never a wrong answer, since a forgotten
 // block is checked again and refused again, or waits as an orphan. It is

@@ -24,7 +24,10 @@
 //     genesis hash; flood publishing (a freshly mined block does not wait
 //     for a mesh); the message id is the txid, or the block hash plus a
 //     digest of the message (see messageID), so the same block relayed by
-//     several peers is one message; messages up to MaxMessageSize, the
+//     several peers is one message, while a copy with another body or
+//     another proof-of-stake seal (which the hash does not cover) is
+//     another one, and a forged copy seen first does not shadow the
+//     honest one; messages up to MaxMessageSize, the
 //     largest block plus an envelope.
 //   - Validation before a message spreads: a block is decoded, its proof
 //     of work checked, then handed to Chain.ProcessBlock (header context,

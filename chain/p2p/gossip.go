@@ -124,8 +124,12 @@ func (n *Node) join(name string, validate pubsub.ValidatorEx) (*topic, error) {
 // whole message, so the same block relayed by several peers is one
 // message, while a copy with a mutated body (same header, so same block
 // hash) is another one and, once rejected, does not shadow the honest
-// block in pubsub's seen cache. Data that does not decode gets its
-// SHA-256; the validator rejects it.
+// block in pubsub's seen cache. The same holds for a proof-of-stake
+// block's seal, which the block hash does not cover: a copy with a
+// forged seal is another message than the honest copy, so a peer that
+// gossips the forged one first (and is penalised for it: chain.ErrBadSeal
+// is a rule error) does not get the honest one dropped as seen. Data
+// that does not decode gets its SHA-256; the validator rejects it.
 func messageID(blocksTopic string) pubsub.MsgIdFunction {
 	return func(m *pb.Message) string {
 		data := m.GetData()

@@ -77,7 +77,7 @@ func FuzzStatus(f *testing.F) {
 }
 
 // TestMessageID: a block's id starts with its hash and changes with its
-// body; a transfer's is its txid; junk gets a stable id.
+// body and its seal; a transfer's is its txid; junk gets a stable id.
 func TestMessageID(t *testing.T) {
 	p := &chain.DevParams
 	id := messageID(BlocksTopic(p.GenesisHash))
@@ -100,6 +100,24 @@ func TestMessageID(t *testing.T) {
 	}
 	if other := id(&pb.Message{Topic: &bt, Data: mutated}); other == got || !strings.HasPrefix(other, string(hash[:])) {
 		t.Errorf("mutated block id %x, block id %x", other, got)
+	}
+	// A proof-of-stake block whose seal differs (the hash does not cover
+	// it) is another message: a forged copy gossiped first does not make
+	// pubsub drop the honest one as seen.
+	b.Transactions[0].Coinbase.Extranonce = nil
+	b.Seal = &chain.BlockSeal{1}
+	forged, err := b.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Seal = &chain.BlockSeal{2}
+	honest, err := b.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fid, hid := id(&pb.Message{Topic: &bt, Data: forged}), id(&pb.Message{Topic: &bt, Data: honest})
+	if fid == hid || !strings.HasPrefix(fid, string(hash[:])) || !strings.HasPrefix(hid, string(hash[:])) {
+		t.Errorf("ids of two seals of one block: %x and %x", fid, hid)
 	}
 	tx := testTransfer(t, p, 1)
 	traw, err := tx.MarshalBinary()

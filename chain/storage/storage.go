@@ -79,7 +79,7 @@ type UndoEntry struct {
 }
 
 // Batch is one atomic change of the stored state. Apply in this order:
-// Blocks, Index (insert or overwrite), PutUndo, DeleteUndo, Accounts
+// Blocks (insert or overwrite), Index (insert or overwrite), PutUndo, DeleteUndo, Accounts
 // (a zero Account deletes the entry), Validators (a zero Validator deletes
 // the entry), Finality (an empty Value deletes the record), then Tip when
 // it is non-nil.
@@ -90,7 +90,9 @@ type UndoEntry struct {
 //     Tip;
 //   - disconnecting: DeleteUndo, the restored Accounts, Validators and
 //     Finality records and the new Tip;
-//   - marking blocks invalid: Index only.
+//   - marking blocks invalid: Index only;
+//   - replacing a proof-of-stake block's seal, which its hash does not
+//     cover (chain/node's reseal): Blocks only, the same hash again.
 type Batch struct {
 	Blocks     []*chain.Block
 	Index      []IndexEntry

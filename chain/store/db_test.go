@@ -566,3 +566,39 @@ func TestConsistencyCheck(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+// TestCommitReplacesBlock: a Batch whose Blocks hold a stored block's
+// hash again replaces it, as chain/node does to put a proof-of-stake
+// block's good seal in place of a failed one (the hash does not cover the
+// seal), in one Commit, and the replacement survives a reopen.
+func TestCommitReplacesBlock(t *testing.T) {
+	c := newTestChain(t, "replace", 1)
+	db, path := openTemp(t, c)
+	n, err := node.New(c.config(db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b1 := c.next(c.genesis, 1, 0)
+	if _, err := n.ProcessBlock(b1); err != nil {
+		t.Fatal(err)
+	}
+	h1 := b1.Hash()
+	for _, seal := range []byte{1, 2} {
+		cp := *b1
+		cp.Seal = &chain.BlockSeal{seal}
+		if err := db.Commit(&storage.Batch{Blocks: []*chain.Block{&cp}}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.Block(h1)
+		if err != nil || got.Seal == nil || got.Seal[0] != seal {
+			t.Fatalf("block after the replacement by seal %d: %v, %v", seal, got, err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db2, _ := reopen(t, c, path)
+	if got, err := db2.Block(h1); err != nil || got.Seal == nil || got.Seal[0] != 2 {
+		t.Fatalf("block after a reopen: %v, %v", got, err)
+	}
+}
