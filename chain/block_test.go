@@ -351,6 +351,7 @@ func TestFuzzSeedFiles(t *testing.T) {
 	for target, encs := range map[string]map[string][]byte{
 		"FuzzTransactionUnmarshal": validTransactionEncodings(t),
 		"FuzzBlockUnmarshal":       validBlockEncodings(t),
+		"FuzzProposerEvidence":     validProposerEvidenceEncodings(),
 	} {
 		for name, enc := range encs {
 			path := filepath.Join("testdata", "fuzz", target, "valid-"+name)
