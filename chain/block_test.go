@@ -232,6 +232,8 @@ func TestCheckBlockSanity(t *testing.T) {
 		ErrBadVote: true, ErrInvalidEvidence: true, ErrTooManyVotes: true, ErrTooManySlashes: true,
 		ErrUnknownCheckpoint: true, ErrSourceNotJustified: true, ErrDuplicateVote: true,
 		ErrSlashedValidator: true, ErrInactiveValidator: true,
+		// A proposer slash off proof of stake is TestCheckBlockSanityFinality's.
+		ErrNotProofOfStake: true,
 		// The seal's presence is TestCheckBlockSanitySeal's.
 		ErrBadSeal: true}
 	for _, tt := range tests {

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -223,4 +225,36 @@ func FuzzProposerEvidence(f *testing.F) {
 			t.Fatal("evidence against a key that did not equivocate verified")
 		}
 	})
+}
+
+// TestCheckBlockSanityProposerSlash checks proposer slashes in a sealed
+// proof-of-stake block: a valid one passes, one with a bad seal signature
+// is found by the block's batch (ErrBadSignature naming it), and a vote
+// slash and a proposer slash count together against MaxSlashesPerBlock.
+func TestCheckBlockSanityProposerSlash(t *testing.T) {
+	p := &posTestParams
+	sealed := func(txs ...Transaction) *Block {
+		b := buildBlock(t, append([]Transaction{coinbaseTx(1, 50*BaseUnitsPerCoin)}, txs...)...)
+		b.Seal = new(BlockSeal)
+		return b
+	}
+	if err := CheckBlockSanity(sealed(voteTx(t, 1, 0, 1), proposerSlashTx(2, testAddr(1))), p, BFNoPoWCheck); err != nil {
+		t.Fatal(err)
+	}
+	bad := proposerSlashTx(2, testAddr(1))
+	bad.ProposerSlash.Evidence.A.Signature[9] ^= 1
+	for _, c := range []struct {
+		name  string
+		b     *Block
+		want  ErrorCode
+		index string
+	}{
+		{"bad seal signature", sealed(voteTx(t, 1, 0, 1), bad), ErrBadSignature, "transaction 2 "},
+		{"two slashes of two kinds", sealed(slashTx(t, 1, testAddr(1)), proposerSlashTx(2, testAddr(1))), ErrTooManySlashes, ""},
+	} {
+		err := CheckBlockSanity(c.b, p, BFNoPoWCheck)
+		if codeOf(err) != c.want || !strings.Contains(fmt.Sprint(err), c.index) {
+			t.Errorf("%s: %v, want %v naming %q", c.name, err, c.want, c.index)
+		}
+	}
 }
