@@ -264,4 +264,3 @@ func proposerSlashSigError(s *ProposerSlash) error {
 	return ruleError(ErrBadSignature, "proposer slash evidence against %v for slot %d has an invalid signature",
 		s.Evidence.Proposer(), s.Evidence.A.Slot)
 }
-
