@@ -64,3 +64,51 @@ func TestProposerEvidence(t *testing.T) {
 		}
 	}
 }
+
+// TestAddProposerEvidence: Finality slashes an equivocating proposer
+// once, refuses evidence that proves nothing, an unknown key and a key
+// slashed already (for a vote or a seal) with AddEvidence's codes and no
+// change, and refuses the slashed proposer's later votes.
+func TestAddProposerEvidence(t *testing.T) {
+	f := newTestFinality(t, 10, 20)
+	seal := func(i int, slot uint64, h chain.Hash) chain.SignedHeader {
+		_, priv := testKey(i)
+		s, err := NewSeal(priv, testNetwork, slot, h, Reveal{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Header(h)
+	}
+	ev := chain.NewProposerEvidence(seal(0, 7, chain.Hash{1}), seal(0, 7, chain.Hash{2}))
+	badSig := ev
+	badSig.A.Signature[0] ^= 1
+	for name, x := range map[string]chain.ProposerEvidence{
+		"bad signature": badSig,
+		"two slots":     chain.NewProposerEvidence(seal(0, 7, chain.Hash{1}), seal(0, 8, chain.Hash{2})),
+		"two proposers": chain.NewProposerEvidence(seal(0, 7, chain.Hash{1}), seal(1, 7, chain.Hash{2})),
+		"same header":   {A: ev.A, B: ev.A},
+		"not canonical": {A: ev.B, B: ev.A},
+	} {
+		before := state(f)
+		if err := f.AddProposerEvidence(x); codeOf(err) != ErrInvalidEvidence || state(f) != before {
+			t.Fatalf("%s: %v, want ErrInvalidEvidence and no change", name, err)
+		}
+	}
+	outsider := chain.NewProposerEvidence(seal(99, 7, chain.Hash{1}), seal(99, 7, chain.Hash{2}))
+	if err := f.AddProposerEvidence(outsider); codeOf(err) != ErrUnknownValidator {
+		t.Fatalf("outsider: %v", err)
+	}
+	if err := f.AddProposerEvidence(ev); err != nil || !f.Slashed(ev.Proposer()) {
+		t.Fatalf("%v, slashed %v", err, f.Slashed(ev.Proposer()))
+	}
+	before := state(f)
+	if err := f.AddProposerEvidence(ev); codeOf(err) != ErrSlashedValidator || state(f) != before {
+		t.Fatalf("replay: %v", err)
+	}
+	if err := f.AddEvidence(chain.NewEvidence(vote(t, 0, 0, 2), vote(t, 0, 1, 2))); codeOf(err) != ErrSlashedValidator {
+		t.Fatalf("a double vote of the slashed proposer: %v", err)
+	}
+	if err := f.AddVote(vote(t, 0, 0, 1)); codeOf(err) != ErrSlashedValidator {
+		t.Fatalf("vote of a slashed proposer: %v", err)
+	}
+}
