@@ -355,11 +355,12 @@ func (d *decoder) decodeEvidence(e *Evidence) {
 }
 
 // Slash is a slashing transaction: Evidence against a validator and the
-// address of the reporter, who receives Params.SlashReporterShare of the
-// burned stake. Anyone may send it; it pays no fee and has no sequence
-// number, since the evidence is accepted once per validator. Its body is
-// the evidence's 354-byte encoding followed by the 20-byte reporter
-// address.
+// address of the reporter, who receives Stake/Params.SlashReporterShareDenom
+// of the burned stake. Anyone may send it; it pays no fee and has no
+// sequence number, since evidence is accepted once per validator (of
+// either kind: a proposer's equivocation, ProposerSlash, is the other).
+// Its body is the evidence's 354-byte encoding followed by the 20-byte
+// reporter address.
 type Slash struct {
 	Evidence Evidence
 	Reporter Address
