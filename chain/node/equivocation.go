@@ -10,7 +10,7 @@ import (
 
 // SealWatch limits: what a SealWatch remembers is bounded by
 // SealWatchSlots · MaxSealsPerSlot signed headers of 136 bytes (about
-// 560 KB at most).
+// 600 KB at most).
 const (
 	// SealWatchSlots is how many slots back from the clock's slot a
 	// SealWatch remembers seals (about 8.5 minutes of the dev chain's
