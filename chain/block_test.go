@@ -232,6 +232,8 @@ func TestCheckBlockSanity(t *testing.T) {
 		ErrBadVote: true, ErrInvalidEvidence: true, ErrTooManyVotes: true, ErrTooManySlashes: true,
 		ErrUnknownCheckpoint: true, ErrSourceNotJustified: true, ErrDuplicateVote: true,
 		ErrSlashedValidator: true, ErrInactiveValidator: true,
+		// A proposer slash off proof of stake is TestCheckBlockSanityFinality's.
+		ErrNotProofOfStake: true,
 		// The seal's presence is TestCheckBlockSanitySeal's.
 		ErrBadSeal: true}
 	for _, tt := range tests {
@@ -351,6 +353,7 @@ func TestFuzzSeedFiles(t *testing.T) {
 	for target, encs := range map[string]map[string][]byte{
 		"FuzzTransactionUnmarshal": validTransactionEncodings(t),
 		"FuzzBlockUnmarshal":       validBlockEncodings(t),
+		"FuzzProposerEvidence":     validProposerEvidenceEncodings(),
 	} {
 		for name, enc := range encs {
 			path := filepath.Join("testdata", "fuzz", target, "valid-"+name)

@@ -196,6 +196,11 @@ const (
 	// RuleError, whose code says which.
 	ErrBadSeal
 
+	// ErrNotProofOfStake indicates a proposer slash on a chain whose
+	// blocks carry no seals (Params.Consensus is not ConsensusPoS): there
+	// is no proposer to accuse.
+	ErrNotProofOfStake
+
 	// numErrorCodes is the number of codes above; keep it last.
 	numErrorCodes
 )
@@ -243,6 +248,7 @@ var errorCodeStrings = [...]string{
 	ErrSlashedValidator:     "ErrSlashedValidator",
 	ErrInactiveValidator:    "ErrInactiveValidator",
 	ErrBadSeal:              "ErrBadSeal",
+	ErrNotProofOfStake:      "ErrNotProofOfStake",
 }
 
 // rejectReasons are the reasons submitblock gives (BIP22), Bitcoin Core's
@@ -291,6 +297,7 @@ var rejectReasons = [...]string{
 	ErrSlashedValidator:     "bad-validator-slashed",
 	ErrInactiveValidator:    "bad-validator-inactive",
 	ErrBadSeal:              "bad-seal",
+	ErrNotProofOfStake:      "bad-proposer-slash-pow",
 }
 
 // RejectReason returns the short reason a node gives for a block that

@@ -54,6 +54,7 @@ func TestErrorCodeString(t *testing.T) {
 		{ErrSlashedValidator, "ErrSlashedValidator"},
 		{ErrInactiveValidator, "ErrInactiveValidator"},
 		{ErrBadSeal, "ErrBadSeal"},
+		{ErrNotProofOfStake, "ErrNotProofOfStake"},
 		{-1, "Unknown ErrorCode (-1)"},
 		{0xffff, "Unknown ErrorCode (65535)"},
 	}

@@ -15,8 +15,8 @@ import (
 // small block across CPUs would cost more CPU time than it saves.
 const minBatchPerWorker = 128
 
-// firstBadSignature verifies the signatures of the transfers, votes and
-// slashes in txs for network under sigRule and returns the index of the
+// firstBadSignature verifies the signatures of the transfers, votes,
+// slashes and proposer slashes in txs for network under sigRule and returns the index of the
 // first transaction with an invalid one, or -1. Other transactions are
 // skipped.
 //
@@ -72,7 +72,7 @@ func firstBadInBatch(txs []Transaction, network Hash) int {
 	}
 	// The signing messages live in one buffer for the batch's lifetime;
 	// owner[j] is the index in txs of the batch's j-th signature.
-	msgs := make([]byte, 0, n*max(signingMessageSize, voteMessageSize))
+	msgs := make([]byte, 0, n*max(signingMessageSize, voteMessageSize, SealMessageSize))
 	owner := make([]int, 0, n)
 	bv := voi.NewBatchVerifierWithCapacity(n)
 	addVote := func(i int, v *Vote) {
@@ -98,6 +98,15 @@ func firstBadInBatch(txs []Transaction, network Hash) int {
 		case tx.Slash != nil:
 			addVote(i, &tx.Slash.Evidence.A)
 			addVote(i, &tx.Slash.Evidence.B)
+		case tx.ProposerSlash != nil:
+			for _, h := range []*SignedHeader{&tx.ProposerSlash.Evidence.A, &tx.ProposerSlash.Evidence.B} {
+				start := len(msgs)
+				msgs = msgs[:start+SealMessageSize]
+				m := msgs[start:len(msgs):len(msgs)]
+				*(*[SealMessageSize]byte)(m) = SealMessage(network, h.Slot, h.HeaderHash)
+				bv.AddWithOptions(h.Proposer[:], m, h.Signature[:], sigRule)
+				owner = append(owner, i)
+			}
 		}
 	}
 	// valid is all true when the batch passed, and otherwise the
@@ -114,13 +123,13 @@ func firstBadInBatch(txs []Transaction, network Hash) int {
 
 // batchSigCount returns how many signatures of tx the block's batch
 // checks: one for a transfer or a vote, two for a slash (its evidence's
-// votes), none otherwise (stake transactions are checked by
+// votes) or a proposer slash (its evidence's seals), none otherwise (stake transactions are checked by
 // checkStakeTxs).
 func batchSigCount(tx *Transaction) int {
 	switch {
 	case tx.Transfer != nil, tx.Vote != nil:
 		return 1
-	case tx.Slash != nil:
+	case tx.Slash != nil, tx.ProposerSlash != nil:
 		return 2
 	}
 	return 0

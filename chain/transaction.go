@@ -52,12 +52,17 @@ const (
 
 	// TxTypeSlash marks slashing evidence and its reporter (see Slash).
 	TxTypeSlash TxType = 6
+
+	// TxTypeProposerSlash marks proof-of-stake proposer equivocation
+	// evidence and its reporter (see ProposerSlash).
+	TxTypeProposerSlash TxType = 7
 )
 
 // Transaction is one entry of a block: a coinbase, a transfer, a stake
 // transaction (a deposit or a withdraw, see stake.go) or a finality
-// transaction (a vote or a slash, see vote.go). Exactly one of Coinbase,
-// Transfer, Deposit, Withdraw, Vote and Slash is non-nil; a Transaction with
+// transaction (a vote or a slash, see vote.go, or a proposer slash, see
+// proposer.go). Exactly one of Coinbase, Transfer, Deposit, Withdraw,
+// Vote, Slash and ProposerSlash is non-nil; a Transaction with
 // none or several is not well formed and cannot be encoded (its TxID is
 // the zero hash). The decoder only produces well-formed transactions.
 //
@@ -67,7 +72,7 @@ const (
 //	size  field
 //	   1  version, TxVersion (1)
 //	   1  type: 1 coinbase, 2 transfer, 3 deposit, 4 withdraw, 5 vote,
-//	      6 slash
+//	      6 slash, 7 proposer slash
 //	      body, by type:
 //
 //	coinbase                            transfer (TransferSize = 142 bytes)
@@ -97,6 +102,16 @@ const (
 //	 177  the Vote's encoding             354  the Evidence's encoding
 //	                                       20  Reporter  address
 //
+//	proposer slash (ProposerSlashTxSize = 295 bytes)
+//	 273  the ProposerEvidence's encoding
+//	  20  Reporter  address
+//
+// A proposer slash has its own type rather than a second kind inside a
+// slash: a slash body is a fixed 354-byte encoding with no kind tag, so a
+// second kind would have to change that encoding (and every slash's id)
+// or be told apart by length; a new type byte extends the format the way
+// the stake and finality types did.
+//
 // The coinbase's extranonce comes after its outputs and only the height
 // follows it, so a Stratum job's coinb2 is 4 bytes whatever the number of
 // payouts, and a pool hashes a share's coinbase from a SHA-256 midstate
@@ -112,6 +127,8 @@ type Transaction struct {
 	Withdraw *Withdraw
 	Vote     *Vote
 	Slash    *Slash
+
+	ProposerSlash *ProposerSlash
 }
 
 // Coinbase creates coins: the block subsidy plus the block's fees, paid to
@@ -205,6 +222,9 @@ func (tx *Transaction) Type() TxType {
 	if tx.Slash != nil {
 		typ, n = TxTypeSlash, n+1
 	}
+	if tx.ProposerSlash != nil {
+		typ, n = TxTypeProposerSlash, n+1
+	}
 	if n != 1 {
 		return 0
 	}
@@ -230,6 +250,8 @@ func (tx *Transaction) SerializeSize() int {
 		return VoteTxSize
 	case TxTypeSlash:
 		return SlashTxSize
+	case TxTypeProposerSlash:
+		return ProposerSlashTxSize
 	}
 	return 0
 }
@@ -259,8 +281,10 @@ func (tx *Transaction) AppendBinary(b []byte) ([]byte, error) {
 		return appendVoteTx(b, tx.Vote), nil
 	case TxTypeSlash:
 		return tx.Slash.append(b), nil
+	case TxTypeProposerSlash:
+		return tx.ProposerSlash.append(b), nil
 	}
-	return b, AssertError("transaction must have exactly one of Coinbase, Transfer, Deposit, Withdraw, Vote and Slash")
+	return b, AssertError("transaction must have exactly one of Coinbase, Transfer, Deposit, Withdraw, Vote, Slash and ProposerSlash")
 }
 
 // MarshalBinary returns the serialization in a new slice
@@ -322,6 +346,9 @@ func (tx *Transaction) TxID() Hash {
 	case TxTypeSlash:
 		var buf [SlashTxSize]byte
 		return sha256d.DoubleSum(tx.Slash.append(buf[:0]))
+	case TxTypeProposerSlash:
+		var buf [ProposerSlashTxSize]byte
+		return sha256d.DoubleSum(tx.ProposerSlash.append(buf[:0]))
 	}
 	return Hash{}
 }
@@ -382,6 +409,10 @@ func (d *decoder) decodeTx(tx *Transaction) {
 		sl := new(Slash)
 		d.decodeSlash(sl)
 		tx.Slash = sl
+	case TxTypeProposerSlash:
+		ps := new(ProposerSlash)
+		d.decodeProposerSlash(ps)
+		tx.ProposerSlash = ps
 	default:
 		d.fail(decodeError(ErrUnknownType, "transaction type %d at offset %d", typ, start))
 		return

@@ -309,6 +309,7 @@ func validTransactionEncodings(tb testing.TB) map[string][]byte {
 	add("withdraw", signedWithdraw(tb, 1, 7, 200, 5))
 	add("vote", voteTx(tb, 3, 1, 2))
 	add("slash", slashTx(tb, 3, testAddr(9)))
+	add("proposer-slash", proposerSlashTx(3, testAddr(9)))
 	return out
 }
 
@@ -339,6 +340,7 @@ func FuzzTransactionUnmarshal(f *testing.F) {
 		}
 		_ = CheckTransactionSanity(&tx, &testParams)
 		_ = CheckTransactionSanity(&tx, &stakeTestParams)
+		_ = CheckTransactionSanity(&tx, &posTestParams)
 	})
 }
 

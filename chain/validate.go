@@ -237,7 +237,10 @@ const (
 //   - deposit and withdraw: see checkStakeShape, then ErrBadSignature;
 //   - vote and slash: ErrStakeDisabled, ErrBadVote (source epoch not
 //     below target epoch), ErrInvalidEvidence (evidence that proves no
-//     offence), then ErrBadSignature.
+//     offence), then ErrBadSignature;
+//   - proposer slash: ErrStakeDisabled, ErrNotProofOfStake (a chain
+//     without seals), ErrInvalidEvidence (see
+//     ProposerEvidence.CheckSanity), then ErrBadSignature.
 //
 // Whether a coinbase may stand where it stands is the block's concern
 // (CheckBlockSanity); balances, sequence numbers and the coinbase's value
@@ -264,7 +267,7 @@ func checkTxShape(tx *Transaction) error {
 	size := tx.SerializeSize()
 	switch {
 	case size == 0:
-		return AssertError("transaction must have exactly one of Coinbase, Transfer, Deposit, Withdraw, Vote and Slash")
+		return AssertError("transaction must have exactly one of Coinbase, Transfer, Deposit, Withdraw, Vote, Slash and ProposerSlash")
 	case size > MaxTxSize:
 		return ruleError(ErrBadTxSize, "transaction of %d bytes exceeds MaxTxSize %d", size, MaxTxSize)
 	case size == 2*HashSize:
@@ -345,7 +348,7 @@ func CheckBlockSanity(b *Block, p *Params, flags BehaviorFlags) error {
 	txs := b.Transactions
 	for i := range txs {
 		if txs[i].Type() == 0 {
-			return AssertError(fmt.Sprintf("transaction %d must have exactly one of Coinbase, Transfer, Deposit, Withdraw, Vote and Slash", i))
+			return AssertError(fmt.Sprintf("transaction %d must have exactly one of Coinbase, Transfer, Deposit, Withdraw, Vote, Slash and ProposerSlash", i))
 		}
 	}
 

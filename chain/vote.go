@@ -355,11 +355,12 @@ func (d *decoder) decodeEvidence(e *Evidence) {
 }
 
 // Slash is a slashing transaction: Evidence against a validator and the
-// address of the reporter, who receives Params.SlashReporterShare of the
-// burned stake. Anyone may send it; it pays no fee and has no sequence
-// number, since the evidence is accepted once per validator. Its body is
-// the evidence's 354-byte encoding followed by the 20-byte reporter
-// address.
+// address of the reporter, who receives Stake/Params.SlashReporterShareDenom
+// of the burned stake. Anyone may send it; it pays no fee and has no
+// sequence number, since evidence is accepted once per validator (of
+// either kind: a proposer's equivocation, ProposerSlash, is the other).
+// Its body is the evidence's 354-byte encoding followed by the 20-byte
+// reporter address.
 type Slash struct {
 	Evidence Evidence
 	Reporter Address
@@ -395,23 +396,28 @@ func (d *decoder) decodeSlash(s *Slash) {
 	d.copyTo(s.Reporter[:], "slash reporter")
 }
 
-// IsFinality reports whether tx is a well-formed vote or slash: the
-// transactions of finality, which pay no fee and carry no sequence.
+// IsFinality reports whether tx is a well-formed vote, slash or proposer
+// slash: the transactions of finality, which pay no fee and carry no
+// sequence.
 func (tx *Transaction) IsFinality() bool {
 	typ := tx.Type()
-	return typ == TxTypeVote || typ == TxTypeSlash
+	return typ == TxTypeVote || typ == TxTypeSlash || typ == TxTypeProposerSlash
 }
 
-// checkFinalityShape runs CheckTransactionSanity's checks of a vote or
-// slash but the signatures: ErrStakeDisabled when p does not enable
-// stake, ErrBadVote for a vote whose source epoch is not below its
-// target's, ErrInvalidEvidence for evidence that proves no offence.
+// checkFinalityShape runs CheckTransactionSanity's checks of a vote,
+// slash or proposer slash but the signatures: ErrStakeDisabled when p
+// does not enable stake, ErrBadVote for a vote whose source epoch is not
+// below its target's, ErrNotProofOfStake for a proposer slash on a chain
+// without seals, ErrInvalidEvidence for evidence that proves no offence.
 func checkFinalityShape(tx *Transaction, p *Params) error {
 	if !p.StakeEnabled() {
 		return ruleError(ErrStakeDisabled, "network %s has no stake (EpochLength %d)", p.Name, p.EpochLength)
 	}
-	if tx.Vote != nil {
+	switch {
+	case tx.Vote != nil:
 		return tx.Vote.CheckSanity()
+	case tx.ProposerSlash != nil:
+		return checkProposerSlashShape(tx.ProposerSlash, p)
 	}
 	return tx.Slash.Evidence.CheckSanity()
 }
@@ -428,6 +434,12 @@ func checkFinalityTx(tx *Transaction, p *Params) error {
 		}
 		return nil
 	}
+	if ps := tx.ProposerSlash; ps != nil {
+		if ps.Evidence.Verify(p.GenesisHash) != nil {
+			return proposerSlashSigError(ps)
+		}
+		return nil
+	}
 	if err := tx.Slash.Evidence.Verify(p.GenesisHash); err != nil {
 		return ruleError(ErrBadSignature, "slash evidence against %v has an invalid signature", tx.Slash.Evidence.Validator())
 	}
@@ -437,7 +449,8 @@ func checkFinalityTx(tx *Transaction, p *Params) error {
 // checkFinalityTxs runs the finality checks of CheckBlockSanity but the
 // signatures (the block's batch checks those): checkFinalityShape's rules
 // for each vote and slash, ErrTooManyVotes over p.MaxVotesPerBlock votes
-// and ErrTooManySlashes over p.MaxSlashesPerBlock slashes.
+// and ErrTooManySlashes over p.MaxSlashesPerBlock slashes and proposer
+// slashes together.
 func checkFinalityTxs(b *Block, ids []Hash, p *Params) error {
 	votes, slashes := 0, 0
 	for i := range b.Transactions {

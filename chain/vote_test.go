@@ -423,6 +423,7 @@ func TestCheckBlockSanityFinality(t *testing.T) {
 		{"too many votes", buildBlock(t, cb, voteTx(t, 1, 0, 1), voteTx(t, 2, 0, 1), voteTx(t, 3, 0, 1), voteTx(t, 4, 0, 1)), p, ErrTooManyVotes, ""},
 		{"too many slashes", buildBlock(t, cb, slashTx(t, 1, testAddr(1)), slashTx(t, 2, testAddr(1))), p, ErrTooManySlashes, ""},
 		{"stake disabled", buildBlock(t, cb, voteTx(t, 1, 0, 1)), &testParams, ErrStakeDisabled, ""},
+		{"proposer slash on a proof-of-work chain", buildBlock(t, cb, voteTx(t, 1, 0, 1), proposerSlashTx(2, testAddr(1))), p, ErrNotProofOfStake, "transaction 2,"},
 		{"bad vote signature", buildBlock(t, cb, voteTx(t, 1, 0, 1), signedTransfer(t, 2, 3, 1, 10, 0), badSig), p, ErrBadSignature, "transaction 3 "},
 		{"bad evidence signature", buildBlock(t, cb, voteTx(t, 1, 0, 1), badEvidenceSig), p, ErrBadSignature, "transaction 2 "},
 	} {

@@ -116,6 +116,10 @@ type Daemon struct {
 	// chain with Config.ValidatorKey. Set in New.
 	proposer *proposer
 
+	// equivocation slashes proposers seen sealing two blocks for one
+	// slot (equivocation.go). Set in New.
+	equivocation equivocation
+
 	mu       sync.Mutex
 	tipCh    chan struct{}  // closed and replaced when the tip changes
 	dashPool dashboard.Pool // SetDashboardPool
@@ -189,6 +193,7 @@ func New(cfg Config) (*Daemon, error) {
 	d.pool = pool
 	d.mu.Unlock()
 	d.builder = &mining.Builder{Params: cfg.Params, Chain: n, Txs: pool}
+	d.equivocation = newEquivocation(cfg.Params, n, cfg.ValidatorKey)
 	d.mu.Lock()
 	d.node = n
 	d.mu.Unlock()
@@ -281,6 +286,7 @@ func (d *Daemon) SubmitBlock(b *chain.Block) (mainChain bool, err error) {
 	if d.net != nil {
 		d.net.RecordLocalBlock(b.Hash()) // the dashboard shows its source
 	}
+	d.observeSeal(b)
 	start := time.Now()
 	res, err := d.node.ProcessBlock(b)
 	d.metrics.validation.Observe(time.Since(start).Seconds())

@@ -25,4 +25,13 @@
 // the ban list is DATADIR/banlist.json, and the p2p node's counters are
 // read at each scrape as the powmine_p2p_* metrics (netCollector).
 // JoinDevParams joins another node's dev chain from its genesis.bin.
+//
+// On a proof-of-stake chain every block handed to the node (SubmitBlock,
+// gossip, sync) is first shown to a node.SealWatch (equivocation.go):
+// when a registered proposer is seen sealing two blocks for one slot,
+// connected, side branch or refused, the daemon sends a
+// chain.ProposerSlash of the two signed headers through SendTransaction
+// (mempool and gossip), paying the reporter's share to its validator
+// key's address (the zero address, which nobody can spend, for a daemon
+// without one); the next proposer puts it in a block.
 package daemon

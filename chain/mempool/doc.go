@@ -37,16 +37,17 @@
 //     BlockDisconnected puts a disconnected block's transfers back when
 //     they are still valid, so a reorganization loses nothing. HandleEvent
 //     takes a node.Event, for node.Config.Notify.
-//   - Votes and slashes (finality.go): they pay no fee and have no
-//     sequence, so they live apart from the transfers, bounded by
+//   - Votes and slashes, of votes and of proposers (finality.go,
+//     chain.TxTypeProposerSlash, one accused key each): they pay no fee
+//     and have no sequence, so they live apart from the transfers, bounded by
 //     MaxMempoolVotes (4,096). Admitted after chain.CheckTransactionSanity
 //     (signatures included) when the Chain is a FinalityChain (a
 //     node.Node), the validator is registered, a vote's target epoch is
 //     at least the tip's previous epoch, no vote of the validator for that
 //     target epoch (no slash of the accused) is pending, and the tip's
 //     state does not refuse it for good (RejectFinality). Transactions
-//     returns them first, votes by target epoch, then slashes, within the
-//     block limits. BlockConnected drops those mined, the votes whose
+//     returns them first, votes by target epoch, then slashes of both
+//     kinds in arrival order, within the block limits. BlockConnected drops those mined, the votes whose
 //     target epoch fell behind the previous epoch, and those the new state
 //     refuses for good; BlockDisconnected puts a block's back.
 //   - Queries: Info (count, bytes, the fee rate a newcomer needs, for

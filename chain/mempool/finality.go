@@ -98,7 +98,7 @@ func (p *Pool) addFinality(tx *chain.Transaction, id chain.Hash) error {
 			return reject(RejectFinality, id, nil, "vote for target epoch %d is too old", v.Target.Epoch)
 		}
 	} else {
-		key = tx.Slash.Evidence.Validator()
+		key, _ = tx.Accused() // a vote slash or a proposer slash
 		if p.slashesBy[key] != nil {
 			return reject(RejectFinality, id, nil, "a slash of validator %v is pending", key)
 		}
@@ -123,10 +123,14 @@ func (p *Pool) addFinality(tx *chain.Transaction, id chain.Hash) error {
 	return nil
 }
 
-// copyFinality returns a copy of a vote's or slash's body.
+// copyFinality returns a copy of a vote's, slash's or proposer slash's
+// body.
 func copyFinality(tx *chain.Transaction) chain.Transaction {
-	if tx.Vote != nil {
+	switch {
+	case tx.Vote != nil:
 		return chain.Transaction{Vote: new(*tx.Vote)}
+	case tx.ProposerSlash != nil:
+		return chain.Transaction{ProposerSlash: new(*tx.ProposerSlash)}
 	}
 	return chain.Transaction{Slash: new(*tx.Slash)}
 }
@@ -137,7 +141,8 @@ func (p *Pool) removeFinality(e *finEntry) {
 	if s, ok := e.slot(); ok {
 		delete(p.votesBy, s)
 	} else {
-		delete(p.slashesBy, e.tx.Slash.Evidence.Validator())
+		key, _ := e.tx.Accused()
+		delete(p.slashesBy, key)
 	}
 }
 

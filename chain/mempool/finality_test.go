@@ -1,6 +1,7 @@
 package mempool
 
 import (
+	"crypto/ed25519"
 	"testing"
 
 	"github.com/powmine/powmine/chain"
@@ -20,11 +21,9 @@ type finChain struct {
 func (c *finChain) CheckFinalityTx(tx *chain.Transaction) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var k chain.PublicKey
-	if tx.Vote != nil {
+	k, ok := tx.Accused()
+	if !ok {
 		k = tx.Vote.Validator
-	} else {
-		k = tx.Slash.Evidence.Validator()
 	}
 	return c.refuse[k]
 }
@@ -127,6 +126,69 @@ func TestFinalityAccept(t *testing.T) {
 	// Without a FinalityChain, nothing enters.
 	q := newPool(t, newStakeChain(), 0)
 	wantReason(t, q.Accept(voteTx(t, 0, 1, 2)), RejectFinality)
+}
+
+// proposerSlashTx returns a proposer slash of validator v's two seals
+// of slot 5, signed for params' network.
+func proposerSlashTx(v int, params *chain.Params) *chain.Transaction {
+	_, priv := key(100 + v)
+	h := func(header chain.Hash) chain.SignedHeader {
+		m := chain.SealMessage(params.GenesisHash, 5, header)
+		return chain.SignedHeader{HeaderHash: header, Slot: 5, Proposer: valKey(v), Signature: chain.Signature(ed25519.Sign(priv, m[:]))}
+	}
+	ev := chain.NewProposerEvidence(h(chain.Hash{1}), h(chain.Hash{2}))
+	return &chain.Transaction{ProposerSlash: &chain.ProposerSlash{Evidence: ev, Reporter: addr(1)}}
+}
+
+// TestFinalityProposerSlash: on a proof-of-stake network a proposer slash
+// enters like a vote slash, one slash per accused whatever its kind, from
+// registered validators only, with valid seal signatures; it comes after
+// the votes; a proof-of-work pool refuses it as malformed.
+func TestFinalityProposerSlash(t *testing.T) {
+	params := chain.DevParams // the same network: votes signed for it verify
+	params.Consensus = chain.ConsensusPoS
+	c := &finChain{stakeChain: newStakeChain(), refuse: map[chain.PublicKey]error{}}
+	for v := range 3 {
+		c.validators[valKey(v)] = chain.Validator{Owner: addr(0), Stake: 10 * stakeCoin, ActivationEpoch: 1}
+	}
+	c.height = 2 * params.EpochLength
+	p := newPoolFor(t, &params, c, 0)
+	ps := proposerSlashTx(0, &params)
+	v := voteTx(t, 1, 1, 2)
+	mustAccept(t, p, ps, v)
+	bad := proposerSlashTx(1, &params)
+	bad.ProposerSlash.Evidence.B.Signature[2] ^= 1
+	voteSlash := slashTx(t, 0)
+	c.refuse[valKey(2)] = chain.RuleError{Code: chain.ErrSlashedValidator}
+	for _, tc := range []struct {
+		name string
+		tx   *chain.Transaction
+		want RejectReason
+	}{
+		{"same id", ps, RejectDuplicate},
+		{"a vote slash of the same validator", voteSlash, RejectFinality},
+		{"unknown validator", proposerSlashTx(9, &params), RejectFinality},
+		{"slashed already", proposerSlashTx(2, &params), RejectFinality},
+		{"bad signature", bad, RejectBadSignature},
+	} {
+		t.Run(tc.name, func(t *testing.T) { wantReason(t, p.Accept(tc.tx), tc.want) })
+	}
+	if txs := p.Transactions(10); len(txs) != 2 || txs[0].Vote == nil || txs[1].ProposerSlash == nil {
+		t.Fatalf("order: %+v", txs)
+	}
+	// Mined, it goes; disconnected, it comes back.
+	blk := &chain.Block{Transactions: []chain.Transaction{{Coinbase: &chain.Coinbase{}}, *ps}}
+	p.BlockConnected(blk)
+	if p.Has(ps.TxID()) {
+		t.Fatal("mined proposer slash kept")
+	}
+	p.BlockDisconnected(blk)
+	if !p.Has(ps.TxID()) {
+		t.Fatal("disconnected proposer slash not back")
+	}
+	// A proof-of-work pool refuses it before any state check.
+	q := newPool(t, c, 0)
+	wantReason(t, q.Accept(proposerSlashTx(1, &chain.DevParams)), RejectMalformed)
 }
 
 // TestFinalityBound: at MaxMempoolVotes pending, a new vote is refused.

@@ -21,11 +21,9 @@ type finFake struct {
 }
 
 func (c *finFake) CheckFinalityTx(tx *chain.Transaction) error {
-	k := chain.PublicKey{}
-	if tx.Vote != nil {
+	k, ok := tx.Accused()
+	if !ok {
 		k = tx.Vote.Validator
-	} else {
-		k = tx.Slash.Evidence.Validator()
 	}
 	if c.refuse[k] {
 		return errors.New("refused")
@@ -81,5 +79,44 @@ func TestTemplateFinality(t *testing.T) {
 	tmpl, err = b.NewTemplate([]template.Payout{{Weight: 1}}, time.Unix(0, 0))
 	if err != nil || len(tmpl.Transactions) != 3 {
 		t.Fatalf("%v, %d transactions", err, len(tmpl.Transactions))
+	}
+}
+
+// finProposerSlash returns a proposer slash of validator v (unsigned
+// seals of slot 1).
+func finProposerSlash(v byte) chain.Transaction {
+	a := chain.SignedHeader{HeaderHash: chain.Hash{1}, Slot: 1, Proposer: chain.PublicKey{v}}
+	b := a
+	b.HeaderHash = chain.Hash{2}
+	return chain.Transaction{ProposerSlash: &chain.ProposerSlash{Evidence: chain.NewProposerEvidence(a, b)}}
+}
+
+// TestTemplateProposerSlash: proposer slashes and vote slashes share
+// MaxSlashesPerBlock and one slash per accused key, and a validator
+// slashed as a proposer gets no vote in after its slash.
+func TestTemplateProposerSlash(t *testing.T) {
+	p := fakeParams()
+	p.MaxVotesPerBlock, p.MaxSlashesPerBlock = 3, 2
+	c := &finFake{fakeChain: newFake(), refuse: map[chain.PublicKey]bool{{9}: true}}
+	src := sliceSource{
+		finProposerSlash(4), finSlash(4), finProposerSlash(9), finVote(4, 2), finSlash(5), finProposerSlash(6), finVote(1, 2),
+	}
+	b := &Builder{Params: p, Chain: c, Txs: src}
+	tmpl, err := b.NewTemplate([]template.Payout{{Weight: 1}}, time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []chain.Hash{src[0].TxID(), src[4].TxID(), src[6].TxID()}
+	var got []chain.Hash
+	for _, tx := range tmpl.Transactions[1:] {
+		got = append(got, tx.TxID())
+	}
+	if len(got) != len(want) {
+		t.Fatalf("selected %d transactions, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("transaction %d is %v, want %v", i, got[i], want[i])
+		}
 	}
 }

@@ -339,7 +339,7 @@ func (f *finalitySelection) take(tx *chain.Transaction) bool {
 		f.votes++
 		return true
 	}
-	k := tx.Slash.Evidence.Validator()
+	k, _ := tx.Accused() // a vote slash or a proposer slash
 	if f.slashes >= f.params.MaxSlashesPerBlock || f.slashedInBlock[k] {
 		return false
 	}

@@ -129,11 +129,18 @@
 //     link pay Params.VoteReward each to the validator's owner (in the
 //     block that justifies, or at once for later votes on that link);
 //     validators that do not vote earn nothing. A slash (chain.TxTypeSlash,
-//     evidence verified by chain.CheckBlockSanity) of a registered,
-//     unslashed validator (ErrUnknownValidator, ErrSlashedValidator)
-//     marks it slashed, ends it at the next epoch, credits Stake /
-//     Params.SlashReporterShareDenom to the reporter and burns the rest
-//     at the unlock. Finality returns the state at the tip.
+//     a double or surround vote) or, on a proof-of-stake chain, a
+//     proposer slash (chain.TxTypeProposerSlash, two blocks sealed for
+//     one slot; chain.ErrNotProofOfStake elsewhere), its evidence
+//     verified by chain.CheckBlockSanity, of a registered, unslashed
+//     validator (ErrUnknownValidator, ErrSlashedValidator: evidence of
+//     either kind is accepted once per validator) marks it slashed, ends
+//     it at the next epoch, credits Stake / Params.SlashReporterShareDenom
+//     to the reporter and burns the rest at the unlock. SealWatch
+//     (equivocation.go) finds equivocations in the blocks a caller shows
+//     it, bounded to the last SealWatchSlots slots and MaxSealsPerSlot
+//     proposers a slot; chain/daemon feeds it every block it hands the
+//     node. Finality returns the state at the tip.
 //   - Reorganization: disconnect to the fork point with the undo records,
 //     connect the new branch; a block that fails a rule is marked
 //     validate-failed and its descendants invalid-ancestor, and fork

@@ -255,18 +255,20 @@ func (d *stateDelta) payLink(fc *finalityCtx, validators map[chain.PublicKey]cha
 	return nil
 }
 
-// applySlash checks the slash in transaction i of the block at height
-// against the state and applies it: ErrUnknownValidator when the accused
-// is not registered, ErrSlashedValidator when it was slashed already
-// (evidence is accepted once). The evidence itself was verified by
-// chain.CheckBlockSanity. The validator is marked slashed (its later votes
+// applySlash checks the slash or proposer slash tx, transaction i of the
+// block at height, against the state and applies it: ErrUnknownValidator
+// when the accused (a double or surround voter, or a proposer that sealed
+// two blocks for one slot) is not registered, ErrSlashedValidator when it
+// was slashed already (evidence is accepted once per validator, whatever
+// its kind). The evidence itself was verified by chain.CheckBlockSanity. The validator is marked slashed (its later votes
 // are refused), it leaves the set at the next epoch (its stake still
 // weighs in the current one, whose totals must not change), Stake /
 // p.SlashReporterShareDenom is credited to the reporter now, and the rest
 // is burned: unlockStakes pays nothing back for a slashed validator.
 func (d *stateDelta) applySlash(fc *finalityCtx, validators map[chain.PublicKey]chain.Validator, accounts map[chain.Address]chain.Account,
-	s *chain.Slash, height int64, i int, p *chain.Params) error {
-	key := s.Evidence.Validator()
+	tx *chain.Transaction, height int64, i int, p *chain.Params) error {
+	key, _ := tx.Accused()
+	reporter, _ := tx.SlashReporter()
 	val := d.getValidator(validators, key)
 	if val == (chain.Validator{}) {
 		return ruleErr(chain.ErrUnknownValidator, "block at height %d: transaction %d slashes unknown validator %v", height, i, key)
@@ -285,7 +287,7 @@ func (d *stateDelta) applySlash(fc *finalityCtx, validators map[chain.PublicKey]
 	}
 	share := val.Stake / p.SlashReporterShareDenom
 	d.issued += share
-	return d.credit(accounts, s.Reporter, share, height)
+	return d.credit(accounts, reporter, share, height)
 }
 
 // finalityCtx returns the context connectDelta needs to connect node's
@@ -364,9 +366,9 @@ func (n *Node) finalityInfoLocked() FinalityInfo {
 	return info
 }
 
-// CheckFinalityTx reports whether tx, a vote or a slash that passed
-// chain.CheckTransactionSanity, would be accepted in a block extending
-// the tip: countVote's or applySlash's rules, with their chain.RuleError
+// CheckFinalityTx reports whether tx, a vote, a slash or a proposer
+// slash that passed chain.CheckTransactionSanity, would be accepted in a
+// block extending the tip: countVote's or applySlash's rules, with their chain.RuleError
 // codes, against the tip's state. A vote for the checkpoint of an epoch
 // that the next block would open is refused (ErrUnknownCheckpoint): that
 // block does not exist yet. Any other transaction yields an AssertError.
@@ -407,5 +409,5 @@ func (n *Node) CheckFinalityTx(tx *chain.Transaction) error {
 	if tx.Vote != nil {
 		return d.countVote(fc, n.validators, n.accounts, tx.Vote, height, 0, n.params)
 	}
-	return d.applySlash(fc, n.validators, n.accounts, tx.Slash, height, 0, n.params)
+	return d.applySlash(fc, n.validators, n.accounts, tx, height, 0, n.params)
 }

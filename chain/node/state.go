@@ -124,8 +124,8 @@ func connectDelta(accounts map[chain.Address]chain.Account, validators map[chain
 			}
 			continue
 		}
-		if tx.Slash != nil {
-			if err := d.applySlash(fc, validators, accounts, tx.Slash, height, i, p); err != nil {
+		if _, ok := tx.Accused(); ok {
+			if err := d.applySlash(fc, validators, accounts, tx, height, i, p); err != nil {
 				return nil, err
 			}
 			continue

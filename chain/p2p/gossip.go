@@ -257,9 +257,9 @@ func (n *Node) validateBlock(_ context.Context, from peer.ID, m *pubsub.Message)
 	return pubsub.ValidationIgnore
 }
 
-// validateTransfer decodes a transfer, deposit, withdraw, vote or slash
-// (every transaction but a coinbase shares the topic) and hands it to the
-// mempool.
+// validateTransfer decodes a transfer, deposit, withdraw, vote, slash or
+// proposer slash (every transaction but a coinbase shares the topic) and
+// hands it to the mempool.
 func (n *Node) validateTransfer(_ context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {
 	var tx chain.Transaction
 	if err := tx.UnmarshalBinary(m.GetData()); err != nil || (tx.Type() != chain.TxTypeTransfer && !tx.IsStake() && !tx.IsFinality()) {

@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"math/big"
@@ -242,8 +243,8 @@ func testTransfer(t *testing.T, p *chain.Params, fee uint64) *chain.Transaction 
 }
 
 // TestGossipReachesAll: five nodes in a line (0-1-2-3-4); a block and a
-// transfer published on node 0 reach all of them, relayed hop by hop
-// after validation.
+// transfer, a vote and a proposer slash published on node 0 reach all of
+// them, relayed hop by hop after validation.
 func TestGossipReachesAll(t *testing.T) {
 	p := &chain.DevParams
 	nodes := make([]*testNode, 5)
@@ -267,15 +268,23 @@ func TestGossipReachesAll(t *testing.T) {
 	if err := vote.Vote.Sign(vkey, p.GenesisHash); err != nil {
 		t.Fatal(err)
 	}
+	// So do proposer slashes (the p2p node only decodes them).
+	seal := func(h chain.Hash) chain.SignedHeader {
+		m := chain.SealMessage(p.GenesisHash, 3, h)
+		return chain.SignedHeader{HeaderHash: h, Slot: 3, Proposer: vote.Vote.Validator, Signature: chain.Signature(ed25519.Sign(vkey, m[:]))}
+	}
+	pslash := &chain.Transaction{ProposerSlash: &chain.ProposerSlash{Evidence: chain.NewProposerEvidence(seal(chain.Hash{1}), seal(chain.Hash{2}))}}
 	start := time.Now()
 	nodes[0].PublishBlock(b)
 	nodes[0].PublishTransfer(tx)
 	nodes[0].PublishTransfer(vote)
+	nodes[0].PublishTransfer(pslash)
 	for i, n := range nodes[1:] {
 		waitFor(t, "block", func() bool { return n.fake.has(b.Hash(), false) })
 		t.Logf("block at node %d after %v", i+1, time.Since(start))
 		waitFor(t, "transfer", func() bool { return n.fake.has(tx.TxID(), true) })
 		waitFor(t, "vote", func() bool { return n.fake.has(vote.TxID(), true) })
+		waitFor(t, "proposer slash", func() bool { return n.fake.has(pslash.TxID(), true) })
 	}
 }
 

@@ -15,8 +15,11 @@
 //     cannot be replayed on another chain), Vote.Sign, Vote.Verify and
 //     chain.VerifyVotes, which checks many signatures in one batch;
 //     chain.Slashable, chain.Evidence (two signed votes in canonical
-//     order, 354 bytes) and Evidence.Verify. They moved there from this
-//     package; this package keeps the rules that use them.
+//     order, 354 bytes) and Evidence.Verify; and, for proposers, the seal
+//     signing message (chain.SealMessage), chain.SignedHeader and
+//     chain.ProposerEvidence (carried by chain.TxTypeProposerSlash). They
+//     moved there from this package; this package keeps the rules that
+//     use them.
 //
 //   - Finality: the FFG state of one chain. AddVote and AddVotes count
 //     votes; a checkpoint is justified when votes holding two thirds or
@@ -31,8 +34,10 @@
 //     node needs; AllowReorg is chain/node's Finalizer check.
 //
 //   - Slashing: Finality.AddEvidence accepts evidence (chain.Evidence)
-//     against a validator once. AddVote returns the evidence itself when
-//     a vote conflicts with one it counted.
+//     against a validator once, Finality.AddProposerEvidence a proposer's
+//     equivocation (chain.ProposerEvidence), with the same rule: one
+//     slashing per validator. AddVote returns the evidence itself when a
+//     vote conflicts with one it counted.
 //
 //   - Proposer election for pure PoS: Election draws each slot's proposer
 //     from a beacon seed with probability exactly proportional to stake
@@ -43,11 +48,11 @@
 //
 // What it does not do: it touches no storage or network and does not log.
 // Stake deposits and withdrawals, the transactions that carry votes and
-// evidence (chain.TxTypeVote, chain.TxTypeSlash), rewards, burning a
-// slashed stake, the fork choice (highest justified checkpoint, then, in
-// pure proof of stake, the most attesting stake, then the most blocks)
-// and the validator set's changes across epochs belong to chain and
-// chain/node.
+// evidence (chain.TxTypeVote, chain.TxTypeSlash, chain.TxTypeProposerSlash),
+// rewards, burning a slashed stake, the fork choice (highest justified
+// checkpoint, then, in pure proof of stake, the most attesting stake, then
+// the most blocks) and the validator set's changes across epochs belong to
+// chain and chain/node.
 // The node keeps the finality state of each branch as chain state,
 // connected and undone per block (chain/node's finality.go), with the
 // same rules as Finality (justification at 3·support ≥ 2·total, the k=1
@@ -217,12 +222,17 @@
 // that has not begun (ErrFutureSlot).
 //
 // Equivocation: a proposer that seals two different headers for one slot
-// has forked the chain on purpose. ProposerEvidence (273 bytes: two
-// SignedHeaders, canonical order by header hash) proves it with the two
-// signatures alone and no chain state; ProposerEvidence.Verify refuses,
-// with ErrInvalidEvidence, evidence that proves nothing: the same header
-// twice (sealing one block twice is not an offence), different slots,
-// different proposers, or a bad signature. It proves that the key signed
-// both; whether the key was elected, and what to burn, is the node's
-// decision.
+// has forked the chain on purpose. chain.ProposerEvidence (273 bytes: two
+// chain.SignedHeaders, as Seal.Header makes them, canonical order by
+// header hash) proves it with the two signatures alone and no chain
+// state; its Verify refuses, with chain.ErrInvalidEvidence, evidence that
+// proves nothing: the same header twice (sealing one block twice is not
+// an offence), different slots, different proposers, or a bad signature.
+// It proves that the key signed both; whether the key was elected, and
+// what to burn, is the node's decision: a chain.ProposerSlash transaction
+// slashes a registered validator like a double vote (chain/node), and
+// chain/node's SealWatch finds the two blocks. The evidence lives in
+// chain, which cannot import this package, so that the chain checks it;
+// seals here are signed over chain.SealMessage, byte for byte the message
+// they always signed.
 package pos

@@ -1,8 +1,7 @@
 package pos
 
 import (
-	"bytes"
-	"slices"
+	"errors"
 	"testing"
 
 	"github.com/powmine/powmine/chain"
@@ -10,13 +9,17 @@ import (
 
 // sealEvidence returns the evidence that slot's proposer sealed two
 // headers.
-func sealEvidence(t testing.TB, s *sealSetup, slot uint64) ProposerEvidence {
+func sealEvidence(t testing.TB, s *sealSetup, slot uint64) chain.ProposerEvidence {
 	t.Helper()
 	a, b := chain.Hash{0xaa}, chain.Hash{0xbb}
 	sa, sb := s.seal(t, slot, a), s.seal(t, slot, b)
-	return NewProposerEvidence(sb.Header(b), sa.Header(a))
+	return chain.NewProposerEvidence(sb.Header(b), sa.Header(a))
 }
 
+// TestProposerEvidence checks chain.ProposerEvidence against real seals:
+// the seal's signature (Seal.Header) is what the evidence verifies, and
+// each way evidence can fail to prove an equivocation is refused with
+// chain.ErrInvalidEvidence.
 func TestProposerEvidence(t *testing.T) {
 	s := newSealSetup(t, 6, chain.Hash{0xe0})
 	const slot = 40
@@ -37,14 +40,14 @@ func TestProposerEvidence(t *testing.T) {
 	resigned := s.seal(t, slot, ev.A.HeaderHash) // ed25519 is deterministic: the same signature
 	sameHeaderResigned := ev
 	sameHeaderResigned.B = resigned.Header(ev.A.HeaderHash)
-	otherSlot := NewProposerEvidence(ev.A, s.sealBy(t, p, slot+1, chain.Hash{0xbb}).Header(chain.Hash{0xbb}))
-	otherProposer := NewProposerEvidence(ev.A, s.sealBy(t, other, slot, chain.Hash{0xbb}).Header(chain.Hash{0xbb}))
+	otherSlot := chain.NewProposerEvidence(ev.A, s.sealBy(t, p, slot+1, chain.Hash{0xbb}).Header(chain.Hash{0xbb}))
+	otherProposer := chain.NewProposerEvidence(ev.A, s.sealBy(t, other, slot, chain.Hash{0xbb}).Header(chain.Hash{0xbb}))
 	badSig := ev
 	badSig.B.Signature[0] ^= 1
-	swapped := ProposerEvidence{A: ev.B, B: ev.A}
+	swapped := chain.ProposerEvidence{A: ev.B, B: ev.A}
 	for _, c := range []struct {
 		name    string
-		ev      ProposerEvidence
+		ev      chain.ProposerEvidence
 		network chain.Hash
 	}{
 		{"same header", sameHeader, sealNetwork},
@@ -55,64 +58,57 @@ func TestProposerEvidence(t *testing.T) {
 		{"another network", ev, chain.Hash{3}},
 		{"not canonical", swapped, sealNetwork},
 	} {
-		if err := c.ev.Verify(c.network); sealCode(err) != ErrInvalidEvidence {
+		var re chain.RuleError
+		if err := c.ev.Verify(c.network); !errors.As(err, &re) || re.Code != chain.ErrInvalidEvidence {
 			t.Errorf("%s: %v, want ErrInvalidEvidence", c.name, err)
 		}
 	}
 }
 
-func TestProposerEvidenceEncoding(t *testing.T) {
-	s := newSealSetup(t, 3, chain.Hash{0xe1})
-	ev := sealEvidence(t, s, 9)
-	b, err := ev.MarshalBinary()
-	if err != nil || len(b) != ProposerEvidenceSize || ProposerEvidenceSize != 273 {
-		t.Fatalf("%d bytes, %v", len(b), err)
+// TestAddProposerEvidence: Finality slashes an equivocating proposer
+// once, refuses evidence that proves nothing, an unknown key and a key
+// slashed already (for a vote or a seal) with AddEvidence's codes and no
+// change, and refuses the slashed proposer's later votes.
+func TestAddProposerEvidence(t *testing.T) {
+	f := newTestFinality(t, 10, 20)
+	seal := func(i int, slot uint64, h chain.Hash) chain.SignedHeader {
+		_, priv := testKey(i)
+		s, err := NewSeal(priv, testNetwork, slot, h, Reveal{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Header(h)
 	}
-	var d ProposerEvidence
-	if err := d.UnmarshalBinary(b); err != nil || d != ev {
-		t.Fatalf("round trip: %v", err)
-	}
-	swapped := append(append([]byte{1}, b[1+signedHeaderSize:]...), b[1:1+signedHeaderSize]...)
-	same := append(append([]byte{1}, b[1:1+signedHeaderSize]...), b[1:1+signedHeaderSize]...)
-	version := slices.Clone(b)
-	version[0] = 0
-	for name, in := range map[string][]byte{
-		"empty": nil, "short": b[:len(b)-1], "long": append(slices.Clone(b), 1),
-		"version": version, "swapped": swapped, "same header": same,
+	ev := chain.NewProposerEvidence(seal(0, 7, chain.Hash{1}), seal(0, 7, chain.Hash{2}))
+	badSig := ev
+	badSig.A.Signature[0] ^= 1
+	for name, x := range map[string]chain.ProposerEvidence{
+		"bad signature": badSig,
+		"two slots":     chain.NewProposerEvidence(seal(0, 7, chain.Hash{1}), seal(0, 8, chain.Hash{2})),
+		"two proposers": chain.NewProposerEvidence(seal(0, 7, chain.Hash{1}), seal(1, 7, chain.Hash{2})),
+		"same header":   {A: ev.A, B: ev.A},
+		"not canonical": {A: ev.B, B: ev.A},
 	} {
-		before := d
-		if err := d.UnmarshalBinary(in); sealCode(err) != ErrMalformed || d != before {
-			t.Errorf("%s: %v, want ErrMalformed and no change", name, err)
+		before := state(f)
+		if err := f.AddProposerEvidence(x); codeOf(err) != ErrInvalidEvidence || state(f) != before {
+			t.Fatalf("%s: %v, want ErrInvalidEvidence and no change", name, err)
 		}
 	}
-}
-
-// FuzzProposerEvidence decodes arbitrary bytes as proposer evidence: no
-// panic, re-encoding gives the same bytes, every error is typed, and
-// evidence that verifies accuses the one key that really equivocated.
-func FuzzProposerEvidence(f *testing.F) {
-	s := newSealSetup(f, 4, chain.Hash{0xf0}) // as in TestWriteSealCorpus
-	ev := sealEvidence(f, s, 60)
-	b, _ := ev.MarshalBinary()
-	f.Add(b)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var d ProposerEvidence
-		if err := d.UnmarshalBinary(data); err != nil {
-			if sealCode(err) != ErrMalformed {
-				t.Fatalf("decode error %v is not ErrMalformed", err)
-			}
-			return
-		}
-		again, _ := d.MarshalBinary()
-		if !bytes.Equal(again, data) {
-			t.Fatal("re-encoding differs")
-		}
-		err := d.Verify(sealNetwork)
-		if err != nil && sealCode(err) != ErrInvalidEvidence {
-			t.Fatalf("untyped error %v", err)
-		}
-		if err == nil && (d.A.Proposer != ev.A.Proposer || d.A.Slot != ev.A.Slot) {
-			t.Fatal("evidence against a key that did not equivocate verified")
-		}
-	})
+	outsider := chain.NewProposerEvidence(seal(99, 7, chain.Hash{1}), seal(99, 7, chain.Hash{2}))
+	if err := f.AddProposerEvidence(outsider); codeOf(err) != ErrUnknownValidator {
+		t.Fatalf("outsider: %v", err)
+	}
+	if err := f.AddProposerEvidence(ev); err != nil || !f.Slashed(ev.Proposer()) {
+		t.Fatalf("%v, slashed %v", err, f.Slashed(ev.Proposer()))
+	}
+	before := state(f)
+	if err := f.AddProposerEvidence(ev); codeOf(err) != ErrSlashedValidator || state(f) != before {
+		t.Fatalf("replay: %v", err)
+	}
+	if err := f.AddEvidence(chain.NewEvidence(vote(t, 0, 0, 2), vote(t, 0, 1, 2))); codeOf(err) != ErrSlashedValidator {
+		t.Fatalf("a double vote of the slashed proposer: %v", err)
+	}
+	if err := f.AddVote(vote(t, 0, 0, 1)); codeOf(err) != ErrSlashedValidator {
+		t.Fatalf("vote of a slashed proposer: %v", err)
+	}
 }

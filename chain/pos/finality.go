@@ -324,14 +324,32 @@ func (f *Finality) AddEvidence(e chain.Evidence) error {
 	if err := e.Verify(f.network); err != nil {
 		return ruleError(ErrInvalidEvidence, "%s", strings.TrimPrefix(err.Error(), "chain: "))
 	}
-	i, known := f.index[e.Validator()]
+	return f.slash(e.Validator())
+}
+
+// AddProposerEvidence slashes the proposer e accuses of sealing two
+// blocks for one slot, once, with AddEvidence's rules and codes: an
+// ErrInvalidEvidence RuleError when e proves no equivocation (see
+// chain.ProposerEvidence.Verify), ErrUnknownValidator, ErrSlashedValidator
+// (whatever the offence it was slashed for); then nothing changes.
+func (f *Finality) AddProposerEvidence(e chain.ProposerEvidence) error {
+	if err := e.Verify(f.network); err != nil {
+		return ruleError(ErrInvalidEvidence, "%s", strings.TrimPrefix(err.Error(), "chain: "))
+	}
+	return f.slash(e.Proposer())
+}
+
+// slash marks key slashed: ErrUnknownValidator when it is not in the set,
+// ErrSlashedValidator when it is slashed already.
+func (f *Finality) slash(key chain.PublicKey) error {
+	i, known := f.index[key]
 	if !known {
-		return ruleError(ErrUnknownValidator, "evidence against unknown validator %v", e.Validator())
+		return ruleError(ErrUnknownValidator, "evidence against unknown validator %v", key)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.slashed[i] {
-		return ruleError(ErrSlashedValidator, "validator %v is slashed already", e.Validator())
+		return ruleError(ErrSlashedValidator, "validator %v is slashed already", key)
 	}
 	f.slashed[i] = true
 	return nil

@@ -66,25 +66,6 @@ var (
 	_ [chain.SealSize - SealSize]struct{}
 )
 
-// sealSigDomain prefixes a seal's signing message, so that a seal
-// signature can never be valid as a vote, a transfer, a stake transaction
-// or a reveal signed with the same key.
-const sealSigDomain = "powmine block seal v1\x00"
-
-// sealMessageSize is the length of a seal's signing message.
-const sealMessageSize = len(sealSigDomain) + chain.HashSize + 8 + chain.HashSize
-
-// sealMessage returns what a proposer signs to seal the block whose header
-// hash is headerHash in slot on network.
-func sealMessage(network chain.Hash, slot uint64, headerHash chain.Hash) [sealMessageSize]byte {
-	var m [sealMessageSize]byte
-	n := copy(m[:], sealSigDomain)
-	n += copy(m[n:], network[:])
-	binary.LittleEndian.PutUint64(m[n:], slot)
-	copy(m[n+8:], headerHash[:])
-	return m
-}
-
 // Seal is what a pure-PoS block carries to prove that its proposer was
 // entitled to it: the slot, the proposer's key, the proposer's Reveal for
 // the slot's epoch (which the node folds into the beacon with Mix), and
@@ -138,7 +119,7 @@ func NewSeal(priv ed25519.PrivateKey, network chain.Hash, slot uint64, headerHas
 	if len(priv) != ed25519.PrivateKeySize {
 		return Seal{}, fmt.Errorf("pos: private key has %d bytes, want %d", len(priv), ed25519.PrivateKeySize)
 	}
-	m := sealMessage(network, slot, headerHash)
+	m := chain.SealMessage(network, slot, headerHash)
 	return Seal{
 		Slot:      slot,
 		Proposer:  chain.PublicKey(priv.Public().(ed25519.PublicKey)),
@@ -148,9 +129,9 @@ func NewSeal(priv ed25519.PrivateKey, network chain.Hash, slot uint64, headerHas
 }
 
 // Header returns the signed header the seal makes of headerHash: what
-// proposer equivocation evidence holds.
-func (s Seal) Header(headerHash chain.Hash) SignedHeader {
-	return SignedHeader{HeaderHash: headerHash, Slot: s.Slot, Proposer: s.Proposer, Signature: s.Signature}
+// proposer equivocation evidence (chain.ProposerEvidence) holds.
+func (s Seal) Header(headerHash chain.Hash) chain.SignedHeader {
+	return chain.SignedHeader{HeaderHash: headerHash, Slot: s.Slot, Proposer: s.Proposer, Signature: s.Signature}
 }
 
 // VerifySeal checks the seal of the block whose header hash is headerHash
@@ -183,7 +164,7 @@ func VerifySeal(network chain.Hash, s *Seal, headerHash chain.Hash, schedule *Sc
 	if want := schedule.Proposer(s.Slot); want != s.Proposer {
 		return RevealOutput{}, ruleError(ErrWrongProposer, "slot %d sealed by %v, elected proposer %v", s.Slot, s.Proposer, want)
 	}
-	m := sealMessage(network, s.Slot, headerHash)
+	m := chain.SealMessage(network, s.Slot, headerHash)
 	if !chain.VerifySignature(s.Proposer, m[:], s.Signature) {
 		return RevealOutput{}, ruleError(ErrBadSealSignature, "seal of slot %d: bad signature by %v", s.Slot, s.Proposer)
 	}

@@ -482,25 +482,18 @@ func randomSealStakes(seed uint64, n int) []uint64 {
 	return s
 }
 
-// TestWriteSealCorpus rewrites the checked-in seed corpora of FuzzSeal
-// and FuzzProposerEvidence when POS_WRITE_CORPUS=1; otherwise it checks
-// that they exist.
+// TestWriteSealCorpus rewrites the checked-in seed corpus of FuzzSeal
+// when POS_WRITE_CORPUS=1; otherwise it checks that it exists
+// (FuzzProposerEvidence and its corpus are chain's now).
 func TestWriteSealCorpus(t *testing.T) {
 	s := newSealSetup(t, 4, chain.Hash{0xf0})
 	good := s.seal(t, 60, chain.Hash{0x77})
 	sb, _ := good.MarshalBinary()
-	ev := sealEvidence(t, s, 60)
-	eb, _ := ev.MarshalBinary()
 	corpora := map[string]map[string][]byte{
 		"FuzzSeal": {
 			"valid":     sb,
 			"truncated": sb[:SealSize-1],
 			"slot_zero": append(append([]byte{1}, make([]byte, 8)...), sb[9:]...),
-		},
-		"FuzzProposerEvidence": {
-			"valid":     eb,
-			"truncated": eb[:ProposerEvidenceSize-1],
-			"swapped":   append(append([]byte{1}, eb[1+signedHeaderSize:]...), eb[1:1+signedHeaderSize]...),
 		},
 	}
 	for fuzz, files := range corpora {

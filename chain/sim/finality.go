@@ -64,7 +64,9 @@ const (
 	// AttackDouble makes every byzantine validator vote, during a
 	// partition, for both halves' checkpoints, each half getting the
 	// other's vote only when the partition heals (and like an honest
-	// one otherwise): the attack on accountable safety.
+	// one otherwise): the attack on accountable safety. In PoS mode a
+	// byzantine proposer likewise seals one block for each half during
+	// a partition, and one block otherwise.
 	AttackDouble
 )
 
@@ -166,8 +168,9 @@ type FinalityReport struct {
 	ConflictingFinalized int `json:"conflicting_finalized"`
 
 	// SlashableOffences counts the byzantine validators that sent two
-	// votes making a double or surround vote (chain.Slashable); one
-	// validator is slashed once, however often it offends.
+	// votes making a double or surround vote (chain.Slashable) or, in
+	// PoS mode, sealed two blocks for one slot (chain.ProposerEvidence);
+	// one validator is slashed once, however often it offends.
 	SlashableOffences int `json:"slashable_offences"`
 
 	// Slashed counts those of them slashed at every honest node.
@@ -199,6 +202,10 @@ type simBlockF struct {
 	height   uint64
 	slot     uint64 // the height in hybrid mode
 	proposer int32  // -1 for a mined block
+
+	// seal is the proposer's signed header of a PoS block (pos.NewSeal
+	// over hash; the simulator mixes reveals apart, so it signs none).
+	seal chain.SignedHeader
 }
 
 // msgKind tells the messages apart.
@@ -208,6 +215,7 @@ const (
 	msgBlock msgKind = iota
 	msgVote
 	msgEvidence
+	msgProposerEvidence
 )
 
 // message is one delivery to one node.
@@ -216,6 +224,7 @@ type message struct {
 	block int32
 	vote  *chain.Vote
 	ev    *chain.Evidence
+	pev   *chain.ProposerEvidence
 }
 
 // delivery is a message on its way to a node.
@@ -246,7 +255,8 @@ type finNode struct {
 	tip     int32
 	justBlk int32 // block id of fin.Justified()
 	pending []pendingVote
-	voted   uint64 // highest target epoch voted (or skipped)
+	voted   uint64                        // highest target epoch voted (or skipped)
+	seals   map[uint64]chain.SignedHeader // PoS: the first seal seen per slot
 	inbox   []message
 	out     []message // broadcasts made this tick
 }
@@ -375,7 +385,7 @@ func newFinSim(cfg FinalityConfig) (*finSim, error) {
 	var sideStake [2]uint64
 	s.rep = [2]int32{-1, -1}
 	for i := range n {
-		nd := &finNode{idx: int32(i), side: -1, orphans: make(map[int32][]int32), known: []bool{true}}
+		nd := &finNode{idx: int32(i), side: -1, orphans: make(map[int32][]int32), seals: make(map[uint64]chain.SignedHeader), known: []bool{true}}
 		s.nodes = append(s.nodes, nd)
 		if s.byzantine[i] {
 			continue
@@ -504,8 +514,9 @@ func (s *finSim) sendTo(from int32, msg message, side int8) {
 	}
 }
 
-// newBlock adds a block on parent and sends it from node from.
-func (s *finSim) newBlock(from, parent int32, slot uint64, proposer int32) {
+// newBlock adds a block on parent and sends it from node from (see
+// sendTo for side).
+func (s *finSim) newBlock(from, parent int32, slot uint64, proposer int32, side int8) {
 	p := &s.blocks[parent]
 	h := sha256.New()
 	h.Write([]byte("sim finality block"))
@@ -521,11 +532,17 @@ func (s *finSim) newBlock(from, parent int32, slot uint64, proposer int32) {
 	blk := simBlockF{hash: chain.Hash(h.Sum(nil)), parent: parent, height: p.height + 1, slot: slot, proposer: proposer}
 	if s.cfg.Mode == Hybrid {
 		blk.slot = blk.height
+	} else {
+		seal, err := pos.NewSeal(s.keys[proposer], s.network, slot, blk.hash, pos.Reveal{})
+		if err != nil {
+			panic(err)
+		}
+		blk.seal = seal.Header(blk.hash)
 	}
 	s.blocks = append(s.blocks, blk)
 	s.byHash[blk.hash] = id
 	s.report.Blocks++
-	s.send(from, message{kind: msgBlock, block: id})
+	s.sendTo(from, message{kind: msgBlock, block: id}, side)
 }
 
 func (s *finSim) run(ctx context.Context) error {
@@ -556,7 +573,7 @@ func (s *finSim) run(ctx context.Context) error {
 			}
 			for s.producing && s.now >= nextFind {
 				f := s.honest[s.rng.IntN(len(s.honest))]
-				s.newBlock(f, s.nodes[f].tip, 0, -1)
+				s.newBlock(f, s.nodes[f].tip, 0, -1, -1)
 				nextFind += max(1, int64(s.rng.ExpFloat64()*slotTicks))
 			}
 		}
@@ -647,12 +664,17 @@ func (s *finSim) handle(nd *finNode) {
 	for _, m := range nd.inbox {
 		switch m.kind {
 		case msgBlock:
+			s.checkSeal(nd, m.block)
 			s.learn(nd, m.block)
 		case msgVote:
 			nd.pending = append(nd.pending, pendingVote{vote: *m.vote})
 		case msgEvidence:
 			if !nd.fin.Slashed(m.ev.Validator()) {
 				_ = nd.fin.AddEvidence(*m.ev)
+			}
+		case msgProposerEvidence:
+			if !nd.fin.Slashed(m.pev.Proposer()) {
+				_ = nd.fin.AddProposerEvidence(*m.pev)
 			}
 		}
 	}
@@ -732,6 +754,29 @@ func (s *finSim) countVotes(nd *finNode) bool {
 		}
 	}
 	return counted
+}
+
+// checkSeal remembers the seal of PoS block id, the first of its slot the
+// node sees, and when it already holds another block's seal of that slot
+// by the same proposer, not yet slashed, makes the chain.ProposerEvidence
+// of the two, applies it (Finality.AddProposerEvidence, which verifies
+// both signatures) and gossips it, as countVotes does with a slashable
+// vote. One proposer is elected per slot, so one seal a slot is enough.
+func (s *finSim) checkSeal(nd *finNode, id int32) {
+	b := &s.blocks[id]
+	if s.cfg.Mode != PoS || b.proposer < 0 {
+		return
+	}
+	first, seen := nd.seals[b.slot]
+	switch {
+	case !seen:
+		nd.seals[b.slot] = b.seal
+	case first.HeaderHash != b.seal.HeaderHash && first.Proposer == b.seal.Proposer && !nd.fin.Slashed(first.Proposer):
+		ev := chain.NewProposerEvidence(first, b.seal)
+		if nd.fin.AddProposerEvidence(ev) == nil {
+			nd.out = append(nd.out, message{kind: msgProposerEvidence, pev: &ev})
+		}
+	}
 }
 
 // learn adds block id to the node's tree, with any orphans waiting on it.
@@ -816,18 +861,29 @@ func (s *finSim) reveal(v int, e uint64) pos.RevealOutput {
 
 // propose makes the block of a PoS slot: none when the elected validator
 // is offline, two on the two partition halves' tips (or the same tip)
-// when it is byzantine.
+// when it is byzantine, a slashable offence. With AttackDouble a
+// byzantine proposer equivocates only during a partition, sending each
+// half its own block (the other when the partition heals), and otherwise
+// proposes one block like an honest one.
 func (s *finSim) propose(slot uint64) {
 	e := (slot - 1) / s.l
 	p := s.election.Proposer(s.beacon(e), slot)
 	s.elected[p]++
+	split := s.partitioned(s.now) && s.rep[0] != s.rep[1]
 	switch {
+	case s.byzantine[p] && s.cfg.Attack == AttackDouble && !split:
+		s.newBlock(int32(p), s.nodes[s.rep[0]].tip, slot, int32(p), -1)
 	case s.byzantine[p]:
 		s.report.Equivocations++
-		s.newBlock(int32(p), s.nodes[s.rep[0]].tip, slot, int32(p))
-		s.newBlock(int32(p), s.nodes[s.rep[1]].tip, slot, int32(p))
+		s.offender[p] = true
+		sides := [2]int8{-1, -1}
+		if s.cfg.Attack == AttackDouble {
+			sides = [2]int8{0, 1}
+		}
+		s.newBlock(int32(p), s.nodes[s.rep[0]].tip, slot, int32(p), sides[0])
+		s.newBlock(int32(p), s.nodes[s.rep[1]].tip, slot, int32(p), sides[1])
 	case s.online(p, e):
-		s.newBlock(int32(p), s.nodes[p].tip, slot, int32(p))
+		s.newBlock(int32(p), s.nodes[p].tip, slot, int32(p), -1)
 	}
 }
 

@@ -202,3 +202,56 @@ func TestFinalityValidate(t *testing.T) {
 		t.Error("bad mode accepted")
 	}
 }
+
+// TestProposerEquivocationSlashed: in PoS mode with byzantine validators
+// that withhold their votes, equivocating proposers are the only
+// offenders: each byzantine validator elected at least once is one
+// slashable offence, and every honest node slashes it with
+// chain.ProposerEvidence (Finality.AddProposerEvidence). A forged second
+// seal slashes nobody.
+func TestProposerEquivocationSlashed(t *testing.T) {
+	cfg := FinalityConfig{Mode: PoS, Validators: 12, Epochs: 4, Byzantine: 0.3, Seed: 3}
+	s, err := newFinSim(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v := range s.role {
+		s.role[v] = roleWithhold
+	}
+	if err := s.run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rep := s.result()
+	want := 0
+	for v, byz := range s.byzantine {
+		if byz && s.elected[v] > 0 {
+			want++
+		}
+	}
+	if want == 0 || rep.SlashableOffences != want || rep.Slashed != want || rep.Equivocations == 0 {
+		t.Fatalf("%d byzantine proposers elected; report %+v", want, rep)
+	}
+
+	// A forged seal of another header for a slot an honest proposer
+	// filled: checkSeal builds the evidence, Finality refuses it.
+	nd := s.nodes[s.honest[0]]
+	var honestBlk int32 = -1
+	for id := range s.blocks {
+		if b := s.blocks[id]; b.proposer >= 0 && !s.byzantine[b.proposer] && nd.seals[b.slot] == b.seal {
+			honestBlk = int32(id)
+			break
+		}
+	}
+	if honestBlk < 0 {
+		t.Fatal("no honest block")
+	}
+	forged := s.blocks[honestBlk]
+	forged.hash[0] ^= 1
+	forged.seal.HeaderHash = forged.hash
+	s.blocks = append(s.blocks, forged)
+	nd.out = nd.out[:0]
+	s.checkSeal(nd, int32(len(s.blocks)-1))
+	if nd.fin.Slashed(forged.seal.Proposer) || len(nd.out) != 0 {
+		t.Fatal("a forged seal slashed an honest proposer")
+	}
+}

@@ -1,0 +1,77 @@
+package daemon
+
+import (
+	"crypto/ed25519"
+	"testing"
+	"time"
+
+	"github.com/powmine/powmine/chain"
+	"github.com/powmine/powmine/chain/pos"
+)
+
+// TestProposerEquivocationSlashed: two daemons of a proof-of-stake chain
+// whose only validator is daemon 0's key. When daemon 1 is handed a
+// second block that key sealed for a slot it already filled, daemon 1
+// sends a proposer slash (paying its own key's address), gossip brings
+// it to daemon 0, whose proposer puts it in a block, and on both nodes
+// the validator is slashed: it exits at the next epoch and the reporter
+// holds Stake/SlashReporterShareDenom.
+func TestProposerEquivocationSlashed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two networked daemons for a few seconds")
+	}
+	var keys [2]ed25519.PrivateKey
+	for i := range keys {
+		seed := make([]byte, ed25519.SeedSize)
+		seed[0] = byte(i + 7)
+		keys[i] = ed25519.NewKeyFromSeed(seed)
+	}
+	pub0 := chain.PublicKey(keys[0].Public().(ed25519.PublicKey))
+	reporter := chain.PublicKey(keys[1].Public().(ed25519.PublicKey)).Address()
+	p, err := chain.DevPoSParamsFor(chain.DevPoSGenesisTemplate(uint32(time.Now().Unix()), pub0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SlotDuration = 300 * time.Millisecond
+	p.EpochLength = 8
+	d0 := startPoSDaemon(t, &p, keys[0])
+	d1 := startPoSDaemon(t, &p, keys[1])
+	dial(t, d1, d0)
+	waitFor(t, "mesh", func() bool { return meshed(d0, d1) && meshed(d1, d0) })
+	waitSlots(t, "two blocks on daemon 1", 30*time.Second, func() bool { return d1.Node().Tip().Height >= 2 })
+
+	// The equivocation: daemon 1's tip again, paying someone else, sealed
+	// by the same key for the same slot.
+	tip, err := d1.Node().Block(d1.Node().Tip().Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s pos.Seal
+	if err := s.UnmarshalBinary(tip.Seal[:]); err != nil {
+		t.Fatal(err)
+	}
+	twin := &chain.Block{Header: tip.Header, Transactions: append([]chain.Transaction(nil), tip.Transactions...)}
+	cb := *tip.Transactions[0].Coinbase
+	cb.Outputs = []chain.Output{{Address: chain.Address{0x99}, Amount: cb.Outputs[0].Amount}}
+	twin.Transactions[0] = chain.Transaction{Coinbase: &cb}
+	twin.Header.MerkleRoot, _ = twin.MerkleRoot()
+	seal, err := pos.NewSeal(keys[0], p.GenesisHash, s.Slot, twin.Hash(), s.Reveal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, _ := seal.MarshalBinary()
+	twin.Seal = (*chain.BlockSeal)(enc)
+	d1.SubmitBlock(twin) // a side branch or refused: either way seen
+
+	stake := p.MinDeposit
+	share := stake / p.SlashReporterShareDenom
+	for i, td := range []*testDaemon{d0, d1} {
+		waitSlots(t, "the slash on both daemons", 30*time.Second, func() bool {
+			return td.Node().Validator(pub0).ExitEpoch != 0 && td.Node().Account(reporter).Balance == share
+		})
+		if v := td.Node().Validator(pub0); v.ExitEpoch == 0 || v.Stake != stake {
+			t.Fatalf("daemon %d: validator %+v", i, v)
+		}
+	}
+	t.Logf("slashed at height %d; reporter credited %d of %d", d0.Node().Tip().Height, share, stake)
+}
