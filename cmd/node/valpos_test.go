@@ -26,27 +26,18 @@ const (
 	posStakeC      = 10 * chain.BaseUnitsPerCoin
 )
 
-// sealer returns the key that sealed a proof-of-stake block; ok is false
-// for a block without a seal that decodes.
-func sealer(b chain.Block) (key chain.PublicKey, ok bool) {
-	var s pos.Seal
-	if b.Seal == nil || s.UnmarshalBinary(b.Seal[:]) != nil {
-		return key, false
-	}
-	return s.Proposer, true
-}
-
 // waitSealers waits until blocks of the node's best chain from height
-// from on have been sealed by every key of want.
+// from on have been sealed by every key of want, as getblock's seal
+// field says.
 func (n *procNode) waitSealers(t *testing.T, what string, from int64, want ...chain.PublicKey) {
 	t.Helper()
-	seen := map[chain.PublicKey]bool{}
-	n.waitFor(t, what, n.walkBlocks(&from, func(_ int64, b chain.Block) bool {
-		if key, ok := sealer(b); ok {
-			seen[key] = true
+	seen := map[string]bool{}
+	n.waitFor(t, what, n.walkBlocks(&from, func(b blockReply) bool {
+		if b.Seal != nil {
+			seen[b.Seal.Proposer] = true
 		}
 		for _, k := range want {
-			if !seen[k] {
+			if !seen[k.String()] {
 				return false
 			}
 		}
@@ -85,7 +76,8 @@ func waitSameFinalized(t *testing.T, min uint64, nodes ...*procNode) checkpointR
 // 20 coins for b, 10 for c.
 //
 // With the three active, epochs are finalized on all three with one
-// finalized checkpoint, and blocks are sealed by all three keys. Then b
+// finalized checkpoint, and blocks are sealed by all three keys (the
+// seal getblock shows; votes are read from its decoded transactions). Then b
 // is killed with SIGKILL: a and c hold 20 of the 40 coins of stake, less
 // than the two thirds a link needs, so they keep proposing (both seal
 // blocks) but finality stops: three epochs later neither has finalized

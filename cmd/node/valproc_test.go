@@ -59,10 +59,37 @@ func (n *procNode) finalizedAtLeast(e uint64) func() bool {
 	return func() bool { f, ok := n.finality(); return ok && f.Finalized.Epoch >= e }
 }
 
-// blockAt returns the block at height on the node's best chain; ok is
-// false when the node does not have it (yet) or does not answer.
-func (n *procNode) blockAt(height int64) (b chain.Block, ok bool) {
-	return blockAt(n.rpc, height)
+// blockReply is the part of getblock's verbose answer (verbosity 2) that
+// the tests read: who sealed a proof-of-stake block, and the votes.
+type blockReply struct {
+	Height int64 `json:"height"`
+	Seal   *struct {
+		Slot     uint64 `json:"slot"`
+		Proposer string `json:"proposer"`
+	} `json:"seal"`
+	Tx []struct {
+		Type string `json:"type"`
+		Vote *struct {
+			Validator string `json:"validator"`
+			Target    struct {
+				Epoch uint64 `json:"epoch"`
+				Hash  string `json:"hash"`
+			} `json:"target"`
+		} `json:"vote"`
+	} `json:"tx"`
+}
+
+// decodedBlockAt returns getblock's verbose answer for the block at
+// height on the node's best chain; ok is false when the node does not
+// have it (yet) or does not answer.
+func (n *procNode) decodedBlockAt(height int64) (b blockReply, ok bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var hash string
+	if n.rpc.Call(ctx, "getblockhash", &hash, height) != nil || n.rpc.Call(ctx, "getblock", &b, hash, 2) != nil {
+		return b, false
+	}
+	return b, b.Height == height
 }
 
 // blockAt returns the block at height on the best chain of the node that
@@ -201,18 +228,18 @@ func (n *procNode) stakesAre(want map[chain.PublicKey]uint64) func() bool {
 }
 
 // walkBlocks is a waitFor condition that reads the node's best chain
-// from height *next on, one block at a time (advancing *next), until
-// visit returns true for one. It does not notice a reorganization below
-// *next.
-func (n *procNode) walkBlocks(next *int64, visit func(height int64, b chain.Block) bool) func() bool {
+// from height *next on, one block at a time (getblock at verbosity 2,
+// advancing *next), until visit returns true for one. It does not notice
+// a reorganization below *next.
+func (n *procNode) walkBlocks(next *int64, visit func(b blockReply) bool) func() bool {
 	return func() bool {
 		for {
-			b, ok := n.blockAt(*next)
+			b, ok := n.decodedBlockAt(*next)
 			if !ok {
 				return false
 			}
 			*next++
-			if visit(*next-1, b) {
+			if visit(b) {
 				return true
 			}
 		}
@@ -225,10 +252,10 @@ func (n *procNode) walkBlocks(next *int64, visit func(height int64, b chain.Bloc
 func (n *procNode) waitVote(t *testing.T, key chain.PublicKey, from int64, minTarget uint64) (target uint64, height int64) {
 	t.Helper()
 	n.waitFor(t, fmt.Sprintf("a vote of %v for epoch %d or later from height %d on", key, minTarget, from),
-		n.walkBlocks(&from, func(h int64, b chain.Block) bool {
-			for _, tx := range b.Transactions {
-				if v := tx.Vote; v != nil && v.Validator == key && v.Target.Epoch >= minTarget {
-					target, height = v.Target.Epoch, h
+		n.walkBlocks(&from, func(b blockReply) bool {
+			for _, tx := range b.Tx {
+				if v := tx.Vote; tx.Type == "vote" && v != nil && v.Validator == key.String() && v.Target.Epoch >= minTarget {
+					target, height = v.Target.Epoch, b.Height
 					return true
 				}
 			}
