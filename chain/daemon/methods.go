@@ -217,6 +217,7 @@ type transferJSON struct {
 	Sequence uint64      `json:"sequence"`
 }
 
+// decodeVote returns v as getblock shows it, alone or in a slash.
 func decodeVote(v *chain.Vote) voteJSON {
 	return voteJSON{
 		Validator: v.Validator.String(),
@@ -226,6 +227,7 @@ func decodeVote(v *chain.Vote) voteJSON {
 	}
 }
 
+// decodeTx returns tx as getblock shows it at verbosity 2.
 func decodeTx(tx *chain.Transaction) txJSON {
 	j := txJSON{TxID: tx.TxID().String(), Size: tx.SerializeSize()}
 	switch {
