@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -99,6 +100,14 @@ func TestThreeValidatorProcessesPoS(t *testing.T) {
 	phase := func(what string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
 	dir := t.TempDir()
 	k := newValKeys(t, dir, "a", "b", "c")
+	t.Cleanup(func() {
+		// A validator that stops voting says why in its signing record.
+		for _, name := range []string{"a", "b", "c"} {
+			if rec, err := os.ReadFile(filepath.Join(dir, name, "validator-votes.json")); t.Failed() {
+				t.Logf("node %s's signing record: %s %v", name, rec, err)
+			}
+		}
+	})
 	ownerB, ownerC := filepath.Join(dir, "owner-b.json"), filepath.Join(dir, "owner-c.json")
 	addrB, addrC := k.newWallet(t, ownerB), k.newWallet(t, ownerC)
 	nodeArgs := func(name string, args ...string) []string {
