@@ -9,6 +9,7 @@ import (
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/node"
+	"github.com/powmine/powmine/chain/pos"
 	"github.com/powmine/powmine/chain/storage"
 	"github.com/powmine/powmine/internal/jsonrpc"
 )
@@ -133,14 +134,25 @@ func (d *Daemon) getBlockHeader(_ context.Context, params json.RawMessage) (any,
 }
 
 // blockJSON is getblock's reply at verbosity 1 (Tx holds txids) and 2
-// (Tx holds decoded transactions).
+// (Tx holds decoded transactions). Seal is a proof-of-stake block's
+// proposer seal.
 type blockJSON struct {
 	headerJSON
-	Size int `json:"size"`
-	Tx   any `json:"tx"`
+	Size int       `json:"size"`
+	Seal *sealJSON `json:"seal,omitempty"`
+	Tx   any       `json:"tx"`
 }
 
-// txJSON is a decoded transaction.
+// sealJSON is the part of a proof-of-stake block's seal that says who
+// proposed it, and in which slot.
+type sealJSON struct {
+	Slot     uint64 `json:"slot"`
+	Proposer string `json:"proposer"`
+}
+
+// txJSON is a decoded transaction: txid, type ("coinbase", "transfer",
+// "deposit", "withdraw", "vote" or "slash"), size, and the field named
+// after the type (a coinbase's are inline, as Core's).
 type txJSON struct {
 	TxID     string        `json:"txid"`
 	Type     string        `json:"type"`
@@ -149,16 +161,47 @@ type txJSON struct {
 	Extra    string        `json:"extranonce,omitempty"`
 	Outputs  []outputJSON  `json:"outputs,omitempty"`
 	Transfer *transferJSON `json:"transfer,omitempty"`
-	Stake    *stakeJSON    `json:"stake,omitempty"`
+	Deposit  *stakeJSON    `json:"deposit,omitempty"`
+	Withdraw *stakeJSON    `json:"withdraw,omitempty"`
+	Vote     *voteJSON     `json:"vote,omitempty"`
+	Slash    *slashJSON    `json:"slash,omitempty"`
 }
 
-// stakeJSON is a deposit (with its amount) or a withdraw.
+// stakeJSON is a deposit (with the amount it locks) or a withdraw (which
+// has none: the whole stake returns to the owner
+// Params.WithdrawDelayEpochs after the validator leaves). Owner is the
+// address of the account that pays and gets the stake back.
 type stakeJSON struct {
-	From      string      `json:"from"`
 	Validator string      `json:"validator"`
+	Owner     string      `json:"owner"`
 	Amount    json.Number `json:"amount,omitempty"`
 	Fee       json.Number `json:"fee"`
 	Sequence  uint64      `json:"sequence"`
+}
+
+// voteJSON is a Casper FFG vote: the validator's key, its source and
+// target checkpoints, and its signature.
+type voteJSON struct {
+	Validator string        `json:"validator"`
+	Source    checkpointRef `json:"source"`
+	Target    checkpointRef `json:"target"`
+	Signature string        `json:"signature"`
+}
+
+// checkpointRef is a checkpoint in a vote.
+type checkpointRef struct {
+	Epoch uint64 `json:"epoch"`
+	Hash  string `json:"hash"`
+}
+
+// slashJSON is a slash: the offender (the validator key both votes are
+// signed by), the offence they prove (chain.Offence's name), the
+// reporter paid a share of the stake, and the two votes.
+type slashJSON struct {
+	Offender string     `json:"offender"`
+	Offence  string     `json:"offence"`
+	Reporter string     `json:"reporter"`
+	Votes    []voteJSON `json:"votes"`
 }
 
 type outputJSON struct {
@@ -174,25 +217,46 @@ type transferJSON struct {
 	Sequence uint64      `json:"sequence"`
 }
 
+// decodeVote returns v as getblock shows it, alone or in a slash.
+func decodeVote(v *chain.Vote) voteJSON {
+	return voteJSON{
+		Validator: v.Validator.String(),
+		Source:    checkpointRef{Epoch: v.Source.Epoch, Hash: v.Source.Hash.String()},
+		Target:    checkpointRef{Epoch: v.Target.Epoch, Hash: v.Target.Hash.String()},
+		Signature: hex.EncodeToString(v.Signature[:]),
+	}
+}
+
+// decodeTx returns tx as getblock shows it at verbosity 2.
 func decodeTx(tx *chain.Transaction) txJSON {
 	j := txJSON{TxID: tx.TxID().String(), Size: tx.SerializeSize()}
-	if c := tx.Coinbase; c != nil {
+	switch {
+	case tx.Coinbase != nil:
+		c := tx.Coinbase
 		j.Type, j.Height, j.Extra = "coinbase", &c.Height, hex.EncodeToString(c.Extranonce)
 		for _, o := range c.Outputs {
 			j.Outputs = append(j.Outputs, outputJSON{Address: o.Address.String(), Amount: coins(o.Amount)})
 		}
-	}
-	if t := tx.Transfer; t != nil {
+	case tx.Transfer != nil:
+		t := tx.Transfer
 		j.Type = "transfer"
 		j.Transfer = &transferJSON{From: t.From.Address().String(), To: t.To.String(), Amount: coins(t.Amount), Fee: coins(t.Fee), Sequence: t.Sequence}
-	}
-	if dep := tx.Deposit; dep != nil {
+	case tx.Deposit != nil:
+		dep := tx.Deposit
 		j.Type = "deposit"
-		j.Stake = &stakeJSON{From: dep.From.Address().String(), Validator: dep.Validator.String(), Amount: coins(dep.Amount), Fee: coins(dep.Fee), Sequence: dep.Sequence}
-	}
-	if w := tx.Withdraw; w != nil {
+		j.Deposit = &stakeJSON{Validator: dep.Validator.String(), Owner: dep.From.Address().String(), Amount: coins(dep.Amount), Fee: coins(dep.Fee), Sequence: dep.Sequence}
+	case tx.Withdraw != nil:
+		w := tx.Withdraw
 		j.Type = "withdraw"
-		j.Stake = &stakeJSON{From: w.From.Address().String(), Validator: w.Validator.String(), Fee: coins(w.Fee), Sequence: w.Sequence}
+		j.Withdraw = &stakeJSON{Validator: w.Validator.String(), Owner: w.From.Address().String(), Fee: coins(w.Fee), Sequence: w.Sequence}
+	case tx.Vote != nil:
+		v := decodeVote(tx.Vote)
+		j.Type, j.Vote = "vote", &v
+	case tx.Slash != nil:
+		e := &tx.Slash.Evidence
+		j.Type = "slash"
+		j.Slash = &slashJSON{Offender: e.Validator().String(), Offence: e.Offence().String(), Reporter: tx.Slash.Reporter.String(),
+			Votes: []voteJSON{decodeVote(&e.A), decodeVote(&e.B)}}
 	}
 	return j
 }
@@ -226,6 +290,10 @@ func (d *Daemon) getBlock(_ context.Context, params json.RawMessage) (any, error
 		return nil, jsonrpc.Errorf(jsonrpc.CodeInvalidParameter, "verbosity must be 0, 1 or 2")
 	}
 	j := blockJSON{headerJSON: d.headerJSON(info, len(b.Transactions)), Size: len(raw)}
+	var seal pos.Seal
+	if b.Seal != nil && seal.UnmarshalBinary(b.Seal[:]) == nil {
+		j.Seal = &sealJSON{Slot: seal.Slot, Proposer: seal.Proposer.String()}
+	}
 	if verbosity == 1 {
 		ids := make([]string, len(b.Transactions))
 		for i := range b.Transactions {

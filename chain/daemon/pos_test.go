@@ -3,7 +3,9 @@ package daemon
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"testing"
@@ -80,7 +82,8 @@ func sealBlock(t *testing.T, td *testDaemon, slot uint64, key ed25519.PrivateKey
 // slots and epochs of four; daemon 0's key is the genesis validator and
 // deposits the stake of the other two. Blocks come from the elected
 // proposers (every node checks each seal; the test sees all three keys
-// propose), every node ends on one tip, and finality advances. Then,
+// propose), every node ends on one tip, finality advances, and getblock
+// shows the tip's seal (slot and proposer). Then,
 // with the proposers stopped, a block for a future slot, one sealed by a
 // key that is not the slot's elected proposer and one with a bad seal
 // signature are refused with their chain/pos codes, and the elected
@@ -135,6 +138,22 @@ func TestPoSNetwork(t *testing.T) {
 	})
 	tip := n0.Tip()
 	counts := proposers(t, tds[0])
+	// getblock shows the tip's seal.
+	reply, err := tds[0].getBlock(context.Background(), json.RawMessage(fmt.Sprintf(`["%v", 1]`, tip.Hash)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tipBlock, err := n0.Block(tip.Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seal pos.Seal
+	if err := seal.UnmarshalBinary(tipBlock.Seal[:]); err != nil {
+		t.Fatal(err)
+	}
+	if got := reply.(blockJSON).Seal; got == nil || *got != (sealJSON{Slot: seal.Slot, Proposer: seal.Proposer.String()}) {
+		t.Fatalf("getblock of the tip shows seal %+v, want slot %d proposer %v", got, seal.Slot, seal.Proposer)
+	}
 	t.Logf("height %d, finalized epoch %d, blocks by proposer %v", tip.Height, n0.Finality().Finalized.Epoch, counts)
 	for i := 1; i < 3; i++ {
 		if f := tds[i].Node().Finality().Finalized; f.Epoch < finalTarget {

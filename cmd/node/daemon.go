@@ -54,6 +54,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	validatorKey := fs.String("validator-key", "", "vote for a checkpoint every epoch with the validator key in this file (node validator keygen; registered by node validator deposit)")
 	validatorPass := fs.String("validator-key-passphrase-file", "", "file holding --validator-key's passphrase (required with it)")
 	epochLength := fs.Int64("epoch-length", chain.DevParams.EpochLength, "dev/test knob: blocks per stake epoch; every node of the chain, at every start, must use the same value")
+	slotDuration := fs.Duration("slot-duration", chain.DevSlotDuration, fmt.Sprintf("dev/test knob, --consensus pos only: length of a proposer slot, %v to %v; every node of the chain, at every start, must use the same value", minSlotDuration, maxSlotDuration))
 	var lim poolLimits
 	lim.flags(fs)
 	if err := parse(fs, args, stderr); err != nil {
@@ -79,6 +80,9 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return cli.Usagef("--consensus must be pow or pos, not %q", *consensus)
 	}
 	pos := *consensus == chain.ConsensusPoS.String()
+	if err := checkSlotDuration(fs, pos, *slotDuration); err != nil {
+		return err
+	}
 	if pos && *stratumAddr != "" {
 		return cli.Usagef("--stratum serves miners: not with --consensus pos, whose blocks are proposed, not mined")
 	}
@@ -126,6 +130,9 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("node: %s holds a %v chain, not --consensus %s", *dataDir, params.Consensus, *consensus)
 	}
 	params.EpochLength = *epochLength
+	if pos {
+		params.SlotDuration = *slotDuration
+	}
 	if *stratumAddr != "" {
 		if err := lim.fit(openFileLimit(), *rpcMaxConns, log); err != nil {
 			return err
@@ -203,6 +210,29 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	first := <-errc
 	cancel()
 	return errors.Join(first, <-errc)
+}
+
+// The bounds of --slot-duration. Below 100 ms a block would often reach
+// the next slot's proposer after that slot started, even on one machine,
+// and the chain would fork at every slot; an hour is far beyond any use
+// of a dev knob.
+const (
+	minSlotDuration = 100 * time.Millisecond
+	maxSlotDuration = time.Hour
+)
+
+// checkSlotDuration refuses a --slot-duration out of its bounds, and one
+// given for a proof-of-work node (pos false), whose blocks have no slots.
+func checkSlotDuration(fs *flag.FlagSet, pos bool, d time.Duration) error {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == "slot-duration" })
+	switch {
+	case set && !pos:
+		return cli.Usagef("--slot-duration needs --consensus pos: proof-of-work blocks have no slots")
+	case d < minSlotDuration || d > maxSlotDuration:
+		return cli.Usagef("--slot-duration must be between %v and %v, not %v", minSlotDuration, maxSlotDuration, d)
+	}
+	return nil
 }
 
 // loadValidatorKey opens the --validator-key file with the passphrase in

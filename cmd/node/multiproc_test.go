@@ -32,20 +32,22 @@ type procNode struct {
 	stdout *lockedBuffer
 	stderr *lockedBuffer
 	rpc    *jsonrpc.Client
+	rpcURL string
 	done   chan struct{} // closed once the process exited
 	err    error         // Wait's error, set before done is closed
 }
 
 // startProc runs `node --dev` with RPC on rpcAddr and the extra args, and
 // waits until its RPC answers and it printed its p2p address. The test's
-// cleanup kills it if it still runs.
+// cleanup kills it if it still runs, and prints its log if the test
+// failed.
 func startProc(t *testing.T, name, rpcAddr string, args ...string) *procNode {
 	t.Helper()
 	args = append([]string{"--dev", "--rpc", rpcAddr, "--rpcuser", "u", "--rpcpassword", "p"}, args...)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "NODE_TEST_MAIN=1", "NODE_TEST_ARGS="+strings.Join(args, "\n"))
 	n := &procNode{name: name, args: args, cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{},
-		rpc: jsonrpc.NewClient("http://"+rpcAddr, "u", "p"), done: make(chan struct{})}
+		rpc: jsonrpc.NewClient("http://"+rpcAddr, "u", "p"), rpcURL: "http://" + rpcAddr, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = n.stdout, n.stderr
 	if err := cmd.Start(); err != nil {
 		t.Skipf("cannot run the node binary %s: %v", os.Args[0], err)
@@ -57,6 +59,9 @@ func startProc(t *testing.T, name, rpcAddr string, args ...string) *procNode {
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-n.done
+		if t.Failed() {
+			t.Logf("node %s (%q) log:\n%s", n.name, args, n.stderr)
+		}
 	})
 	n.waitFor(t, "its RPC and p2p address", func() bool {
 		var height int64
@@ -83,11 +88,11 @@ func (n *procNode) waitFor(t *testing.T, what string, cond func() bool) {
 	for !cond() {
 		select {
 		case <-n.done:
-			t.Fatalf("node %s exited waiting for %s: %v\n%s", n.name, what, n.err, n.stderr)
+			t.Fatalf("node %s exited waiting for %s: %v (its log follows)", n.name, what, n.err)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("node %s: timed out after %v waiting for %s\n%s", n.name, procTimeout, what, n.stderr)
+			t.Fatalf("node %s: timed out after %v waiting for %s (the logs follow)", n.name, procTimeout, what)
 		}
 	}
 }
@@ -127,7 +132,7 @@ func (n *procNode) stop(t *testing.T) {
 	}
 	n.wait(t)
 	if n.err != nil {
-		t.Errorf("node %s's clean stop: %v\n%s", n.name, n.err, n.stderr)
+		t.Errorf("node %s's clean stop: %v (its log follows)", n.name, n.err)
 	}
 }
 

@@ -59,13 +59,47 @@ func (n *procNode) finalizedAtLeast(e uint64) func() bool {
 	return func() bool { f, ok := n.finality(); return ok && f.Finalized.Epoch >= e }
 }
 
-// blockAt returns the block at height on the node's best chain; ok is
-// false when the node does not have it (yet) or does not answer.
-func (n *procNode) blockAt(height int64) (b chain.Block, ok bool) {
+// blockReply is the part of getblock's verbose answer (verbosity 2) that
+// the tests read: who sealed a proof-of-stake block, and the votes.
+type blockReply struct {
+	Height int64 `json:"height"`
+	Seal   *struct {
+		Slot     uint64 `json:"slot"`
+		Proposer string `json:"proposer"`
+	} `json:"seal"`
+	Tx []struct {
+		Type string `json:"type"`
+		Vote *struct {
+			Validator string `json:"validator"`
+			Target    struct {
+				Epoch uint64 `json:"epoch"`
+				Hash  string `json:"hash"`
+			} `json:"target"`
+		} `json:"vote"`
+	} `json:"tx"`
+}
+
+// decodedBlockAt returns getblock's verbose answer for the block at
+// height on the node's best chain; ok is false when the node does not
+// have it (yet) or does not answer.
+func (n *procNode) decodedBlockAt(height int64) (b blockReply, ok bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var hash string
+	if n.rpc.Call(ctx, "getblockhash", &hash, height) != nil || n.rpc.Call(ctx, "getblock", &b, hash, 2) != nil {
+		return b, false
+	}
+	return b, b.Height == height
+}
+
+// blockAt returns the block at height on the best chain of the node that
+// client reaches; ok is false when the node does not have it (yet) or
+// does not answer.
+func blockAt(client *jsonrpc.Client, height int64) (b chain.Block, ok bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var hash, raw string
-	if n.rpc.Call(ctx, "getblockhash", &hash, height) != nil || n.rpc.Call(ctx, "getblock", &raw, hash, 0) != nil {
+	if client.Call(ctx, "getblockhash", &hash, height) != nil || client.Call(ctx, "getblock", &raw, hash, 0) != nil {
 		return b, false
 	}
 	data, err := hex.DecodeString(raw)
@@ -84,6 +118,150 @@ func runCLI(t *testing.T, args ...string) string {
 		t.Fatalf("node %q: %v\n%s", args, err, errOut.String())
 	}
 	return strings.TrimSpace(out.String())
+}
+
+// valKeys are the key files of a test's validator processes: one
+// passphrase file for all, and per node name a validator key file (made
+// by node validator keygen) and its public key.
+type valKeys struct {
+	pass string
+	file map[string]string
+	pub  map[string]chain.PublicKey
+}
+
+// newValKeys writes the passphrase file and a validator key per name
+// into dir.
+func newValKeys(t *testing.T, dir string, names ...string) *valKeys {
+	t.Helper()
+	k := &valKeys{pass: filepath.Join(dir, "pass"), file: map[string]string{}, pub: map[string]chain.PublicKey{}}
+	if err := os.WriteFile(k.pass, []byte("test pass\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		k.file[name] = filepath.Join(dir, "validator-"+name+".json")
+		runCLI(t, "validator", "keygen", "--out", k.file[name], "--key-passphrase-file", k.pass)
+		pub, err := wallet.ReadPublicKey(k.file[name])
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.pub[name] = pub
+	}
+	return k
+}
+
+// newWallet creates a wallet key file at path (node wallet new, under
+// the shared passphrase) and returns its address.
+func (k *valKeys) newWallet(t *testing.T, path string) chain.Address {
+	t.Helper()
+	addr, err := chain.ParseAddress(runCLI(t, "wallet", "new", "--wallet", path, "--passphrase-file", k.pass))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// nodeArgs returns the flags of name's node: its data directory under
+// dir, --epoch-length epochLength and its validator key, then args.
+func (k *valKeys) nodeArgs(dir, name string, epochLength int64, args ...string) []string {
+	return append([]string{"--datadir", filepath.Join(dir, name), "--epoch-length", fmt.Sprint(epochLength),
+		"--validator-key", k.file[name], "--validator-key-passphrase-file", k.pass}, args...)
+}
+
+// deposit stakes units for name's key with `node validator deposit`
+// through n, paid by the owner's wallet file.
+func (k *valKeys) deposit(t *testing.T, n *procNode, name, wallet string, units uint64) {
+	t.Helper()
+	runCLI(t, append([]string{"validator", "deposit", "--amount", coinString(units), "--key", k.file[name],
+		"--key-passphrase-file", k.pass, "--wallet", wallet, "--passphrase-file", k.pass}, n.cliRPC()...)...)
+}
+
+// coinString writes units in coins, as the CLI's --amount takes them.
+func coinString(units uint64) string {
+	return fmt.Sprintf("%d.%08d", units/chain.BaseUnitsPerCoin, units%chain.BaseUnitsPerCoin)
+}
+
+// cliRPC returns the CLI flags that reach n's RPC.
+func (n *procNode) cliRPC() []string {
+	return []string{"--rpc", n.rpcURL, "--rpcuser", "u", "--rpcpassword", "p"}
+}
+
+// balanceAtLeast is a waitFor condition: addr's balance at the node's
+// tip is units or more.
+func (n *procNode) balanceAtLeast(addr chain.Address, units uint64) func() bool {
+	return func() bool {
+		var acct struct {
+			Balance json.Number `json:"balance"`
+		}
+		if n.rpc.Call(context.Background(), "getaccount", &acct, addr.String()) != nil {
+			return false
+		}
+		have, err := parseCoins(acct.Balance.String())
+		return err == nil && have >= units
+	}
+}
+
+// stakesAre is a waitFor condition: getvalidators (the tip's epoch)
+// lists every key of want, each with its stake, and no other.
+func (n *procNode) stakesAre(want map[chain.PublicKey]uint64) func() bool {
+	return func() bool {
+		var set struct {
+			Validators []struct {
+				Key   string      `json:"key"`
+				Stake json.Number `json:"stake"`
+			} `json:"validators"`
+		}
+		if n.rpc.Call(context.Background(), "getvalidators", &set) != nil || len(set.Validators) != len(want) {
+			return false
+		}
+		byKey := map[string]uint64{}
+		for k, stake := range want {
+			byKey[k.String()] = stake
+		}
+		for _, v := range set.Validators {
+			units, err := parseCoins(v.Stake.String())
+			if stake, ok := byKey[v.Key]; err != nil || !ok || units != stake {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// walkBlocks is a waitFor condition that reads the node's best chain
+// from height *next on, one block at a time (getblock at verbosity 2,
+// advancing *next), until visit returns true for one. It does not notice
+// a reorganization below *next.
+func (n *procNode) walkBlocks(next *int64, visit func(b blockReply) bool) func() bool {
+	return func() bool {
+		for {
+			b, ok := n.decodedBlockAt(*next)
+			if !ok {
+				return false
+			}
+			*next++
+			if visit(b) {
+				return true
+			}
+		}
+	}
+}
+
+// waitVote waits until a block of the node's best chain at height from
+// or above carries a vote of key whose target epoch is minTarget or
+// above, and returns that epoch and the block's height.
+func (n *procNode) waitVote(t *testing.T, key chain.PublicKey, from int64, minTarget uint64) (target uint64, height int64) {
+	t.Helper()
+	n.waitFor(t, fmt.Sprintf("a vote of %v for epoch %d or later from height %d on", key, minTarget, from),
+		n.walkBlocks(&from, func(b blockReply) bool {
+			for _, tx := range b.Tx {
+				if v := tx.Vote; tx.Type == "vote" && v != nil && v.Validator == key.String() && v.Target.Epoch >= minTarget {
+					target, height = v.Target.Epoch, b.Height
+					return true
+				}
+			}
+			return false
+		}))
+	return target, height
 }
 
 // TestThreeValidatorProcesses runs three `node --dev --epoch-length 5`
@@ -114,28 +292,11 @@ func TestThreeValidatorProcesses(t *testing.T) {
 	start := time.Now()
 	phase := func(what string) { t.Logf("%6.1fs %s", time.Since(start).Seconds(), what) }
 	dir := t.TempDir()
-	pass := filepath.Join(dir, "pass")
-	if err := os.WriteFile(pass, []byte("test pass\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	k := newValKeys(t, dir, "a", "b", "c")
 	walletPath := filepath.Join(dir, "owner.json")
-	owner, err := chain.ParseAddress(runCLI(t, "wallet", "new", "--wallet", walletPath, "--passphrase-file", pass))
-	if err != nil {
-		t.Fatal(err)
-	}
-	names := []string{"a", "b", "c"}
-	keys := map[string]string{}
-	pubs := map[string]chain.PublicKey{}
-	for _, name := range names {
-		keys[name] = filepath.Join(dir, "validator-"+name+".json")
-		runCLI(t, "validator", "keygen", "--out", keys[name], "--key-passphrase-file", pass)
-		if pubs[name], err = wallet.ReadPublicKey(keys[name]); err != nil {
-			t.Fatal(err)
-		}
-	}
+	owner := k.newWallet(t, walletPath)
 	nodeArgs := func(name string, args ...string) []string {
-		return append([]string{"--datadir", filepath.Join(dir, name), "--epoch-length", fmt.Sprint(valEpochLength),
-			"--validator-key", keys[name], "--validator-key-passphrase-file", pass}, args...)
+		return k.nodeArgs(dir, name, valEpochLength, args...)
 	}
 	rpcA := freeAddr(t)
 	a := startProc(t, "a", rpcA, nodeArgs("a", "--listen", "/ip4/127.0.0.1/tcp/0")...)
@@ -162,41 +323,13 @@ func TestThreeValidatorProcesses(t *testing.T) {
 	}()
 
 	// The owner pays the three deposits once a block paid it.
-	a.waitFor(t, "a block paying the owner", func() bool {
-		var acct struct {
-			Balance json.Number `json:"balance"`
-		}
-		if a.rpc.Call(context.Background(), "getaccount", &acct, owner.String()) != nil {
-			return false
-		}
-		units, err := parseCoins(acct.Balance.String())
-		return err == nil && units >= 3*(valStake+chain.BaseUnitsPerCoin)
-	})
-	for _, name := range names {
-		runCLI(t, "validator", "deposit", "--amount", fmt.Sprint(valStake/chain.BaseUnitsPerCoin), "--key", keys[name],
-			"--key-passphrase-file", pass, "--wallet", walletPath, "--passphrase-file", pass,
-			"--rpc", "http://"+rpcA, "--rpcuser", "u", "--rpcpassword", "p")
+	a.waitFor(t, "a block paying the owner", a.balanceAtLeast(owner, 3*(valStake+chain.BaseUnitsPerCoin)))
+	stakes := map[chain.PublicKey]uint64{}
+	for _, name := range []string{"a", "b", "c"} {
+		k.deposit(t, a, name, walletPath, valStake)
+		stakes[k.pub[name]] = valStake
 	}
-	a.waitFor(t, "the three validators in getvalidators", func() bool {
-		var set struct {
-			Validators []struct {
-				Key   string      `json:"key"`
-				Stake json.Number `json:"stake"`
-			} `json:"validators"`
-		}
-		if a.rpc.Call(context.Background(), "getvalidators", &set) != nil {
-			return false
-		}
-		found := 0
-		for _, v := range set.Validators {
-			for _, pub := range pubs {
-				if units, err := parseCoins(v.Stake.String()); v.Key == pub.String() && err == nil && units == valStake {
-					found++
-				}
-			}
-		}
-		return found == 3
-	})
+	a.waitFor(t, "the three validators in getvalidators", a.stakesAre(stakes))
 	phase("deposits registered")
 
 	// Finality advances on all three.
@@ -236,24 +369,7 @@ func TestThreeValidatorProcesses(t *testing.T) {
 
 	// b's votes count again: a block of a's best chain carries a vote of
 	// b's key for an epoch after its kill.
-	var voteTarget uint64
-	var voteHeight int64
-	next := killHeight + 1
-	a.waitFor(t, "a vote of b's key after its restart on a's chain", func() bool {
-		for voteHeight == 0 {
-			blk, ok := a.blockAt(next)
-			if !ok {
-				return false
-			}
-			for _, tx := range blk.Transactions {
-				if v := tx.Vote; v != nil && v.Validator == pubs["b"] && v.Target.Epoch > killEpoch {
-					voteTarget, voteHeight = v.Target.Epoch, next
-				}
-			}
-			next++
-		}
-		return true
-	})
+	voteTarget, voteHeight := a.waitVote(t, k.pub["b"], killHeight+1, killEpoch+1)
 	phase(fmt.Sprintf("b's vote for epoch %d in block %d", voteTarget, voteHeight))
 	for _, n := range []*procNode{a, b, c} {
 		n.waitFor(t, fmt.Sprintf("finalized epoch %d", voteTarget), n.finalizedAtLeast(voteTarget))
