@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"testing"
 	"time"
@@ -74,4 +75,33 @@ func TestProposerEquivocationSlashed(t *testing.T) {
 		}
 	}
 	t.Logf("slashed at height %d; reporter credited %d of %d", d0.Node().Tip().Height, share, stake)
+
+	// getblock's decoding of the slash, in the block that carries it.
+	want := proposerSlashJSON{Offender: pub0.String(), Slot: s.Slot, Reporter: reporter.String()}
+	first, second := tip.Hash(), twin.Hash()
+	if bytes.Compare(first[:], second[:]) > 0 { // the evidence's canonical order
+		first, second = second, first
+	}
+	want.Headers = [2]string{first.String(), second.String()}
+	found := false
+	for h := d0.Node().Tip().Height; h > 0 && !found; h-- {
+		info, _ := d0.Node().BlockByHeight(h)
+		b, err := d0.Node().Block(info.Hash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range b.Transactions {
+			if b.Transactions[i].ProposerSlash == nil {
+				continue
+			}
+			j := decodeTx(&b.Transactions[i])
+			if j.Type != "proposer_slash" || j.ProposerSlash == nil || *j.ProposerSlash != want {
+				t.Fatalf("getblock shows the proposer slash as %+v (%+v), want %+v", j, j.ProposerSlash, want)
+			}
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no block of daemon 0's chain carries the proposer slash")
+	}
 }

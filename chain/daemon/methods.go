@@ -151,8 +151,8 @@ type sealJSON struct {
 }
 
 // txJSON is a decoded transaction: txid, type ("coinbase", "transfer",
-// "deposit", "withdraw", "vote" or "slash"), size, and the field named
-// after the type (a coinbase's are inline, as Core's).
+// "deposit", "withdraw", "vote", "slash" or "proposer_slash"), size, and
+// the field named after the type (a coinbase's are inline, as Core's).
 type txJSON struct {
 	TxID     string        `json:"txid"`
 	Type     string        `json:"type"`
@@ -165,6 +165,8 @@ type txJSON struct {
 	Withdraw *stakeJSON    `json:"withdraw,omitempty"`
 	Vote     *voteJSON     `json:"vote,omitempty"`
 	Slash    *slashJSON    `json:"slash,omitempty"`
+
+	ProposerSlash *proposerSlashJSON `json:"proposer_slash,omitempty"`
 }
 
 // stakeJSON is a deposit (with the amount it locks) or a withdraw (which
@@ -202,6 +204,16 @@ type slashJSON struct {
 	Offence  string     `json:"offence"`
 	Reporter string     `json:"reporter"`
 	Votes    []voteJSON `json:"votes"`
+}
+
+// proposerSlashJSON is a proposer slash: the offender (the key that
+// sealed two blocks for one slot), the slot, the reporter paid a share of
+// the stake, and the two header hashes it sealed.
+type proposerSlashJSON struct {
+	Offender string    `json:"offender"`
+	Slot     uint64    `json:"slot"`
+	Reporter string    `json:"reporter"`
+	Headers  [2]string `json:"headers"`
 }
 
 type outputJSON struct {
@@ -257,6 +269,11 @@ func decodeTx(tx *chain.Transaction) txJSON {
 		j.Type = "slash"
 		j.Slash = &slashJSON{Offender: e.Validator().String(), Offence: e.Offence().String(), Reporter: tx.Slash.Reporter.String(),
 			Votes: []voteJSON{decodeVote(&e.A), decodeVote(&e.B)}}
+	case tx.ProposerSlash != nil:
+		e := &tx.ProposerSlash.Evidence
+		j.Type = "proposer_slash"
+		j.ProposerSlash = &proposerSlashJSON{Offender: e.A.Proposer.String(), Slot: e.A.Slot, Reporter: tx.ProposerSlash.Reporter.String(),
+			Headers: [2]string{e.A.HeaderHash.String(), e.B.HeaderHash.String()}}
 	}
 	return j
 }
