@@ -255,8 +255,9 @@ func (n *Node) Proposer(slot uint64) (ProposerInfo, error) {
 // (checkSeal) when b extends the tip; else what needs no chain state
 // (which validator is elected needs the state before the block, known
 // only once its branch is connected): the seal decodes, the header's time
-// is its slot's start, the slot is after the parent's (the slot the
-// parent's time starts; 0 when the parent is unknown) and has started,
+// is its slot's start, the slot is after the parent's (the earliest slot
+// the parent's time allows, parentSlotBound; 0 when the parent is
+// unknown) and has started,
 // and the seal is consistent with itself: signed by the key it names,
 // with that key's reveal for the slot's epoch (VerifySeal against a
 // schedule of that key alone). So a copy of a side-branch block with a
@@ -275,11 +276,7 @@ func (n *Node) precheckSeal(b *chain.Block) error {
 	if err := s.UnmarshalBinary(b.Seal[:]); err != nil {
 		return sealError(hash, err)
 	}
-	var parentSlot uint64
-	if parent := n.index[b.Header.PrevBlock]; parent != nil && parent.height > 0 {
-		parentSlot, _ = headerSlot(n.params, parent.header.Timestamp)
-	}
-	rules := slotRules(n.params, parentSlot, n.cfg.Now())
+	rules := slotRules(n.params, parentSlotBound(n.params, n.index[b.Header.PrevBlock]), n.cfg.Now())
 	if err := rules.Check(); err != nil {
 		return err
 	}
@@ -450,34 +447,80 @@ func (n *Node) reseal(node *blockNode, b *chain.Block, res *Result) error {
 	return n.acceptOrphansAndActivate(node, res)
 }
 
-// headerSlot returns the slot whose start, rounded down to the second as
-// checkSeal requires of a block's time, is ts: the last one when several
-// slots start within that second. ok is false when no slot starts then.
-func headerSlot(p *chain.Params, ts uint32) (slot uint64, ok bool) {
+// headerSlots returns the slots whose start, rounded down to the second
+// as checkSeal requires of a block's time, is ts: first to last, several
+// when slots are shorter than a second (a header's time then does not
+// say which), else one. ok is false when no slot starts then.
+func headerSlots(p *chain.Params, ts uint32) (first, last uint64, ok bool) {
 	g, t := slotZero(p), time.Unix(int64(ts), 0)
-	slot = pos.Slot(g, p.SlotDuration, t.Add(time.Second-1))
-	return slot, pos.SlotStart(g, p.SlotDuration, slot).Unix() == int64(ts)
+	last = pos.Slot(g, p.SlotDuration, t.Add(time.Second-1))
+	if pos.SlotStart(g, p.SlotDuration, last).Unix() != int64(ts) {
+		return 0, 0, false
+	}
+	first = pos.Slot(g, p.SlotDuration, t)
+	if pos.SlotStart(g, p.SlotDuration, first).Before(t) {
+		first++
+	}
+	return first, last, true
+}
+
+// sameTime counts b and its ancestors whose time is ts, up to limit.
+func sameTime(b *blockNode, ts uint32, limit uint64) uint64 {
+	var n uint64
+	for x := b; x != nil && n < limit && x.header.Timestamp == ts; x = x.parent {
+		n++
+	}
+	return n
+}
+
+// earliestSlot returns the earliest slot a block of time ts on parent can
+// be in, given the times of parent and its ancestors alone: each block's
+// slot is after its parent's, so the blocks of one second (several when
+// slots are shorter than a second) take that second's slots in order.
+// ok is false when ts starts no slot, or when the ancestors of that
+// second leave it none.
+func earliestSlot(p *chain.Params, ts uint32, parent *blockNode) (slot uint64, ok bool) {
+	first, last, ok := headerSlots(p, ts)
+	if !ok {
+		return 0, false
+	}
+	slot = first + sameTime(parent, ts, last-first+1)
+	return slot, slot <= last
+}
+
+// parentSlotBound returns the earliest slot parent can be in (0 for
+// genesis, or when parent is unknown): what a child's slot must be after,
+// when the parent's seal is not at hand.
+func parentSlotBound(p *chain.Params, parent *blockNode) uint64 {
+	if parent == nil || parent.height == 0 {
+		return 0
+	}
+	slot, _ := earliestSlot(p, parent.header.Timestamp, parent.parent)
+	return slot
 }
 
 // checkHeaderSlot checks what a proof-of-stake header, with the given
-// hash, allows without its seal: its time is the start of a slot, that
-// slot is after its parent's (the slot its time starts; 0 for genesis),
-// and it has started by the clock now plus pos.MaxClockSkew. The first
-// two fail with a chain.ErrBadSeal RuleError (wrapping chain/pos's
-// ErrSlotNotAfterParent for the second), the third with
-// chain.ErrTimeTooNew wrapping chain/pos's ErrFutureSlot: the header
+// hash, allows without its seal: its time is the start of a slot, the
+// earliest slot its time and its ancestors' times allow (earliestSlot)
+// is after its parent's (parentSlotBound; with slots of a second or more
+// a time is one slot, and this is exact), and that slot has started by
+// the clock now plus pos.MaxClockSkew. So a branch holds at most one
+// header per slot. The first two fail with a chain.ErrBadSeal RuleError
+// (wrapping chain/pos's ErrSlotNotAfterParent for the second), the third
+// with chain.ErrTimeTooNew wrapping chain/pos's ErrFutureSlot: the header
 // may pass later, so it is not remembered as refused.
 func checkHeaderSlot(h *chain.Header, hash chain.Hash, parent *blockNode, p *chain.Params, now time.Time) error {
-	slot, ok := headerSlot(p, h.Timestamp)
-	if !ok {
+	slot, ok := earliestSlot(p, h.Timestamp, parent)
+	if _, _, starts := headerSlots(p, h.Timestamp); !starts {
 		return ruleErr(chain.ErrBadSeal, "header %v has time %d, no slot's start", hash, h.Timestamp)
 	}
-	var parentSlot uint64
-	if parent.height > 0 {
-		parentSlot, _ = headerSlot(p, parent.header.Timestamp)
+	var err error
+	if !ok {
+		err = pos.RuleError{Code: pos.ErrSlotNotAfterParent,
+			Description: fmt.Sprintf("every slot starting at time %d is taken by the header's ancestors", h.Timestamp)}
+	} else {
+		err = slotRules(p, parentSlotBound(p, parent), now).CheckSlot(slot)
 	}
-	rules := slotRules(p, parentSlot, now)
-	err := rules.CheckSlot(slot)
 	var perr pos.RuleError
 	switch {
 	case err == nil:

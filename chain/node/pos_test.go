@@ -521,6 +521,39 @@ func TestPoSHeaderSlots(t *testing.T) {
 	}
 }
 
+// TestPoSHeaderSubSecondSlots: with slots shorter than a second several
+// slots start within one second (500 ms slots: 0 and 1 at second 0, 2
+// and 3 at second 1), so a header's time does not say which; the headers
+// of one second take its slots in order, and no more of them pass.
+func TestPoSHeaderSubSecondSlots(t *testing.T) {
+	c := newPosChain(t)
+	c.p.SlotDuration = 500 * time.Millisecond
+	c.at(3)
+	genesis := c.n.Tip().Hash
+	h1 := c.posHeader(genesis, 1, 0) // the genesis second's second slot
+	h2 := c.posHeader(h1.Hash(), 2, 0)
+	h3 := c.posHeader(h2.Hash(), 3, 0)
+	if h2.Timestamp != h3.Timestamp || h1.Timestamp+1 != h2.Timestamp {
+		t.Fatalf("slots 1, 2 and 3 start at %d, %d and %d", h1.Timestamp, h2.Timestamp, h3.Timestamp)
+	}
+	if _, err := c.n.ProcessHeaders([]chain.Header{h1, h2, h3}); err != nil {
+		t.Fatalf("consecutive slots within one second: %v", err)
+	}
+	// A third header in second 1, and a second sibling of h1 in second 0
+	// after it, find no slot left.
+	for i, h := range []chain.Header{c.posHeader(h3.Hash(), 3, 1), c.posHeader(h1.Hash(), 1, 1)} {
+		_, err := c.n.ProcessHeaders([]chain.Header{h})
+		if err == nil {
+			t.Fatalf("header %d: accepted in a second whose slots are taken", i)
+		}
+		wantPosCode(t, err, pos.ErrSlotNotAfterParent)
+	}
+	// A sibling of h3 in second 1 (h2 took slot 2, so it is slot 3) passes.
+	if _, err := c.n.ProcessHeaders([]chain.Header{c.posHeader(h2.Hash(), 3, 2)}); err != nil {
+		t.Fatalf("a sibling in the second's last slot: %v", err)
+	}
+}
+
 // TestPoSHeaderFlood: header chains made up by the thousand fill the
 // header-only bound, yet an honest chain's headers still get in (they
 // evict the branches off the best header's chain) and its blocks sync.
