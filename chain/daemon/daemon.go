@@ -117,7 +117,8 @@ type Daemon struct {
 	proposer *proposer
 
 	// equivocation slashes proposers seen sealing two blocks for one
-	// slot (equivocation.go). Set in New.
+	// slot and validators seen casting a double or surround vote
+	// (equivocation.go). Set in New.
 	equivocation equivocation
 
 	mu       sync.Mutex
@@ -286,7 +287,7 @@ func (d *Daemon) SubmitBlock(b *chain.Block) (mainChain bool, err error) {
 	if d.net != nil {
 		d.net.RecordLocalBlock(b.Hash()) // the dashboard shows its source
 	}
-	d.observeSeal(b)
+	d.observeBlock(b)
 	start := time.Now()
 	res, err := d.node.ProcessBlock(b)
 	d.metrics.validation.Observe(time.Since(start).Seconds())

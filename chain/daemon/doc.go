@@ -33,5 +33,12 @@
 // chain.ProposerSlash of the two signed headers through SendTransaction
 // (mempool and gossip), paying the reporter's share to its validator
 // key's address (the zero address, which nobody can spend, for a daemon
-// without one); the next proposer puts it in a block.
+// without one); the next proposer puts it in a block. Likewise, on any
+// chain with stake, every vote it sees goes to a node.VoteWatch before
+// the mempool or the node decides on it: sent (SendTransaction, its
+// validator), from gossip (the mempool refuses the second vote of a key
+// for one target epoch, which is then ignored, neither relayed nor
+// penalised) and in every block handed to the node. A double or
+// surround vote of a registered validator is sent as a chain.Slash of
+// the two votes, with the same reporter.
 package daemon

@@ -105,3 +105,90 @@ func TestProposerEquivocationSlashed(t *testing.T) {
 		t.Fatal("no block of daemon 0's chain carries the proposer slash")
 	}
 }
+
+// TestDoubleVoteSlashed: two daemons of a proof-of-stake chain whose only
+// validator is daemon 0's key. That key signs two votes for the same
+// target epoch (the next one, for two made-up checkpoints). The first is
+// sent to daemon 0, whose mempool takes it (its checkpoint may yet come)
+// and gossips it to daemon 1. The second reaches daemon 1 alone: sent
+// (sendrawtransaction's path), where its mempool refuses it, a vote of
+// that key for that epoch being pending; or in a block, which daemon 1
+// refuses. Either way daemon 1's vote watch sees it first and daemon 1
+// sends a slash (paying its own key's address), gossip brings it to
+// daemon 0, whose proposer puts it in a block, and on both nodes the
+// validator is slashed: it exits at the next epoch and the reporter holds
+// Stake/SlashReporterShareDenom.
+func TestDoubleVoteSlashed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("two networked daemons for a few seconds")
+	}
+	for _, inBlock := range []bool{false, true} {
+		name := "sent"
+		if inBlock {
+			name = "in a block"
+		}
+		t.Run(name, func(t *testing.T) { testDoubleVoteSlashed(t, inBlock) })
+	}
+}
+
+func testDoubleVoteSlashed(t *testing.T, inBlock bool) {
+	var keys [2]ed25519.PrivateKey
+	for i := range keys {
+		seed := make([]byte, ed25519.SeedSize)
+		seed[0] = byte(i + 7)
+		keys[i] = ed25519.NewKeyFromSeed(seed)
+	}
+	pub0 := chain.PublicKey(keys[0].Public().(ed25519.PublicKey))
+	reporter := chain.PublicKey(keys[1].Public().(ed25519.PublicKey)).Address()
+	p, err := chain.DevPoSParamsFor(chain.DevPoSGenesisTemplate(uint32(time.Now().Unix()), pub0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SlotDuration = 300 * time.Millisecond
+	p.EpochLength = 16
+	d0 := startPoSDaemon(t, &p, keys[0])
+	d1 := startPoSDaemon(t, &p, keys[1])
+	dial(t, d1, d0)
+	waitFor(t, "mesh", func() bool { return meshed(d0, d1) && meshed(d1, d0) })
+	// Early in an epoch on both daemons, so that daemon 0's validator
+	// does not vote for the next epoch before the test's votes are seen
+	// (its vote would make daemon 0 the reporter).
+	waitSlots(t, "the start of an epoch", 30*time.Second, func() bool {
+		h0, h1 := d0.Node().Tip().Height, d1.Node().Tip().Height
+		return h0 == h1 && h0%p.EpochLength >= 1 && h0%p.EpochLength <= 4
+	})
+	target := p.Epoch(d0.Node().Tip().Height) + 1
+	vote := func(hash byte) *chain.Transaction {
+		v := chain.Vote{Source: chain.Checkpoint{Epoch: 0, Hash: p.GenesisHash}, Target: chain.Checkpoint{Epoch: target, Hash: chain.Hash{hash}}}
+		if err := v.Sign(keys[0], p.GenesisHash); err != nil {
+			t.Fatal(err)
+		}
+		return &chain.Transaction{Vote: &v}
+	}
+	first, second := vote(1), vote(2)
+	if err := d0.SendTransaction(first); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first vote on daemon 1", func() bool { return d1.pool.Has(first.TxID()) })
+	if inBlock {
+		// Not a valid block (no seal, no coinbase): daemon 1 refuses it,
+		// but has seen the vote in it.
+		if _, err := d1.SubmitBlock(&chain.Block{Header: chain.Header{PrevBlock: d1.Node().Tip().Hash}, Transactions: []chain.Transaction{*second}}); err == nil {
+			t.Fatal("a block without a seal was accepted")
+		}
+	} else if err := d1.SendTransaction(second); err == nil {
+		t.Fatal("the mempool took a second vote of one key for one target epoch")
+	}
+
+	stake := p.MinDeposit
+	share := stake / p.SlashReporterShareDenom
+	for i, td := range []*testDaemon{d0, d1} {
+		waitSlots(t, "the slash on both daemons", 30*time.Second, func() bool {
+			return td.Node().Validator(pub0).ExitEpoch != 0 && td.Node().Account(reporter).Balance == share
+		})
+		if v := td.Node().Validator(pub0); v.ExitEpoch == 0 || v.Stake != stake {
+			t.Fatalf("daemon %d: validator %+v", i, v)
+		}
+	}
+	t.Logf("slashed at height %d; reporter credited %d of %d", d0.Node().Tip().Height, share, stake)
+}

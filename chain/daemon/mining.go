@@ -46,8 +46,13 @@ func (d *Daemon) SendTransaction(tx *chain.Transaction) error {
 	return nil
 }
 
-// acceptTransfer adds a transfer to the mempool.
+// acceptTransfer adds a transfer to the mempool. A vote is shown to the
+// vote watch first, since the mempool refuses the second of a double
+// vote.
 func (d *Daemon) acceptTransfer(tx *chain.Transaction) error {
+	if tx.Vote != nil {
+		d.observeVotes([]chain.Vote{*tx.Vote})
+	}
 	if err := d.pool.Accept(tx); err != nil {
 		return err
 	}

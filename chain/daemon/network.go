@@ -125,7 +125,7 @@ func (c netChain) HaveBlock(hash chain.Hash) bool {
 
 // ProcessBlock hands a block from a peer to the node.
 func (c netChain) ProcessBlock(b *chain.Block) error {
-	c.d.observeSeal(b)
+	c.d.observeBlock(b)
 	start := time.Now()
 	res, err := c.d.node.ProcessBlock(b)
 	c.d.metrics.validation.Observe(time.Since(start).Seconds())

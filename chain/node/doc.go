@@ -140,7 +140,13 @@
 //     (equivocation.go) finds equivocations in the blocks a caller shows
 //     it, bounded to the last SealWatchSlots slots and MaxSealsPerSlot
 //     proposers a slot; chain/daemon feeds it every block it hands the
-//     node. Finality returns the state at the tip.
+//     node. VoteWatch (votewatch.go) finds double and surround votes
+//     (chain.Slashable) among the votes a caller shows it, alone or from
+//     blocks, and yields their chain.Evidence once per offender; it
+//     remembers one vote with a valid signature per registered key and
+//     target epoch of the last VoteWatchEpochs+1, for at most
+//     Params.MaxValidators keys; chain/daemon feeds it every vote it sees.
+//     Finality returns the state at the tip.
 //   - Reorganization: disconnect to the fork point with the undo records,
 //     connect the new branch; a block that fails a rule is marked
 //     validate-failed and its descendants invalid-ancestor, and fork

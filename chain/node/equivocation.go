@@ -87,7 +87,7 @@ func (w *SealWatch) Observe(b *chain.Block, now time.Time) (chain.ProposerEviden
 		return chain.ProposerEvidence{}, false
 	}
 	current := pos.Slot(w.genesis, w.params.SlotDuration, now)
-	if s.Slot > current+1 || s.Slot+SealWatchSlots <= current {
+	if !inWindow(s.Slot, current, SealWatchSlots) {
 		return chain.ProposerEvidence{}, false
 	}
 	h := s.Header(b.Hash())
@@ -119,7 +119,7 @@ func (w *SealWatch) Observe(b *chain.Block, now time.Time) (chain.ProposerEviden
 	w.slots[s.Slot] = append(seen, watchedSeal{header: h})
 	if len(w.slots) > SealWatchSlots+1 {
 		for slot := range w.slots {
-			if slot+SealWatchSlots <= current {
+			if !inWindow(slot, current, SealWatchSlots) {
 				delete(w.slots, slot)
 			}
 		}
