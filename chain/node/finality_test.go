@@ -370,3 +370,22 @@ func TestCheckFinalityTx(t *testing.T) {
 	future := h.vote(1, cp1, chain.Checkpoint{Epoch: 2, Hash: chain.Hash{1}})
 	wantCode(t, h.node.CheckFinalityTx(&future), chain.ErrUnknownCheckpoint)
 }
+
+// TestFinalityLighterJustifiedArrivesLater: the node follows a heavier
+// branch without votes when a lighter branch whose votes justify epoch 1
+// arrives (as a sync towards a peer's tip brings it). It tries that
+// branch, learns its justified epoch and stays on it.
+func TestFinalityLighterJustifiedArrivesLater(t *testing.T) {
+	h := newHarness(t, false, Config{})
+	blocks := stakedChain(h)
+	g, cp1 := h.genesisCP(), h.cpOf(blocks[5])
+	heavy := h.branch(blocks[5], 3, 2, 1)
+	h.mustProcess(heavy...)
+	h.wantTip(heavy[2])
+	b6 := h.next(blocks[5], 3, h.vote(0, g, cp1), h.vote(1, g, cp1))
+	h.mustProcess(b6)
+	h.wantTip(b6)
+	if info := h.node.Finality(); info.Justified != cp1 {
+		t.Fatalf("finality on the justified branch: %+v", info)
+	}
+}
