@@ -220,3 +220,24 @@ func TestSyncTowardsJustified(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusJustified: after a hello that is not ahead (less work), a
+// status with a higher justified epoch and still less work than ours
+// asks for a sync, which works towards the status's tip.
+func TestStatusJustified(t *testing.T) {
+	p := &chain.DevParams
+	n, f := newSyncNode(t, p)
+	r := newRawPeer(t, p, 1, nil) // less work than the fake chain's 7
+	r.sayHello(t, n)
+	waitFor(t, "the announcement state", func() bool { return n.announced(r) })
+	tip := chain.Hash{0xcc}
+	r.sendStatusFrom(t, n, Status{Genesis: p.GenesisHash, TipHash: tip, Height: 2000, Justified: 1, Work: big.NewInt(2)})
+	waitFor(t, "the status sync towards its tip", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return slices.Contains(f.towards, tip)
+	})
+	if ss := n.SyncStats(); ss.HelloSyncs != 0 || ss.StatusSyncs != 1 {
+		t.Errorf("hello syncs %d, status syncs %d; want 0 and 1", ss.HelloSyncs, ss.StatusSyncs)
+	}
+}
