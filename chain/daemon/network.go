@@ -110,10 +110,10 @@ var (
 	_ p2p.Mempool = netChain{}
 )
 
-// Status returns the tip for the hello.
+// Status returns the tip and its justified epoch for the hello.
 func (c netChain) Status() p2p.Status {
-	tip := c.d.node.Tip()
-	return p2p.Status{TipHash: tip.Hash, Height: tip.Height, Work: tip.Work}
+	tip, justified := c.d.node.TipJustified()
+	return p2p.Status{TipHash: tip.Hash, Height: tip.Height, Justified: justified, Work: tip.Work}
 }
 
 // HaveBlock reports whether the block is in the index with its data (a
@@ -157,6 +157,12 @@ func (c netChain) HeaderLocator() []chain.Hash { return c.d.node.HeaderLocator()
 // MissingBlocks returns the blocks the node lacks towards its best
 // header.
 func (c netChain) MissingBlocks(max int) []chain.Hash { return c.d.node.MissingBlocks(max) }
+
+// MissingBlocksTo returns the blocks the node lacks towards the header
+// tip.
+func (c netChain) MissingBlocksTo(tip chain.Hash, max int) []chain.Hash {
+	return c.d.node.MissingBlocksTo(tip, max)
+}
 
 // MainChainHeaders returns up to max headers of the best chain after the
 // first locator hash on it, or after genesis.

@@ -46,11 +46,18 @@
 //     chain) and the tip's, so that a heavier unknown branch is tried:
 //     the node connects it, learns its epoch, and returns to its old
 //     branch if that one justifies more (the old tip's epoch is known).
-//     The limitation: a branch never connected is ranked by an
-//     estimate, so a branch lighter than the tip that would justify more
-//     is not tried until it is the heaviest of its justified rank; and
-//     after a restart the blocks of side branches have no recorded
-//     epoch, so a side branch heavier than the tip is tried again once.
+//     Only votes justify, so when the block or one of its ancestors not
+//     yet connected holds a vote (seen when the node accepts the block),
+//     fork choice assumes the highest epoch the branch could justify,
+//     the epoch of its tip, and tries it whatever its work: a lighter
+//     branch that justifies more (as a sync towards a peer's tip brings
+//     it, see chain/p2p) is followed once connected. The limitations:
+//     each side block with votes costs one reorganization to try it
+//     (once: its epoch is then known); after a restart the blocks of
+//     side branches have no recorded epoch nor known bodies, so a side
+//     branch heavier than the tip is tried again once, and a lighter one
+//     that would justify more is not tried until it is the heaviest of
+//     its justified rank or a block with votes extends it.
 //     The tip's epoch is always known: it is recorded when a block
 //     becomes the tip by a connect, a disconnect or at load.
 //     Attesting stake (pure proof of stake): the state after a block of

@@ -206,7 +206,8 @@ func TestFinalityUndo(t *testing.T) {
 // TestFinalityForkChoice: a branch with a higher justified checkpoint
 // wins over one with more work; a heavier branch that would revert a
 // finalized block is refused, whatever its work and even if it were known
-// to hold a higher justified checkpoint, and getchaintips' view marks it.
+// to hold a higher justified checkpoint, and getchaintips' view marks it;
+// MissingBlocksTo asks for no block of such a branch.
 func TestFinalityForkChoice(t *testing.T) {
 	var logs bytes.Buffer
 	h := newHarness(t, false, Config{Logger: slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))})
@@ -241,6 +242,17 @@ func TestFinalityForkChoice(t *testing.T) {
 	h.mustProcess(b11)
 	if info := h.node.Finality(); info.Finalized != cp1 || info.Justified != cp2 {
 		t.Fatalf("%+v", info)
+	}
+	// Sync fetches no block towards a header chain that forks below the
+	// finalized block, and does towards one forking at it.
+	below, at := h.branch(blocks[4], 2, 4, 1), h.branch(blocks[5], 1, 4, 7)
+	h.mustHeaders(below, 2)
+	h.mustHeaders(at, 1)
+	if got := h.node.MissingBlocksTo(below[1].Hash(), 10); got != nil {
+		t.Fatalf("MissingBlocksTo a branch below the finalized block = %v", got)
+	}
+	if got := h.node.MissingBlocksTo(at[0].Hash(), 10); len(got) != 1 || got[0] != at[0].Hash() {
+		t.Fatalf("MissingBlocksTo a branch at the finalized block = %v", got)
 	}
 	// A much heavier branch forking at height 4, below the finalized
 	// block at height 5.
@@ -369,4 +381,23 @@ func TestCheckFinalityTx(t *testing.T) {
 	h.mustProcess(rest...)
 	future := h.vote(1, cp1, chain.Checkpoint{Epoch: 2, Hash: chain.Hash{1}})
 	wantCode(t, h.node.CheckFinalityTx(&future), chain.ErrUnknownCheckpoint)
+}
+
+// TestFinalityLighterJustifiedArrivesLater: the node follows a heavier
+// branch without votes when a lighter branch whose votes justify epoch 1
+// arrives (as a sync towards a peer's tip brings it). It tries that
+// branch, learns its justified epoch and stays on it.
+func TestFinalityLighterJustifiedArrivesLater(t *testing.T) {
+	h := newHarness(t, false, Config{})
+	blocks := stakedChain(h)
+	g, cp1 := h.genesisCP(), h.cpOf(blocks[5])
+	heavy := h.branch(blocks[5], 3, 2, 1)
+	h.mustProcess(heavy...)
+	h.wantTip(heavy[2])
+	b6 := h.next(blocks[5], 3, h.vote(0, g, cp1), h.vote(1, g, cp1))
+	h.mustProcess(b6)
+	h.wantTip(b6)
+	if info := h.node.Finality(); info.Justified != cp1 {
+		t.Fatalf("finality on the justified branch: %+v", info)
+	}
 }

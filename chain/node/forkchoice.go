@@ -94,17 +94,28 @@ func justifiedOf(b *blockNode) (epoch uint64, known bool) {
 }
 
 // justifiedEstimate is the justified epoch fork choice uses for b: the
-// known one, or for a block never connected the higher of its lower
-// bound and the tip's, so that an unknown branch competes with the tip on
-// work and is tried; once connected, its epoch is known (see the package
-// doc).
+// known one; for a block never connected, when a block between b and its
+// nearest ancestor whose epoch is known (b included) is known to hold a
+// vote, b's epoch, the highest its state could justify, so that a branch
+// carrying votes is tried whatever its work (only votes justify: a
+// lighter branch that would justify more, such as one a sync brings
+// towards a peer's tip, is otherwise never connected); else the higher
+// of its lower bound and the tip's, so that an unknown branch competes
+// with the tip on work and is tried. Once connected, its epoch is known
+// (see the package doc).
 func (n *Node) justifiedEstimate(b *blockNode) uint64 {
 	j, known := justifiedOf(b)
 	if known {
 		return j
 	}
 	tipJ, _ := justifiedOf(n.view.tip())
-	return max(j, tipJ)
+	est := max(j, tipJ)
+	for x := b; x != nil && !x.justifiedKnown; x = x.parent {
+		if x.votes == votesSome {
+			return max(est, n.params.Epoch(b.height))
+		}
+	}
+	return est
 }
 
 // better reports whether a should be followed rather than b: the higher

@@ -211,7 +211,29 @@ func (n *Node) BestHeader() BlockInfo {
 func (n *Node) MissingBlocks(limit int) []chain.Hash {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	best := n.bestHeader
+	return n.missingOn(n.bestHeader, limit)
+}
+
+// MissingBlocksTo is MissingBlocks on the chain of the header tip
+// instead of BestHeader's: nil when tip is unknown, known invalid, or on
+// a branch that forks below the finalized checkpoint (the node would
+// never follow it). Sync uses it for a peer's tip whose chain ranks
+// above ours by its justified epoch with less work: BestHeader, chosen
+// by work alone (the justified epoch of headers is unknown until their
+// blocks connect), does not lead there. It is safe for concurrent use.
+func (n *Node) MissingBlocksTo(tip chain.Hash, limit int) []chain.Hash {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	t := n.index[tip]
+	if t == nil || t.status.KnownInvalid() || n.view.findFork(t).height < n.finalizedHeight() {
+		return nil
+	}
+	return n.missingOn(t, limit)
+}
+
+// missingOn returns the blocks the node lacks on the chain of best (see
+// MissingBlocks). The caller holds mu.
+func (n *Node) missingOn(best *blockNode, limit int) []chain.Hash {
 	if limit <= 0 || best.status&storage.StatusDataStored != 0 && !n.sealFails.blocks(best) {
 		return nil
 	}

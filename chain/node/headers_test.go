@@ -353,3 +353,36 @@ func TestHeadersConcurrent(t *testing.T) {
 		t.Fatalf("%d header-only nodes, best header %v", h.node.headerOnly, h.node.BestHeader().Hash)
 	}
 }
+
+// TestMissingBlocksTo: the headers of a branch lighter than the tip are
+// not the best header, so MissingBlocks does not ask for their blocks;
+// MissingBlocksTo that branch's tip does, in height order and within the
+// limit, and nothing for an unknown hash or a tip whose blocks are
+// stored.
+func TestMissingBlocksTo(t *testing.T) {
+	h := newHarness(t, true, Config{})
+	a := h.branch(h.genesis, 4, 1, 10)
+	h.mustProcess(a...)
+	b := h.branch(h.genesis, 2, 2, 10)
+	h.mustHeaders(b, 2)
+	if got := h.node.MissingBlocks(100); got != nil {
+		t.Fatalf("MissingBlocks = %v, want none: the lighter branch is not the best header", got)
+	}
+	if got := h.node.MissingBlocksTo(b[1].Hash(), 100); !slices.Equal(got, hashesOf(b)) {
+		t.Fatalf("MissingBlocksTo(b2) = %v, want %v", got, hashesOf(b))
+	}
+	if got := h.node.MissingBlocksTo(b[1].Hash(), 1); !slices.Equal(got, hashesOf(b[:1])) {
+		t.Fatalf("MissingBlocksTo(b2, 1) = %v", got)
+	}
+	if got := h.node.MissingBlocksTo(chain.Hash{1}, 100); got != nil {
+		t.Fatalf("MissingBlocksTo(unknown) = %v", got)
+	}
+	if got := h.node.MissingBlocksTo(a[3].Hash(), 100); got != nil {
+		t.Fatalf("MissingBlocksTo(tip) = %v", got)
+	}
+	h.mustProcess(b...)
+	h.wantTip(a[3])
+	if got := h.node.MissingBlocksTo(b[1].Hash(), 100); got != nil {
+		t.Fatalf("MissingBlocksTo(b2) after its blocks = %v", got)
+	}
+}

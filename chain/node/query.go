@@ -16,6 +16,17 @@ func (n *Node) Tip() BlockInfo {
 	return n.view.tip().info()
 }
 
+// TipJustified returns the tip, as Tip does, with the justified epoch of
+// the chain state at it (0 until votes justify a checkpoint; see
+// Finality), read together. It is safe for concurrent use.
+func (n *Node) TipJustified() (BlockInfo, uint64) {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	tip := n.view.tip()
+	j, _ := justifiedOf(tip) // the tip's is always known
+	return tip.info(), j
+}
+
 // BlockInfo returns what the index knows about the block with the given
 // hash, on any branch; a header-only node (see ProcessHeaders) has no
 // storage.StatusDataStored, nor has a block whose proof-of-stake seal

@@ -63,8 +63,11 @@
 //   - The hello (HelloProtocol) on every connection the node dials (a
 //     peer that dials in has Config.HelloWait to send its own, or is
 //     closed): each side sends its Status (genesis, tip hash, height,
-//     cumulative work); a peer on another genesis is disconnected; the
-//     last Status of each peer shows in Peers.
+//     the justified epoch of the tip's state, cumulative work; the wire
+//     format is at MaxHelloSize); a peer on another genesis is
+//     disconnected; the hello's Status of each peer shows in Peers.
+//     Version 2 of the protocol added the justified epoch; a version 1
+//     peer does not speak it, and stays unconnected.
 //   - Tip announcements (StatusProtocol). Gossipsub relays a block only
 //     to the peers of its mesh, and a peer that connected a moment ago
 //     is not in it yet: such a peer would wait for the next block. So,
@@ -80,21 +83,37 @@
 //     reserved. A receiver reads at most one status per peer every
 //     minStatusGap (62.5 ms) and resets the others unread: ignored, not
 //     penalized (a malformed one counts as a rejected message). A status
-//     with more work than ours and a tip the chain lacks, still so after
+//     ahead of ours and with a tip the chain lacks, still so after
 //     statusGrace (500 ms, for gossip in flight), asks for a sync with
 //     its sender (SyncStats.StatusSyncs), and no other until that sync
 //     starts, so a flood of statuses costs one decode per minStatusGap
 //     and one sync per statusGrace at most. A connection is covered by
-//     the hello: the side with less work syncs, whichever side dialed,
-//     and a tip that changed during the hello is announced after it.
-//   - Headers-first sync. After a hello whose Status has more work than
-//     ours, and for a gossiped orphan (asking its sender), the node asks
+//     the hello: the side behind syncs, whichever side dialed, and a tip
+//     that changed during the hello is announced after it.
+//   - Which side is ahead, for the hello and the statuses alike, follows
+//     the order chain/node's fork choice starts with: the higher
+//     justified epoch first, then the more work. A peer with a higher
+//     justified epoch is synced from even with less work; one with a
+//     lower justified epoch is not, whatever its work, since the node
+//     would not choose its branch (and could not, when that branch forks
+//     below its finalized checkpoint; its headers would be of no use).
+//     Pure proof of stake ranks by attesting stake before work; that is
+//     not carried (it changes with every vote), so ties on the justified
+//     epoch and work are settled by gossip, as before. A peer may lie
+//     about its justified epoch as about its work: that costs us one
+//     sync, bounded as above, and the blocks it brings are checked.
+//   - Headers-first sync. After a hello whose Status is ahead of ours,
+//     and for a gossiped orphan (asking its sender), the node asks
 //     the peer for headers (HeadersProtocol) after the locator of its
 //     best header (Chain.HeaderLocator, at most MaxLocatorHashes), up to
 //     MaxHeadersPerRequest of the peer's best chain after the fork point,
 //     round after round while answers are full, and hands them to
 //     Chain.ProcessHeaders. Then it downloads the blocks the chain lacks
-//     (Chain.MissingBlocks) by hash (GetBlocksProtocol) from every peer
+//     (Chain.MissingBlocks, towards the best header; when that lacks
+//     none, Chain.MissingBlocksTo the sync peer's last announced tip: the
+//     best header is chosen by work, since the justified epoch of a
+//     branch is known only once its blocks connect, so a lighter branch
+//     ahead by its justified epoch is fetched this way) by hash (GetBlocksProtocol) from every peer
 //     that said hello, the header peer first, in parallel: at most
 //     MaxBlocksPerFetch blocks per request, MaxRequestsPerPeer requests
 //     in flight per peer, a window of MaxBlocksInFlight blocks and

@@ -17,8 +17,10 @@ import (
 
 // HelloProtocol is the stream protocol of the hello exchange: the dialer
 // writes its Status, the listener answers with its own, and either side
-// closes the connection when the genesis hashes differ.
-const HelloProtocol = "/powmine/hello/1"
+// closes the connection when the genesis hashes differ. Version 2 added
+// the justified epoch to the Status; a version 1 peer cannot read it, so
+// the two do not talk.
+const HelloProtocol = "/powmine/hello/2"
 
 // helloTimeout bounds a whole hello exchange, both ways.
 const helloTimeout = 10 * time.Second
@@ -28,11 +30,14 @@ const helloTimeout = 10 * time.Second
 //	genesis hash   32 bytes (internal byte order)
 //	tip hash       32 bytes
 //	tip height      8 bytes, at least 0
+//	justified       8 bytes, the tip's justified epoch, at most the
+//	               tip height (a checkpoint's block is at height
+//	               epoch·EpochLength, EpochLength at least 1)
 //	work length     1 byte, 0 to 32
 //	work           the cumulative work of the tip, minimal big-endian
 //	               bytes (no leading zero byte)
 const (
-	helloFixedSize = 2*chain.HashSize + 8 + 1
+	helloFixedSize = 2*chain.HashSize + 8 + 8 + 1
 	maxWorkBytes   = 32
 	// MaxHelloSize is the largest encoded Status.
 	MaxHelloSize = helloFixedSize + maxWorkBytes
@@ -47,33 +52,40 @@ type Status struct {
 	Genesis chain.Hash
 	TipHash chain.Hash
 	Height  int64
+	// Justified is the epoch of the justified checkpoint of the chain
+	// state at the tip (0 without finality); at most Height. Fork choice
+	// ranks chains by it before work, and so does the node when it
+	// decides to sync from a peer.
+	Justified uint64
 	// Work is the cumulative work of the chain up to the tip; never
 	// negative, at most 256 bits. Nil reads as 0.
 	Work *big.Int
 }
 
 // MarshalBinary encodes s in the hello wire format. It fails for a
-// negative height or a work that is negative or over 256 bits.
+// negative height, a justified epoch above the height, or a work that is
+// negative or over 256 bits.
 func (s *Status) MarshalBinary() ([]byte, error) {
 	work := s.Work
 	if work == nil {
 		work = new(big.Int)
 	}
-	if s.Height < 0 || work.Sign() < 0 || work.BitLen() > 8*maxWorkBytes {
-		return nil, fmt.Errorf("%w: height %d or work %v out of range", ErrBadHello, s.Height, work)
+	if s.Height < 0 || s.Justified > uint64(s.Height) || work.Sign() < 0 || work.BitLen() > 8*maxWorkBytes {
+		return nil, fmt.Errorf("%w: height %d, justified epoch %d or work %v out of range", ErrBadHello, s.Height, s.Justified, work)
 	}
 	w := work.Bytes()
 	b := make([]byte, 0, helloFixedSize+len(w))
 	b = append(b, s.Genesis[:]...)
 	b = append(b, s.TipHash[:]...)
 	b = binary.BigEndian.AppendUint64(b, uint64(s.Height))
+	b = binary.BigEndian.AppendUint64(b, s.Justified)
 	b = append(b, byte(len(w)))
 	return append(b, w...), nil
 }
 
 // UnmarshalBinary decodes the hello wire format. Only the canonical
-// encoding is accepted: exact length, height at most 2^63-1, work in
-// minimal bytes.
+// encoding is accepted: exact length, height at most 2^63-1, justified
+// epoch at most the height, work in minimal bytes.
 func (s *Status) UnmarshalBinary(data []byte) error {
 	if len(data) < helloFixedSize || len(data) > MaxHelloSize {
 		return fmt.Errorf("%w: %d bytes", ErrBadHello, len(data))
@@ -86,6 +98,10 @@ func (s *Status) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("%w: height %d", ErrBadHello, height)
 	}
 	out.Height = int64(height)
+	out.Justified = binary.BigEndian.Uint64(data[2*chain.HashSize+8:])
+	if out.Justified > height {
+		return fmt.Errorf("%w: justified epoch %d above height %d", ErrBadHello, out.Justified, height)
+	}
 	n := int(data[helloFixedSize-1])
 	w := data[helloFixedSize:]
 	switch {
@@ -202,8 +218,8 @@ func (n *Node) status() Status {
 }
 
 // helloDone records a peer's status, or closes the connection when the
-// peer is on another chain, queues a sync with a peer whose chain has
-// more work than ours, and starts the announcements to the peer (ours is
+// peer is on another chain, queues a sync with a peer whose chain is
+// ahead of ours (see ahead), and starts the announcements to the peer (ours is
 // the status the hello sent).
 func (n *Node) helloDone(p peer.ID, ours, theirs Status) {
 	if !bytes.Equal(theirs.Genesis[:], n.params.GenesisHash[:]) {
@@ -217,8 +233,30 @@ func (n *Node) helloDone(p peer.ID, ours, theirs Status) {
 	n.mu.Unlock()
 	n.log.Debug("hello", "peer", p, "height", theirs.Height, "tip", theirs.TipHash)
 	n.helloAnnounce(p, ours.TipHash, theirs.TipHash)
-	if ours := n.chain.Status().Work; theirs.Work != nil && (ours == nil || theirs.Work.Cmp(ours) > 0) {
+	if ahead(theirs, n.chain.Status()) {
 		n.helloSyncs.Add(1)
 		n.requestSync(p)
 	}
+}
+
+// ahead reports whether a peer's status ranks above ours in the order
+// fork choice starts with: the higher justified epoch, then the more
+// work (nil reads as 0). A peer with a lower justified epoch is not
+// ahead whatever its work: the node would not choose its branch, and
+// when that branch forks below our finalized checkpoint it could not.
+// The attesting stake, fork choice's next key in pure proof of stake,
+// is not carried (it changes with every vote): ties on the justified
+// epoch and work are left to gossip.
+func ahead(theirs, ours Status) bool {
+	if theirs.Justified != ours.Justified {
+		return theirs.Justified > ours.Justified
+	}
+	tw, ow := theirs.Work, ours.Work
+	if tw == nil {
+		tw = new(big.Int)
+	}
+	if ow == nil {
+		ow = new(big.Int)
+	}
+	return tw.Cmp(ow) > 0
 }

@@ -16,8 +16,8 @@ func TestStatusRoundTrip(t *testing.T) {
 	max := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(1))
 	for _, s := range []Status{
 		{},
-		{Genesis: chain.Hash{1}, TipHash: chain.Hash{2}, Height: 7, Work: big.NewInt(0x1234)},
-		{Height: 1<<63 - 1, Work: max},
+		{Genesis: chain.Hash{1}, TipHash: chain.Hash{2}, Height: 7, Justified: 3, Work: big.NewInt(0x1234)},
+		{Height: 1<<63 - 1, Justified: 1<<63 - 1, Work: max},
 	} {
 		raw, err := s.MarshalBinary()
 		if err != nil {
@@ -31,11 +31,11 @@ func TestStatusRoundTrip(t *testing.T) {
 		if want.Work == nil {
 			want.Work = new(big.Int)
 		}
-		if got.Genesis != want.Genesis || got.TipHash != want.TipHash || got.Height != want.Height || got.Work.Cmp(want.Work) != 0 {
+		if got.Genesis != want.Genesis || got.TipHash != want.TipHash || got.Height != want.Height || got.Justified != want.Justified || got.Work.Cmp(want.Work) != 0 {
 			t.Errorf("round trip of %+v gave %+v", s, got)
 		}
 	}
-	for _, bad := range []Status{{Height: -1}, {Work: big.NewInt(-1)}, {Work: new(big.Int).Lsh(big.NewInt(1), 256)}} {
+	for _, bad := range []Status{{Height: -1}, {Height: 4, Justified: 5}, {Work: big.NewInt(-1)}, {Work: new(big.Int).Lsh(big.NewInt(1), 256)}} {
 		if _, err := bad.MarshalBinary(); !errors.Is(err, ErrBadHello) {
 			t.Errorf("MarshalBinary(%+v) = %v, want ErrBadHello", bad, err)
 		}
@@ -56,6 +56,7 @@ func TestStatusDecodeErrors(t *testing.T) {
 		{"trailing byte", append(bytes.Clone(good), 0)},
 		{"missing work", good[:len(good)-1]},
 		{"negative height", func() []byte { b := bytes.Clone(good); b[2*chain.HashSize] = 0x80; return b }()},
+		{"justified above height", func() []byte { b := bytes.Clone(good); b[2*chain.HashSize+15] = 2; return b }()},
 		{"leading zero", func() []byte {
 			b := bytes.Clone(good[:helloFixedSize])
 			b[helloFixedSize-1] = 2

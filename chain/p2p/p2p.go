@@ -49,8 +49,8 @@ var ErrConfig = errors.New("p2p: bad config")
 // Chain is the node as the network sees it. Its methods must be safe for
 // concurrent use.
 type Chain interface {
-	// Status returns the tip of the best chain (Genesis is filled in by
-	// the caller).
+	// Status returns the tip of the best chain with its justified epoch
+	// (Genesis is filled in by the caller).
 	Status() Status
 	// HaveBlock reports whether the block is stored already (a known
 	// header without its block is not).
@@ -79,6 +79,11 @@ type Chain interface {
 	// MissingBlocks returns the hashes of up to max blocks, in height
 	// order, that the chain lacks on the chain of its best header.
 	MissingBlocks(max int) []chain.Hash
+	// MissingBlocksTo is MissingBlocks on the chain of the header tip
+	// (a peer's tip) instead of the best header's: none when the
+	// header is unknown, known invalid or on a branch the chain would
+	// never follow (below its finalized checkpoint).
+	MissingBlocksTo(tip chain.Hash, max int) []chain.Hash
 	// MainChainHeaders returns up to max headers of the best chain that
 	// follow the first locator hash on it (genesis when none is), in
 	// order.

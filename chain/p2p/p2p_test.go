@@ -34,21 +34,24 @@ type fakeChain struct {
 	headers   []chain.Hash // in the order received
 	known     map[chain.Hash]bool
 	transfers map[chain.Hash]bool
-	calls     int        // ProcessBlock calls
-	tip       chain.Hash // the tip Status shows (setTip)
+	calls     int          // ProcessBlock calls
+	tip       chain.Hash   // the tip Status shows (setTip)
+	work      int64        // the work Status shows: 7 unless set
+	justified uint64       // the justified epoch Status shows
+	towards   []chain.Hash // the tips MissingBlocksTo was asked for
 }
 
 const badVersion = 99
 
 func newFakeChain() *fakeChain {
 	return &fakeChain{blocks: make(map[chain.Hash]bool), invalid: make(map[chain.Hash]bool),
-		known: make(map[chain.Hash]bool), transfers: make(map[chain.Hash]bool)}
+		known: make(map[chain.Hash]bool), transfers: make(map[chain.Hash]bool), work: 7}
 }
 
 func (f *fakeChain) Status() Status {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return Status{TipHash: f.tip, Height: int64(len(f.blocks)), Work: big.NewInt(7)}
+	return Status{TipHash: f.tip, Height: int64(len(f.blocks)) + int64(f.justified), Justified: f.justified, Work: big.NewInt(f.work)}
 }
 
 // setTip makes Status show tip h.
@@ -110,6 +113,14 @@ func (f *fakeChain) MissingBlocks(limit int) []chain.Hash {
 		}
 	}
 	return out
+}
+
+// MissingBlocksTo records tip and returns nothing.
+func (f *fakeChain) MissingBlocksTo(tip chain.Hash, _ int) []chain.Hash {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.towards = append(f.towards, tip)
+	return nil
 }
 
 func (f *fakeChain) MainChainHeaders([]chain.Hash, int) []chain.Header { return nil }

@@ -19,7 +19,8 @@ import (
 // announces blocks to all its peers: gossipsub relays a block only to
 // the peers of its mesh, and a peer that connected a moment ago is not
 // in it yet.
-const StatusProtocol = "/powmine/status/1"
+// Version 2 carries the Status of hello version 2.
+const StatusProtocol = "/powmine/status/2"
 
 // Status announcement limits.
 const (
@@ -36,7 +37,7 @@ const (
 	// unread, without penalty (honest senders keep statusInterval).
 	minStatusGap = statusInterval / 4
 	// statusGrace is how long a receiver waits after a status that
-	// shows more work and an unknown tip before it syncs: the block is
+	// is ahead of ours (see ahead) with an unknown tip before it syncs: the block is
 	// usually in flight by gossip, and then arrives meanwhile.
 	statusGrace = 500 * time.Millisecond
 	// statusTimeout bounds sending or reading one status.
@@ -51,10 +52,11 @@ const (
 type peerAnnounce struct {
 	known    [knownTips]chain.Hash // blocks the peer has: ring, next is the oldest
 	next     int
-	sending  bool      // a status to the peer is in flight
-	lastSent time.Time // when the last status to the peer went out
-	lastRead time.Time // when the last status of the peer was read
-	pending  bool      // a sync asked for by the peer's status waits
+	sending  bool       // a status to the peer is in flight
+	lastSent time.Time  // when the last status to the peer went out
+	lastRead time.Time  // when the last status of the peer was read
+	pending  bool       // a sync asked for by the peer's status waits
+	tip      chain.Hash // the tip of the peer's last hello or status
 }
 
 // knows reports whether the peer is known to have the block.
@@ -116,6 +118,7 @@ func (n *Node) helloAnnounce(p peer.ID, ours, theirs chain.Hash) {
 	}
 	a.learn(ours)
 	a.learn(theirs)
+	a.tip = theirs
 	n.annMu.Unlock()
 	n.wakeAnnouncer()
 }
@@ -294,8 +297,9 @@ func (n *Node) statusAllowed(p peer.ID) bool {
 }
 
 // statusRead takes a peer's status: a peer on another chain is closed,
-// counted as a rejected message; the tip is recorded as known to p; a
-// tip with more work than ours that the chain lacks starts a sync with
+// counted as a rejected message; the tip is recorded as known to p and
+// as p's tip (see peerTip); a
+// tip ahead of ours (see ahead) that the chain lacks starts a sync with
 // p after statusGrace, if the tip is still missing then and no sync
 // asked for by p's statuses waits already.
 func (n *Node) statusRead(p peer.ID, theirs Status) {
@@ -307,6 +311,11 @@ func (n *Node) statusRead(p peer.ID, theirs Status) {
 		return
 	}
 	n.learnTip(p, theirs.TipHash)
+	n.annMu.Lock()
+	if a := n.ann[p]; a != nil {
+		a.tip = theirs.TipHash
+	}
+	n.annMu.Unlock()
 	if !n.wantsSync(theirs) {
 		return
 	}
@@ -344,11 +353,10 @@ func (n *Node) statusRead(p peer.ID, theirs Status) {
 	}()
 }
 
-// wantsSync reports whether a peer's status shows more work than our
-// tip and a tip the chain lacks.
+// wantsSync reports whether a peer's status is ahead of our tip (see
+// ahead) and shows a tip the chain lacks.
 func (n *Node) wantsSync(theirs Status) bool {
-	ours := n.chain.Status().Work
-	return theirs.Work != nil && (ours == nil || theirs.Work.Cmp(ours) > 0) && !n.chain.HaveBlock(theirs.TipHash)
+	return ahead(theirs, n.chain.Status()) && !n.chain.HaveBlock(theirs.TipHash)
 }
 
 // syncStarted clears p's pending status sync: a sync with p starts (or
@@ -359,4 +367,16 @@ func (n *Node) syncStarted(p peer.ID) {
 	if a := n.ann[p]; a != nil {
 		a.pending = false
 	}
+}
+
+// peerTip returns the tip of p's last hello or status (zero before its
+// hello): what a sync with p works towards when the chain's best header
+// does not lead there (see downloader.refill).
+func (n *Node) peerTip(p peer.ID) chain.Hash {
+	n.annMu.Lock()
+	defer n.annMu.Unlock()
+	if a := n.ann[p]; a != nil {
+		return a.tip
+	}
+	return chain.Hash{}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"math/big"
+	"slices"
 	"testing"
 	"time"
 
@@ -160,5 +161,83 @@ func TestStatusRetried(t *testing.T) {
 		}
 	case <-time.After(waitTimeout):
 		t.Fatalf("the failed status was not sent again in %v", waitTimeout)
+	}
+}
+
+// TestAhead: the sync decision ranks statuses as fork choice does, the
+// justified epoch first, then work; equal is not ahead.
+func TestAhead(t *testing.T) {
+	st := func(j uint64, w int64) Status { return Status{Justified: j, Work: big.NewInt(w)} }
+	for _, c := range []struct {
+		theirs, ours Status
+		want         bool
+	}{
+		{st(1, 5), st(0, 10), true},  // higher justified epoch, less work
+		{st(0, 10), st(1, 5), false}, // lower justified epoch, more work
+		{st(2, 6), st(2, 5), true},
+		{st(2, 5), st(2, 5), false},
+		{st(2, 4), st(2, 5), false},
+		{Status{Work: big.NewInt(1)}, Status{}, true}, // nil work reads as 0
+		{Status{}, Status{}, false},
+	} {
+		if got := ahead(c.theirs, c.ours); got != c.want {
+			t.Errorf("ahead(%+v, %+v) = %v, want %v", c.theirs, c.ours, got, c.want)
+		}
+	}
+}
+
+// TestSyncTowardsJustified: two nodes on different branches, the light
+// one with less work but a higher justified epoch, nobody producing.
+// Whichever side dials, the hello makes the heavy node sync from the
+// light one, and the download works towards the light node's tip
+// (Chain.MissingBlocksTo): its best header, chosen by work, does not
+// lead there. The light node does not sync from the heavy one.
+func TestSyncTowardsJustified(t *testing.T) {
+	p := &chain.DevParams
+	for _, lightDials := range []bool{false, true} {
+		heavy, light := newTestNode(t, p), newTestNode(t, p)
+		x, y := chain.Hash{0xaa}, chain.Hash{0xbb}
+		heavy.fake.setTip(x)
+		light.fake.setTip(y)
+		heavy.fake.mu.Lock()
+		heavy.fake.work = 10
+		heavy.fake.mu.Unlock()
+		light.fake.mu.Lock()
+		light.fake.work, light.fake.justified = 5, 1
+		light.fake.mu.Unlock()
+		if lightDials {
+			connect(t, light, heavy)
+		} else {
+			connect(t, heavy, light)
+		}
+		waitFor(t, "the heavy node's sync towards the light tip", func() bool {
+			heavy.fake.mu.Lock()
+			defer heavy.fake.mu.Unlock()
+			return slices.Contains(heavy.fake.towards, y)
+		})
+		if hs, ls := heavy.SyncStats().HelloSyncs, light.SyncStats().HelloSyncs; hs != 1 || ls != 0 {
+			t.Errorf("light dials %v: hello syncs: heavy %d, light %d; want 1 and 0", lightDials, hs, ls)
+		}
+	}
+}
+
+// TestStatusJustified: after a hello that is not ahead (less work), a
+// status with a higher justified epoch and still less work than ours
+// asks for a sync, which works towards the status's tip.
+func TestStatusJustified(t *testing.T) {
+	p := &chain.DevParams
+	n, f := newSyncNode(t, p)
+	r := newRawPeer(t, p, 1, nil) // less work than the fake chain's 7
+	r.sayHello(t, n)
+	waitFor(t, "the announcement state", func() bool { return n.announced(r) })
+	tip := chain.Hash{0xcc}
+	r.sendStatusFrom(t, n, Status{Genesis: p.GenesisHash, TipHash: tip, Height: 2000, Justified: 1, Work: big.NewInt(2)})
+	waitFor(t, "the status sync towards its tip", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return slices.Contains(f.towards, tip)
+	})
+	if ss := n.SyncStats(); ss.HelloSyncs != 0 || ss.StatusSyncs != 1 {
+		t.Errorf("hello syncs %d, status syncs %d; want 0 and 1", ss.HelloSyncs, ss.StatusSyncs)
 	}
 }

@@ -662,6 +662,9 @@ type downloader struct {
 	wg       sync.WaitGroup
 	handed   int // blocks the chain accepted
 	stop     bool
+	// tip is the sync peer's tip (Node.peerTip): refill works towards it
+	// when the chain lacks no block towards its best header.
+	tip chain.Hash
 }
 
 // syncPeers returns first and the other connected peers that said hello.
@@ -698,6 +701,7 @@ func (n *Node) download(ctx context.Context, first peer.ID) int {
 		byID:    make(map[peer.ID]*dlPeer, len(ids)),
 		slots:   make(map[chain.Hash]*slot),
 		results: make(chan fetchResult, len(ids)*MaxRequestsPerPeer),
+		tip:     n.peerTip(first),
 	}
 	for _, id := range ids {
 		dp := &dlPeer{id: id, lacks: make(map[chain.Hash]bool), failed: make(map[chain.Hash]bool)}
@@ -727,9 +731,14 @@ func (n *Node) download(ctx context.Context, first peer.ID) int {
 }
 
 // refill sets the window to the chain's missing blocks, keeping the
-// state of those it had.
+// state of those it had: those towards the best header, or when there
+// are none those towards the sync peer's tip, whose chain may rank above
+// ours by its justified epoch with less work (Chain.MissingBlocksTo).
 func (d *downloader) refill() {
 	missing := d.n.chain.MissingBlocks(MaxBlocksInFlight)
+	if len(missing) == 0 && d.tip != (chain.Hash{}) {
+		missing = d.n.chain.MissingBlocksTo(d.tip, MaxBlocksInFlight)
+	}
 	slots := make(map[chain.Hash]*slot, len(missing))
 	for _, h := range missing {
 		s := d.slots[h]
