@@ -147,6 +147,10 @@ func (n *Node) ProcessHeaders(hs []chain.Header) (HeadersResult, error) {
 			err = fmt.Errorf("%w: %w: header %v was refused (%v)", ErrDuplicate, ErrKnownInvalid, hash, code.RejectReason())
 			break
 		}
+		if n.forgotten.refused(hash, now) {
+			err = fmt.Errorf("%w: %v", ErrForgottenHeader, hash)
+			break
+		}
 		if parent.status.KnownInvalid() {
 			err = n.reject(hash, ruleErr(chain.ErrInvalidAncestorBlock, "header %v extends invalid block %v", hash, parent.hash))
 			break
@@ -307,16 +311,30 @@ func (n *Node) evictHeaders(keep *blockNode) {
 			gone = append(gone, x)
 		}
 	}
+	if n.dropHeaders(gone) {
+		n.log.Debug("header-only nodes evicted", "evicted", len(gone), "bestHeader", n.bestHeader.hash)
+	}
+}
+
+// dropHeaders removes the header-only nodes gone from the index, a set
+// closed under descendants (so what stays is a tree), for evictHeaders
+// and ForgetHeaders. When BestHeader is among them, the heaviest node
+// left takes its place. It reports whether it removed any; the caller
+// holds writeMu.
+func (n *Node) dropHeaders(gone []*blockNode) bool {
 	if len(gone) == 0 {
-		return
+		return false
 	}
 	n.mu.Lock()
+	defer n.mu.Unlock()
 	for _, x := range gone {
 		delete(n.index, x.hash)
 	}
 	n.headerOnly -= len(gone)
-	n.mu.Unlock()
-	n.log.Debug("header-only nodes evicted", "evicted", len(gone), "bestHeader", n.bestHeader.hash)
+	if n.index[n.bestHeader.hash] != n.bestHeader {
+		n.bestHeader = n.heaviestHeader()
+	}
+	return true
 }
 
 // onChainOf reports whether x is tip or one of its ancestors.

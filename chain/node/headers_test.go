@@ -353,3 +353,93 @@ func TestHeadersConcurrent(t *testing.T) {
 		t.Fatalf("%d header-only nodes, best header %v", h.node.headerOnly, h.node.BestHeader().Hash)
 	}
 }
+
+// TestForgetHeaders: ForgetHeaders drops a header-only node and its
+// header-only descendants, on every branch above it, never a node with
+// a stored block; BestHeader and MissingBlocks move to the next heaviest
+// header chain. The forgotten root is refused as a header for
+// ForgetWindow, with no rule error, while its block is taken at once.
+func TestForgetHeaders(t *testing.T) {
+	h := newHarness(t, false, Config{})
+	a := h.branch(h.genesis, 2, 1, 1)
+	h.mustProcess(a...)
+	b := h.branch(h.genesis, 5, 2, 2) // b1, b2 stored; b3..b5 header-only
+	h.mustHeaders(b, 5)
+	h.mustProcess(b[:2]...)
+	c := h.branch(b[2], 1, 3, 3) // a header-only sibling of b4
+	h.mustHeaders(c, 1)
+	d := h.branch(a[1], 2, 4, 4) // the next heaviest header chain
+	h.mustHeaders(d, 2)
+	if best := h.node.BestHeader(); best.Hash != b[4].Hash() {
+		t.Fatalf("BestHeader %v, want b5", best.Hash)
+	}
+	held := h.node.headerOnly
+
+	for _, stored := range []*chain.Block{h.genesis, a[1], b[1]} {
+		if n, err := h.node.ForgetHeaders(stored.Hash()); !errors.Is(err, ErrNotHeaderOnly) || n != 0 {
+			t.Fatalf("ForgetHeaders(stored %v) = %d, %v; want ErrNotHeaderOnly", stored.Hash(), n, err)
+		}
+	}
+	if n, err := h.node.ForgetHeaders(chain.Hash{7}); err != nil || n != 0 {
+		t.Fatalf("ForgetHeaders(unknown) = %d, %v", n, err)
+	}
+	if n, err := h.node.ForgetHeaders(b[2].Hash()); err != nil || n != 4 {
+		t.Fatalf("ForgetHeaders(b3) = %d, %v; want b3, b4, b5 and c1", n, err)
+	}
+	h.checkInvariants()
+	for _, gone := range []*chain.Block{b[2], b[3], b[4], c[0]} {
+		if _, ok := h.node.BlockInfo(gone.Hash()); ok {
+			t.Fatalf("%v still in the index", gone.Hash())
+		}
+	}
+	if _, ok := h.node.BlockInfo(b[1].Hash()); !ok || h.node.headerOnly != held-4 {
+		t.Fatalf("b2 known %v, %d header-only nodes; want b2 kept and %d", ok, h.node.headerOnly, held-4)
+	}
+	if best := h.node.BestHeader(); best.Hash != d[1].Hash() {
+		t.Fatalf("BestHeader %v, want d2", best.Hash)
+	}
+	if got := h.node.MissingBlocks(10); !slices.Equal(got, hashesOf(d)) {
+		t.Fatalf("MissingBlocks = %v, want d1, d2", got)
+	}
+	h.wantTip(a[1])
+
+	// The headers of the forgotten root are refused for a while, with no
+	// rule error; its block is taken, and then the headers after it.
+	res, err := h.node.ProcessHeaders(headersOf(b[2:]))
+	var rerr chain.RuleError
+	if !errors.Is(err, ErrForgottenHeader) || errors.As(err, &rerr) || res.Added != 0 {
+		t.Fatalf("forgotten headers again: %+v, %v; want ErrForgottenHeader", res, err)
+	}
+	h.mustProcess(b[2])
+	h.mustHeaders(b[3:], 2)
+	if best := h.node.BestHeader(); best.Hash != b[4].Hash() {
+		t.Fatalf("BestHeader %v, want b5 again", best.Hash)
+	}
+
+	// After ForgetWindow the headers come back.
+	if n, err := h.node.ForgetHeaders(d[0].Hash()); err != nil || n != 2 {
+		t.Fatalf("ForgetHeaders(d1) = %d, %v", n, err)
+	}
+	if _, err := h.node.ProcessHeaders(headersOf(d)); !errors.Is(err, ErrForgottenHeader) {
+		t.Fatalf("d again: %v, want ErrForgottenHeader", err)
+	}
+	h.now = h.now.Add(ForgetWindow)
+	h.mustHeaders(d, 2)
+}
+
+// TestForgottenSetBound: the set of forgotten roots holds at most its
+// limit, the oldest going first.
+func TestForgottenSetBound(t *testing.T) {
+	f := newForgottenSet(2)
+	now := time.Unix(1000, 0)
+	until := now.Add(time.Minute)
+	for i := range 3 {
+		f.add(chain.Hash{byte(i)}, until)
+	}
+	if f.refused(chain.Hash{0}, now) || !f.refused(chain.Hash{1}, now) || !f.refused(chain.Hash{2}, now) || len(f.until) != 2 {
+		t.Fatalf("set %v, want the last two hashes", f.until)
+	}
+	if f.refused(chain.Hash{2}, until) {
+		t.Fatal("refused at the end of its time")
+	}
+}
