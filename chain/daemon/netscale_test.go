@@ -399,6 +399,8 @@ func (idleChain) ProcessBlock(*chain.Block) error                   { return p2p
 func (idleChain) ProcessHeaders([]chain.Header) (int, error)        { return 0, p2p.ErrKnown }
 func (idleChain) HeaderLocator() []chain.Hash                       { return nil }
 func (idleChain) MissingBlocks(int) []chain.Hash                    { return nil }
+func (idleChain) HaveHeader(chain.Hash) bool                        { return true }
+func (idleChain) ForgetHeaders(chain.Hash) (int, error)             { return 0, nil }
 func (idleChain) MainChainHeaders([]chain.Hash, int) []chain.Header { return nil }
 func (idleChain) Block(chain.Hash) (*chain.Block, error)            { return nil, errNoBlocks }
 func (idleChain) AcceptTransfer(*chain.Transaction) error           { return p2p.ErrKnown }

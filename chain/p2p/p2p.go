@@ -79,6 +79,16 @@ type Chain interface {
 	// MissingBlocks returns the hashes of up to max blocks, in height
 	// order, that the chain lacks on the chain of its best header.
 	MissingBlocks(max int) []chain.Hash
+	// HaveHeader reports whether the header is in the index, with or
+	// without its block.
+	HaveHeader(hash chain.Hash) bool
+	// ForgetHeaders drops the header hash, which has no block stored,
+	// and every header after it (none has a block), so that the chain's
+	// best header and MissingBlocks move to another branch; it returns
+	// how many headers it dropped (0 for an unknown hash), or an error
+	// when hash has a block stored. For a while the chain may refuse
+	// hash as a header again (an error that is no rule error).
+	ForgetHeaders(hash chain.Hash) (int, error)
 	// MainChainHeaders returns up to max headers of the best chain that
 	// follow the first locator hash on it (genesis when none is), in
 	// order.
@@ -206,6 +216,7 @@ type Node struct {
 	// Sync counters (see SyncStats).
 	syncRequests, syncHeaderRequests, syncFailed, syncStalls atomic.Int64
 	syncHeaders, syncBlocks, syncNotFound                    atomic.Int64
+	syncForgotten, syncForgottenHeaders                      atomic.Int64
 	orphanSyncs, helloSyncs, statusSyncs                     atomic.Int64
 	syncQuieted, syncAnnounced                               atomic.Int64
 	servedMu                                                 sync.Mutex

@@ -579,3 +579,60 @@ func TestSyncWrongAndNotFound(t *testing.T) {
 	}
 	noSyncStreams(t, n)
 }
+
+// TestSyncForgetsUnservedHeaders: a peer with more work sends a header
+// chain longer than the honest one the node holds the headers of, and
+// answers not found for its blocks, as does the honest peer. The sync
+// forgets those headers, counts a fault against the peer that sent
+// them (not against the honest one, which never claimed them), and
+// goes on in the same sync with the honest chain's blocks. Without the
+// forgetting, MissingBlocks keeps returning the made-up blocks and the
+// sync stalls.
+func TestSyncForgetsUnservedHeaders(t *testing.T) {
+	p := &chain.DevParams
+	n, f := newSyncNode(t, p)
+	f.tree = true
+	honestChain := testChain(t, p, 6, 20, 1)
+	fake := testChain(t, p, 7, 40, 1)
+	// The honest headers came earlier (a sync cut short, say).
+	if _, err := f.ProcessHeaders(headersOfBlocks(honestChain)); err != nil {
+		t.Fatal(err)
+	}
+	honestPeer := newRawPeer(t, p, 7, honestChain) // no sync of its own
+	liar := newRawPeer(t, p, 1<<40, fake)
+	liar.mode.Store(notFound)
+	honestPeer.sayHello(t, n)
+	liar.sayHello(t, n)
+
+	waitFor(t, "the honest chain's blocks", func() bool { return n.SyncStats().Blocks == int64(len(honestChain)) })
+	for _, b := range honestChain {
+		if !f.has(b.Hash(), false) {
+			t.Fatalf("block %v missing", b.Hash())
+		}
+	}
+	for _, b := range fake {
+		if f.HaveHeader(b.Hash()) {
+			t.Fatalf("made-up header %v kept; %+v", b.Hash(), n.SyncStats())
+		}
+	}
+	if got := f.MissingBlocks(MaxBlocksInFlight); len(got) != 0 {
+		t.Fatalf("still missing %v", got)
+	}
+	st := n.SyncStats()
+	if st.Forgotten != 1 || st.ForgottenHeaders != int64(len(fake)) || st.HelloSyncs != 1 || st.Served[honestPeer.ID()] != int64(len(honestChain)) {
+		t.Fatalf("sync stats %+v, want one branch of %d headers forgotten in one sync", st, len(fake))
+	}
+	if liar.invalidCountAt(n) != 1 || honestPeer.invalidCountAt(n) != 0 {
+		t.Fatalf("faults: liar %d, honest %d; want 1 and 0", liar.invalidCountAt(n), honestPeer.invalidCountAt(n))
+	}
+	noSyncStreams(t, n)
+}
+
+// headersOfBlocks returns the headers of blocks.
+func headersOfBlocks(blocks []*chain.Block) []chain.Header {
+	out := make([]chain.Header, len(blocks))
+	for i, b := range blocks {
+		out[i] = b.Header
+	}
+	return out
+}
