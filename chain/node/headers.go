@@ -50,8 +50,10 @@ type HeadersResult struct {
 // ("bad-prevblk"), then chain.CheckHeaderContext (bits, median time past,
 // future limit). Headers already in the index are skipped; one known
 // invalid (in the index, or remembered as refused) yields an error
-// wrapping ErrDuplicate and ErrKnownInvalid. Processing stops at the
-// first error; the headers before it stay added. A header that breaks a
+// wrapping ErrDuplicate and ErrKnownInvalid; the root of a branch
+// forgotten lately (see ForgetHeaders) yields ErrForgottenHeader, which
+// is no rule error. Processing stops at the first error; the headers
+// before it stay added. A header that breaks a
 // rule is remembered as a refused block is (see the package comment).
 //
 // New headers become header-only index nodes (no StatusDataStored): they
@@ -82,11 +84,12 @@ type HeadersResult struct {
 // ErrTooManyHeaders. Evicted headers are merely forgotten (sync fetches
 // them again if they matter). So headers off the best chain, however
 // many, cannot keep an honest chain's headers out: the branch sync works
-// towards, and the one it is adding to, always stay. What this does not
-// stop: in proof of stake, a made-up chain with a header in every slot
-// since its fork can be as heavy as the honest chain or heavier (missed
-// slots), and then it is BestHeader, whose blocks never come; headers
-// carrying their seals would stop that (see the package comment). The
+// towards, and the one it is adding to, always stay. A made-up chain
+// that is heavier than the honest one (cheap on a low-work chain; in
+// proof of stake, a header in every slot since its fork outweighs an
+// honest chain that missed slots) becomes BestHeader, whose blocks never
+// come: sync, finding no peer that serves them, drops it with
+// ForgetHeaders, and BestHeader moves to the next heaviest chain. The
 // eviction walks the whole index, at most once per call.
 //
 // It is safe for concurrent use: the proof of work is checked without

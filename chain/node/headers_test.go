@@ -443,3 +443,61 @@ func TestForgottenSetBound(t *testing.T) {
 		t.Fatal("refused at the end of its time")
 	}
 }
+
+// TestPoSForgetHeaders: in pure proof of stake a made-up header chain
+// with a header in every slot outweighs an honest chain that missed
+// slots, so it is BestHeader and MissingBlocks asks for its blocks,
+// which never come. Forgotten, it leaves BestHeader and MissingBlocks to
+// the honest chain, whose blocks then sync; sent again, its headers are
+// refused.
+func TestPoSForgetHeaders(t *testing.T) {
+	c := newPosChain(t)
+	c.at(21)
+	genesis := c.n.Tip().Hash
+	var honest []*chain.Block // every other slot
+	var hs []chain.Header
+	parent := genesis
+	for slot := uint64(2); slot <= 20; slot += 2 {
+		b := c.block(parent, int64(slot/2), slot, c.priv, slot/uint64(c.p.EpochLength))
+		honest = append(honest, b)
+		hs = append(hs, b.Header)
+		parent = b.Hash()
+	}
+	if _, err := c.n.ProcessHeaders(hs); err != nil {
+		t.Fatal(err)
+	}
+	var fake []chain.Header // every slot
+	parent = genesis
+	for slot := uint64(1); slot <= 20; slot++ {
+		h := c.posHeader(parent, slot, 9)
+		fake = append(fake, h)
+		parent = h.Hash()
+	}
+	if _, err := c.n.ProcessHeaders(fake); err != nil {
+		t.Fatal(err)
+	}
+	if best := c.n.BestHeader(); best.Hash != parent {
+		t.Fatalf("BestHeader %v, want the made-up tip", best.Hash)
+	}
+	if got := c.n.MissingBlocks(1); len(got) != 1 || got[0] != fake[0].Hash() {
+		t.Fatalf("MissingBlocks = %v, want the made-up first block", got)
+	}
+	if n, err := c.n.ForgetHeaders(fake[0].Hash()); err != nil || n != len(fake) {
+		t.Fatalf("ForgetHeaders = %d, %v; want %d", n, err, len(fake))
+	}
+	if best := c.n.BestHeader(); best.Hash != honest[len(honest)-1].Hash() {
+		t.Fatalf("BestHeader %v, want the honest tip", best.Hash)
+	}
+	for _, h := range c.n.MissingBlocks(MaxHeaderOnly) {
+		b := honest[slices.IndexFunc(honest, func(b *chain.Block) bool { return b.Hash() == h })]
+		if _, err := c.n.ProcessBlock(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tip := c.n.Tip(); tip.Hash != honest[len(honest)-1].Hash() || c.n.headerOnly != 0 {
+		t.Fatalf("tip %v, %d header-only nodes; want the honest tip and none", tip.Hash, c.n.headerOnly)
+	}
+	if _, err := c.n.ProcessHeaders(fake); !errors.Is(err, ErrForgottenHeader) {
+		t.Fatalf("the made-up headers again: %v, want ErrForgottenHeader", err)
+	}
+}

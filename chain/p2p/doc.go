@@ -104,7 +104,27 @@
 //     order. A request that fails is asked of another peer; a peer
 //     leaves the sync after MaxStalls failed requests. A block the peer
 //     lacks is answered with an empty frame (not found), which is no
-//     fault. One sync runs at a time (a goroutine fed by a bounded
+//     fault in itself: the block is asked of the other peers, each once
+//     per download. When every peer of the sync answered not found for
+//     the lowest block still missing (or left the sync without giving
+//     it), the header chain from that block up cannot be had, made up or
+//     not: the chain forgets it (Chain.ForgetHeaders; it refuses that
+//     header for a while, so that the same headers cannot make it loop),
+//     and the sync goes on, in the same download, with the blocks of the
+//     next best header chain (at most maxForgets branches per download;
+//     SyncStats.Forgotten). Without that, headers whose blocks nobody
+//     serves (cheap to make on a low-work chain, and free in proof of
+//     stake, where headers carry no work) would stay the best header,
+//     and sync would never fetch the honest chain's blocks. It counts as
+//     one rejected message against the sync peer when that peer sent
+//     those headers in this sync and then answered not found itself: its
+//     headers answer claimed the chain as its best, so it should hold its
+//     blocks. A peer that reorganised away between its headers and our
+//     request answers so honestly; that is rare (seconds apart), and one
+//     fault of Config.MaxInvalid, forgotten when the peer disconnects, is
+//     not a ban, so the rule is fair, while a peer that keeps sending
+//     made-up header chains is banned after Config.MaxInvalid of them. One
+//     sync runs at a time (a goroutine fed by a bounded
 //     queue). A malformed request or answer, a block other than the one
 //     asked for, and headers or blocks that break a rule count against
 //     the peer as a rejected gossip message does (and the peer leaves
@@ -115,8 +135,11 @@
 //     block in memory at a time.
 //
 // What it does not do yet: headers pre-sync (low-work header chains are
-// bounded only by the chain's limit on header-only entries), ranking
-// peers by speed, bans by address or subnet (a ban names a peer id).
+// bounded by the chain's limit on header-only entries, and one whose
+// blocks nobody serves is forgotten once every peer was asked, which
+// costs a round of requests per made-up chain rather than nothing),
+// ranking peers by speed, bans by address or subnet (a ban names a peer
+// id).
 //
 // # Concurrency
 //
