@@ -88,51 +88,53 @@
 //     the hello: the side with less work syncs, whichever side dialed,
 //     and a tip that changed during the hello is announced after it.
 //   - Headers-first sync. After a hello whose Status has more work than
-//     ours, and for a gossiped orphan (asking its sender), the node asks
-//     the peer for headers (HeadersProtocol) after the locator of its
-//     best header (Chain.HeaderLocator, at most MaxLocatorHashes), up to
-//     MaxHeadersPerRequest of the peer's best chain after the fork point,
-//     round after round while answers are full, and hands them to
-//     Chain.ProcessHeaders. Then it downloads the blocks the chain lacks
-//     (Chain.MissingBlocks) by hash (GetBlocksProtocol) from every peer
-//     that said hello, the header peer first, in parallel: at most
-//     MaxBlocksPerFetch blocks per request, MaxRequestsPerPeer requests
-//     in flight per peer, a window of MaxBlocksInFlight blocks and
-//     MaxBufferedBytes of blocks waiting, each block of an answer with
-//     Config.SyncTimeout to arrive. Blocks that arrive out of order wait
-//     in the window and are handed to Chain.ProcessBlock in height
-//     order. A request that fails is asked of another peer; a peer
-//     leaves the sync after MaxStalls failed requests. A block the peer
-//     lacks is answered with an empty frame (not found), which is no
-//     fault in itself: the block is asked of the other peers, each once
-//     per download. When every peer of the sync answered not found for
-//     the lowest block still missing (or left the sync without giving
-//     it), the header chain from that block up cannot be had, made up or
-//     not: the chain forgets it (Chain.ForgetHeaders; it refuses that
-//     header for a while, so that the same headers cannot make it loop),
-//     and the sync goes on, in the same download, with the blocks of the
-//     next best header chain (at most maxForgets branches per download;
-//     SyncStats.Forgotten). Without that, headers whose blocks nobody
-//     serves (cheap to make on a low-work chain, and free in proof of
-//     stake, where headers carry no work) would stay the best header,
-//     and sync would never fetch the honest chain's blocks. It counts as
-//     one rejected message against the sync peer when that peer sent
-//     those headers in this sync and then answered not found itself: its
-//     headers answer claimed the chain as its best, so it should hold its
-//     blocks. A peer that reorganised away between its headers and our
-//     request answers so honestly; that is rare (seconds apart), and one
-//     fault of Config.MaxInvalid, forgotten when the peer disconnects, is
-//     not a ban, so the rule is fair, while a peer that keeps sending
-//     made-up header chains is banned after Config.MaxInvalid of them. One
-//     sync runs at a time (a goroutine fed by a bounded
-//     queue). A malformed request or answer, a block other than the one
-//     asked for, and headers or blocks that break a rule count against
-//     the peer as a rejected gossip message does (and the peer leaves
-//     the sync). The blocks a sync brings are not gossiped one by one
-//     (PublishBlock leaves them out); the tip it ends on is, so that
-//     peers behind this node fetch the rest from it. The node answers
-//     the same requests from Chain.MainChainHeaders and Chain.Block, one
-//     block in memory at a time.
+//     ours, and for a gossiped orphan (asking its sender), the node
+//     asks the peer for headers (HeadersProtocol) after the locator of
+//     its best header (Chain.HeaderLocator, at most MaxLocatorHashes),
+//     up to MaxHeadersPerRequest of the peer's best chain after the
+//     fork point, round after round while answers are full, and hands
+//     them to Chain.ProcessHeaders. Then it downloads the blocks the
+//     chain lacks (Chain.MissingBlocks) by hash (GetBlocksProtocol)
+//     from every peer that said hello, the header peer first, in
+//     parallel: at most MaxBlocksPerFetch blocks per request,
+//     MaxRequestsPerPeer requests in flight per peer, a window of
+//     MaxBlocksInFlight blocks and MaxBufferedBytes of blocks waiting,
+//     each block of an answer with Config.SyncTimeout to arrive. Blocks
+//     that arrive out of order wait in the window and are handed to
+//     Chain.ProcessBlock in height order. A request that fails is asked
+//     of another peer; a peer leaves the sync after MaxStalls failed
+//     requests. A block the peer lacks is answered with an empty frame
+//     (not found), which is no fault in itself: the block is asked of
+//     the other peers, each once per download. When the header peer,
+//     and every other peer of the sync, answered not found for the
+//     lowest block still missing (a peer that left the sync without
+//     giving it aside), the header chain from that block up cannot be
+//     had, made up or not: the chain forgets it (Chain.ForgetHeaders;
+//     it refuses that header for a while, so that the same headers
+//     cannot make it loop), and the sync goes on, in the same download,
+//     with the blocks of the next best header chain (at most maxForgets
+//     branches per download; SyncStats.Forgotten). Without that,
+//     headers whose blocks nobody serves (cheap to make on a low-work
+//     chain, and free in proof of stake, where headers carry no work)
+//     would stay the best header, and sync would never fetch the honest
+//     chain's blocks. It counts as one rejected message against the
+//     header peer when it sent those headers in this sync (it answered
+//     not found too): its headers answer claimed the chain as its best,
+//     so it should hold its blocks. A peer that reorganised away
+//     between its headers and our request answers so honestly; that is
+//     rare (seconds apart), and one fault of Config.MaxInvalid,
+//     forgotten when the peer disconnects, is not a ban, so the rule is
+//     fair, while a peer that keeps sending made-up header chains is
+//     banned after Config.MaxInvalid of them. One sync runs at a time
+//     (a goroutine fed by a bounded queue). A malformed request or
+//     answer, a block other than the one asked for, and headers or
+//     blocks that break a rule count against the peer as a rejected
+//     gossip message does (and the peer leaves the sync). The blocks a
+//     sync brings are not gossiped one by one (PublishBlock leaves them
+//     out); the tip it ends on is, so that peers behind this node fetch
+//     the rest from it. The node answers the same requests from
+//     Chain.MainChainHeaders and Chain.Block, one block in memory at a
+//     time.
 //
 // What it does not do yet: headers pre-sync (low-work header chains are
 // bounded by the chain's limit on header-only entries, and one whose

@@ -699,12 +699,12 @@ func (n *Node) syncPeers(first peer.ID) []peer.ID {
 // peer leaves the download after MaxStalls failed requests, or at once
 // for provably bad data or a block the chain rejects (which also counts
 // against it). Not found is no fault in itself: the block is asked of a
-// peer that did not say so. A block that every peer of the download
-// answered not found, or left the download without giving, cannot be
+// peer that did not say so. A block that first answered not found, and
+// each other peer too or left the download without giving it, cannot be
 // had: the chain forgets its header and those after it
 // (Chain.ForgetHeaders), which count against first when it had sent
-// them (claimed holds the last header of each of its answers) and
-// answered not found itself, and the download goes on with the blocks
+// them (claimed holds the last header of each of its answers), and the
+// download goes on with the blocks
 // the chain misses then, towards its next best header; at most
 // maxForgets times. It returns how many blocks the chain accepted; it
 // ends when the window is empty, or when no peer can be asked for what
@@ -861,32 +861,29 @@ func (d *downloader) handle(r fetchResult) {
 }
 
 // lost reports whether no peer of the download can give h any more:
-// each answered not found or left the download, and one answered not
-// found (when all left, the fault is theirs, not the headers').
+// the sync peer answered not found, and each other peer did or left
+// the download. A sync peer that left without answering (it stalled)
+// proves nothing about the headers, so nothing is lost then.
 func (d *downloader) lost(h chain.Hash) bool {
-	if d.slots[h].state != slotQueued {
+	if d.slots[h].state != slotQueued || !d.peers[0].lacks[h] {
 		return false
 	}
-	said := false
-	for _, dp := range d.peers {
-		switch {
-		case dp.lacks[h]:
-			said = true
-		case !dp.out:
+	for _, dp := range d.peers[1:] {
+		if !dp.lacks[h] && !dp.out {
 			return false
 		}
 	}
-	return said
+	return true
 }
 
 // forgetLost has the chain forget the header branch from the lowest
 // block of the window not arrived yet when it is lost (the blocks above
 // it cannot connect without it; a lost block above a block still asked
 // for waits for that answer, so that the branch goes from its lowest
-// block that nobody has), counts it against the sync peer
-// when that peer sent those headers and answered not found for it, and
-// refills the window. After maxForgets, or when the chain cannot forget
-// (the block is stored, its seal failed), the download stops.
+// block that nobody has), counts it against the sync peer when that
+// peer sent those headers, and refills the window. After maxForgets,
+// or when the chain cannot forget (the block is stored, its seal
+// failed), the download stops.
 func (d *downloader) forgetLost() {
 	if d.stop {
 		return
@@ -916,11 +913,9 @@ func (d *downloader) forgetLost() {
 	n.syncForgotten.Add(1)
 	n.syncForgottenHeaders.Add(int64(count))
 	fault := false
-	if first.lacks[h] {
-		for _, c := range held {
-			if fault = !n.chain.HaveHeader(c); fault {
-				break
-			}
+	for _, c := range held {
+		if fault = !n.chain.HaveHeader(c); fault {
+			break
 		}
 	}
 	if fault {
