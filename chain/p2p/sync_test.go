@@ -625,6 +625,47 @@ func TestSyncForgetsUnservedHeaders(t *testing.T) {
 	if liar.invalidCountAt(n) != 1 || honestPeer.invalidCountAt(n) != 0 {
 		t.Fatalf("faults: liar %d, honest %d; want 1 and 0", liar.invalidCountAt(n), honestPeer.invalidCountAt(n))
 	}
+
+	// The liar cannot loop: each made-up chain it sends again is
+	// forgotten again and counted, and MaxInvalid (3) of them ban it.
+	liar.sayHello(t, n)
+	waitFor(t, "the second forgetting", func() bool { return n.SyncStats().Forgotten == 2 && liar.invalidCountAt(n) == 2 })
+	liar.sayHello(t, n)
+	waitFor(t, "the liar banned", func() bool { return n.Stats().InvalidBans == 1 })
+	if honestPeer.invalidCountAt(n) != 0 {
+		t.Fatal("the honest peer was penalized")
+	}
+	noSyncStreams(t, n)
+}
+
+// TestSyncStalledHeaderPeerForgetsNothing: when the header peer stalls
+// instead of answering, and the other peer lacks the blocks, nothing
+// proves the headers made up: they are kept, and nobody is penalized;
+// the next sync, once the peer answers, brings their blocks.
+func TestSyncStalledHeaderPeerForgetsNothing(t *testing.T) {
+	p := &chain.DevParams
+	n, f := newSyncNode(t, p)
+	f.tree = true
+	blocks := testChain(t, p, 8, MaxRequestsPerPeer*MaxBlocksPerFetch, 1) // MaxStalls requests
+	staller := newRawPeer(t, p, 1<<40, blocks)
+	staller.mode.Store(stall)
+	lacking := newRawPeer(t, p, 7, nil)
+	lacking.mode.Store(notFound)
+	lacking.sayHello(t, n)
+	staller.sayHello(t, n)
+	waitFor(t, "the stall and the not-found answers", func() bool {
+		st := n.SyncStats()
+		return st.Stalls == MaxStalls && st.NotFound == int64(len(blocks))
+	})
+	staller.mode.Store(honest)
+	staller.sayHello(t, n) // a second sync, after the first ended
+	waitFor(t, "every block", func() bool { return n.SyncStats().Blocks == int64(len(blocks)) })
+	if st := n.SyncStats(); st.Forgotten != 0 || st.HeaderRequests != 2 {
+		t.Fatalf("sync stats %+v: headers forgotten", st)
+	}
+	if staller.invalidCountAt(n) != 0 || lacking.invalidCountAt(n) != 0 {
+		t.Fatal("a peer was penalized")
+	}
 	noSyncStreams(t, n)
 }
 
