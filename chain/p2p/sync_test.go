@@ -677,3 +677,30 @@ func headersOfBlocks(blocks []*chain.Block) []chain.Header {
 	}
 	return out
 }
+
+// TestSyncForgetNoFaultForOthersHeaders: the chain holds a made-up
+// header chain from elsewhere (a sync cut short, say); an honest peer's
+// sync finds its blocks nowhere and forgets it, without counting it
+// against the honest peer, which never claimed it, and brings the
+// honest chain in the same sync.
+func TestSyncForgetNoFaultForOthersHeaders(t *testing.T) {
+	p := &chain.DevParams
+	n, f := newSyncNode(t, p)
+	f.tree = true
+	fake := testChain(t, p, 9, 30, 1)
+	if _, err := f.ProcessHeaders(headersOfBlocks(fake)); err != nil {
+		t.Fatal(err)
+	}
+	honestChain := testChain(t, p, 10, 10, 1)
+	honestPeer := newRawPeer(t, p, 1<<40, honestChain)
+	honestPeer.sayHello(t, n)
+	waitFor(t, "the honest chain's blocks", func() bool { return n.SyncStats().Blocks == int64(len(honestChain)) })
+	st := n.SyncStats()
+	if st.Forgotten != 1 || st.ForgottenHeaders != int64(len(fake)) || st.HelloSyncs != 1 {
+		t.Fatalf("sync stats %+v, want the made-up chain forgotten in one sync", st)
+	}
+	if honestPeer.invalidCountAt(n) != 0 {
+		t.Fatal("the honest peer was penalized for headers it never sent")
+	}
+	noSyncStreams(t, n)
+}
