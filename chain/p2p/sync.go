@@ -704,11 +704,10 @@ func (n *Node) syncPeers(first peer.ID) []peer.ID {
 // had: the chain forgets its header and those after it
 // (Chain.ForgetHeaders), which count against first when it had sent
 // them (claimed holds the last header of each of its answers), and the
-// download goes on with the blocks
-// the chain misses then, towards its next best header; at most
-// maxForgets times. It returns how many blocks the chain accepted; it
-// ends when the window is empty, or when no peer can be asked for what
-// is left.
+// download goes on with the blocks the chain misses then, towards its
+// next best header; at most maxForgets times. It returns how many
+// blocks the chain accepted; it ends when the window is empty, or when
+// no peer can be asked for what is left.
 func (n *Node) download(ctx context.Context, first peer.ID, claimed []chain.Hash) int {
 	ctx, cancel := context.WithCancel(ctx)
 	ids := n.syncPeers(first)
@@ -907,6 +906,10 @@ func (d *downloader) forgetLost() {
 	if err != nil {
 		n.log.Info("sync: missing block not served, not forgotten", "hash", h, "err", err)
 		d.stop = true
+		return
+	}
+	if count == 0 { // gone already (evicted): the window was out of date
+		d.refill()
 		return
 	}
 	d.forgets++
