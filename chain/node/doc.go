@@ -164,9 +164,9 @@
 //
 // What it does not do: no networking (a p2p layer drives headers-first
 // sync through ProcessHeaders, MissingBlocks, ForgetHeaders and
-// ProcessBlock), no
-// mempool, no block templates or mining, no persistence of header-only
-// nodes (a restart drops them; sync fetches them again), no headers
+// ProcessBlock), no mempool, no block templates or mining, no
+// persistence of header-only nodes (a restart drops them; sync fetches
+// them again), no headers
 // pre-sync (Core's low-work header defence: MaxHeaderOnly bounds the
 // memory instead, with the eviction ProcessHeaders describes), and in
 // proof of stake no seals with headers (a made-up header chain with one

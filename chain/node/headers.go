@@ -53,8 +53,8 @@ type HeadersResult struct {
 // wrapping ErrDuplicate and ErrKnownInvalid; the root of a branch
 // forgotten lately (see ForgetHeaders) yields ErrForgottenHeader, which
 // is no rule error. Processing stops at the first error; the headers
-// before it stay added. A header that breaks a
-// rule is remembered as a refused block is (see the package comment).
+// before it stay added. A header that breaks a rule is remembered as a
+// refused block is (see the package comment).
 //
 // New headers become header-only index nodes (no StatusDataStored): they
 // count in BestHeader, MissingBlocks, BlockInfo and ChainTips, but never
