@@ -148,8 +148,9 @@
 // All exported methods of Node are safe for concurrent use. Validators
 // run on pubsub's goroutines and may call Chain and Mempool
 // concurrently, with the sync goroutine (which alone calls
-// ProcessHeaders and hands synced blocks to ProcessBlock; its fetching
-// goroutines only read streams) and the handlers of sync requests.
+// ProcessHeaders and ForgetHeaders and hands synced blocks to
+// ProcessBlock; its fetching goroutines only read streams) and the
+// handlers of sync requests.
 // PublishBlock and PublishTransfer never block: they queue (dropping
 // when the bounded queue is full) for one publishing goroutine per
 // topic, so they may be called from the node's notification callback.

@@ -69,8 +69,9 @@ type Chain interface {
 	// many were new; an error holding a chain.RuleError or wrapping
 	// ErrInvalid when they break a rule, are known invalid or do not
 	// connect (the peer is penalized; a chain.ErrTimeTooNew is only
-	// ignored), and any other error, such as a full index, when they are
-	// merely not taken (the headers before the failing one are).
+	// ignored), and any other error, such as a full index or a header
+	// forgotten lately (see ForgetHeaders), when they are merely not
+	// taken (the headers before the failing one are).
 	ProcessHeaders(hs []chain.Header) (int, error)
 	// HeaderLocator returns a block locator of the chain of the best
 	// header, with or without its blocks: hashes from it back,
