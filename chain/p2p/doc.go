@@ -120,21 +120,23 @@
 //     chain's blocks. It counts as one rejected message against the
 //     header peer when it sent those headers in this sync (it answered
 //     not found too): its headers answer claimed the chain as its best,
-//     so it should hold its blocks. A peer that reorganised away
-//     between its headers and our request answers so honestly; that is
-//     rare (seconds apart), and one fault of Config.MaxInvalid,
-//     forgotten when the peer disconnects, is not a ban, so the rule is
-//     fair, while a peer that keeps sending made-up header chains is
-//     banned after Config.MaxInvalid of them. One sync runs at a time
-//     (a goroutine fed by a bounded queue). A malformed request or
-//     answer, a block other than the one asked for, and headers or
-//     blocks that break a rule count against the peer as a rejected
-//     gossip message does (and the peer leaves the sync). The blocks a
-//     sync brings are not gossiped one by one (PublishBlock leaves them
-//     out); the tip it ends on is, so that peers behind this node fetch
-//     the rest from it. The node answers the same requests from
-//     Chain.MainChainHeaders and Chain.Block, one block in memory at a
-//     time.
+//     so it should hold its blocks, and a node serves every block it
+//     stores, side branches included, so even one that reorganised away
+//     since its answer still has them. What an honest peer may lack is
+//     a block whose proof-of-stake seal failed (it is not served) or
+//     one lost with its data; that is rare, and one fault of
+//     Config.MaxInvalid, forgotten when the peer disconnects, is not a
+//     ban, so the rule is fair, while a peer that keeps sending made-up
+//     header chains is banned after Config.MaxInvalid of them. One sync
+//     runs at a time (a goroutine fed by a bounded queue). A malformed
+//     request or answer, a block other than the one asked for, and
+//     headers or blocks that break a rule count against the peer as a
+//     rejected gossip message does (and the peer leaves the sync). The
+//     blocks a sync brings are not gossiped one by one (PublishBlock
+//     leaves them out); the tip it ends on is, so that peers behind
+//     this node fetch the rest from it. The node answers the same
+//     requests from Chain.MainChainHeaders and Chain.Block, one block
+//     in memory at a time.
 //
 // What it does not do yet: headers pre-sync (low-work header chains are
 // bounded by the chain's limit on header-only entries, and one whose
