@@ -33,6 +33,10 @@ var (
 		"Blocks received by sync that the chain accepted.", nil, nil)
 	descSyncNotFound = prometheus.NewDesc("powmine_p2p_sync_not_found_total",
 		"Blocks asked for by sync that the peer answered it lacks.", nil, nil)
+	descSyncForgotten = prometheus.NewDesc("powmine_p2p_sync_forgotten_total",
+		"Header branches sync dropped because no peer served a block of theirs.", nil, nil)
+	descSyncForgottenHeaders = prometheus.NewDesc("powmine_p2p_sync_forgotten_headers_total",
+		"Headers of the branches sync dropped because no peer served a block of theirs.", nil, nil)
 	descBans = prometheus.NewDesc("powmine_p2p_bans_total",
 		"Peer bans added or extended, by cause: invalid data, or the operator (setban).", []string{"cause"}, nil)
 	descBanned = prometheus.NewDesc("powmine_p2p_banned_peers",
@@ -48,7 +52,7 @@ var _ prometheus.Collector = netCollector{}
 
 func (netCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descPeers, descGossipReceived, descGossipPublished, descGossipDropped,
-		descSyncs, descStatuses, descSyncRequests, descSyncFailures, descSyncStalls, descSyncHeaders, descSyncBlocks, descSyncNotFound, descBans, descBanned, descRefused} {
+		descSyncs, descStatuses, descSyncRequests, descSyncFailures, descSyncStalls, descSyncHeaders, descSyncBlocks, descSyncNotFound, descSyncForgotten, descSyncForgottenHeaders, descBans, descBanned, descRefused} {
 		ch <- d
 	}
 }
@@ -86,6 +90,8 @@ func (c netCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descSyncHeaders, sync.Headers)
 	counter(descSyncBlocks, sync.Blocks)
 	counter(descSyncNotFound, sync.NotFound)
+	counter(descSyncForgotten, sync.Forgotten)
+	counter(descSyncForgottenHeaders, sync.ForgottenHeaders)
 	counter(descBans, st.InvalidBans, "invalid")
 	counter(descBans, st.OperatorBans, "operator")
 	gauge(descBanned, float64(st.Banned))

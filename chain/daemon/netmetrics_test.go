@@ -110,6 +110,8 @@ func TestNetworkMetrics(t *testing.T) {
 		`powmine_p2p_sync_headers_total`:                                        n,
 		`powmine_p2p_sync_blocks_total`:                                         n,
 		`powmine_p2p_sync_not_found_total`:                                      0,
+		`powmine_p2p_sync_forgotten_total`:                                      0,
+		`powmine_p2p_sync_forgotten_headers_total`:                              0,
 		`powmine_p2p_gossip_received_total{topic="blocks",verdict="accept"}`:    1,
 		`powmine_p2p_gossip_received_total{topic="blocks",verdict="reject"}`:    0,
 		`powmine_p2p_gossip_received_total{topic="transfers",verdict="accept"}`: 1,

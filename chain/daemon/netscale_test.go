@@ -400,6 +400,8 @@ func (idleChain) ProcessHeaders([]chain.Header) (int, error)        { return 0, 
 func (idleChain) HeaderLocator() []chain.Hash                       { return nil }
 func (idleChain) MissingBlocks(int) []chain.Hash                    { return nil }
 func (idleChain) MissingBlocksTo(chain.Hash, int) []chain.Hash      { return nil }
+func (idleChain) HaveHeader(chain.Hash) bool                        { return true }
+func (idleChain) ForgetHeaders(chain.Hash) (int, error)             { return 0, nil }
 func (idleChain) MainChainHeaders([]chain.Hash, int) []chain.Header { return nil }
 func (idleChain) Block(chain.Hash) (*chain.Block, error)            { return nil, errNoBlocks }
 func (idleChain) AcceptTransfer(*chain.Transaction) error           { return p2p.ErrKnown }

@@ -142,7 +142,8 @@ func (c netChain) ProcessBlock(b *chain.Block) error {
 
 // ProcessHeaders hands headers from a peer to the node: headers that do
 // not connect or are known invalid are invalid, like those that break a
-// rule; a full index of header-only nodes is merely no progress.
+// rule; a full index of header-only nodes, or a header forgotten lately
+// (node.ErrForgottenHeader), is merely no progress.
 func (c netChain) ProcessHeaders(hs []chain.Header) (int, error) {
 	res, err := c.d.node.ProcessHeaders(hs)
 	if errors.Is(err, node.ErrUnconnectedHeaders) || errors.Is(err, node.ErrKnownInvalid) {
@@ -163,6 +164,16 @@ func (c netChain) MissingBlocks(max int) []chain.Hash { return c.d.node.MissingB
 func (c netChain) MissingBlocksTo(tip chain.Hash, max int) []chain.Hash {
 	return c.d.node.MissingBlocksTo(tip, max)
 }
+
+// HaveHeader reports whether the header is in the node's index, with or
+// without its block.
+func (c netChain) HaveHeader(hash chain.Hash) bool {
+	_, ok := c.d.node.BlockInfo(hash)
+	return ok
+}
+
+// ForgetHeaders drops a header-only branch whose blocks no peer serves.
+func (c netChain) ForgetHeaders(hash chain.Hash) (int, error) { return c.d.node.ForgetHeaders(hash) }
 
 // MainChainHeaders returns up to max headers of the best chain after the
 // first locator hash on it, or after genesis.

@@ -13,8 +13,12 @@
 //     come) become header-only index nodes, kept in memory only and at
 //     most MaxHeaderOnly (when full, those off the chains of BestHeader
 //     and of the header being added are evicted); ProcessBlock attaches
-//     a block to its header-only node. BestHeader and MissingBlocks say which blocks to fetch,
-//     HeaderLocator and MainChainHeaders serve the header exchange.
+//     a block to its header-only node. BestHeader and MissingBlocks say
+//     which blocks to fetch, HeaderLocator and MainChainHeaders serve the
+//     header exchange, and ForgetHeaders drops a header-only branch
+//     whose blocks no peer serves, so that BestHeader moves to the next
+//     heaviest header chain (its root is refused as a header for
+//     ForgetWindow, among the last MaxForgotten roots).
 //   - The block index: a node per block with parent and skip pointers
 //     (Bitcoin Core's GetAncestor, O(log n)), height, cumulative work, a
 //     first-seen sequence number and storage.BlockStatus bits (data stored,
@@ -179,14 +183,17 @@
 //     first-seen order.
 //
 // What it does not do: no networking (a p2p layer drives headers-first
-// sync through ProcessHeaders, MissingBlocks and ProcessBlock), no
-// mempool, no block templates or mining, no persistence of header-only
-// nodes (a restart drops them; sync fetches them again), no headers
+// sync through ProcessHeaders, MissingBlocks, ForgetHeaders and
+// ProcessBlock), no mempool, no block templates or mining, no
+// persistence of header-only nodes (a restart drops them; sync fetches
+// them again), no headers
 // pre-sync (Core's low-work header defence: MaxHeaderOnly bounds the
 // memory instead, with the eviction ProcessHeaders describes), and in
 // proof of stake no seals with headers (a made-up header chain with one
-// header per slot can still become BestHeader; headers carrying their
-// seals, checked against the known validator keys, would close that);
+// header per slot can still become BestHeader until sync, finding no
+// peer with its blocks, has it forgotten, which costs a round of
+// requests; headers carrying their seals, checked against the known
+// validator keys, would make it cost nothing);
 // no logging unless Config.Logger is set. Like Core for a block it asked for, it
 // stores a block that passes every check of the pipeline below on a side
 // branch even with less work than the tip: what bounds those is the

@@ -50,9 +50,11 @@ type HeadersResult struct {
 // ("bad-prevblk"), then chain.CheckHeaderContext (bits, median time past,
 // future limit). Headers already in the index are skipped; one known
 // invalid (in the index, or remembered as refused) yields an error
-// wrapping ErrDuplicate and ErrKnownInvalid. Processing stops at the
-// first error; the headers before it stay added. A header that breaks a
-// rule is remembered as a refused block is (see the package comment).
+// wrapping ErrDuplicate and ErrKnownInvalid; the root of a branch
+// forgotten lately (see ForgetHeaders) yields ErrForgottenHeader, which
+// is no rule error. Processing stops at the first error; the headers
+// before it stay added. A header that breaks a rule is remembered as a
+// refused block is (see the package comment).
 //
 // New headers become header-only index nodes (no StatusDataStored): they
 // count in BestHeader, MissingBlocks, BlockInfo and ChainTips, but never
@@ -82,11 +84,12 @@ type HeadersResult struct {
 // ErrTooManyHeaders. Evicted headers are merely forgotten (sync fetches
 // them again if they matter). So headers off the best chain, however
 // many, cannot keep an honest chain's headers out: the branch sync works
-// towards, and the one it is adding to, always stay. What this does not
-// stop: in proof of stake, a made-up chain with a header in every slot
-// since its fork can be as heavy as the honest chain or heavier (missed
-// slots), and then it is BestHeader, whose blocks never come; headers
-// carrying their seals would stop that (see the package comment). The
+// towards, and the one it is adding to, always stay. A made-up chain
+// that is heavier than the honest one (cheap on a low-work chain; in
+// proof of stake, a header in every slot since its fork outweighs an
+// honest chain that missed slots) becomes BestHeader, whose blocks never
+// come: sync, finding no peer that serves them, drops it with
+// ForgetHeaders, and BestHeader moves to the next heaviest chain. The
 // eviction walks the whole index, at most once per call.
 //
 // It is safe for concurrent use: the proof of work is checked without
@@ -145,6 +148,10 @@ func (n *Node) ProcessHeaders(hs []chain.Header) (HeadersResult, error) {
 		}
 		if code, ok := n.rejected.get(hash); ok {
 			err = fmt.Errorf("%w: %w: header %v was refused (%v)", ErrDuplicate, ErrKnownInvalid, hash, code.RejectReason())
+			break
+		}
+		if n.forgotten.refused(hash, now) {
+			err = fmt.Errorf("%w: %v", ErrForgottenHeader, hash)
 			break
 		}
 		if parent.status.KnownInvalid() {
@@ -329,16 +336,30 @@ func (n *Node) evictHeaders(keep *blockNode) {
 			gone = append(gone, x)
 		}
 	}
+	if n.dropHeaders(gone) {
+		n.log.Debug("header-only nodes evicted", "evicted", len(gone), "bestHeader", n.bestHeader.hash)
+	}
+}
+
+// dropHeaders removes the header-only nodes gone from the index, a set
+// closed under descendants (so what stays is a tree), for evictHeaders
+// and ForgetHeaders. When BestHeader is among them, the heaviest node
+// left takes its place. It reports whether it removed any; the caller
+// holds writeMu.
+func (n *Node) dropHeaders(gone []*blockNode) bool {
 	if len(gone) == 0 {
-		return
+		return false
 	}
 	n.mu.Lock()
+	defer n.mu.Unlock()
 	for _, x := range gone {
 		delete(n.index, x.hash)
 	}
 	n.headerOnly -= len(gone)
-	n.mu.Unlock()
-	n.log.Debug("header-only nodes evicted", "evicted", len(gone), "bestHeader", n.bestHeader.hash)
+	if n.index[n.bestHeader.hash] != n.bestHeader {
+		n.bestHeader = n.heaviestHeader()
+	}
+	return true
 }
 
 // onChainOf reports whether x is tip or one of its ancestors.

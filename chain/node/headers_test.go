@@ -386,3 +386,151 @@ func TestMissingBlocksTo(t *testing.T) {
 		t.Fatalf("MissingBlocksTo(b2) after its blocks = %v", got)
 	}
 }
+
+// TestForgetHeaders: ForgetHeaders drops a header-only node and its
+// header-only descendants, on every branch above it, never a node with
+// a stored block; BestHeader and MissingBlocks move to the next heaviest
+// header chain. The forgotten root is refused as a header for
+// ForgetWindow, with no rule error, while its block is taken at once.
+func TestForgetHeaders(t *testing.T) {
+	h := newHarness(t, false, Config{})
+	a := h.branch(h.genesis, 2, 1, 1)
+	h.mustProcess(a...)
+	b := h.branch(h.genesis, 5, 2, 2) // b1, b2 stored; b3..b5 header-only
+	h.mustHeaders(b, 5)
+	h.mustProcess(b[:2]...)
+	c := h.branch(b[2], 1, 3, 3) // a header-only sibling of b4
+	h.mustHeaders(c, 1)
+	d := h.branch(a[1], 2, 4, 4) // the next heaviest header chain
+	h.mustHeaders(d, 2)
+	if best := h.node.BestHeader(); best.Hash != b[4].Hash() {
+		t.Fatalf("BestHeader %v, want b5", best.Hash)
+	}
+	held := h.node.headerOnly
+
+	for _, stored := range []*chain.Block{h.genesis, a[1], b[1]} {
+		if n, err := h.node.ForgetHeaders(stored.Hash()); !errors.Is(err, ErrNotHeaderOnly) || n != 0 {
+			t.Fatalf("ForgetHeaders(stored %v) = %d, %v; want ErrNotHeaderOnly", stored.Hash(), n, err)
+		}
+	}
+	if n, err := h.node.ForgetHeaders(chain.Hash{7}); err != nil || n != 0 {
+		t.Fatalf("ForgetHeaders(unknown) = %d, %v", n, err)
+	}
+	if n, err := h.node.ForgetHeaders(b[2].Hash()); err != nil || n != 4 {
+		t.Fatalf("ForgetHeaders(b3) = %d, %v; want b3, b4, b5 and c1", n, err)
+	}
+	h.checkInvariants()
+	for _, gone := range []*chain.Block{b[2], b[3], b[4], c[0]} {
+		if _, ok := h.node.BlockInfo(gone.Hash()); ok {
+			t.Fatalf("%v still in the index", gone.Hash())
+		}
+	}
+	if _, ok := h.node.BlockInfo(b[1].Hash()); !ok || h.node.headerOnly != held-4 {
+		t.Fatalf("b2 known %v, %d header-only nodes; want b2 kept and %d", ok, h.node.headerOnly, held-4)
+	}
+	if best := h.node.BestHeader(); best.Hash != d[1].Hash() {
+		t.Fatalf("BestHeader %v, want d2", best.Hash)
+	}
+	if got := h.node.MissingBlocks(10); !slices.Equal(got, hashesOf(d)) {
+		t.Fatalf("MissingBlocks = %v, want d1, d2", got)
+	}
+	h.wantTip(a[1])
+
+	// The headers of the forgotten root are refused for a while, with no
+	// rule error; its block is taken, and then the headers after it.
+	res, err := h.node.ProcessHeaders(headersOf(b[2:]))
+	var rerr chain.RuleError
+	if !errors.Is(err, ErrForgottenHeader) || errors.As(err, &rerr) || res.Added != 0 {
+		t.Fatalf("forgotten headers again: %+v, %v; want ErrForgottenHeader", res, err)
+	}
+	h.mustProcess(b[2])
+	h.mustHeaders(b[3:], 2)
+	if best := h.node.BestHeader(); best.Hash != b[4].Hash() {
+		t.Fatalf("BestHeader %v, want b5 again", best.Hash)
+	}
+
+	// After ForgetWindow the headers come back.
+	if n, err := h.node.ForgetHeaders(d[0].Hash()); err != nil || n != 2 {
+		t.Fatalf("ForgetHeaders(d1) = %d, %v", n, err)
+	}
+	if _, err := h.node.ProcessHeaders(headersOf(d)); !errors.Is(err, ErrForgottenHeader) {
+		t.Fatalf("d again: %v, want ErrForgottenHeader", err)
+	}
+	h.now = h.now.Add(ForgetWindow)
+	h.mustHeaders(d, 2)
+}
+
+// TestForgottenSetBound: the set of forgotten roots holds at most its
+// limit, the oldest going first.
+func TestForgottenSetBound(t *testing.T) {
+	f := newForgottenSet(2)
+	now := time.Unix(1000, 0)
+	until := now.Add(time.Minute)
+	for i := range 3 {
+		f.add(chain.Hash{byte(i)}, until)
+	}
+	if f.refused(chain.Hash{0}, now) || !f.refused(chain.Hash{1}, now) || !f.refused(chain.Hash{2}, now) || len(f.until) != 2 {
+		t.Fatalf("set %v, want the last two hashes", f.until)
+	}
+	if f.refused(chain.Hash{2}, until) {
+		t.Fatal("refused at the end of its time")
+	}
+}
+
+// TestPoSForgetHeaders: in pure proof of stake a made-up header chain
+// with a header in every slot outweighs an honest chain that missed
+// slots, so it is BestHeader and MissingBlocks asks for its blocks,
+// which never come. Forgotten, it leaves BestHeader and MissingBlocks to
+// the honest chain, whose blocks then sync; sent again, its headers are
+// refused.
+func TestPoSForgetHeaders(t *testing.T) {
+	c := newPosChain(t)
+	c.at(21)
+	genesis := c.n.Tip().Hash
+	var honest []*chain.Block // every other slot
+	var hs []chain.Header
+	parent := genesis
+	for slot := uint64(2); slot <= 20; slot += 2 {
+		b := c.block(parent, int64(slot/2), slot, c.priv, slot/uint64(c.p.EpochLength))
+		honest = append(honest, b)
+		hs = append(hs, b.Header)
+		parent = b.Hash()
+	}
+	if _, err := c.n.ProcessHeaders(hs); err != nil {
+		t.Fatal(err)
+	}
+	var fake []chain.Header // every slot
+	parent = genesis
+	for slot := uint64(1); slot <= 20; slot++ {
+		h := c.posHeader(parent, slot, 9)
+		fake = append(fake, h)
+		parent = h.Hash()
+	}
+	if _, err := c.n.ProcessHeaders(fake); err != nil {
+		t.Fatal(err)
+	}
+	if best := c.n.BestHeader(); best.Hash != parent {
+		t.Fatalf("BestHeader %v, want the made-up tip", best.Hash)
+	}
+	if got := c.n.MissingBlocks(1); len(got) != 1 || got[0] != fake[0].Hash() {
+		t.Fatalf("MissingBlocks = %v, want the made-up first block", got)
+	}
+	if n, err := c.n.ForgetHeaders(fake[0].Hash()); err != nil || n != len(fake) {
+		t.Fatalf("ForgetHeaders = %d, %v; want %d", n, err, len(fake))
+	}
+	if best := c.n.BestHeader(); best.Hash != honest[len(honest)-1].Hash() {
+		t.Fatalf("BestHeader %v, want the honest tip", best.Hash)
+	}
+	for _, h := range c.n.MissingBlocks(MaxHeaderOnly) {
+		b := honest[slices.IndexFunc(honest, func(b *chain.Block) bool { return b.Hash() == h })]
+		if _, err := c.n.ProcessBlock(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tip := c.n.Tip(); tip.Hash != honest[len(honest)-1].Hash() || c.n.headerOnly != 0 {
+		t.Fatalf("tip %v, %d header-only nodes; want the honest tip and none", tip.Hash, c.n.headerOnly)
+	}
+	if _, err := c.n.ProcessHeaders(fake); !errors.Is(err, ErrForgottenHeader) {
+		t.Fatalf("the made-up headers again: %v, want ErrForgottenHeader", err)
+	}
+}

@@ -172,6 +172,9 @@ type Node struct {
 	finality map[string][]byte
 	orphans  *orphanPool
 	rejected *rejectedSet // blocks refused before storage, for a rule that condemns them
+	// forgotten holds the roots of header branches ForgetHeaders dropped,
+	// which ProcessHeaders refuses for a while; guarded by writeMu.
+	forgotten *forgottenSet
 	// bestHeader is the heaviest index node not known invalid (see
 	// BestHeader); headerOnly counts the index nodes without
 	// StatusDataStored, at most MaxHeaderOnly (see ProcessHeaders).
@@ -226,6 +229,7 @@ func New(cfg Config) (*Node, error) {
 		finality:   make(map[string][]byte),
 		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.MaxOrphanBytes),
 		rejected:   newRejectedSet(MaxRejected),
+		forgotten:  newForgottenSet(MaxForgotten),
 
 		maxHeaderOnly: MaxHeaderOnly,
 	}

@@ -113,8 +113,9 @@
 //     none, Chain.MissingBlocksTo the sync peer's last announced tip: the
 //     best header is chosen by work, since the justified epoch of a
 //     branch is known only once its blocks connect, so a lighter branch
-//     ahead by its justified epoch is fetched this way) by hash (GetBlocksProtocol) from every peer
-//     that said hello, the header peer first, in parallel: at most
+//     ahead by its justified epoch is fetched this way) by hash
+//     (GetBlocksProtocol) from every peer that said hello, the header
+//     peer first, in parallel: at most
 //     MaxBlocksPerFetch blocks per request, MaxRequestsPerPeer requests
 //     in flight per peer, a window of MaxBlocksInFlight blocks and
 //     MaxBufferedBytes of blocks waiting, each block of an answer with
@@ -123,27 +124,55 @@
 //     order. A request that fails is asked of another peer; a peer
 //     leaves the sync after MaxStalls failed requests. A block the peer
 //     lacks is answered with an empty frame (not found), which is no
-//     fault. One sync runs at a time (a goroutine fed by a bounded
-//     queue). A malformed request or answer, a block other than the one
-//     asked for, and headers or blocks that break a rule count against
-//     the peer as a rejected gossip message does (and the peer leaves
-//     the sync). The blocks a sync brings are not gossiped one by one
-//     (PublishBlock leaves them out); the tip it ends on is, so that
-//     peers behind this node fetch the rest from it. The node answers
-//     the same requests from Chain.MainChainHeaders and Chain.Block, one
-//     block in memory at a time.
+//     fault in itself: the block is asked of
+//     the other peers, each once per download. When the header peer,
+//     and every other peer of the sync, answered not found for the
+//     lowest block still missing (a peer that left the sync without
+//     giving it aside), the header chain from that block up cannot be
+//     had, made up or not: the chain forgets it (Chain.ForgetHeaders;
+//     it refuses that header for a while, so that the same headers
+//     cannot make it loop), and the sync goes on, in the same download,
+//     with the blocks of the next best header chain (at most maxForgets
+//     branches per download; SyncStats.Forgotten). Without that,
+//     headers whose blocks nobody serves (cheap to make on a low-work
+//     chain, and free in proof of stake, where headers carry no work)
+//     would stay the best header, and sync would never fetch the honest
+//     chain's blocks. It counts as one rejected message against the
+//     header peer when it sent those headers in this sync (it answered
+//     not found too): its headers answer claimed the chain as its best,
+//     so it should hold its blocks, and a node serves every block it
+//     stores, side branches included, so even one that reorganised away
+//     since its answer still has them. What an honest peer may lack is
+//     a block whose proof-of-stake seal failed (it is not served) or
+//     one lost with its data; that is rare, and one fault of
+//     Config.MaxInvalid, forgotten when the peer disconnects, is not a
+//     ban, so the rule is fair, while a peer that keeps sending made-up
+//     header chains is banned after Config.MaxInvalid of them. One sync
+//     runs at a time (a goroutine fed by a bounded queue). A malformed
+//     request or answer, a block other than the one asked for, and
+//     headers or blocks that break a rule count against the peer as a
+//     rejected gossip message does (and the peer leaves the sync). The
+//     blocks a sync brings are not gossiped one by one (PublishBlock
+//     leaves them out); the tip it ends on is, so that peers behind
+//     this node fetch the rest from it. The node answers the same
+//     requests from Chain.MainChainHeaders and Chain.Block, one block
+//     in memory at a time.
 //
 // What it does not do yet: headers pre-sync (low-work header chains are
-// bounded only by the chain's limit on header-only entries), ranking
-// peers by speed, bans by address or subnet (a ban names a peer id).
+// bounded by the chain's limit on header-only entries, and one whose
+// blocks nobody serves is forgotten once every peer was asked, which
+// costs a round of requests per made-up chain rather than nothing),
+// ranking peers by speed, bans by address or subnet (a ban names a peer
+// id).
 //
 // # Concurrency
 //
 // All exported methods of Node are safe for concurrent use. Validators
 // run on pubsub's goroutines and may call Chain and Mempool
 // concurrently, with the sync goroutine (which alone calls
-// ProcessHeaders and hands synced blocks to ProcessBlock; its fetching
-// goroutines only read streams) and the handlers of sync requests.
+// ProcessHeaders and ForgetHeaders and hands synced blocks to
+// ProcessBlock; its fetching goroutines only read streams) and the
+// handlers of sync requests.
 // PublishBlock and PublishTransfer never block: they queue (dropping
 // when the bounded queue is full) for one publishing goroutine per
 // topic, so they may be called from the node's notification callback.

@@ -69,8 +69,9 @@ type Chain interface {
 	// many were new; an error holding a chain.RuleError or wrapping
 	// ErrInvalid when they break a rule, are known invalid or do not
 	// connect (the peer is penalized; a chain.ErrTimeTooNew is only
-	// ignored), and any other error, such as a full index, when they are
-	// merely not taken (the headers before the failing one are).
+	// ignored), and any other error, such as a full index or a header
+	// forgotten lately (see ForgetHeaders), when they are merely not
+	// taken (the headers before the failing one are).
 	ProcessHeaders(hs []chain.Header) (int, error)
 	// HeaderLocator returns a block locator of the chain of the best
 	// header, with or without its blocks: hashes from it back,
@@ -84,6 +85,16 @@ type Chain interface {
 	// header is unknown, known invalid or on a branch the chain would
 	// never follow (below its finalized checkpoint).
 	MissingBlocksTo(tip chain.Hash, max int) []chain.Hash
+	// HaveHeader reports whether the header is in the index, with or
+	// without its block.
+	HaveHeader(hash chain.Hash) bool
+	// ForgetHeaders drops the header hash, which has no block stored,
+	// and every header after it (none has a block), so that the chain's
+	// best header and MissingBlocks move to another branch; it returns
+	// how many headers it dropped (0 for an unknown hash), or an error
+	// when hash has a block stored. For a while the chain may refuse
+	// hash as a header again (an error that is no rule error).
+	ForgetHeaders(hash chain.Hash) (int, error)
 	// MainChainHeaders returns up to max headers of the best chain that
 	// follow the first locator hash on it (genesis when none is), in
 	// order.
@@ -211,6 +222,7 @@ type Node struct {
 	// Sync counters (see SyncStats).
 	syncRequests, syncHeaderRequests, syncFailed, syncStalls atomic.Int64
 	syncHeaders, syncBlocks, syncNotFound                    atomic.Int64
+	syncForgotten, syncForgottenHeaders                      atomic.Int64
 	orphanSyncs, helloSyncs, statusSyncs                     atomic.Int64
 	syncQuieted, syncAnnounced                               atomic.Int64
 	servedMu                                                 sync.Mutex

@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -26,13 +27,16 @@ const waitTimeout = 20 * time.Second
 
 // fakeChain is a Chain and Mempool that accepts every header, every
 // block and transfer except blocks of version badVersion (which it then
-// holds invalid), and records them.
+// holds invalid), and records them. Its MissingBlocks follows the
+// order headers came in, or with tree the longest header chain.
 type fakeChain struct {
 	mu        sync.Mutex
 	blocks    map[chain.Hash]bool
 	invalid   map[chain.Hash]bool
 	headers   []chain.Hash // in the order received
 	known     map[chain.Hash]bool
+	parent    map[chain.Hash]chain.Hash // of each known header
+	tree      bool                      // MissingBlocks follows the longest header chain
 	transfers map[chain.Hash]bool
 	calls     int          // ProcessBlock calls
 	tip       chain.Hash   // the tip Status shows (setTip)
@@ -45,7 +49,7 @@ const badVersion = 99
 
 func newFakeChain() *fakeChain {
 	return &fakeChain{blocks: make(map[chain.Hash]bool), invalid: make(map[chain.Hash]bool),
-		known: make(map[chain.Hash]bool), transfers: make(map[chain.Hash]bool), work: 7}
+		known: make(map[chain.Hash]bool), parent: make(map[chain.Hash]chain.Hash), transfers: make(map[chain.Hash]bool), work: 7}
 }
 
 func (f *fakeChain) Status() Status {
@@ -89,6 +93,7 @@ func (f *fakeChain) ProcessHeaders(hs []chain.Header) (int, error) {
 	for i := range hs {
 		if h := hs[i].Hash(); !f.known[h] {
 			f.known[h] = true
+			f.parent[h] = hs[i].PrevBlock
 			f.headers = append(f.headers, h)
 			added++
 		}
@@ -103,8 +108,12 @@ func (f *fakeChain) HeaderLocator() []chain.Hash { return nil }
 func (f *fakeChain) MissingBlocks(limit int) []chain.Hash {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	headers := f.headers
+	if f.tree {
+		headers = f.longest()
+	}
 	var out []chain.Hash
-	for _, h := range f.headers {
+	for _, h := range headers {
 		if len(out) == limit {
 			break
 		}
@@ -121,6 +130,61 @@ func (f *fakeChain) MissingBlocksTo(tip chain.Hash, _ int) []chain.Hash {
 	defer f.mu.Unlock()
 	f.towards = append(f.towards, tip)
 	return nil
+}
+
+// longest returns the longest chain of known headers, from its root up
+// (the first received of equal length); the caller holds mu.
+func (f *fakeChain) longest() []chain.Hash {
+	var best []chain.Hash
+	for _, h := range f.headers {
+		var path []chain.Hash
+		for at := h; f.known[at]; at = f.parent[at] {
+			path = append(path, at)
+		}
+		if len(path) > len(best) {
+			best = path
+		}
+	}
+	slices.Reverse(best)
+	return best
+}
+
+func (f *fakeChain) HaveHeader(h chain.Hash) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.known[h]
+}
+
+// ForgetHeaders drops h and the headers after it, unless h's block is
+// stored.
+func (f *fakeChain) ForgetHeaders(h chain.Hash) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.blocks[h] {
+		return 0, errors.New("block stored")
+	}
+	above := func(x chain.Hash) bool {
+		for at := x; f.known[at]; at = f.parent[at] {
+			if at == h {
+				return true
+			}
+		}
+		return false
+	}
+	var kept, gone []chain.Hash
+	for _, x := range f.headers {
+		if above(x) {
+			gone = append(gone, x)
+		} else {
+			kept = append(kept, x)
+		}
+	}
+	for _, x := range gone {
+		delete(f.known, x)
+		delete(f.parent, x)
+	}
+	f.headers = kept
+	return len(gone), nil
 }
 
 func (f *fakeChain) MainChainHeaders([]chain.Hash, int) []chain.Header { return nil }

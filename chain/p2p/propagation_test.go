@@ -61,6 +61,8 @@ func (a *arrivals) ProcessHeaders([]chain.Header) (int, error)        { return 0
 func (a *arrivals) HeaderLocator() []chain.Hash                       { return nil }
 func (a *arrivals) MissingBlocks(int) []chain.Hash                    { return nil }
 func (a *arrivals) MissingBlocksTo(chain.Hash, int) []chain.Hash      { return nil }
+func (a *arrivals) HaveHeader(chain.Hash) bool                        { return false }
+func (a *arrivals) ForgetHeaders(chain.Hash) (int, error)             { return 0, nil }
 func (a *arrivals) MainChainHeaders([]chain.Hash, int) []chain.Header { return nil }
 func (a *arrivals) Block(chain.Hash) (*chain.Block, error) {
 	return nil, errors.New("no blocks served")

@@ -76,6 +76,9 @@ const (
 	// maxHeaderRounds bounds the headers requests of one pass of a sync
 	// (400,000 headers, more than node.MaxHeaderOnly).
 	maxHeaderRounds = 200
+	// maxForgets bounds the header branches one download forgets (see
+	// download).
+	maxForgets = 16
 	// syncQueue bounds the peers waiting for a sync; more are dropped.
 	syncQueue = 16
 	// frameHeaderSize is the length prefix of each block of an answer.
@@ -328,6 +331,10 @@ type SyncStats struct {
 	// Blocks are the blocks of answers the chain accepted; NotFound the
 	// blocks a peer answered it lacks.
 	Blocks, NotFound int64
+	// Forgotten are the header branches dropped (Chain.ForgetHeaders)
+	// because no peer of the sync served a block of theirs;
+	// ForgottenHeaders the headers they held.
+	Forgotten, ForgottenHeaders int64
 	// Served are the accepted blocks of answers per peer that sent them.
 	Served map[peer.ID]int64
 	// OrphanSyncs are the syncs asked for by a gossiped orphan,
@@ -343,19 +350,21 @@ type SyncStats struct {
 // SyncStats returns the sync counters.
 func (n *Node) SyncStats() SyncStats {
 	st := SyncStats{
-		Requests:       n.syncRequests.Load(),
-		HeaderRequests: n.syncHeaderRequests.Load(),
-		Failed:         n.syncFailed.Load(),
-		Stalls:         n.syncStalls.Load(),
-		Headers:        n.syncHeaders.Load(),
-		Blocks:         n.syncBlocks.Load(),
-		NotFound:       n.syncNotFound.Load(),
-		OrphanSyncs:    n.orphanSyncs.Load(),
-		HelloSyncs:     n.helloSyncs.Load(),
-		StatusSyncs:    n.statusSyncs.Load(),
-		Quieted:        n.syncQuieted.Load(),
-		Announced:      n.syncAnnounced.Load(),
-		Served:         make(map[peer.ID]int64),
+		Requests:         n.syncRequests.Load(),
+		HeaderRequests:   n.syncHeaderRequests.Load(),
+		Failed:           n.syncFailed.Load(),
+		Stalls:           n.syncStalls.Load(),
+		Headers:          n.syncHeaders.Load(),
+		Blocks:           n.syncBlocks.Load(),
+		NotFound:         n.syncNotFound.Load(),
+		Forgotten:        n.syncForgotten.Load(),
+		ForgottenHeaders: n.syncForgottenHeaders.Load(),
+		OrphanSyncs:      n.orphanSyncs.Load(),
+		HelloSyncs:       n.helloSyncs.Load(),
+		StatusSyncs:      n.statusSyncs.Load(),
+		Quieted:          n.syncQuieted.Load(),
+		Announced:        n.syncAnnounced.Load(),
+		Served:           make(map[peer.ID]int64),
 	}
 	n.servedMu.Lock()
 	for p, c := range n.served {
@@ -422,8 +431,8 @@ func (n *Node) syncWith(ctx context.Context, p peer.ID) {
 		n.PublishBlock(b)
 	}()
 	for ctx.Err() == nil {
-		more := n.syncHeadersFrom(ctx, p)
-		if n.download(ctx, p) == 0 || !more {
+		claimed, more := n.syncHeadersFrom(ctx, p)
+		if n.download(ctx, p, claimed) == 0 || !more {
 			return
 		}
 	}
@@ -445,15 +454,17 @@ func (n *Node) syncLocator(locator []chain.Hash) []chain.Hash {
 // brings nothing new, and hands them to the chain. A round after a full
 // answer puts the answer's last hash first in the locator, so p goes on
 // from there even when its branch is not the chain's best header. It
+// returns the last header of each answer (p claims their chains as its
+// best, so it should serve their blocks; at most maxHeaderRounds), and
 // reports whether the chain refused headers for a reason that blocks
 // may remove (its bound), so that the sync should go on after them. A
 // malformed answer, or headers that break a rule or do not connect,
 // count against p.
-func (n *Node) syncHeadersFrom(ctx context.Context, p peer.ID) (more bool) {
+func (n *Node) syncHeadersFrom(ctx context.Context, p peer.ID) (claimed []chain.Hash, more bool) {
 	var last *chain.Hash
 	for range maxHeaderRounds {
 		if ctx.Err() != nil || n.host.Network().Connectedness(p) != network.Connected {
-			return false
+			return claimed, false
 		}
 		locator := n.chain.HeaderLocator()
 		if last != nil {
@@ -463,11 +474,12 @@ func (n *Node) syncHeadersFrom(ctx context.Context, p peer.ID) (more bool) {
 		if err != nil {
 			n.syncFailed.Add(1)
 			n.log.Info("headers sync failed", "peer", p, "err", err)
-			return false
+			return claimed, false
 		}
 		if len(hs) == 0 {
-			return false
+			return claimed, false
 		}
+		claimed = append(claimed, hs[len(hs)-1].Hash())
 		added, err := n.chain.ProcessHeaders(hs)
 		n.syncHeaders.Add(int64(added))
 		var rerr chain.RuleError
@@ -475,23 +487,22 @@ func (n *Node) syncHeadersFrom(ctx context.Context, p peer.ID) (more bool) {
 		case err == nil:
 		case errors.As(err, &rerr) && rerr.Code == chain.ErrTimeTooNew:
 			n.log.Debug("headers from the future", "peer", p, "err", err)
-			return false
+			return claimed, false
 		case errors.As(err, &rerr), errors.Is(err, ErrInvalid):
 			n.rejected(p)
 			n.log.Info("headers rejected", "peer", p, "err", err)
-			return false
+			return claimed, false
 		default:
 			n.log.Debug("headers not taken", "peer", p, "added", added, "err", err)
-			return true
+			return claimed, true
 		}
 		n.log.Debug("headers round", "peer", p, "headers", len(hs), "added", added)
 		if len(hs) < MaxHeadersPerRequest || added == 0 {
-			return false
+			return claimed, false
 		}
-		h := hs[len(hs)-1].Hash()
-		last = &h
+		last = &claimed[len(claimed)-1]
 	}
-	return false
+	return claimed, false
 }
 
 // fetchHeaders sends one headers request to p and returns the answer. A
@@ -662,6 +673,8 @@ type downloader struct {
 	wg       sync.WaitGroup
 	handed   int // blocks the chain accepted
 	stop     bool
+	claimed  []chain.Hash // the last headers of the sync peer's answers
+	forgets  int          // header branches forgotten
 	// tip is the sync peer's tip (Node.peerTip): refill works towards it
 	// when the chain lacks no block towards its best header.
 	tip chain.Hash
@@ -688,11 +701,17 @@ func (n *Node) syncPeers(first peer.ID) []peer.ID {
 // height order. A request that fails is retried with another peer; a
 // peer leaves the download after MaxStalls failed requests, or at once
 // for provably bad data or a block the chain rejects (which also counts
-// against it). Not found is no fault: the block is asked of a peer that
-// did not say so. It returns how many blocks the chain accepted; it ends
-// when the window is empty, or when no peer can be asked for what is
-// left.
-func (n *Node) download(ctx context.Context, first peer.ID) int {
+// against it). Not found is no fault in itself: the block is asked of a
+// peer that did not say so. A block that first answered not found, and
+// each other peer too or left the download without giving it, cannot be
+// had: the chain forgets its header and those after it
+// (Chain.ForgetHeaders), which count against first when it had sent
+// them (claimed holds the last header of each of its answers), and the
+// download goes on with the blocks the chain misses then, towards its
+// next best header; at most maxForgets times. It returns how many
+// blocks the chain accepted; it ends when the window is empty, or when
+// no peer can be asked for what is left.
+func (n *Node) download(ctx context.Context, first peer.ID, claimed []chain.Hash) int {
 	ctx, cancel := context.WithCancel(ctx)
 	ids := n.syncPeers(first)
 	d := &downloader{
@@ -702,6 +721,7 @@ func (n *Node) download(ctx context.Context, first peer.ID) int {
 		slots:   make(map[chain.Hash]*slot),
 		results: make(chan fetchResult, len(ids)*MaxRequestsPerPeer),
 		tip:     n.peerTip(first),
+		claimed: claimed,
 	}
 	for _, id := range ids {
 		dp := &dlPeer{id: id, lacks: make(map[chain.Hash]bool), failed: make(map[chain.Hash]bool)}
@@ -725,6 +745,7 @@ func (n *Node) download(ctx context.Context, first peer.ID) int {
 		case r := <-d.results:
 			d.handle(r)
 		}
+		d.forgetLost()
 		d.process()
 	}
 	return d.handed
@@ -845,6 +866,79 @@ func (d *downloader) handle(r fetchResult) {
 		dp.out = true
 	}
 	d.n.log.Info("sync: blocks request failed", "peer", r.peer, "blocks", len(r.hashes), "stalls", dp.stalls, "dropped", dp.out, "err", r.err)
+}
+
+// lost reports whether no peer of the download can give h any more:
+// the sync peer answered not found, and each other peer did or left
+// the download. A sync peer that left without answering (it stalled)
+// proves nothing about the headers, so nothing is lost then.
+func (d *downloader) lost(h chain.Hash) bool {
+	if d.slots[h].state != slotQueued || !d.peers[0].lacks[h] {
+		return false
+	}
+	for _, dp := range d.peers[1:] {
+		if !dp.lacks[h] && !dp.out {
+			return false
+		}
+	}
+	return true
+}
+
+// forgetLost has the chain forget the header branch from the lowest
+// block of the window not arrived yet when it is lost (the blocks above
+// it cannot connect without it; a lost block above a block still asked
+// for waits for that answer, so that the branch goes from its lowest
+// block that nobody has), counts it against the sync peer when that
+// peer sent those headers, and refills the window. After maxForgets,
+// or when the chain cannot forget (the block is stored, its seal
+// failed), the download stops.
+func (d *downloader) forgetLost() {
+	if d.stop {
+		return
+	}
+	i := 0
+	for i < len(d.want) && d.slots[d.want[i]].state == slotArrived {
+		i++
+	}
+	if i == len(d.want) || !d.lost(d.want[i]) {
+		return
+	}
+	h := d.want[i]
+	n, first := d.n, d.peers[0]
+	var held []chain.Hash // first's claimed headers the chain holds
+	for _, c := range d.claimed {
+		if n.chain.HaveHeader(c) {
+			held = append(held, c)
+		}
+	}
+	count, err := n.chain.ForgetHeaders(h)
+	if err != nil {
+		n.log.Info("sync: missing block not served, not forgotten", "hash", h, "err", err)
+		d.stop = true
+		return
+	}
+	if count == 0 { // gone already (evicted): the window was out of date
+		d.refill()
+		return
+	}
+	d.forgets++
+	n.syncForgotten.Add(1)
+	n.syncForgottenHeaders.Add(int64(count))
+	fault := false
+	for _, c := range held {
+		if fault = !n.chain.HaveHeader(c); fault {
+			break
+		}
+	}
+	if fault {
+		n.rejected(first.id)
+	}
+	n.log.Info("sync: headers whose block no peer has forgotten", "hash", h, "headers", count, "peer", first.id, "fault", fault)
+	if d.forgets >= maxForgets {
+		d.stop = true
+		return
+	}
+	d.refill()
 }
 
 // process hands the arrived blocks at the bottom of the window to the

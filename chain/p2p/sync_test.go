@@ -579,3 +579,128 @@ func TestSyncWrongAndNotFound(t *testing.T) {
 	}
 	noSyncStreams(t, n)
 }
+
+// TestSyncForgetsUnservedHeaders: a peer with more work sends a header
+// chain longer than the honest one the node holds the headers of, and
+// answers not found for its blocks, as does the honest peer. The sync
+// forgets those headers, counts a fault against the peer that sent
+// them (not against the honest one, which never claimed them), and
+// goes on in the same sync with the honest chain's blocks. Without the
+// forgetting, MissingBlocks keeps returning the made-up blocks and the
+// sync stalls.
+func TestSyncForgetsUnservedHeaders(t *testing.T) {
+	p := &chain.DevParams
+	n, f := newSyncNode(t, p)
+	f.tree = true
+	honestChain := testChain(t, p, 6, 20, 1)
+	fake := testChain(t, p, 7, 40, 1)
+	// The honest headers came earlier (a sync cut short, say).
+	if _, err := f.ProcessHeaders(headersOfBlocks(honestChain)); err != nil {
+		t.Fatal(err)
+	}
+	honestPeer := newRawPeer(t, p, 7, honestChain) // no sync of its own
+	liar := newRawPeer(t, p, 1<<40, fake)
+	liar.mode.Store(notFound)
+	honestPeer.sayHello(t, n)
+	liar.sayHello(t, n)
+
+	waitFor(t, "the honest chain's blocks", func() bool { return n.SyncStats().Blocks == int64(len(honestChain)) })
+	for _, b := range honestChain {
+		if !f.has(b.Hash(), false) {
+			t.Fatalf("block %v missing", b.Hash())
+		}
+	}
+	for _, b := range fake {
+		if f.HaveHeader(b.Hash()) {
+			t.Fatalf("made-up header %v kept; %+v", b.Hash(), n.SyncStats())
+		}
+	}
+	if got := f.MissingBlocks(MaxBlocksInFlight); len(got) != 0 {
+		t.Fatalf("still missing %v", got)
+	}
+	st := n.SyncStats()
+	if st.Forgotten != 1 || st.ForgottenHeaders != int64(len(fake)) || st.HelloSyncs != 1 || st.Served[honestPeer.ID()] != int64(len(honestChain)) {
+		t.Fatalf("sync stats %+v, want one branch of %d headers forgotten in one sync", st, len(fake))
+	}
+	if liar.invalidCountAt(n) != 1 || honestPeer.invalidCountAt(n) != 0 {
+		t.Fatalf("faults: liar %d, honest %d; want 1 and 0", liar.invalidCountAt(n), honestPeer.invalidCountAt(n))
+	}
+
+	// The liar cannot loop: each made-up chain it sends again is
+	// forgotten again and counted, and MaxInvalid (3) of them ban it.
+	liar.sayHello(t, n)
+	waitFor(t, "the second forgetting", func() bool { return n.SyncStats().Forgotten == 2 && liar.invalidCountAt(n) == 2 })
+	liar.sayHello(t, n)
+	waitFor(t, "the liar banned", func() bool { return n.Stats().InvalidBans == 1 })
+	if honestPeer.invalidCountAt(n) != 0 {
+		t.Fatal("the honest peer was penalized")
+	}
+	noSyncStreams(t, n)
+}
+
+// TestSyncStalledHeaderPeerForgetsNothing: when the header peer stalls
+// instead of answering, and the other peer lacks the blocks, nothing
+// proves the headers made up: they are kept, and nobody is penalized;
+// the next sync, once the peer answers, brings their blocks.
+func TestSyncStalledHeaderPeerForgetsNothing(t *testing.T) {
+	p := &chain.DevParams
+	n, f := newSyncNode(t, p)
+	f.tree = true
+	blocks := testChain(t, p, 8, MaxRequestsPerPeer*MaxBlocksPerFetch, 1) // MaxStalls requests
+	staller := newRawPeer(t, p, 1<<40, blocks)
+	staller.mode.Store(stall)
+	lacking := newRawPeer(t, p, 7, nil)
+	lacking.mode.Store(notFound)
+	lacking.sayHello(t, n)
+	staller.sayHello(t, n)
+	waitFor(t, "the stall and the not-found answers", func() bool {
+		st := n.SyncStats()
+		return st.Stalls == MaxStalls && st.NotFound == int64(len(blocks))
+	})
+	staller.mode.Store(honest)
+	staller.sayHello(t, n) // a second sync, after the first ended
+	waitFor(t, "every block", func() bool { return n.SyncStats().Blocks == int64(len(blocks)) })
+	if st := n.SyncStats(); st.Forgotten != 0 || st.HeaderRequests != 2 {
+		t.Fatalf("sync stats %+v: headers forgotten", st)
+	}
+	if staller.invalidCountAt(n) != 0 || lacking.invalidCountAt(n) != 0 {
+		t.Fatal("a peer was penalized")
+	}
+	noSyncStreams(t, n)
+}
+
+// headersOfBlocks returns the headers of blocks.
+func headersOfBlocks(blocks []*chain.Block) []chain.Header {
+	out := make([]chain.Header, len(blocks))
+	for i, b := range blocks {
+		out[i] = b.Header
+	}
+	return out
+}
+
+// TestSyncForgetNoFaultForOthersHeaders: the chain holds a made-up
+// header chain from elsewhere (a sync cut short, say); an honest peer's
+// sync finds its blocks nowhere and forgets it, without counting it
+// against the honest peer, which never claimed it, and brings the
+// honest chain in the same sync.
+func TestSyncForgetNoFaultForOthersHeaders(t *testing.T) {
+	p := &chain.DevParams
+	n, f := newSyncNode(t, p)
+	f.tree = true
+	fake := testChain(t, p, 9, 30, 1)
+	if _, err := f.ProcessHeaders(headersOfBlocks(fake)); err != nil {
+		t.Fatal(err)
+	}
+	honestChain := testChain(t, p, 10, 10, 1)
+	honestPeer := newRawPeer(t, p, 1<<40, honestChain)
+	honestPeer.sayHello(t, n)
+	waitFor(t, "the honest chain's blocks", func() bool { return n.SyncStats().Blocks == int64(len(honestChain)) })
+	st := n.SyncStats()
+	if st.Forgotten != 1 || st.ForgottenHeaders != int64(len(fake)) || st.HelloSyncs != 1 {
+		t.Fatalf("sync stats %+v, want the made-up chain forgotten in one sync", st)
+	}
+	if honestPeer.invalidCountAt(n) != 0 {
+		t.Fatal("the honest peer was penalized for headers it never sent")
+	}
+	noSyncStreams(t, n)
+}
