@@ -252,18 +252,24 @@ func (n *Node) Proposer(slot uint64) (ProposerInfo, error) {
 }
 
 // precheckSeal checks b's seal before the block is stored: in full
-// (checkSeal) when b extends the tip; else what needs no chain state
-// (which validator is elected needs the state before the block, known
-// only once its branch is connected): the seal decodes, the header's time
-// is its slot's start, the slot is after the parent's (the earliest slot
-// the parent's time allows, parentSlotBound; 0 when the parent is
-// unknown) and has started,
-// and the seal is consistent with itself: signed by the key it names,
-// with that key's reveal for the slot's epoch (VerifySeal against a
-// schedule of that key alone). So a copy of a side-branch block with a
+// (checkSeal) when b extends the tip; else what needs no state of b's
+// branch (which validator is elected needs the state before the block,
+// known only once its branch is connected): the seal decodes, its key is
+// registered at the tip (in any status), the header's time is its slot's
+// start, the slot is after the parent's (the earliest slot the parent's
+// time allows, parentSlotBound; 0 when the parent is unknown) and has
+// started, and the seal is consistent with itself: signed by the key it
+// names, with that key's reveal for the slot's epoch (VerifySeal against
+// a schedule of that key alone). So a copy of a side-branch block with a
 // forged signature is refused before it is stored, as at the tip, and a
-// block sent early may come again in its slot. It costs one seal check.
-// The caller holds mu (shared).
+// block sent early may come again in its slot. The registration check
+// keeps a key made in seconds from making the node try a branch (a
+// reorganization down to its fork point and back) for free: a side
+// branch forks above the finalized checkpoint, so its proposers are
+// nearly always registered at the tip too; a block sealed by a key
+// registered on its own branch alone is refused, not remembered, and may
+// come again once the node follows that branch. It costs one map lookup
+// and one seal check. The caller holds mu (shared).
 func (n *Node) precheckSeal(b *chain.Block) error {
 	if b.Header.PrevBlock == n.view.tip().hash {
 		return n.checkSealAtTip(b)
@@ -275,6 +281,10 @@ func (n *Node) precheckSeal(b *chain.Block) error {
 	var s pos.Seal
 	if err := s.UnmarshalBinary(b.Seal[:]); err != nil {
 		return sealError(hash, err)
+	}
+	if _, ok := n.validators[s.Proposer]; !ok {
+		return sealError(hash, pos.RuleError{Code: pos.ErrWrongProposer,
+			Description: fmt.Sprintf("seal by %v, a key not registered at the tip", s.Proposer)})
 	}
 	rules := slotRules(n.params, parentSlotBound(n.params, n.index[b.Header.PrevBlock]), n.cfg.Now())
 	if err := rules.Check(); err != nil {

@@ -88,9 +88,20 @@ func (c *posChain) block(parent chain.Hash, height int64, slot uint64, priv ed25
 }
 
 // good returns the elected proposer's block for slot on the tip.
-func (c *posChain) good(slot uint64) *chain.Block {
+func (c *posChain) good(slot uint64, txs ...chain.Transaction) *chain.Block {
 	tip := c.n.Tip()
-	return c.block(tip.Hash, tip.Height+1, slot, c.priv, slot/uint64(c.p.EpochLength))
+	return c.blockTxs(tip.Hash, tip.Height+1, slot, c.priv, slot/uint64(c.p.EpochLength), txs...)
+}
+
+// deposit returns the deposit of amount by the genesis validator's owner
+// (c.priv) for validator key posKey(i), with the owner's sequence.
+func (c *posChain) deposit(i int, amount, sequence uint64) chain.Transaction {
+	c.tb.Helper()
+	d := chain.Deposit{From: pubOf(c.priv), Validator: pubOf(posKey(i)), Amount: amount, Sequence: sequence}
+	if err := d.Sign(c.priv, posKey(i), c.p.GenesisHash); err != nil {
+		c.tb.Fatal(err)
+	}
+	return chain.Transaction{Deposit: &d}
 }
 
 func (c *posChain) at(slot uint64) {
@@ -306,7 +317,7 @@ func TestPoSForgedSealSideBranch(t *testing.T) {
 				c := newPosChain(t)
 				c.at(10)
 				genesis := c.n.Tip().Hash
-				a1 := c.good(1)
+				a1 := c.good(1, c.deposit(1, c.p.MinDeposit, 0)) // registers posKey(1) at the tip
 				if _, err := c.n.ProcessBlock(a1); err != nil {
 					t.Fatal(err)
 				}
@@ -379,11 +390,11 @@ func TestPoSSealFailureSparesDescendants(t *testing.T) {
 	c := newPosChain(t)
 	c.at(20)
 	genesis := c.n.Tip().Hash
-	for _, slot := range []uint64{1, 2, 3} {
-		if _, err := c.n.ProcessBlock(c.good(slot)); err != nil {
-			t.Fatal(err)
-		}
+	if _, err := c.n.ProcessBlock(c.good(1, c.deposit(1, c.p.MinDeposit, 0))); err != nil { // registers posKey(1)
+		t.Fatal(err)
 	}
+	c.propose(2) // by the elected key: posKey(1) is active from epoch 1
+	c.propose(3)
 	mainTip := c.n.Tip().Hash
 	b := []*chain.Block{c.block(genesis, 1, 4, c.priv, 2)}
 	for i, slot := range []uint64{5, 6, 7, 8} {
@@ -464,6 +475,9 @@ func TestPoSBadSealNotStored(t *testing.T) {
 	if _, err := c.n.ProcessBlock(offSlot); !errors.As(err, new(chain.RuleError)) {
 		t.Fatalf("a seal of another slot than the header's: %v", err)
 	}
+	// A seal by a key not registered at the tip: refused, not stored.
+	_, err = c.n.ProcessBlock(c.withSeal(side, posKey(5), 2, 1))
+	wantPosCode(t, err, pos.ErrWrongProposer)
 	if _, ok := c.n.BlockInfo(side.Hash()); ok || c.store.Commits() != commits {
 		t.Fatal("a side-branch block with a bad seal was stored")
 	}

@@ -124,14 +124,9 @@ func posForkChain(tb testing.TB) (*posChain, *chain.Block) {
 	tb.Helper()
 	c := newPosChain(tb)
 	c.at(100)
-	owner := posKey(0)
 	var txs []chain.Transaction
 	for i := 1; i < len(posStakes); i++ {
-		d := chain.Deposit{From: pubOf(owner), Validator: pubOf(posKey(i)), Amount: posStakes[i], Sequence: uint64(i - 1)}
-		if err := d.Sign(owner, posKey(i), c.p.GenesisHash); err != nil {
-			tb.Fatal(err)
-		}
-		txs = append(txs, chain.Transaction{Deposit: &d})
+		txs = append(txs, c.deposit(i, posStakes[i], uint64(i-1)))
 	}
 	return c, c.propose(1, txs...)
 }
