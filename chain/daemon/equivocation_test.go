@@ -21,24 +21,9 @@ func TestProposerEquivocationSlashed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("two networked daemons for a few seconds")
 	}
-	var keys [2]ed25519.PrivateKey
-	for i := range keys {
-		seed := make([]byte, ed25519.SeedSize)
-		seed[0] = byte(i + 7)
-		keys[i] = ed25519.NewKeyFromSeed(seed)
-	}
+	keys, p, d0, d1 := slashPair(t, 8)
 	pub0 := chain.PublicKey(keys[0].Public().(ed25519.PublicKey))
 	reporter := chain.PublicKey(keys[1].Public().(ed25519.PublicKey)).Address()
-	p, err := chain.DevPoSParamsFor(chain.DevPoSGenesisTemplate(uint32(time.Now().Unix()), pub0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.SlotDuration = 300 * time.Millisecond
-	p.EpochLength = 8
-	d0 := startPoSDaemon(t, &p, keys[0])
-	d1 := startPoSDaemon(t, &p, keys[1])
-	dial(t, d1, d0)
-	waitFor(t, "mesh", func() bool { return meshed(d0, d1) && meshed(d1, d0) })
 	waitSlots(t, "two blocks on daemon 1", 30*time.Second, func() bool { return d1.Node().Tip().Height >= 2 })
 
 	// The equivocation: daemon 1's tip again, paying someone else, sealed
@@ -132,24 +117,9 @@ func TestDoubleVoteSlashed(t *testing.T) {
 }
 
 func testDoubleVoteSlashed(t *testing.T, inBlock bool) {
-	var keys [2]ed25519.PrivateKey
-	for i := range keys {
-		seed := make([]byte, ed25519.SeedSize)
-		seed[0] = byte(i + 7)
-		keys[i] = ed25519.NewKeyFromSeed(seed)
-	}
+	keys, p, d0, d1 := slashPair(t, 16)
 	pub0 := chain.PublicKey(keys[0].Public().(ed25519.PublicKey))
 	reporter := chain.PublicKey(keys[1].Public().(ed25519.PublicKey)).Address()
-	p, err := chain.DevPoSParamsFor(chain.DevPoSGenesisTemplate(uint32(time.Now().Unix()), pub0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.SlotDuration = 300 * time.Millisecond
-	p.EpochLength = 16
-	d0 := startPoSDaemon(t, &p, keys[0])
-	d1 := startPoSDaemon(t, &p, keys[1])
-	dial(t, d1, d0)
-	waitFor(t, "mesh", func() bool { return meshed(d0, d1) && meshed(d1, d0) })
 	// Early in an epoch on both daemons, so that daemon 0's validator
 	// does not vote for the next epoch before the test's votes are seen
 	// (its vote would make daemon 0 the reporter).
@@ -191,4 +161,27 @@ func testDoubleVoteSlashed(t *testing.T, inBlock bool) {
 		}
 	}
 	t.Logf("slashed at height %d; reporter credited %d of %d", d0.Node().Tip().Height, share, stake)
+}
+
+// slashPair starts two meshed PoS daemons, each with its validator key:
+// keys[0] is the genesis validator, keys[1]'s address is the reporter of
+// what daemon 1 sees; slots are 300 ms, epochs epochLength blocks.
+func slashPair(t *testing.T, epochLength int64) (keys [2]ed25519.PrivateKey, p *chain.Params, d0, d1 *testDaemon) {
+	t.Helper()
+	for i := range keys {
+		seed := make([]byte, ed25519.SeedSize)
+		seed[0] = byte(i + 7)
+		keys[i] = ed25519.NewKeyFromSeed(seed)
+	}
+	params, err := chain.DevPoSParamsFor(chain.DevPoSGenesisTemplate(uint32(time.Now().Unix()), chain.PublicKey(keys[0].Public().(ed25519.PublicKey))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	params.SlotDuration = 300 * time.Millisecond
+	params.EpochLength = epochLength
+	d0 = startPoSDaemon(t, &params, keys[0])
+	d1 = startPoSDaemon(t, &params, keys[1])
+	dial(t, d1, d0)
+	waitFor(t, "mesh", func() bool { return meshed(d0, d1) && meshed(d1, d0) })
+	return keys, &params, d0, d1
 }

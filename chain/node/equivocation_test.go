@@ -22,17 +22,7 @@ func (c *posChain) sealedWith(parent chain.Hash, height int64, slot uint64, priv
 	b.Transactions[0].Coinbase.Outputs[0].Amount = pay
 	b.Transactions = append(b.Transactions, txs...)
 	b.Header.MerkleRoot, _ = b.MerkleRoot()
-	reveal, err := pos.NewReveal(priv, c.p.GenesisHash, epoch)
-	if err != nil {
-		c.tb.Fatal(err)
-	}
-	s, err := pos.NewSeal(priv, c.p.GenesisHash, slot, b.Hash(), reveal)
-	if err != nil {
-		c.tb.Fatal(err)
-	}
-	enc, _ := s.MarshalBinary()
-	b.Seal = (*chain.BlockSeal)(enc)
-	return b
+	return c.withSeal(b, priv, slot, epoch)
 }
 
 // signedHeader returns the signed header of b's seal.

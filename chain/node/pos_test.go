@@ -66,25 +66,7 @@ func (c *posChain) open() *Node {
 // slot's start and sealed by priv with its reveal for revealEpoch.
 func (c *posChain) block(parent chain.Hash, height int64, slot uint64, priv ed25519.PrivateKey, revealEpoch uint64) *chain.Block {
 	c.tb.Helper()
-	start := pos.SlotStart(time.Unix(posGenesisTime, 0), c.p.SlotDuration, slot)
-	b := &chain.Block{
-		Header: chain.Header{Version: 1, PrevBlock: parent, Timestamp: uint32(start.Unix()), Bits: c.p.PowLimitBits},
-		Transactions: []chain.Transaction{{Coinbase: &chain.Coinbase{
-			Height: uint32(height), Outputs: []chain.Output{{Address: pubOf(priv).Address(), Amount: 1}},
-		}}},
-	}
-	b.Header.MerkleRoot, _ = b.MerkleRoot()
-	reveal, err := pos.NewReveal(priv, c.p.GenesisHash, revealEpoch)
-	if err != nil {
-		c.tb.Fatal(err)
-	}
-	s, err := pos.NewSeal(priv, c.p.GenesisHash, slot, b.Hash(), reveal)
-	if err != nil {
-		c.tb.Fatal(err)
-	}
-	enc, _ := s.MarshalBinary()
-	b.Seal = (*chain.BlockSeal)(enc)
-	return b
+	return c.blockTxs(parent, height, slot, priv, revealEpoch)
 }
 
 // good returns the elected proposer's block for slot on the tip.

@@ -30,17 +30,7 @@ func (c *posChain) blockTxs(parent chain.Hash, height int64, slot uint64, priv e
 		}}}, txs...),
 	}
 	b.Header.MerkleRoot, _ = b.MerkleRoot()
-	reveal, err := pos.NewReveal(priv, c.p.GenesisHash, revealEpoch)
-	if err != nil {
-		c.tb.Fatal(err)
-	}
-	s, err := pos.NewSeal(priv, c.p.GenesisHash, slot, b.Hash(), reveal)
-	if err != nil {
-		c.tb.Fatal(err)
-	}
-	enc, _ := s.MarshalBinary()
-	b.Seal = (*chain.BlockSeal)(enc)
-	return b
+	return c.withSeal(b, priv, slot, revealEpoch)
 }
 
 // propose returns the elected proposer's block for slot on c's tip,
