@@ -64,46 +64,16 @@ func (n *Node) ForgetHeaders(hash chain.Hash) (int, error) {
 			gone = append(gone, x)
 		}
 	}
-	n.forgotten.add(hash, n.cfg.Now().Add(ForgetWindow))
+	n.forgotten.add(hash, n.cfg.Now().Add(ForgetWindow), true)
 	n.dropHeaders(gone)
 	n.log.Info("header branch forgotten", "root", hash, "height", root.height, "forgotten", len(gone), "bestHeader", n.bestHeader.hash)
 	return len(gone), nil
 }
 
-// forgottenSet holds the roots of forgotten header branches with the
-// time until which they are refused, at most max of them (the oldest
-// goes first). The caller holds writeMu.
-type forgottenSet struct {
-	max   int
-	until map[chain.Hash]time.Time
-	ring  []chain.Hash // arrival order, at most max; once full, next is the oldest
-	next  int
-}
-
-// newForgottenSet returns an empty set holding at most limit hashes (at
-// least one).
-func newForgottenSet(limit int) *forgottenSet {
-	return &forgottenSet{max: max(limit, 1), until: make(map[chain.Hash]time.Time)}
-}
-
-// add remembers hash until the given time; a hash already held gets the
-// new time and keeps its place.
-func (f *forgottenSet) add(hash chain.Hash, until time.Time) {
-	if _, ok := f.until[hash]; !ok {
-		if len(f.ring) < f.max {
-			f.ring = append(f.ring, hash)
-		} else {
-			delete(f.until, f.ring[f.next])
-			f.ring[f.next] = hash
-			f.next = (f.next + 1) % f.max
-		}
-	}
-	f.until[hash] = until
-}
-
-// refused reports whether hash was forgotten and its time is not over
-// at now.
-func (f *forgottenSet) refused(hash chain.Hash, now time.Time) bool {
-	until, ok := f.until[hash]
+// refusedUntil reports whether forgotten (the roots of forgotten header
+// branches, each with the time until which it is refused) refuses hash at
+// now.
+func refusedUntil(forgotten *hashRing[time.Time], hash chain.Hash, now time.Time) bool {
+	until, ok := forgotten.get(hash)
 	return ok && now.Before(until)
 }

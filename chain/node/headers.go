@@ -150,7 +150,7 @@ func (n *Node) ProcessHeaders(hs []chain.Header) (HeadersResult, error) {
 			err = fmt.Errorf("%w: %w: header %v was refused (%v)", ErrDuplicate, ErrKnownInvalid, hash, code.RejectReason())
 			break
 		}
-		if n.forgotten.refused(hash, now) {
+		if refusedUntil(n.forgotten, hash, now) {
 			err = fmt.Errorf("%w: %v", ErrForgottenHeader, hash)
 			break
 		}

@@ -463,16 +463,16 @@ func TestForgetHeaders(t *testing.T) {
 // TestForgottenSetBound: the set of forgotten roots holds at most its
 // limit, the oldest going first.
 func TestForgottenSetBound(t *testing.T) {
-	f := newForgottenSet(2)
+	f := newHashRing[time.Time](2)
 	now := time.Unix(1000, 0)
 	until := now.Add(time.Minute)
 	for i := range 3 {
-		f.add(chain.Hash{byte(i)}, until)
+		f.add(chain.Hash{byte(i)}, until, true)
 	}
-	if f.refused(chain.Hash{0}, now) || !f.refused(chain.Hash{1}, now) || !f.refused(chain.Hash{2}, now) || len(f.until) != 2 {
-		t.Fatalf("set %v, want the last two hashes", f.until)
+	if refusedUntil(f, chain.Hash{0}, now) || !refusedUntil(f, chain.Hash{1}, now) || !refusedUntil(f, chain.Hash{2}, now) || len(f.vals) != 2 {
+		t.Fatalf("set %v, want the last two hashes", f.vals)
 	}
-	if f.refused(chain.Hash{2}, until) {
+	if refusedUntil(f, chain.Hash{2}, until) {
 		t.Fatal("refused at the end of its time")
 	}
 }

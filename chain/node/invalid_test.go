@@ -149,8 +149,8 @@ func TestInvalidAncestorFlood(t *testing.T) {
 	if o := h.node.OrphanCount(); o != 0 {
 		t.Errorf("%d orphans", o)
 	}
-	if r := h.node.rejected; len(r.codes) != MaxRejected || len(r.ring) != MaxRejected {
-		t.Errorf("%d refusals remembered in a ring of %d, want %d", len(r.codes), len(r.ring), MaxRejected)
+	if r := h.node.rejected; len(r.vals) != MaxRejected || len(r.ring) != MaxRejected {
+		t.Errorf("%d refusals remembered in a ring of %d, want %d", len(r.vals), len(r.ring), MaxRejected)
 	}
 	_, err := h.process(first) // forgotten: checked and refused again
 	wantCode(t, err, chain.ErrInvalidAncestorBlock)
@@ -159,12 +159,12 @@ func TestInvalidAncestorFlood(t *testing.T) {
 
 // TestRejectedSetBounded checks the FIFO bound of the remembered refusals.
 func TestRejectedSetBounded(t *testing.T) {
-	r := newRejectedSet(3)
+	r := newHashRing[chain.ErrorCode](3)
 	hashes := []chain.Hash{{1}, {2}, {3}, {4}, {5}}
 	for i, hash := range hashes {
-		r.add(hash, chain.ErrorCode(i))
+		r.add(hash, chain.ErrorCode(i), false)
 		if i == 2 {
-			r.add(hashes[0], chain.ErrHighHash) // held: neither moved up nor changed
+			r.add(hashes[0], chain.ErrHighHash, false) // held: neither moved up nor changed
 		}
 	}
 	for i, hash := range hashes {
@@ -173,10 +173,10 @@ func TestRejectedSetBounded(t *testing.T) {
 			t.Errorf("hash %d: %v, %v; want held %v with code %d", i, code, ok, want, i)
 		}
 	}
-	if len(r.codes) != 3 || len(r.ring) != 3 {
-		t.Errorf("%d hashes in a ring of %d, want 3", len(r.codes), len(r.ring))
+	if len(r.vals) != 3 || len(r.ring) != 3 {
+		t.Errorf("%d hashes in a ring of %d, want 3", len(r.vals), len(r.ring))
 	}
-	if z := newRejectedSet(0); z.max != 1 {
+	if z := newHashRing[chain.ErrorCode](0); z.max != 1 {
 		t.Errorf("a set of 0 holds %d", z.max)
 	}
 }

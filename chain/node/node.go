@@ -174,7 +174,7 @@ type Node struct {
 	rejected *rejectedSet // blocks refused before storage, for a rule that condemns them
 	// forgotten holds the roots of header branches ForgetHeaders dropped,
 	// which ProcessHeaders refuses for a while; guarded by writeMu.
-	forgotten *forgottenSet
+	forgotten *hashRing[time.Time]
 	// bestHeader is the heaviest index node not known invalid (see
 	// BestHeader); headerOnly counts the index nodes without
 	// StatusDataStored, at most MaxHeaderOnly (see ProcessHeaders).
@@ -228,8 +228,8 @@ func New(cfg Config) (*Node, error) {
 		validators: make(map[chain.PublicKey]chain.Validator),
 		finality:   make(map[string][]byte),
 		orphans:    newOrphanPool(cfg.MaxOrphans, cfg.MaxOrphanBytes),
-		rejected:   newRejectedSet(MaxRejected),
-		forgotten:  newForgottenSet(MaxForgotten),
+		rejected:   newHashRing[chain.ErrorCode](MaxRejected),
+		forgotten:  newHashRing[time.Time](MaxForgotten),
 
 		maxHeaderOnly: MaxHeaderOnly,
 	}
@@ -550,14 +550,14 @@ func (n *Node) reject(hash chain.Hash, err error) error {
 		return err
 	}
 	n.mu.Lock()
-	n.rejected.add(hash, rerr.Code)
+	n.rejected.add(hash, rerr.Code, false)
 	var dropped int
 	for queue := []chain.Hash{hash}; len(queue) > 0; {
 		parent := queue[0]
 		queue = queue[1:]
 		for _, ob := range n.orphans.takeChildren(parent) {
 			obHash := ob.Hash()
-			n.rejected.add(obHash, chain.ErrInvalidAncestorBlock)
+			n.rejected.add(obHash, chain.ErrInvalidAncestorBlock, false)
 			queue = append(queue, obHash)
 			dropped++
 		}

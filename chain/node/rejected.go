@@ -17,37 +17,45 @@ const MaxRejected = 4096
 // hash costs a repeated check, never a wrong answer, since a forgotten
 // block is checked again and refused again, or waits as an orphan. It is
 // not safe for concurrent use; the Node guards it as its orphan pool.
-type rejectedSet struct {
-	max   int
-	codes map[chain.Hash]chain.ErrorCode
-	ring  []chain.Hash // arrival order, at most max; once full, next is the oldest
-	next  int
+type rejectedSet = hashRing[chain.ErrorCode]
+
+// hashRing maps block hashes to values, holding at most max of them: once
+// full, the oldest entry (in arrival order) makes room for a new one. It
+// is not safe for concurrent use.
+type hashRing[V any] struct {
+	max  int
+	vals map[chain.Hash]V
+	ring []chain.Hash // arrival order, at most max; once full, next is the oldest
+	next int
 }
 
-// newRejectedSet returns an empty set holding at most limit hashes (at
+// newHashRing returns an empty ring holding at most limit hashes (at
 // least one).
-func newRejectedSet(limit int) *rejectedSet {
-	return &rejectedSet{max: max(limit, 1), codes: make(map[chain.Hash]chain.ErrorCode)}
+func newHashRing[V any](limit int) *hashRing[V] {
+	return &hashRing[V]{max: max(limit, 1), vals: make(map[chain.Hash]V)}
 }
 
-// add remembers that the block was refused for code, forgetting the
-// oldest entry when the set is full. A hash already held keeps its place.
-func (r *rejectedSet) add(hash chain.Hash, code chain.ErrorCode) {
-	if _, ok := r.codes[hash]; ok {
+// add maps hash to v, forgetting the oldest entry when the ring is full.
+// A hash already held keeps its place, and its value unless replace.
+func (r *hashRing[V]) add(hash chain.Hash, v V, replace bool) {
+	if _, ok := r.vals[hash]; ok {
+		if replace {
+			r.vals[hash] = v
+		}
 		return
 	}
 	if len(r.ring) < r.max {
 		r.ring = append(r.ring, hash)
 	} else {
-		delete(r.codes, r.ring[r.next])
+		delete(r.vals, r.ring[r.next])
 		r.ring[r.next] = hash
 		r.next = (r.next + 1) % r.max
 	}
-	r.codes[hash] = code
+	r.vals[hash] = v
 }
 
-// get returns the code the block was refused for, if the set holds it.
-func (r *rejectedSet) get(hash chain.Hash) (chain.ErrorCode, bool) {
-	code, ok := r.codes[hash]
-	return code, ok
+// get returns the value of hash, if the ring holds it.
+func (r *hashRing[V]) get(hash chain.Hash) (V, bool) {
+	v, ok := r.vals[hash]
+	return v, ok
 }
