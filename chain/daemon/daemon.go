@@ -78,6 +78,11 @@ type Config struct {
 	// proposes the blocks of the slots the key is elected to (see
 	// proposer). Can be nil: not a validator.
 	ValidatorKey ed25519.PrivateKey
+	// SlashReporter, if set, is the address paid the reporter's share of
+	// the stake of a validator the daemon slashes (see equivocation).
+	// Zero: the address of ValidatorKey, or without one the zero
+	// address, whose share nobody can spend.
+	SlashReporter chain.Address
 	// Logger receives the node's log. Can be nil: discard.
 	Logger *slog.Logger
 	// Now is the clock. Can be nil: time.Now.
@@ -194,7 +199,7 @@ func New(cfg Config) (*Daemon, error) {
 	d.pool = pool
 	d.mu.Unlock()
 	d.builder = &mining.Builder{Params: cfg.Params, Chain: n, Txs: pool}
-	d.equivocation = newEquivocation(cfg.Params, n, cfg.ValidatorKey)
+	d.equivocation = newEquivocation(cfg.Params, n, cfg.ValidatorKey, cfg.SlashReporter)
 	d.mu.Lock()
 	d.node = n
 	d.mu.Unlock()

@@ -31,9 +31,10 @@
 // when a registered proposer is seen sealing two blocks for one slot,
 // connected, side branch or refused, the daemon sends a
 // chain.ProposerSlash of the two signed headers through SendTransaction
-// (mempool and gossip), paying the reporter's share to its validator
-// key's address (the zero address, which nobody can spend, for a daemon
-// without one); the next proposer puts it in a block. Likewise, on any
+// (mempool and gossip), paying the reporter's share to
+// Config.SlashReporter, else its validator key's address (the zero
+// address, which nobody can spend, for a daemon with neither); the next
+// proposer puts it in a block. Likewise, on any
 // chain with stake, every vote it sees goes to a node.VoteWatch before
 // the mempool or the node decides on it: sent (SendTransaction, its
 // validator), from gossip (the mempool refuses the second vote of a key

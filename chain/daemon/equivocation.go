@@ -22,21 +22,31 @@ type equivocation struct {
 	seals *node.SealWatch // nil off proof of stake: nothing to watch
 	votes *node.VoteWatch // nil without stake: no votes
 
-	// reporter is paid the reporter's share of the slashed stake: the
-	// address of the daemon's validator key, or the zero address (whose
-	// share nobody can spend) for a daemon that is not a validator.
+	// reporter is paid the reporter's share of the slashed stake (see
+	// reporterAddress).
 	reporter chain.Address
 }
 
-// newEquivocation returns the duty for the daemon of n on params, with
-// validatorKey (nil for none) naming the reporter.
-func newEquivocation(params *chain.Params, n *node.Node, validatorKey ed25519.PrivateKey) equivocation {
+// newEquivocation returns the duty for the daemon of n on params, paying
+// reporterAddress(reporter, validatorKey).
+func newEquivocation(params *chain.Params, n *node.Node, validatorKey ed25519.PrivateKey, reporter chain.Address) equivocation {
 	registered := func(k chain.PublicKey) bool { return n.Validator(k) != (chain.Validator{}) }
-	e := equivocation{seals: node.NewSealWatch(params, registered), votes: node.NewVoteWatch(params, registered)}
-	if validatorKey != nil {
-		e.reporter = chain.PublicKey(validatorKey.Public().(ed25519.PublicKey)).Address()
+	return equivocation{
+		seals:    node.NewSealWatch(params, registered),
+		votes:    node.NewVoteWatch(params, registered),
+		reporter: reporterAddress(reporter, validatorKey),
 	}
-	return e
+}
+
+// reporterAddress returns the address a slash pays: reporter when set,
+// else the address of validatorKey, else (a daemon that is not a
+// validator and was given no address) the zero address, whose share
+// nobody can spend.
+func reporterAddress(reporter chain.Address, validatorKey ed25519.PrivateKey) chain.Address {
+	if reporter == (chain.Address{}) && validatorKey != nil {
+		return chain.PublicKey(validatorKey.Public().(ed25519.PublicKey)).Address()
+	}
+	return reporter
 }
 
 // observeBlock shows b to both watches (see observeSeal and

@@ -21,7 +21,7 @@ func TestProposerEquivocationSlashed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("two networked daemons for a few seconds")
 	}
-	keys, p, d0, d1 := slashPair(t, 8)
+	keys, p, d0, d1 := slashPair(t, 8, chain.Address{})
 	pub0 := chain.PublicKey(keys[0].Public().(ed25519.PublicKey))
 	reporter := chain.PublicKey(keys[1].Public().(ed25519.PublicKey)).Address()
 	waitSlots(t, "two blocks on daemon 1", 30*time.Second, func() bool { return d1.Node().Tip().Height >= 2 })
@@ -117,9 +117,17 @@ func TestDoubleVoteSlashed(t *testing.T) {
 }
 
 func testDoubleVoteSlashed(t *testing.T, inBlock bool) {
-	keys, p, d0, d1 := slashPair(t, 16)
+	// Sent: daemon 1 pays its validator key's address; in a block: the
+	// address it was given (Config.SlashReporter).
+	var reporter chain.Address
+	if inBlock {
+		reporter = chain.Address{0x5a, 0x11}
+	}
+	keys, p, d0, d1 := slashPair(t, 16, reporter)
 	pub0 := chain.PublicKey(keys[0].Public().(ed25519.PublicKey))
-	reporter := chain.PublicKey(keys[1].Public().(ed25519.PublicKey)).Address()
+	if !inBlock {
+		reporter = chain.PublicKey(keys[1].Public().(ed25519.PublicKey)).Address()
+	}
 	// Early in an epoch on both daemons, so that daemon 0's validator
 	// does not vote for the next epoch before the test's votes are seen
 	// (its vote would make daemon 0 the reporter).
@@ -164,9 +172,10 @@ func testDoubleVoteSlashed(t *testing.T, inBlock bool) {
 }
 
 // slashPair starts two meshed PoS daemons, each with its validator key:
-// keys[0] is the genesis validator, keys[1]'s address is the reporter of
-// what daemon 1 sees; slots are 300 ms, epochs epochLength blocks.
-func slashPair(t *testing.T, epochLength int64) (keys [2]ed25519.PrivateKey, p *chain.Params, d0, d1 *testDaemon) {
+// keys[0] is the genesis validator; daemon 1 has reporter as its
+// Config.SlashReporter (zero: keys[1]'s address is the reporter of what
+// it sees); slots are 300 ms, epochs epochLength blocks.
+func slashPair(t *testing.T, epochLength int64, reporter chain.Address) (keys [2]ed25519.PrivateKey, p *chain.Params, d0, d1 *testDaemon) {
 	t.Helper()
 	for i := range keys {
 		seed := make([]byte, ed25519.SeedSize)
@@ -180,8 +189,30 @@ func slashPair(t *testing.T, epochLength int64) (keys [2]ed25519.PrivateKey, p *
 	params.SlotDuration = 300 * time.Millisecond
 	params.EpochLength = epochLength
 	d0 = startPoSDaemon(t, &params, keys[0])
-	d1 = startPoSDaemon(t, &params, keys[1])
+	d1 = startPoSDaemonConfig(t, Config{Params: &params, ValidatorKey: keys[1], SlashReporter: reporter})
 	dial(t, d1, d0)
 	waitFor(t, "mesh", func() bool { return meshed(d0, d1) && meshed(d1, d0) })
 	return keys, &params, d0, d1
+}
+
+// TestReporterAddress: a slash pays Config.SlashReporter when set, else
+// the validator key's address, else the zero address.
+func TestReporterAddress(t *testing.T) {
+	key := ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+	keyAddr := chain.PublicKey(key.Public().(ed25519.PublicKey)).Address()
+	set := chain.Address{1, 2, 3}
+	for _, c := range []struct {
+		reporter chain.Address
+		key      ed25519.PrivateKey
+		want     chain.Address
+	}{
+		{set, key, set},
+		{set, nil, set},
+		{chain.Address{}, key, keyAddr},
+		{chain.Address{}, nil, chain.Address{}},
+	} {
+		if got := reporterAddress(c.reporter, c.key); got != c.want {
+			t.Errorf("reporterAddress(%v, key %v): %v, want %v", c.reporter, c.key != nil, got, c.want)
+		}
+	}
 }

@@ -20,7 +20,15 @@ import (
 // in memory, on the real clock (slots need one), with validator key.
 func startPoSDaemon(t *testing.T, p *chain.Params, key ed25519.PrivateKey) *testDaemon {
 	t.Helper()
-	d, err := New(Config{Params: p, ValidatorKey: key, Network: &Network{Listen: loopback(t)}, Logger: posTestLogger})
+	return startPoSDaemonConfig(t, Config{Params: p, ValidatorKey: key})
+}
+
+// startPoSDaemonConfig is startPoSDaemon with cfg, to which it adds a
+// loopback network and the test logger.
+func startPoSDaemonConfig(t *testing.T, cfg Config) *testDaemon {
+	t.Helper()
+	cfg.Network, cfg.Logger = &Network{Listen: loopback(t)}, posTestLogger
+	d, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

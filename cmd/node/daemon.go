@@ -53,6 +53,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	consensus := fs.String("consensus", "pow", "pow: blocks are mined; pos: validators elected by stake propose in 2 s slots (a new chain's genesis stakes --validator-key; no mining, no --stratum)")
 	validatorKey := fs.String("validator-key", "", "vote for a checkpoint every epoch with the validator key in this file (node validator keygen; registered by node validator deposit)")
 	validatorPass := fs.String("validator-key-passphrase-file", "", "file holding --validator-key's passphrase (required with it)")
+	slashReporter := fs.String("slash-reporter", "", "address paid the reporter's share when this node slashes an equivocating validator (default: --validator-key's address; without either the share is burned)")
 	epochLength := fs.Int64("epoch-length", chain.DevParams.EpochLength, "dev/test knob: blocks per stake epoch; every node of the chain, at every start, must use the same value")
 	slotDuration := fs.Duration("slot-duration", chain.DevSlotDuration, fmt.Sprintf("dev/test knob, --consensus pos only: length of a proposer slot, %v to %v; every node of the chain, at every start, must use the same value", minSlotDuration, maxSlotDuration))
 	var lim poolLimits
@@ -92,6 +93,12 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	valKey, err := loadValidatorKey(*validatorKey, *validatorPass, stderr)
 	if err != nil {
 		return err
+	}
+	var reporter chain.Address
+	if *slashReporter != "" {
+		if reporter, err = chain.ParseAddress(*slashReporter); err != nil {
+			return cli.Usagef("--slash-reporter: %v", err)
+		}
 	}
 	var payout chain.Address
 	var tlsConfig *tls.Config
@@ -150,6 +157,7 @@ func daemonCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		Reindex:       *reindex,
 		Network:       network,
 		ValidatorKey:  valKey,
+		SlashReporter: reporter,
 		Logger:        log,
 	})
 	if err != nil {

@@ -53,6 +53,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"--dev", "--listen", "", "--peer", "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWGa5BNfj4rVv2xcZn35LvTWEsbg6AJzpfcfNWtFYFwcRg"}, "--peer needs networking"},
 		{[]string{"--dev", "--listen", "", "--mdns"}, "--mdns needs networking"},
 		{[]string{"--dev", "--mdns=maybe"}, "invalid boolean"},
+		{[]string{"--dev", "--listen", "", "--slash-reporter", "nope"}, "--slash-reporter"},
 		{[]string{"wallet"}, "usage: node wallet"},
 		{[]string{"wallet", "new", "extra"}, "unexpected argument"},
 		{[]string{"send"}, "--to ADDR is required"},
