@@ -202,3 +202,42 @@ func TestFinalityBound(t *testing.T) {
 	}
 	wantReason(t, p.Accept(voteTx(t, 0, 1, 2)), RejectPoolFull)
 }
+
+// TestFinalityOrderPerBlockCaps: Transactions hands out at most
+// Params.MaxVotesPerBlock votes and MaxSlashesPerBlock slashes, the
+// oldest target epochs first, and fills the rest with transfers; the
+// votes and slashes left out stay pending.
+func TestFinalityOrderPerBlockCaps(t *testing.T) {
+	params := chain.DevParams // the same network: votes signed for it verify
+	params.MaxVotesPerBlock, params.MaxSlashesPerBlock = 2, 1
+	c := &finChain{stakeChain: newStakeChain(), refuse: map[chain.PublicKey]error{}}
+	c.set(0, 100*stakeCoin, 0)
+	for v := range 5 {
+		c.validators[valKey(v)] = chain.Validator{Owner: addr(0), Stake: 10 * stakeCoin, ActivationEpoch: 1}
+	}
+	c.height = 2 * params.EpochLength // epoch 2
+	p := newPoolFor(t, &params, c, 0)
+	late, early := voteTx(t, 0, 1, 2), voteTx(t, 1, 0, 1)
+	mustAccept(t, p, late, voteTx(t, 2, 1, 2), early, slashTx(t, 3), slashTx(t, 4), transfer(t, 0, 3, stakeCoin, 5000, 0))
+	txs := p.Transactions(100)
+	var votes, slashes, transfers int
+	for _, tx := range txs {
+		switch {
+		case tx.Vote != nil:
+			votes++
+		case tx.Slash != nil:
+			slashes++
+		case tx.Transfer != nil:
+			transfers++
+		}
+	}
+	if votes != 2 || slashes != 1 || transfers != 1 || len(txs) != 4 {
+		t.Fatalf("%d votes, %d slashes, %d transfers of %d, want 2, 1, 1 of 4", votes, slashes, transfers, len(txs))
+	}
+	if txs[0].TxID() != early.TxID() || txs[1].TxID() != late.TxID() {
+		t.Fatal("the vote of the oldest target epoch does not come first, or the second vote is not the first to arrive")
+	}
+	if p.FinalityCount() != 5 {
+		t.Fatalf("%d finality transactions pending, want the 5 accepted", p.FinalityCount())
+	}
+}

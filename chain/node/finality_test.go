@@ -121,6 +121,47 @@ func TestFinalityJustifyFinalize(t *testing.T) {
 	}
 }
 
+// TestFinalityRewardsJustifyingVotesOnly: a vote counted on a link that
+// has not reached two thirds is not paid, and one on a link that never
+// justifies its target is never paid; a validator that does not vote
+// earns nothing. Validator 0 votes for epoch 1 alone; validators 1 and 2
+// justify epoch 2 from genesis and are paid; validator 0's late vote on
+// that justified link is paid once, its epoch-1 vote never.
+func TestFinalityRewardsJustifyingVotesOnly(t *testing.T) {
+	h := newHarness(t, false, Config{})
+	blocks := stakedChain(h)
+	g, cp1 := h.genesisCP(), h.cpOf(blocks[5])
+	owner := func(i int) uint64 { return h.node.Account(addr(i)).Balance }
+	before := []uint64{owner(0), owner(1), owner(2)}
+	paid := func(when string, want ...uint64) {
+		t.Helper()
+		for i, w := range want {
+			if got := owner(i) - before[i]; got != w*h.p.VoteReward {
+				t.Fatalf("%s: owner %d got %d base units, want %d rewards of %d", when, i, got, w, h.p.VoteReward)
+			}
+		}
+	}
+	b6 := h.next(blocks[5], 3, h.vote(0, g, cp1))
+	h.mustProcess(b6)
+	if info := h.node.Finality(); info.Justified != g || info.EpochVoted != 10*coin {
+		t.Fatalf("one vote: %+v", info)
+	}
+	paid("a third of the stake on g→1", 0, 0, 0)
+	rest := h.branch(b6, 4, 3, 1) // heights 7..10: 10 opens epoch 2
+	h.mustProcess(rest...)
+	cp2 := h.cpOf(rest[3])
+	paid("epoch 1 never justified", 0, 0, 0)
+	b11 := h.next(rest[3], 3, h.vote(1, g, cp2), h.vote(2, g, cp2))
+	h.mustProcess(b11)
+	if info := h.node.Finality(); info.Justified != cp2 {
+		t.Fatalf("epoch 2: %+v", info)
+	}
+	paid("g→2 justified by 1 and 2", 0, 1, 1)
+	b12 := h.next(b11, 3, h.vote(0, g, cp2))
+	h.mustProcess(b12)
+	paid("0's late vote on the justified link", 1, 1, 1)
+}
+
 // TestFinalityBadVotes: every vote rule makes the block invalid with its
 // code, and nothing changes.
 func TestFinalityBadVotes(t *testing.T) {

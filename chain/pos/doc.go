@@ -137,7 +137,22 @@
 //   - The validator set and stakes of epoch e must be fixed before the
 //     seed is (deposits taking effect at least two epochs after they are
 //     made), or a depositor could grind keys against a known seed. That
-//     is the node's rule to keep.
+//     is the node's rule to keep, and chain/node does not keep it yet: a
+//     deposit is active from the stake epoch after its block's
+//     (ActivationEpoch = epoch + 1), and the proposers of a block are
+//     drawn from the validators active in its stake epoch, so a deposit
+//     made in epoch E counts in the schedule of epoch E+1, whose seed
+//     (the beacon at the end of epoch E−1) is already known. The
+//     depositor can choose its key (its place in the key order, hence
+//     which stretch of [0, total stake) it covers) and its amount against
+//     that seed: with 100 validators of equal stake and one more
+//     depositing as much (half a slot of 50 expected), the best of the
+//     101 places gives it 2 or 3 slots of epoch E+1 for seeds 0 to 4
+//     (or, where a place covers them, the epoch's last slots, and so the
+//     withholding lever over epoch E+3). Later epochs are out of its
+//     reach. The fix: draw epoch e from the validator set as of the end
+//     of epoch e−2, with its seed (epochs counted in slots: missed slots
+//     put slot epochs ahead of the stake epochs of heights).
 //
 // Proposal shares match stake shares exactly in expectation;
 // TestElectionShares checks it over 100,000 slots with a chi-square test
@@ -193,8 +208,9 @@
 // without the key, so no proposer can choose its contribution, nor see
 // another's before it is published; block contents (transactions,
 // timestamps, the header hash) never enter the mix, so they cannot be
-// ground either; and the validator set of epoch e is fixed before the
-// seed is, so no one can grind keys against it.
+// ground either. The validator set of epoch e should be fixed before the
+// seed is, so that no one can grind keys against it; a new depositor can
+// still do so for its first epoch (see the list above).
 //
 // What a proposer can grind: it can withhold its block, and so its
 // reveal. That is one bit of influence per withheld slot, and it costs the

@@ -85,6 +85,17 @@ func FuzzUndo(f *testing.F) {
 	f.Add(appendAccount(nil, chain.Account{Balance: 5, Sequence: 1}))
 	f.Add(appendUndo(nil, &storage.Undo{Validators: []storage.ValidatorEntry{{Key: chain.PublicKey{3}, Validator: chain.Validator{Stake: 7, ActivationEpoch: 1}}}}))
 	f.Add(appendValidator(nil, chain.Validator{Owner: chain.Address{4}, Stake: 10, ActivationEpoch: 2, ExitEpoch: 5}))
+	// Finality-format records (decodeUndoFinality): a meta record, a
+	// deleted vote record (empty value) and the beacon, with and without
+	// validator entries.
+	fin := []storage.FinalityEntry{
+		{Key: storage.FinalityMetaKey, Value: storage.FinalityMeta{Justified: chain.Checkpoint{Epoch: 2, Hash: chain.Hash{2}}}.Encode()},
+		{Key: storage.VoteKey(3, chain.PublicKey{5})},
+		{Key: storage.BeaconKey, Value: storage.EncodeBeacon(storage.Beacon{Slot: 9, Epoch: 1, Mix: chain.Hash{6}, Valid: 1})},
+	}
+	f.Add(appendUndo(nil, &storage.Undo{Finality: fin}))
+	f.Add(appendUndo(nil, &storage.Undo{Accounts: []storage.AccountEntry{{Address: chain.Address{1}}},
+		Validators: []storage.ValidatorEntry{{Key: chain.PublicKey{3}, Validator: chain.Validator{Stake: 7, ActivationEpoch: 1}}}, Finality: fin[:1]}))
 	f.Fuzz(func(t *testing.T, val []byte) {
 		if v, err := decodeValidator(val); err == nil {
 			if enc := appendValidator(nil, v); !bytes.Equal(enc, val) {

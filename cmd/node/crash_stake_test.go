@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/ed25519"
 	"encoding/json"
 	"math/rand/v2"
 	"path/filepath"
@@ -13,11 +14,12 @@ import (
 	"github.com/powmine/powmine/chain/store"
 )
 
-// TestCrashValidatorSet submits deposits and a withdraw to the real node
-// across an epoch boundary, kills it with SIGKILL, and checks that the
-// restarted node reports the same validator sets, validators' owner
-// account and tip as before the kill, and that its store holds the
-// validators.
+// TestCrashValidatorSet submits deposits, the two validators' votes that
+// justify epoch 1, and a withdraw to the real node across an epoch
+// boundary, kills it with SIGKILL, and checks that the restarted node
+// reports the same validator sets, finality state (getfinality),
+// validators' owner account and tip as before the kill, and that its
+// store holds the validators and the finality records.
 func TestCrashValidatorSet(t *testing.T) {
 	dir := t.TempDir()
 	params, err := daemon.DevParams(dir, time.Now().Add(-24*time.Hour))
@@ -30,6 +32,7 @@ func TestCrashValidatorSet(t *testing.T) {
 	n := c.start()
 	owner := m.keys[0]
 	var valKeys [2]chain.PublicKey
+	var valPrivs [2]ed25519.PrivateKey
 	var deposits []chain.Transaction
 	for i := range valKeys {
 		_, vpriv, err := chain.GenerateKey(rand.NewChaCha8([32]byte{byte(i + 1)}))
@@ -40,7 +43,7 @@ func TestCrashValidatorSet(t *testing.T) {
 		if err := d.Sign(owner, vpriv, params.GenesisHash); err != nil {
 			t.Fatal(err)
 		}
-		valKeys[i] = d.Validator
+		valKeys[i], valPrivs[i] = d.Validator, vpriv
 		deposits = append(deposits, chain.Transaction{Deposit: d})
 	}
 	w := &chain.Withdraw{Validator: valKeys[0], Fee: 1000, Sequence: 2}
@@ -59,17 +62,28 @@ func TestCrashValidatorSet(t *testing.T) {
 	submit(tip)
 	tip = m.finish(tip, append([]chain.Transaction{{}}, deposits...), 2000, m.addrs[1])
 	submit(tip)
-	for tip.height < params.EpochLength+1 { // into epoch 1
+	for tip.height < params.EpochLength { // up to epoch 1's checkpoint
 		tip = m.finish(tip, []chain.Transaction{{}}, 0, m.addrs[1])
 		submit(tip)
 	}
+	votes := []chain.Transaction{{}}
+	for _, vpriv := range valPrivs {
+		v := &chain.Vote{Source: chain.Checkpoint{Hash: params.GenesisHash}, Target: chain.Checkpoint{Epoch: 1, Hash: tip.hash}}
+		if err := v.Sign(vpriv, params.GenesisHash); err != nil {
+			t.Fatal(err)
+		}
+		votes = append(votes, chain.Transaction{Vote: v})
+	}
+	tip = m.finish(tip, votes, 0, m.addrs[1])
+	submit(tip)
 	tip = m.finish(tip, []chain.Transaction{{}, {Withdraw: w}}, 1000, m.addrs[1])
 	submit(tip)
 
 	type view struct {
-		Tip     string
-		Sets    []json.RawMessage
-		Account json.RawMessage
+		Tip      string
+		Sets     []json.RawMessage
+		Finality json.RawMessage
+		Account  json.RawMessage
 	}
 	look := func() view {
 		t.Helper()
@@ -84,6 +98,9 @@ func TestCrashValidatorSet(t *testing.T) {
 			}
 			v.Sets = append(v.Sets, set)
 		}
+		if err := n.call("getfinality", &v.Finality); err != nil {
+			t.Fatal(err)
+		}
 		if err := n.call("getaccount", &v.Account, m.addrs[0].String()); err != nil {
 			t.Fatal(err)
 		}
@@ -94,6 +111,13 @@ func TestCrashValidatorSet(t *testing.T) {
 	if err := json.Unmarshal(before.Sets[1], &set1); err != nil || len(set1.Validators) != 2 {
 		t.Fatalf("epoch 1 set before the kill: %s, %v", before.Sets[1], err)
 	}
+	var fin struct {
+		Justified struct{ Epoch uint64 }
+		Voted     uint64 `json:"epoch_voted_stake"`
+	}
+	if err := json.Unmarshal(before.Finality, &fin); err != nil || fin.Justified.Epoch != 1 || fin.Voted != 45*chain.BaseUnitsPerCoin {
+		t.Fatalf("finality before the kill: %s, %v; want epoch 1 justified by both votes", before.Finality, err)
+	}
 	n.kill()
 	n.wait(t)
 
@@ -103,8 +127,8 @@ func TestCrashValidatorSet(t *testing.T) {
 	}
 	snap, err := db.Load()
 	db.Close()
-	if err != nil || len(snap.Validators) != 2 {
-		t.Fatalf("stored validators: %+v, %v", snap, err)
+	if err != nil || len(snap.Validators) != 2 || len(snap.Finality) == 0 {
+		t.Fatalf("stored validators and finality records: %+v, %v", snap, err)
 	}
 	for _, e := range snap.Validators {
 		want := chain.Validator{Owner: m.addrs[0], Stake: 20 * chain.BaseUnitsPerCoin, ActivationEpoch: 1, ExitEpoch: 2}
@@ -118,7 +142,9 @@ func TestCrashValidatorSet(t *testing.T) {
 
 	n = c.start()
 	if after := look(); !reflect.DeepEqual(after, before) {
-		t.Fatalf("after the restart %+v\nbefore %+v", after, before)
+		a, _ := json.Marshal(after)
+		b, _ := json.Marshal(before)
+		t.Fatalf("after the restart %s\nbefore %s", a, b)
 	}
 	n.stop(t)
 }
