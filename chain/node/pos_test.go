@@ -663,3 +663,71 @@ func TestPoSResealConcurrent(t *testing.T) {
 		t.Fatalf("stored b2: %v", err)
 	}
 }
+
+// TestPoSElectionDelay: a validator that deposits is active from the
+// next stake epoch (its votes count), but the election draws it only
+// ElectionDelayEpochs epochs later, when the seeds of its slots were
+// unknown at its deposit; with the same stake as the genesis validator
+// it is then drawn soon.
+func TestPoSElectionDelay(t *testing.T) {
+	c := newPosChain(t)
+	c.at(1)
+	if _, err := c.n.ProcessBlock(c.good(1, c.deposit(1, c.p.MinDeposit, 0))); err != nil {
+		t.Fatal(err)
+	}
+	newcomer := pubOf(posKey(1))
+	v := c.n.Validator(newcomer)
+	if v.ActivationEpoch != 1 {
+		t.Fatalf("validator %+v, want active from epoch 1", v)
+	}
+	for slot := uint64(2); ; slot++ {
+		tip := c.n.Tip()
+		if tip.Height > 40 {
+			t.Fatalf("the new validator was never drawn up to height %d", tip.Height)
+		}
+		stakeEpoch := max(c.p.Epoch(tip.Height+1), 1)
+		if !v.ActiveAt(stakeEpoch) {
+			t.Fatalf("validator %+v not active in stake epoch %d", v, stakeEpoch)
+		}
+		info, err := c.n.Proposer(slot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Proposer == newcomer {
+			// 3: the seed of the first slot epoch it may be drawn in must
+			// be the mix at the end of an epoch after the deposit's.
+			if stakeEpoch < v.ActivationEpoch+3 {
+				t.Fatalf("slot %d (stake epoch %d): the validator active from epoch %d is drawn before its delay", slot, stakeEpoch, v.ActivationEpoch)
+			}
+			t.Logf("first drawn in slot %d, stake epoch %d", slot, stakeEpoch)
+			return
+		}
+		c.at(slot)
+		if _, err := c.n.ProcessBlock(c.good(slot)); err != nil {
+			t.Fatalf("slot %d: %v", slot, err)
+		}
+	}
+}
+
+// TestScheduleFallsBackToActive: with no validator past its election
+// delay, the schedule draws from the active ones rather than stalling
+// the chain.
+func TestScheduleFallsBackToActive(t *testing.T) {
+	c := newPosChain(t)
+	k := pubOf(posKey(1))
+	validators := map[chain.PublicKey]chain.Validator{
+		k:                {Stake: c.p.MinDeposit, ActivationEpoch: 5},
+		pubOf(c.priv):    {Stake: c.p.MinDeposit, ActivationEpoch: 1, ExitEpoch: 5},
+		pubOf(posKey(2)): {Stake: c.p.MinDeposit, ActivationEpoch: 7},
+	}
+	height := 5 * c.p.EpochLength
+	sched, err := schedule(validators, c.p, height, 9, chain.Hash{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for slot := uint64(18); slot < 20; slot++ {
+		if got := sched.Proposer(slot); got != k {
+			t.Fatalf("slot %d: proposer %v, want the only active validator %v", slot, got, k)
+		}
+	}
+}

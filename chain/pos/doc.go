@@ -135,24 +135,20 @@
 //     It cannot pick a schedule, only the better of random ones, and it
 //     cannot reach epochs beyond e.
 //   - The validator set and stakes of epoch e must be fixed before the
-//     seed is (deposits taking effect at least two epochs after they are
-//     made), or a depositor could grind keys against a known seed. That
-//     is the node's rule to keep, and chain/node does not keep it yet: a
-//     deposit is active from the stake epoch after its block's
-//     (ActivationEpoch = epoch + 1), and the proposers of a block are
-//     drawn from the validators active in its stake epoch, so a deposit
-//     made in epoch E counts in the schedule of epoch E+1, whose seed
-//     (the beacon at the end of epoch E−1) is already known. The
-//     depositor can choose its key (its place in the key order, hence
-//     which stretch of [0, total stake) it covers) and its amount against
-//     that seed: with 100 validators of equal stake and one more
-//     depositing as much (half a slot of 50 expected), the best of the
-//     101 places gives it 2 or 3 slots of epoch E+1 for seeds 0 to 4
-//     (or, where a place covers them, the epoch's last slots, and so the
-//     withholding lever over epoch E+3). Later epochs are out of its
-//     reach. The fix: draw epoch e from the validator set as of the end
-//     of epoch e−2, with its seed (epochs counted in slots: missed slots
-//     put slot epochs ahead of the stake epochs of heights).
+//     seed is, or a depositor could grind keys against a known seed: its
+//     key (its place in the key order, hence which stretch of [0, total
+//     stake) it covers) and its amount. chain/node keeps that rule. A
+//     deposit is active (its votes count) from the stake epoch after its
+//     block's, but the election draws it only ElectionDelayEpochs (3)
+//     stake epochs later, in slot epochs at least 3 after the deposit's,
+//     whose seed is the mix at the end of an epoch that began after the
+//     deposit. Without the delay (as first built) a deposit made in epoch
+//     E counted in the schedule of epoch E+1, whose seed was known: with
+//     100 validators of equal stake and one more depositing as much (half
+//     a slot of 50 expected), the best of the 101 key places gave it 2 or
+//     3 slots of epoch E+1 for seeds 0 to 4. An exit still takes effect
+//     in the next stake epoch: one bit, chosen by a validator that is
+//     leaving, worth no more than withholding a block.
 //
 // Proposal shares match stake shares exactly in expectation;
 // TestElectionShares checks it over 100,000 slots with a chi-square test
@@ -208,9 +204,9 @@
 // without the key, so no proposer can choose its contribution, nor see
 // another's before it is published; block contents (transactions,
 // timestamps, the header hash) never enter the mix, so they cannot be
-// ground either. The validator set of epoch e should be fixed before the
-// seed is, so that no one can grind keys against it; a new depositor can
-// still do so for its first epoch (see the list above).
+// ground either; and a validator is drawn only in epochs whose seed was
+// unknown when it deposited, so no one can grind keys against it (see
+// the list above).
 //
 // What a proposer can grind: it can withhold its block, and so its
 // reveal. That is one bit of influence per withheld slot, and it costs the
