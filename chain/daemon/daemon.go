@@ -130,6 +130,10 @@ type Daemon struct {
 	tipCh    chan struct{}  // closed and replaced when the tip changes
 	dashPool dashboard.Pool // SetDashboardPool
 	reorgs   int            // disconnects seen since the last connect
+	// finalityStalled: the log said finality stalled, in epoch
+	// stallLogged, and has not said it resumed (watchFinality).
+	finalityStalled bool
+	stallLogged     uint64
 }
 
 // New opens the store in DataDir (creating it), loads the chain and
@@ -204,6 +208,7 @@ func New(cfg Config) (*Daemon, error) {
 	d.node = n
 	d.mu.Unlock()
 	d.metrics.setTip(n.Tip())
+	d.metrics.setFinality(n.Finality())
 	if cfg.Network != nil {
 		if err := d.startNetwork(cfg.Network, cfg.DataDir); err != nil {
 			d.Close()
@@ -277,9 +282,31 @@ func (d *Daemon) onEvent(e node.Event) {
 	}
 	if d.node != nil { // nil while a reindex replays the chain in New
 		d.metrics.setTip(d.node.Tip())
+		d.watchFinality()
 	}
 	close(d.tipCh)
 	d.tipCh = make(chan struct{})
+}
+
+// watchFinality updates the finality metrics after a change of the tip
+// and says in the log when finality stalls (node.FinalityInfo.Stalled),
+// once per epoch while it does, and when it resumes. d.mu must be held.
+func (d *Daemon) watchFinality() {
+	if !d.params.StakeEnabled() {
+		return
+	}
+	f := d.node.Finality()
+	d.metrics.setFinality(f)
+	switch stalled := f.Stalled(); {
+	case stalled && (!d.finalityStalled || f.Epoch != d.stallLogged):
+		d.log.Warn("finality stalled: the votes counted carry less than two thirds of the stake",
+			"epoch", f.Epoch, "finalized_epoch", f.Finalized.Epoch, "justified_epoch", f.Justified.Epoch,
+			"epoch_voted_stake", f.EpochVoted, "epoch_total_stake", f.EpochStake)
+		d.finalityStalled, d.stallLogged = true, f.Epoch
+	case !stalled && d.finalityStalled:
+		d.log.Info("finality resumed", "epoch", f.Epoch, "finalized_epoch", f.Finalized.Epoch)
+		d.finalityStalled = false
+	}
 }
 
 // SubmitBlock validates a block and adds it to the chain. It reports

@@ -4,15 +4,21 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/dashboard"
+	"github.com/powmine/powmine/chain/node"
 	"github.com/powmine/powmine/chain/template"
 )
 
@@ -28,6 +34,25 @@ type finalityNet struct {
 	keys  [4]ed25519.PrivateKey
 	owner ed25519.PrivateKey
 	up    [4]bool
+	log0  logBuffer // daemon 0's log, at level info
+}
+
+// logBuffer is a log destination that tests read while daemons write.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 const finalityStake = 10 * chain.BaseUnitsPerCoin
@@ -53,7 +78,11 @@ func newFinalityNet(t *testing.T) *finalityNet {
 // daemon 0.
 func (f *finalityNet) start(i int) {
 	f.t.Helper()
-	td := startTestDaemon(f.t, f.now, Config{Params: f.p, DataDir: f.dirs[i], ValidatorKey: f.keys[i], Network: &Network{Listen: loopback(f.t)}})
+	cfg := Config{Params: f.p, DataDir: f.dirs[i], ValidatorKey: f.keys[i], Network: &Network{Listen: loopback(f.t)}}
+	if i == 0 {
+		cfg.Logger = slog.New(slog.NewTextHandler(&f.log0, nil))
+	}
+	td := startTestDaemon(f.t, f.now, cfg)
 	f.tds[i] = td
 	f.up[i] = true
 	if i > 0 {
@@ -154,22 +183,27 @@ func TestFinalityNetwork(t *testing.T) {
 		t.Fatalf("block 2 has %d transactions, want the coinbase and 4 deposits", len(b.Transactions))
 	}
 	// Mine, letting every running validator's vote reach the miner, until
-	// epoch 2 is finalized (validators are active from epoch 1).
-	advance := func(until func(finalityJSON) bool, maxBlocks int) finalityJSON {
+	// epoch 2 is finalized (validators are active from epoch 1). healthy:
+	// finality must not lag as if stalled on the way.
+	advance := func(until func(finalityJSON) bool, maxBlocks int, healthy bool) finalityJSON {
 		t.Helper()
 		for range maxBlocks {
 			if f.p.Epoch(f.tds[0].Node().Tip().Height) >= 1 {
 				f.votesIn()
 			}
 			f.mine(miner)
-			if fin := f.finality(0); until(fin) {
+			fin := f.finality(0)
+			if healthy && (fin.Stalled || fin.Lag > node.FinalityStallLag && fin.EpochStake > 0) {
+				t.Fatalf("getfinality with every validator online: %+v", fin)
+			}
+			if until(fin) {
 				return fin
 			}
 		}
 		t.Fatalf("not reached within %d blocks: %+v", maxBlocks, f.finality(0))
 		return finalityJSON{}
 	}
-	fin := advance(func(fin finalityJSON) bool { return fin.Finalized.Epoch >= 2 }, 30)
+	fin := advance(func(fin finalityJSON) bool { return fin.Finalized.Epoch >= 2 }, 30, true)
 	t.Logf("finalized epoch %d at height %d, justified %d", fin.Finalized.Epoch, f.tds[0].Node().Tip().Height, fin.Justified.Epoch)
 	for i := 1; i < 4; i++ {
 		if other := f.finality(i); other.Finalized != fin.Finalized {
@@ -196,9 +230,13 @@ func TestFinalityNetwork(t *testing.T) {
 	if now.Finalized != stalled || now.Justified.Epoch > fin.Justified.Epoch {
 		t.Fatalf("finality moved without two thirds of the stake: %+v, before %+v", now, fin)
 	}
-	if now.EpochStake != 4*finalityStake || now.EpochVoted > 2*finalityStake {
+	if now.EpochStake != 4*finalityStake || now.EpochVoted > 2*finalityStake || !now.Stalled || now.Lag <= node.FinalityStallLag {
 		t.Fatalf("getfinality while stalled: %+v", now)
 	}
+	if log := f.log0.String(); !strings.Contains(log, "finality stalled") {
+		t.Fatalf("daemon 0 did not log the stall:\n%s", log)
+	}
+	wantMetric(t, f.tds[0], fmt.Sprintf("powmine_finality_lag_epochs %d", now.Lag))
 	t.Logf("stalled at finalized epoch %d for 3 epochs; epoch %d has %d of %d stake voted", now.Finalized.Epoch, now.Epoch, now.EpochVoted, now.EpochStake)
 
 	// They return with their data directories and signing records.
@@ -214,8 +252,15 @@ func TestFinalityNetwork(t *testing.T) {
 		f.start(i)
 		waitFor(t, "sync", func() bool { return f.tds[i].Node().Tip().Hash == f.tds[0].Node().Tip().Hash })
 	}
-	fin = advance(func(fin finalityJSON) bool { return fin.Finalized.Epoch > stalled.Epoch }, 4*int(f.p.EpochLength))
+	fin = advance(func(fin finalityJSON) bool { return fin.Finalized.Epoch > stalled.Epoch }, 4*int(f.p.EpochLength), false)
 	t.Logf("finality resumed: finalized epoch %d at height %d", fin.Finalized.Epoch, f.tds[0].Node().Tip().Height)
+	if fin.Stalled {
+		t.Fatalf("getfinality once finality resumed: %+v", fin)
+	}
+	if log := f.log0.String(); !strings.Contains(log, "finality resumed") {
+		t.Fatalf("daemon 0 did not log that finality resumed:\n%s", log)
+	}
+	wantMetric(t, f.tds[0], fmt.Sprintf("powmine_finality_finalized_epoch %d", fin.Finalized.Epoch))
 
 	// The dashboard's block tree marks the same checkpoints.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -317,5 +362,22 @@ func TestValidatorRecord(t *testing.T) {
 	}
 	if _, err := New(Config{Params: p, ValidatorKey: key[:10]}); err == nil {
 		t.Fatal("a short validator key was accepted")
+	}
+}
+
+// wantMetric fails t unless td's /metrics has the line want.
+func wantMetric(t *testing.T, td *testDaemon, want string) {
+	t.Helper()
+	resp, err := http.Get(td.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains("\n"+string(raw), "\n"+want+"\n") {
+		t.Fatalf("metrics lack %q:\n%s", want, raw)
 	}
 }

@@ -23,6 +23,9 @@ type metrics struct {
 	validation prometheus.Histogram
 	mempoolTxs prometheus.Gauge
 	mempoolB   prometheus.Gauge
+	justified  prometheus.Gauge
+	finalized  prometheus.Gauge
+	lag        prometheus.Gauge
 }
 
 func newMetrics() *metrics {
@@ -36,8 +39,12 @@ func newMetrics() *metrics {
 		validation: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "powmine_block_validation_seconds", Help: "Time to process a submitted block.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 		mempoolTxs: prometheus.NewGauge(prometheus.GaugeOpts{Name: "powmine_mempool_transactions", Help: "Transfers waiting in the mempool."}),
 		mempoolB:   prometheus.NewGauge(prometheus.GaugeOpts{Name: "powmine_mempool_bytes", Help: "Serialized size of the mempool's transfers."}),
+		justified:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "powmine_finality_justified_epoch", Help: "Epoch of the best chain's highest justified checkpoint."}),
+		finalized:  prometheus.NewGauge(prometheus.GaugeOpts{Name: "powmine_finality_finalized_epoch", Help: "Epoch of the best chain's finalized checkpoint."}),
+		lag:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "powmine_finality_lag_epochs", Help: "Epochs from the finalized checkpoint to the tip's epoch (stalled above 3 while validators hold stake)."}),
 	}
 	m.reg.MustRegister(m.height, m.work, m.connected, m.reorgs, m.reorgDepth, m.validation, m.mempoolTxs, m.mempoolB,
+		m.justified, m.finalized, m.lag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -46,6 +53,12 @@ func (m *metrics) setTip(tip node.BlockInfo) {
 	m.height.Set(float64(tip.Height))
 	w, _ := new(big.Float).SetInt(tip.Work).Float64()
 	m.work.Set(w)
+}
+
+func (m *metrics) setFinality(f node.FinalityInfo) {
+	m.justified.Set(float64(f.Justified.Epoch))
+	m.finalized.Set(float64(f.Finalized.Epoch))
+	m.lag.Set(float64(f.Lag()))
 }
 
 func (m *metrics) setMempool(info mempool.Info) {

@@ -193,11 +193,17 @@ type finalityJSON struct {
 	// stake of the validators active in that epoch.
 	EpochVoted uint64 `json:"epoch_voted_stake"`
 	EpochStake uint64 `json:"epoch_total_stake"`
+	// Lag is how many epochs the tip's epoch is past the finalized
+	// checkpoint's; Stalled says it is above node.FinalityStallLag while
+	// validators hold stake.
+	Lag     uint64 `json:"lag_epochs"`
+	Stalled bool   `json:"stalled"`
 }
 
 // getFinality returns the finality state of the best chain: the tip's
 // epoch, the justified and finalized checkpoints (epoch, hash, height)
-// and the stake counted for the current epoch's checkpoint.
+// the stake counted for the current epoch's checkpoint, and whether
+// finality has stalled.
 func (d *Daemon) getFinality(context.Context, json.RawMessage) (any, error) {
 	f := d.node.Finality()
 	return finalityJSON{
@@ -206,5 +212,7 @@ func (d *Daemon) getFinality(context.Context, json.RawMessage) (any, error) {
 		Finalized:  checkpointJSON{Epoch: f.Finalized.Epoch, Hash: f.Finalized.Hash.String(), Height: f.FinalizedHeight},
 		EpochVoted: f.EpochVoted,
 		EpochStake: f.EpochStake,
+		Lag:        f.Lag(),
+		Stalled:    f.Stalled(),
 	}, nil
 }

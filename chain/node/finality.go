@@ -331,6 +331,24 @@ type FinalityInfo struct {
 	EpochVoted, EpochStake uint64
 }
 
+// FinalityStallLag is how many epochs the tip's epoch may run ahead of
+// the finalized checkpoint's before finality counts as stalled: with
+// every validator online the lag is 2 (the previous checkpoint
+// justified, the one before it finalized, until the tip's epoch gathers
+// its votes), 3 while the votes for an epoch's checkpoint land in the
+// next epoch's blocks.
+const FinalityStallLag = 3
+
+// Lag returns how many epochs the tip's epoch is past the finalized
+// checkpoint's.
+func (f FinalityInfo) Lag() uint64 { return f.Epoch - min(f.Finalized.Epoch, f.Epoch) }
+
+// Stalled reports whether finality has stalled: validators hold stake in
+// the tip's epoch (a chain nobody stakes on has no finality to stall)
+// and the lag is above FinalityStallLag, which takes votes of less than
+// two thirds of the stake for more than one epoch.
+func (f FinalityInfo) Stalled() bool { return f.EpochStake > 0 && f.Lag() > FinalityStallLag }
+
 // Finality returns the finality state of the best chain. It is safe for
 // concurrent use.
 func (n *Node) Finality() FinalityInfo {

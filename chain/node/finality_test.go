@@ -442,3 +442,24 @@ func TestFinalityLighterJustifiedArrivesLater(t *testing.T) {
 		t.Fatalf("finality on the justified branch: %+v", info)
 	}
 }
+
+// TestFinalityInfoStalled: finality counts as stalled only with stake in
+// the tip's epoch and a lag above FinalityStallLag.
+func TestFinalityInfoStalled(t *testing.T) {
+	for _, c := range []struct {
+		epoch, finalized, stake uint64
+		lag                     uint64
+		stalled                 bool
+	}{
+		{0, 0, 10, 0, false},
+		{5, 2, 10, 3, false},
+		{6, 2, 10, 4, true},
+		{6, 2, 0, 4, false}, // nobody stakes: no finality to stall
+		{100, 99, 10, 1, false},
+	} {
+		f := FinalityInfo{Epoch: c.epoch, Finalized: chain.Checkpoint{Epoch: c.finalized}, EpochStake: c.stake}
+		if f.Lag() != c.lag || f.Stalled() != c.stalled {
+			t.Errorf("epoch %d, finalized %d, stake %d: lag %d stalled %v, want %d %v", c.epoch, c.finalized, c.stake, f.Lag(), f.Stalled(), c.lag, c.stalled)
+		}
+	}
+}
