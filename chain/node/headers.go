@@ -420,6 +420,51 @@ func (n *Node) HeaderLocator() []chain.Hash {
 func (n *Node) MainChainHeaders(locator []chain.Hash, limit int) []chain.Header {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
+	nodes := n.mainChainAfter(locator, limit)
+	if len(nodes) == 0 {
+		return nil
+	}
+	out := make([]chain.Header, len(nodes))
+	for i, node := range nodes {
+		out[i] = node.header
+	}
+	return out
+}
+
+// MainChainSealedHeaders is MainChainHeaders on a proof-of-stake chain
+// (elsewhere it fails with ErrNotPoS), with seals[i] the seal of hs[i]'s
+// block, read from the Store (Store.BlockSeals: one read, without
+// decoding the blocks): the answer to a peer's request for sealed
+// headers (see ProcessSealedHeaders). The headers are taken under the
+// read lock, the seals after it; a Store error is returned as it is. It
+// is safe for concurrent use.
+func (n *Node) MainChainSealedHeaders(locator []chain.Hash, limit int) (hs []chain.Header, seals []chain.BlockSeal, err error) {
+	if n.params.Consensus != chain.ConsensusPoS {
+		return nil, nil, ErrNotPoS
+	}
+	n.mu.RLock()
+	nodes := n.mainChainAfter(locator, limit)
+	hs = make([]chain.Header, len(nodes))
+	hashes := make([]chain.Hash, len(nodes))
+	for i, node := range nodes {
+		hs[i], hashes[i] = node.header, node.hash
+	}
+	n.mu.RUnlock()
+	if len(hs) == 0 {
+		return nil, nil, nil
+	}
+	seals = make([]chain.BlockSeal, len(hs))
+	if err := n.store.BlockSeals(hashes, seals); err != nil {
+		return nil, nil, err
+	}
+	return hs, seals, nil
+}
+
+// mainChainAfter returns up to limit nodes of the best chain that
+// follow the first locator hash found on it (genesis when none is): a
+// part of the view, to copy before mu is released. The caller holds mu
+// (shared).
+func (n *Node) mainChainAfter(locator []chain.Hash, limit int) []*blockNode {
 	var from int64
 	for _, h := range locator {
 		if node := n.index[h]; n.view.contains(node) {
@@ -431,11 +476,7 @@ func (n *Node) MainChainHeaders(locator []chain.Hash, limit int) []chain.Header 
 	if end <= from+1 {
 		return nil
 	}
-	out := make([]chain.Header, 0, end-from-1)
-	for _, node := range n.view.nodes[from+1 : end] {
-		out = append(out, node.header)
-	}
-	return out
+	return n.view.nodes[from+1 : end]
 }
 
 // heaviestHeader returns the heaviest node of the index that is not

@@ -257,3 +257,29 @@ func TestSealedHeadersPoW(t *testing.T) {
 	}
 	h.mustHeaders(a, 1)
 }
+
+// TestMainChainSealedHeaders: the answer to a sealed-headers request is
+// the best chain's headers after the locator, each with its block's
+// seal from the store; a proof-of-work chain has none.
+func TestMainChainSealedHeaders(t *testing.T) {
+	c, blocks, _ := growingChain(t, 12)
+	for _, tc := range []struct {
+		locator []chain.Hash
+		limit   int
+		want    []*chain.Block
+	}{
+		{[]chain.Hash{blocks[2].Hash(), c.g.Hash()}, 5, blocks[3:8]},
+		{[]chain.Hash{{0x99}}, 100, blocks},
+		{[]chain.Hash{blocks[len(blocks)-1].Hash()}, 100, nil},
+	} {
+		hs, seals, err := c.n.MainChainSealedHeaders(tc.locator, tc.limit)
+		wantHs, wantSeals := sealedHeaders(tc.want...)
+		if err != nil || !slices.Equal(hs, wantHs) || !slices.Equal(seals, wantSeals) {
+			t.Fatalf("after %v: %d headers, %d seals, %v; want %d of each", tc.locator[0], len(hs), len(seals), err, len(tc.want))
+		}
+	}
+	h := newHarness(t, true, Config{})
+	if _, _, err := h.node.MainChainSealedHeaders([]chain.Hash{h.genesis.Hash()}, 10); !errors.Is(err, ErrNotPoS) {
+		t.Fatalf("a proof-of-work chain: %v, want ErrNotPoS", err)
+	}
+}
