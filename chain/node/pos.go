@@ -66,11 +66,26 @@ import (
 // else the hash covers, still condemn the hash as for a proof-of-work
 // block.
 //
+// Headers-first sync takes proof-of-stake headers only with their
+// blocks' seals (ProcessSealedHeaders; a header alone costs nothing to
+// make): each seal gets precheckSeal's checks for a side-branch block
+// before its header is added (sealAlone, then the signature and the
+// reveal, for a whole answer at once: the signatures in one batch, each
+// distinct reveal once), and a bad one is refused the same way
+// (chain.ErrBadSeal, the hash not remembered, so the header with its
+// honest seal is taken later). A key not registered at the tip stops the
+// headers without refusing them (ErrUnregisteredProposer): a node behind
+// lacks the validators deposited on the blocks it has not connected yet.
+// Which validator is elected is checked when the block is connected, as
+// for a side-branch block; the block's own seal is checked again then.
+//
 // The gap left: a side-branch block whose copy sealed by the wrong
 // validator came first and is stored, but not connected, is a duplicate
 // to the honest copy until its branch is tried and its seal fails; then
-// it is fetched again. And a made-up side branch costs a forger only
-// keys of its own, no stake, until its first block is connected.
+// it is fetched again. And a made-up side branch, or header chain, costs
+// a forger a key registered at the tip, sealing slots it was not elected
+// for, until its first block is connected (or, for headers whose blocks
+// never come, until sync forgets them, see ForgetHeaders).
 //
 // Fork choice (forkchoice.go, better): the highest justified checkpoint,
 // then the most attesting stake (the stake of the votes the branch's
@@ -550,7 +565,8 @@ func parentSlotBound(p *chain.Params, parent *blockNode) uint64 {
 // header per slot. The first two fail with a chain.ErrBadSeal RuleError
 // (wrapping chain/pos's ErrSlotNotAfterParent for the second), the third
 // with chain.ErrTimeTooNew wrapping chain/pos's ErrFutureSlot: the header
-// may pass later, so it is not remembered as refused.
+// may pass later, so it is not remembered as refused. The header's seal
+// is checked after it (ProcessSealedHeaders).
 func checkHeaderSlot(h *chain.Header, hash chain.Hash, parent *blockNode, p *chain.Params, now time.Time) error {
 	slot, ok := earliestSlot(p, h.Timestamp, parent)
 	if _, _, starts := headerSlots(p, h.Timestamp); !starts {

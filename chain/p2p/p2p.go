@@ -64,8 +64,9 @@ type Chain interface {
 	// one wrapping ErrKnown or ErrOrphan, when it is merely not to be
 	// relayed.
 	ProcessBlock(b *chain.Block) error
-	// ProcessHeaders adds headers received from a peer, which must form
-	// a chain from a known header, without their blocks. It returns how
+	// ProcessHeaders adds headers received from a peer (on a
+	// proof-of-work chain; see SealedChain), which must form a chain
+	// from a known header, without their blocks. It returns how
 	// many were new; an error holding a chain.RuleError or wrapping
 	// ErrInvalid when they break a rule, are known invalid or do not
 	// connect (the peer is penalized; a chain.ErrTimeTooNew is only
@@ -154,7 +155,8 @@ type Config struct {
 	// Params are the chain's rules; GenesisHash names the topics and is
 	// compared in the hello. Required.
 	Params *chain.Params
-	// Chain and Mempool receive what peers send. Required.
+	// Chain and Mempool receive what peers send. Required; on a
+	// proof-of-stake chain Chain must be a SealedChain.
 	Chain   Chain
 	Mempool Mempool
 	// Listen are the multiaddrs to listen on (TCP and QUIC v1). Can be

@@ -481,11 +481,16 @@ func (n *Node) syncLoop(ctx context.Context) {
 
 // syncWith syncs headers first with p: it asks p for the headers after
 // the locator of the chain's best header, round after round while
-// answers are full, hands them to Chain.ProcessHeaders, then downloads
-// the blocks the chain misses (Chain.MissingBlocks) from every peer that
-// said hello, p first (see download). When the chain stopped taking
-// headers before p's answers ended (its bound of header-only nodes), the
-// two steps run again once blocks made room. The blocks it brings are
+// answers are full, hands them to Chain.ProcessHeaders (on a
+// proof-of-stake chain, with their seals, to
+// SealedChain.ProcessSealedHeaders), then downloads the blocks the chain
+// misses (Chain.MissingBlocks) from every peer that said hello, p first
+// (see download). When the chain stopped taking headers before p's
+// answers ended for a reason that is no fault (its bound of header-only
+// nodes, a header sealed by a key it does not know yet), the two steps
+// run again once blocks were connected (which make room, and register
+// the validators deposited on them); a pass that brings no block ends
+// the sync. The blocks it brings are
 // not gossiped one by one (the peers have them, and a long sync would
 // flood the topic with old blocks); at the end, if it brought any, the
 // tip is announced, so that peers behind us fetch the rest from us.
@@ -536,9 +541,10 @@ func (n *Node) syncLocator(locator []chain.Hash) []chain.Hash {
 // returns the last header of each answer (p claims their chains as its
 // best, so it should serve their blocks; at most maxHeaderRounds), and
 // reports whether the chain refused headers for a reason that blocks
-// may remove (its bound), so that the sync should go on after them. A
-// malformed answer, or headers that break a rule or do not connect,
-// count against p.
+// may remove (its bound, a seal by a key it does not know yet: an error
+// that is neither a rule error nor ErrInvalid), so that the sync should
+// go on after them. A malformed answer, or headers that break a rule
+// (a bad seal included) or do not connect, count against p.
 func (n *Node) syncHeadersFrom(ctx context.Context, p peer.ID) (claimed []chain.Hash, more bool) {
 	var last *chain.Hash
 	for range maxHeaderRounds {
