@@ -141,11 +141,12 @@ func (n *Node) ProcessHeaders(hs []chain.Header) (HeadersResult, error) {
 // (ForgetHeaders).
 //
 // The signatures and reveals are checked without locks and before any
-// header is added, for the headers that are not in the index, up to the
-// first sealed by a key not registered at the tip: the signatures in one
-// batch, each distinct reveal (a proposer's, once per epoch) once (see
-// chain/pos's VerifySeals); a header the index or the validators changed
-// for meanwhile is checked alone under the write lock. The rest is as
+// header is added, for the headers after those the index holds already,
+// up to the first sealed by a key not registered at the tip: the
+// signatures in one batch, each distinct reveal (a proposer's, once per
+// epoch) once (see chain/pos's VerifySeals); a header the index or the
+// validators changed for meanwhile is checked alone under the write
+// lock. The rest is as
 // ProcessHeaders: header-only nodes, in memory, bounded by
 // MaxHeaderOnly; the seals are not kept (the block brings its own, which
 // is checked again). It is safe for concurrent use.
