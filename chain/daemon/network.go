@@ -106,8 +106,8 @@ func (d *Daemon) NetworkAddrs() []ma.Multiaddr {
 type netChain struct{ d *Daemon }
 
 var (
-	_ p2p.Chain   = netChain{}
-	_ p2p.Mempool = netChain{}
+	_ p2p.SealedChain = netChain{}
+	_ p2p.Mempool     = netChain{}
 )
 
 // Status returns the tip and its justified epoch for the hello.
@@ -145,7 +145,21 @@ func (c netChain) ProcessBlock(b *chain.Block) error {
 // rule; a full index of header-only nodes, or a header forgotten lately
 // (node.ErrForgottenHeader), is merely no progress.
 func (c netChain) ProcessHeaders(hs []chain.Header) (int, error) {
-	res, err := c.d.node.ProcessHeaders(hs)
+	return headersAdded(c.d.node.ProcessHeaders(hs))
+}
+
+// ProcessSealedHeaders hands proof-of-stake headers from a peer, with
+// their seals, to the node, as ProcessHeaders: a bad seal is a rule
+// error; a header sealed by a key the node does not know yet
+// (node.ErrUnregisteredProposer) is merely no progress, until the
+// blocks before it are connected.
+func (c netChain) ProcessSealedHeaders(hs []chain.Header, seals []chain.BlockSeal) (int, error) {
+	return headersAdded(c.d.node.ProcessSealedHeaders(hs, seals))
+}
+
+// headersAdded returns the headers added and err, marked invalid for a
+// peer when the headers do not connect or are known invalid.
+func headersAdded(res node.HeadersResult, err error) (int, error) {
 	if errors.Is(err, node.ErrUnconnectedHeaders) || errors.Is(err, node.ErrKnownInvalid) {
 		err = fmt.Errorf("%w: %w", p2p.ErrInvalid, err)
 	}
@@ -179,6 +193,13 @@ func (c netChain) ForgetHeaders(hash chain.Hash) (int, error) { return c.d.node.
 // first locator hash on it, or after genesis.
 func (c netChain) MainChainHeaders(locator []chain.Hash, max int) []chain.Header {
 	return c.d.node.MainChainHeaders(locator, max)
+}
+
+// MainChainSealedHeaders returns up to max headers of the best chain
+// after the first locator hash on it, or after genesis, with their
+// blocks' seals (a proof-of-stake chain).
+func (c netChain) MainChainSealedHeaders(locator []chain.Hash, max int) ([]chain.Header, []chain.BlockSeal, error) {
+	return c.d.node.MainChainSealedHeaders(locator, max)
 }
 
 // Block returns a stored block.

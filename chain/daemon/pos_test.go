@@ -246,3 +246,52 @@ func proposers(t *testing.T, td *testDaemon) map[chain.PublicKey]int {
 	}
 	return out
 }
+
+// TestPoSLateJoin: a daemon that joins a proof-of-stake chain after a
+// second validator was deposited and proposed syncs it through sealed
+// headers: the first headers round stops, without a fault, at the first
+// header sealed by the new validator, the blocks before it are connected
+// (registering it), and a second round brings the rest.
+func TestPoSLateJoin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("networked daemons for several seconds")
+	}
+	var keys [2]ed25519.PrivateKey
+	var pubs [2]chain.PublicKey
+	for i := range keys {
+		seed := make([]byte, ed25519.SeedSize)
+		seed[0] = byte(i + 1)
+		keys[i] = ed25519.NewKeyFromSeed(seed)
+		pubs[i] = chain.PublicKey(keys[i].Public().(ed25519.PublicKey))
+	}
+	p, err := chain.DevPoSParamsFor(chain.DevPoSGenesisTemplate(uint32(time.Now().Unix()), pubs[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SlotDuration = 200 * time.Millisecond
+	p.EpochLength = 4
+	a, b := startPoSDaemon(t, &p, keys[0]), startPoSDaemon(t, &p, keys[1])
+	dial(t, b, a)
+	waitFor(t, "mesh", func() bool { return meshed(a, b) && meshed(b, a) })
+	d := &chain.Deposit{Amount: p.MinDeposit, Fee: 1000}
+	if err := d.Sign(keys[0], keys[1], p.GenesisHash); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SendTransaction(&chain.Transaction{Deposit: d}); err != nil {
+		t.Fatal(err)
+	}
+	waitSlots(t, "blocks by the deposited validator", 60*time.Second, func() bool { return proposers(t, a)[pubs[1]] >= 2 })
+	a.proposer.stop()
+	b.proposer.stop()
+	waitSlots(t, "one tip", 20*time.Second, func() bool { return a.Node().Tip().Hash == b.Node().Tip().Hash })
+	tip := a.Node().Tip()
+
+	c := startPoSDaemonConfig(t, Config{Params: &p})
+	dial(t, c, a)
+	waitSlots(t, "the late joiner on the tip", 30*time.Second, func() bool { return c.Node().Tip().Hash == tip.Hash })
+	st := c.net.SyncStats()
+	t.Logf("height %d, blocks by proposer %v, sync stats %+v", tip.Height, proposers(t, a), st)
+	if st.HeaderRequests < 2 || st.Failed != 0 || st.Forgotten != 0 || st.Headers != tip.Height {
+		t.Fatalf("sync stats %+v: want %d headers in two rounds at least, nothing failed or forgotten", st, tip.Height)
+	}
+}

@@ -6,19 +6,23 @@
 // What it provides:
 //
 //   - Node.ProcessBlock, the one entry point for blocks (see Pipeline),
-//     and Node.ProcessHeaders for headers-first sync: headers checked as
-//     a block's header is (proof of work, bad-prevblk, header context;
-//     in proof of stake, instead of work, the slot rules a header allows
-//     without its seal: a slot's start, after the parent's slot, not to
-//     come) become header-only index nodes, kept in memory only and at
-//     most MaxHeaderOnly (when full, those off the chains of BestHeader
-//     and of the header being added are evicted); ProcessBlock attaches
-//     a block to its header-only node. BestHeader and MissingBlocks say
-//     which blocks to fetch, HeaderLocator and MainChainHeaders serve the
-//     header exchange, and ForgetHeaders drops a header-only branch
-//     whose blocks no peer serves, so that BestHeader moves to the next
-//     heaviest header chain (its root is refused as a header for
-//     ForgetWindow, among the last MaxForgotten roots).
+//     and Node.ProcessHeaders for headers-first sync (in proof of stake
+//     Node.ProcessSealedHeaders, each header with its block's seal):
+//     headers checked as a block's header is (proof of work,
+//     bad-prevblk, header context; in proof of stake, instead of work,
+//     the slot rules a header allows and its seal's checks that need no
+//     state of its branch: a registered key's signature and reveal, its
+//     slot the header's, after the parent's, not to come) become
+//     header-only index nodes, kept in memory only and at most
+//     MaxHeaderOnly (when full, those off the chains of BestHeader and
+//     of the header being added are evicted); ProcessBlock attaches a
+//     block to its header-only node. BestHeader and MissingBlocks say
+//     which blocks to fetch, HeaderLocator and MainChainHeaders
+//     (MainChainSealedHeaders, with the seals from Store.BlockSeals)
+//     serve the header exchange, and ForgetHeaders drops a header-only
+//     branch whose blocks no peer serves, so that BestHeader moves to
+//     the next heaviest header chain (its root is refused as a header
+//     for ForgetWindow, among the last MaxForgotten roots).
 //   - The block index: a node per block with parent and skip pointers
 //     (Bitcoin Core's GetAncestor, O(log n)), height, cumulative work, a
 //     first-seen sequence number and storage.BlockStatus bits (data stored,
@@ -183,18 +187,18 @@
 //     first-seen order.
 //
 // What it does not do: no networking (a p2p layer drives headers-first
-// sync through ProcessHeaders, MissingBlocks, ForgetHeaders and
-// ProcessBlock), no mempool, no block templates or mining, no
-// persistence of header-only nodes (a restart drops them; sync fetches
-// them again), no headers
-// pre-sync (Core's low-work header defence: MaxHeaderOnly bounds the
-// memory instead, with the eviction ProcessHeaders describes), and in
-// proof of stake no seals with headers (a made-up header chain with one
-// header per slot can still become BestHeader until sync, finding no
-// peer with its blocks, has it forgotten, which costs a round of
-// requests; headers carrying their seals, checked against the known
-// validator keys, would make it cost nothing);
-// no logging unless Config.Logger is set. Like Core for a block it asked for, it
+// sync through ProcessHeaders or ProcessSealedHeaders, MissingBlocks,
+// ForgetHeaders and ProcessBlock), no mempool, no block templates or
+// mining, no persistence of header-only nodes (a restart drops them;
+// sync fetches them again), no headers pre-sync (Core's low-work header
+// defence: MaxHeaderOnly bounds the memory instead, with the eviction
+// ProcessHeaders describes), and in proof of stake no check of a
+// header's election before its block connects (the schedule needs its
+// branch's state: a registered key sealing slots it was not elected for
+// can still make a header chain that becomes BestHeader until its first
+// block fails, or, its blocks never coming, sync has it forgotten, which
+// costs a round of requests; a forged seal is refused at once, before
+// any block is asked for); no logging unless Config.Logger is set. Like Core for a block it asked for, it
 // stores a block that passes every check of the pipeline below on a side
 // branch even with less work than the tip: what bounds those is the
 // proof of work their bits require.
@@ -272,7 +276,9 @@
 //     a time. A header that ProcessBlock refuses before taking it takes
 //     it only briefly, to remember the refusal. ProcessHeaders hashes
 //     the headers and checks their proofs of work before taking it, and
-//     makes no Store call.
+//     makes no Store call; ProcessSealedHeaders checks the seals'
+//     signatures and reveals before taking it (and the read lock briefly
+//     to see which headers need them).
 //   - The read lock (a sync.RWMutex) guards what the read methods see: the
 //     index, the best chain, the account state, the orphan pool, the
 //     remembered refusals and the block statuses. A change takes it
@@ -283,7 +289,9 @@
 //     a Store call. Tip, BlockInfo, BlockByHeight, MainChainHas,
 //     Account, Locator, NextHeaderContext, OrphanCount, ChainTips,
 //     BestHeader, MissingBlocks, HeaderLocator and MainChainHeaders take
-//     it shared, so they return while a Commit is still syncing, showing
+//     it shared (MainChainSealedHeaders too, then reads the seals from
+//     the Store without a lock, as Block does), so they return while a
+//     Commit is still syncing, showing
 //     the state before that change. ProcessBlock's first duplicate and
 //     header checks take it shared too.
 //   - Block takes the read lock only to look the block up (a block whose
@@ -300,7 +308,7 @@
 // delivered after the write lock is released, in the order of the changes
 // (each call takes a turn), holding no lock, so Notify may call the read
 // methods. Store calls are made one at a time, with the write lock held,
-// except Block's.
+// except Block's and BlockSeals'.
 //
 // # Errors
 //
@@ -313,7 +321,8 @@
 // not is said under Pipeline. A block already known, or remembered as
 // refused, yields an error wrapping ErrDuplicate (a block whose header
 // alone is known is welcome). ProcessHeaders adds ErrUnconnectedHeaders
-// and ErrTooManyHeaders, which are no rule errors. Store failures are
+// and ErrTooManyHeaders, which are no rule errors, and
+// ProcessSealedHeaders ErrUnregisteredProposer, which is none either. Store failures are
 // passed on wrapped, and leave the node consistent with the last
 // successful Commit.
 package node

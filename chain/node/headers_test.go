@@ -478,6 +478,7 @@ func TestForgottenSetBound(t *testing.T) {
 }
 
 // TestPoSForgetHeaders: in pure proof of stake a made-up header chain
+// (sealed by a registered key, for slots it was not all elected for)
 // with a header in every slot outweighs an honest chain that missed
 // slots, so it is BestHeader and MissingBlocks asks for its blocks,
 // which never come. Forgotten, it leaves BestHeader and MissingBlocks to
@@ -488,27 +489,24 @@ func TestPoSForgetHeaders(t *testing.T) {
 	c.at(21)
 	genesis := c.n.Tip().Hash
 	var honest []*chain.Block // every other slot
-	var hs []chain.Header
 	parent := genesis
 	for slot := uint64(2); slot <= 20; slot += 2 {
 		b := c.block(parent, int64(slot/2), slot, c.priv, slot/uint64(c.p.EpochLength))
 		honest = append(honest, b)
-		hs = append(hs, b.Header)
 		parent = b.Hash()
 	}
-	if _, err := c.n.ProcessHeaders(hs); err != nil {
+	if _, err := c.n.ProcessSealedHeaders(sealedHeaders(honest...)); err != nil {
 		t.Fatal(err)
 	}
-	var fake []chain.Header // every slot
-	parent = genesis
+	var slots []uint64 // every slot
 	for slot := uint64(1); slot <= 20; slot++ {
-		h := c.posHeader(parent, slot, 9)
-		fake = append(fake, h)
-		parent = h.Hash()
+		slots = append(slots, slot)
 	}
-	if _, err := c.n.ProcessHeaders(fake); err != nil {
+	fake, fakeSeals := c.sealedRun(genesis, 9, slots...)
+	if _, err := c.n.ProcessSealedHeaders(fake, fakeSeals); err != nil {
 		t.Fatal(err)
 	}
+	parent = fake[len(fake)-1].Hash()
 	if best := c.n.BestHeader(); best.Hash != parent {
 		t.Fatalf("BestHeader %v, want the made-up tip", best.Hash)
 	}
@@ -530,7 +528,7 @@ func TestPoSForgetHeaders(t *testing.T) {
 	if tip := c.n.Tip(); tip.Hash != honest[len(honest)-1].Hash() || c.n.headerOnly != 0 {
 		t.Fatalf("tip %v, %d header-only nodes; want the honest tip and none", tip.Hash, c.n.headerOnly)
 	}
-	if _, err := c.n.ProcessHeaders(fake); !errors.Is(err, ErrForgottenHeader) {
+	if _, err := c.n.ProcessSealedHeaders(fake, fakeSeals); !errors.Is(err, ErrForgottenHeader) {
 		t.Fatalf("the made-up headers again: %v, want ErrForgottenHeader", err)
 	}
 }

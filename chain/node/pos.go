@@ -68,11 +68,26 @@ import (
 // else the hash covers, still condemn the hash as for a proof-of-work
 // block.
 //
+// Headers-first sync takes proof-of-stake headers only with their
+// blocks' seals (ProcessSealedHeaders; a header alone costs nothing to
+// make): each seal gets precheckSeal's checks for a side-branch block
+// before its header is added (sealAlone, then the signature and the
+// reveal, for a whole answer at once: the signatures in one batch, each
+// distinct reveal once), and a bad one is refused the same way
+// (chain.ErrBadSeal, the hash not remembered, so the header with its
+// honest seal is taken later). A key not registered at the tip stops the
+// headers without refusing them (ErrUnregisteredProposer): a node behind
+// lacks the validators deposited on the blocks it has not connected yet.
+// Which validator is elected is checked when the block is connected, as
+// for a side-branch block; the block's own seal is checked again then.
+//
 // The gap left: a side-branch block whose copy sealed by the wrong
 // validator came first and is stored, but not connected, is a duplicate
 // to the honest copy until its branch is tried and its seal fails; then
-// it is fetched again. And a made-up side branch costs a forger only
-// keys of its own, no stake, until its first block is connected.
+// it is fetched again. And a made-up side branch, or header chain, costs
+// a forger a key registered at the tip, sealing slots it was not elected
+// for, until its first block is connected (or, for headers whose blocks
+// never come, until sync forgets them, see ForgetHeaders).
 //
 // Fork choice (forkchoice.go, better): the highest justified checkpoint,
 // then the most attesting stake (the stake of the votes the branch's
@@ -291,23 +306,25 @@ func (n *Node) Proposer(slot uint64) (ProposerInfo, error) {
 
 // precheckSeal checks b's seal before the block is stored: in full
 // (checkSeal) when b extends the tip; else what needs no state of b's
-// branch (which validator is elected needs the state before the block,
-// known only once its branch is connected): the seal decodes, its key is
-// registered at the tip (in any status), the header's time is its slot's
-// start, the slot is after the parent's (the earliest slot the parent's
-// time allows, parentSlotBound; 0 when the parent is unknown) and has
-// started, and the seal is consistent with itself: signed by the key it
-// names, with that key's reveal for the slot's epoch (VerifySeal against
-// a schedule of that key alone). So a copy of a side-branch block with a
-// forged signature is refused before it is stored, as at the tip, and a
-// block sent early may come again in its slot. The registration check
-// keeps a key made in seconds from making the node try a branch (a
-// reorganization down to its fork point and back) for free: a side
-// branch forks above the finalized checkpoint, so its proposers are
-// nearly always registered at the tip too; a block sealed by a key
-// registered on its own branch alone is refused, not remembered, and may
-// come again once the node follows that branch. It costs one map lookup
-// and one seal check. The caller holds mu (shared).
+// branch (sealAlone, then the seal's signature and reveal, see
+// verifySealsAlone; which validator is elected needs the state before
+// the block, known only once its branch is connected): the seal decodes,
+// its key is registered at the tip (in any status), the header's time is
+// its slot's start, the slot is after the parent's (the earliest slot
+// the parent's time allows, parentSlotBound; 0 when the parent is
+// unknown) and has started, and the seal is consistent with itself:
+// signed by the key it names, with that key's reveal for the slot's
+// epoch. So a copy of a side-branch block with a forged signature is
+// refused before it is stored, as at the tip, and a block sent early may
+// come again in its slot. The registration check keeps a key made in
+// seconds from making the node try a branch (a reorganization down to
+// its fork point and back) for free: a side branch forks above the
+// finalized checkpoint, so its proposers are nearly always registered at
+// the tip too; a block sealed by a key registered on its own branch
+// alone is refused (ErrWrongProposer), not remembered, and may come
+// again once the node follows that branch. It costs one map lookup and
+// one seal check. A sealed header gets the same checks
+// (ProcessSealedHeaders). The caller holds mu (shared).
 func (n *Node) precheckSeal(b *chain.Block) error {
 	if b.Header.PrevBlock == n.view.tip().hash {
 		return n.checkSealAtTip(b)
@@ -320,26 +337,56 @@ func (n *Node) precheckSeal(b *chain.Block) error {
 	if err := s.UnmarshalBinary(b.Seal[:]); err != nil {
 		return sealError(hash, err)
 	}
-	if _, ok := n.validators[s.Proposer]; !ok {
+	registered, err := n.sealAlone(&s, &b.Header, hash, n.index[b.Header.PrevBlock], n.cfg.Now())
+	switch {
+	case err != nil:
+		return sealError(hash, err)
+	case !registered:
 		return sealError(hash, pos.RuleError{Code: pos.ErrWrongProposer,
 			Description: fmt.Sprintf("seal by %v, a key not registered at the tip", s.Proposer)})
 	}
-	rules := slotRules(n.params, parentSlotBound(n.params, n.index[b.Header.PrevBlock]), n.cfg.Now())
+	_, err = n.verifySealsAlone([]pos.Seal{s}, []chain.Hash{hash})
+	return err
+}
+
+// sealAlone checks the seal s of header h, whose hash is hash, as far as
+// no state of h's branch is needed, but for the seal's signature and
+// reveal (verifySealsAlone): registered reports whether s's key is
+// registered at the tip (in any status; when it is not, nothing else is
+// checked); then h's time must be the start of s's slot, and the slot
+// after the earliest slot parent can be in (parentSlotBound; parent is
+// nil when unknown) and started by now plus chain/pos's MaxClockSkew.
+// The errors are a chain.ErrBadSeal RuleError for the time, chain/pos's
+// ErrSlotNotAfterParent and ErrFutureSlot RuleErrors for the slot (for
+// the caller to wrap), and a plain error for bad slot rules in the
+// params. The caller holds mu (shared) or writeMu.
+func (n *Node) sealAlone(s *pos.Seal, h *chain.Header, hash chain.Hash, parent *blockNode, now time.Time) (registered bool, err error) {
+	if _, ok := n.validators[s.Proposer]; !ok {
+		return false, nil
+	}
+	rules := slotRules(n.params, parentSlotBound(n.params, parent), now)
 	if err := rules.Check(); err != nil {
-		return err
+		return true, err
 	}
-	if start := pos.SlotStart(rules.GenesisTime, rules.SlotDuration, s.Slot).Unix(); int64(b.Header.Timestamp) != start {
-		return ruleErr(chain.ErrBadSeal, "block %v has time %d, its seal's slot %d starts at %d",
-			hash, b.Header.Timestamp, s.Slot, start)
+	if start := pos.SlotStart(rules.GenesisTime, rules.SlotDuration, s.Slot).Unix(); int64(h.Timestamp) != start {
+		return true, ruleErr(chain.ErrBadSeal, "block %v has time %d, its seal's slot %d starts at %d",
+			hash, h.Timestamp, s.Slot, start)
 	}
-	self, err := pos.NewSchedule(rules.Epoch(s.Slot), []chain.PublicKey{s.Proposer}, []uint64{1}, n.params.GenesisHash)
-	if err != nil {
-		return sealError(hash, err)
+	return true, rules.CheckSlot(s.Slot)
+}
+
+// verifySealsAlone checks that each of seals, seals[i] of the block whose
+// hash is hashes[i], is signed by the key it names and carries that
+// key's reveal for its slot's epoch (chain/pos's VerifySeals: the
+// signatures in one batch, each distinct reveal once). It returns the
+// index of the first that fails with a chain.ErrBadSeal RuleError, or
+// -1 and nil. It needs no lock.
+func (n *Node) verifySealsAlone(seals []pos.Seal, hashes []chain.Hash) (int, error) {
+	i, err := pos.VerifySeals(n.params.GenesisHash, seals, hashes, uint64(max(n.params.EpochLength, 0)))
+	if err == nil || i < 0 {
+		return i, err
 	}
-	if _, err := pos.VerifySeal(n.params.GenesisHash, &s, hash, self, rules); err != nil {
-		return sealError(hash, err)
-	}
-	return nil
+	return i, sealError(hashes[i], err)
 }
 
 // MaxSealStates bounds the parent states the node keeps for blocks whose
@@ -556,7 +603,8 @@ func parentSlotBound(p *chain.Params, parent *blockNode) uint64 {
 // header per slot. The first two fail with a chain.ErrBadSeal RuleError
 // (wrapping chain/pos's ErrSlotNotAfterParent for the second), the third
 // with chain.ErrTimeTooNew wrapping chain/pos's ErrFutureSlot: the header
-// may pass later, so it is not remembered as refused.
+// may pass later, so it is not remembered as refused. The header's seal
+// is checked after it (ProcessSealedHeaders).
 func checkHeaderSlot(h *chain.Header, hash chain.Hash, parent *blockNode, p *chain.Params, now time.Time) error {
 	slot, ok := earliestSlot(p, h.Timestamp, parent)
 	if _, _, starts := headerSlots(p, h.Timestamp); !starts {
@@ -569,11 +617,20 @@ func checkHeaderSlot(h *chain.Header, hash chain.Hash, parent *blockNode, p *cha
 	} else {
 		err = slotRules(p, parentSlotBound(p, parent), now).CheckSlot(slot)
 	}
-	var perr pos.RuleError
-	switch {
-	case err == nil:
+	if err == nil {
 		return nil
-	case errors.As(err, &perr) && perr.Code == pos.ErrFutureSlot:
+	}
+	return headerSlotError(hash, err)
+}
+
+// headerSlotError wraps a refusal of header hash: a chain/pos
+// ErrFutureSlot as chain.ErrTimeTooNew (the header may pass once its slot
+// has come, so it is neither remembered nor a fault), another chain/pos
+// RuleError as chain.ErrBadSeal (sealError); other errors are returned
+// as they are.
+func headerSlotError(hash chain.Hash, err error) error {
+	var perr pos.RuleError
+	if errors.As(err, &perr) && perr.Code == pos.ErrFutureSlot {
 		return chain.RuleError{Code: chain.ErrTimeTooNew, Description: fmt.Sprintf("node: header %v: %v", hash, err), Err: perr}
 	}
 	return sealError(hash, err)

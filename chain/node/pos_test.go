@@ -237,13 +237,19 @@ func TestPoSHeaders(t *testing.T) {
 	c := newPosChain(t)
 	c.at(5)
 	b := c.good(1)
-	if _, err := c.n.ProcessHeaders([]chain.Header{b.Header}); err != nil {
-		t.Fatalf("a proof-of-stake header (no work): %v", err)
+	if _, err := c.n.ProcessHeaders([]chain.Header{b.Header}); !errors.Is(err, ErrSealsRequired) {
+		t.Fatalf("a proof-of-stake header without its seal: %v, want ErrSealsRequired", err)
+	}
+	if _, err := c.n.ProcessSealedHeaders([]chain.Header{b.Header}, nil); err == nil {
+		t.Fatal("a header without a seal taken")
+	}
+	if _, err := c.n.ProcessSealedHeaders(sealedHeaders(b)); err != nil {
+		t.Fatalf("a proof-of-stake header (no work) with its seal: %v", err)
 	}
 	h := b.Header
 	h.Bits = 0x1e03ffff
 	var rerr chain.RuleError
-	if _, err := c.n.ProcessHeaders([]chain.Header{h}); !errors.As(err, &rerr) || rerr.Code != chain.ErrUnexpectedDifficulty {
+	if _, err := c.n.ProcessSealedHeaders([]chain.Header{h}, []chain.BlockSeal{*b.Seal}); !errors.As(err, &rerr) || rerr.Code != chain.ErrUnexpectedDifficulty {
 		t.Fatalf("bits off the limit: error %v, want ErrUnexpectedDifficulty", err)
 	}
 }
@@ -480,6 +486,48 @@ func (c *posChain) posHeader(parent chain.Hash, slot uint64, extra uint32) chain
 	return chain.Header{Version: 1, PrevBlock: parent, Timestamp: uint32(start.Unix()), Bits: c.p.PowLimitBits, Nonce: extra}
 }
 
+// sealHeader returns priv's seal of h for slot, with its reveal for the
+// slot's epoch.
+func (c *posChain) sealHeader(h *chain.Header, priv ed25519.PrivateKey, slot uint64) chain.BlockSeal {
+	c.tb.Helper()
+	return *c.withSeal(&chain.Block{Header: *h}, priv, slot, slot/uint64(c.p.EpochLength)).Seal
+}
+
+// sealedHeader returns posHeader(parent, slot, extra) and its seal by
+// the genesis validator.
+func (c *posChain) sealedHeader(parent chain.Hash, slot uint64, extra uint32) (chain.Header, chain.BlockSeal) {
+	h := c.posHeader(parent, slot, extra)
+	return h, c.sealHeader(&h, c.priv, slot)
+}
+
+// sealedRun returns headers on parent for slots, each on the one before,
+// sealed by the genesis validator.
+func (c *posChain) sealedRun(parent chain.Hash, extra uint32, slots ...uint64) ([]chain.Header, []chain.BlockSeal) {
+	var hs []chain.Header
+	var seals []chain.BlockSeal
+	for _, slot := range slots {
+		h, s := c.sealedHeader(parent, slot, extra)
+		hs, seals = append(hs, h), append(seals, s)
+		parent = h.Hash()
+	}
+	return hs, seals
+}
+
+// sealedHeaders returns the headers of blocks and their seals.
+func sealedHeaders(blocks ...*chain.Block) ([]chain.Header, []chain.BlockSeal) {
+	hs := make([]chain.Header, len(blocks))
+	seals := make([]chain.BlockSeal, len(blocks))
+	for i, b := range blocks {
+		hs[i], seals[i] = b.Header, *b.Seal
+	}
+	return hs, seals
+}
+
+// one is a single header with its seal, as ProcessSealedHeaders takes it.
+func one(h chain.Header, s chain.BlockSeal) ([]chain.Header, []chain.BlockSeal) {
+	return []chain.Header{h}, []chain.BlockSeal{s}
+}
+
 // TestPoSHeaderSlots: a proof-of-stake header's time must be a slot's
 // start, after its parent's slot, and not in a slot to come; the last
 // refusal is temporary.
@@ -488,31 +536,30 @@ func TestPoSHeaderSlots(t *testing.T) {
 	c.p.SlotDuration = 2 * time.Second // odd seconds start no slot
 	c.at(5)
 	genesis := c.n.Tip().Hash
-	h1 := c.posHeader(genesis, 3, 0)
-	if _, err := c.n.ProcessHeaders([]chain.Header{h1}); err != nil {
+	h1, s1 := c.sealedHeader(genesis, 3, 0)
+	if _, err := c.n.ProcessSealedHeaders(one(h1, s1)); err != nil {
 		t.Fatal(err)
 	}
 	var rerr chain.RuleError
 	var perr pos.RuleError
 
-	off := c.posHeader(genesis, 1, 1)
+	off, offSeal := c.sealedHeader(genesis, 1, 1)
 	off.Timestamp++
-	_, err := c.n.ProcessHeaders([]chain.Header{off})
+	_, err := c.n.ProcessSealedHeaders(one(off, offSeal))
 	if !errors.As(err, &rerr) || rerr.Code != chain.ErrBadSeal {
 		t.Fatalf("time between two slots' starts: %v, want ErrBadSeal", err)
 	}
 
-	same := c.posHeader(h1.Hash(), 3, 1)
-	_, err = c.n.ProcessHeaders([]chain.Header{same})
+	_, err = c.n.ProcessSealedHeaders(one(c.sealedHeader(h1.Hash(), 3, 1)))
 	wantPosCode(t, err, pos.ErrSlotNotAfterParent)
 
-	future := c.posHeader(h1.Hash(), 7, 0)
-	_, err = c.n.ProcessHeaders([]chain.Header{future})
+	future, futureSeal := c.sealedHeader(h1.Hash(), 7, 0)
+	_, err = c.n.ProcessSealedHeaders(one(future, futureSeal))
 	if !errors.As(err, &rerr) || rerr.Code != chain.ErrTimeTooNew || !errors.As(err, &perr) || perr.Code != pos.ErrFutureSlot {
 		t.Fatalf("future slot: %v, want ErrTimeTooNew wrapping ErrFutureSlot", err)
 	}
 	c.at(7)
-	if _, err := c.n.ProcessHeaders([]chain.Header{future}); err != nil {
+	if _, err := c.n.ProcessSealedHeaders(one(future, futureSeal)); err != nil {
 		t.Fatalf("the same header in its slot: %v", err)
 	}
 }
@@ -526,31 +573,34 @@ func TestPoSHeaderSubSecondSlots(t *testing.T) {
 	c.p.SlotDuration = 500 * time.Millisecond
 	c.at(3)
 	genesis := c.n.Tip().Hash
-	h1 := c.posHeader(genesis, 1, 0) // the genesis second's second slot
-	h2 := c.posHeader(h1.Hash(), 2, 0)
-	h3 := c.posHeader(h2.Hash(), 3, 0)
+	hs, seals := c.sealedRun(genesis, 0, 1, 2, 3) // slot 1 is the genesis second's second
+	h1, h2, h3 := hs[0], hs[1], hs[2]
 	if h2.Timestamp != h3.Timestamp || h1.Timestamp+1 != h2.Timestamp {
 		t.Fatalf("slots 1, 2 and 3 start at %d, %d and %d", h1.Timestamp, h2.Timestamp, h3.Timestamp)
 	}
-	if _, err := c.n.ProcessHeaders([]chain.Header{h1, h2, h3}); err != nil {
+	if _, err := c.n.ProcessSealedHeaders(hs, seals); err != nil {
 		t.Fatalf("consecutive slots within one second: %v", err)
 	}
 	// A third header in second 1, and a second sibling of h1 in second 0
 	// after it, find no slot left.
-	for i, h := range []chain.Header{c.posHeader(h3.Hash(), 3, 1), c.posHeader(h1.Hash(), 1, 1)} {
-		_, err := c.n.ProcessHeaders([]chain.Header{h})
+	for i, parent := range []struct {
+		hash chain.Hash
+		slot uint64
+	}{{h3.Hash(), 3}, {h1.Hash(), 1}} {
+		_, err := c.n.ProcessSealedHeaders(one(c.sealedHeader(parent.hash, parent.slot, 1)))
 		if err == nil {
 			t.Fatalf("header %d: accepted in a second whose slots are taken", i)
 		}
 		wantPosCode(t, err, pos.ErrSlotNotAfterParent)
 	}
 	// A sibling of h3 in second 1 (h2 took slot 2, so it is slot 3) passes.
-	if _, err := c.n.ProcessHeaders([]chain.Header{c.posHeader(h2.Hash(), 3, 2)}); err != nil {
+	if _, err := c.n.ProcessSealedHeaders(one(c.sealedHeader(h2.Hash(), 3, 2))); err != nil {
 		t.Fatalf("a sibling in the second's last slot: %v", err)
 	}
 }
 
-// TestPoSHeaderFlood: header chains made up by the thousand fill the
+// TestPoSHeaderFlood: header chains made up by the thousand (sealed by
+// a registered key, for slots it was not all elected for) fill the
 // header-only bound, yet an honest chain's headers still get in (they
 // evict the branches off the best header's chain) and its blocks sync.
 func TestPoSHeaderFlood(t *testing.T) {
@@ -559,14 +609,8 @@ func TestPoSHeaderFlood(t *testing.T) {
 	c.n.maxHeaderOnly = 50
 	genesis := c.n.Tip().Hash
 	for fork := range uint32(100) {
-		parent := genesis
-		var hs []chain.Header
-		for slot := range uint64(10) {
-			h := c.posHeader(parent, slot+1, fork+1)
-			hs = append(hs, h)
-			parent = h.Hash()
-		}
-		if _, err := c.n.ProcessHeaders(hs); err != nil && !errors.Is(err, ErrTooManyHeaders) {
+		hs, seals := c.sealedRun(genesis, fork+1, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)
+		if _, err := c.n.ProcessSealedHeaders(hs, seals); err != nil && !errors.Is(err, ErrTooManyHeaders) {
 			t.Fatalf("fork %d: %v", fork, err)
 		}
 	}
@@ -583,11 +627,7 @@ func TestPoSHeaderFlood(t *testing.T) {
 		parent = b.Hash()
 	}
 	for i := 0; i < len(blocks); i += 10 {
-		var hs []chain.Header
-		for _, b := range blocks[i : i+10] {
-			hs = append(hs, b.Header)
-		}
-		if _, err := c.n.ProcessHeaders(hs); err != nil {
+		if _, err := c.n.ProcessSealedHeaders(sealedHeaders(blocks[i : i+10]...)); err != nil {
 			t.Fatalf("honest headers %d to %d: %v", i+1, i+10, err)
 		}
 	}

@@ -36,6 +36,16 @@ type Store interface {
 	// wrapping storage.ErrNotFound. The node does not modify the result.
 	Block(hash chain.Hash) (*chain.Block, error)
 
+	// BlockSeals sets seals[i] to the seal of the stored block hashes[i]
+	// (the slices have one length), or fails with an error wrapping
+	// storage.ErrNotFound when one is not stored. The node asks only for
+	// blocks that have a seal (every stored block of a proof-of-stake
+	// chain but genesis), so an implementation may take the last
+	// chain.SealSize bytes of the block's encoding without decoding the
+	// rest. Like Block it is called outside the node's locks, and must
+	// be safe for concurrent use with every method.
+	BlockSeals(hashes []chain.Hash, seals []chain.BlockSeal) error
+
 	// Undo returns the undo record of a connected block, or an error
 	// wrapping storage.ErrNotFound.
 	Undo(hash chain.Hash) (*storage.Undo, error)
@@ -102,6 +112,27 @@ func (s *MemStore) Block(hash chain.Hash) (*chain.Block, error) {
 		return b, nil
 	}
 	return nil, fmt.Errorf("%w: block %v", storage.ErrNotFound, hash)
+}
+
+// BlockSeals implements Store; a stored block without a seal is an
+// error.
+func (s *MemStore) BlockSeals(hashes []chain.Hash, seals []chain.BlockSeal) error {
+	if len(seals) != len(hashes) {
+		return fmt.Errorf("node: %d seals for %d blocks", len(seals), len(hashes))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, h := range hashes {
+		b, ok := s.blocks[h]
+		switch {
+		case !ok:
+			return fmt.Errorf("%w: block %v", storage.ErrNotFound, h)
+		case b.Seal == nil:
+			return fmt.Errorf("node: block %v has no seal", h)
+		}
+		seals[i] = *b.Seal
+	}
+	return nil
 }
 
 // Undo implements Store.

@@ -108,7 +108,17 @@
 //     best header (Chain.HeaderLocator, at most MaxLocatorHashes), up to
 //     MaxHeadersPerRequest of the peer's best chain after the fork point,
 //     round after round while answers are full, and hands them to
-//     Chain.ProcessHeaders. Then it downloads the blocks the chain lacks
+//     Chain.ProcessHeaders. A proof-of-stake node, whose headers carry no
+//     work, asks for sealed headers instead (SealedHeadersProtocol, up
+//     to MaxSealedHeadersPerRequest entries of a header and its block's
+//     seal) and hands them to SealedChain.ProcessSealedHeaders, which
+//     checks each seal before it takes the header: a forged seal is a
+//     rule error, a fault of the peer found before any block is asked
+//     for. A header sealed by a key the chain does not know yet (a
+//     validator deposited on blocks it has not connected) is no fault:
+//     the round ends with the headers before it, their blocks are
+//     downloaded and connected, and the sync asks for headers again, as
+//     long as each pass brings blocks. Then it downloads the blocks the chain lacks
 //     (Chain.MissingBlocks, towards the best header; when that lacks
 //     none, Chain.MissingBlocksTo the sync peer's last announced tip: the
 //     best header is chosen by work, since the justified epoch of a
@@ -135,7 +145,8 @@
 //     with the blocks of the next best header chain (at most maxForgets
 //     branches per download; SyncStats.Forgotten). Without that,
 //     headers whose blocks nobody serves (cheap to make on a low-work
-//     chain, and free in proof of stake, where headers carry no work)
+//     chain, and in proof of stake for a registered key that seals slots
+//     it was not elected for, which only the blocks' connection shows)
 //     would stay the best header, and sync would never fetch the honest
 //     chain's blocks. It counts as one rejected message against the
 //     header peer when it sent those headers in this sync (it answered
@@ -155,8 +166,10 @@
 //     blocks a sync brings are not gossiped one by one (PublishBlock
 //     leaves them out); the tip it ends on is, so that peers behind
 //     this node fetch the rest from it. The node answers the same
-//     requests from Chain.MainChainHeaders and Chain.Block, one block
-//     in memory at a time.
+//     requests from Chain.MainChainHeaders (SealedChain's
+//     MainChainSealedHeaders on a proof-of-stake chain, which serves
+//     SealedHeadersProtocol and not HeadersProtocol) and Chain.Block, one
+//     block in memory at a time.
 //
 // What it does not do yet: headers pre-sync (low-work header chains are
 // bounded by the chain's limit on header-only entries, and one whose
@@ -170,7 +183,8 @@
 // All exported methods of Node are safe for concurrent use. Validators
 // run on pubsub's goroutines and may call Chain and Mempool
 // concurrently, with the sync goroutine (which alone calls
-// ProcessHeaders and ForgetHeaders and hands synced blocks to
+// ProcessHeaders or ProcessSealedHeaders and ForgetHeaders and hands
+// synced blocks to
 // ProcessBlock; its fetching goroutines only read streams) and the
 // handlers of sync requests.
 // PublishBlock and PublishTransfer never block: they queue (dropping

@@ -64,8 +64,9 @@ type Chain interface {
 	// one wrapping ErrKnown or ErrOrphan, when it is merely not to be
 	// relayed.
 	ProcessBlock(b *chain.Block) error
-	// ProcessHeaders adds headers received from a peer, which must form
-	// a chain from a known header, without their blocks. It returns how
+	// ProcessHeaders adds headers received from a peer (on a
+	// proof-of-work chain; see SealedChain), which must form a chain
+	// from a known header, without their blocks. It returns how
 	// many were new; an error holding a chain.RuleError or wrapping
 	// ErrInvalid when they break a rule, are known invalid or do not
 	// connect (the peer is penalized; a chain.ErrTimeTooNew is only
@@ -103,6 +104,29 @@ type Chain interface {
 	Block(hash chain.Hash) (*chain.Block, error)
 }
 
+// SealedChain is the Chain of a proof-of-stake node (Params.Consensus ==
+// chain.ConsensusPoS), as New requires it: headers travel with their
+// blocks' seals (SealedHeadersProtocol), and the node uses these two
+// methods instead of ProcessHeaders and MainChainHeaders. Its methods
+// must be safe for concurrent use.
+type SealedChain interface {
+	Chain
+	// ProcessSealedHeaders is ProcessHeaders for headers that come with
+	// their blocks' seals (seals[i] is hs[i]'s), which the chain checks
+	// before it takes each header. Its errors say the same: a
+	// chain.RuleError (a bad seal included) or one wrapping ErrInvalid
+	// penalizes the peer; any other error, such as a header sealed by a
+	// key the chain does not know yet (a validator deposited on blocks
+	// it lacks), means the headers from the failing one on were merely
+	// not taken, and sync goes on after fetching the blocks of those
+	// before it.
+	ProcessSealedHeaders(hs []chain.Header, seals []chain.BlockSeal) (int, error)
+	// MainChainSealedHeaders is MainChainHeaders with the seal of each
+	// header's block; an error (the seals cannot be read) leaves the
+	// request unanswered.
+	MainChainSealedHeaders(locator []chain.Hash, max int) ([]chain.Header, []chain.BlockSeal, error)
+}
+
 // Mempool takes the transfers received from peers. Its method must be
 // safe for concurrent use.
 type Mempool interface {
@@ -131,7 +155,8 @@ type Config struct {
 	// Params are the chain's rules; GenesisHash names the topics and is
 	// compared in the hello. Required.
 	Params *chain.Params
-	// Chain and Mempool receive what peers send. Required.
+	// Chain and Mempool receive what peers send. Required; on a
+	// proof-of-stake chain Chain must be a SealedChain.
 	Chain   Chain
 	Mempool Mempool
 	// Listen are the multiaddrs to listen on (TCP and QUIC v1). Can be
@@ -189,6 +214,7 @@ type Node struct {
 	// Immutable after New.
 	params      *chain.Params
 	chain       Chain
+	sealed      SealedChain // chain, on a proof-of-stake chain; else nil
 	mempool     Mempool
 	log         *slog.Logger
 	host        host.Host
@@ -258,6 +284,13 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Params == nil || cfg.Chain == nil || cfg.Mempool == nil {
 		return nil, fmt.Errorf("%w: Params, Chain and Mempool are required", ErrConfig)
 	}
+	var sealed SealedChain
+	if cfg.Params.Consensus == chain.ConsensusPoS {
+		var ok bool
+		if sealed, ok = cfg.Chain.(SealedChain); !ok {
+			return nil, fmt.Errorf("%w: the Chain of a proof-of-stake node must be a SealedChain", ErrConfig)
+		}
+	}
 	if cfg.LowWater < 0 || cfg.HighWater < 0 || cfg.MaxInvalid < 0 || cfg.BanDuration < 0 || cfg.Redial < 0 || cfg.HelloWait < 0 || cfg.SyncTimeout < 0 || cfg.MaxBans < 0 {
 		return nil, fmt.Errorf("%w: negative limit", ErrConfig)
 	}
@@ -274,6 +307,7 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{
 		params:      cfg.Params,
 		chain:       cfg.Chain,
+		sealed:      sealed,
 		mempool:     cfg.Mempool,
 		log:         cfg.Logger,
 		mesh:        newMeshTracer(),
@@ -314,7 +348,11 @@ func New(cfg Config) (*Node, error) {
 		return nil, errors.Join(err, h.Close())
 	}
 	h.SetStreamHandler(HelloProtocol, n.handleHello)
-	h.SetStreamHandler(HeadersProtocol, n.handleHeaders)
+	if sealed != nil {
+		h.SetStreamHandler(SealedHeadersProtocol, n.handleSealedHeaders)
+	} else {
+		h.SetStreamHandler(HeadersProtocol, n.handleHeaders)
+	}
 	h.SetStreamHandler(GetBlocksProtocol, n.handleGetBlocks)
 	h.SetStreamHandler(StatusProtocol, n.handleStatus)
 	h.Network().Notify(&network.NotifyBundle{

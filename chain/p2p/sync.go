@@ -15,13 +15,24 @@ import (
 	"github.com/powmine/powmine/chain"
 )
 
-// HeadersProtocol is the stream protocol of the header exchange: the
-// requester writes a block locator and a count and closes its side; the
-// responder finds the first locator hash on its best chain (genesis when
-// none is) and answers with up to min(count, MaxHeadersPerRequest)
-// headers of its best chain that follow it, in order, then closes the
-// stream.
+// HeadersProtocol is the stream protocol of the header exchange of a
+// proof-of-work chain: the requester writes a block locator and a count
+// and closes its side; the responder finds the first locator hash on its
+// best chain (genesis when none is) and answers with up to min(count,
+// MaxHeadersPerRequest) headers of its best chain that follow it, in
+// order, then closes the stream. A proof-of-stake node neither serves
+// nor uses it (SealedHeadersProtocol).
 const HeadersProtocol = "/powmine/headers/1"
+
+// SealedHeadersProtocol is the header exchange of a proof-of-stake chain
+// (chain.ConsensusPoS), which a proof-of-stake node serves and uses
+// instead of HeadersProtocol: the same request, answered with up to
+// min(count, MaxSealedHeadersPerRequest) entries, each a header of the
+// responder's best chain followed by its block's seal, which the block
+// hash does not cover. A proof-of-stake header carries no work, so its
+// seal is what makes it cost something: the requester checks each seal
+// before it takes the header (SealedChain.ProcessSealedHeaders).
+const SealedHeadersProtocol = "/powmine/sealedheaders/1"
 
 // GetBlocksProtocol is the stream protocol of blocks by hash: the
 // requester writes up to MaxBlocksPerFetch block hashes and closes its
@@ -43,6 +54,14 @@ const (
 	MaxHeadersRequestSize = headersRequestFixedSize + MaxLocatorHashes*chain.HashSize
 	// MaxHeadersAnswerSize is the largest headers answer.
 	MaxHeadersAnswerSize = MaxHeadersPerRequest * chain.HeaderSize
+	// SealedHeaderSize is one entry of a sealed headers answer: a header
+	// and its block's seal.
+	SealedHeaderSize = chain.HeaderSize + chain.SealSize
+	// MaxSealedHeadersPerRequest bounds the entries of one sealed
+	// headers answer: 530 KB.
+	MaxSealedHeadersPerRequest = 2000
+	// MaxSealedHeadersAnswerSize is the largest sealed headers answer.
+	MaxSealedHeadersAnswerSize = MaxSealedHeadersPerRequest * SealedHeaderSize
 	// MaxBlocksPerFetch bounds the hashes of one blocks request, so one
 	// answer holds at most 16 MB.
 	MaxBlocksPerFetch = 16
@@ -96,6 +115,16 @@ const (
 //
 // Headers answer: 80-byte headers, one after the other, at most the
 // count asked for; the end of the stream ends the answer.
+//
+// Sealed headers request: as the headers request.
+//
+// Sealed headers answer: entries of SealedHeaderSize (265) bytes, one
+// after the other, at most the count asked for; the end of the stream
+// ends the answer:
+//
+//	header         80 bytes, a header of the best chain
+//	seal           185 bytes (chain.SealSize), its block's seal, as the
+//	               block carries it (chain/pos's Seal encoding)
 //
 // Blocks request:
 //
@@ -161,6 +190,23 @@ func decodeHeaders(data []byte, limit int) ([]chain.Header, error) {
 		_ = hs[i].UnmarshalBinary(data[i*chain.HeaderSize : (i+1)*chain.HeaderSize]) // cannot fail: 80 bytes
 	}
 	return hs, nil
+}
+
+// decodeSealedHeaders decodes a sealed headers answer of at most limit
+// entries; only whole entries are accepted. seals[i] is hs[i]'s block's
+// seal, not decoded (the chain checks it).
+func decodeSealedHeaders(data []byte, limit int) (hs []chain.Header, seals []chain.BlockSeal, err error) {
+	if len(data)%SealedHeaderSize != 0 || len(data)/SealedHeaderSize > limit {
+		return nil, nil, fmt.Errorf("%w: sealed headers answer of %d bytes for at most %d entries", ErrBadSync, len(data), limit)
+	}
+	count := len(data) / SealedHeaderSize
+	hs, seals = make([]chain.Header, count), make([]chain.BlockSeal, count)
+	for i := range hs {
+		entry := data[i*SealedHeaderSize : (i+1)*SealedHeaderSize]
+		_ = hs[i].UnmarshalBinary(entry[:chain.HeaderSize]) // cannot fail: 80 bytes
+		seals[i] = chain.BlockSeal(entry[chain.HeaderSize:])
+	}
+	return hs, seals, nil
 }
 
 // getBlocksRequest asks for blocks by hash.
@@ -238,6 +284,11 @@ func (n *Node) handleHeaders(s network.Stream) {
 	n.serve(s, "headers", MaxHeadersRequestSize+MaxHeadersAnswerSize, n.serveHeaders)
 }
 
+// handleSealedHeaders answers a sealed headers request.
+func (n *Node) handleSealedHeaders(s network.Stream) {
+	n.serve(s, "sealed headers", MaxHeadersRequestSize+MaxSealedHeadersAnswerSize, n.serveSealedHeaders)
+}
+
 // handleGetBlocks answers a blocks request.
 func (n *Node) handleGetBlocks(s network.Stream) {
 	n.serve(s, "blocks", MaxGetBlocksRequestSize+frameHeaderSize+chain.MaxBlockSize, n.serveBlocks)
@@ -284,6 +335,34 @@ func (n *Node) serveHeaders(s network.Stream) error {
 	out := make([]byte, 0, len(hs)*chain.HeaderSize)
 	for i := range hs {
 		out, _ = hs[i].AppendBinary(out) // cannot fail
+	}
+	_, err = s.Write(out)
+	return err
+}
+
+// serveSealedHeaders reads a sealed headers request and writes the
+// answer; a chain that cannot give the seals (a store error) resets the
+// stream.
+func (n *Node) serveSealedHeaders(s network.Stream) error {
+	raw, err := io.ReadAll(io.LimitReader(s, MaxHeadersRequestSize+1))
+	if err != nil {
+		return err
+	}
+	var req headersRequest
+	if err := req.UnmarshalBinary(raw); err != nil {
+		return err
+	}
+	hs, seals, err := n.sealed.MainChainSealedHeaders(req.Locator, min(req.Count, MaxSealedHeadersPerRequest))
+	if err != nil {
+		return err
+	}
+	if len(seals) != len(hs) {
+		return fmt.Errorf("chain gave %d seals for %d headers", len(seals), len(hs))
+	}
+	out := make([]byte, 0, len(hs)*SealedHeaderSize)
+	for i := range hs {
+		out, _ = hs[i].AppendBinary(out) // cannot fail
+		out = append(out, seals[i][:]...)
 	}
 	_, err = s.Write(out)
 	return err
@@ -402,11 +481,16 @@ func (n *Node) syncLoop(ctx context.Context) {
 
 // syncWith syncs headers first with p: it asks p for the headers after
 // the locator of the chain's best header, round after round while
-// answers are full, hands them to Chain.ProcessHeaders, then downloads
-// the blocks the chain misses (Chain.MissingBlocks) from every peer that
-// said hello, p first (see download). When the chain stopped taking
-// headers before p's answers ended (its bound of header-only nodes), the
-// two steps run again once blocks made room. The blocks it brings are
+// answers are full, hands them to Chain.ProcessHeaders (on a
+// proof-of-stake chain, with their seals, to
+// SealedChain.ProcessSealedHeaders), then downloads the blocks the chain
+// misses (Chain.MissingBlocks) from every peer that said hello, p first
+// (see download). When the chain stopped taking headers before p's
+// answers ended for a reason that is no fault (its bound of header-only
+// nodes, a header sealed by a key it does not know yet), the two steps
+// run again once blocks were connected (which make room, and register
+// the validators deposited on them); a pass that brings no block ends
+// the sync. The blocks it brings are
 // not gossiped one by one (the peers have them, and a long sync would
 // flood the topic with old blocks); at the end, if it brought any, the
 // tip is announced, so that peers behind us fetch the rest from us.
@@ -457,9 +541,10 @@ func (n *Node) syncLocator(locator []chain.Hash) []chain.Hash {
 // returns the last header of each answer (p claims their chains as its
 // best, so it should serve their blocks; at most maxHeaderRounds), and
 // reports whether the chain refused headers for a reason that blocks
-// may remove (its bound), so that the sync should go on after them. A
-// malformed answer, or headers that break a rule or do not connect,
-// count against p.
+// may remove (its bound, a seal by a key it does not know yet: an error
+// that is neither a rule error nor ErrInvalid), so that the sync should
+// go on after them. A malformed answer, or headers that break a rule
+// (a bad seal included) or do not connect, count against p.
 func (n *Node) syncHeadersFrom(ctx context.Context, p peer.ID) (claimed []chain.Hash, more bool) {
 	var last *chain.Hash
 	for range maxHeaderRounds {
@@ -470,7 +555,7 @@ func (n *Node) syncHeadersFrom(ctx context.Context, p peer.ID) (claimed []chain.
 		if last != nil {
 			locator = append([]chain.Hash{*last}, locator...)
 		}
-		hs, err := n.fetchHeaders(ctx, p, n.syncLocator(locator))
+		hs, seals, err := n.fetchHeaders(ctx, p, n.syncLocator(locator))
 		if err != nil {
 			n.syncFailed.Add(1)
 			n.log.Info("headers sync failed", "peer", p, "err", err)
@@ -480,7 +565,12 @@ func (n *Node) syncHeadersFrom(ctx context.Context, p peer.ID) (claimed []chain.
 			return claimed, false
 		}
 		claimed = append(claimed, hs[len(hs)-1].Hash())
-		added, err := n.chain.ProcessHeaders(hs)
+		var added int
+		if n.sealed != nil {
+			added, err = n.sealed.ProcessSealedHeaders(hs, seals)
+		} else {
+			added, err = n.chain.ProcessHeaders(hs)
+		}
 		n.syncHeaders.Add(int64(added))
 		var rerr chain.RuleError
 		switch {
@@ -497,7 +587,7 @@ func (n *Node) syncHeadersFrom(ctx context.Context, p peer.ID) (claimed []chain.
 			return claimed, true
 		}
 		n.log.Debug("headers round", "peer", p, "headers", len(hs), "added", added)
-		if len(hs) < MaxHeadersPerRequest || added == 0 {
+		if _, limit, _ := n.headerWire(); len(hs) < limit || added == 0 {
 			return claimed, false
 		}
 		last = &claimed[len(claimed)-1]
@@ -505,31 +595,48 @@ func (n *Node) syncHeadersFrom(ctx context.Context, p peer.ID) (claimed []chain.
 	return claimed, false
 }
 
-// fetchHeaders sends one headers request to p and returns the answer. A
-// malformed answer counts against p.
-func (n *Node) fetchHeaders(ctx context.Context, p peer.ID, locator []chain.Hash) ([]chain.Header, error) {
+// headerWire returns the header exchange of the node's chain: its
+// protocol, the most headers of an answer, and the bytes of each:
+// SealedHeadersProtocol on a proof-of-stake chain, else HeadersProtocol.
+func (n *Node) headerWire() (proto protocol.ID, limit, size int) {
+	if n.sealed != nil {
+		return SealedHeadersProtocol, MaxSealedHeadersPerRequest, SealedHeaderSize
+	}
+	return HeadersProtocol, MaxHeadersPerRequest, chain.HeaderSize
+}
+
+// fetchHeaders sends one headers request to p and returns the answer:
+// on a proof-of-stake chain a sealed headers request, whose answer gives
+// each header's seal, else a headers request (seals nil); see
+// headerWire. A malformed answer counts against p.
+func (n *Node) fetchHeaders(ctx context.Context, p peer.ID, locator []chain.Hash) (hs []chain.Header, seals []chain.BlockSeal, err error) {
 	n.syncRequests.Add(1)
 	n.syncHeaderRequests.Add(1)
-	req := headersRequest{Locator: locator, Count: MaxHeadersPerRequest}
+	proto, limit, size := n.headerWire()
+	req := headersRequest{Locator: locator, Count: limit}
 	raw, err := req.MarshalBinary()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var answer []byte
-	err = n.request(ctx, p, HeadersProtocol, raw, MaxHeadersAnswerSize, func(s network.Stream) error {
+	err = n.request(ctx, p, proto, raw, limit*size, func(s network.Stream) error {
 		var rerr error
-		answer, rerr = io.ReadAll(io.LimitReader(s, int64(req.Count*chain.HeaderSize+1)))
+		answer, rerr = io.ReadAll(io.LimitReader(s, int64(req.Count*size+1)))
 		return rerr
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	hs, err := decodeHeaders(answer, req.Count)
+	if n.sealed != nil {
+		hs, seals, err = decodeSealedHeaders(answer, req.Count)
+	} else {
+		hs, err = decodeHeaders(answer, req.Count)
+	}
 	if err != nil {
 		n.rejected(p)
-		return nil, err
+		return nil, nil, err
 	}
-	return hs, nil
+	return hs, seals, nil
 }
 
 // request opens a stream to p for proto, with reserve bytes reserved

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"math/big"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -170,6 +171,60 @@ func FuzzHeadersAnswer(f *testing.F) {
 	})
 }
 
+func TestDecodeSealedHeaders(t *testing.T) {
+	hs := []chain.Header{{Version: 1, Nonce: 2}, {Version: 3, Timestamp: 4}}
+	seals := []chain.BlockSeal{{1, 0xaa}, {1, 0xbb}}
+	var raw []byte
+	for i := range hs {
+		raw, _ = hs[i].AppendBinary(raw)
+		raw = append(raw, seals[i][:]...)
+	}
+	gotHs, gotSeals, err := decodeSealedHeaders(raw, 2)
+	if err != nil || !slices.Equal(gotHs, hs) || !slices.Equal(gotSeals, seals) {
+		t.Fatalf("decodeSealedHeaders = %v, %v, %v", gotHs, gotSeals, err)
+	}
+	if gotHs, gotSeals, err := decodeSealedHeaders(nil, 2); err != nil || len(gotHs) != 0 || len(gotSeals) != 0 {
+		t.Fatalf("empty answer: %v, %v, %v", gotHs, gotSeals, err)
+	}
+	for name, tc := range map[string]struct {
+		data  []byte
+		limit int
+	}{
+		"partial entry":     {raw[:len(raw)-1], 2},
+		"header, no seal":   {raw[:SealedHeaderSize+chain.HeaderSize], 2},
+		"too many":          {raw, 1},
+		"headers unsealed":  {raw[:2*chain.HeaderSize], 2},
+		"limit 0, an entry": {raw[:SealedHeaderSize], 0},
+	} {
+		if _, _, err := decodeSealedHeaders(tc.data, tc.limit); !errors.Is(err, ErrBadSync) {
+			t.Errorf("%s: %v, want ErrBadSync", name, err)
+		}
+	}
+}
+
+// FuzzSealedHeadersAnswer: a sealed headers answer decodes only as
+// whole entries, at most the limit, one seal per header, which encode
+// back to the same bytes.
+func FuzzSealedHeadersAnswer(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte, limit uint8) {
+		hs, seals, err := decodeSealedHeaders(data, int(limit))
+		if err != nil {
+			return
+		}
+		if len(hs) > int(limit) || len(seals) != len(hs) {
+			t.Fatalf("%d headers and %d seals, limit %d", len(hs), len(seals), limit)
+		}
+		var again []byte
+		for i := range hs {
+			again, _ = hs[i].AppendBinary(again)
+			again = append(again, seals[i][:]...)
+		}
+		if !bytes.Equal(again, data) {
+			t.Fatalf("decoded %x, encodes as %x", data, again)
+		}
+	})
+}
+
 // FuzzBlockFrames: the answer's framing reads frames of 0 (not found) to
 // chain.MaxBlockSize bytes that encode back to what was read, and ends
 // cleanly (io.EOF) only between frames.
@@ -224,16 +279,18 @@ const (
 )
 
 // rawPeer is a bare libp2p host that says hello with the given work,
-// answers headers requests with the headers of its blocks and blocks
-// requests as mode says.
+// answers headers requests with the headers of its blocks (sealed
+// headers requests with them and their seals) and blocks requests as
+// mode says, counting them.
 type rawPeer struct {
 	host.Host
-	mode   atomic.Int32
-	hello  Status
-	done   chan struct{} // closed at the end of the test: stalls end
-	mu     sync.Mutex
-	blocks []*chain.Block
-	byHash map[chain.Hash]*chain.Block
+	mode          atomic.Int32
+	blockRequests atomic.Int32
+	hello         Status
+	done          chan struct{} // closed at the end of the test: stalls end
+	mu            sync.Mutex
+	blocks        []*chain.Block
+	byHash        map[chain.Hash]*chain.Block
 }
 
 func newRawPeer(t *testing.T, p *chain.Params, work int64, blocks []*chain.Block) *rawPeer {
@@ -252,6 +309,7 @@ func newRawPeer(t *testing.T, p *chain.Params, work int64, blocks []*chain.Block
 	r.setBlocks(blocks)
 	r.mode.Store(honest)
 	h.SetStreamHandler(HeadersProtocol, r.serveHeaders)
+	h.SetStreamHandler(SealedHeadersProtocol, r.serveSealedHeaders)
 	h.SetStreamHandler(GetBlocksProtocol, r.serveBlocks)
 	t.Cleanup(func() { close(r.done) }) // before h.Close
 	return r
@@ -284,8 +342,28 @@ func (r *rawPeer) serveHeaders(s network.Stream) {
 	}
 }
 
+// serveSealedHeaders answers every request with the headers of all its
+// blocks and their seals.
+func (r *rawPeer) serveSealedHeaders(s network.Stream) {
+	defer s.Reset()
+	if _, err := io.ReadAll(io.LimitReader(s, MaxHeadersRequestSize)); err != nil {
+		return
+	}
+	r.mu.Lock()
+	var out []byte
+	for _, b := range r.blocks {
+		out, _ = b.Header.AppendBinary(out)
+		out = append(out, b.Seal[:]...)
+	}
+	r.mu.Unlock()
+	if _, err := s.Write(out); err == nil {
+		s.Close()
+	}
+}
+
 func (r *rawPeer) serveBlocks(s network.Stream) {
 	defer s.Reset()
+	r.blockRequests.Add(1)
 	raw, err := io.ReadAll(io.LimitReader(s, MaxGetBlocksRequestSize))
 	if err != nil {
 		return
@@ -400,7 +478,7 @@ func newSyncNode(t *testing.T, p *chain.Params) (*Node, *fakeChain) {
 // and its memory released.
 func noSyncStreams(t *testing.T, n *Node) {
 	t.Helper()
-	for _, proto := range []protocol.ID{HeadersProtocol, GetBlocksProtocol} {
+	for _, proto := range []protocol.ID{HeadersProtocol, SealedHeadersProtocol, GetBlocksProtocol} {
 		waitFor(t, "no "+string(proto)+" streams left", func() bool {
 			var st network.ScopeStat
 			err := n.host.Network().ResourceManager().ViewProtocol(proto, func(s network.ProtocolScope) error {

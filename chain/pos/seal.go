@@ -166,13 +166,80 @@ func VerifySeal(network chain.Hash, s *Seal, headerHash chain.Hash, schedule *Sc
 	}
 	m := chain.SealMessage(network, s.Slot, headerHash)
 	if !chain.VerifySignature(s.Proposer, m[:], s.Signature) {
-		return RevealOutput{}, ruleError(ErrBadSealSignature, "seal of slot %d: bad signature by %v", s.Slot, s.Proposer)
+		return RevealOutput{}, s.signatureError()
 	}
+	return s.verifyReveal(network, epoch)
+}
+
+// signatureError is the refusal of s's signature.
+func (s *Seal) signatureError() error {
+	return ruleError(ErrBadSealSignature, "seal of slot %d: bad signature by %v", s.Slot, s.Proposer)
+}
+
+// verifyReveal checks that s's reveal is its proposer's for epoch on
+// network and returns its output, else an ErrBadReveal RuleError.
+func (s *Seal) verifyReveal(network chain.Hash, epoch uint64) (RevealOutput, error) {
 	out, ok := s.Reveal.Verify(s.Proposer, network, epoch)
 	if !ok {
 		return RevealOutput{}, ruleError(ErrBadReveal, "seal of slot %d: reveal is not %v's proof for epoch %d", s.Slot, s.Proposer, epoch)
 	}
 	return out, nil
+}
+
+// VerifySeals checks what each of seals proves by itself, seals[i] being
+// the seal of the block whose header hash is headerHashes[i] on network:
+// it is signed by the key it names (ErrBadSealSignature) and carries
+// that key's reveal for its slot's epoch, slot / slotsPerEpoch
+// (ErrBadReveal). These are VerifySeal's last two checks; the slot rules
+// and the election, which need the chain, are the caller's. A node
+// checks so the seals of headers that come without their blocks, and of
+// a side-branch block, whose branch's state it lacks.
+//
+// The signatures are checked in one batch (chain.VerifySignatures, the
+// chain's signature rule), and a reveal that repeats (one key, epoch and
+// proof: a proposer's every block of an epoch) is checked once. It
+// returns the index of the first seal that fails with its RuleError, or
+// -1 and nil. Slices of different lengths and a slotsPerEpoch of 0 are a
+// caller's mistake: a plain error, and index -1. It is safe for
+// concurrent use.
+func VerifySeals(network chain.Hash, seals []Seal, headerHashes []chain.Hash, slotsPerEpoch uint64) (int, error) {
+	if len(seals) != len(headerHashes) || slotsPerEpoch == 0 {
+		return -1, fmt.Errorf("pos: %d seals of %d headers with %d slots per epoch", len(seals), len(headerHashes), slotsPerEpoch)
+	}
+	if len(seals) == 0 {
+		return -1, nil
+	}
+	pubs := make([]chain.PublicKey, len(seals))
+	sigs := make([]chain.Signature, len(seals))
+	msgs := make([][]byte, len(seals))
+	buf := make([]byte, len(seals)*chain.SealMessageSize)
+	for i := range seals {
+		m := buf[i*chain.SealMessageSize : (i+1)*chain.SealMessageSize : (i+1)*chain.SealMessageSize]
+		*(*[chain.SealMessageSize]byte)(m) = chain.SealMessage(network, seals[i].Slot, headerHashes[i])
+		pubs[i], sigs[i], msgs[i] = seals[i].Proposer, seals[i].Signature, m
+	}
+	valid := chain.VerifySignatures(pubs, msgs, sigs)
+	type reveal struct {
+		key   chain.PublicKey
+		epoch uint64
+		proof Reveal
+	}
+	checked := make(map[reveal]struct{})
+	for i := range seals {
+		s := &seals[i]
+		if !valid[i] {
+			return i, s.signatureError()
+		}
+		r := reveal{s.Proposer, s.Slot / slotsPerEpoch, s.Reveal}
+		if _, ok := checked[r]; ok {
+			continue
+		}
+		if _, err := s.verifyReveal(network, r.epoch); err != nil {
+			return i, err
+		}
+		checked[r] = struct{}{}
+	}
+	return -1, nil
 }
 
 // AppendBinary appends the SealSize-byte encoding of s to b.

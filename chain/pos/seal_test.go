@@ -523,3 +523,60 @@ func quoteGo(data []byte) string {
 	b.WriteByte('"')
 	return b.String()
 }
+
+// TestVerifySeals: the seals of a run of slots by several validators
+// pass in one call; a bad signature or reveal is found at its index,
+// the first of them when there are several; a reveal that repeats is
+// taken only for the key, epoch and proof it was checked for.
+func TestVerifySeals(t *testing.T) {
+	s := newSealSetup(t, 4, chain.Hash{0x5b})
+	const first, count = 3*DevSlotsPerEpoch - 10, 40 // across two epochs
+	seals := make([]Seal, count)
+	headers := make([]chain.Hash, count)
+	for i := range seals {
+		headers[i] = chain.Hash{0x4e, byte(i)}
+		seals[i] = s.seal(t, first+uint64(i), headers[i])
+	}
+	if i, err := VerifySeals(sealNetwork, seals, headers, DevSlotsPerEpoch); i != -1 || err != nil {
+		t.Fatalf("good seals: %d, %v", i, err)
+	}
+	if i, err := VerifySeals(sealNetwork, nil, nil, DevSlotsPerEpoch); i != -1 || err != nil {
+		t.Fatalf("no seals: %d, %v", i, err)
+	}
+	// The last seal of epoch 2 (index 9) and the first of epoch 3 (10)
+	// by one key: the first one's reveal in the second seal, checked
+	// for epoch 2 already, is wrong for epoch 3.
+	last2 := s.sealBy(t, s.keys[0], first+9, headers[9])
+	first3 := s.sealBy(t, s.keys[0], first+10, headers[10])
+	staleReveal := first3
+	staleReveal.Reveal = last2.Reveal
+	forgedReveal := s.sealBy(t, s.keys[0], first+11, headers[11])
+	forgedReveal.Reveal[5] ^= 1
+	badSig := seals[20]
+	badSig.Signature[7] ^= 1
+	for _, c := range []struct {
+		name   string
+		change map[int]Seal
+		index  int
+		code   ErrorCode
+	}{
+		{"bad signature", map[int]Seal{20: badSig}, 20, ErrBadSealSignature},
+		{"reveal of the epoch before", map[int]Seal{9: last2, 10: staleReveal}, 10, ErrBadReveal},
+		{"another proof after a good one", map[int]Seal{9: last2, 10: first3, 11: forgedReveal}, 11, ErrBadReveal},
+		{"the first of two", map[int]Seal{9: last2, 10: staleReveal, 20: badSig}, 10, ErrBadReveal},
+	} {
+		mixed := slices.Clone(seals)
+		for i, seal := range c.change {
+			mixed[i] = seal
+		}
+		if i, err := VerifySeals(sealNetwork, mixed, headers, DevSlotsPerEpoch); i != c.index || sealCode(err) != c.code {
+			t.Errorf("%s: %d, %v; want %d, %v", c.name, i, err, c.index, c.code)
+		}
+	}
+	if i, err := VerifySeals(sealNetwork, seals, headers[1:], DevSlotsPerEpoch); i != -1 || err == nil || sealCode(err) != -1 {
+		t.Errorf("lengths differ: %d, %v; want a plain error", i, err)
+	}
+	if i, err := VerifySeals(sealNetwork, seals, headers, 0); i != -1 || err == nil || sealCode(err) != -1 {
+		t.Errorf("no slots per epoch: %d, %v; want a plain error", i, err)
+	}
+}

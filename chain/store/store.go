@@ -105,6 +105,37 @@ func (db *DB) Block(hash chain.Hash) (*chain.Block, error) {
 	return b, nil
 }
 
+// BlockSeals implements node.Store in one read transaction: of each
+// block it copies the last chain.SealSize bytes of its encoding, without
+// decoding the block (the seal comes last, see chain.Block), so the cost
+// does not grow with the block's size. A stored block too short to hold
+// a header and a seal yields a *CorruptError; one without a seal (a
+// proof-of-work block, or genesis) gives the end of its last
+// transaction, which the node never asks for.
+func (db *DB) BlockSeals(hashes []chain.Hash, seals []chain.BlockSeal) error {
+	if len(seals) != len(hashes) {
+		return fmt.Errorf("store: %d seals for %d blocks", len(seals), len(hashes))
+	}
+	err := db.view(func(tx *bolt.Tx) error {
+		blocks := tx.Bucket(bucketBlocks)
+		for i, h := range hashes {
+			v := blocks.Get(h[:])
+			switch {
+			case v == nil:
+				return fmt.Errorf("%w: block %v", storage.ErrNotFound, h)
+			case len(v) < chain.HeaderSize+1+chain.SealSize:
+				return corruptError(string(bucketBlocks), h[:], "block of %d bytes holds no seal", len(v))
+			}
+			copy(seals[i][:], v[len(v)-chain.SealSize:])
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}
+
 // Undo implements node.Store. A stored record that does not decode yields
 // a *CorruptError.
 func (db *DB) Undo(hash chain.Hash) (*storage.Undo, error) {
