@@ -226,7 +226,7 @@ func TestCheckBlockSanity(t *testing.T) {
 	seen := map[ErrorCode]bool{ErrBadCoinbaseHeight: true, ErrInsufficientBalance: true, ErrBadSequence: true,
 		ErrBadCoinbaseValue: true, ErrInvalidAncestorBlock: true, ErrStakeDisabled: true, ErrDepositTooSmall: true,
 		ErrValidatorExists: true, ErrTooManyValidators: true, ErrUnknownValidator: true, ErrNotValidatorOwner: true,
-		ErrValidatorExiting: true,
+		ErrValidatorExiting: true, ErrStakeBelowMinimum: true, ErrWithdrawPending: true,
 		// Finality: the context-free rules are TestCheckBlockSanityFinality's,
 		// the state rules chain/node's finality tests'.
 		ErrBadVote: true, ErrInvalidEvidence: true, ErrTooManyVotes: true, ErrTooManySlashes: true,

@@ -40,9 +40,11 @@
 //     encoding.
 //   - Stake (stake.go): Deposit (locks coins of an owner account for a
 //     validator key; signed by the owner and, as a proof of possession,
-//     by the validator key) and Withdraw (signed by the owner; the
-//     validator leaves at the next epoch boundary and its stake is paid
-//     back automatically WithdrawDelayEpochs later), transaction types 3
+//     by the validator key) and Withdraw (signed by the owner; with
+//     Amount 0 the validator leaves at the next epoch boundary, with a
+//     partial Amount its weight drops by Amount there and it stays; the
+//     coins are paid back automatically WithdrawDelayEpochs later, and
+//     are slashable until then), transaction types 3
 //     and 4 of the same versioned encoding; Debit, what a transfer,
 //     deposit or withdraw takes from its sender; Validator, the state of
 //     a registered key; Params.EpochLength, MinDeposit, MaxValidators and

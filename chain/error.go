@@ -201,6 +201,15 @@ const (
 	// is no proposer to accuse.
 	ErrNotProofOfStake
 
+	// ErrStakeBelowMinimum indicates a partial withdraw that would leave
+	// its validator less than Params.MinDeposit of stake.
+	ErrStakeBelowMinimum
+
+	// ErrWithdrawPending indicates a partial withdraw for a validator
+	// whose previous partial withdraw is still locked (not yet paid
+	// back): a validator has at most one pending.
+	ErrWithdrawPending
+
 	// numErrorCodes is the number of codes above; keep it last.
 	numErrorCodes
 )
@@ -249,6 +258,8 @@ var errorCodeStrings = [...]string{
 	ErrInactiveValidator:    "ErrInactiveValidator",
 	ErrBadSeal:              "ErrBadSeal",
 	ErrNotProofOfStake:      "ErrNotProofOfStake",
+	ErrStakeBelowMinimum:    "ErrStakeBelowMinimum",
+	ErrWithdrawPending:      "ErrWithdrawPending",
 }
 
 // rejectReasons are the reasons submitblock gives (BIP22), Bitcoin Core's
@@ -298,6 +309,8 @@ var rejectReasons = [...]string{
 	ErrInactiveValidator:    "bad-validator-inactive",
 	ErrBadSeal:              "bad-seal",
 	ErrNotProofOfStake:      "bad-proposer-slash-pow",
+	ErrStakeBelowMinimum:    "bad-withdraw-belowmin",
+	ErrWithdrawPending:      "bad-withdraw-pending",
 }
 
 // RejectReason returns the short reason a node gives for a block that

@@ -55,6 +55,8 @@ func TestErrorCodeString(t *testing.T) {
 		{ErrInactiveValidator, "ErrInactiveValidator"},
 		{ErrBadSeal, "ErrBadSeal"},
 		{ErrNotProofOfStake, "ErrNotProofOfStake"},
+		{ErrStakeBelowMinimum, "ErrStakeBelowMinimum"},
+		{ErrWithdrawPending, "ErrWithdrawPending"},
 		{-1, "Unknown ErrorCode (-1)"},
 		{0xffff, "Unknown ErrorCode (65535)"},
 	}

@@ -88,7 +88,9 @@ type Params struct {
 
 	// WithdrawDelayEpochs is the number of epochs between a validator's
 	// exit and the unlock of its stake, paid back to its owner at the
-	// first block of epoch ExitEpoch + WithdrawDelayEpochs.
+	// first block of epoch ExitEpoch + WithdrawDelayEpochs; a partial
+	// withdraw's amount likewise unlocks at WithdrawEpoch +
+	// WithdrawDelayEpochs.
 	WithdrawDelayEpochs uint64
 
 	// MaxVotesPerBlock is the most vote transactions one block may carry

@@ -35,16 +35,25 @@ type Deposit struct {
 	ValidatorSignature Signature // the validator key's, set by Sign
 }
 
-// Withdraw asks that the validator Validator leave the validator set. Only
-// the validator's owner (the account that deposited) may ask: From must
-// be the owner's key, Fee and Sequence work as in a transfer. The
-// validator leaves at the next epoch boundary and its stake is paid back
-// to the owner automatically WithdrawDelayEpochs epochs later (see
-// Params). The validator key does not sign: it may sign votes, but the
-// coins are the owner's.
+// Withdraw takes Amount base units of the stake of the validator
+// Validator back to its owner; Amount 0, or the whole stake, asks that
+// the validator leave the validator set. Only the validator's owner (the
+// account that deposited) may ask: From must be the owner's key, Fee and
+// Sequence work as in a transfer. The validator key does not sign: it may
+// sign votes, but the coins are the owner's.
+//
+// A whole withdraw (an exit) takes effect at the next epoch boundary,
+// where the validator leaves the set. A partial one leaves the validator
+// active: from the next epoch boundary its weight is its stake less
+// Amount, which must leave at least MinDeposit, and it may have one
+// partial withdraw pending at a time. Either way the coins stay locked,
+// and are burned if the validator is slashed, until WithdrawDelayEpochs
+// epochs after that boundary, when they are paid back to the owner
+// automatically (see Params and the package comment).
 type Withdraw struct {
 	From      PublicKey
 	Validator PublicKey
+	Amount    uint64 // base units; 0 for the whole stake
 	Fee       uint64 // base units
 	Sequence  uint64
 	Signature Signature // the owner's, set by Sign
@@ -61,7 +70,7 @@ const (
 
 	// withdrawUnsignedSize is a withdraw's serialization without its
 	// signature.
-	withdrawUnsignedSize = txPrefixSize + 2*PublicKeySize + 2*8
+	withdrawUnsignedSize = txPrefixSize + 2*PublicKeySize + 3*8
 
 	// WithdrawSize is the serialized size of every withdraw.
 	WithdrawSize = withdrawUnsignedSize + SignatureSize
@@ -98,6 +107,7 @@ func (w *Withdraw) appendUnsigned(b []byte) []byte {
 	b = append(b, TxVersion, byte(TxTypeWithdraw))
 	b = append(b, w.From[:]...)
 	b = append(b, w.Validator[:]...)
+	b = binary.LittleEndian.AppendUint64(b, w.Amount)
 	b = binary.LittleEndian.AppendUint64(b, w.Fee)
 	return binary.LittleEndian.AppendUint64(b, w.Sequence)
 }
@@ -122,6 +132,7 @@ func (d *decoder) decodeDeposit(dep *Deposit) {
 func (d *decoder) decodeWithdraw(w *Withdraw) {
 	d.copyTo(w.From[:], "withdraw owner")
 	d.copyTo(w.Validator[:], "withdraw validator")
+	w.Amount = d.uint64("withdraw amount")
 	w.Fee = d.uint64("withdraw fee")
 	w.Sequence = d.uint64("withdraw sequence")
 	d.copyTo(w.Signature[:], "withdraw signature")
@@ -234,20 +245,71 @@ func (tx *Transaction) IsStake() bool {
 // Validator is the state of one registered validator key: its owner (the
 // address that deposited, to which the stake returns), its stake in base
 // units, the first epoch in which it is active, and the epoch from which
-// it no longer is (0 while no withdraw was accepted). A validator is
-// active in epoch e when ActivationEpoch <= e and, if ExitEpoch is not 0,
+// it no longer is (0 while no exit was accepted). A validator is active
+// in epoch e when ActivationEpoch <= e and, if ExitEpoch is not 0,
 // e < ExitEpoch. ActivationEpoch is at least 1, so the zero Validator
 // means "not registered".
+//
+// Withdrawing is the amount of its pending partial withdraw (0 when
+// none): still part of Stake, locked and slashable, but no longer
+// weighing from WithdrawEpoch on (see StakeAt); it is paid back, and
+// leaves Stake, at the first block of epoch WithdrawEpoch +
+// WithdrawDelayEpochs.
 type Validator struct {
 	Owner           Address
 	Stake           uint64
 	ActivationEpoch uint64
 	ExitEpoch       uint64
+	Withdrawing     uint64
+	WithdrawEpoch   uint64
 }
 
 // ActiveAt reports whether v is active in epoch e.
 func (v Validator) ActiveAt(e uint64) bool {
 	return v.ActivationEpoch != 0 && v.ActivationEpoch <= e && (v.ExitEpoch == 0 || e < v.ExitEpoch)
+}
+
+// StakeAt returns v's weight in epoch e (for votes, justification
+// thresholds and the proposer election): Stake, less a pending partial
+// withdraw from its WithdrawEpoch on. It says nothing of whether v is
+// active in e.
+func (v Validator) StakeAt(e uint64) uint64 {
+	if v.Withdrawing != 0 && e >= v.WithdrawEpoch {
+		return v.Stake - v.Withdrawing
+	}
+	return v.Stake
+}
+
+// IsExit reports whether w asks for the whole stake of v, its validator:
+// Amount 0 or v.Stake.
+func (w *Withdraw) IsExit(v Validator) bool {
+	return w.Amount == 0 || w.Amount == v.Stake
+}
+
+// CheckWithdrawState checks w, signed by from, against v, the state of
+// its validator: ErrUnknownValidator when v is the zero Validator,
+// ErrNotValidatorOwner when from is not its owner, ErrValidatorExiting
+// when it already asked to leave; for a partial withdraw (see IsExit)
+// also ErrWithdrawPending while another partial withdraw is locked, and
+// ErrStakeBelowMinimum when it would leave less than p.MinDeposit.
+func CheckWithdrawState(v Validator, w *Withdraw, from Address, p *Params) error {
+	switch {
+	case v == (Validator{}):
+		return ruleError(ErrUnknownValidator, "withdraw for unknown validator %v", w.Validator)
+	case v.Owner != from:
+		return ruleError(ErrNotValidatorOwner, "withdraw from %v for validator %v of %v", from, w.Validator, v.Owner)
+	case v.ExitEpoch != 0:
+		return ruleError(ErrValidatorExiting, "withdraw for validator %v, already exiting at epoch %d", w.Validator, v.ExitEpoch)
+	case w.IsExit(v):
+		return nil
+	case v.Withdrawing != 0:
+		return ruleError(ErrWithdrawPending, "withdraw of %d for validator %v, which has %d pending until epoch %d",
+			w.Amount, w.Validator, v.Withdrawing, v.WithdrawEpoch+p.WithdrawDelayEpochs)
+	case w.Amount > v.Stake || v.Stake-w.Amount < p.MinDeposit:
+		return ruleError(ErrStakeBelowMinimum, "withdraw of %d from validator %v of stake %d would leave less than MinDeposit %d",
+			w.Amount, w.Validator, v.Stake, p.MinDeposit)
+	}
+	return nil
 }
 
 // StakeEnabled reports whether the network accepts stake transactions:

@@ -35,13 +35,20 @@ func signedDeposit(tb testing.TB, owner, validator int, amount, fee, seq uint64)
 	return Transaction{Deposit: d}
 }
 
-// signedWithdraw returns a withdraw by account owner for the validator
-// key of account validator.
+// signedWithdraw returns a withdraw (an exit) by account owner for the
+// validator key of account validator.
 func signedWithdraw(tb testing.TB, owner, validator int, fee, seq uint64) Transaction {
+	tb.Helper()
+	return signedPartialWithdraw(tb, owner, validator, 0, fee, seq)
+}
+
+// signedPartialWithdraw returns a withdraw of amount by account owner for
+// the validator key of account validator.
+func signedPartialWithdraw(tb testing.TB, owner, validator int, amount, fee, seq uint64) Transaction {
 	tb.Helper()
 	_, ownerKey := testKey(owner)
 	val, _ := testKey(validator)
-	w := &Withdraw{Validator: val, Fee: fee, Sequence: seq}
+	w := &Withdraw{Validator: val, Amount: amount, Fee: fee, Sequence: seq}
 	if err := w.Sign(ownerKey, stakeTestParams.GenesisHash); err != nil {
 		tb.Fatal(err)
 	}
@@ -71,7 +78,9 @@ func TestStakeEncoding(t *testing.T) {
 		{"deposit", Transaction{Deposit: &Deposit{From: owner, Validator: val, Amount: 1e9, Fee: 300, Sequence: 4, Signature: s1, ValidatorSignature: s2}},
 			cat([]byte{2, 3}, owner[:], val[:], le(1e9), le(300), le(4), s1[:], s2[:]), TxTypeDeposit},
 		{"withdraw", Transaction{Withdraw: &Withdraw{From: owner, Validator: val, Fee: 200, Sequence: 5, Signature: s1}},
-			cat([]byte{2, 4}, owner[:], val[:], le(200), le(5), s1[:]), TxTypeWithdraw},
+			cat([]byte{2, 4}, owner[:], val[:], le(0), le(200), le(5), s1[:]), TxTypeWithdraw},
+		{"partial withdraw", Transaction{Withdraw: &Withdraw{From: owner, Validator: val, Amount: 3e9, Fee: 200, Sequence: 5, Signature: s1}},
+			cat([]byte{2, 4}, owner[:], val[:], le(3e9), le(200), le(5), s1[:]), TxTypeWithdraw},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -98,7 +107,7 @@ func TestStakeEncoding(t *testing.T) {
 			}
 		})
 	}
-	if DepositSize != 218 || WithdrawSize != 146 {
+	if DepositSize != 218 || WithdrawSize != 154 {
 		t.Fatalf("DepositSize %d, WithdrawSize %d", DepositSize, WithdrawSize)
 	}
 }

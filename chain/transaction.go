@@ -44,7 +44,8 @@ const (
 	// TxTypeDeposit marks a stake deposit (see Deposit).
 	TxTypeDeposit TxType = 3
 
-	// TxTypeWithdraw marks a validator's exit request (see Withdraw).
+	// TxTypeWithdraw marks a validator's exit or partial withdrawal
+	// (see Withdraw).
 	TxTypeWithdraw TxType = 4
 
 	// TxTypeVote marks a validator's Casper FFG vote (see Vote).
@@ -87,13 +88,13 @@ const (
 // every transfer and coinbase encodes exactly as before (Deposit and
 // Withdraw document their bodies):
 //
-//	deposit (DepositSize = 218 bytes)   withdraw (WithdrawSize = 146 bytes)
+//	deposit (DepositSize = 218 bytes)   withdraw (WithdrawSize = 154 bytes)
 //	  32  From      owner's key           32  From      owner's key
 //	  32  Validator validator's key       32  Validator validator's key
-//	   8  Amount    uint64                 8  Fee       uint64
-//	   8  Fee       uint64                 8  Sequence  uint64
-//	   8  Sequence  uint64                64  Signature owner's
-//	  64  Signature owner's
+//	   8  Amount    uint64                 8  Amount    uint64 (0: all)
+//	   8  Fee       uint64                 8  Fee       uint64
+//	   8  Sequence  uint64                 8  Sequence  uint64
+//	  64  Signature owner's               64  Signature owner's
 //	  64  ValidatorSignature
 //
 // The finality types pay no fee and carry no sequence number:

@@ -307,6 +307,7 @@ func validTransactionEncodings(tb testing.TB) map[string][]byte {
 	add("coinbase-pool", Transaction{Coinbase: &pool})
 	add("deposit", signedDeposit(tb, 1, 7, 20*BaseUnitsPerCoin, 300, 4))
 	add("withdraw", signedWithdraw(tb, 1, 7, 200, 5))
+	add("partial-withdraw", signedPartialWithdraw(tb, 1, 7, 5*BaseUnitsPerCoin, 200, 6))
 	add("vote", voteTx(tb, 3, 1, 2))
 	add("slash", slashTx(tb, 3, testAddr(9)))
 	add("proposer-slash", proposerSlashTx(3, testAddr(9)))

@@ -30,6 +30,7 @@ func (d *Daemon) registerMethods() {
 	d.rpc.Register("getmempoolinfo", d.getMempoolInfo)
 	d.rpc.Register("getaccount", d.getAccount)
 	d.rpc.Register("getvalidators", d.getValidators)
+	d.rpc.Register("getvalidator", d.getValidator)
 	d.rpc.Register("getfinality", d.getFinality)
 	d.registerNetworkMethods()
 }
@@ -169,10 +170,10 @@ type txJSON struct {
 	ProposerSlash *proposerSlashJSON `json:"proposer_slash,omitempty"`
 }
 
-// stakeJSON is a deposit (with the amount it locks) or a withdraw (which
-// has none: the whole stake returns to the owner
-// Params.WithdrawDelayEpochs after the validator leaves). Owner is the
-// address of the account that pays and gets the stake back.
+// stakeJSON is a deposit (with the amount it locks) or a withdraw (with
+// the amount it takes back; none for an exit, whose whole stake returns
+// to the owner Params.WithdrawDelayEpochs after the validator leaves).
+// Owner is the address of the account that pays and gets the stake back.
 type stakeJSON struct {
 	Validator string      `json:"validator"`
 	Owner     string      `json:"owner"`
@@ -261,6 +262,9 @@ func decodeTx(tx *chain.Transaction) txJSON {
 		w := tx.Withdraw
 		j.Type = "withdraw"
 		j.Withdraw = &stakeJSON{Validator: w.Validator.String(), Owner: w.From.Address().String(), Fee: coins(w.Fee), Sequence: w.Sequence}
+		if w.Amount != 0 {
+			j.Withdraw.Amount = coins(w.Amount)
+		}
 	case tx.Vote != nil:
 		v := decodeVote(tx.Vote)
 		j.Type, j.Vote = "vote", &v

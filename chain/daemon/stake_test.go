@@ -239,3 +239,79 @@ func TestGetBlockStakeTransactions(t *testing.T) {
 		check(c.want.Type, txs[id], c.want)
 	}
 }
+
+// TestGetValidatorPartialWithdraw: a partial withdraw mined in epoch 2
+// shows in getblock with its amount, in getvalidator (the whole stake, the
+// amount and its unlock epoch) and in getvalidators (the epoch's weight,
+// the amount and its unlock epoch), whose weight drops at epoch 3;
+// getvalidator refuses a bad or unregistered key.
+func TestGetValidatorPartialWithdraw(t *testing.T) {
+	now := time.Now()
+	p := syncParams(t, now)
+	p.EpochLength = 2
+	td := startTestDaemon(t, now, Config{Params: p})
+	ownerSeed, valSeed := make([]byte, ed25519.SeedSize), make([]byte, ed25519.SeedSize)
+	ownerSeed[0], valSeed[0] = 1, 2
+	ownerKey, valKey := ed25519.NewKeyFromSeed(ownerSeed), ed25519.NewKeyFromSeed(valSeed)
+	owner := chain.PublicKey(ownerKey.Public().(ed25519.PublicKey)).Address()
+	td.miner = owner
+	mineOn(t, td, 1)
+	dep := &chain.Deposit{Amount: 20 * chain.BaseUnitsPerCoin, Fee: 10_000, Sequence: 0}
+	if err := dep.Sign(ownerKey, valKey, p.GenesisHash); err != nil {
+		t.Fatal(err)
+	}
+	td.send(t, &chain.Transaction{Deposit: dep})
+	for range 3 { // heights 2..4: active from epoch 2 (height 4)
+		mineTemplate(t, td)
+	}
+	w := &chain.Withdraw{Validator: dep.Validator, Amount: 5 * chain.BaseUnitsPerCoin, Fee: 10_000, Sequence: 1}
+	if err := w.Sign(ownerKey, p.GenesisHash); err != nil {
+		t.Fatal(err)
+	}
+	td.send(t, &chain.Transaction{Withdraw: w})
+	b5 := mineTemplate(t, td) // epoch 2: weighs 15 from epoch 3
+	unlock := 3 + p.WithdrawDelayEpochs
+
+	var block struct{ Tx []txJSON }
+	td.call(t, &block, "getblock", b5.Hash().String(), 2)
+	if len(block.Tx) != 2 || block.Tx[1].Withdraw == nil || block.Tx[1].Withdraw.Amount != "5.00000000" {
+		t.Fatalf("getblock: %+v", block.Tx)
+	}
+	var v struct {
+		Owner                                   string
+		Stake, Withdrawing, MinDeposit          json.Number
+		ActivationEpoch, ExitEpoch, UnlockEpoch uint64
+	}
+	if e := td.call(t, &v, "getvalidator", dep.Validator.String()); e != nil || v.Owner != owner.String() || v.Stake != "20.00000000" ||
+		v.Withdrawing != "5.00000000" || v.UnlockEpoch != unlock || v.ActivationEpoch != 2 || v.ExitEpoch != 0 || v.MinDeposit != "10.00000000" {
+		t.Fatalf("getvalidator: %+v %+v", e, v)
+	}
+	type entry struct {
+		Stake, Withdrawing json.Number
+		UnlockEpoch        uint64
+	}
+	set := func() (entry, string) {
+		t.Helper()
+		var s struct {
+			Validators []entry
+			TotalStake json.Number
+		}
+		if e := td.call(t, &s, "getvalidators"); e != nil || len(s.Validators) != 1 {
+			t.Fatalf("getvalidators: %+v %+v", e, s)
+		}
+		return s.Validators[0], s.TotalStake.String()
+	}
+	if got, total := set(); got != (entry{"20.00000000", "5.00000000", unlock}) || total != "20.00000000" {
+		t.Fatalf("getvalidators in epoch 2: %+v, total %s", got, total)
+	}
+	mineTemplate(t, td) // height 6: epoch 3
+	if got, total := set(); got != (entry{"15.00000000", "5.00000000", unlock}) || total != "15.00000000" {
+		t.Fatalf("getvalidators in epoch 3: %+v, total %s", got, total)
+	}
+	if e := td.call(t, nil, "getvalidator", "00"); e == nil || e.Code != -8 {
+		t.Fatalf("getvalidator of a short key: %+v", e)
+	}
+	if e := td.call(t, nil, "getvalidator", chain.PublicKey{7}.String()); e == nil || e.Code != -5 {
+		t.Fatalf("getvalidator of an unregistered key: %+v", e)
+	}
+}

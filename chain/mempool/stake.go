@@ -2,6 +2,7 @@ package mempool
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/powmine/powmine/chain"
 )
@@ -94,14 +95,8 @@ func stakeRefusal(sc StakeChain, tx *chain.Transaction, params *chain.Params, de
 		return ""
 	}
 	w := tx.Withdraw
-	v := sc.Validator(w.Validator)
-	switch {
-	case v == (chain.Validator{}):
-		return "validator " + w.Validator.String() + " is not registered"
-	case v.Owner != w.From.Address():
-		return "the sender does not own validator " + w.Validator.String()
-	case v.ExitEpoch != 0:
-		return "validator " + w.Validator.String() + " is already exiting"
+	if err := chain.CheckWithdrawState(sc.Validator(w.Validator), w, w.From.Address(), params); err != nil {
+		return strings.TrimPrefix(err.Error(), "chain: ")
 	}
 	return ""
 }

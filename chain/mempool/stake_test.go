@@ -51,11 +51,19 @@ func depositTx(tb testing.TB, owner, v int, amount, fee, seq uint64) *chain.Tran
 	return &chain.Transaction{Deposit: d}
 }
 
-// withdrawTx returns a withdraw by account owner for validator v.
+// withdrawTx returns a withdraw (an exit) by account owner for validator
+// v.
 func withdrawTx(tb testing.TB, owner, v int, fee, seq uint64) *chain.Transaction {
 	tb.Helper()
+	return partialWithdrawTx(tb, owner, v, 0, fee, seq)
+}
+
+// partialWithdrawTx returns a withdraw of amount by account owner for
+// validator v.
+func partialWithdrawTx(tb testing.TB, owner, v int, amount, fee, seq uint64) *chain.Transaction {
+	tb.Helper()
 	_, priv := key(owner)
-	w := &chain.Withdraw{Validator: valKey(v), Fee: fee, Sequence: seq}
+	w := &chain.Withdraw{Validator: valKey(v), Amount: amount, Fee: fee, Sequence: seq}
 	if err := w.Sign(priv, chain.DevParams.GenesisHash); err != nil {
 		tb.Fatal(err)
 	}
@@ -74,6 +82,8 @@ func TestStakeAccept(t *testing.T) {
 	c.set(2, 5*stakeCoin, 0)
 	c.validators[valKey(9)] = chain.Validator{Owner: addr(1), Stake: 10 * stakeCoin, ActivationEpoch: 1}
 	c.validators[valKey(8)] = chain.Validator{Owner: addr(1), Stake: 10 * stakeCoin, ActivationEpoch: 1, ExitEpoch: 3}
+	c.validators[valKey(7)] = chain.Validator{Owner: addr(1), Stake: 30 * stakeCoin, ActivationEpoch: 1, Withdrawing: 5 * stakeCoin, WithdrawEpoch: 2}
+	c.validators[valKey(6)] = chain.Validator{Owner: addr(1), Stake: 20 * stakeCoin, ActivationEpoch: 1}
 	p := newPool(t, c, 0)
 
 	dep := depositTx(t, 0, 0, 20*stakeCoin, 5000, 0)
@@ -95,6 +105,9 @@ func TestStakeAccept(t *testing.T) {
 		{"unknown validator", withdrawTx(t, 1, 5, 5000, 1), RejectStake},
 		{"not the owner", withdrawTx(t, 0, 8, 5000, 2), RejectStake},
 		{"exiting", withdrawTx(t, 1, 8, 5000, 1), RejectStake},
+		{"partial pending", partialWithdrawTx(t, 1, 7, stakeCoin, 5000, 1), RejectStake},
+		{"partial below the minimum", partialWithdrawTx(t, 1, 6, 10*stakeCoin+1, 5000, 1), RejectStake},
+		{"partial on an exiting validator", partialWithdrawTx(t, 1, 8, stakeCoin, 5000, 1), RejectStake},
 		{"below minimum", depositTx(t, 1, 1, stakeCoin, 5000, 1), RejectMalformed},
 		{"balance", depositTx(t, 2, 1, 10*stakeCoin, 5000, 0), RejectInsufficientFunds},
 		{"sequence gap", depositTx(t, 1, 1, 10*stakeCoin, 5000, 5), RejectSequenceGap},
@@ -105,6 +118,8 @@ func TestStakeAccept(t *testing.T) {
 			wantReason(t, p.Accept(tc.tx), tc.reason)
 		})
 	}
+
+	mustAccept(t, p, partialWithdrawTx(t, 1, 6, 10*stakeCoin, 5000, 1))
 
 	// A plain Chain cannot check stake: refused.
 	plain := newFakeChain()

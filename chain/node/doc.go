@@ -109,16 +109,24 @@
 //     and come back through the coinbase, so the balances sum to the
 //     coinbase outputs of the best chain minus the fees paid.
 //   - Validator set (stake.go): every registered validator key with its
-//     owner, stake, activation and exit epochs (chain.Validator), changed
-//     by deposits and withdraws exactly like the accounts: checked in
-//     block order (chain.ErrValidatorExists, ErrTooManyValidators,
-//     ErrUnknownValidator, ErrNotValidatorOwner, ErrValidatorExiting; a
-//     deposit beyond MaxValidators is refused, not queued), and undone
-//     with the same Undo. At each epoch's first block, before its
-//     transactions, the stakes whose unlock epoch has come return to their
-//     owners. Stakes count in the balance sum above. ValidatorSet(epoch)
-//     answers for the epochs the tip's state fixes (see there), for
-//     chain/pos.
+//     owner, stake, activation and exit epochs and pending partial
+//     withdraw (chain.Validator), changed by deposits and withdraws
+//     exactly like the accounts: checked in block order
+//     (chain.ErrValidatorExists, ErrTooManyValidators,
+//     ErrUnknownValidator, ErrNotValidatorOwner, ErrValidatorExiting, and
+//     for a partial withdraw ErrWithdrawPending, one at a time, and
+//     ErrStakeBelowMinimum, which keeps MinDeposit staked; a deposit
+//     beyond MaxValidators is refused, not queued), and undone with the
+//     same Undo. A withdraw of the whole stake (Amount 0 or Stake) is an
+//     exit at the next boundary; a partial one lowers the validator's
+//     weight (chain.Validator.StakeAt: votes, justification totals, the
+//     proposer election) from the next boundary on. At each epoch's first
+//     block, before its transactions, the coins whose unlock epoch has
+//     come (an exit's or a partial withdraw's epoch plus
+//     WithdrawDelayEpochs) return to their owners, or are burned for a
+//     slashed validator: they stay slashable until then. Stakes count in
+//     the balance sum above. ValidatorSet(epoch) answers for the epochs
+//     the tip's state fixes (see there), for chain/pos.
 //   - Finality (finality.go): the Casper FFG state of the best chain, kept
 //     as chain state like the accounts and the validators (records
 //     described by storage.FinalityEntry: the justified and finalized

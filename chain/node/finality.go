@@ -109,7 +109,7 @@ func (d *stateDelta) epochTotal(validators map[chain.PublicKey]chain.Validator, 
 	var total uint64
 	for _, v := range validators {
 		if v.ActiveAt(e) {
-			total += v.Stake // stakes are coins that exist: no overflow
+			total += v.StakeAt(e) // stakes are coins that exist: no overflow
 		}
 	}
 	d.totals[e] = total
@@ -193,7 +193,7 @@ func (d *stateDelta) countVote(fc *finalityCtx, validators map[chain.PublicKey]c
 	}
 	total := d.epochTotal(validators, v.Target.Epoch)
 	before := supermajority(support, total) && support > 0
-	support += val.Stake
+	support += val.StakeAt(v.Target.Epoch)
 	d.setFin(fc.records, linkKey, storage.EncodeStake(support))
 	switch {
 	case before:
@@ -378,7 +378,7 @@ func (n *Node) finalityInfoLocked() FinalityInfo {
 	}
 	for _, v := range n.validators {
 		if v.ActiveAt(info.Epoch) {
-			info.EpochStake += v.Stake
+			info.EpochStake += v.StakeAt(info.Epoch)
 		}
 	}
 	return info

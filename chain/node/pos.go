@@ -204,7 +204,7 @@ func schedule(validators map[chain.PublicKey]chain.Validator, p *chain.Params, h
 	slices.SortFunc(keys, func(a, b chain.PublicKey) int { return bytes.Compare(a[:], b[:]) })
 	stakes := make([]uint64, len(keys))
 	for i, k := range keys {
-		stakes[i] = validators[k].Stake
+		stakes[i] = validators[k].StakeAt(stakeEpoch)
 	}
 	return pos.NewSchedule(e, keys, stakes, seed)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/powmine/powmine/chain"
 	"github.com/powmine/powmine/chain/storage"
@@ -37,33 +38,51 @@ func (d *stateDelta) validatorEntries() []storage.ValidatorEntry {
 	return out
 }
 
-// unlockStakes pays back, at the first block of an epoch, the stake of
-// every validator whose exit epoch lies WithdrawDelayEpochs or more
-// behind, and removes it from the set; a slashed validator's stake (its
-// finality record says so) is burned instead. It runs first in the
-// block, on the state before it.
+// unlockStakes pays back, at the first block of an epoch, what has been
+// locked WithdrawDelayEpochs epochs or more: the whole stake of every
+// validator whose exit epoch lies that far behind, which leaves the set,
+// and the pending partial withdraw of every other validator whose
+// withdraw epoch does, which leaves its stake. A slashed validator's
+// coins (its finality record says so) are burned instead. Validators are
+// visited in key order. It runs first in the block, on the state before
+// it.
 func (d *stateDelta) unlockStakes(validators map[chain.PublicKey]chain.Validator, finality map[string][]byte, height int64, p *chain.Params, accounts map[chain.Address]chain.Account) error {
 	epoch := p.Epoch(height)
+	unlocked := func(from uint64) bool { return from != 0 && from <= epoch && epoch-from >= p.WithdrawDelayEpochs }
 	var due []chain.PublicKey
 	for k, v := range validators {
-		if v.ExitEpoch != 0 && v.ExitEpoch <= epoch && epoch-v.ExitEpoch >= p.WithdrawDelayEpochs {
+		if unlocked(v.ExitEpoch) || (v.Withdrawing != 0 && unlocked(v.WithdrawEpoch)) {
 			due = append(due, k)
 		}
 	}
 	slices.SortFunc(due, func(a, b chain.PublicKey) int { return bytes.Compare(a[:], b[:]) })
 	for _, k := range due {
 		v := validators[k]
-		if finality[storage.SlashedKey(k)] == nil {
-			if err := d.credit(accounts, v.Owner, v.Stake, height); err != nil {
-				return err
-			}
-		} else {
-			d.burned += v.Stake
+		amount, next := v.Stake, chain.Validator{}
+		if !unlocked(v.ExitEpoch) {
+			amount, next = v.Withdrawing, v
+			next.Stake -= v.Withdrawing
+			next.Withdrawing, next.WithdrawEpoch = 0, 0
 		}
-		d.setValidator(validators, k, chain.Validator{})
-		d.validators--
+		if err := d.release(accounts, finality, k, v.Owner, amount, height); err != nil {
+			return err
+		}
+		d.setValidator(validators, k, next)
+		if next == (chain.Validator{}) {
+			d.validators--
+		}
 	}
 	return nil
+}
+
+// release pays amount of unlocked stake of validator k back to owner, or
+// burns it when k was slashed.
+func (d *stateDelta) release(accounts map[chain.Address]chain.Account, finality map[string][]byte, k chain.PublicKey, owner chain.Address, amount uint64, height int64) error {
+	if finality[storage.SlashedKey(k)] != nil {
+		d.burned += amount
+		return nil
+	}
+	return d.credit(accounts, owner, amount, height)
 }
 
 // stakeDeposit registers the validator of dep, whose owner from has
@@ -89,24 +108,23 @@ func (d *stateDelta) stakeDeposit(validators map[chain.PublicKey]chain.Validator
 	return nil
 }
 
-// stakeWithdraw sets the exit epoch of w's validator to the epoch after
-// the block's: ErrUnknownValidator when the key is not registered,
-// ErrNotValidatorOwner when from did not deposit for it,
-// ErrValidatorExiting when it already asked to leave.
+// stakeWithdraw applies w, from from, to its validator as of the
+// epoch after the block's: an exit (see chain.Withdraw.IsExit) sets its
+// exit epoch, a partial withdraw its pending amount and withdraw epoch.
+// It refuses what chain.CheckWithdrawState refuses, with its code.
 func (d *stateDelta) stakeWithdraw(validators map[chain.PublicKey]chain.Validator, w *chain.Withdraw, from chain.Address, height int64, i int, p *chain.Params) error {
 	v := d.getValidator(validators, w.Validator)
-	switch {
-	case v == (chain.Validator{}):
-		return ruleErr(chain.ErrUnknownValidator, "block at height %d: transaction %d withdraws unknown validator %v",
-			height, i, w.Validator)
-	case v.Owner != from:
-		return ruleErr(chain.ErrNotValidatorOwner, "block at height %d: transaction %d from %v withdraws validator %v of %v",
-			height, i, from, w.Validator, v.Owner)
-	case v.ExitEpoch != 0:
-		return ruleErr(chain.ErrValidatorExiting, "block at height %d: transaction %d withdraws validator %v, already exiting at epoch %d",
-			height, i, w.Validator, v.ExitEpoch)
+	if err := chain.CheckWithdrawState(v, w, from, p); err != nil {
+		var rerr chain.RuleError
+		errors.As(err, &rerr)
+		return ruleErr(rerr.Code, "block at height %d: transaction %d: %s", height, i, strings.TrimPrefix(rerr.Description, "chain: "))
 	}
-	v.ExitEpoch = p.Epoch(height) + 1
+	next := p.Epoch(height) + 1
+	if w.IsExit(v) {
+		v.ExitEpoch = next
+	} else {
+		v.Withdrawing, v.WithdrawEpoch = w.Amount, next
+	}
 	d.setValidator(validators, w.Validator, v)
 	return nil
 }
@@ -115,11 +133,16 @@ func (d *stateDelta) stakeWithdraw(validators map[chain.PublicKey]chain.Validato
 // the tip's state cannot answer for.
 var ErrEpochUnavailable = errors.New("node: validator set of that epoch is not available")
 
-// ValidatorStake is one validator of an epoch's set.
+// ValidatorStake is one validator of an epoch's set: its weight in the
+// epoch (see chain.Validator.StakeAt) and, from the tip's state, its
+// pending partial withdraw, if any, and the epoch whose first block pays
+// it back.
 type ValidatorStake struct {
-	Key   chain.PublicKey
-	Owner chain.Address
-	Stake uint64 // base units
+	Key         chain.PublicKey
+	Owner       chain.Address
+	Stake       uint64 // base units
+	Withdrawing uint64 // base units; 0 when none is pending
+	UnlockEpoch uint64 // 0 when none is pending
 }
 
 // ValidatorSet returns the validators active in epoch on the best chain,
@@ -140,11 +163,20 @@ func (n *Node) ValidatorSet(epoch uint64) ([]ValidatorStake, error) {
 	set := []ValidatorStake{}
 	for k, v := range n.validators {
 		if v.ActiveAt(epoch) {
-			set = append(set, ValidatorStake{Key: k, Owner: v.Owner, Stake: v.Stake})
+			set = append(set, validatorStake(k, v, epoch, n.params))
 		}
 	}
 	slices.SortFunc(set, func(a, b ValidatorStake) int { return bytes.Compare(a.Key[:], b.Key[:]) })
 	return set, nil
+}
+
+// validatorStake returns validator k's entry in the set of epoch.
+func validatorStake(k chain.PublicKey, v chain.Validator, epoch uint64, p *chain.Params) ValidatorStake {
+	vs := ValidatorStake{Key: k, Owner: v.Owner, Stake: v.StakeAt(epoch)}
+	if v.Withdrawing != 0 {
+		vs.Withdrawing, vs.UnlockEpoch = v.Withdrawing, v.WithdrawEpoch+p.WithdrawDelayEpochs
+	}
+	return vs
 }
 
 // Validator returns the state of a validator key at the tip (the zero

@@ -61,9 +61,11 @@ func (d *stateDelta) entries() []storage.AccountEntry {
 //   - at an epoch boundary (chain.Params.IsEpochBoundary), before the
 //     transactions: every validator whose ExitEpoch plus
 //     WithdrawDelayEpochs has come is removed and its stake credited to
-//     its owner (ErrAmountOverflow if that balance overflows), in the
-//     order of the validator keys, except a slashed validator's, which
-//     is burned; and the vote and link records of target epochs no vote
+//     its owner (ErrAmountOverflow if that balance overflows), and every
+//     other whose partial withdraw's WithdrawEpoch plus
+//     WithdrawDelayEpochs has come has that amount taken from its stake
+//     and credited, in the order of the validator keys, except a slashed
+//     validator's coins, which are burned; and the vote and link records of target epochs no vote
 //     may name any more are deleted (pruneFinality);
 //   - each vote (see countVote): ErrUnknownValidator,
 //     ErrInactiveValidator, ErrSlashedValidator, ErrUnknownCheckpoint,
@@ -77,7 +79,8 @@ func (d *stateDelta) entries() []storage.AccountEntry {
 //   - then a transfer: ErrAmountOverflow when the recipient's balance
 //     would overflow; a deposit (see stakeDeposit): ErrValidatorExists,
 //     ErrTooManyValidators; a withdraw (see stakeWithdraw):
-//     ErrUnknownValidator, ErrNotValidatorOwner, ErrValidatorExiting;
+//     ErrUnknownValidator, ErrNotValidatorOwner, ErrValidatorExiting,
+//     and for a partial one ErrWithdrawPending, ErrStakeBelowMinimum;
 //   - the coinbase: ErrAmountOverflow when subsidy plus fees overflows,
 //     ErrBadCoinbaseValue when its outputs pay more than that (checkValue
 //     false skips this for the genesis block, whose outputs are the

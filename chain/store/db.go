@@ -15,8 +15,10 @@ import (
 )
 
 // SchemaVersion is the layout version this package writes. Open refuses a
-// file with another one. Version 1 held transactions of chain.TxVersion 1.
-const SchemaVersion = 2
+// file with another one. Version 1 held transactions of chain.TxVersion 1;
+// version 2 held validators without a pending partial withdraw (value
+// format 1) and withdraws without an amount.
+const SchemaVersion = 3
 
 // Bucket names.
 var (

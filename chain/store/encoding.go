@@ -73,14 +73,18 @@ const (
 	// bucket, keyed by the 32-byte validator key:
 	//
 	//	size  field
-	//	   1  validatorFormat (1)
+	//	   1  validatorFormat (2)
 	//	  20  Owner address
 	//	 var  Stake, canonical uvarint
 	//	 var  ActivationEpoch, canonical uvarint
 	//	 var  ExitEpoch, canonical uvarint
+	//	 var  Withdrawing, canonical uvarint
+	//	 var  WithdrawEpoch, canonical uvarint
 	//
-	// The zero validator is never stored.
-	validatorFormat = 1
+	// The zero validator is never stored. WithdrawEpoch is 0 exactly when
+	// Withdrawing is, and Withdrawing is below Stake. Format 1, of
+	// SchemaVersion 2, lacked the last two fields.
+	validatorFormat = 2
 )
 
 // Key and value sizes.
@@ -89,7 +93,7 @@ const (
 	minIndexValueSize = 1 + chain.HeaderSize + 1 + 1
 	minUndoEntrySize  = chain.AddressSize + 2
 
-	minValidatorSize          = chain.AddressSize + 3
+	minValidatorSize          = chain.AddressSize + 5
 	minUndoValidatorEntrySize = chain.PublicKeySize + minValidatorSize
 )
 
@@ -275,7 +279,9 @@ func appendValidatorFields(dst []byte, v chain.Validator) []byte {
 	dst = append(dst, v.Owner[:]...)
 	dst = binary.AppendUvarint(dst, v.Stake)
 	dst = binary.AppendUvarint(dst, v.ActivationEpoch)
-	return binary.AppendUvarint(dst, v.ExitEpoch)
+	dst = binary.AppendUvarint(dst, v.ExitEpoch)
+	dst = binary.AppendUvarint(dst, v.Withdrawing)
+	return binary.AppendUvarint(dst, v.WithdrawEpoch)
 }
 
 // readValidator reads a validator's fields and returns the bytes read.
@@ -289,13 +295,17 @@ func readValidator(b []byte) (chain.Validator, int, error) {
 	for _, f := range []struct {
 		dst  *uint64
 		what string
-	}{{&v.Stake, "stake"}, {&v.ActivationEpoch, "activation epoch"}, {&v.ExitEpoch, "exit epoch"}} {
+	}{{&v.Stake, "stake"}, {&v.ActivationEpoch, "activation epoch"}, {&v.ExitEpoch, "exit epoch"},
+		{&v.Withdrawing, "withdrawing"}, {&v.WithdrawEpoch, "withdraw epoch"}} {
 		x, n, err := readUvarint(b[off:], f.what)
 		if err != nil {
 			return v, 0, err
 		}
 		*f.dst = x
 		off += n
+	}
+	if (v.Withdrawing == 0) != (v.WithdrawEpoch == 0) || (v.Withdrawing != 0 && v.Withdrawing >= v.Stake) {
+		return v, 0, fmt.Errorf("withdrawing %d at epoch %d of a stake of %d", v.Withdrawing, v.WithdrawEpoch, v.Stake)
 	}
 	return v, off, nil
 }

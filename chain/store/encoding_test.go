@@ -85,6 +85,7 @@ func FuzzUndo(f *testing.F) {
 	f.Add(appendAccount(nil, chain.Account{Balance: 5, Sequence: 1}))
 	f.Add(appendUndo(nil, &storage.Undo{Validators: []storage.ValidatorEntry{{Key: chain.PublicKey{3}, Validator: chain.Validator{Stake: 7, ActivationEpoch: 1}}}}))
 	f.Add(appendValidator(nil, chain.Validator{Owner: chain.Address{4}, Stake: 10, ActivationEpoch: 2, ExitEpoch: 5}))
+	f.Add(appendValidator(nil, chain.Validator{Owner: chain.Address{4}, Stake: 10, ActivationEpoch: 2, Withdrawing: 3, WithdrawEpoch: 4}))
 	// Finality-format records (decodeUndoFinality): a meta record, a
 	// deleted vote record (empty value) and the beacon, with and without
 	// validator entries.

@@ -68,12 +68,19 @@ func deposit(tb testing.TB, owner, v int, amount, fee, seq uint64) chain.Transac
 	return chain.Transaction{Deposit: &chain.Deposit{From: pub, Validator: vpub, Amount: amount, Fee: fee, Sequence: seq}}
 }
 
-// withdraw returns an unsigned withdraw by account owner for the
-// validator key of account 100+v.
+// withdraw returns an unsigned withdraw (an exit) by account owner for
+// the validator key of account 100+v.
 func withdraw(tb testing.TB, owner, v int, fee, seq uint64) chain.Transaction {
 	tb.Helper()
+	return partialWithdraw(tb, owner, v, 0, fee, seq)
+}
+
+// partialWithdraw returns an unsigned withdraw of amount by account owner
+// for the validator key of account 100+v.
+func partialWithdraw(tb testing.TB, owner, v int, amount, fee, seq uint64) chain.Transaction {
+	tb.Helper()
 	d := deposit(tb, owner, v, 0, 0, 0).Deposit
-	return chain.Transaction{Withdraw: &chain.Withdraw{From: d.From, Validator: d.Validator, Fee: fee, Sequence: seq}}
+	return chain.Transaction{Withdraw: &chain.Withdraw{From: d.From, Validator: d.Validator, Amount: amount, Fee: fee, Sequence: seq}}
 }
 
 // signTxs signs every unsigned transfer, deposit and withdraw of txs for

@@ -22,7 +22,7 @@ func TestUndoFormats(t *testing.T) {
 	if got := appendUndo(nil, u); !bytes.Equal(got, old) {
 		t.Fatalf("undo without validators encodes to %x, want the old %x", got, old)
 	}
-	v := chain.Validator{Owner: addr(1), Stake: 1<<64 - 1, ActivationEpoch: 3, ExitEpoch: 9}
+	v := chain.Validator{Owner: addr(1), Stake: 1<<64 - 1, ActivationEpoch: 3, ExitEpoch: 9, Withdrawing: 1<<64 - 2, WithdrawEpoch: 5}
 	u.Validators = []storage.ValidatorEntry{{Key: chain.PublicKey{1}}, {Key: chain.PublicKey{2}, Validator: v}}
 	enc := appendUndo(nil, u)
 	if enc[0] != undoStakeFormat {
@@ -52,6 +52,65 @@ func TestUndoFormats(t *testing.T) {
 	}
 	if _, err := decodeValidator(append(appendValidator(nil, v), 0)); !errors.Is(err, errTrailing) {
 		t.Fatalf("validator with a trailing byte: %v", err)
+	}
+	for _, bad := range []chain.Validator{
+		{Owner: addr(1), Stake: 10, ActivationEpoch: 1, Withdrawing: 10, WithdrawEpoch: 2}, // all of the stake
+		{Owner: addr(1), Stake: 10, ActivationEpoch: 1, Withdrawing: 3},                    // no epoch
+		{Owner: addr(1), Stake: 10, ActivationEpoch: 1, WithdrawEpoch: 2},                  // no amount
+	} {
+		if _, err := decodeValidator(appendValidator(nil, bad)); err == nil {
+			t.Fatalf("validator %+v decodes", bad)
+		}
+	}
+}
+
+// TestPartialWithdrawReopenReindex runs a partial withdraw through its
+// weight change and its unlock on a DB: at each stage the validator, the
+// owner's account and the validator sets are those of a node on a
+// MemStore, after a restart too; and a reindex rebuilds the same state.
+func TestPartialWithdrawReopenReindex(t *testing.T) {
+	c := newTestChain(t, "partial-withdraw", 2)
+	coin := uint64(chain.BaseUnitsPerCoin)
+	a1 := c.next(c.genesis, 10, 0, deposit(t, 0, 0, 30*coin, 1, 0))
+	a2 := c.next(a1, 10, 0, partialWithdraw(t, 0, 0, 12*coin, 1, 1)) // weighs 18 from epoch 1, unlocks at epoch 2
+	blocks := []*chain.Block{a1, a2}
+	for p := a2; len(blocks) < 11; { // up to height 11, epoch 2
+		p = c.next(p, 10, 0)
+		blocks = append(blocks, p)
+	}
+	key := deposit(t, 0, 0, 0, 0, 0).Deposit.Validator
+	for _, stage := range []struct {
+		n    int    // blocks connected
+		want uint64 // validator's Stake then
+	}{{5, 30 * coin}, {11, 18 * coin}} {
+		s := &scenario{blocks: blocks[:stage.n], addrs: []chain.Address{addr(0), addr(10)}}
+		want := runScenario(t, c, s, node.NewMemStore())
+		db, path := openTemp(t, c)
+		got := runScenario(t, c, s, db)
+		if v := got.Validator(key); v.Stake != stage.want || v != want.Validator(key) {
+			t.Fatalf("after %d blocks: validator %+v, MemStore's %+v, want stake %d", stage.n, v, want.Validator(key), stage.want)
+		}
+		epochs := []uint64{1}
+		wantSets := stakeSnapshot(t, want, epochs)
+		if wantSets[1][0].Stake != 18*coin {
+			t.Fatalf("after %d blocks: epoch 1 set %+v, want a weight of 18 coins", stage.n, wantSets[1])
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		db, again := reopen(t, c, path)
+		if again.Validator(key) != want.Validator(key) || !equalSets(stakeSnapshot(t, again, epochs), wantSets) {
+			t.Fatalf("after %d blocks and a restart: validator %+v, want %+v", stage.n, again.Validator(key), want.Validator(key))
+		}
+		wantSameNode(t, want, again, c, s, false)
+		re, err := node.Reindex(c.config(nil), db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if re.Validator(key) != want.Validator(key) || !equalSets(stakeSnapshot(t, re, epochs), wantSets) {
+			t.Fatalf("after %d blocks and a reindex: validator %+v, want %+v", stage.n, re.Validator(key), want.Validator(key))
+		}
+		wantSameNode(t, want, re, c, s, true)
 	}
 }
 

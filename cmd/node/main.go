@@ -10,7 +10,8 @@
 //	node send --to ADDR --amount X [--fee F]               sign and submit a transfer
 //	node validator keygen --out FILE                       create an encrypted validator key file
 //	node validator deposit --amount X --key FILE [--fee F] lock stake for the validator key
-//	node validator withdraw --key FILE [--fee F]           unlock it (after the withdraw delay)
+//	node validator withdraw --key FILE [--amount X]        take it back, all of it (the validator leaves)
+//	     [--fee F]                                         or X, leaving the minimum deposit (after the withdraw delay)
 package main
 
 import (

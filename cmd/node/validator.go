@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,7 +21,7 @@ import (
 
 // validatorUsage is the usage error of "node validator" without a known
 // subcommand.
-const validatorUsage = "usage: node validator keygen --out FILE | deposit --amount X --key FILE | withdraw --key FILE (node validator SUBCOMMAND -h)"
+const validatorUsage = "usage: node validator keygen --out FILE | deposit --amount X --key FILE | withdraw [--amount X] --key FILE (node validator SUBCOMMAND -h)"
 
 // validatorCmd handles "node validator keygen|deposit|withdraw".
 //
@@ -30,6 +31,10 @@ const validatorUsage = "usage: node validator keygen --out FILE | deposit --amou
 // the validator's owner, which pays the stake and gets it back; deposit
 // also opens the validator key, whose signature is the proof of
 // possession, and withdraw needs only its public key (no passphrase).
+// withdraw takes the whole stake back (the validator leaves) unless
+// --amount names a part, which must leave the network's minimum deposit
+// staked; the node is asked first, so that a withdraw it would refuse is
+// refused here with the reason, before anything is signed.
 func validatorCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return cli.Usagef(validatorUsage)
@@ -89,10 +94,11 @@ func validatorKeygen(args []string, stdin io.Reader, stdout, stderr io.Writer) e
 func validatorStake(ctx context.Context, cmd string, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("node validator "+cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var amount *string
-	if cmd == "deposit" {
-		amount = fs.String("amount", "", "stake to lock in coins, e.g. 10 (at least the network's minimum deposit)")
+	amountHelp := "stake to lock in coins, e.g. 10 (at least the network's minimum deposit)"
+	if cmd == "withdraw" {
+		amountHelp = "stake to take back in coins, e.g. 5, leaving at least the minimum deposit (default: all of it, and the validator leaves)"
 	}
+	amount := fs.String("amount", "", amountHelp)
 	keyPath := fs.String("key", "", "validator key file (node validator keygen)")
 	keyPassFile := fs.String("key-passphrase-file", "", "read the validator key's passphrase from this file (default: a line on standard input, after the wallet's)")
 	fee := fs.String("fee", "0.0001", "fee in coins")
@@ -108,18 +114,9 @@ func validatorStake(ctx context.Context, cmd string, args []string, stdin io.Rea
 	if *keyPath == "" {
 		return cli.Usagef("--key FILE is required: the validator key file (node validator keygen)")
 	}
-	var units uint64
-	if amount != nil {
-		if *amount == "" {
-			return cli.Usagef("--amount X is required: the coins to lock as stake, e.g. 10")
-		}
-		var err error
-		if units, err = parseCoins(*amount); err != nil {
-			return cli.Usagef("bad --amount: %v", err)
-		}
-		if units == 0 {
-			return cli.Usagef("bad --amount: a deposit must lock some coins")
-		}
+	units, err := parseStakeAmount(cmd, *amount)
+	if err != nil {
+		return err
 	}
 	feeUnits, err := parseCoins(*fee)
 	if err != nil {
@@ -151,6 +148,11 @@ func validatorStake(ctx context.Context, cmd string, args []string, stdin io.Rea
 	if err != nil {
 		return err
 	}
+	if cmd == "withdraw" && units != 0 {
+		if err := checkPartialWithdraw(ctx, client, valPub, owner.Address(), units); err != nil {
+			return err
+		}
+	}
 	if cmd == "deposit" {
 		keyPass, err := readKeyPassphrase(*keyPassFile, "validator key passphrase: ", in, stderr)
 		if err != nil {
@@ -166,7 +168,7 @@ func validatorStake(ctx context.Context, cmd string, args []string, stdin io.Rea
 		}
 		tx.Deposit = d
 	} else {
-		w := &chain.Withdraw{Validator: valPub, Fee: feeUnits, Sequence: sequence}
+		w := &chain.Withdraw{Validator: valPub, Amount: units, Fee: feeUnits, Sequence: sequence}
 		if err := owner.SignWithdraw(w, network); err != nil {
 			return err
 		}
@@ -182,6 +184,69 @@ func validatorStake(ctx context.Context, cmd string, args []string, stdin io.Rea
 	}
 	fmt.Fprintln(stdout, txid)
 	return nil
+}
+
+// parseStakeAmount parses the --amount of cmd: required and positive for
+// a deposit; for a withdraw optional (0, the whole stake, when absent)
+// but positive when given.
+func parseStakeAmount(cmd, amount string) (uint64, error) {
+	if amount == "" {
+		if cmd == "deposit" {
+			return 0, cli.Usagef("--amount X is required: the coins to lock as stake, e.g. 10")
+		}
+		return 0, nil
+	}
+	units, err := parseCoins(amount)
+	switch {
+	case err != nil:
+		return 0, cli.Usagef("bad --amount: %v", err)
+	case units == 0 && cmd == "deposit":
+		return 0, cli.Usagef("bad --amount: a deposit must lock some coins")
+	case units == 0:
+		return 0, cli.Usagef("bad --amount: leave --amount out to withdraw the whole stake")
+	}
+	return units, nil
+}
+
+// checkPartialWithdraw asks the node (getvalidator) for the state of
+// validator key and refuses a withdraw of units by owner that the node
+// would refuse, saying why: a key the owner does not hold, a validator
+// already leaving, a partial withdraw still pending, or a stake left
+// below the minimum deposit. units equal to the stake is an exit.
+func checkPartialWithdraw(ctx context.Context, client *jsonrpc.Client, key chain.PublicKey, owner chain.Address, units uint64) error {
+	var v struct {
+		Owner                          string
+		Stake, Withdrawing, MinDeposit json.Number
+		ExitEpoch, UnlockEpoch         uint64
+	}
+	if err := client.Call(ctx, "getvalidator", &v, key.String()); err != nil {
+		return err
+	}
+	stake, err1 := parseCoins(v.Stake.String())
+	withdrawing, err2 := parseCoins(v.Withdrawing.String())
+	minimum, err3 := parseCoins(v.MinDeposit.String())
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return fmt.Errorf("node sent a bad validator state: %w", err)
+	}
+	switch {
+	case v.Owner != owner.String():
+		return fmt.Errorf("validator %v belongs to %s, not to this wallet (%v)", key, v.Owner, owner)
+	case v.ExitEpoch != 0:
+		return fmt.Errorf("validator %v is already leaving (exit epoch %d)", key, v.ExitEpoch)
+	case units == stake:
+		return nil
+	case withdrawing != 0:
+		return fmt.Errorf("validator %v has a withdraw of %s coins pending until epoch %d: one at a time", key, v.Withdrawing, v.UnlockEpoch)
+	case units > stake || stake-units < minimum:
+		return fmt.Errorf("withdrawing %s coins from a stake of %s would leave less than the minimum deposit of %s: withdraw at most %s, or all of it (no --amount)",
+			coinText(units), v.Stake, v.MinDeposit, coinText(stake-min(stake, minimum)))
+	}
+	return nil
+}
+
+// coinText writes units as coins with 8 decimals.
+func coinText(units uint64) string {
+	return fmt.Sprintf("%d.%08d", units/chain.BaseUnitsPerCoin, units%chain.BaseUnitsPerCoin)
 }
 
 // stakeContext asks the node for what a signed transaction of owner needs:

@@ -61,8 +61,12 @@ func TestValidatorKeygen(t *testing.T) {
 // TestValidatorDepositWithdraw is a validator's path end to end against a
 // node on 127.0.0.1: a wallet mined to, a validator key, "node validator
 // deposit", the deposit mined and the validator in getvalidators with its
-// stake from the next epoch on, then "node validator withdraw", the
-// validator gone from the set and its stake unlocked. The node runs the
+// stake from the next epoch on, then "node validator withdraw --amount":
+// one that would leave less than the minimum refused before it is sent,
+// a good one shown pending, lowering the weight at the next epoch and
+// unlocked later, a second one refused while it is pending; then "node
+// validator withdraw", the validator gone from the set and its stake
+// unlocked. The node runs the
 // dev chain with 2-block epochs, so that this takes a few blocks.
 func TestValidatorDepositWithdraw(t *testing.T) {
 	dir := t.TempDir()
@@ -154,13 +158,16 @@ func TestValidatorDepositWithdraw(t *testing.T) {
 	if _, err := chain.NewHashFromStr(strings.TrimSpace(out.String())); err != nil {
 		t.Fatalf("deposit printed %q, not a txid", out.String())
 	}
-	inSet := func() (string, bool) {
+	type setEntry struct {
+		Key         string      `json:"key"`
+		Owner       string      `json:"owner"`
+		Stake       json.Number `json:"stake"`
+		Withdrawing json.Number `json:"withdrawing"`
+		UnlockEpoch uint64      `json:"unlockepoch"`
+	}
+	entry := func() (setEntry, bool) {
 		var set struct {
-			Validators []struct {
-				Key   string      `json:"key"`
-				Owner string      `json:"owner"`
-				Stake json.Number `json:"stake"`
-			} `json:"validators"`
+			Validators []setEntry `json:"validators"`
 		}
 		if err := client.Call(ctx, "getvalidators", &set); err != nil {
 			t.Fatal(err)
@@ -170,10 +177,14 @@ func TestValidatorDepositWithdraw(t *testing.T) {
 				if v.Owner != owner.String() {
 					t.Fatalf("validator owned by %s, want %s", v.Owner, owner)
 				}
-				return v.Stake.String(), true
+				return v, true
 			}
 		}
-		return "", false
+		return setEntry{}, false
+	}
+	inSet := func() (string, bool) {
+		v, ok := entry()
+		return v.Stake.String(), ok
 	}
 	var shown string
 	waitFor("the validator in getvalidators", func() bool {
@@ -184,6 +195,44 @@ func TestValidatorDepositWithdraw(t *testing.T) {
 	if units, err := parseCoins(shown); err != nil || units != 1_250_000_000 {
 		t.Fatalf("getvalidators shows stake %q, want 12.5", shown)
 	}
+
+	// A partial withdraw that would leave less than MinDeposit (10) is
+	// refused before anything is signed or sent.
+	nextSequence := func() uint64 {
+		var acct struct{ NextSequence uint64 }
+		if err := client.Call(ctx, "getaccount", &acct, owner.String()); err != nil {
+			t.Fatal(err)
+		}
+		return acct.NextSequence
+	}
+	seq := nextSequence()
+	if _, err := stake("withdraw", "--amount", "3", "--key", keyPath); err == nil ||
+		!strings.Contains(err.Error(), "minimum deposit") || !strings.Contains(err.Error(), "at most 2.50000000") {
+		t.Fatalf("withdraw of 3 of 12.5: %v, want a refusal naming the minimum deposit and the most allowed", err)
+	}
+	if nextSequence() != seq {
+		t.Fatal("the refused withdraw was sent")
+	}
+	// A partial withdraw of 2: the validator stays, shown with the amount
+	// and its unlock epoch, weighs 10.5 from the next epoch, and the 2
+	// coins leave its stake at the unlock.
+	if txid, err := stake("withdraw", "--amount", "2", "--key", keyPath); err != nil {
+		t.Fatalf("withdraw --amount 2: %v\n%s", err, errOut.String())
+	} else if _, err := chain.NewHashFromStr(txid); err != nil {
+		t.Fatalf("withdraw printed %q, not a txid", txid)
+	}
+	waitFor("the pending withdraw in getvalidators", func() bool {
+		v, _ := entry()
+		return v.Withdrawing.String() == "2.00000000" && v.UnlockEpoch != 0
+	})
+	if _, err := stake("withdraw", "--amount", "0.5", "--key", keyPath); err == nil || !strings.Contains(err.Error(), "pending") {
+		t.Fatalf("a second partial withdraw: %v, want a refusal saying one is pending", err)
+	}
+	waitFor("the weight of 10.5", func() bool { s, _ := inSet(); return s == "10.50000000" })
+	waitFor("the 2 coins unlocked", func() bool {
+		v := d.Node().Validator(valPub)
+		return v.Stake == 1_050_000_000 && v.Withdrawing == 0
+	})
 
 	// The withdraw: the validator leaves at the next epoch and its stake
 	// unlocks WithdrawDelayEpochs later.
@@ -197,7 +246,7 @@ func TestValidatorDepositWithdraw(t *testing.T) {
 	waitFor("the validator out of getvalidators", func() bool { _, ok := inSet(); return !ok })
 	waitFor("the stake unlocked", func() bool { return d.Node().Validator(valPub) == chain.Validator{} })
 
-	// A second withdraw of a validator that is gone is refused by the node.
+	// A second withdraw of a validator that is gone is refused.
 	if _, err := stake("withdraw", "--key", keyPath); err == nil {
 		t.Fatal("withdraw of an unregistered validator accepted")
 	}
@@ -223,13 +272,16 @@ func TestValidatorBadInput(t *testing.T) {
 		{[]string{"validator", "deposit", "--key", missing, "--amount", "-1"}, 2, "bad --amount"},
 		{[]string{"validator", "deposit", "--key", missing, "--amount", "0"}, 2, "bad --amount"},
 		{[]string{"validator", "deposit", "--key", missing, "--amount", "10", "--fee", "x"}, 2, "bad --fee"},
-		{[]string{"validator", "withdraw", "--amount", "10", "--key", missing}, 2, "not defined"},
+		{[]string{"validator", "withdraw", "--amount", "ten", "--key", missing}, 2, "bad --amount"},
+		{[]string{"validator", "withdraw", "--amount", "0", "--key", missing}, 2, "leave --amount out"},
+		{[]string{"validator", "withdraw", "--amount", "1.000000001", "--key", missing}, 2, "bad --amount"},
 		{[]string{"validator", "withdraw"}, 2, "--key FILE is required"},
 		{[]string{"validator", "deposit", "-h"}, 0, "-key-passphrase-file"},
 		{[]string{"validator", "-h"}, 0, "usage: node validator keygen"},
 		{[]string{"validator", "keygen", "-h"}, 0, "-out"},
 		{[]string{"validator", "deposit", "--key", missing, "--amount", "10", "--datadir", dir}, 1, missing},
 		{[]string{"validator", "withdraw", "--key", missing, "--datadir", dir}, 1, missing},
+		{[]string{"validator", "withdraw", "--amount", "1", "--key", missing, "--datadir", dir}, 1, missing},
 	} {
 		code, stderr := runNode(t, c.args...)
 		if code != c.code || !strings.Contains(stderr, c.want) {
