@@ -90,7 +90,8 @@ type Params struct {
 	// exit and the unlock of its stake, paid back to its owner at the
 	// first block of epoch ExitEpoch + WithdrawDelayEpochs; a partial
 	// withdraw's amount likewise unlocks at WithdrawEpoch +
-	// WithdrawDelayEpochs.
+	// WithdrawDelayEpochs (on a proof-of-stake chain at least
+	// ElectionDelayEpochs after WithdrawEpoch: Validator.UnlockEpoch).
 	WithdrawDelayEpochs uint64
 
 	// MaxVotesPerBlock is the most vote transactions one block may carry

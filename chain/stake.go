@@ -252,9 +252,9 @@ func (tx *Transaction) IsStake() bool {
 //
 // Withdrawing is the amount of its pending partial withdraw (0 when
 // none): still part of Stake, locked and slashable, but no longer
-// weighing from WithdrawEpoch on (see StakeAt); it is paid back, and
-// leaves Stake, at the first block of epoch WithdrawEpoch +
-// WithdrawDelayEpochs.
+// weighing from WithdrawEpoch on (see StakeAt and ElectionStakeAt); it is
+// paid back, and leaves Stake, at the first block of epoch
+// UnlockEpoch.
 type Validator struct {
 	Owner           Address
 	Stake           uint64
@@ -278,6 +278,49 @@ func (v Validator) StakeAt(e uint64) uint64 {
 		return v.Stake - v.Withdrawing
 	}
 	return v.Stake
+}
+
+// ElectionDelayEpochs is how many stake epochs a change of the validator
+// set waits before the proposer election of a proof-of-stake chain sees
+// it: a new validator, active (its votes count) from the epoch after its
+// deposit's, is drawn only from ElectionDelayEpochs epochs after that,
+// and a partial withdraw lowers a validator's weight in the election
+// only ElectionDelayEpochs epochs after its WithdrawEpoch (see
+// ElectionStakeAt). A deposit in a block of slot s is so drawn only in
+// slot epochs from s/EpochLength + 3 on: a block's slot is at least its
+// height, and the gap in slots between two blocks at least the gap in
+// heights, so a block of stake epoch a+3 (a being the deposit's height
+// epoch + 1) comes more than 3·EpochLength slots after the deposit. The
+// seed of those slot epochs is the beacon at the end of slot epoch
+// s/EpochLength + 1 or later, which nobody knew when the deposit was
+// made, so a depositor cannot choose its key or amount (its stretch of
+// the stake range), nor a withdrawer its amount (where the stretches of
+// the validators after it fall), against a seed it knows. Two epochs
+// would not do: the last proposer of the deposit's own epoch knows that
+// epoch's final mix.
+const ElectionDelayEpochs = 3
+
+// ElectionStakeAt returns v's weight in the proposer election of stake
+// epoch e: Stake, less a pending partial withdraw from ElectionDelayEpochs
+// after its WithdrawEpoch on (StakeAt lowers the weight of its votes at
+// WithdrawEpoch already).
+func (v Validator) ElectionStakeAt(e uint64) uint64 {
+	if v.Withdrawing != 0 && e >= v.WithdrawEpoch+ElectionDelayEpochs {
+		return v.Stake - v.Withdrawing
+	}
+	return v.Stake
+}
+
+// UnlockEpoch returns the epoch whose first block pays back v's pending
+// partial withdraw: WithdrawDelayEpochs after its WithdrawEpoch, and on a
+// proof-of-stake chain not before ElectionDelayEpochs after it, so that
+// the election never sees the stake drop before its delay.
+func (v Validator) UnlockEpoch(p *Params) uint64 {
+	delay := p.WithdrawDelayEpochs
+	if p.Consensus == ConsensusPoS {
+		delay = max(delay, ElectionDelayEpochs)
+	}
+	return v.WithdrawEpoch + delay
 }
 
 // IsExit reports whether w asks for the whole stake of v, its validator:
@@ -304,7 +347,7 @@ func CheckWithdrawState(v Validator, w *Withdraw, from Address, p *Params) error
 		return nil
 	case v.Withdrawing != 0:
 		return ruleError(ErrWithdrawPending, "withdraw of %d for validator %v, which has %d pending until epoch %d",
-			w.Amount, w.Validator, v.Withdrawing, v.WithdrawEpoch+p.WithdrawDelayEpochs)
+			w.Amount, w.Validator, v.Withdrawing, v.UnlockEpoch(p))
 	case w.Amount > v.Stake || v.Stake-w.Amount < p.MinDeposit:
 		return ruleError(ErrStakeBelowMinimum, "withdraw of %d from validator %v of stake %d would leave less than MinDeposit %d",
 			w.Amount, w.Validator, v.Stake, p.MinDeposit)

@@ -74,7 +74,7 @@ func (d *Daemon) getValidator(_ context.Context, params json.RawMessage) (any, e
 	}
 	var unlock uint64
 	if v.Withdrawing != 0 {
-		unlock = v.WithdrawEpoch + d.params.WithdrawDelayEpochs
+		unlock = v.UnlockEpoch(d.params)
 	}
 	return map[string]any{
 		"key":             k.String(),

@@ -197,26 +197,119 @@ func TestPartialWithdrawSlashed(t *testing.T) {
 }
 
 // TestScheduleWeighsPartialWithdraw: the proposer election weighs a
-// validator with a partial withdraw by what remains from the withdraw's
-// epoch on.
+// validator with a partial withdraw by its whole stake until
+// chain.ElectionDelayEpochs after the withdraw's epoch (its amount would
+// otherwise place the others' stretches against a known seed), by what
+// remains from then on.
 func TestScheduleWeighsPartialWithdraw(t *testing.T) {
 	c := newPosChain(t)
 	big, small := pubOf(posKey(1)), pubOf(posKey(2))
-	validators := map[chain.PublicKey]chain.Validator{
-		big:   {Stake: 1_000_000 * coin, ActivationEpoch: 1, Withdrawing: 1_000_000*coin - 10*coin, WithdrawEpoch: 5},
-		small: {Stake: 10 * coin, ActivationEpoch: 1},
-	}
-	sched, err := schedule(validators, c.p, 5*c.p.EpochLength, 9, chain.Hash{1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	drawn := 0
-	for slot := range uint64(200) {
-		if sched.Proposer(slot) == small {
-			drawn++
+	const stakeEpoch = 5
+	for _, tc := range []struct {
+		withdrawEpoch uint64
+		equal         bool // the big validator weighs what remains: 10 coins, as the small one
+	}{
+		{stakeEpoch, false},
+		{stakeEpoch - 2, false},
+		{stakeEpoch - 3, true},
+	} {
+		validators := map[chain.PublicKey]chain.Validator{
+			big:   {Stake: 1_000_000 * coin, ActivationEpoch: 1, Withdrawing: 1_000_000*coin - 10*coin, WithdrawEpoch: tc.withdrawEpoch},
+			small: {Stake: 10 * coin, ActivationEpoch: 1},
+		}
+		sched, err := schedule(validators, c.p, stakeEpoch*c.p.EpochLength, 9, chain.Hash{1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		drawn := 0
+		for slot := range uint64(200) {
+			if sched.Proposer(slot) == small {
+				drawn++
+			}
+		}
+		if tc.equal && (drawn < 50 || drawn > 150) || !tc.equal && drawn > 2 {
+			t.Errorf("withdraw epoch %d, stake epoch %d: the small validator proposes %d of 200 slots (equal weights: %v)",
+				tc.withdrawEpoch, stakeEpoch, drawn, tc.equal)
 		}
 	}
-	if drawn < 50 || drawn > 150 {
-		t.Fatalf("the small validator proposes %d of 200 slots, want about half (equal weights)", drawn)
+}
+
+// TestPoSPartialWithdrawUnlock: on a proof-of-stake chain a partial
+// withdraw is paid back no earlier than chain.ElectionDelayEpochs after
+// its epoch, even when WithdrawDelayEpochs is shorter, so that the
+// election's weight never drops before its delay.
+func TestPoSPartialWithdrawUnlock(t *testing.T) {
+	c := newPosChain(t)
+	if c.p.WithdrawDelayEpochs >= chain.ElectionDelayEpochs {
+		c.p.WithdrawDelayEpochs = chain.ElectionDelayEpochs - 1
+	}
+	v := chain.Validator{Stake: 30 * coin, ActivationEpoch: 1, Withdrawing: 10 * coin, WithdrawEpoch: 4}
+	if got := v.UnlockEpoch(c.p); got != 4+chain.ElectionDelayEpochs {
+		t.Fatalf("pos: unlock epoch %d, want %d", got, 4+chain.ElectionDelayEpochs)
+	}
+	pow := *c.p
+	pow.Consensus = chain.ConsensusPoW
+	if got := v.UnlockEpoch(&pow); got != 4+pow.WithdrawDelayEpochs {
+		t.Fatalf("pow: unlock epoch %d, want %d", got, 4+pow.WithdrawDelayEpochs)
+	}
+	for e, want := range map[uint64]uint64{3: 30 * coin, 4: 30 * coin, 6: 30 * coin, 7: 20 * coin} {
+		if got := v.ElectionStakeAt(e); got != want {
+			t.Errorf("election stake at epoch %d: %d, want %d", e, got, want)
+		}
+	}
+	if got := v.StakeAt(4); got != 20*coin {
+		t.Errorf("vote weight at the withdraw epoch: %d, want 20 coins", got)
+	}
+}
+
+// TestPoSPartialWithdrawUnlockConnected: the same through blocks: a
+// partial withdraw on a proof-of-stake chain with WithdrawDelayEpochs 2
+// is still pending at WithdrawEpoch + 2 and paid back at WithdrawEpoch +
+// chain.ElectionDelayEpochs.
+func TestPoSPartialWithdrawUnlockConnected(t *testing.T) {
+	c := newPosChain(t)
+	c.p.WithdrawDelayEpochs = 2
+	k := pubOf(posKey(1))
+	slot := uint64(1)
+	// next connects the genesis validator's block in the next slot it is
+	// elected to, with txs.
+	next := func(txs ...chain.Transaction) {
+		t.Helper()
+		for ; ; slot++ {
+			info, err := c.n.Proposer(slot)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Proposer == pubOf(c.priv) {
+				break
+			}
+		}
+		c.at(slot)
+		if _, err := c.n.ProcessBlock(c.good(slot, txs...)); err != nil {
+			t.Fatalf("slot %d: %v", slot, err)
+		}
+		slot++
+	}
+	next(c.deposit(1, 2*c.p.MinDeposit, 0))
+	w := chain.Withdraw{From: pubOf(c.priv), Validator: k, Amount: c.p.MinDeposit, Sequence: 1}
+	if err := w.Sign(c.priv, c.p.GenesisHash); err != nil {
+		t.Fatal(err)
+	}
+	next(chain.Transaction{Withdraw: &w})
+	v := c.n.Validator(k)
+	if v.Withdrawing != c.p.MinDeposit {
+		t.Fatalf("validator %+v, want %d withdrawing", v, c.p.MinDeposit)
+	}
+	for c.p.Epoch(c.n.Tip().Height) < v.WithdrawEpoch+c.p.WithdrawDelayEpochs {
+		next()
+	}
+	if got := c.n.Validator(k); got.Withdrawing != c.p.MinDeposit || got.Stake != 2*c.p.MinDeposit {
+		t.Fatalf("epoch %d: validator %+v, want the partial still locked", c.p.Epoch(c.n.Tip().Height), got)
+	}
+	for c.p.Epoch(c.n.Tip().Height) < v.WithdrawEpoch+chain.ElectionDelayEpochs {
+		next()
+	}
+	if got := c.n.Validator(k); got.Withdrawing != 0 || got.Stake != c.p.MinDeposit {
+		t.Fatalf("epoch %d: validator %+v, want the partial paid back", c.p.Epoch(c.n.Tip().Height), got)
 	}
 }

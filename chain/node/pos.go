@@ -26,7 +26,7 @@ import (
 //   - the proposer schedule of a block: the validators electable, in the
 //     parent's state, in the block's stake epoch (its height's, at least
 //     1, the epoch the genesis validator starts in), by key, with their
-//     stakes: active for ElectionDelayEpochs epochs already, so that a
+//     stakes: active for chain.ElectionDelayEpochs epochs already, so that a
 //     depositor cannot grind its key or amount against a seed it knows;
 //     the slot epochs of chain/pos are slots / EpochLength; the seed is
 //     the beacon value at the end of slot epoch e−2.
@@ -155,29 +155,15 @@ func nextBeacon(b storage.Beacon, slot, e uint64, out pos.RevealOutput) storage.
 	return b
 }
 
-// ElectionDelayEpochs is how many stake epochs a new validator waits,
-// after the one it becomes active in, before the election may draw it:
-// a deposit in a block of slot s is drawn only in slot epochs from
-// s/EpochLength + 3 on. A block's slot is at least its height, and the
-// gap in slots between two blocks at least the gap in heights, so
-// being active since stake epoch a+3 (ActivationEpoch a is the
-// deposit's height epoch + 1) puts a block more than 3·EpochLength
-// slots after the deposit. The seed of those slot epochs is the beacon
-// at the end of slot epoch s/EpochLength + 1 or later, which nobody knew
-// when the deposit was made: a depositor cannot grind its key or amount
-// against a seed it knows (the last proposer of the deposit's own epoch
-// knows the end of that epoch's mix, hence the one more epoch).
-const ElectionDelayEpochs = 3
-
 // electable reports whether the election of a block in stakeEpoch may
-// draw validator v of key k: active, and active for ElectionDelayEpochs
+// draw validator v of key k: active, and active for chain.ElectionDelayEpochs
 // already, or the genesis validator (active from epoch 1 and drawn from
 // the start: there is no one else).
 func electable(k chain.PublicKey, v chain.Validator, p *chain.Params, stakeEpoch uint64) bool {
 	if !v.ActiveAt(stakeEpoch) {
 		return false
 	}
-	return v.ActivationEpoch+ElectionDelayEpochs <= stakeEpoch || (k == p.GenesisValidator && v.ActivationEpoch == 1)
+	return v.ActivationEpoch+chain.ElectionDelayEpochs <= stakeEpoch || (k == p.GenesisValidator && v.ActivationEpoch == 1)
 }
 
 // schedule returns the proposer schedule of slot epoch e for the block at
@@ -185,7 +171,8 @@ func electable(k chain.PublicKey, v chain.Validator, p *chain.Params, stakeEpoch
 // electable in the block's stake epoch, by key, with their stakes; the
 // active ones when none is (so that the chain cannot stall in the gap
 // between the last electable validator's exit and a newer one's delay,
-// where the lever that ElectionDelayEpochs takes away comes back).
+// where the lever that chain.ElectionDelayEpochs takes away comes back).
+// A validator weighs chain.Validator.ElectionStakeAt.
 func schedule(validators map[chain.PublicKey]chain.Validator, p *chain.Params, height int64, e uint64, seed chain.Hash) (*pos.Schedule, error) {
 	stakeEpoch := max(p.Epoch(height), 1)
 	keys := make([]chain.PublicKey, 0, len(validators))
@@ -204,7 +191,7 @@ func schedule(validators map[chain.PublicKey]chain.Validator, p *chain.Params, h
 	slices.SortFunc(keys, func(a, b chain.PublicKey) int { return bytes.Compare(a[:], b[:]) })
 	stakes := make([]uint64, len(keys))
 	for i, k := range keys {
-		stakes[i] = validators[k].StakeAt(stakeEpoch)
+		stakes[i] = validators[k].ElectionStakeAt(stakeEpoch)
 	}
 	return pos.NewSchedule(e, keys, stakes, seed)
 }

@@ -42,7 +42,7 @@ func (d *stateDelta) validatorEntries() []storage.ValidatorEntry {
 // locked WithdrawDelayEpochs epochs or more: the whole stake of every
 // validator whose exit epoch lies that far behind, which leaves the set,
 // and the pending partial withdraw of every other validator whose
-// withdraw epoch does, which leaves its stake. A slashed validator's
+// UnlockEpoch has come, which leaves its stake. A slashed validator's
 // coins (its finality record says so) are burned instead. Validators are
 // visited in key order. It runs first in the block, on the state before
 // it.
@@ -51,7 +51,7 @@ func (d *stateDelta) unlockStakes(validators map[chain.PublicKey]chain.Validator
 	unlocked := func(from uint64) bool { return from != 0 && from <= epoch && epoch-from >= p.WithdrawDelayEpochs }
 	var due []chain.PublicKey
 	for k, v := range validators {
-		if unlocked(v.ExitEpoch) || (v.Withdrawing != 0 && unlocked(v.WithdrawEpoch)) {
+		if unlocked(v.ExitEpoch) || (v.Withdrawing != 0 && epoch >= v.UnlockEpoch(p)) {
 			due = append(due, k)
 		}
 	}
@@ -174,7 +174,7 @@ func (n *Node) ValidatorSet(epoch uint64) ([]ValidatorStake, error) {
 func validatorStake(k chain.PublicKey, v chain.Validator, epoch uint64, p *chain.Params) ValidatorStake {
 	vs := ValidatorStake{Key: k, Owner: v.Owner, Stake: v.StakeAt(epoch)}
 	if v.Withdrawing != 0 {
-		vs.Withdrawing, vs.UnlockEpoch = v.Withdrawing, v.WithdrawEpoch+p.WithdrawDelayEpochs
+		vs.Withdrawing, vs.UnlockEpoch = v.Withdrawing, v.UnlockEpoch(p)
 	}
 	return vs
 }

@@ -62,8 +62,9 @@ func (d *stateDelta) entries() []storage.AccountEntry {
 //     transactions: every validator whose ExitEpoch plus
 //     WithdrawDelayEpochs has come is removed and its stake credited to
 //     its owner (ErrAmountOverflow if that balance overflows), and every
-//     other whose partial withdraw's WithdrawEpoch plus
-//     WithdrawDelayEpochs has come has that amount taken from its stake
+//     other whose partial withdraw's UnlockEpoch (WithdrawEpoch plus
+//     WithdrawDelayEpochs, on a proof-of-stake chain at least
+//     ElectionDelayEpochs) has come has that amount taken from its stake
 //     and credited, in the order of the validator keys, except a slashed
 //     validator's coins, which are burned; and the vote and link records of target epochs no vote
 //     may name any more are deleted (pruneFinality);

@@ -139,14 +139,19 @@
 //     key (its place in the key order, hence which stretch of [0, total
 //     stake) it covers) and its amount. chain/node keeps that rule. A
 //     deposit is active (its votes count) from the stake epoch after its
-//     block's, but the election draws it only ElectionDelayEpochs (3)
+//     block's, but the election draws it only chain.ElectionDelayEpochs (3)
 //     stake epochs later, in slot epochs at least 3 after the deposit's,
 //     whose seed is the mix at the end of an epoch that began after the
 //     deposit. Without the delay (as first built) a deposit made in epoch
 //     E counted in the schedule of epoch E+1, whose seed was known: with
 //     100 validators of equal stake and one more depositing as much (half
 //     a slot of 50 expected), the best of the 101 key places gave it 2 or
-//     3 slots of epoch E+1 for seeds 0 to 4. An exit still takes effect
+//     3 slots of epoch E+1 for seeds 0 to 4. A partial withdraw lowers
+//     a validator's weight in the election only ElectionDelayEpochs
+//     after its epoch too (chain.Validator.ElectionStakeAt), and is paid
+//     back no earlier: its amount moves where the stretches of the
+//     validators after it fall, which a withdrawer could otherwise choose
+//     against a known seed for a colluder. An exit still takes effect
 //     in the next stake epoch: one bit, chosen by a validator that is
 //     leaving, worth no more than withholding a block.
 //
