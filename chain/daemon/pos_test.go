@@ -45,6 +45,27 @@ func startPoSDaemonConfig(t *testing.T, cfg Config) *testDaemon {
 	return td
 }
 
+// posTestChain returns n validator keys and a new proof-of-stake dev
+// chain whose genesis stakes keys[0], with slots of 200 ms and epochs of
+// 4 slots.
+func posTestChain(t *testing.T, n int) ([]ed25519.PrivateKey, []chain.PublicKey, chain.Params) {
+	t.Helper()
+	keys, pubs := make([]ed25519.PrivateKey, n), make([]chain.PublicKey, n)
+	for i := range keys {
+		seed := make([]byte, ed25519.SeedSize)
+		seed[0] = byte(i + 1)
+		keys[i] = ed25519.NewKeyFromSeed(seed)
+		pubs[i] = chain.PublicKey(keys[i].Public().(ed25519.PublicKey))
+	}
+	p, err := chain.DevPoSParamsFor(chain.DevPoSGenesisTemplate(uint32(time.Now().Unix()), pubs[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SlotDuration = 200 * time.Millisecond
+	p.EpochLength = 4
+	return keys, pubs, p
+}
+
 var posTestLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 // waitSlots is waitFor with a deadline for slot-paced conditions.
@@ -100,20 +121,7 @@ func TestPoSNetwork(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three networked daemons for several seconds")
 	}
-	var keys [3]ed25519.PrivateKey
-	var pubs [3]chain.PublicKey
-	for i := range keys {
-		seed := make([]byte, ed25519.SeedSize)
-		seed[0] = byte(i + 1)
-		keys[i] = ed25519.NewKeyFromSeed(seed)
-		pubs[i] = chain.PublicKey(keys[i].Public().(ed25519.PublicKey))
-	}
-	p, err := chain.DevPoSParamsFor(chain.DevPoSGenesisTemplate(uint32(time.Now().Unix()), pubs[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.SlotDuration = 200 * time.Millisecond
-	p.EpochLength = 4
+	keys, pubs, p := posTestChain(t, 3)
 	var tds [3]*testDaemon
 	for i := range tds {
 		tds[i] = startPoSDaemon(t, &p, keys[i])
@@ -256,20 +264,7 @@ func TestPoSLateJoin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("networked daemons for several seconds")
 	}
-	var keys [2]ed25519.PrivateKey
-	var pubs [2]chain.PublicKey
-	for i := range keys {
-		seed := make([]byte, ed25519.SeedSize)
-		seed[0] = byte(i + 1)
-		keys[i] = ed25519.NewKeyFromSeed(seed)
-		pubs[i] = chain.PublicKey(keys[i].Public().(ed25519.PublicKey))
-	}
-	p, err := chain.DevPoSParamsFor(chain.DevPoSGenesisTemplate(uint32(time.Now().Unix()), pubs[0]))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.SlotDuration = 200 * time.Millisecond
-	p.EpochLength = 4
+	keys, pubs, p := posTestChain(t, 2)
 	a, b := startPoSDaemon(t, &p, keys[0]), startPoSDaemon(t, &p, keys[1])
 	dial(t, b, a)
 	waitFor(t, "mesh", func() bool { return meshed(a, b) && meshed(b, a) })

@@ -321,14 +321,21 @@ func (n *Node) serve(s network.Stream, what string, reserve int, answer func(net
 	s.Close()
 }
 
+// readHeadersRequest reads the request of a headers or sealed headers
+// stream.
+func readHeadersRequest(s network.Stream) (headersRequest, error) {
+	var req headersRequest
+	raw, err := io.ReadAll(io.LimitReader(s, MaxHeadersRequestSize+1))
+	if err == nil {
+		err = req.UnmarshalBinary(raw)
+	}
+	return req, err
+}
+
 // serveHeaders reads a headers request and writes the answer.
 func (n *Node) serveHeaders(s network.Stream) error {
-	raw, err := io.ReadAll(io.LimitReader(s, MaxHeadersRequestSize+1))
+	req, err := readHeadersRequest(s)
 	if err != nil {
-		return err
-	}
-	var req headersRequest
-	if err := req.UnmarshalBinary(raw); err != nil {
 		return err
 	}
 	hs := n.chain.MainChainHeaders(req.Locator, min(req.Count, MaxHeadersPerRequest))
@@ -344,12 +351,8 @@ func (n *Node) serveHeaders(s network.Stream) error {
 // answer; a chain that cannot give the seals (a store error) resets the
 // stream.
 func (n *Node) serveSealedHeaders(s network.Stream) error {
-	raw, err := io.ReadAll(io.LimitReader(s, MaxHeadersRequestSize+1))
+	req, err := readHeadersRequest(s)
 	if err != nil {
-		return err
-	}
-	var req headersRequest
-	if err := req.UnmarshalBinary(raw); err != nil {
 		return err
 	}
 	hs, seals, err := n.sealed.MainChainSealedHeaders(req.Locator, min(req.Count, MaxSealedHeadersPerRequest))
