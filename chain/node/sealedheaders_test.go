@@ -103,13 +103,7 @@ func TestSealedHeadersGrowingValidators(t *testing.T) {
 func TestSealedHeadersBadSeal(t *testing.T) {
 	c := newPosChain(t)
 	c.at(20)
-	var blocks []*chain.Block
-	parent := c.n.Tip().Hash
-	for slot := uint64(1); slot <= 8; slot++ {
-		b := c.block(parent, int64(slot), slot, c.priv, slot/uint64(c.p.EpochLength))
-		blocks = append(blocks, b)
-		parent = b.Hash()
-	}
+	blocks := c.genesisRun(8)
 	const bad = 5
 	target := blocks[bad]
 	badSig := *badSignature(target).Seal
@@ -149,7 +143,7 @@ func TestSealedHeadersBadSeal(t *testing.T) {
 		}
 	}
 	res, err := c.n.ProcessSealedHeaders(sealedHeaders(blocks...))
-	if err != nil || res.Added != len(blocks)-bad || c.n.BestHeader().Hash != parent {
+	if err != nil || res.Added != len(blocks)-bad || c.n.BestHeader().Hash != blocks[len(blocks)-1].Hash() {
 		t.Fatalf("the honest seals: %+v, %v; want the rest added", res, err)
 	}
 	c.syncBlocks(blocks, blocks[len(blocks)-1])
@@ -201,13 +195,8 @@ func TestSealedHeadersSealSlot(t *testing.T) {
 func TestSealedHeadersAhead(t *testing.T) {
 	c := newPosChain(t)
 	c.at(20)
-	var blocks []*chain.Block
-	parent := c.n.Tip().Hash
-	for slot := uint64(1); slot <= 6; slot++ {
-		b := c.block(parent, int64(slot), slot, c.priv, slot/uint64(c.p.EpochLength))
-		blocks = append(blocks, b)
-		parent = b.Hash()
-	}
+	blocks := c.genesisRun(6)
+	parent := blocks[len(blocks)-1].Hash()
 	if _, err := c.n.ProcessSealedHeaders(sealedHeaders(blocks[:2]...)); err != nil {
 		t.Fatal(err)
 	}
@@ -282,4 +271,17 @@ func TestMainChainSealedHeaders(t *testing.T) {
 	if _, _, err := h.node.MainChainSealedHeaders([]chain.Hash{h.genesis.Hash()}, 10); !errors.Is(err, ErrNotPoS) {
 		t.Fatalf("a proof-of-work chain: %v, want ErrNotPoS", err)
 	}
+}
+
+// genesisRun returns n blocks on the tip, in slots 1 to n, sealed by the
+// genesis validator (its sole proposer).
+func (c *posChain) genesisRun(n uint64) []*chain.Block {
+	var blocks []*chain.Block
+	parent := c.n.Tip().Hash
+	for slot := uint64(1); slot <= n; slot++ {
+		b := c.block(parent, int64(slot), slot, c.priv, slot/uint64(c.p.EpochLength))
+		blocks = append(blocks, b)
+		parent = b.Hash()
+	}
+	return blocks
 }

@@ -326,25 +326,15 @@ func (r *rawPeer) setBlocks(blocks []*chain.Block) {
 }
 
 // serveHeaders answers every request with the headers of all its blocks.
-func (r *rawPeer) serveHeaders(s network.Stream) {
-	defer s.Reset()
-	if _, err := io.ReadAll(io.LimitReader(s, MaxHeadersRequestSize)); err != nil {
-		return
-	}
-	r.mu.Lock()
-	var out []byte
-	for _, b := range r.blocks {
-		out, _ = b.Header.AppendBinary(out)
-	}
-	r.mu.Unlock()
-	if _, err := s.Write(out); err == nil {
-		s.Close()
-	}
-}
+func (r *rawPeer) serveHeaders(s network.Stream) { r.answerHeaders(s, false) }
 
 // serveSealedHeaders answers every request with the headers of all its
 // blocks and their seals.
-func (r *rawPeer) serveSealedHeaders(s network.Stream) {
+func (r *rawPeer) serveSealedHeaders(s network.Stream) { r.answerHeaders(s, true) }
+
+// answerHeaders answers a headers request with the headers of all its
+// blocks, each followed by its seal when sealed.
+func (r *rawPeer) answerHeaders(s network.Stream, sealed bool) {
 	defer s.Reset()
 	if _, err := io.ReadAll(io.LimitReader(s, MaxHeadersRequestSize)); err != nil {
 		return
@@ -353,7 +343,9 @@ func (r *rawPeer) serveSealedHeaders(s network.Stream) {
 	var out []byte
 	for _, b := range r.blocks {
 		out, _ = b.Header.AppendBinary(out)
-		out = append(out, b.Seal[:]...)
+		if sealed {
+			out = append(out, b.Seal[:]...)
+		}
 	}
 	r.mu.Unlock()
 	if _, err := s.Write(out); err == nil {
