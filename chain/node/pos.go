@@ -156,13 +156,10 @@ func nextBeacon(b storage.Beacon, slot, e uint64, out pos.RevealOutput) storage.
 }
 
 // electable reports whether the election of a block in stakeEpoch may
-// draw validator v of key k: active, and active for chain.ElectionDelayEpochs
-// already, or the genesis validator (active from epoch 1 and drawn from
-// the start: there is no one else).
+// draw validator v of key k, active in stakeEpoch: active for
+// chain.ElectionDelayEpochs already, or the genesis validator (active
+// from epoch 1 and drawn from the start: there is no one else).
 func electable(k chain.PublicKey, v chain.Validator, p *chain.Params, stakeEpoch uint64) bool {
-	if !v.ActiveAt(stakeEpoch) {
-		return false
-	}
 	return v.ActivationEpoch+chain.ElectionDelayEpochs <= stakeEpoch || (k == p.GenesisValidator && v.ActivationEpoch == 1)
 }
 
@@ -175,18 +172,18 @@ func electable(k chain.PublicKey, v chain.Validator, p *chain.Params, stakeEpoch
 // A validator weighs chain.Validator.ElectionStakeAt.
 func schedule(validators map[chain.PublicKey]chain.Validator, p *chain.Params, height int64, e uint64, seed chain.Hash) (*pos.Schedule, error) {
 	stakeEpoch := max(p.Epoch(height), 1)
-	keys := make([]chain.PublicKey, 0, len(validators))
+	keys, active := make([]chain.PublicKey, 0, len(validators)), make([]chain.PublicKey, 0, len(validators))
 	for k, v := range validators {
+		if !v.ActiveAt(stakeEpoch) {
+			continue
+		}
+		active = append(active, k)
 		if electable(k, v, p, stakeEpoch) {
 			keys = append(keys, k)
 		}
 	}
 	if len(keys) == 0 {
-		for k, v := range validators {
-			if v.ActiveAt(stakeEpoch) {
-				keys = append(keys, k)
-			}
-		}
+		keys = active
 	}
 	slices.SortFunc(keys, func(a, b chain.PublicKey) int { return bytes.Compare(a[:], b[:]) })
 	stakes := make([]uint64, len(keys))

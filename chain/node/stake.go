@@ -116,7 +116,9 @@ func (d *stateDelta) stakeWithdraw(validators map[chain.PublicKey]chain.Validato
 	v := d.getValidator(validators, w.Validator)
 	if err := chain.CheckWithdrawState(v, w, from, p); err != nil {
 		var rerr chain.RuleError
-		errors.As(err, &rerr)
+		if !errors.As(err, &rerr) {
+			return err
+		}
 		return ruleErr(rerr.Code, "block at height %d: transaction %d: %s", height, i, strings.TrimPrefix(rerr.Description, "chain: "))
 	}
 	next := p.Epoch(height) + 1

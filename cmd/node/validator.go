@@ -210,38 +210,49 @@ func parseStakeAmount(cmd, amount string) (uint64, error) {
 
 // checkPartialWithdraw asks the node (getvalidator) for the state of
 // validator key and refuses a withdraw of units by owner that the node
-// would refuse, saying why: a key the owner does not hold, a validator
+// would refuse (chain.CheckWithdrawState, the rule the node applies),
+// saying why in coins: a key the owner does not hold, a validator
 // already leaving, a partial withdraw still pending, or a stake left
-// below the minimum deposit. units equal to the stake is an exit.
+// below the minimum deposit (with the most that may be taken).
 func checkPartialWithdraw(ctx context.Context, client *jsonrpc.Client, key chain.PublicKey, owner chain.Address, units uint64) error {
-	var v struct {
+	var got struct {
 		Owner                          string
 		Stake, Withdrawing, MinDeposit json.Number
-		ExitEpoch, UnlockEpoch         uint64
+		ActivationEpoch, ExitEpoch     uint64
+		UnlockEpoch                    uint64
 	}
-	if err := client.Call(ctx, "getvalidator", &v, key.String()); err != nil {
+	if err := client.Call(ctx, "getvalidator", &got, key.String()); err != nil {
 		return err
 	}
-	stake, err1 := parseCoins(v.Stake.String())
-	withdrawing, err2 := parseCoins(v.Withdrawing.String())
-	minimum, err3 := parseCoins(v.MinDeposit.String())
-	if err := errors.Join(err1, err2, err3); err != nil {
+	ownerAddr, err0 := chain.ParseAddress(got.Owner)
+	stake, err1 := parseCoins(got.Stake.String())
+	withdrawing, err2 := parseCoins(got.Withdrawing.String())
+	minimum, err3 := parseCoins(got.MinDeposit.String())
+	if err := errors.Join(err0, err1, err2, err3); err != nil {
 		return fmt.Errorf("node sent a bad validator state: %w", err)
 	}
+	// The rule reads the pending withdraw's epoch only to say when it
+	// unlocks, which getvalidator gives; any epoch marks it pending.
+	v := chain.Validator{Owner: ownerAddr, Stake: stake, ActivationEpoch: got.ActivationEpoch, ExitEpoch: got.ExitEpoch,
+		Withdrawing: withdrawing, WithdrawEpoch: got.UnlockEpoch}
+	err := chain.CheckWithdrawState(v, &chain.Withdraw{Validator: key, Amount: units}, owner, &chain.Params{MinDeposit: minimum})
+	var rerr chain.RuleError
 	switch {
-	case v.Owner != owner.String():
-		return fmt.Errorf("validator %v belongs to %s, not to this wallet (%v)", key, v.Owner, owner)
-	case v.ExitEpoch != 0:
-		return fmt.Errorf("validator %v is already leaving (exit epoch %d)", key, v.ExitEpoch)
-	case units == stake:
+	case err == nil:
 		return nil
-	case withdrawing != 0:
-		return fmt.Errorf("validator %v has a withdraw of %s coins pending until epoch %d: one at a time", key, v.Withdrawing, v.UnlockEpoch)
-	case units > stake || stake-units < minimum:
+	case !errors.As(err, &rerr):
+		return err
+	case rerr.Code == chain.ErrNotValidatorOwner:
+		return fmt.Errorf("validator %v belongs to %s, not to this wallet (%v)", key, got.Owner, owner)
+	case rerr.Code == chain.ErrValidatorExiting:
+		return fmt.Errorf("validator %v is already leaving (exit epoch %d)", key, got.ExitEpoch)
+	case rerr.Code == chain.ErrWithdrawPending:
+		return fmt.Errorf("validator %v has a withdraw of %s coins pending until epoch %d: one at a time", key, got.Withdrawing, got.UnlockEpoch)
+	case rerr.Code == chain.ErrStakeBelowMinimum:
 		return fmt.Errorf("withdrawing %s coins from a stake of %s would leave less than the minimum deposit of %s: withdraw at most %s, or all of it (no --amount)",
-			coinText(units), v.Stake, v.MinDeposit, coinText(stake-min(stake, minimum)))
+			coinText(units), got.Stake, got.MinDeposit, coinText(stake-min(stake, minimum)))
 	}
-	return nil
+	return err
 }
 
 // coinText writes units as coins with 8 decimals.
